@@ -1,0 +1,17 @@
+//! Sangathan's domain: everything that is a rule and not I/O.
+//!
+//! Each rule lives in exactly one place:
+//! - [`ids`]: validated identifiers (mobile, EPIC, person name and its identity key, gender, birth year);
+//! - [`geo`]: unit codes, the geography tree and the state preset (booth generation included);
+//! - [`identity`]: who an enrolment refers to (EPIC, else mobile + name; households; conflicts);
+//! - [`targets`]: largest-remainder splitting of targets and pacing;
+//! - [`error`]: field errors with English and Hindi messages.
+
+pub mod error;
+pub mod geo;
+pub mod identity;
+pub mod ids;
+pub mod rng;
+pub mod targets;
+
+pub use error::{FieldError, Invalid};
