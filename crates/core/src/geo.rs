@@ -304,7 +304,7 @@ impl Preset {
             return Err(PresetError { file: "state.csv", msg: "booths_min must be ≥ 1 and ≤ booths_max".into() });
         }
         let mut units: Vec<UnitSpec> = Vec::new();
-        let mut push = |units: &mut Vec<UnitSpec>, mut u: UnitSpec| -> i64 {
+        let push = |units: &mut Vec<UnitSpec>, mut u: UnitSpec| -> i64 {
             u.id = units.len() as i64 + 1;
             let id = u.id;
             units.push(u);

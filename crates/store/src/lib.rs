@@ -1,1 +1,130 @@
+//! Sangathan's storage: one trait, [`Store`], and one implementation per backend.
+//!
+//! Both backends run the same SQL (`common.rs`, compiled once against each native driver:
+//! `sqlx::Sqlite` and `sqlx::Postgres`, never the `Any` driver) with their own migrations under
+//! `migrations/sqlite` and `migrations/postgres`, and their own hooks for what differs: how a
+//! writer takes its turn (one writer connection on SQLite; advisory locks on PostgreSQL).
 
+pub mod clock;
+pub mod model;
+pub mod postgres;
+pub mod preset;
+pub mod sqlite;
+pub mod testing;
+
+use async_trait::async_trait;
+use chrono::NaiveDate;
+pub use model::*;
+use sangathan_core::Invalid;
+use sangathan_core::geo::{BoothRow, Preset};
+use std::sync::Arc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Bad input: which field and why.
+    #[error("{0}")]
+    Invalid(Invalid),
+    #[error("not found")]
+    NotFound,
+    /// The idempotency key was used before for a different request.
+    #[error("idempotency key reused for a different request")]
+    KeyReused,
+    #[error("the database is not initialised: run `sangathan init --preset up` first")]
+    NotInitialised,
+    #[error("the database is already initialised")]
+    AlreadyInitialised,
+    #[error("{0}")]
+    Refused(String),
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("migration error: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl From<Invalid> for StoreError {
+    fn from(i: Invalid) -> Self {
+        StoreError::Invalid(i)
+    }
+}
+impl From<sangathan_core::FieldError> for StoreError {
+    fn from(e: sangathan_core::FieldError) -> Self {
+        StoreError::Invalid(Invalid::one(e))
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// How an idempotent request is answered: the first result, every time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Idempotent {
+    pub outcome: EnrolOutcome,
+    /// True when this is a replay of an earlier request with the same key.
+    pub replayed: bool,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync {
+    fn backend(&self) -> Backend;
+
+    /// Is a preset loaded?
+    async fn is_initialised(&self) -> Result<bool>;
+    /// Load a preset: units, wings, campaigns with their targets. Fails if already initialised.
+    async fn init(&self, preset: &Preset, campaign_start: NaiveDate, campaign_end: Option<NaiveDate>) -> Result<InitSummary>;
+    /// The state's code (`UP`).
+    async fn state_code(&self) -> Result<String>;
+    /// How many people may share one mobile.
+    async fn household_limit(&self) -> Result<usize>;
+    async fn set_household_limit(&self, limit: usize) -> Result<()>;
+
+    /// A new API token for `actor`; the raw token is returned once and only its hash is kept.
+    async fn issue_token(&self, actor: &str, label: &str) -> Result<String>;
+    async fn authenticate(&self, token: &str) -> Result<Option<Actor>>;
+
+    async fn unit(&self, code: &str) -> Result<Option<Unit>>;
+    async fn children(&self, code: &str) -> Result<Option<Vec<Unit>>>;
+    async fn wings(&self) -> Result<Vec<Wing>>;
+    async fn campaigns(&self) -> Result<Vec<Campaign>>;
+    async fn campaign(&self, code: &str) -> Result<Option<Campaign>>;
+    async fn create_campaign(&self, c: &NewCampaign) -> Result<Campaign>;
+    /// Target, achieved and pacing of a unit and each child, for a campaign (default: the first).
+    async fn progress(&self, code: &str, campaign: Option<&str>, today: NaiveDate) -> Result<Option<Progress>>;
+
+    /// Enrol one person, under an idempotency key scoped to the actor.
+    async fn enrol(&self, e: &Enrolment, ctx: &EnrolContext, idempotency_key: &str) -> Result<Idempotent>;
+    /// Enrol many in one transaction, row by row in order (imports, the demo). Each row's
+    /// result is independent: a rejected row writes nothing and the others go on.
+    async fn enrol_batch(&self, rows: &[(Enrolment, EnrolContext)]) -> Result<Vec<Result<EnrolOutcome, Invalid>>>;
+    async fn member(&self, person_id: i64) -> Result<Option<Member>>;
+    async fn list_members(&self, unit: &str, wing: Option<&str>, after: Option<i64>, limit: u32) -> Result<Option<MemberPage>>;
+
+    /// Replace the booth list of the ACs named in `rows` (booths with members must stay).
+    async fn import_booths(&self, rows: &[BoothRow]) -> Result<usize>;
+
+    /// Recompute every counter from the base rows; every disagreement.
+    async fn verify(&self) -> Result<Vec<Mismatch>>;
+}
+
+pub type DynStore = Arc<dyn Store>;
+
+/// Open a store from a URL: `sqlite://FILE` (created if missing) or `postgres://…`; migrations run.
+pub async fn open(url: &str) -> Result<DynStore> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(postgres::PgStore::connect(url).await?))
+    } else if url.starts_with("sqlite:") {
+        Ok(Arc::new(sqlite::SqliteStore::connect(url).await?))
+    } else {
+        Err(StoreError::Refused(format!(
+            "unsupported database URL (use sqlite://FILE or postgres://…): {}",
+            url.split('@').next_back().unwrap_or("")
+        )))
+    }
+}
+
+/// The default database: a SQLite file in the working directory.
+pub const DEFAULT_DB: &str = "sqlite://sangathan.db";

@@ -1,0 +1,1256 @@
+// The storage logic shared by both backends. This file is `include!`d into `sqlite.rs` and
+// `postgres.rs`, where `DB` is the native sqlx database type and `StoreImpl` the backend's store;
+// each backend supplies `begin_write`, `lock_keys` and `is_retryable`. Placeholders are `$n`,
+// which both drivers accept; everything else here is SQL both engines run the same way.
+
+use crate::model::*;
+use crate::{Actor, Backend, Idempotent, Result, Store, StoreError};
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use sangathan_core::geo::{Ancestors, BoothRow, Preset, UnitCode, UnitKind, UnitSpec};
+use sangathan_core::identity::{self, Claim, Decision, Known};
+use sangathan_core::ids::{Epic, Mobile};
+use sangathan_core::{FieldError, Invalid};
+use sqlx::{AssertSqlSafe, QueryBuilder, Transaction};
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+type Conn = <DB as sqlx::Database>::Connection;
+
+/// Membership statuses that count towards `achieved`.
+const COUNTED: &str = "('pending','verified')";
+
+const UNIT_COLS: &str = "u.id, u.code, u.kind, u.parent_id, u.number, u.name_en, u.name_hi, u.reserved, \
+                         u.state_id, u.division_id, u.district_id, u.pc_id, u.ac_id, u.sector_id";
+
+type UnitTuple = (
+    i64,
+    String,
+    String,
+    Option<i64>,
+    Option<i32>,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+);
+
+fn spec_of(t: UnitTuple) -> UnitSpec {
+    UnitSpec {
+        id: t.0,
+        code: UnitCode::parse(&t.1).expect("stored unit codes are valid"),
+        kind: UnitKind::parse(&t.2).expect("stored unit kinds are valid"),
+        parent_id: t.3,
+        number: t.4,
+        name_en: t.5,
+        name_hi: t.6,
+        reserved: t.7,
+        anc: Ancestors { state: t.8, division: t.9, district: t.10, pc: t.11, ac: t.12, sector: t.13 },
+    }
+}
+
+/// Units at AC level and above keep per-day counts; below, the last 7 days are counted from members.
+fn keeps_daily(kind: UnitKind) -> bool {
+    !matches!(kind, UnitKind::Sector | UnitKind::Booth)
+}
+
+/// The units whose daily counts an enrolment at `u` moves.
+fn daily_rollup(u: &UnitSpec) -> Vec<i64> {
+    let mut v: Vec<i64> = [u.anc.state, u.anc.division, u.anc.district, u.anc.pc, u.anc.ac].into_iter().flatten().collect();
+    if keeps_daily(u.kind) {
+        v.push(u.id);
+    }
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+/// The AC a unit at or below AC level belongs to (itself for an AC).
+fn ac_of(u: &UnitSpec) -> Option<i64> {
+    if u.kind == UnitKind::Ac { Some(u.id) } else { u.anc.ac }
+}
+
+/// Counter changes gathered during a transaction and written at its end in a fixed order.
+#[derive(Default)]
+struct Deltas {
+    achieved: BTreeMap<(i64, i64), i64>,
+    daily: BTreeMap<(i64, i64, NaiveDate), i64>,
+}
+
+impl Deltas {
+    fn count(&mut self, u: &UnitSpec, wing_id: i64, day: NaiveDate, by: i64) {
+        for id in u.anc.rollup(u.id) {
+            *self.achieved.entry((id, wing_id)).or_default() += by;
+        }
+        for id in daily_rollup(u) {
+            *self.daily.entry((id, wing_id, day)).or_default() += by;
+        }
+    }
+
+    async fn apply(self, c: &mut Conn) -> Result<()> {
+        for ((unit, wing), n) in self.achieved {
+            if n == 0 {
+                continue;
+            }
+            sqlx::query(
+                "INSERT INTO unit_counters (unit_id, wing_id, achieved) VALUES ($1, $2, $3) \
+                 ON CONFLICT (unit_id, wing_id) DO UPDATE SET achieved = unit_counters.achieved + excluded.achieved",
+            )
+            .bind(unit)
+            .bind(wing)
+            .bind(n)
+            .execute(&mut *c)
+            .await?;
+        }
+        for ((unit, wing, day), n) in self.daily {
+            if n == 0 {
+                continue;
+            }
+            sqlx::query(
+                "INSERT INTO unit_daily (unit_id, wing_id, day, n) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (unit_id, wing_id, day) DO UPDATE SET n = unit_daily.n + excluded.n",
+            )
+            .bind(unit)
+            .bind(wing)
+            .bind(day)
+            .bind(n)
+            .execute(&mut *c)
+            .await?;
+        }
+        Ok(())
+    }
+}
+
+/// What stays the same for every row of a batch.
+struct Settings {
+    state: String,
+    household_limit: usize,
+    wings: HashMap<String, (i64, String)>,
+}
+
+enum Fail {
+    Invalid(Invalid),
+    Store(StoreError),
+}
+
+impl From<sqlx::Error> for Fail {
+    fn from(e: sqlx::Error) -> Self {
+        Fail::Store(StoreError::Db(e))
+    }
+}
+impl From<StoreError> for Fail {
+    fn from(e: StoreError) -> Self {
+        Fail::Store(e)
+    }
+}
+impl From<FieldError> for Fail {
+    fn from(e: FieldError) -> Self {
+        Fail::Invalid(Invalid::one(e))
+    }
+}
+
+async fn meta(c: &mut Conn, key: &str) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar::<_, String>("SELECT value FROM meta WHERE key = $1").bind(key).fetch_optional(&mut *c).await?)
+}
+
+async fn set_meta(c: &mut Conn, key: &str, value: &str) -> Result<()> {
+    sqlx::query("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+        .bind(key)
+        .bind(value)
+        .execute(&mut *c)
+        .await?;
+    Ok(())
+}
+
+async fn unit_by_code(c: &mut Conn, code: &str) -> Result<Option<UnitSpec>> {
+    let sql = format!("SELECT {UNIT_COLS} FROM units u WHERE u.code = $1");
+    let row: Option<UnitTuple> = sqlx::query_as(AssertSqlSafe(sql)).bind(code.trim().to_ascii_uppercase()).fetch_optional(&mut *c).await?;
+    Ok(row.map(spec_of))
+}
+
+async fn all_units(c: &mut Conn) -> Result<Vec<UnitSpec>> {
+    let sql = format!("SELECT {UNIT_COLS} FROM units u ORDER BY u.id");
+    let rows: Vec<UnitTuple> = sqlx::query_as(AssertSqlSafe(sql)).fetch_all(&mut *c).await?;
+    Ok(rows.into_iter().map(spec_of).collect())
+}
+
+async fn settings(c: &mut Conn) -> Result<Settings> {
+    let state = meta(c, "state_code").await?.ok_or(StoreError::NotInitialised)?;
+    let household_limit =
+        meta(c, "household_limit").await?.and_then(|v| v.parse().ok()).unwrap_or(identity::DEFAULT_HOUSEHOLD_LIMIT);
+    let rows: Vec<(i64, String, String, String)> =
+        sqlx::query_as("SELECT id, code, name_en, name_hi FROM wings").fetch_all(&mut *c).await?;
+    let mut wings = HashMap::new();
+    for (id, code, en, hi) in rows {
+        // A wing may be named by its code or its display name in either language.
+        for k in [code.to_lowercase(), en.to_lowercase(), hi.clone()] {
+            wings.insert(k, (id, code.clone()));
+        }
+    }
+    Ok(Settings { state, household_limit, wings })
+}
+
+fn unknown_wing(w: &str) -> FieldError {
+    FieldError::new("wing", "unknown_wing", format!("unknown wing: {w}"), format!("अज्ञात शाखा: {w}"))
+}
+
+/// The membership unit an enrolment names: a booth, or an AC when the booth is unknown.
+async fn enrolment_unit(c: &mut Conn, code: &str) -> Result<UnitSpec, Fail> {
+    let parsed = UnitCode::parse(code)?;
+    if let Some(u) = unit_by_code(c, parsed.as_str()).await? {
+        if u.kind.can_hold_members() {
+            return Ok(u);
+        }
+        return Err(FieldError::new(
+            "unit",
+            "not_a_booth_or_ac",
+            format!("{} is a {}; members are enrolled at a booth or an assembly constituency", u.code, u.kind.as_str()),
+            format!("{} एक {} है; सदस्य बूथ या विधानसभा स्तर पर ही जोड़े जाते हैं", u.code, u.kind.as_str()),
+        )
+        .into());
+    }
+    // A booth code whose AC exists: say which part is wrong.
+    if let Some((ac, part)) = parsed.as_str().rsplit_once("-B")
+        && unit_by_code(c, ac).await?.is_some_and(|u| u.kind == UnitKind::Ac)
+    {
+        return Err(FieldError::new(
+            "unit",
+            "unknown_booth",
+            format!("{ac} has no booth number {}", part.trim_start_matches('0')),
+            format!("{ac} में बूथ संख्या {} नहीं है", part.trim_start_matches('0')),
+        )
+        .into());
+    }
+    Err(FieldError::new("unit", "unknown_unit", format!("unknown unit: {parsed}"), format!("अज्ञात इकाई: {parsed}")).into())
+}
+
+type KnownRow = (i64, String, Option<String>, Option<String>);
+
+fn known(r: KnownRow) -> Known {
+    Known { person_id: r.0, name_key: r.1, mobile: r.2.map(Mobile::from_stored), epic: r.3.map(Epic::from_stored) }
+}
+
+/// One enrolment inside an open transaction: the identity rule, then the person and membership
+/// rows and the counter deltas. Every rejection happens before the first write.
+async fn enrol_one(c: &mut Conn, s: &Settings, e: &Enrolment, ctx: &EnrolContext, deltas: &mut Deltas) -> Result<EnrolOutcome, Fail> {
+    let unit = enrolment_unit(c, &e.unit).await?;
+    let (wing_id, wing_code) =
+        s.wings.get(&e.wing.trim().to_lowercase()).or_else(|| s.wings.get(e.wing.trim())).cloned().ok_or_else(|| unknown_wing(&e.wing))?;
+    let by_epic: Option<Known> = match &e.epic {
+        Some(epic) => sqlx::query_as::<_, KnownRow>("SELECT id, name_key, mobile, epic FROM people WHERE epic = $1")
+            .bind(epic.as_str())
+            .fetch_optional(&mut *c)
+            .await?
+            .map(known),
+        None => None,
+    };
+    let on_mobile: Vec<Known> = match &e.mobile {
+        Some(m) => sqlx::query_as::<_, KnownRow>("SELECT id, name_key, mobile, epic FROM people WHERE mobile = $1 ORDER BY id")
+            .bind(m.e164())
+            .fetch_all(&mut *c)
+            .await?
+            .into_iter()
+            .map(known)
+            .collect(),
+        None => Vec::new(),
+    };
+    let name_key = e.name.key();
+    let claim = Claim { name_key: &name_key, mobile: e.mobile.as_ref(), epic: e.epic.as_ref() };
+    let decision = identity::decide(claim, by_epic.as_ref(), &on_mobile, s.household_limit)?;
+
+    let (person_id, created_person) = match decision {
+        Decision::New => {
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO people (name, name_key, gender, birth_year, address, mobile, epic, unit_id, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+            )
+            .bind(e.name.as_str())
+            .bind(&name_key)
+            .bind(e.gender.map(|g| g.code()))
+            .bind(e.birth_year)
+            .bind(e.address.as_deref())
+            .bind(e.mobile.as_ref().map(|m| m.e164()))
+            .bind(e.epic.as_ref().map(|x| x.as_str()))
+            .bind(unit.id)
+            .bind(ctx.at)
+            .fetch_one(&mut *c)
+            .await?;
+            (id, true)
+        }
+        Decision::Existing { person_id, add_mobile, add_epic } => {
+            if add_mobile.is_some() || add_epic.is_some() {
+                sqlx::query("UPDATE people SET mobile = COALESCE(mobile, $2), epic = COALESCE(epic, $3) WHERE id = $1")
+                    .bind(person_id)
+                    .bind(add_mobile.as_ref().map(|m| m.e164()))
+                    .bind(add_epic.as_ref().map(|x| x.as_str()))
+                    .execute(&mut *c)
+                    .await?;
+            }
+            (person_id, false)
+        }
+    };
+
+    let existing: Option<(String, String, DateTime<Utc>, String)> = sqlx::query_as(
+        "SELECT m.number, m.status, m.enrolled_at, u.code FROM memberships m JOIN units u ON u.id = m.unit_id \
+         WHERE m.person_id = $1 AND m.wing_id = $2",
+    )
+    .bind(person_id)
+    .bind(wing_id)
+    .fetch_optional(&mut *c)
+    .await?;
+    if let Some((number, status, at, ucode)) = existing {
+        return Ok(EnrolOutcome {
+            person_id,
+            membership_number: number,
+            wing: wing_code,
+            unit: ucode,
+            status,
+            created_person,
+            created_membership: false,
+            enrolled_at: at,
+        });
+    }
+
+    let ac_id = ac_of(&unit).expect("booths and ACs have an AC");
+    let ac_no: i32 = if unit.kind == UnitKind::Ac {
+        unit.number.unwrap_or_default()
+    } else {
+        sqlx::query_scalar("SELECT number FROM units WHERE id = $1").bind(ac_id).fetch_one(&mut *c).await?
+    };
+    let serial: i64 = sqlx::query_scalar("UPDATE ac_sequences SET last = last + 1 WHERE ac_id = $1 RETURNING last")
+        .bind(ac_id)
+        .fetch_one(&mut *c)
+        .await?;
+    let number = format!("{}-{}-{:07}", s.state, ac_no, serial);
+    let day = crate::clock::day_of(ctx.at);
+    sqlx::query(
+        "INSERT INTO memberships (person_id, wing_id, unit_id, ac_id, number, status, channel, enrolled_by, enrolled_at, enrolled_on) \
+         VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8, $9)",
+    )
+    .bind(person_id)
+    .bind(wing_id)
+    .bind(unit.id)
+    .bind(ac_id)
+    .bind(&number)
+    .bind(&ctx.channel)
+    .bind(&ctx.actor)
+    .bind(ctx.at)
+    .bind(day)
+    .execute(&mut *c)
+    .await?;
+    deltas.count(&unit, wing_id, day, 1);
+    Ok(EnrolOutcome {
+        person_id,
+        membership_number: number,
+        wing: wing_code,
+        unit: unit.code.to_string(),
+        status: "pending".into(),
+        created_person,
+        created_membership: true,
+        enrolled_at: ctx.at,
+    })
+}
+
+/// Keys that serialise writers touching the same person (used by PostgreSQL's advisory locks).
+fn identity_keys(e: &Enrolment) -> Vec<String> {
+    let mut k = Vec::new();
+    if let Some(m) = &e.mobile {
+        k.push(format!("m:{}", m.e164()));
+    }
+    if let Some(x) = &e.epic {
+        k.push(format!("e:{}", x.as_str()));
+    }
+    k
+}
+
+/// Targets of every unit for a campaign of `per_ac` members per AC: split over each AC's booths
+/// by largest remainder; sectors sum their booths; districts, divisions, the state and PCs sum their ACs.
+pub(crate) fn split_targets(units: &[UnitSpec], per_ac: i64) -> Vec<(i64, i64)> {
+    let mut booths_of: HashMap<i64, Vec<&UnitSpec>> = HashMap::new();
+    for u in units.iter().filter(|u| u.kind == UnitKind::Booth) {
+        booths_of.entry(u.anc.ac.expect("booths have an AC")).or_default().push(u);
+    }
+    let mut t: HashMap<i64, i64> = HashMap::new();
+    for ac in units.iter().filter(|u| u.kind == UnitKind::Ac) {
+        let mut booths = booths_of.remove(&ac.id).unwrap_or_default();
+        booths.sort_by_key(|b| b.number);
+        let parts = sangathan_core::targets::largest_remainder(per_ac, &vec![1; booths.len()]);
+        for (b, p) in booths.iter().zip(parts) {
+            t.insert(b.id, p);
+            *t.entry(b.anc.sector.expect("booths have a sector")).or_default() += p;
+        }
+        for id in [ac.anc.district, ac.anc.division, ac.anc.state, ac.anc.pc].into_iter().flatten() {
+            *t.entry(id).or_default() += per_ac;
+        }
+        t.insert(ac.id, per_ac);
+    }
+    let mut v: Vec<(i64, i64)> = units.iter().map(|u| (u.id, t.get(&u.id).copied().unwrap_or(0))).collect();
+    v.sort_unstable();
+    v
+}
+
+async fn insert_targets(c: &mut Conn, campaign_id: i64, targets: &[(i64, i64)]) -> Result<()> {
+    for chunk in targets.chunks(5000) {
+        let mut qb: QueryBuilder<DB> = QueryBuilder::new("INSERT INTO targets (campaign_id, unit_id, target) ");
+        qb.push_values(chunk, |mut b, (u, t)| {
+            b.push_bind(campaign_id).push_bind(*u).push_bind(*t);
+        });
+        qb.build().execute(&mut *c).await?;
+    }
+    Ok(())
+}
+
+async fn insert_units(c: &mut Conn, units: &[UnitSpec]) -> Result<()> {
+    for chunk in units.chunks(2000) {
+        let mut qb: QueryBuilder<DB> = QueryBuilder::new(
+            "INSERT INTO units (id, code, kind, parent_id, number, name_en, name_hi, reserved, \
+             state_id, division_id, district_id, pc_id, ac_id, sector_id) ",
+        );
+        qb.push_values(chunk, |mut b, u| {
+            b.push_bind(u.id)
+                .push_bind(u.code.to_string())
+                .push_bind(u.kind.as_str())
+                .push_bind(u.parent_id)
+                .push_bind(u.number)
+                .push_bind(u.name_en.clone())
+                .push_bind(u.name_hi.clone())
+                .push_bind(u.reserved.clone())
+                .push_bind(u.anc.state)
+                .push_bind(u.anc.division)
+                .push_bind(u.anc.district)
+                .push_bind(u.anc.pc)
+                .push_bind(u.anc.ac)
+                .push_bind(u.anc.sector);
+        });
+        qb.build().execute(&mut *c).await?;
+    }
+    Ok(())
+}
+
+fn check_campaign(code: &str, start: NaiveDate, end: NaiveDate, per_ac: i64) -> Result<(), Invalid> {
+    let mut errs = Vec::new();
+    if code.is_empty() || code.len() > 40 || !code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+        errs.push(FieldError::new(
+            "code",
+            "invalid_campaign_code",
+            "campaign code must be 1–40 letters, digits, - or _",
+            "अभियान कोड 1–40 अक्षर, अंक, - या _ होना चाहिए",
+        ));
+    }
+    if end < start {
+        errs.push(FieldError::new(
+            "end_date",
+            "invalid_campaign_dates",
+            format!("the campaign ends ({end}) before it starts ({start})"),
+            format!("अभियान की समाप्ति तिथि ({end}) आरंभ तिथि ({start}) से पहले है"),
+        ));
+    }
+    if !(0..=10_000_000).contains(&per_ac) {
+        errs.push(FieldError::new(
+            "target_per_ac",
+            "invalid_target",
+            "target per AC must be between 0 and 10,000,000",
+            "प्रति विधानसभा लक्ष्य 0 से 1,00,00,000 के बीच होना चाहिए",
+        ));
+    }
+    if errs.is_empty() { Ok(()) } else { Err(Invalid(errs)) }
+}
+
+fn hash_token(token: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+type CampaignTuple = (i64, String, String, String, String, NaiveDate, NaiveDate, Option<i64>);
+
+const CAMPAIGN_SQL: &str = "SELECT c.id, c.code, c.name_en, c.name_hi, w.code, c.start_date, c.end_date, t.target \
+     FROM campaigns c JOIN wings w ON w.id = c.wing_id \
+     LEFT JOIN targets t ON t.campaign_id = c.id AND t.unit_id = (SELECT id FROM units WHERE kind = 'state' ORDER BY id LIMIT 1)";
+
+fn campaign_of(t: CampaignTuple) -> Campaign {
+    Campaign { code: t.1, name: t.2, name_hi: t.3, wing: t.4, start_date: t.5, end_date: t.6, target: t.7.unwrap_or(0) }
+}
+
+/// (target, achieved) of a unit for a campaign and wing.
+async fn target_achieved(c: &mut Conn, unit_id: i64, campaign_id: i64, wing_id: i64) -> Result<(i64, i64)> {
+    let t: Option<i64> = sqlx::query_scalar("SELECT target FROM targets WHERE campaign_id = $1 AND unit_id = $2")
+        .bind(campaign_id)
+        .bind(unit_id)
+        .fetch_optional(&mut *c)
+        .await?;
+    let a: Option<i64> = sqlx::query_scalar("SELECT achieved FROM unit_counters WHERE unit_id = $1 AND wing_id = $2")
+        .bind(unit_id)
+        .bind(wing_id)
+        .fetch_optional(&mut *c)
+        .await?;
+    Ok((t.unwrap_or(0), a.unwrap_or(0)))
+}
+
+/// Enrolments counted in the last 7 days (from `since` on) at a unit.
+async fn last_7(c: &mut Conn, u: &UnitSpec, wing_id: i64, since: NaiveDate) -> Result<i64> {
+    let sql = match u.kind {
+        k if keeps_daily(k) => {
+            "SELECT COALESCE(CAST(SUM(n) AS BIGINT), 0) FROM unit_daily WHERE unit_id = $1 AND wing_id = $2 AND day >= $3".to_string()
+        }
+        UnitKind::Sector => format!(
+            "SELECT COUNT(*) FROM memberships m JOIN units b ON b.id = m.unit_id \
+             WHERE b.parent_id = $1 AND m.wing_id = $2 AND m.enrolled_on >= $3 AND m.status IN {COUNTED}"
+        ),
+        _ => format!(
+            "SELECT COUNT(*) FROM memberships m WHERE m.unit_id = $1 AND m.wing_id = $2 AND m.enrolled_on >= $3 AND m.status IN {COUNTED}"
+        ),
+    };
+    Ok(sqlx::query_scalar(AssertSqlSafe(sql)).bind(u.id).bind(wing_id).bind(since).fetch_one(&mut *c).await?)
+}
+
+fn progress_row(code: String, kind: &str, name: String, name_hi: Option<String>, target: i64, achieved: i64, last7: i64, today: NaiveDate, end: NaiveDate) -> ProgressRow {
+    let p = sangathan_core::targets::pacing(target, achieved, last7, today, end);
+    ProgressRow {
+        code,
+        kind: kind.to_string(),
+        name,
+        name_hi,
+        target,
+        achieved,
+        percent: p.percent,
+        needed: p.needed,
+        days_left: p.days_left,
+        daily_needed: p.daily_needed,
+        rate_7d: p.rate_7d,
+        last_7_days: last7,
+    }
+}
+
+/// Children of a unit in the tree (a PC's children are its ACs; the state's are its divisions).
+async fn child_specs(c: &mut Conn, u: &UnitSpec) -> Result<Vec<UnitSpec>> {
+    let sql = if u.kind == UnitKind::Pc {
+        format!("SELECT {UNIT_COLS} FROM units u WHERE u.pc_id = $1 AND u.kind = 'ac' ORDER BY u.id")
+    } else {
+        format!("SELECT {UNIT_COLS} FROM units u WHERE u.parent_id = $1 AND u.kind <> 'pc' ORDER BY u.id")
+    };
+    let rows: Vec<UnitTuple> = sqlx::query_as(AssertSqlSafe(sql)).bind(u.id).fetch_all(&mut *c).await?;
+    Ok(rows.into_iter().map(spec_of).collect())
+}
+
+async fn unit_view(c: &mut Conn, u: UnitSpec) -> Result<Unit> {
+    let parent: Option<String> = match u.parent_id {
+        Some(p) => sqlx::query_scalar("SELECT code FROM units WHERE id = $1").bind(p).fetch_optional(&mut *c).await?,
+        None => None,
+    };
+    let pc: Option<String> = match (u.kind, u.anc.pc) {
+        (UnitKind::Ac, Some(p)) => sqlx::query_scalar("SELECT code FROM units WHERE id = $1").bind(p).fetch_optional(&mut *c).await?,
+        _ => None,
+    };
+    Ok(Unit { id: u.id, code: u.code.to_string(), kind: u.kind, name: u.name_en, name_hi: u.name_hi, number: u.number, reserved: u.reserved, parent, pc })
+}
+
+/// The SQL condition selecting memberships in a unit's subtree (`m` is memberships).
+fn subtree_filter(u: &UnitSpec) -> String {
+    match u.kind {
+        UnitKind::Booth => "m.unit_id = $1".into(),
+        UnitKind::Sector => "m.unit_id IN (SELECT id FROM units WHERE parent_id = $1)".into(),
+        UnitKind::Ac => "m.ac_id = $1".into(),
+        k => {
+            let col = match k {
+                UnitKind::State => "state_id",
+                UnitKind::Division => "division_id",
+                UnitKind::District => "district_id",
+                _ => "pc_id",
+            };
+            format!("m.ac_id IN (SELECT id FROM units WHERE kind = 'ac' AND {col} = $1)")
+        }
+    }
+}
+
+#[async_trait]
+impl Store for StoreImpl {
+    fn backend(&self) -> Backend {
+        BACKEND
+    }
+
+    async fn is_initialised(&self) -> Result<bool> {
+        let mut c = self.read.acquire().await?;
+        Ok(meta(&mut c, "state_code").await?.is_some())
+    }
+
+    async fn init(&self, preset: &Preset, start: NaiveDate, end: Option<NaiveDate>) -> Result<InitSummary> {
+        let mut tx = self.begin_write().await?;
+        if meta(&mut tx, "state_code").await?.is_some() {
+            return Err(StoreError::AlreadyInitialised);
+        }
+        for c in &preset.campaigns {
+            let e = end.unwrap_or(start + Duration::days(c.days.max(1) - 1));
+            check_campaign(&c.code, start, e, c.target_per_ac)?;
+        }
+        set_meta(&mut tx, "state_code", &preset.state_code).await?;
+        set_meta(&mut tx, "household_limit", &identity::DEFAULT_HOUSEHOLD_LIMIT.to_string()).await?;
+        for (i, w) in preset.wings.iter().enumerate() {
+            sqlx::query("INSERT INTO wings (id, code, name_en, name_hi) VALUES ($1, $2, $3, $4)")
+                .bind(i as i64 + 1)
+                .bind(&w.code)
+                .bind(&w.name_en)
+                .bind(&w.name_hi)
+                .execute(&mut *tx)
+                .await?;
+        }
+        insert_units(&mut tx, &preset.units).await?;
+        let acs: Vec<i64> = preset.units.iter().filter(|u| u.kind == UnitKind::Ac).map(|u| u.id).collect();
+        for chunk in acs.chunks(5000) {
+            let mut qb: QueryBuilder<DB> = QueryBuilder::new("INSERT INTO ac_sequences (ac_id, last) ");
+            qb.push_values(chunk, |mut b, id| {
+                b.push_bind(*id).push_bind(0i64);
+            });
+            qb.build().execute(&mut *tx).await?;
+        }
+        for (i, c) in preset.campaigns.iter().enumerate() {
+            let e = end.unwrap_or(start + Duration::days(c.days.max(1) - 1));
+            let wing_id = preset.wings.iter().position(|w| w.code == c.wing).expect("preset checks wings") as i64 + 1;
+            sqlx::query(
+                "INSERT INTO campaigns (id, code, name_en, name_hi, wing_id, start_date, end_date) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(i as i64 + 1)
+            .bind(&c.code)
+            .bind(&c.name_en)
+            .bind(&c.name_hi)
+            .bind(wing_id)
+            .bind(start)
+            .bind(e)
+            .execute(&mut *tx)
+            .await?;
+            insert_targets(&mut tx, i as i64 + 1, &split_targets(&preset.units, c.target_per_ac)).await?;
+        }
+        tx.commit().await?;
+        Ok(InitSummary {
+            units: preset.units.len(),
+            booths: preset.count(UnitKind::Booth),
+            campaigns: preset.campaigns.len(),
+        })
+    }
+
+    async fn state_code(&self) -> Result<String> {
+        let mut c = self.read.acquire().await?;
+        meta(&mut c, "state_code").await?.ok_or(StoreError::NotInitialised)
+    }
+
+    async fn household_limit(&self) -> Result<usize> {
+        let mut c = self.read.acquire().await?;
+        Ok(settings(&mut c).await?.household_limit)
+    }
+
+    async fn set_household_limit(&self, limit: usize) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        set_meta(&mut tx, "household_limit", &limit.max(1).to_string()).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn issue_token(&self, actor: &str, label: &str) -> Result<String> {
+        let mut raw = [0u8; 32];
+        getrandom::fill(&mut raw).map_err(|e| StoreError::Refused(format!("no randomness: {e}")))?;
+        let token = format!("sgn_{}", hex::encode(raw));
+        let mut tx = self.begin_write().await?;
+        sqlx::query("INSERT INTO api_tokens (token_hash, actor, label, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(hash_token(&token))
+            .bind(actor)
+            .bind(label)
+            .bind(crate::clock::now())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(token)
+    }
+
+    async fn authenticate(&self, token: &str) -> Result<Option<Actor>> {
+        let mut c = self.read.acquire().await?;
+        let actor: Option<String> = sqlx::query_scalar("SELECT actor FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL")
+            .bind(hash_token(token))
+            .fetch_optional(&mut *c)
+            .await?;
+        Ok(actor.map(|id| Actor { state_admin: id == "admin", id }))
+    }
+
+    async fn unit(&self, code: &str) -> Result<Option<Unit>> {
+        let mut c = self.read.acquire().await?;
+        match unit_by_code(&mut c, code).await? {
+            Some(u) => Ok(Some(unit_view(&mut c, u).await?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn children(&self, code: &str) -> Result<Option<Vec<Unit>>> {
+        let mut c = self.read.acquire().await?;
+        let Some(u) = unit_by_code(&mut c, code).await? else { return Ok(None) };
+        let parent = u.code.to_string();
+        let kids = child_specs(&mut c, &u).await?;
+        let mut pcs: HashMap<i64, String> = HashMap::new();
+        if kids.iter().any(|k| k.kind == UnitKind::Ac) {
+            let rows: Vec<(i64, String)> = sqlx::query_as("SELECT id, code FROM units WHERE kind = 'pc'").fetch_all(&mut *c).await?;
+            pcs.extend(rows);
+        }
+        Ok(Some(
+            kids.into_iter()
+                .map(|k| Unit {
+                    id: k.id,
+                    pc: if k.kind == UnitKind::Ac { k.anc.pc.and_then(|p| pcs.get(&p).cloned()) } else { None },
+                    parent: Some(parent.clone()),
+                    code: k.code.to_string(),
+                    kind: k.kind,
+                    name: k.name_en,
+                    name_hi: k.name_hi,
+                    number: k.number,
+                    reserved: k.reserved,
+                })
+                .collect(),
+        ))
+    }
+
+    async fn wings(&self) -> Result<Vec<Wing>> {
+        let mut c = self.read.acquire().await?;
+        let rows: Vec<(String, String, String)> =
+            sqlx::query_as("SELECT code, name_en, name_hi FROM wings ORDER BY id").fetch_all(&mut *c).await?;
+        Ok(rows.into_iter().map(|(code, name, name_hi)| Wing { code, name, name_hi }).collect())
+    }
+
+    async fn campaigns(&self) -> Result<Vec<Campaign>> {
+        let mut c = self.read.acquire().await?;
+        let rows: Vec<CampaignTuple> =
+            sqlx::query_as(AssertSqlSafe(format!("{CAMPAIGN_SQL} ORDER BY c.id"))).fetch_all(&mut *c).await?;
+        Ok(rows.into_iter().map(campaign_of).collect())
+    }
+
+    async fn campaign(&self, code: &str) -> Result<Option<Campaign>> {
+        let mut c = self.read.acquire().await?;
+        let row: Option<CampaignTuple> =
+            sqlx::query_as(AssertSqlSafe(format!("{CAMPAIGN_SQL} WHERE c.code = $1"))).bind(code).fetch_optional(&mut *c).await?;
+        Ok(row.map(campaign_of))
+    }
+
+    async fn create_campaign(&self, n: &NewCampaign) -> Result<Campaign> {
+        check_campaign(&n.code, n.start_date, n.end_date, n.target_per_ac)?;
+        let name = n.name.trim();
+        if name.is_empty() {
+            return Err(FieldError::new("name", "empty_name", "campaign name is required", "अभियान का नाम आवश्यक है").into());
+        }
+        let mut tx = self.begin_write().await?;
+        let s = settings(&mut tx).await?;
+        let (wing_id, _) = s.wings.get(&n.wing.trim().to_lowercase()).cloned().ok_or_else(|| unknown_wing(&n.wing))?;
+        let exists: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM campaigns WHERE code = $1").bind(&n.code).fetch_optional(&mut *tx).await?;
+        if exists.is_some() {
+            return Err(FieldError::new(
+                "code",
+                "campaign_exists",
+                format!("a campaign with code {} already exists", n.code),
+                format!("कोड {} वाला अभियान पहले से है", n.code),
+            )
+            .into());
+        }
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO campaigns (id, code, name_en, name_hi, wing_id, start_date, end_date) \
+             VALUES ((SELECT COALESCE(MAX(id), 0) + 1 FROM campaigns), $1, $2, $3, $4, $5, $6) RETURNING id",
+        )
+        .bind(&n.code)
+        .bind(name)
+        .bind(n.name_hi.trim())
+        .bind(wing_id)
+        .bind(n.start_date)
+        .bind(n.end_date)
+        .fetch_one(&mut *tx)
+        .await?;
+        let units = all_units(&mut tx).await?;
+        insert_targets(&mut tx, id, &split_targets(&units, n.target_per_ac)).await?;
+        tx.commit().await?;
+        self.campaign(&n.code).await?.ok_or(StoreError::NotFound)
+    }
+
+    async fn progress(&self, code: &str, campaign: Option<&str>, today: NaiveDate) -> Result<Option<Progress>> {
+        let mut c = self.read.acquire().await?;
+        let Some(u) = unit_by_code(&mut c, code).await? else { return Ok(None) };
+        let sql = match campaign {
+            Some(_) => format!("{CAMPAIGN_SQL} WHERE c.code = $1"),
+            None => format!("{CAMPAIGN_SQL} ORDER BY c.id LIMIT 1"),
+        };
+        let mut q = sqlx::query_as::<_, CampaignTuple>(AssertSqlSafe(sql));
+        if let Some(code) = campaign {
+            q = q.bind(code);
+        }
+        let Some(ct) = q.fetch_optional(&mut *c).await? else {
+            return Err(FieldError::new(
+                "campaign",
+                "unknown_campaign",
+                format!("unknown campaign: {}", campaign.unwrap_or("")),
+                format!("अज्ञात अभियान: {}", campaign.unwrap_or("")),
+            )
+            .into());
+        };
+        let campaign_id = ct.0;
+        let end = ct.6;
+        let wing_code = ct.4.clone();
+        let wing_id: i64 = sqlx::query_scalar("SELECT id FROM wings WHERE code = $1").bind(&wing_code).fetch_one(&mut *c).await?;
+        let since = today - Duration::days(6);
+
+        let (t, a) = target_achieved(&mut c, u.id, campaign_id, wing_id).await?;
+        let l7 = last_7(&mut c, &u, wing_id, since).await?;
+        let unit_row = progress_row(u.code.to_string(), u.kind.as_str(), u.name_en.clone(), u.name_hi.clone(), t, a, l7, today, end);
+        let mut children = Vec::new();
+        for k in child_specs(&mut c, &u).await? {
+            let (t, a) = target_achieved(&mut c, k.id, campaign_id, wing_id).await?;
+            let l7 = last_7(&mut c, &k, wing_id, since).await?;
+            children.push(progress_row(k.code.to_string(), k.kind.as_str(), k.name_en, k.name_hi, t, a, l7, today, end));
+        }
+        if u.kind == UnitKind::Ac {
+            // Members enrolled without a booth count at the AC: shown as their own row so children sum to the parent.
+            let a_rest = a - children.iter().map(|r| r.achieved).sum::<i64>();
+            let l_rest = l7 - children.iter().map(|r| r.last_7_days).sum::<i64>();
+            let t_rest = t - children.iter().map(|r| r.target).sum::<i64>();
+            children.push(progress_row(
+                format!("{}-UNASSIGNED", u.code),
+                "unassigned",
+                "unassigned".into(),
+                Some("बूथ अज्ञात".into()),
+                t_rest,
+                a_rest,
+                l_rest,
+                today,
+                end,
+            ));
+        }
+        Ok(Some(Progress { unit: unit_row, children, campaign: ct.1, wing: wing_code, as_of: today }))
+    }
+
+    async fn enrol(&self, e: &Enrolment, ctx: &EnrolContext, key: &str) -> Result<Idempotent> {
+        let fingerprint = e.fingerprint();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut tx = self.begin_write().await?;
+            let mut keys = identity_keys(e);
+            keys.push(format!("k:{}:{}", ctx.actor, key));
+            Self::lock_keys(&mut tx, &keys).await?;
+            let prior: Option<(String, String)> =
+                sqlx::query_as("SELECT request_hash, response FROM idempotency WHERE actor = $1 AND key = $2")
+                    .bind(&ctx.actor)
+                    .bind(key)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if let Some((hash, response)) = prior {
+                if hash != fingerprint {
+                    return Err(StoreError::KeyReused);
+                }
+                let outcome: EnrolOutcome =
+                    serde_json::from_str(&response).map_err(|e| StoreError::Refused(format!("stored response unreadable: {e}")))?;
+                return Ok(Idempotent { outcome, replayed: true });
+            }
+            let s = settings(&mut tx).await?;
+            let mut deltas = Deltas::default();
+            let result = enrol_one(&mut tx, &s, e, ctx, &mut deltas).await;
+            let outcome = match result {
+                Ok(o) => o,
+                Err(Fail::Invalid(i)) => return Err(StoreError::Invalid(i)),
+                Err(Fail::Store(StoreError::Db(err))) if attempt < 8 && Self::is_retryable(&err) => continue,
+                Err(Fail::Store(err)) => return Err(err),
+            };
+            let done: Result<()> = async {
+                deltas.apply(&mut tx).await?;
+                sqlx::query(
+                    "INSERT INTO idempotency (actor, key, request_hash, status, response, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(&ctx.actor)
+                .bind(key)
+                .bind(&fingerprint)
+                .bind(if outcome.created_membership { 201i32 } else { 200i32 })
+                .bind(serde_json::to_string(&outcome).expect("outcome serialises"))
+                .bind(ctx.at)
+                .execute(&mut *tx)
+                .await?;
+                Ok(())
+            }
+            .await;
+            match done {
+                Ok(()) => {}
+                Err(StoreError::Db(err)) if attempt < 8 && Self::is_retryable(&err) => continue,
+                Err(err) => return Err(err),
+            }
+            match tx.commit().await {
+                Ok(()) => return Ok(Idempotent { outcome, replayed: false }),
+                Err(err) if attempt < 8 && Self::is_retryable(&err) => continue,
+                Err(err) => return Err(err.into()),
+            }
+        }
+    }
+
+    async fn enrol_batch(&self, rows: &[(Enrolment, EnrolContext)]) -> Result<Vec<Result<EnrolOutcome, Invalid>>> {
+        let mut attempt = 0;
+        'retry: loop {
+            attempt += 1;
+            let mut tx = self.begin_write().await?;
+            let s = settings(&mut tx).await?;
+            let mut deltas = Deltas::default();
+            let mut out = Vec::with_capacity(rows.len());
+            for (e, ctx) in rows {
+                Self::lock_keys(&mut tx, &identity_keys(e)).await?;
+                match enrol_one(&mut tx, &s, e, ctx, &mut deltas).await {
+                    Ok(o) => out.push(Ok(o)),
+                    Err(Fail::Invalid(i)) => out.push(Err(i)),
+                    Err(Fail::Store(StoreError::Db(err))) if attempt < 8 && Self::is_retryable(&err) => continue 'retry,
+                    Err(Fail::Store(err)) => return Err(err),
+                }
+            }
+            match deltas.apply(&mut tx).await {
+                Ok(()) => {}
+                Err(StoreError::Db(err)) if attempt < 8 && Self::is_retryable(&err) => continue,
+                Err(err) => return Err(err),
+            }
+            match tx.commit().await {
+                Ok(()) => return Ok(out),
+                Err(err) if attempt < 8 && Self::is_retryable(&err) => continue,
+                Err(err) => return Err(err.into()),
+            }
+        }
+    }
+
+    async fn member(&self, person_id: i64) -> Result<Option<Member>> {
+        let mut c = self.read.acquire().await?;
+        type P = (i64, String, Option<String>, Option<String>, Option<String>, Option<i32>, Option<String>, String, DateTime<Utc>);
+        let p: Option<P> = sqlx::query_as(
+            "SELECT p.id, p.name, p.mobile, p.epic, p.gender, p.birth_year, p.address, u.code, p.created_at \
+             FROM people p JOIN units u ON u.id = p.unit_id WHERE p.id = $1",
+        )
+        .bind(person_id)
+        .fetch_optional(&mut *c)
+        .await?;
+        let Some(p) = p else { return Ok(None) };
+        let ms: Vec<(String, String, String, String, String, String, DateTime<Utc>)> = sqlx::query_as(
+            "SELECT m.number, w.code, u.code, m.status, m.channel, m.enrolled_by, m.enrolled_at \
+             FROM memberships m JOIN wings w ON w.id = m.wing_id JOIN units u ON u.id = m.unit_id \
+             WHERE m.person_id = $1 ORDER BY m.id",
+        )
+        .bind(person_id)
+        .fetch_all(&mut *c)
+        .await?;
+        Ok(Some(Member {
+            person_id: p.0,
+            name: p.1,
+            mobile: p.2,
+            epic: p.3,
+            gender: p.4,
+            birth_year: p.5,
+            address: p.6,
+            unit: p.7,
+            created_at: p.8,
+            memberships: ms
+                .into_iter()
+                .map(|m| MembershipView {
+                    membership_number: m.0,
+                    wing: m.1,
+                    unit: m.2,
+                    status: m.3,
+                    channel: m.4,
+                    enrolled_by: m.5,
+                    enrolled_at: m.6,
+                })
+                .collect(),
+        }))
+    }
+
+    async fn list_members(&self, unit: &str, wing: Option<&str>, after: Option<i64>, limit: u32) -> Result<Option<MemberPage>> {
+        let mut c = self.read.acquire().await?;
+        let Some(u) = unit_by_code(&mut c, unit).await? else { return Ok(None) };
+        let limit = limit.clamp(1, 500) as i64;
+        let sql = format!(
+            "SELECT p.id, p.name, m.number, w.code, b.code, m.status, m.enrolled_at, m.id \
+             FROM memberships m JOIN people p ON p.id = m.person_id JOIN wings w ON w.id = m.wing_id \
+             JOIN units b ON b.id = m.unit_id \
+             WHERE {} AND m.id > $2 AND ($3 IS NULL OR w.code = $3) ORDER BY m.id LIMIT $4",
+            subtree_filter(&u)
+        );
+        let rows: Vec<(i64, String, String, String, String, String, DateTime<Utc>, i64)> = sqlx::query_as(AssertSqlSafe(sql))
+            .bind(u.id)
+            .bind(after.unwrap_or(0))
+            .bind(wing.map(|w| w.trim().to_lowercase()))
+            .bind(limit + 1)
+            .fetch_all(&mut *c)
+            .await?;
+        let more = rows.len() as i64 > limit;
+        let members: Vec<MemberRow> = rows
+            .into_iter()
+            .take(limit as usize)
+            .map(|r| MemberRow {
+                person_id: r.0,
+                name: r.1,
+                membership_number: r.2,
+                wing: r.3,
+                unit: r.4,
+                status: r.5,
+                enrolled_at: r.6,
+                cursor: r.7,
+            })
+            .collect();
+        let next = if more { members.last().map(|m| m.cursor) } else { None };
+        Ok(Some(MemberPage { members, next }))
+    }
+
+    async fn import_booths(&self, rows: &[BoothRow]) -> Result<usize> {
+        let mut tx = self.begin_write().await?;
+        let state = meta(&mut tx, "state_code").await?.ok_or(StoreError::NotInitialised)?;
+        let mut by_ac: BTreeMap<u32, Vec<BoothRow>> = BTreeMap::new();
+        let mut seen = HashSet::new();
+        for (i, r) in rows.iter().enumerate() {
+            let line = i + 2;
+            if r.part_no == 0 || r.part_no > 9999 {
+                return Err(FieldError::new(
+                    "part_no",
+                    "invalid_part_no",
+                    format!("row {line}: part number must be 1–9999"),
+                    format!("पंक्ति {line}: भाग संख्या 1–9999 होनी चाहिए"),
+                )
+                .into());
+            }
+            if r.name.trim().is_empty() {
+                return Err(FieldError::new(
+                    "name",
+                    "empty_name",
+                    format!("row {line}: booth name is required"),
+                    format!("पंक्ति {line}: बूथ का नाम आवश्यक है"),
+                )
+                .into());
+            }
+            if !seen.insert((r.ac_no, r.part_no)) {
+                return Err(FieldError::new(
+                    "part_no",
+                    "duplicate_booth",
+                    format!("row {line}: AC {} part {} is listed twice", r.ac_no, r.part_no),
+                    format!("पंक्ति {line}: विधानसभा {} भाग {} दो बार है", r.ac_no, r.part_no),
+                )
+                .into());
+            }
+            by_ac.entry(r.ac_no).or_default().push(r.clone());
+        }
+        let seed: u64 = 0;
+        let mut next_id: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM units").fetch_one(&mut *tx).await?;
+        let campaigns: Vec<i64> = sqlx::query_scalar("SELECT id FROM campaigns").fetch_all(&mut *tx).await?;
+        let mut written = 0;
+        for (ac_no, list) in by_ac {
+            let code = UnitCode::ac(&state, ac_no);
+            let Some(ac) = unit_by_code(&mut tx, code.as_str()).await?.filter(|u| u.kind == UnitKind::Ac) else {
+                return Err(FieldError::new(
+                    "ac_no",
+                    "unknown_ac",
+                    format!("no assembly constituency {ac_no}"),
+                    format!("विधानसभा संख्या {ac_no} नहीं है"),
+                )
+                .into());
+            };
+            let old: Vec<UnitSpec> = {
+                let sql = format!("SELECT {UNIT_COLS} FROM units u WHERE u.ac_id = $1 ORDER BY u.id");
+                let r: Vec<UnitTuple> = sqlx::query_as(AssertSqlSafe(sql)).bind(ac.id).fetch_all(&mut *tx).await?;
+                r.into_iter().map(spec_of).collect()
+            };
+            let old_by_code: HashMap<String, i64> = old.iter().map(|u| (u.code.to_string(), u.id)).collect();
+            let mut new = sangathan_core::geo::booth_units(&state, ac_no, ac.id, ac.anc, &list, seed);
+            // Keep the ids of units that stay (members point at booths), give new ones fresh ids.
+            let mut sector = None;
+            for u in new.iter_mut() {
+                u.id = match old_by_code.get(u.code.as_str()) {
+                    Some(&id) => id,
+                    None => {
+                        next_id += 1;
+                        next_id - 1
+                    }
+                };
+                if u.kind == UnitKind::Sector {
+                    sector = Some(u.id);
+                } else {
+                    u.parent_id = sector;
+                    u.anc.sector = sector;
+                }
+            }
+            let keep: HashSet<i64> = new.iter().map(|u| u.id).collect();
+            let gone: Vec<&UnitSpec> = old.iter().filter(|u| !keep.contains(&u.id)).collect();
+            for g in gone.iter().filter(|g| g.kind == UnitKind::Booth) {
+                let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM memberships WHERE unit_id = $1")
+                    .bind(g.id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let p: i64 =
+                    sqlx::query_scalar("SELECT COUNT(*) FROM people WHERE unit_id = $1").bind(g.id).fetch_one(&mut *tx).await?;
+                if n + p > 0 {
+                    return Err(StoreError::Refused(format!(
+                        "booth {} has members and is not in the new list; move its members first",
+                        g.code
+                    )));
+                }
+            }
+            // Detach booths, drop what is gone, then write the new structure.
+            sqlx::query("UPDATE units SET parent_id = NULL, sector_id = NULL WHERE ac_id = $1 AND kind = 'booth'")
+                .bind(ac.id)
+                .execute(&mut *tx)
+                .await?;
+            for g in &gone {
+                for sql in [
+                    "DELETE FROM targets WHERE unit_id = $1",
+                    "DELETE FROM unit_counters WHERE unit_id = $1",
+                    "DELETE FROM units WHERE id = $1",
+                ] {
+                    sqlx::query(sql).bind(g.id).execute(&mut *tx).await?;
+                }
+            }
+            let old_ids: HashSet<i64> = old.iter().map(|u| u.id).collect();
+            let (kept, fresh): (Vec<UnitSpec>, Vec<UnitSpec>) = new.iter().cloned().partition(|u| old_ids.contains(&u.id));
+            // Sectors first so that booths can point at them.
+            let (fresh_sectors, fresh_booths): (Vec<UnitSpec>, Vec<UnitSpec>) =
+                fresh.into_iter().partition(|u| u.kind == UnitKind::Sector);
+            insert_units(&mut tx, &fresh_sectors).await?;
+            for u in &kept {
+                sqlx::query("UPDATE units SET name_en = $2, parent_id = $3, sector_id = $4 WHERE id = $1")
+                    .bind(u.id)
+                    .bind(&u.name_en)
+                    .bind(u.parent_id)
+                    .bind(u.anc.sector)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            insert_units(&mut tx, &fresh_booths).await?;
+            // Targets: re-split each campaign's AC target over the new booths.
+            let booths: Vec<UnitSpec> = new.iter().filter(|u| u.kind == UnitKind::Booth).cloned().collect();
+            let sectors: Vec<&UnitSpec> = new.iter().filter(|u| u.kind == UnitKind::Sector).collect();
+            for &cid in &campaigns {
+                let per_ac: i64 = sqlx::query_scalar("SELECT target FROM targets WHERE campaign_id = $1 AND unit_id = $2")
+                    .bind(cid)
+                    .bind(ac.id)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .unwrap_or(0);
+                sqlx::query("DELETE FROM targets WHERE campaign_id = $1 AND unit_id IN (SELECT id FROM units WHERE ac_id = $2)")
+                    .bind(cid)
+                    .bind(ac.id)
+                    .execute(&mut *tx)
+                    .await?;
+                let mut units_for_split = vec![ac.clone()];
+                units_for_split.extend(booths.iter().cloned());
+                let split: Vec<(i64, i64)> =
+                    split_targets(&units_for_split, per_ac).into_iter().filter(|(id, _)| *id != ac.id).collect();
+                let mut sector_sum: BTreeMap<i64, i64> = sectors.iter().map(|s| (s.id, 0)).collect();
+                for (b, t) in &split {
+                    let sec = booths.iter().find(|x| x.id == *b).and_then(|x| x.anc.sector).expect("booth has a sector");
+                    *sector_sum.entry(sec).or_default() += t;
+                }
+                let mut all: Vec<(i64, i64)> = split;
+                all.extend(sector_sum);
+                insert_targets(&mut tx, cid, &all).await?;
+            }
+            // Sector counters: rebuilt from their booths' counters (booths keep theirs).
+            for s in &sectors {
+                sqlx::query("DELETE FROM unit_counters WHERE unit_id = $1").bind(s.id).execute(&mut *tx).await?;
+                sqlx::query(
+                    "INSERT INTO unit_counters (unit_id, wing_id, achieved) \
+                     SELECT $1, c.wing_id, CAST(SUM(c.achieved) AS BIGINT) FROM unit_counters c JOIN units b ON b.id = c.unit_id \
+                     WHERE b.parent_id = $1 GROUP BY c.wing_id",
+                )
+                .bind(s.id)
+                .execute(&mut *tx)
+                .await?;
+            }
+            written += booths.len();
+        }
+        tx.commit().await?;
+        Ok(written)
+    }
+
+    async fn verify(&self) -> Result<Vec<Mismatch>> {
+        let mut c = self.read.acquire().await?;
+        let units = all_units(&mut c).await?;
+        let by_id: HashMap<i64, &UnitSpec> = units.iter().map(|u| (u.id, u)).collect();
+        let wings: HashMap<i64, String> =
+            sqlx::query_as::<_, (i64, String)>("SELECT id, code FROM wings").fetch_all(&mut *c).await?.into_iter().collect();
+        let mut achieved: HashMap<(i64, i64), i64> = HashMap::new();
+        let mut daily: HashMap<(i64, i64, NaiveDate), i64> = HashMap::new();
+        let sql = format!(
+            "SELECT unit_id, wing_id, enrolled_on, COUNT(*) FROM memberships WHERE ac_id = $1 AND status IN {COUNTED} \
+             GROUP BY unit_id, wing_id, enrolled_on"
+        );
+        let mut out = Vec::new();
+        let name = |id: i64| by_id.get(&id).map(|u| u.code.to_string()).unwrap_or_else(|| format!("unit #{id}"));
+        let wname = |id: i64| wings.get(&id).cloned().unwrap_or_else(|| format!("#{id}"));
+        for ac in units.iter().filter(|u| u.kind == UnitKind::Ac) {
+            let rows: Vec<(i64, i64, NaiveDate, i64)> =
+                sqlx::query_as(AssertSqlSafe(sql.clone())).bind(ac.id).fetch_all(&mut *c).await?;
+            for (unit_id, wing_id, day, n) in rows {
+                let Some(u) = by_id.get(&unit_id) else { continue };
+                if ac_of(u) != Some(ac.id) {
+                    out.push(Mismatch { what: "membership AC".into(), unit: name(unit_id), wing: wname(wing_id), expected: ac.id, found: ac_of(u).unwrap_or(0) });
+                }
+                for id in u.anc.rollup(u.id) {
+                    *achieved.entry((id, wing_id)).or_default() += n;
+                }
+                for id in daily_rollup(u) {
+                    *daily.entry((id, wing_id, day)).or_default() += n;
+                }
+            }
+        }
+        let found: Vec<(i64, i64, i64)> =
+            sqlx::query_as("SELECT unit_id, wing_id, achieved FROM unit_counters").fetch_all(&mut *c).await?;
+        let mut found_map: HashMap<(i64, i64), i64> = HashMap::new();
+        for (u, w, a) in found {
+            found_map.insert((u, w), a);
+        }
+        let mut keys: Vec<(i64, i64)> = achieved.keys().chain(found_map.keys()).copied().collect::<HashSet<_>>().into_iter().collect();
+        keys.sort_unstable();
+        for k in keys {
+            let (e, f) = (achieved.get(&k).copied().unwrap_or(0), found_map.get(&k).copied().unwrap_or(0));
+            if e != f {
+                out.push(Mismatch { what: "achieved".into(), unit: name(k.0), wing: wname(k.1), expected: e, found: f });
+            }
+        }
+        let found: Vec<(i64, i64, NaiveDate, i64)> =
+            sqlx::query_as("SELECT unit_id, wing_id, day, n FROM unit_daily").fetch_all(&mut *c).await?;
+        let mut found_daily: HashMap<(i64, i64, NaiveDate), i64> = HashMap::new();
+        for (u, w, d, n) in found {
+            found_daily.insert((u, w, d), n);
+        }
+        let mut keys: Vec<(i64, i64, NaiveDate)> =
+            daily.keys().chain(found_daily.keys()).copied().collect::<HashSet<_>>().into_iter().collect();
+        keys.sort_unstable();
+        for k in keys {
+            let (e, f) = (daily.get(&k).copied().unwrap_or(0), found_daily.get(&k).copied().unwrap_or(0));
+            if e != f {
+                out.push(Mismatch { what: format!("daily {}", k.2), unit: name(k.0), wing: wname(k.1), expected: e, found: f });
+            }
+        }
+        // Targets: every parent equals the sum of its children, for every campaign.
+        let campaigns: Vec<(i64, String)> = sqlx::query_as("SELECT id, code FROM campaigns").fetch_all(&mut *c).await?;
+        for (cid, ccode) in campaigns {
+            let t: HashMap<i64, i64> = sqlx::query_as::<_, (i64, i64)>("SELECT unit_id, target FROM targets WHERE campaign_id = $1")
+                .bind(cid)
+                .fetch_all(&mut *c)
+                .await?
+                .into_iter()
+                .collect();
+            let mut sums: HashMap<i64, i64> = HashMap::new();
+            for u in &units {
+                let v = t.get(&u.id).copied().unwrap_or(0);
+                if let Some(p) = u.parent_id.filter(|_| u.kind != UnitKind::Pc) {
+                    *sums.entry(p).or_default() += v;
+                }
+                if u.kind == UnitKind::Ac
+                    && let Some(pc) = u.anc.pc
+                {
+                    *sums.entry(pc).or_default() += v;
+                }
+            }
+            for (p, s) in sums {
+                let v = t.get(&p).copied().unwrap_or(0);
+                let is_ac = by_id.get(&p).is_some_and(|u| u.kind == UnitKind::Ac);
+                // An AC keeps its own target even with no booths; otherwise parents sum their children.
+                if v != s && !(is_ac && s == 0) {
+                    out.push(Mismatch { what: format!("target ({ccode})"), unit: name(p), wing: "-".into(), expected: s, found: v });
+                }
+            }
+        }
+        Ok(out)
+    }
+}

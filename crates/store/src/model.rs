@@ -1,0 +1,210 @@
+//! What the store takes and gives: plain data, serialisable as the API and CLI show it.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sangathan_core::geo::UnitKind;
+use sangathan_core::ids::{Epic, Gender, Mobile, PersonName};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Unit {
+    pub id: i64,
+    pub code: String,
+    pub kind: UnitKind,
+    pub name: String,
+    pub name_hi: Option<String>,
+    pub number: Option<i32>,
+    pub reserved: Option<String>,
+    pub parent: Option<String>,
+    /// The parliamentary constituency of an AC.
+    pub pc: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Wing {
+    pub code: String,
+    pub name: String,
+    pub name_hi: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Campaign {
+    pub code: String,
+    pub name: String,
+    pub name_hi: String,
+    pub wing: String,
+    pub start_date: NaiveDate,
+    pub end_date: NaiveDate,
+    /// The state's target.
+    pub target: i64,
+}
+
+/// A new campaign: its target per AC is split over sectors and booths like the preset's.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NewCampaign {
+    pub code: String,
+    pub name: String,
+    pub name_hi: String,
+    pub wing: String,
+    pub start_date: NaiveDate,
+    pub end_date: NaiveDate,
+    pub target_per_ac: i64,
+}
+
+/// One row of a progress report.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ProgressRow {
+    pub code: String,
+    pub kind: String,
+    pub name: String,
+    pub name_hi: Option<String>,
+    pub target: i64,
+    pub achieved: i64,
+    pub percent: f64,
+    pub needed: i64,
+    pub days_left: i64,
+    pub daily_needed: f64,
+    pub rate_7d: f64,
+    pub last_7_days: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Progress {
+    pub unit: ProgressRow,
+    pub children: Vec<ProgressRow>,
+    pub campaign: String,
+    pub wing: String,
+    pub as_of: NaiveDate,
+}
+
+/// An enrolment whose fields have been validated (see `sangathan_core::ids`).
+#[derive(Debug, Clone)]
+pub struct Enrolment {
+    pub name: PersonName,
+    pub mobile: Option<Mobile>,
+    pub epic: Option<Epic>,
+    pub gender: Option<Gender>,
+    pub birth_year: Option<i32>,
+    pub address: Option<String>,
+    /// A booth or AC code (upper-cased); checked against the geography by the store.
+    pub unit: String,
+    pub wing: String,
+}
+
+impl Enrolment {
+    /// A stable fingerprint of the request, to tell a replay from a reuse of its idempotency key.
+    pub fn fingerprint(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let parts = [
+            self.name.as_str(),
+            self.mobile.as_ref().map(|m| m.e164()).unwrap_or(""),
+            self.epic.as_ref().map(|e| e.as_str()).unwrap_or(""),
+            self.gender.map(|g| g.code()).unwrap_or(""),
+            &self.birth_year.map(|y| y.to_string()).unwrap_or_default(),
+            self.address.as_deref().unwrap_or(""),
+            &self.unit,
+            &self.wing,
+        ];
+        let mut h = Sha256::new();
+        for p in parts {
+            h.update(p.as_bytes());
+            h.update([0u8]);
+        }
+        hex::encode(h.finalize())
+    }
+}
+
+/// Who is enrolling, how, and when.
+#[derive(Debug, Clone)]
+pub struct EnrolContext {
+    pub actor: String,
+    pub channel: String,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct EnrolOutcome {
+    pub person_id: i64,
+    pub membership_number: String,
+    pub wing: String,
+    pub unit: String,
+    pub status: String,
+    pub created_person: bool,
+    pub created_membership: bool,
+    pub enrolled_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct MembershipView {
+    pub membership_number: String,
+    pub wing: String,
+    pub unit: String,
+    pub status: String,
+    pub channel: String,
+    pub enrolled_by: String,
+    pub enrolled_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Member {
+    pub person_id: i64,
+    pub name: String,
+    pub mobile: Option<String>,
+    pub epic: Option<String>,
+    pub gender: Option<String>,
+    pub birth_year: Option<i32>,
+    pub address: Option<String>,
+    pub unit: String,
+    pub created_at: DateTime<Utc>,
+    pub memberships: Vec<MembershipView>,
+}
+
+/// One line of a member list.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct MemberRow {
+    pub person_id: i64,
+    pub name: String,
+    pub membership_number: String,
+    pub wing: String,
+    pub unit: String,
+    pub status: String,
+    pub enrolled_at: DateTime<Utc>,
+    /// The membership's id: the paging cursor.
+    pub cursor: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct MemberPage {
+    pub members: Vec<MemberRow>,
+    /// Pass as `after` for the next page; none when this is the last.
+    pub next: Option<i64>,
+}
+
+/// A counter that disagrees with the base rows.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Mismatch {
+    pub what: String,
+    pub unit: String,
+    pub wing: String,
+    pub expected: i64,
+    pub found: i64,
+}
+
+impl std::fmt::Display for Mismatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {} wing {}: expected {}, found {}", self.what, self.unit, self.wing, self.expected, self.found)
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct InitSummary {
+    pub units: usize,
+    pub booths: usize,
+    pub campaigns: usize,
+}
+
+/// The caller as the store knows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Actor {
+    pub id: String,
+    pub state_admin: bool,
+}

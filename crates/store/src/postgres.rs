@@ -1,0 +1,59 @@
+//! PostgreSQL, for scale: a pool of connections; writers touching the same person serialise on
+//! transaction-scoped advisory locks, and unique-violation or deadlock races are retried.
+
+use sqlx::Pool;
+use sqlx::postgres::{PgPoolOptions, Postgres as DB};
+
+const BACKEND: Backend = Backend::Postgres;
+
+pub struct PgStore {
+    write: Pool<DB>,
+    read: Pool<DB>,
+}
+
+type StoreImpl = PgStore;
+
+impl PgStore {
+    pub async fn connect(url: &str) -> Result<Self> {
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(std::time::Duration::from_secs(30))
+            .connect(url)
+            .await?;
+        sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        Ok(PgStore { write: pool.clone(), read: pool })
+    }
+
+    async fn begin_write(&self) -> Result<Transaction<'static, DB>> {
+        Ok(self.write.begin().await?)
+    }
+
+    /// Advisory locks on the identity keys, taken in sorted order (no lock-order deadlocks).
+    async fn lock_keys(c: &mut Conn, keys: &[String]) -> Result<()> {
+        use sha2::{Digest, Sha256};
+        let mut ids: Vec<i64> = keys
+            .iter()
+            .map(|k| {
+                let d = Sha256::digest(k.as_bytes());
+                i64::from_be_bytes(d[..8].try_into().expect("8 bytes"))
+            })
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        for id in ids {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(id).execute(&mut *c).await?;
+        }
+        Ok(())
+    }
+
+    /// Unique violations, serialisation failures and deadlocks: the transaction can be run again.
+    fn is_retryable(e: &sqlx::Error) -> bool {
+        matches!(e, sqlx::Error::Database(d) if d.code().is_some_and(|c| c == "23505" || c == "40001" || c == "40P01"))
+    }
+
+    pub fn pool(&self) -> &Pool<DB> {
+        &self.write
+    }
+}
+
+include!("common.rs");

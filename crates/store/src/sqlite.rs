@@ -1,0 +1,55 @@
+//! The embedded default: SQLite (bundled), WAL, one writer connection and a pool of readers.
+
+use sqlx::Pool;
+use sqlx::sqlite::{Sqlite as DB, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use std::str::FromStr;
+use std::time::Duration as StdDuration;
+
+const BACKEND: Backend = Backend::Sqlite;
+
+pub struct SqliteStore {
+    /// All writes go through this one connection, so writers queue instead of failing busy.
+    write: Pool<DB>,
+    read: Pool<DB>,
+}
+
+type StoreImpl = SqliteStore;
+
+impl SqliteStore {
+    pub async fn connect(url: &str) -> Result<Self> {
+        let opts = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(StdDuration::from_secs(60))
+            .foreign_keys(true)
+            .pragma("cache_size", "-65536")
+            .pragma("temp_store", "memory");
+        let write = SqlitePoolOptions::new().max_connections(1).min_connections(1).connect_with(opts.clone()).await?;
+        sqlx::migrate!("./migrations/sqlite").run(&write).await?;
+        let read = SqlitePoolOptions::new().max_connections(8).connect_with(opts.read_only(true)).await?;
+        Ok(SqliteStore { write, read })
+    }
+
+    /// `BEGIN IMMEDIATE`: take the write lock up front, so that a second process writing the same
+    /// file waits (busy timeout) instead of failing half-way through a transaction.
+    async fn begin_write(&self) -> Result<Transaction<'static, DB>> {
+        Ok(self.write.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
+    /// One writer at a time already serialises everything.
+    async fn lock_keys(_c: &mut Conn, _keys: &[String]) -> Result<()> {
+        Ok(())
+    }
+
+    fn is_retryable(e: &sqlx::Error) -> bool {
+        matches!(e, sqlx::Error::Database(d) if d.code().is_some_and(|c| c == "5" || c == "517"))
+    }
+
+    /// The underlying pool, for tests and maintenance commands.
+    pub fn pool(&self) -> &Pool<DB> {
+        &self.write
+    }
+}
+
+include!("common.rs");

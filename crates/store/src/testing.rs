@@ -1,0 +1,54 @@
+//! Real databases for tests: a fresh SQLite file, or a fresh PostgreSQL database on the server
+//! named by `SANGATHAN_TEST_PG_URL`. With `SANGATHAN_REQUIRE_PG=1` a missing server fails the
+//! test instead of skipping it, so CI cannot pass without the PostgreSQL half.
+
+use crate::{DynStore, open};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+static N: AtomicU32 = AtomicU32::new(0);
+
+pub struct TestDb {
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDb {
+    pub fn sqlite() -> TestDb {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("test.db").display());
+        TestDb { url, _dir: Some(dir) }
+    }
+
+    /// None when no PostgreSQL is configured and it is not required.
+    pub async fn postgres() -> Option<TestDb> {
+        let admin = match std::env::var("SANGATHAN_TEST_PG_URL") {
+            Ok(u) if !u.is_empty() => u,
+            _ => {
+                if std::env::var("SANGATHAN_REQUIRE_PG").as_deref() == Ok("1") {
+                    panic!("SANGATHAN_REQUIRE_PG=1 but SANGATHAN_TEST_PG_URL is not set: the PostgreSQL half must run");
+                }
+                eprintln!("skipping the PostgreSQL half: SANGATHAN_TEST_PG_URL is not set");
+                return None;
+            }
+        };
+        use sqlx::Connection;
+        let name = format!(
+            "sgt_{}_{}_{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst),
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0)
+        );
+        let mut c = sqlx::PgConnection::connect(&admin).await.expect("connect to SANGATHAN_TEST_PG_URL");
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut c).await.expect("create test database");
+        let _ = c.close().await;
+        let base = match admin.rfind('/') {
+            Some(i) if !admin[..i].ends_with('/') => &admin[..i],
+            _ => admin.as_str(),
+        };
+        Some(TestDb { url: format!("{base}/{name}"), _dir: None })
+    }
+
+    pub async fn open(&self) -> DynStore {
+        open(&self.url).await.expect("open test store")
+    }
+}
