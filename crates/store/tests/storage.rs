@@ -1,0 +1,442 @@
+//! The storage suite: every scenario runs on SQLite and on PostgreSQL, against real databases.
+//! The PostgreSQL half needs `SANGATHAN_TEST_PG_URL`; with `SANGATHAN_REQUIRE_PG=1` it fails
+//! instead of skipping when that is missing.
+
+use chrono::{Duration, NaiveDate, TimeZone, Utc};
+use sangathan_core::geo::BoothRow;
+use sangathan_core::ids::{Epic, Gender, Mobile, PersonName};
+use sangathan_store::testing::TestDb;
+use sangathan_store::{DynStore, EnrolContext, Enrolment, NewCampaign, StoreError, clock, preset};
+
+const MINI: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/mini-state");
+
+macro_rules! on_both {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let db = sangathan_store::testing::TestDb::sqlite();
+                    super::$name(db).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(db) = sangathan_store::testing::TestDb::postgres().await else { return };
+                    super::$name(db).await;
+                }
+            )*
+        }
+    };
+}
+
+on_both!(
+    up_preset_targets_and_rollup,
+    identity_rules_case_by_case,
+    households_share_a_mobile_up_to_the_limit,
+    idempotent_enrolment,
+    concurrent_enrolments_of_one_person,
+    verify_names_a_tampered_counter,
+    bad_input_writes_nothing,
+    members_are_listed_by_subtree_with_paging,
+    booth_list_import_keeps_members_and_targets,
+    campaigns_are_validated,
+);
+
+fn start() -> NaiveDate {
+    clock::today() - Duration::days(30)
+}
+
+async fn mini(db: &TestDb) -> DynStore {
+    let s = db.open().await;
+    let p = preset::load(MINI).unwrap();
+    s.init(&p, start(), None).await.unwrap();
+    s
+}
+
+fn ctx() -> EnrolContext {
+    EnrolContext { actor: "admin".into(), channel: "test".into(), at: clock::now() }
+}
+
+fn enr(name: &str, mobile: Option<&str>, epic: Option<&str>, unit: &str) -> Enrolment {
+    Enrolment {
+        name: PersonName::parse(name).unwrap(),
+        mobile: mobile.map(|m| Mobile::parse(m).unwrap()),
+        epic: epic.map(|e| Epic::parse(e).unwrap()),
+        gender: Some(Gender::F),
+        birth_year: Some(1980),
+        address: None,
+        unit: unit.into(),
+        wing: "party".into(),
+    }
+}
+
+async fn enrol(s: &DynStore, e: &Enrolment) -> Result<sangathan_store::EnrolOutcome, StoreError> {
+    let key = uuid::Uuid::new_v4().to_string();
+    s.enrol(e, &ctx(), &key).await.map(|i| i.outcome)
+}
+
+fn code_of(err: StoreError) -> &'static str {
+    match err {
+        StoreError::Invalid(i) => i.code(),
+        other => panic!("expected a validation error, got {other:?}"),
+    }
+}
+
+async fn count_people(db: &TestDb) -> i64 {
+    scalar(db, "SELECT COUNT(*) FROM people").await
+}
+
+async fn count_memberships(db: &TestDb) -> i64 {
+    scalar(db, "SELECT COUNT(*) FROM memberships").await
+}
+
+/// Raw SQL on the test database, outside the store (as an operator or an attacker would).
+async fn scalar(db: &TestDb, sql: &'static str) -> i64 {
+    use sqlx::Connection;
+    if db.url.starts_with("sqlite:") {
+        let mut c = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
+        sqlx::query_scalar(sql).fetch_one(&mut c).await.unwrap()
+    } else {
+        let mut c = sqlx::PgConnection::connect(&db.url).await.unwrap();
+        sqlx::query_scalar(sql).fetch_one(&mut c).await.unwrap()
+    }
+}
+
+async fn exec(db: &TestDb, sql: &'static str) {
+    use sqlx::Connection;
+    if db.url.starts_with("sqlite:") {
+        let mut c = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
+        sqlx::query(sql).execute(&mut c).await.unwrap();
+    } else {
+        let mut c = sqlx::PgConnection::connect(&db.url).await.unwrap();
+        sqlx::query(sql).execute(&mut c).await.unwrap();
+    }
+}
+
+async fn assert_verified(s: &DynStore) {
+    let m = s.verify().await.unwrap();
+    assert!(m.is_empty(), "verify found mismatches: {m:?}");
+}
+
+/// Every level of the tree: children's targets and achieved sum to the parent's.
+async fn assert_children_sum(s: &DynStore, code: &str) -> sangathan_store::Progress {
+    let p = s.progress(code, None, clock::today()).await.unwrap().unwrap();
+    if !p.children.is_empty() {
+        let t: i64 = p.children.iter().map(|c| c.target).sum();
+        let a: i64 = p.children.iter().map(|c| c.achieved).sum();
+        assert_eq!(t, p.unit.target, "targets of {code}'s children");
+        assert_eq!(a, p.unit.achieved, "achieved of {code}'s children");
+        let l: i64 = p.children.iter().map(|c| c.last_7_days).sum();
+        assert_eq!(l, p.unit.last_7_days, "last 7 days of {code}'s children");
+    }
+    p
+}
+
+async fn up_preset_targets_and_rollup(db: TestDb) {
+    let s = db.open().await;
+    let p = preset::load("up").unwrap();
+    let summary = s.init(&p, start(), None).await.unwrap();
+    assert!(summary.booths > 165_000, "{summary:?}");
+    assert!(matches!(s.init(&p, start(), None).await, Err(StoreError::AlreadyInitialised)));
+
+    // Members at booths of several divisions, some at AC level without a booth, some in other wings.
+    let mut rows = Vec::new();
+    let acs = [1u32, 2, 9, 173, 250, 403];
+    for (i, ac) in acs.iter().enumerate() {
+        for j in 0..20u32 {
+            let unit = if j % 5 == 0 { format!("UP-AC-{ac}") } else { format!("UP-AC-{ac}-B{:04}", 1 + j * 13) };
+            let mut e = enr(&format!("Member {i} {j}"), Some(&format!("98{:08}", i * 100 + j as usize)), None, &unit);
+            if j % 7 == 0 {
+                e.wing = "employees".into();
+            }
+            rows.push((e, ctx()));
+        }
+    }
+    let res = s.enrol_batch(&rows).await.unwrap();
+    assert!(res.iter().all(|r| r.is_ok()), "{res:?}");
+    let party = rows.iter().filter(|(e, _)| e.wing == "party").count() as i64;
+
+    let up = assert_children_sum(&s, "up").await;
+    assert_eq!(up.children.len(), 18);
+    assert!(up.children.iter().all(|c| c.kind == "division" && c.code.starts_with("UP-DIV-")));
+    assert_eq!(up.unit.target, 18_135_000);
+    assert_eq!(up.unit.achieved, party);
+    assert_eq!(up.unit.last_7_days, party);
+    // Walk one branch down to a booth, checking sums at every level.
+    let ac173 = s.unit("up-ac-173").await.unwrap().unwrap();
+    let district = s.unit(ac173.parent.as_deref().unwrap()).await.unwrap().unwrap();
+    let division = district.parent.clone().unwrap();
+    assert_children_sum(&s, &division).await;
+    assert_children_sum(&s, &district.code).await;
+    let acp = assert_children_sum(&s, "UP-AC-173").await;
+    assert_eq!(acp.unit.target, 45_000);
+    let unassigned = acp.children.iter().find(|c| c.kind == "unassigned").unwrap();
+    assert_eq!(unassigned.achieved, 3); // j = 0, 10 in party; 5 and 15 too, minus j % 7 == 0 (0) → 5,10,15 = 3
+    let sector = acp.children.iter().find(|c| c.kind == "sector" && c.achieved > 0).unwrap();
+    let sp = assert_children_sum(&s, &sector.code).await;
+    assert!(sp.children.iter().all(|c| c.kind == "booth"));
+    let booth = sp.children.iter().find(|c| c.achieved > 0).unwrap();
+    let bp = assert_children_sum(&s, &booth.code).await;
+    assert!(bp.children.is_empty());
+    // The parallel PC grouping sums its ACs.
+    let pc = ac173.pc.clone().unwrap();
+    let pcp = assert_children_sum(&s, &pc).await;
+    assert!(pcp.children.iter().all(|c| c.kind == "ac"));
+    assert_verified(&s).await;
+}
+
+async fn identity_rules_case_by_case(db: TestDb) {
+    let s = mini(&db).await;
+    let b = "TS-AC-1-B0001";
+    // 1. A known EPIC identifies the person whatever the name says, and adds a missing mobile.
+    let a = enrol(&s, &enr("Ram Prakash", None, Some("ABC1234567"), b)).await.unwrap();
+    assert!(a.created_person && a.created_membership);
+    let again = enrol(&s, &enr("R. P. Nishad", Some("9839012345"), Some("abc 1234567"), b)).await.unwrap();
+    assert_eq!(again.person_id, a.person_id);
+    assert!(!again.created_membership);
+    let m = s.member(a.person_id).await.unwrap().unwrap();
+    assert_eq!(m.mobile.as_deref(), Some("+919839012345"));
+    assert_eq!(m.name, "Ram Prakash");
+    // 2. Same mobile and same name key (case, spacing, zero-width) is the same person, and gains an EPIC.
+    let sita = enrol(&s, &enr("Sita Devi", Some("9000000001"), None, b)).await.unwrap();
+    let sita2 = enrol(&s, &enr("  sita\u{200B}   DEVI ", Some("+91 90000 00001"), Some("XYZ7654321"), b)).await.unwrap();
+    assert_eq!(sita.person_id, sita2.person_id);
+    assert_eq!(s.member(sita.person_id).await.unwrap().unwrap().epic.as_deref(), Some("XYZ7654321"));
+    // Same mobile, another name: another member of the household.
+    let gita = enrol(&s, &enr("Gita Devi", Some("9000000001"), None, b)).await.unwrap();
+    assert_ne!(gita.person_id, sita.person_id);
+    // 3. Conflicts: EPIC of one with the mobile and name of another.
+    assert_eq!(code_of(enrol(&s, &enr("Gita Devi", Some("9000000001"), Some("XYZ7654321"), b)).await.unwrap_err()), "identity_conflict");
+    // A known EPIC whose person has a different mobile on record.
+    assert_eq!(code_of(enrol(&s, &enr("Ram Prakash", Some("9999999999"), Some("ABC1234567"), b)).await.unwrap_err()), "identity_conflict");
+    // A mobile and name whose person holds a different EPIC.
+    assert_eq!(code_of(enrol(&s, &enr("Sita Devi", Some("9000000001"), Some("DEF1111111"), b)).await.unwrap_err()), "identity_conflict");
+    // Another wing: the same person gains a second membership.
+    let mut w = enr("Sita Devi", Some("9000000001"), None, b);
+    w.wing = "employees".into();
+    let sw = enrol(&s, &w).await.unwrap();
+    assert_eq!(sw.person_id, sita.person_id);
+    assert!(sw.created_membership && !sw.created_person);
+    assert_ne!(sw.membership_number, sita.membership_number);
+    assert!(sita.membership_number.starts_with("TS-1-"), "{}", sita.membership_number);
+    assert_eq!(count_people(&db).await, 3);
+    assert_eq!(count_memberships(&db).await, 4);
+    assert_verified(&s).await;
+}
+
+async fn households_share_a_mobile_up_to_the_limit(db: TestDb) {
+    let s = mini(&db).await;
+    assert_eq!(s.household_limit().await.unwrap(), 5);
+    for n in ["A One", "B Two", "C Three", "D Four", "E Five"] {
+        enrol(&s, &enr(n, Some("8000000000"), None, "TS-AC-2-B0002")).await.unwrap();
+    }
+    let err = enrol(&s, &enr("F Six", Some("8000000000"), None, "TS-AC-2-B0002")).await.unwrap_err();
+    assert_eq!(code_of(err), "household_limit");
+    // A known name on the full mobile is still the same person.
+    let again = enrol(&s, &enr("e five", Some("08000000000"), None, "TS-AC-2-B0002")).await.unwrap();
+    assert!(!again.created_person);
+    // Adding that mobile to an EPIC-only person would make six.
+    enrol(&s, &enr("G Seven", None, Some("GGG0000007"), "TS-AC-2")).await.unwrap();
+    let err = enrol(&s, &enr("G Seven", Some("8000000000"), Some("GGG0000007"), "TS-AC-2")).await.unwrap_err();
+    assert_eq!(code_of(err), "household_limit");
+    s.set_household_limit(6).await.unwrap();
+    enrol(&s, &enr("F Six", Some("8000000000"), None, "TS-AC-2-B0002")).await.unwrap();
+    assert_eq!(count_people(&db).await, 7);
+    assert_verified(&s).await;
+}
+
+async fn idempotent_enrolment(db: TestDb) {
+    let s = mini(&db).await;
+    let e = enr("Kamla", Some("9123456780"), None, "TS-AC-3-B0003");
+    let first = s.enrol(&e, &ctx(), "key-1").await.unwrap();
+    assert!(!first.replayed);
+    let second = s.enrol(&e, &ctx(), "key-1").await.unwrap();
+    assert!(second.replayed);
+    assert_eq!(first.outcome, second.outcome);
+    assert_eq!(count_memberships(&db).await, 1);
+    // The same key for another request is refused, and writes nothing.
+    let other = enr("Vimla", Some("9123456781"), None, "TS-AC-3-B0003");
+    assert!(matches!(s.enrol(&other, &ctx(), "key-1").await, Err(StoreError::KeyReused)));
+    // Keys are per caller.
+    let mut c2 = ctx();
+    c2.actor = "someone-else".into();
+    let third = s.enrol(&e, &c2, "key-1").await.unwrap();
+    assert!(!third.replayed);
+    assert_eq!(third.outcome.person_id, first.outcome.person_id);
+    assert!(!third.outcome.created_membership);
+    assert_eq!(count_memberships(&db).await, 1);
+    assert_verified(&s).await;
+}
+
+async fn concurrent_enrolments_of_one_person(db: TestDb) {
+    let s = mini(&db).await;
+    let mut tasks = Vec::new();
+    for i in 0..50 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            // Half by mobile and name, half with the EPIC too.
+            let epic = if i % 2 == 0 { Some("QWE1234567") } else { None };
+            let e = enr("Mohan Lal", Some("9811111111"), epic, "TS-AC-4-B0004");
+            s.enrol(&e, &ctx(), &format!("k{i}")).await
+        }));
+    }
+    let mut ids = std::collections::HashSet::new();
+    let mut numbers = std::collections::HashSet::new();
+    for t in tasks {
+        let o = t.await.unwrap().unwrap().outcome;
+        ids.insert(o.person_id);
+        numbers.insert(o.membership_number);
+    }
+    assert_eq!(ids.len(), 1);
+    assert_eq!(numbers.len(), 1);
+    assert_eq!(count_people(&db).await, 1);
+    assert_eq!(count_memberships(&db).await, 1);
+    // Concurrent different people on one household mobile never exceed the limit.
+    let mut tasks = Vec::new();
+    for i in 0..12 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            let e = enr(&format!("Person {i}"), Some("9822222222"), None, "TS-AC-4-B0005");
+            s.enrol(&e, &ctx(), &format!("h{i}")).await
+        }));
+    }
+    let mut ok = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(_) => ok += 1,
+            Err(e) => assert_eq!(code_of(e), "household_limit"),
+        }
+    }
+    assert_eq!(ok, 5);
+    assert_eq!(count_people(&db).await, 6);
+    assert_verified(&s).await;
+}
+
+async fn verify_names_a_tampered_counter(db: TestDb) {
+    let s = mini(&db).await;
+    enrol(&s, &enr("Asha", Some("9700000000"), None, "TS-AC-1-B0007")).await.unwrap();
+    assert_verified(&s).await;
+    exec(&db, "UPDATE unit_counters SET achieved = achieved + 1 WHERE unit_id = (SELECT id FROM units WHERE code = 'TS-AC-1-B0007')").await;
+    let m = s.verify().await.unwrap();
+    assert_eq!(m.len(), 1, "{m:?}");
+    assert_eq!(m[0].unit, "TS-AC-1-B0007");
+    assert_eq!((m[0].expected, m[0].found), (1, 2));
+    // A counter row with no members behind it is caught too.
+    exec(&db, "UPDATE unit_counters SET achieved = 1 WHERE unit_id = (SELECT id FROM units WHERE code = 'TS-AC-1-B0007')").await;
+    exec(&db, "DELETE FROM memberships").await;
+    let m = s.verify().await.unwrap();
+    assert!(m.iter().any(|x| x.unit == "TS" && x.expected == 0 && x.found == 1), "{m:?}");
+}
+
+async fn bad_input_writes_nothing(db: TestDb) {
+    let s = mini(&db).await;
+    let cases = [
+        (enr("Ravi", Some("9700000001"), None, "TS-AC-9"), "unknown_unit"),
+        (enr("Ravi", Some("9700000001"), None, "TS-AC-1-B0999"), "unknown_booth"),
+        (enr("Ravi", Some("9700000001"), None, "TS-DT-HILL"), "not_a_booth_or_ac"),
+        (enr("Ravi", Some("9700000001"), None, "not a code"), "invalid_unit_code"),
+        (
+            Enrolment { wing: "nope".into(), ..enr("Ravi", Some("9700000001"), None, "TS-AC-1") },
+            "unknown_wing",
+        ),
+        (Enrolment { mobile: None, epic: None, ..enr("Ravi", None, None, "TS-AC-1") }, "identifier_required"),
+    ];
+    for (e, code) in cases {
+        assert_eq!(code_of(enrol(&s, &e).await.unwrap_err()), code);
+    }
+    let rows: Vec<_> = [enr("Ravi", Some("9700000001"), None, "TS-AC-1-B0999"), enr("Ravi", Some("9700000001"), None, "TS-AC-1-B0001")]
+        .into_iter()
+        .map(|e| (e, ctx()))
+        .collect();
+    let res = s.enrol_batch(&rows).await.unwrap();
+    assert!(res[0].is_err() && res[1].is_ok());
+    assert_eq!(count_people(&db).await, 1);
+    assert_eq!(count_memberships(&db).await, 1);
+    assert_verified(&s).await;
+}
+
+async fn members_are_listed_by_subtree_with_paging(db: TestDb) {
+    let s = mini(&db).await;
+    let rows: Vec<_> = (0..25)
+        .map(|i| {
+            let unit = if i < 20 { format!("TS-AC-1-B{:04}", 1 + i % 3) } else { "TS-AC-4".to_string() };
+            (enr(&format!("P{i}"), Some(&format!("96{:08}", i)), None, &unit), ctx())
+        })
+        .collect();
+    s.enrol_batch(&rows).await.unwrap();
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = s.list_members("ts", None, after, 10).await.unwrap().unwrap();
+        seen.extend(page.members.iter().map(|m| m.person_id));
+        match page.next {
+            Some(n) => after = Some(n),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 25);
+    for (code, n) in [("TS-DIV-NORTH", 20), ("TS-DIV-SOUTH", 5), ("TS-DT-HILL", 20), ("TS-PC-2", 5), ("TS-AC-1", 20), ("TS-AC-1-B0001", 7), ("TS-AC-4", 5)] {
+        let page = s.list_members(code, None, None, 100).await.unwrap().unwrap();
+        assert_eq!(page.members.len(), n, "{code}");
+    }
+    let sector = s.unit("TS-AC-1-B0001").await.unwrap().unwrap().parent.unwrap();
+    assert!(s.list_members(&sector, None, None, 100).await.unwrap().unwrap().members.len() >= 7);
+    assert_eq!(s.list_members("TS", Some("employees"), None, 100).await.unwrap().unwrap().members.len(), 0);
+    assert!(s.list_members("TS-AC-77", None, None, 10).await.unwrap().is_none());
+}
+
+async fn booth_list_import_keeps_members_and_targets(db: TestDb) {
+    let s = mini(&db).await;
+    enrol(&s, &enr("Kept", Some("9500000000"), None, "TS-AC-2-B0003")).await.unwrap();
+    let list: Vec<BoothRow> = (1..=14)
+        .map(|p| BoothRow { ac_no: 2, part_no: p, name: format!("Primary School {p}"), sector: Some(if p <= 7 { 1 } else { 2 }) })
+        .collect();
+    assert_eq!(s.import_booths(&list).await.unwrap(), 14);
+    let b3 = s.unit("TS-AC-2-B0003").await.unwrap().unwrap();
+    assert_eq!(b3.name, "Primary School 3");
+    assert!(s.unit("TS-AC-2-B0015").await.unwrap().is_none());
+    let ac = assert_children_sum(&s, "TS-AC-2").await;
+    assert_eq!(ac.unit.target, 1000);
+    assert_eq!(ac.children.iter().filter(|c| c.kind == "sector").count(), 2);
+    assert_eq!(ac.unit.achieved, 1);
+    assert_children_sum(&s, "TS-AC-2-S01").await;
+    assert_verified(&s).await;
+    // A list that drops a booth with members is refused whole.
+    let shorter: Vec<BoothRow> = (4..=10).map(|p| BoothRow { ac_no: 2, part_no: p, name: format!("S {p}"), sector: None }).collect();
+    assert!(matches!(s.import_booths(&shorter).await, Err(StoreError::Refused(_))));
+    assert_eq!(s.unit("TS-AC-2-B0001").await.unwrap().unwrap().name, "Primary School 1");
+    let bad = vec![BoothRow { ac_no: 99, part_no: 1, name: "x".into(), sector: None }];
+    assert!(matches!(s.import_booths(&bad).await, Err(StoreError::Invalid(_))));
+    assert_verified(&s).await;
+}
+
+async fn campaigns_are_validated(db: TestDb) {
+    let s = mini(&db).await;
+    let d = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+    let ok = NewCampaign {
+        code: "vol-2027".into(),
+        name: "Volunteers 2027".into(),
+        name_hi: "स्वयंसेवक 2027".into(),
+        wing: "volunteers".into(),
+        start_date: d(2027, 1, 1),
+        end_date: d(2027, 6, 30),
+        target_per_ac: 100,
+    };
+    let c = s.create_campaign(&ok).await.unwrap();
+    assert_eq!(c.target, 400);
+    let bad = NewCampaign { code: "x".into(), end_date: d(2026, 12, 1), ..ok.clone() };
+    assert_eq!(code_of(s.create_campaign(&bad).await.unwrap_err()), "invalid_campaign_dates");
+    let bad = NewCampaign { code: "y".into(), wing: "nope".into(), ..ok.clone() };
+    assert_eq!(code_of(s.create_campaign(&bad).await.unwrap_err()), "unknown_wing");
+    assert_eq!(code_of(s.create_campaign(&ok).await.unwrap_err()), "campaign_exists");
+    assert_eq!(s.campaigns().await.unwrap().len(), 2);
+    let p = s.progress("TS", Some("vol-2027"), d(2027, 1, 1)).await.unwrap().unwrap();
+    assert_eq!(p.wing, "volunteers");
+    assert_eq!(p.unit.target, 400);
+    let _ = Utc.timestamp_opt(0, 0);
+    assert_verified(&s).await;
+}
