@@ -1,1 +1,386 @@
-fn main(){}
+//! `sangathan`: the command line of Sangathan.
+
+mod demo;
+
+use anyhow::{Context, anyhow, bail};
+use chrono::{Duration, NaiveDate, TimeZone};
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use sangathan_store::{DEFAULT_DB, DynStore, EnrolContext, StoreError, clock, preset};
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "sangathan",
+    version,
+    about = "Sangathan: the ground machinery of a mass-membership organisation"
+)]
+struct Cli {
+    /// Database URL: sqlite://FILE (the default, created if missing) or postgres://USER:PASS@HOST/DB.
+    #[arg(long, global = true, env = "SANGATHAN_DB", default_value = DEFAULT_DB)]
+    db: String,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Create the database and load a preset; prints an admin API token (last line).
+    Init {
+        /// `up`, or a directory of preset files (see data/up/).
+        #[arg(long, default_value = "up")]
+        preset: String,
+        /// First day of the preset's campaigns (default: today, IST).
+        #[arg(long)]
+        campaign_start: Option<NaiveDate>,
+        /// Last day of the preset's campaigns (default: start + 364 days).
+        #[arg(long)]
+        campaign_end: Option<NaiveDate>,
+    },
+    /// Init (if needed) plus synthetic members; prints an admin API token (last line).
+    Demo {
+        /// How many members to generate.
+        #[arg(long, default_value_t = 20_000)]
+        members: u64,
+        /// Same seed, same members.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long, default_value = "up")]
+        preset: String,
+        /// Start the server afterwards.
+        #[arg(long)]
+        serve: bool,
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: SocketAddr,
+    },
+    /// Serve the API (and later the web app).
+    Serve {
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: SocketAddr,
+    },
+    /// A unit's target, achieved and pacing, and one row per child unit.
+    Progress {
+        /// A unit code such as UP, UP-DIV-AGRA, UP-AC-173 (any case).
+        unit: String,
+        #[arg(long)]
+        campaign: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Recompute every counter from the base rows; exits non-zero on any mismatch.
+    Verify,
+    /// API tokens.
+    #[command(subcommand)]
+    Token(TokenCmd),
+    /// The geography.
+    #[command(subcommand)]
+    Units(UnitsCmd),
+    /// Print the OpenAPI document.
+    Openapi,
+}
+
+#[derive(Subcommand)]
+enum TokenCmd {
+    /// Issue a new token; prints it as the last line.
+    Issue {
+        /// A token of the built-in state admin.
+        #[arg(long)]
+        admin: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum UnitsCmd {
+    /// Replace the synthetic booths of the ACs in FILE with a real list (columns ac_no, part_no, booth name, optional sector).
+    ImportBooths { file: std::path::PathBuf },
+    /// Show one unit and its children.
+    Show {
+        code: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let serving = matches!(cli.cmd, Cmd::Serve { .. } | Cmd::Demo { serve: true, .. });
+    let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| {
+        if serving {
+            "info,sqlx=error".into()
+        } else {
+            "warn,sqlx=error".into()
+        }
+    });
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    match run(cli).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {}", one_line(&e));
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// A one-line reason, in English and Hindi where the error has both.
+fn one_line(e: &anyhow::Error) -> String {
+    if let Some(StoreError::Invalid(i)) = e.downcast_ref::<StoreError>() {
+        return format!("{} | {}", i.message_en(), i.message_hi());
+    }
+    let mut s = e.to_string();
+    if let Some(cause) = e.chain().nth(1) {
+        s = format!("{s}: {cause}");
+    }
+    s.replace('\n', " ")
+}
+
+async fn open(db: &str) -> anyhow::Result<DynStore> {
+    Ok(sangathan_store::open(db).await?)
+}
+
+async fn open_initialised(db: &str) -> anyhow::Result<DynStore> {
+    let s = open(db).await?;
+    if !s.is_initialised().await? {
+        bail!("the database is not initialised: run `sangathan init --preset up` first");
+    }
+    Ok(s)
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.cmd {
+        Cmd::Init {
+            preset,
+            campaign_start,
+            campaign_end,
+        } => {
+            let p = preset::load(&preset).map_err(|e| anyhow!(e))?;
+            let s = open(&cli.db).await?;
+            let start = campaign_start.unwrap_or_else(clock::today);
+            let summary = s.init(&p, start, campaign_end).await?;
+            println!(
+                "initialised {} ({} units, {} booths, {} campaign(s)) in {}",
+                p.state_code,
+                summary.units,
+                summary.booths,
+                summary.campaigns,
+                redact(&cli.db)
+            );
+            println!("admin API token (shown once; keep it secret):");
+            println!("{}", s.issue_token("admin", "init").await?);
+        }
+        Cmd::Demo {
+            members,
+            seed,
+            preset,
+            serve,
+            addr,
+        } => {
+            let s = open(&cli.db).await?;
+            if !s.is_initialised().await? {
+                let p = preset::load(&preset).map_err(|e| anyhow!(e))?;
+                // Backdate the campaign so that the demo's enrolments fall inside it.
+                let start = clock::today() - Duration::days(120);
+                let summary = s.init(&p, start, None).await?;
+                eprintln!(
+                    "initialised {} ({} units, {} booths)",
+                    p.state_code, summary.units, summary.booths
+                );
+            }
+            let state = s.state_code().await?;
+            let has_members = !s
+                .list_members(&state, None, None, 1)
+                .await?
+                .map(|p| p.members.is_empty())
+                .unwrap_or(true);
+            if has_members {
+                eprintln!(
+                    "{} already has members: not adding demo members (use a fresh --db for a new demo)",
+                    redact(&cli.db)
+                );
+            } else {
+                load_demo(&s, members, seed).await?;
+            }
+            println!("admin API token:");
+            println!("{}", s.issue_token("admin", "demo").await?);
+            if serve {
+                eprintln!("serving on http://{addr}/ (API under /api/v1)");
+                sangathan_server::serve(s, addr).await?;
+            }
+        }
+        Cmd::Serve { addr } => {
+            let s = open_initialised(&cli.db).await?;
+            eprintln!("serving on http://{addr}/ (API under /api/v1)");
+            sangathan_server::serve(s, addr).await?;
+        }
+        Cmd::Progress {
+            unit,
+            campaign,
+            json,
+        } => {
+            let s = open_initialised(&cli.db).await?;
+            let p = s
+                .progress(&unit, campaign.as_deref(), clock::today())
+                .await?
+                .ok_or_else(|| anyhow!("unknown unit: {unit}"))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&p)?);
+            } else {
+                print_progress(&p);
+            }
+        }
+        Cmd::Verify => {
+            let s = open_initialised(&cli.db).await?;
+            let m = s.verify().await?;
+            if m.is_empty() {
+                println!("ok: every counter and target agrees with the base rows");
+            } else {
+                for x in &m {
+                    println!("MISMATCH {x}");
+                }
+                eprintln!("{} mismatch(es)", m.len());
+                return Ok(ExitCode::from(1));
+            }
+        }
+        Cmd::Token(TokenCmd::Issue { admin }) => {
+            if !admin {
+                bail!("say whose token: --admin (user accounts come later)");
+            }
+            let s = open_initialised(&cli.db).await?;
+            println!("{}", s.issue_token("admin", "cli").await?);
+        }
+        Cmd::Units(UnitsCmd::ImportBooths { file }) => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let rows = preset::read_booths(&text).map_err(|e| anyhow!(e))?;
+            let s = open_initialised(&cli.db).await?;
+            let n = s.import_booths(&rows).await?;
+            println!(
+                "imported {n} booths; targets re-split and counters rebuilt for the ACs in the file"
+            );
+        }
+        Cmd::Units(UnitsCmd::Show { code, json }) => {
+            let s = open_initialised(&cli.db).await?;
+            let u = s
+                .unit(&code)
+                .await?
+                .ok_or_else(|| anyhow!("unknown unit: {code}"))?;
+            let kids = s.children(&code).await?.unwrap_or_default();
+            if json {
+                println!("{}", serde_json::json!({"unit": u, "children": kids}));
+            } else {
+                println!(
+                    "{} {} ({}{})",
+                    u.code,
+                    u.name,
+                    u.kind.as_str(),
+                    u.name_hi.map(|h| format!(", {h}")).unwrap_or_default()
+                );
+                for k in kids {
+                    println!("  {:<22} {}", k.code, k.name);
+                }
+            }
+        }
+        Cmd::Openapi => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&sangathan_server::openapi())?
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A database URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(a), Some(b)) if b > a => format!("{}://…@{}", &url[..a], &url[b + 1..]),
+        _ => url.to_string(),
+    }
+}
+
+async fn load_demo(s: &DynStore, n: u64, seed: u64) -> anyhow::Result<()> {
+    let booths = s.booth_codes().await?;
+    let campaign = s
+        .campaigns()
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| anyhow!("no campaign"))?;
+    let start = clock::ist()
+        .from_local_datetime(
+            &campaign
+                .start_date
+                .and_hms_opt(6, 0, 0)
+                .expect("valid time"),
+        )
+        .single()
+        .expect("fixed offset")
+        .to_utc();
+    let now = clock::now();
+    let mut g = demo::Generator::new(seed, booths, start, now.max(start));
+    let bar = ProgressBar::new(n);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} demo members {bar:40} {human_pos}/{human_len} {per_sec} eta {eta}",
+        )
+        .expect("valid template"),
+    );
+    let (mut ok, mut rejected) = (0u64, 0u64);
+    let mut i = 0u64;
+    while i < n {
+        let end = (i + 2000).min(n);
+        let rows: Vec<_> = (i..end)
+            .map(|k| {
+                (
+                    g.member(k),
+                    EnrolContext {
+                        actor: "demo".into(),
+                        channel: "demo".into(),
+                        at: g.enrolled_at(k),
+                    },
+                )
+            })
+            .collect();
+        for r in s.enrol_batch(&rows).await? {
+            match r {
+                Ok(_) => ok += 1,
+                Err(_) => rejected += 1,
+            }
+        }
+        bar.set_position(end);
+        i = end;
+    }
+    bar.finish();
+    eprintln!(
+        "demo: {ok} enrolments accepted, {rejected} rejected by the identity rules (seed {seed})"
+    );
+    Ok(())
+}
+
+fn print_progress(p: &sangathan_store::Progress) {
+    println!(
+        "campaign {} (wing {}), as of {}",
+        p.campaign, p.wing, p.as_of
+    );
+    let header = format!(
+        "{:<26} {:<28} {:>11} {:>11} {:>7} {:>11} {:>9} {:>8}",
+        "unit", "name", "target", "achieved", "%", "needed", "need/day", "7d/day"
+    );
+    println!("{header}");
+    let row = |r: &sangathan_store::ProgressRow| {
+        let name: String = r.name.chars().take(28).collect();
+        println!(
+            "{:<26} {:<28} {:>11} {:>11} {:>7.1} {:>11} {:>9.1} {:>8.1}",
+            r.code, name, r.target, r.achieved, r.percent, r.needed, r.daily_needed, r.rate_7d
+        );
+    };
+    row(&p.unit);
+    println!("{}", "-".repeat(header.chars().count()));
+    for c in &p.children {
+        row(c);
+    }
+}

@@ -13,8 +13,18 @@ pub struct FieldError {
 }
 
 impl FieldError {
-    pub fn new(field: impl Into<String>, code: &'static str, en: impl Into<String>, hi: impl Into<String>) -> Self {
-        Self { field: field.into(), code, en: en.into(), hi: hi.into() }
+    pub fn new(
+        field: impl Into<String>,
+        code: &'static str,
+        en: impl Into<String>,
+        hi: impl Into<String>,
+    ) -> Self {
+        Self {
+            field: field.into(),
+            code,
+            en: en.into(),
+            hi: hi.into(),
+        }
     }
 }
 
@@ -37,17 +47,31 @@ impl Invalid {
         self.0.first().map(|e| e.code).unwrap_or("invalid")
     }
     pub fn message_en(&self) -> String {
-        self.0.iter().map(|e| format!("{}: {}", e.field, e.en)).collect::<Vec<_>>().join("; ")
+        self.0
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.en))
+            .collect::<Vec<_>>()
+            .join("; ")
     }
     pub fn message_hi(&self) -> String {
-        self.0.iter().map(|e| format!("{}: {}", e.field, e.hi)).collect::<Vec<_>>().join("; ")
+        self.0
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.hi))
+            .collect::<Vec<_>>()
+            .join("; ")
     }
     /// field → English reason, as the API's `fields` object.
     pub fn fields(&self) -> BTreeMap<String, String> {
-        self.0.iter().map(|e| (e.field.clone(), e.en.clone())).collect()
+        self.0
+            .iter()
+            .map(|e| (e.field.clone(), e.en.clone()))
+            .collect()
     }
     pub fn fields_hi(&self) -> BTreeMap<String, String> {
-        self.0.iter().map(|e| (e.field.clone(), e.hi.clone())).collect()
+        self.0
+            .iter()
+            .map(|e| (e.field.clone(), e.hi.clone()))
+            .collect()
     }
 }
 

@@ -63,7 +63,11 @@ impl UnitCode {
         let s = input.trim().to_ascii_uppercase();
         let ok = !s.is_empty()
             && s.len() <= 80
-            && s.split('-').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()))
+            && s.split('-').all(|p| {
+                !p.is_empty()
+                    && p.bytes()
+                        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+            })
             && s.as_bytes()[0].is_ascii_uppercase();
         if ok {
             Ok(UnitCode(s))
@@ -83,10 +87,18 @@ impl UnitCode {
         UnitCode(state.to_ascii_uppercase())
     }
     pub fn division(state: &str, name_en: &str) -> UnitCode {
-        UnitCode(format!("{}-DIV-{}", state.to_ascii_uppercase(), slug(name_en)))
+        UnitCode(format!(
+            "{}-DIV-{}",
+            state.to_ascii_uppercase(),
+            slug(name_en)
+        ))
     }
     pub fn district(state: &str, name_en: &str) -> UnitCode {
-        UnitCode(format!("{}-DT-{}", state.to_ascii_uppercase(), slug(name_en)))
+        UnitCode(format!(
+            "{}-DT-{}",
+            state.to_ascii_uppercase(),
+            slug(name_en)
+        ))
     }
     pub fn pc(state: &str, n: u32) -> UnitCode {
         UnitCode(format!("{}-PC-{n}", state.to_ascii_uppercase()))
@@ -152,8 +164,18 @@ impl Ancestors {
     /// Every unit an enrolment at `unit_id` counts in: the unit itself and all its ancestors,
     /// the parallel PC included, in ascending id order (a fixed lock order for writers).
     pub fn rollup(&self, unit_id: i64) -> Vec<i64> {
-        let mut v: Vec<i64> =
-            [Some(unit_id), self.state, self.division, self.district, self.pc, self.ac, self.sector].into_iter().flatten().collect();
+        let mut v: Vec<i64> = [
+            Some(unit_id),
+            self.state,
+            self.division,
+            self.district,
+            self.pc,
+            self.ac,
+            self.sector,
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
         v.sort_unstable();
         v.dedup();
         v
@@ -237,27 +259,62 @@ pub struct PresetError {
 }
 
 fn rows(file: &'static str, text: &str) -> Result<Vec<HashMap<String, String>>, PresetError> {
-    let mut rdr = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(text.as_bytes());
-    let headers = rdr.headers().map_err(|e| PresetError { file, msg: e.to_string() })?.clone();
+    let mut rdr = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let headers = rdr
+        .headers()
+        .map_err(|e| PresetError {
+            file,
+            msg: e.to_string(),
+        })?
+        .clone();
     let mut out = Vec::new();
     for rec in rdr.records() {
-        let rec = rec.map_err(|e| PresetError { file, msg: e.to_string() })?;
-        out.push(headers.iter().zip(rec.iter()).map(|(h, v)| (h.to_string(), v.to_string())).collect());
+        let rec = rec.map_err(|e| PresetError {
+            file,
+            msg: e.to_string(),
+        })?;
+        out.push(
+            headers
+                .iter()
+                .zip(rec.iter())
+                .map(|(h, v)| (h.to_string(), v.to_string()))
+                .collect(),
+        );
     }
     Ok(out)
 }
 
-fn col<'a>(file: &'static str, r: &'a HashMap<String, String>, name: &str) -> Result<&'a str, PresetError> {
-    r.get(name).map(|s| s.as_str()).ok_or_else(|| PresetError { file, msg: format!("missing column {name}") })
+fn col<'a>(
+    file: &'static str,
+    r: &'a HashMap<String, String>,
+    name: &str,
+) -> Result<&'a str, PresetError> {
+    r.get(name).map(|s| s.as_str()).ok_or_else(|| PresetError {
+        file,
+        msg: format!("missing column {name}"),
+    })
 }
 
-fn num<T: std::str::FromStr>(file: &'static str, r: &HashMap<String, String>, name: &str) -> Result<T, PresetError> {
+fn num<T: std::str::FromStr>(
+    file: &'static str,
+    r: &HashMap<String, String>,
+    name: &str,
+) -> Result<T, PresetError> {
     let v = col(file, r, name)?;
-    v.parse().map_err(|_| PresetError { file, msg: format!("column {name}: not a number: {v:?}") })
+    v.parse().map_err(|_| PresetError {
+        file,
+        msg: format!("column {name}: not a number: {v:?}"),
+    })
 }
 
 fn opt(s: &str) -> Option<String> {
-    if s.is_empty() { None } else { Some(s.to_string()) }
+    if s.is_empty() {
+        None
+    } else {
+        Some(s.to_string())
+    }
 }
 
 /// How many synthetic booths an AC gets: deterministic from the seed and the AC number.
@@ -293,15 +350,24 @@ pub fn sector_sizes(n: u32, salt: u64) -> Vec<u32> {
 
 impl Preset {
     /// Parse a preset; booths are generated (see [`synthetic_booth_count`]) unless `booths` lists them.
-    pub fn parse(files: PresetFiles<'_>, booths: Option<&[BoothRow]>) -> Result<Preset, PresetError> {
+    pub fn parse(
+        files: PresetFiles<'_>,
+        booths: Option<&[BoothRow]>,
+    ) -> Result<Preset, PresetError> {
         let st = rows("state.csv", files.state)?;
-        let st = st.first().ok_or(PresetError { file: "state.csv", msg: "no state row".into() })?;
+        let st = st.first().ok_or(PresetError {
+            file: "state.csv",
+            msg: "no state row".into(),
+        })?;
         let code = col("state.csv", st, "code")?.to_ascii_uppercase();
         let seed: u64 = num("state.csv", st, "booth_seed")?;
         let bmin: u32 = num("state.csv", st, "booths_min")?;
         let bmax: u32 = num("state.csv", st, "booths_max")?;
         if bmin == 0 || bmin > bmax {
-            return Err(PresetError { file: "state.csv", msg: "booths_min must be ≥ 1 and ≤ booths_max".into() });
+            return Err(PresetError {
+                file: "state.csv",
+                msg: "booths_min must be ≥ 1 and ≤ booths_max".into(),
+            });
         }
         let mut units: Vec<UnitSpec> = Vec::new();
         let push = |units: &mut Vec<UnitSpec>, mut u: UnitSpec| -> i64 {
@@ -344,7 +410,10 @@ impl Preset {
                             name_en: dv.clone(),
                             name_hi: opt(col("divisions.csv", &r, "division_hi")?),
                             reserved: None,
-                            anc: Ancestors { state: Some(state_id), ..Default::default() },
+                            anc: Ancestors {
+                                state: Some(state_id),
+                                ..Default::default()
+                            },
                         },
                     );
                     divisions.insert(dv.clone(), id);
@@ -363,11 +432,18 @@ impl Preset {
                     name_en: dt.clone(),
                     name_hi: opt(col("divisions.csv", &r, "district_hi")?),
                     reserved: None,
-                    anc: Ancestors { state: Some(state_id), division: Some(dv_id), ..Default::default() },
+                    anc: Ancestors {
+                        state: Some(state_id),
+                        division: Some(dv_id),
+                        ..Default::default()
+                    },
                 },
             );
             if districts.insert(dt.clone(), (dv_id, id)).is_some() {
-                return Err(PresetError { file: "divisions.csv", msg: format!("district {dt} listed twice") });
+                return Err(PresetError {
+                    file: "divisions.csv",
+                    msg: format!("district {dt} listed twice"),
+                });
             }
         }
 
@@ -385,7 +461,10 @@ impl Preset {
                     name_en: col("parliamentary_constituencies.csv", &r, "pc_name_en")?.into(),
                     name_hi: opt(col("parliamentary_constituencies.csv", &r, "pc_name_hi")?),
                     reserved: opt(col("parliamentary_constituencies.csv", &r, "reserved")?),
-                    anc: Ancestors { state: Some(state_id), ..Default::default() },
+                    anc: Ancestors {
+                        state: Some(state_id),
+                        ..Default::default()
+                    },
                 },
             );
             pcs.insert(n, id);
@@ -403,13 +482,21 @@ impl Preset {
             let f = "assembly_constituencies.csv";
             let n: u32 = num(f, r, "ac_no")?;
             if !seen.insert(n) {
-                return Err(PresetError { file: f, msg: format!("AC {n} listed twice") });
+                return Err(PresetError {
+                    file: f,
+                    msg: format!("AC {n} listed twice"),
+                });
             }
             let dt = col(f, r, "district_en")?;
-            let &(dv_id, dt_id) =
-                districts.get(dt).ok_or_else(|| PresetError { file: f, msg: format!("AC {n}: unknown district {dt}") })?;
+            let &(dv_id, dt_id) = districts.get(dt).ok_or_else(|| PresetError {
+                file: f,
+                msg: format!("AC {n}: unknown district {dt}"),
+            })?;
             let pc_no: u32 = num(f, r, "pc_no")?;
-            let pc_id = *pcs.get(&pc_no).ok_or_else(|| PresetError { file: f, msg: format!("AC {n}: unknown PC {pc_no}") })?;
+            let pc_id = *pcs.get(&pc_no).ok_or_else(|| PresetError {
+                file: f,
+                msg: format!("AC {n}: unknown PC {pc_no}"),
+            })?;
             let anc = Ancestors {
                 state: Some(state_id),
                 division: Some(dv_id),
@@ -467,12 +554,20 @@ impl Preset {
                     days: num(f, r, "days")?,
                 };
                 if !wings.iter().any(|w| w.code == c.wing) {
-                    return Err(PresetError { file: f, msg: format!("campaign {}: unknown wing {}", c.code, c.wing) });
+                    return Err(PresetError {
+                        file: f,
+                        msg: format!("campaign {}: unknown wing {}", c.code, c.wing),
+                    });
                 }
                 Ok(c)
             })
             .collect::<Result<Vec<_>, PresetError>>()?;
-        Ok(Preset { state_code: code, units, wings, campaigns })
+        Ok(Preset {
+            state_code: code,
+            units,
+            wings,
+            campaigns,
+        })
     }
 
     pub fn count(&self, kind: UnitKind) -> usize {
@@ -484,14 +579,26 @@ impl Preset {
 pub fn synthetic_booths(seed: u64, ac_no: u32, min: u32, max: u32) -> Vec<BoothRow> {
     let n = synthetic_booth_count(seed, ac_no, min, max);
     (1..=n)
-        .map(|p| BoothRow { ac_no, part_no: p, name: format!("Polling station {p} (synthetic)"), sector: None })
+        .map(|p| BoothRow {
+            ac_no,
+            part_no: p,
+            name: format!("Polling station {p} (synthetic)"),
+            sector: None,
+        })
         .collect()
 }
 
 /// Sectors and booths of one AC from its booth list (ids left 0 for the caller to assign).
 /// Booths with a sector number keep it; otherwise consecutive booths are grouped by [`sector_sizes`].
 /// Sectors come first, each followed by its booths, so ancestors can be filled in one pass.
-pub fn booth_units(state: &str, ac_no: u32, ac_id: i64, ac_anc: Ancestors, booths: &[BoothRow], seed: u64) -> Vec<UnitSpec> {
+pub fn booth_units(
+    state: &str,
+    ac_no: u32,
+    ac_id: i64,
+    ac_anc: Ancestors,
+    booths: &[BoothRow],
+    seed: u64,
+) -> Vec<UnitSpec> {
     let mut sorted: Vec<&BoothRow> = booths.iter().collect();
     sorted.sort_by_key(|b| b.part_no);
     let mut groups: BTreeMap<u32, Vec<&BoothRow>> = BTreeMap::new();
@@ -501,8 +608,14 @@ pub fn booth_units(state: &str, ac_no: u32, ac_id: i64, ac_anc: Ancestors, booth
         }
     } else {
         let mut it = sorted.iter();
-        for (i, size) in sector_sizes(sorted.len() as u32, mix(&[seed, ac_no as u64, 7])).into_iter().enumerate() {
-            groups.insert(i as u32 + 1, it.by_ref().take(size as usize).copied().collect());
+        for (i, size) in sector_sizes(sorted.len() as u32, mix(&[seed, ac_no as u64, 7]))
+            .into_iter()
+            .enumerate()
+        {
+            groups.insert(
+                i as u32 + 1,
+                it.by_ref().take(size as usize).copied().collect(),
+            );
         }
     }
     let mut out = Vec::with_capacity(booths.len() + groups.len());
@@ -516,7 +629,10 @@ pub fn booth_units(state: &str, ac_no: u32, ac_id: i64, ac_anc: Ancestors, booth
             name_en: format!("Sector {s}"),
             name_hi: Some(format!("सेक्टर {s}")),
             reserved: None,
-            anc: Ancestors { ac: Some(ac_id), ..ac_anc },
+            anc: Ancestors {
+                ac: Some(ac_id),
+                ..ac_anc
+            },
         });
         for b in list {
             out.push(UnitSpec {
@@ -528,7 +644,10 @@ pub fn booth_units(state: &str, ac_no: u32, ac_id: i64, ac_anc: Ancestors, booth
                 name_en: b.name.clone(),
                 name_hi: None,
                 reserved: None,
-                anc: Ancestors { ac: Some(ac_id), ..ac_anc },
+                anc: Ancestors {
+                    ac: Some(ac_id),
+                    ..ac_anc
+                },
             });
         }
     }
@@ -560,11 +679,17 @@ mod tests {
         assert_eq!(slug("Agra"), "AGRA");
         assert_eq!(slug("Chitrakoot Dham"), "CHITRAKOOT-DHAM");
         assert_eq!(slug("Sant Kabeer Nagar"), "SANT-KABEER-NAGAR");
-        assert_eq!(slug(" Bhadohi (Sant Ravidas Nagar) "), "BHADOHI-SANT-RAVIDAS-NAGAR");
+        assert_eq!(
+            slug(" Bhadohi (Sant Ravidas Nagar) "),
+            "BHADOHI-SANT-RAVIDAS-NAGAR"
+        );
         assert_eq!(UnitCode::ac("up", 9).as_str(), "UP-AC-9");
         assert_eq!(UnitCode::sector("UP", 173, 7).as_str(), "UP-AC-173-S07");
         assert_eq!(UnitCode::booth("UP", 173, 42).as_str(), "UP-AC-173-B0042");
-        assert_eq!(UnitCode::parse(" up-ac-173-b0042 ").unwrap().as_str(), "UP-AC-173-B0042");
+        assert_eq!(
+            UnitCode::parse(" up-ac-173-b0042 ").unwrap().as_str(),
+            "UP-AC-173-B0042"
+        );
         for bad in ["", "UP--AC", "-UP", "UP AC", "UP-AC-१"] {
             assert!(UnitCode::parse(bad).is_err(), "{bad}");
         }
@@ -610,7 +735,11 @@ mod tests {
                 assert_eq!(s.kind, UnitKind::Sector);
                 assert_eq!(u.anc.sector, Some(s.id));
                 assert_eq!(s.parent_id, u.anc.ac);
-                assert!(u.code.as_str().starts_with(&format!("{}-B", by_id[&u.anc.ac.unwrap()].code)));
+                assert!(
+                    u.code
+                        .as_str()
+                        .starts_with(&format!("{}-B", by_id[&u.anc.ac.unwrap()].code))
+                );
             }
             if u.kind == UnitKind::Ac {
                 assert_eq!(by_id[&u.parent_id.unwrap()].kind, UnitKind::District);
@@ -618,11 +747,22 @@ mod tests {
             }
         }
         let per_ac = p.units.iter().filter(|u| u.kind == UnitKind::Ac).map(|ac| {
-            p.units.iter().filter(|b| b.kind == UnitKind::Booth && b.anc.ac == Some(ac.id)).count()
+            p.units
+                .iter()
+                .filter(|b| b.kind == UnitKind::Booth && b.anc.ac == Some(ac.id))
+                .count()
         });
         assert!(per_ac.clone().all(|n| (300..=560).contains(&n)));
-        assert!(p.units.iter().any(|u| u.code.as_str() == "UP-DIV-CHITRAKOOT-DHAM"));
-        assert!(p.units.iter().any(|u| u.code.as_str() == "UP-DT-SANT-KABEER-NAGAR"));
+        assert!(
+            p.units
+                .iter()
+                .any(|u| u.code.as_str() == "UP-DIV-CHITRAKOOT-DHAM")
+        );
+        assert!(
+            p.units
+                .iter()
+                .any(|u| u.code.as_str() == "UP-DT-SANT-KABEER-NAGAR")
+        );
         // Deterministic.
         let again = Preset::parse(up_files(), None).unwrap();
         assert_eq!(again.units, p.units);
@@ -630,19 +770,45 @@ mod tests {
 
     #[test]
     fn a_real_booth_list_replaces_the_synthetic_one() {
-        let list: Vec<BoothRow> = (1..=25).map(|p| BoothRow { ac_no: 9, part_no: p, name: format!("School {p}"), sector: Some(1 + (p - 1) / 13) }).collect();
+        let list: Vec<BoothRow> = (1..=25)
+            .map(|p| BoothRow {
+                ac_no: 9,
+                part_no: p,
+                name: format!("School {p}"),
+                sector: Some(1 + (p - 1) / 13),
+            })
+            .collect();
         let p = Preset::parse(up_files(), Some(&list)).unwrap();
-        let ac9 = p.units.iter().find(|u| u.code.as_str() == "UP-AC-9").unwrap();
-        let booths: Vec<_> = p.units.iter().filter(|u| u.kind == UnitKind::Booth && u.anc.ac == Some(ac9.id)).collect();
+        let ac9 = p
+            .units
+            .iter()
+            .find(|u| u.code.as_str() == "UP-AC-9")
+            .unwrap();
+        let booths: Vec<_> = p
+            .units
+            .iter()
+            .filter(|u| u.kind == UnitKind::Booth && u.anc.ac == Some(ac9.id))
+            .collect();
         assert_eq!(booths.len(), 25);
         assert_eq!(booths[0].name_en, "School 1");
-        let sectors = p.units.iter().filter(|u| u.kind == UnitKind::Sector && u.parent_id == Some(ac9.id)).count();
+        let sectors = p
+            .units
+            .iter()
+            .filter(|u| u.kind == UnitKind::Sector && u.parent_id == Some(ac9.id))
+            .count();
         assert_eq!(sectors, 2);
     }
 
     #[test]
     fn rollup_is_sorted_and_complete() {
-        let a = Ancestors { state: Some(1), division: Some(2), district: Some(5), pc: Some(90), ac: Some(200), sector: Some(201) };
+        let a = Ancestors {
+            state: Some(1),
+            division: Some(2),
+            district: Some(5),
+            pc: Some(90),
+            ac: Some(200),
+            sector: Some(201),
+        };
         assert_eq!(a.rollup(202), vec![1, 2, 5, 90, 200, 201, 202]);
     }
 }

@@ -32,7 +32,11 @@ pub struct Claim<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
     /// An existing person; add the identifiers they lack.
-    Existing { person_id: i64, add_mobile: Option<Mobile>, add_epic: Option<Epic> },
+    Existing {
+        person_id: i64,
+        add_mobile: Option<Mobile>,
+        add_epic: Option<Epic>,
+    },
     /// A new person.
     New,
 }
@@ -54,7 +58,12 @@ fn household_full(limit: usize) -> FieldError {
 ///
 /// * `by_epic`: the person holding the claimed EPIC, if the claim has one and it is known;
 /// * `on_mobile`: everyone on record with the claimed mobile (empty when the claim has none).
-pub fn decide(claim: Claim<'_>, by_epic: Option<&Known>, on_mobile: &[Known], household_limit: usize) -> Result<Decision, FieldError> {
+pub fn decide(
+    claim: Claim<'_>,
+    by_epic: Option<&Known>,
+    on_mobile: &[Known],
+    household_limit: usize,
+) -> Result<Decision, FieldError> {
     if claim.mobile.is_none() && claim.epic.is_none() {
         return Err(FieldError::new(
             "mobile",
@@ -77,10 +86,18 @@ pub fn decide(claim: Claim<'_>, by_epic: Option<&Known>, on_mobile: &[Known], ho
             ));
         }
         let Some(m) = claim.mobile else {
-            return Ok(Decision::Existing { person_id: p.person_id, add_mobile: None, add_epic: None });
+            return Ok(Decision::Existing {
+                person_id: p.person_id,
+                add_mobile: None,
+                add_epic: None,
+            });
         };
         return match &p.mobile {
-            Some(pm) if pm == m => Ok(Decision::Existing { person_id: p.person_id, add_mobile: None, add_epic: None }),
+            Some(pm) if pm == m => Ok(Decision::Existing {
+                person_id: p.person_id,
+                add_mobile: None,
+                add_epic: None,
+            }),
             Some(_) => Err(conflict(
                 "mobile",
                 "this EPIC belongs to a person with a different mobile number on record",
@@ -99,7 +116,11 @@ pub fn decide(claim: Claim<'_>, by_epic: Option<&Known>, on_mobile: &[Known], ho
                 if on_mobile.len() >= household_limit {
                     return Err(household_full(household_limit));
                 }
-                Ok(Decision::Existing { person_id: p.person_id, add_mobile: Some(m.clone()), add_epic: None })
+                Ok(Decision::Existing {
+                    person_id: p.person_id,
+                    add_mobile: Some(m.clone()),
+                    add_epic: None,
+                })
             }
         };
     }
@@ -112,8 +133,16 @@ pub fn decide(claim: Claim<'_>, by_epic: Option<&Known>, on_mobile: &[Known], ho
                 "this mobile and name belong to a person with a different EPIC on record",
                 "यह मोबाइल और नाम ऐसे व्यक्ति के हैं जिसका दर्ज EPIC अलग है",
             )),
-            (None, Some(e)) => Ok(Decision::Existing { person_id: q.person_id, add_mobile: None, add_epic: Some(e.clone()) }),
-            (_, None) => Ok(Decision::Existing { person_id: q.person_id, add_mobile: None, add_epic: None }),
+            (None, Some(e)) => Ok(Decision::Existing {
+                person_id: q.person_id,
+                add_mobile: None,
+                add_epic: Some(e.clone()),
+            }),
+            (_, None) => Ok(Decision::Existing {
+                person_id: q.person_id,
+                add_mobile: None,
+                add_epic: None,
+            }),
         };
     }
 
@@ -134,40 +163,82 @@ mod tests {
         Epic::parse(s).unwrap()
     }
     fn known(id: i64, key: &str, mobile: Option<&str>, epic: Option<&str>) -> Known {
-        Known { person_id: id, name_key: key.into(), mobile: mobile.map(m), epic: epic.map(e) }
+        Known {
+            person_id: id,
+            name_key: key.into(),
+            mobile: mobile.map(m),
+            epic: epic.map(e),
+        }
     }
 
     #[test]
     fn new_person_and_household() {
         let mob = m("9839012345");
-        let claim = Claim { name_key: "sita", mobile: Some(&mob), epic: None };
+        let claim = Claim {
+            name_key: "sita",
+            mobile: Some(&mob),
+            epic: None,
+        };
         assert_eq!(decide(claim, None, &[], 5).unwrap(), Decision::New);
         let ram = known(1, "ram", Some("9839012345"), None);
-        assert_eq!(decide(claim, None, std::slice::from_ref(&ram), 5).unwrap(), Decision::New);
-        let full: Vec<Known> = (0..5).map(|i| known(i, &format!("p{i}"), Some("9839012345"), None)).collect();
-        assert_eq!(decide(claim, None, &full, 5).unwrap_err().code, "household_limit");
+        assert_eq!(
+            decide(claim, None, std::slice::from_ref(&ram), 5).unwrap(),
+            Decision::New
+        );
+        let full: Vec<Known> = (0..5)
+            .map(|i| known(i, &format!("p{i}"), Some("9839012345"), None))
+            .collect();
+        assert_eq!(
+            decide(claim, None, &full, 5).unwrap_err().code,
+            "household_limit"
+        );
         // The same name on the same phone is the same person, even in a full household.
-        let claim_p0 = Claim { name_key: "p0", ..claim };
-        assert!(matches!(decide(claim_p0, None, &full, 5).unwrap(), Decision::Existing { person_id: 0, .. }));
+        let claim_p0 = Claim {
+            name_key: "p0",
+            ..claim
+        };
+        assert!(matches!(
+            decide(claim_p0, None, &full, 5).unwrap(),
+            Decision::Existing { person_id: 0, .. }
+        ));
     }
 
     #[test]
     fn epic_identifies_whatever_the_name() {
         let epic = e("ABC1234567");
         let p = known(7, "ram", None, Some("ABC1234567"));
-        let claim = Claim { name_key: "raam", mobile: None, epic: Some(&epic) };
+        let claim = Claim {
+            name_key: "raam",
+            mobile: None,
+            epic: Some(&epic),
+        };
         assert_eq!(
             decide(claim, Some(&p), &[], 5).unwrap(),
-            Decision::Existing { person_id: 7, add_mobile: None, add_epic: None }
+            Decision::Existing {
+                person_id: 7,
+                add_mobile: None,
+                add_epic: None
+            }
         );
         let mob = m("9839012345");
-        let claim = Claim { name_key: "raam", mobile: Some(&mob), epic: Some(&epic) };
+        let claim = Claim {
+            name_key: "raam",
+            mobile: Some(&mob),
+            epic: Some(&epic),
+        };
         assert_eq!(
             decide(claim, Some(&p), &[], 5).unwrap(),
-            Decision::Existing { person_id: 7, add_mobile: Some(mob.clone()), add_epic: None }
+            Decision::Existing {
+                person_id: 7,
+                add_mobile: Some(mob.clone()),
+                add_epic: None
+            }
         );
         let p2 = known(7, "ram", Some("9000000000"), Some("ABC1234567"));
-        assert_eq!(decide(claim, Some(&p2), &[], 5).unwrap_err().code, "identity_conflict");
+        assert_eq!(
+            decide(claim, Some(&p2), &[], 5).unwrap_err().code,
+            "identity_conflict"
+        );
     }
 
     #[test]
@@ -175,13 +246,24 @@ mod tests {
         let mob = m("9839012345");
         let epic = e("ABC1234567");
         let q = known(3, "ram", Some("9839012345"), None);
-        let claim = Claim { name_key: "ram", mobile: Some(&mob), epic: Some(&epic) };
+        let claim = Claim {
+            name_key: "ram",
+            mobile: Some(&mob),
+            epic: Some(&epic),
+        };
         assert_eq!(
             decide(claim, None, std::slice::from_ref(&q), 5).unwrap(),
-            Decision::Existing { person_id: 3, add_mobile: None, add_epic: Some(epic.clone()) }
+            Decision::Existing {
+                person_id: 3,
+                add_mobile: None,
+                add_epic: Some(epic.clone())
+            }
         );
         let q2 = known(3, "ram", Some("9839012345"), Some("XYZ7654321"));
-        assert_eq!(decide(claim, None, &[q2], 5).unwrap_err().code, "identity_conflict");
+        assert_eq!(
+            decide(claim, None, &[q2], 5).unwrap_err().code,
+            "identity_conflict"
+        );
     }
 
     #[test]
@@ -190,13 +272,29 @@ mod tests {
         let epic = e("ABC1234567");
         let ram = known(1, "ram", Some("9839012345"), Some("ABC1234567"));
         let sita = known(2, "sita", Some("9839012345"), None);
-        let claim = Claim { name_key: "sita", mobile: Some(&mob), epic: Some(&epic) };
-        assert_eq!(decide(claim, Some(&ram), &[ram.clone(), sita], 5).unwrap_err().code, "identity_conflict");
+        let claim = Claim {
+            name_key: "sita",
+            mobile: Some(&mob),
+            epic: Some(&epic),
+        };
+        assert_eq!(
+            decide(claim, Some(&ram), &[ram.clone(), sita], 5)
+                .unwrap_err()
+                .code,
+            "identity_conflict"
+        );
     }
 
     #[test]
     fn needs_an_identifier() {
-        let claim = Claim { name_key: "ram", mobile: None, epic: None };
-        assert_eq!(decide(claim, None, &[], 5).unwrap_err().code, "identifier_required");
+        let claim = Claim {
+            name_key: "ram",
+            mobile: None,
+            epic: None,
+        };
+        assert_eq!(
+            decide(claim, None, &[], 5).unwrap_err().code,
+            "identifier_required"
+        );
     }
 }

@@ -102,7 +102,10 @@ impl Epic {
             .collect::<String>()
             .to_ascii_uppercase();
         let b = s.as_bytes();
-        if b.len() == 10 && b[..3].iter().all(u8::is_ascii_uppercase) && b[3..].iter().all(u8::is_ascii_digit) {
+        if b.len() == 10
+            && b[..3].iter().all(u8::is_ascii_uppercase)
+            && b[3..].iter().all(u8::is_ascii_digit)
+        {
             Ok(Epic(s))
         } else {
             Err(FieldError::new(
@@ -177,7 +180,12 @@ impl PersonName {
     pub fn parse(input: &str) -> Result<PersonName, FieldError> {
         let s: String = input.trim().nfc().collect();
         if s.is_empty() || key_chars(&s).next().is_none() {
-            return Err(FieldError::new("name", "empty_name", "name is required", "नाम आवश्यक है"));
+            return Err(FieldError::new(
+                "name",
+                "empty_name",
+                "name is required",
+                "नाम आवश्यक है",
+            ));
         }
         if s.chars().count() > NAME_MAX_CHARS {
             return Err(FieldError::new(
@@ -211,7 +219,8 @@ fn is_zero_width(c: char) -> bool {
 }
 
 fn key_chars(s: &str) -> impl Iterator<Item = char> + '_ {
-    s.chars().filter(|c| !is_zero_width(*c) && !c.is_whitespace())
+    s.chars()
+        .filter(|c| !is_zero_width(*c) && !c.is_whitespace())
 }
 
 /// The name key used by the identity rule (see [`PersonName::key`]).
@@ -313,16 +322,34 @@ mod tests {
         ] {
             assert_eq!(Mobile::parse(s).unwrap().e164(), "+919839012345", "{s}");
         }
-        for s in ["", "12345", "5839012345", "98390123456", "+1 9839012345", "98390x2345", "+9198390123"] {
+        for s in [
+            "",
+            "12345",
+            "5839012345",
+            "98390123456",
+            "+1 9839012345",
+            "98390x2345",
+            "+9198390123",
+        ] {
             assert!(Mobile::parse(s).is_err(), "{s}");
         }
-        assert_eq!(Mobile::parse("9839012345").unwrap().national(), "9839012345");
+        assert_eq!(
+            Mobile::parse("9839012345").unwrap().national(),
+            "9839012345"
+        );
     }
 
     #[test]
     fn epics() {
         assert_eq!(Epic::parse(" abc 1234567 ").unwrap().as_str(), "ABC1234567");
-        for s in ["AB1234567", "ABC123456", "ABCD234567", "1231234567", "ABC12345678", ""] {
+        for s in [
+            "AB1234567",
+            "ABC123456",
+            "ABCD234567",
+            "1231234567",
+            "ABC12345678",
+            "",
+        ] {
             assert!(Epic::parse(s).is_err(), "{s}");
         }
         let body = "123456";

@@ -10,8 +10,11 @@ pub fn largest_remainder(total: i64, weights: &[u64]) -> Vec<i64> {
         return Vec::new();
     }
     let wsum: u128 = weights.iter().map(|&w| w as u128).sum();
-    let (weights, wsum): (Vec<u128>, u128) =
-        if wsum == 0 { (vec![1; weights.len()], weights.len() as u128) } else { (weights.iter().map(|&w| w as u128).collect(), wsum) };
+    let (weights, wsum): (Vec<u128>, u128) = if wsum == 0 {
+        (vec![1; weights.len()], weights.len() as u128)
+    } else {
+        (weights.iter().map(|&w| w as u128).collect(), wsum)
+    };
     let t = total.max(0) as u128;
     let mut parts: Vec<i64> = Vec::with_capacity(weights.len());
     let mut rems: Vec<(u128, usize)> = Vec::with_capacity(weights.len());
@@ -49,7 +52,13 @@ pub struct Pacing {
 }
 
 /// Pacing on `today` for a campaign ending on `end` (inclusive).
-pub fn pacing(target: i64, achieved: i64, last_7_days: i64, today: NaiveDate, end: NaiveDate) -> Pacing {
+pub fn pacing(
+    target: i64,
+    achieved: i64,
+    last_7_days: i64,
+    today: NaiveDate,
+    end: NaiveDate,
+) -> Pacing {
     let needed = (target - achieved).max(0);
     let days_left = ((end - today).num_days() + 1).max(0);
     let daily_needed = if needed == 0 {
@@ -59,8 +68,18 @@ pub fn pacing(target: i64, achieved: i64, last_7_days: i64, today: NaiveDate, en
     } else {
         round1(needed as f64 / days_left as f64)
     };
-    let percent = if target > 0 { round1(achieved as f64 * 100.0 / target as f64) } else { 0.0 };
-    Pacing { percent, needed, days_left, daily_needed, rate_7d: round1(last_7_days as f64 / 7.0) }
+    let percent = if target > 0 {
+        round1(achieved as f64 * 100.0 / target as f64)
+    } else {
+        0.0
+    };
+    Pacing {
+        percent,
+        needed,
+        days_left,
+        daily_needed,
+        rate_7d: round1(last_7_days as f64 / 7.0),
+    }
 }
 
 fn round1(x: f64) -> f64 {

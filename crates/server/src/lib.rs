@@ -1,1 +1,144 @@
+//! Sangathan's HTTP server: a JSON API under `/api/v1`, described by an OpenAPI document that is
+//! generated from the routes themselves (`GET /api/v1/openapi.json`).
+//!
+//! - Every route but `GET /healthz` needs `Authorization: Bearer <token>`.
+//! - Every error is `{"error": {"code", "message", "message_hi", "fields"?, "fields_hi"?}}`
+//!   ([`error::ApiError`]).
+//! - Logs carry method, matched route, status and latency: never query strings, bodies or
+//!   anything else personal.
 
+pub mod auth;
+pub mod doc;
+pub mod dto;
+pub mod error;
+pub mod extract;
+pub mod routes;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::http::{HeaderName, HeaderValue, header};
+use error::ApiError;
+use sangathan_store::DynStore;
+use std::net::SocketAddr;
+use tower_http::LatencyUnit;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+/// The largest request body accepted.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: DynStore,
+    /// The OpenAPI document, serialised once.
+    pub openapi_json: Bytes,
+}
+
+/// The full OpenAPI document of the API.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes::api_router().into_openapi()
+}
+
+/// The whole application: routes, authentication, limits, headers and request logging.
+pub fn router(store: DynStore) -> Router {
+    let (routes, doc) = routes::api_router().split_for_parts();
+    let openapi_json =
+        Bytes::from(serde_json::to_vec(&doc).expect("the OpenAPI document serialises"));
+    let state = AppState {
+        store,
+        openapi_json,
+    };
+    routes
+        .fallback(|| async { ApiError::NotFound })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_token,
+        ))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            HeaderName::from_static("referrer-policy"),
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request| {
+                    // The route pattern (`/api/v1/members/{person_id}`), never the path itself or its query.
+                    let route = req
+                        .extensions()
+                        .get::<MatchedPath>()
+                        .map(MatchedPath::as_str)
+                        .unwrap_or("(unmatched)");
+                    tracing::info_span!("http", method = %req.method(), route)
+                })
+                .on_response(
+                    DefaultOnResponse::new()
+                        .level(Level::INFO)
+                        .latency_unit(LatencyUnit::Millis),
+                ),
+        )
+        .with_state(state)
+}
+
+/// Serve the API on `addr` until Ctrl-C or SIGTERM, then finish the requests in flight.
+pub async fn serve(store: DynStore, addr: SocketAddr) -> anyhow::Result<()> {
+    use anyhow::Context;
+    match store.is_initialised().await {
+        Ok(true) => {}
+        Ok(false) => tracing::warn!(
+            "the database is not initialised: the API will answer 503 until `sangathan init` runs"
+        ),
+        Err(e) => tracing::warn!(error = %e, "could not check whether the database is initialised"),
+    }
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    let local = listener.local_addr().unwrap_or(addr);
+    tracing::info!(%local, "listening");
+    axum::serve(listener, router(store))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("server error")?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on Ctrl-C, or SIGTERM on Unix.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = terminate => {}
+    }
+    tracing::info!("shutting down");
+}

@@ -130,6 +130,8 @@ struct Settings {
     state: String,
     household_limit: usize,
     wings: HashMap<String, (i64, String)>,
+    /// Enrolment units already looked up in this transaction: the unit and its AC's number.
+    units: std::sync::Mutex<HashMap<String, (UnitSpec, i32)>>,
 }
 
 enum Fail {
@@ -191,7 +193,7 @@ async fn settings(c: &mut Conn) -> Result<Settings> {
             wings.insert(k, (id, code.clone()));
         }
     }
-    Ok(Settings { state, household_limit, wings })
+    Ok(Settings { state, household_limit, wings, units: Default::default() })
 }
 
 fn unknown_wing(w: &str) -> FieldError {
@@ -237,7 +239,22 @@ fn known(r: KnownRow) -> Known {
 /// One enrolment inside an open transaction: the identity rule, then the person and membership
 /// rows and the counter deltas. Every rejection happens before the first write.
 async fn enrol_one(c: &mut Conn, s: &Settings, e: &Enrolment, ctx: &EnrolContext, deltas: &mut Deltas) -> Result<EnrolOutcome, Fail> {
-    let unit = enrolment_unit(c, &e.unit).await?;
+    let key = e.unit.trim().to_ascii_uppercase();
+    let cached = s.units.lock().expect("unit cache").get(&key).cloned();
+    let (unit, ac_no) = match cached {
+        Some(hit) => hit,
+        None => {
+            let unit = enrolment_unit(c, &key).await?;
+            let ac_no: i32 = if unit.kind == UnitKind::Ac {
+                unit.number.unwrap_or_default()
+            } else {
+                let ac_id = ac_of(&unit).expect("booths have an AC");
+                sqlx::query_scalar("SELECT number FROM units WHERE id = $1").bind(ac_id).fetch_one(&mut *c).await?
+            };
+            s.units.lock().expect("unit cache").insert(key, (unit.clone(), ac_no));
+            (unit, ac_no)
+        }
+    };
     let (wing_id, wing_code) =
         s.wings.get(&e.wing.trim().to_lowercase()).or_else(|| s.wings.get(e.wing.trim())).cloned().ok_or_else(|| unknown_wing(&e.wing))?;
     let by_epic: Option<Known> = match &e.epic {
@@ -294,14 +311,19 @@ async fn enrol_one(c: &mut Conn, s: &Settings, e: &Enrolment, ctx: &EnrolContext
         }
     };
 
-    let existing: Option<(String, String, DateTime<Utc>, String)> = sqlx::query_as(
+    // A new person has no memberships yet; an existing one may already be a member of this wing.
+    let existing: Option<(String, String, DateTime<Utc>, String)> = if created_person {
+        None
+    } else {
+        sqlx::query_as(
         "SELECT m.number, m.status, m.enrolled_at, u.code FROM memberships m JOIN units u ON u.id = m.unit_id \
          WHERE m.person_id = $1 AND m.wing_id = $2",
     )
-    .bind(person_id)
-    .bind(wing_id)
-    .fetch_optional(&mut *c)
-    .await?;
+        .bind(person_id)
+        .bind(wing_id)
+        .fetch_optional(&mut *c)
+        .await?
+    };
     if let Some((number, status, at, ucode)) = existing {
         return Ok(EnrolOutcome {
             person_id,
@@ -316,11 +338,6 @@ async fn enrol_one(c: &mut Conn, s: &Settings, e: &Enrolment, ctx: &EnrolContext
     }
 
     let ac_id = ac_of(&unit).expect("booths and ACs have an AC");
-    let ac_no: i32 = if unit.kind == UnitKind::Ac {
-        unit.number.unwrap_or_default()
-    } else {
-        sqlx::query_scalar("SELECT number FROM units WHERE id = $1").bind(ac_id).fetch_one(&mut *c).await?
-    };
     let serial: i64 = sqlx::query_scalar("UPDATE ac_sequences SET last = last + 1 WHERE ac_id = $1 RETURNING last")
         .bind(ac_id)
         .fetch_one(&mut *c)
@@ -992,6 +1009,26 @@ impl Store for StoreImpl {
             .collect();
         let next = if more { members.last().map(|m| m.cursor) } else { None };
         Ok(Some(MemberPage { members, next }))
+    }
+
+    async fn booth_codes(&self) -> Result<Vec<(String, Vec<String>)>> {
+        let mut c = self.read.acquire().await?;
+        let rows: Vec<(String, Option<String>)> = sqlx::query_as(
+            "SELECT a.code, b.code FROM units a LEFT JOIN units b ON b.ac_id = a.id AND b.kind = 'booth' \
+             WHERE a.kind = 'ac' ORDER BY a.id, b.number",
+        )
+        .fetch_all(&mut *c)
+        .await?;
+        let mut out: Vec<(String, Vec<String>)> = Vec::new();
+        for (ac, booth) in rows {
+            if out.last().is_none_or(|(a, _)| *a != ac) {
+                out.push((ac, Vec::new()));
+            }
+            if let Some(b) = booth {
+                out.last_mut().expect("pushed").1.push(b);
+            }
+        }
+        Ok(out)
     }
 
     async fn import_booths(&self, rows: &[BoothRow]) -> Result<usize> {

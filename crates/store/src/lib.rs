@@ -75,7 +75,12 @@ pub trait Store: Send + Sync {
     /// Is a preset loaded?
     async fn is_initialised(&self) -> Result<bool>;
     /// Load a preset: units, wings, campaigns with their targets. Fails if already initialised.
-    async fn init(&self, preset: &Preset, campaign_start: NaiveDate, campaign_end: Option<NaiveDate>) -> Result<InitSummary>;
+    async fn init(
+        &self,
+        preset: &Preset,
+        campaign_start: NaiveDate,
+        campaign_end: Option<NaiveDate>,
+    ) -> Result<InitSummary>;
     /// The state's code (`UP`).
     async fn state_code(&self) -> Result<String>;
     /// How many people may share one mobile.
@@ -93,15 +98,37 @@ pub trait Store: Send + Sync {
     async fn campaign(&self, code: &str) -> Result<Option<Campaign>>;
     async fn create_campaign(&self, c: &NewCampaign) -> Result<Campaign>;
     /// Target, achieved and pacing of a unit and each child, for a campaign (default: the first).
-    async fn progress(&self, code: &str, campaign: Option<&str>, today: NaiveDate) -> Result<Option<Progress>>;
+    async fn progress(
+        &self,
+        code: &str,
+        campaign: Option<&str>,
+        today: NaiveDate,
+    ) -> Result<Option<Progress>>;
 
     /// Enrol one person, under an idempotency key scoped to the actor.
-    async fn enrol(&self, e: &Enrolment, ctx: &EnrolContext, idempotency_key: &str) -> Result<Idempotent>;
+    async fn enrol(
+        &self,
+        e: &Enrolment,
+        ctx: &EnrolContext,
+        idempotency_key: &str,
+    ) -> Result<Idempotent>;
     /// Enrol many in one transaction, row by row in order (imports, the demo). Each row's
     /// result is independent: a rejected row writes nothing and the others go on.
-    async fn enrol_batch(&self, rows: &[(Enrolment, EnrolContext)]) -> Result<Vec<Result<EnrolOutcome, Invalid>>>;
+    async fn enrol_batch(
+        &self,
+        rows: &[(Enrolment, EnrolContext)],
+    ) -> Result<Vec<Result<EnrolOutcome, Invalid>>>;
     async fn member(&self, person_id: i64) -> Result<Option<Member>>;
-    async fn list_members(&self, unit: &str, wing: Option<&str>, after: Option<i64>, limit: u32) -> Result<Option<MemberPage>>;
+    async fn list_members(
+        &self,
+        unit: &str,
+        wing: Option<&str>,
+        after: Option<i64>,
+        limit: u32,
+    ) -> Result<Option<MemberPage>>;
+
+    /// Every AC's code with its booth codes, in tree order (for generators and pickers).
+    async fn booth_codes(&self) -> Result<Vec<(String, Vec<String>)>>;
 
     /// Replace the booth list of the ACs named in `rows` (booths with members must stay).
     async fn import_booths(&self, rows: &[BoothRow]) -> Result<usize>;

@@ -191,7 +191,11 @@ pub struct Mismatch {
 
 impl std::fmt::Display for Mismatch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {} wing {}: expected {}, found {}", self.what, self.unit, self.wing, self.expected, self.found)
+        write!(
+            f,
+            "{} {} wing {}: expected {}, found {}",
+            self.what, self.unit, self.wing, self.expected, self.found
+        )
     }
 }
 

@@ -21,7 +21,10 @@ impl PgStore {
             .connect(url)
             .await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
-        Ok(PgStore { write: pool.clone(), read: pool })
+        Ok(PgStore {
+            write: pool.clone(),
+            read: pool,
+        })
     }
 
     async fn begin_write(&self) -> Result<Transaction<'static, DB>> {
@@ -41,7 +44,10 @@ impl PgStore {
         ids.sort_unstable();
         ids.dedup();
         for id in ids {
-            sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(id).execute(&mut *c).await?;
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(id)
+                .execute(&mut *c)
+                .await?;
         }
         Ok(())
     }

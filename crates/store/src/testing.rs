@@ -16,7 +16,10 @@ impl TestDb {
     pub fn sqlite() -> TestDb {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}", dir.path().join("test.db").display());
-        TestDb { url, _dir: Some(dir) }
+        TestDb {
+            url,
+            _dir: Some(dir),
+        }
     }
 
     /// None when no PostgreSQL is configured and it is not required.
@@ -25,7 +28,9 @@ impl TestDb {
             Ok(u) if !u.is_empty() => u,
             _ => {
                 if std::env::var("SANGATHAN_REQUIRE_PG").as_deref() == Ok("1") {
-                    panic!("SANGATHAN_REQUIRE_PG=1 but SANGATHAN_TEST_PG_URL is not set: the PostgreSQL half must run");
+                    panic!(
+                        "SANGATHAN_REQUIRE_PG=1 but SANGATHAN_TEST_PG_URL is not set: the PostgreSQL half must run"
+                    );
                 }
                 eprintln!("skipping the PostgreSQL half: SANGATHAN_TEST_PG_URL is not set");
                 return None;
@@ -36,16 +41,27 @@ impl TestDb {
             "sgt_{}_{}_{}",
             std::process::id(),
             N.fetch_add(1, Ordering::SeqCst),
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0)
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.subsec_nanos())
+                .unwrap_or(0)
         );
-        let mut c = sqlx::PgConnection::connect(&admin).await.expect("connect to SANGATHAN_TEST_PG_URL");
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut c).await.expect("create test database");
+        let mut c = sqlx::PgConnection::connect(&admin)
+            .await
+            .expect("connect to SANGATHAN_TEST_PG_URL");
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut c)
+            .await
+            .expect("create test database");
         let _ = c.close().await;
         let base = match admin.rfind('/') {
             Some(i) if !admin[..i].ends_with('/') => &admin[..i],
             _ => admin.as_str(),
         };
-        Some(TestDb { url: format!("{base}/{name}"), _dir: None })
+        Some(TestDb {
+            url: format!("{base}/{name}"),
+            _dir: None,
+        })
     }
 
     pub async fn open(&self) -> DynStore {

@@ -8,7 +8,10 @@ use sangathan_core::ids::{Epic, Gender, Mobile, PersonName};
 use sangathan_store::testing::TestDb;
 use sangathan_store::{DynStore, EnrolContext, Enrolment, NewCampaign, StoreError, clock, preset};
 
-const MINI: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/mini-state");
+const MINI: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../tests/fixtures/mini-state"
+);
 
 macro_rules! on_both {
     ($($name:ident),* $(,)?) => {
@@ -58,7 +61,11 @@ async fn mini(db: &TestDb) -> DynStore {
 }
 
 fn ctx() -> EnrolContext {
-    EnrolContext { actor: "admin".into(), channel: "test".into(), at: clock::now() }
+    EnrolContext {
+        actor: "admin".into(),
+        channel: "test".into(),
+        at: clock::now(),
+    }
 }
 
 fn enr(name: &str, mobile: Option<&str>, epic: Option<&str>, unit: &str) -> Enrolment {
@@ -124,7 +131,11 @@ async fn assert_verified(s: &DynStore) {
 
 /// Every level of the tree: children's targets and achieved sum to the parent's.
 async fn assert_children_sum(s: &DynStore, code: &str) -> sangathan_store::Progress {
-    let p = s.progress(code, None, clock::today()).await.unwrap().unwrap();
+    let p = s
+        .progress(code, None, clock::today())
+        .await
+        .unwrap()
+        .unwrap();
     if !p.children.is_empty() {
         let t: i64 = p.children.iter().map(|c| c.target).sum();
         let a: i64 = p.children.iter().map(|c| c.achieved).sum();
@@ -141,15 +152,27 @@ async fn up_preset_targets_and_rollup(db: TestDb) {
     let p = preset::load("up").unwrap();
     let summary = s.init(&p, start(), None).await.unwrap();
     assert!(summary.booths > 165_000, "{summary:?}");
-    assert!(matches!(s.init(&p, start(), None).await, Err(StoreError::AlreadyInitialised)));
+    assert!(matches!(
+        s.init(&p, start(), None).await,
+        Err(StoreError::AlreadyInitialised)
+    ));
 
     // Members at booths of several divisions, some at AC level without a booth, some in other wings.
     let mut rows = Vec::new();
     let acs = [1u32, 2, 9, 173, 250, 403];
     for (i, ac) in acs.iter().enumerate() {
         for j in 0..20u32 {
-            let unit = if j % 5 == 0 { format!("UP-AC-{ac}") } else { format!("UP-AC-{ac}-B{:04}", 1 + j * 13) };
-            let mut e = enr(&format!("Member {i} {j}"), Some(&format!("98{:08}", i * 100 + j as usize)), None, &unit);
+            let unit = if j % 5 == 0 {
+                format!("UP-AC-{ac}")
+            } else {
+                format!("UP-AC-{ac}-B{:04}", 1 + j * 13)
+            };
+            let mut e = enr(
+                &format!("Member {i} {j}"),
+                Some(&format!("98{:08}", i * 100 + j as usize)),
+                None,
+                &unit,
+            );
             if j % 7 == 0 {
                 e.wing = "employees".into();
             }
@@ -162,21 +185,37 @@ async fn up_preset_targets_and_rollup(db: TestDb) {
 
     let up = assert_children_sum(&s, "up").await;
     assert_eq!(up.children.len(), 18);
-    assert!(up.children.iter().all(|c| c.kind == "division" && c.code.starts_with("UP-DIV-")));
+    assert!(
+        up.children
+            .iter()
+            .all(|c| c.kind == "division" && c.code.starts_with("UP-DIV-"))
+    );
     assert_eq!(up.unit.target, 18_135_000);
     assert_eq!(up.unit.achieved, party);
     assert_eq!(up.unit.last_7_days, party);
     // Walk one branch down to a booth, checking sums at every level.
     let ac173 = s.unit("up-ac-173").await.unwrap().unwrap();
-    let district = s.unit(ac173.parent.as_deref().unwrap()).await.unwrap().unwrap();
+    let district = s
+        .unit(ac173.parent.as_deref().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
     let division = district.parent.clone().unwrap();
     assert_children_sum(&s, &division).await;
     assert_children_sum(&s, &district.code).await;
     let acp = assert_children_sum(&s, "UP-AC-173").await;
     assert_eq!(acp.unit.target, 45_000);
-    let unassigned = acp.children.iter().find(|c| c.kind == "unassigned").unwrap();
+    let unassigned = acp
+        .children
+        .iter()
+        .find(|c| c.kind == "unassigned")
+        .unwrap();
     assert_eq!(unassigned.achieved, 3); // j = 0, 10 in party; 5 and 15 too, minus j % 7 == 0 (0) → 5,10,15 = 3
-    let sector = acp.children.iter().find(|c| c.kind == "sector" && c.achieved > 0).unwrap();
+    let sector = acp
+        .children
+        .iter()
+        .find(|c| c.kind == "sector" && c.achieved > 0)
+        .unwrap();
     let sp = assert_children_sum(&s, &sector.code).await;
     assert!(sp.children.iter().all(|c| c.kind == "booth"));
     let booth = sp.children.iter().find(|c| c.achieved > 0).unwrap();
@@ -193,28 +232,87 @@ async fn identity_rules_case_by_case(db: TestDb) {
     let s = mini(&db).await;
     let b = "TS-AC-1-B0001";
     // 1. A known EPIC identifies the person whatever the name says, and adds a missing mobile.
-    let a = enrol(&s, &enr("Ram Prakash", None, Some("ABC1234567"), b)).await.unwrap();
+    let a = enrol(&s, &enr("Ram Prakash", None, Some("ABC1234567"), b))
+        .await
+        .unwrap();
     assert!(a.created_person && a.created_membership);
-    let again = enrol(&s, &enr("R. P. Nishad", Some("9839012345"), Some("abc 1234567"), b)).await.unwrap();
+    let again = enrol(
+        &s,
+        &enr("R. P. Nishad", Some("9839012345"), Some("abc 1234567"), b),
+    )
+    .await
+    .unwrap();
     assert_eq!(again.person_id, a.person_id);
     assert!(!again.created_membership);
     let m = s.member(a.person_id).await.unwrap().unwrap();
     assert_eq!(m.mobile.as_deref(), Some("+919839012345"));
     assert_eq!(m.name, "Ram Prakash");
     // 2. Same mobile and same name key (case, spacing, zero-width) is the same person, and gains an EPIC.
-    let sita = enrol(&s, &enr("Sita Devi", Some("9000000001"), None, b)).await.unwrap();
-    let sita2 = enrol(&s, &enr("  sita\u{200B}   DEVI ", Some("+91 90000 00001"), Some("XYZ7654321"), b)).await.unwrap();
+    let sita = enrol(&s, &enr("Sita Devi", Some("9000000001"), None, b))
+        .await
+        .unwrap();
+    let sita2 = enrol(
+        &s,
+        &enr(
+            "  sita\u{200B}   DEVI ",
+            Some("+91 90000 00001"),
+            Some("XYZ7654321"),
+            b,
+        ),
+    )
+    .await
+    .unwrap();
     assert_eq!(sita.person_id, sita2.person_id);
-    assert_eq!(s.member(sita.person_id).await.unwrap().unwrap().epic.as_deref(), Some("XYZ7654321"));
+    assert_eq!(
+        s.member(sita.person_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .epic
+            .as_deref(),
+        Some("XYZ7654321")
+    );
     // Same mobile, another name: another member of the household.
-    let gita = enrol(&s, &enr("Gita Devi", Some("9000000001"), None, b)).await.unwrap();
+    let gita = enrol(&s, &enr("Gita Devi", Some("9000000001"), None, b))
+        .await
+        .unwrap();
     assert_ne!(gita.person_id, sita.person_id);
     // 3. Conflicts: EPIC of one with the mobile and name of another.
-    assert_eq!(code_of(enrol(&s, &enr("Gita Devi", Some("9000000001"), Some("XYZ7654321"), b)).await.unwrap_err()), "identity_conflict");
+    assert_eq!(
+        code_of(
+            enrol(
+                &s,
+                &enr("Gita Devi", Some("9000000001"), Some("XYZ7654321"), b)
+            )
+            .await
+            .unwrap_err()
+        ),
+        "identity_conflict"
+    );
     // A known EPIC whose person has a different mobile on record.
-    assert_eq!(code_of(enrol(&s, &enr("Ram Prakash", Some("9999999999"), Some("ABC1234567"), b)).await.unwrap_err()), "identity_conflict");
+    assert_eq!(
+        code_of(
+            enrol(
+                &s,
+                &enr("Ram Prakash", Some("9999999999"), Some("ABC1234567"), b)
+            )
+            .await
+            .unwrap_err()
+        ),
+        "identity_conflict"
+    );
     // A mobile and name whose person holds a different EPIC.
-    assert_eq!(code_of(enrol(&s, &enr("Sita Devi", Some("9000000001"), Some("DEF1111111"), b)).await.unwrap_err()), "identity_conflict");
+    assert_eq!(
+        code_of(
+            enrol(
+                &s,
+                &enr("Sita Devi", Some("9000000001"), Some("DEF1111111"), b)
+            )
+            .await
+            .unwrap_err()
+        ),
+        "identity_conflict"
+    );
     // Another wing: the same person gains a second membership.
     let mut w = enr("Sita Devi", Some("9000000001"), None, b);
     w.wing = "employees".into();
@@ -222,7 +320,11 @@ async fn identity_rules_case_by_case(db: TestDb) {
     assert_eq!(sw.person_id, sita.person_id);
     assert!(sw.created_membership && !sw.created_person);
     assert_ne!(sw.membership_number, sita.membership_number);
-    assert!(sita.membership_number.starts_with("TS-1-"), "{}", sita.membership_number);
+    assert!(
+        sita.membership_number.starts_with("TS-1-"),
+        "{}",
+        sita.membership_number
+    );
     assert_eq!(count_people(&db).await, 3);
     assert_eq!(count_memberships(&db).await, 4);
     assert_verified(&s).await;
@@ -232,19 +334,37 @@ async fn households_share_a_mobile_up_to_the_limit(db: TestDb) {
     let s = mini(&db).await;
     assert_eq!(s.household_limit().await.unwrap(), 5);
     for n in ["A One", "B Two", "C Three", "D Four", "E Five"] {
-        enrol(&s, &enr(n, Some("8000000000"), None, "TS-AC-2-B0002")).await.unwrap();
+        enrol(&s, &enr(n, Some("8000000000"), None, "TS-AC-2-B0002"))
+            .await
+            .unwrap();
     }
-    let err = enrol(&s, &enr("F Six", Some("8000000000"), None, "TS-AC-2-B0002")).await.unwrap_err();
+    let err = enrol(&s, &enr("F Six", Some("8000000000"), None, "TS-AC-2-B0002"))
+        .await
+        .unwrap_err();
     assert_eq!(code_of(err), "household_limit");
     // A known name on the full mobile is still the same person.
-    let again = enrol(&s, &enr("e five", Some("08000000000"), None, "TS-AC-2-B0002")).await.unwrap();
+    let again = enrol(
+        &s,
+        &enr("e five", Some("08000000000"), None, "TS-AC-2-B0002"),
+    )
+    .await
+    .unwrap();
     assert!(!again.created_person);
     // Adding that mobile to an EPIC-only person would make six.
-    enrol(&s, &enr("G Seven", None, Some("GGG0000007"), "TS-AC-2")).await.unwrap();
-    let err = enrol(&s, &enr("G Seven", Some("8000000000"), Some("GGG0000007"), "TS-AC-2")).await.unwrap_err();
+    enrol(&s, &enr("G Seven", None, Some("GGG0000007"), "TS-AC-2"))
+        .await
+        .unwrap();
+    let err = enrol(
+        &s,
+        &enr("G Seven", Some("8000000000"), Some("GGG0000007"), "TS-AC-2"),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(code_of(err), "household_limit");
     s.set_household_limit(6).await.unwrap();
-    enrol(&s, &enr("F Six", Some("8000000000"), None, "TS-AC-2-B0002")).await.unwrap();
+    enrol(&s, &enr("F Six", Some("8000000000"), None, "TS-AC-2-B0002"))
+        .await
+        .unwrap();
     assert_eq!(count_people(&db).await, 7);
     assert_verified(&s).await;
 }
@@ -260,7 +380,10 @@ async fn idempotent_enrolment(db: TestDb) {
     assert_eq!(count_memberships(&db).await, 1);
     // The same key for another request is refused, and writes nothing.
     let other = enr("Vimla", Some("9123456781"), None, "TS-AC-3-B0003");
-    assert!(matches!(s.enrol(&other, &ctx(), "key-1").await, Err(StoreError::KeyReused)));
+    assert!(matches!(
+        s.enrol(&other, &ctx(), "key-1").await,
+        Err(StoreError::KeyReused)
+    ));
     // Keys are per caller.
     let mut c2 = ctx();
     c2.actor = "someone-else".into();
@@ -300,7 +423,12 @@ async fn concurrent_enrolments_of_one_person(db: TestDb) {
     for i in 0..12 {
         let s = s.clone();
         tasks.push(tokio::spawn(async move {
-            let e = enr(&format!("Person {i}"), Some("9822222222"), None, "TS-AC-4-B0005");
+            let e = enr(
+                &format!("Person {i}"),
+                Some("9822222222"),
+                None,
+                "TS-AC-4-B0005",
+            );
             s.enrol(&e, &ctx(), &format!("h{i}")).await
         }));
     }
@@ -318,7 +446,9 @@ async fn concurrent_enrolments_of_one_person(db: TestDb) {
 
 async fn verify_names_a_tampered_counter(db: TestDb) {
     let s = mini(&db).await;
-    enrol(&s, &enr("Asha", Some("9700000000"), None, "TS-AC-1-B0007")).await.unwrap();
+    enrol(&s, &enr("Asha", Some("9700000000"), None, "TS-AC-1-B0007"))
+        .await
+        .unwrap();
     assert_verified(&s).await;
     exec(&db, "UPDATE unit_counters SET achieved = achieved + 1 WHERE unit_id = (SELECT id FROM units WHERE code = 'TS-AC-1-B0007')").await;
     let m = s.verify().await.unwrap();
@@ -329,29 +459,58 @@ async fn verify_names_a_tampered_counter(db: TestDb) {
     exec(&db, "UPDATE unit_counters SET achieved = 1 WHERE unit_id = (SELECT id FROM units WHERE code = 'TS-AC-1-B0007')").await;
     exec(&db, "DELETE FROM memberships").await;
     let m = s.verify().await.unwrap();
-    assert!(m.iter().any(|x| x.unit == "TS" && x.expected == 0 && x.found == 1), "{m:?}");
+    assert!(
+        m.iter()
+            .any(|x| x.unit == "TS" && x.expected == 0 && x.found == 1),
+        "{m:?}"
+    );
 }
 
 async fn bad_input_writes_nothing(db: TestDb) {
     let s = mini(&db).await;
     let cases = [
-        (enr("Ravi", Some("9700000001"), None, "TS-AC-9"), "unknown_unit"),
-        (enr("Ravi", Some("9700000001"), None, "TS-AC-1-B0999"), "unknown_booth"),
-        (enr("Ravi", Some("9700000001"), None, "TS-DT-HILL"), "not_a_booth_or_ac"),
-        (enr("Ravi", Some("9700000001"), None, "not a code"), "invalid_unit_code"),
         (
-            Enrolment { wing: "nope".into(), ..enr("Ravi", Some("9700000001"), None, "TS-AC-1") },
+            enr("Ravi", Some("9700000001"), None, "TS-AC-9"),
+            "unknown_unit",
+        ),
+        (
+            enr("Ravi", Some("9700000001"), None, "TS-AC-1-B0999"),
+            "unknown_booth",
+        ),
+        (
+            enr("Ravi", Some("9700000001"), None, "TS-DT-HILL"),
+            "not_a_booth_or_ac",
+        ),
+        (
+            enr("Ravi", Some("9700000001"), None, "not a code"),
+            "invalid_unit_code",
+        ),
+        (
+            Enrolment {
+                wing: "nope".into(),
+                ..enr("Ravi", Some("9700000001"), None, "TS-AC-1")
+            },
             "unknown_wing",
         ),
-        (Enrolment { mobile: None, epic: None, ..enr("Ravi", None, None, "TS-AC-1") }, "identifier_required"),
+        (
+            Enrolment {
+                mobile: None,
+                epic: None,
+                ..enr("Ravi", None, None, "TS-AC-1")
+            },
+            "identifier_required",
+        ),
     ];
     for (e, code) in cases {
         assert_eq!(code_of(enrol(&s, &e).await.unwrap_err()), code);
     }
-    let rows: Vec<_> = [enr("Ravi", Some("9700000001"), None, "TS-AC-1-B0999"), enr("Ravi", Some("9700000001"), None, "TS-AC-1-B0001")]
-        .into_iter()
-        .map(|e| (e, ctx()))
-        .collect();
+    let rows: Vec<_> = [
+        enr("Ravi", Some("9700000001"), None, "TS-AC-1-B0999"),
+        enr("Ravi", Some("9700000001"), None, "TS-AC-1-B0001"),
+    ]
+    .into_iter()
+    .map(|e| (e, ctx()))
+    .collect();
     let res = s.enrol_batch(&rows).await.unwrap();
     assert!(res[0].is_err() && res[1].is_ok());
     assert_eq!(count_people(&db).await, 1);
@@ -363,15 +522,26 @@ async fn members_are_listed_by_subtree_with_paging(db: TestDb) {
     let s = mini(&db).await;
     let rows: Vec<_> = (0..25)
         .map(|i| {
-            let unit = if i < 20 { format!("TS-AC-1-B{:04}", 1 + i % 3) } else { "TS-AC-4".to_string() };
-            (enr(&format!("P{i}"), Some(&format!("96{:08}", i)), None, &unit), ctx())
+            let unit = if i < 20 {
+                format!("TS-AC-1-B{:04}", 1 + i % 3)
+            } else {
+                "TS-AC-4".to_string()
+            };
+            (
+                enr(&format!("P{i}"), Some(&format!("96{:08}", i)), None, &unit),
+                ctx(),
+            )
         })
         .collect();
     s.enrol_batch(&rows).await.unwrap();
     let mut seen = Vec::new();
     let mut after = None;
     loop {
-        let page = s.list_members("ts", None, after, 10).await.unwrap().unwrap();
+        let page = s
+            .list_members("ts", None, after, 10)
+            .await
+            .unwrap()
+            .unwrap();
         seen.extend(page.members.iter().map(|m| m.person_id));
         match page.next {
             Some(n) => after = Some(n),
@@ -379,21 +549,67 @@ async fn members_are_listed_by_subtree_with_paging(db: TestDb) {
         }
     }
     assert_eq!(seen.len(), 25);
-    for (code, n) in [("TS-DIV-NORTH", 20), ("TS-DIV-SOUTH", 5), ("TS-DT-HILL", 20), ("TS-PC-2", 5), ("TS-AC-1", 20), ("TS-AC-1-B0001", 7), ("TS-AC-4", 5)] {
-        let page = s.list_members(code, None, None, 100).await.unwrap().unwrap();
+    for (code, n) in [
+        ("TS-DIV-NORTH", 20),
+        ("TS-DIV-SOUTH", 5),
+        ("TS-DT-HILL", 20),
+        ("TS-PC-2", 5),
+        ("TS-AC-1", 20),
+        ("TS-AC-1-B0001", 7),
+        ("TS-AC-4", 5),
+    ] {
+        let page = s
+            .list_members(code, None, None, 100)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(page.members.len(), n, "{code}");
     }
-    let sector = s.unit("TS-AC-1-B0001").await.unwrap().unwrap().parent.unwrap();
-    assert!(s.list_members(&sector, None, None, 100).await.unwrap().unwrap().members.len() >= 7);
-    assert_eq!(s.list_members("TS", Some("employees"), None, 100).await.unwrap().unwrap().members.len(), 0);
-    assert!(s.list_members("TS-AC-77", None, None, 10).await.unwrap().is_none());
+    let sector = s
+        .unit("TS-AC-1-B0001")
+        .await
+        .unwrap()
+        .unwrap()
+        .parent
+        .unwrap();
+    assert!(
+        s.list_members(&sector, None, None, 100)
+            .await
+            .unwrap()
+            .unwrap()
+            .members
+            .len()
+            >= 7
+    );
+    assert_eq!(
+        s.list_members("TS", Some("employees"), None, 100)
+            .await
+            .unwrap()
+            .unwrap()
+            .members
+            .len(),
+        0
+    );
+    assert!(
+        s.list_members("TS-AC-77", None, None, 10)
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 async fn booth_list_import_keeps_members_and_targets(db: TestDb) {
     let s = mini(&db).await;
-    enrol(&s, &enr("Kept", Some("9500000000"), None, "TS-AC-2-B0003")).await.unwrap();
+    enrol(&s, &enr("Kept", Some("9500000000"), None, "TS-AC-2-B0003"))
+        .await
+        .unwrap();
     let list: Vec<BoothRow> = (1..=14)
-        .map(|p| BoothRow { ac_no: 2, part_no: p, name: format!("Primary School {p}"), sector: Some(if p <= 7 { 1 } else { 2 }) })
+        .map(|p| BoothRow {
+            ac_no: 2,
+            part_no: p,
+            name: format!("Primary School {p}"),
+            sector: Some(if p <= 7 { 1 } else { 2 }),
+        })
         .collect();
     assert_eq!(s.import_booths(&list).await.unwrap(), 14);
     let b3 = s.unit("TS-AC-2-B0003").await.unwrap().unwrap();
@@ -406,11 +622,32 @@ async fn booth_list_import_keeps_members_and_targets(db: TestDb) {
     assert_children_sum(&s, "TS-AC-2-S01").await;
     assert_verified(&s).await;
     // A list that drops a booth with members is refused whole.
-    let shorter: Vec<BoothRow> = (4..=10).map(|p| BoothRow { ac_no: 2, part_no: p, name: format!("S {p}"), sector: None }).collect();
-    assert!(matches!(s.import_booths(&shorter).await, Err(StoreError::Refused(_))));
-    assert_eq!(s.unit("TS-AC-2-B0001").await.unwrap().unwrap().name, "Primary School 1");
-    let bad = vec![BoothRow { ac_no: 99, part_no: 1, name: "x".into(), sector: None }];
-    assert!(matches!(s.import_booths(&bad).await, Err(StoreError::Invalid(_))));
+    let shorter: Vec<BoothRow> = (4..=10)
+        .map(|p| BoothRow {
+            ac_no: 2,
+            part_no: p,
+            name: format!("S {p}"),
+            sector: None,
+        })
+        .collect();
+    assert!(matches!(
+        s.import_booths(&shorter).await,
+        Err(StoreError::Refused(_))
+    ));
+    assert_eq!(
+        s.unit("TS-AC-2-B0001").await.unwrap().unwrap().name,
+        "Primary School 1"
+    );
+    let bad = vec![BoothRow {
+        ac_no: 99,
+        part_no: 1,
+        name: "x".into(),
+        sector: None,
+    }];
+    assert!(matches!(
+        s.import_booths(&bad).await,
+        Err(StoreError::Invalid(_))
+    ));
     assert_verified(&s).await;
 }
 
@@ -428,13 +665,34 @@ async fn campaigns_are_validated(db: TestDb) {
     };
     let c = s.create_campaign(&ok).await.unwrap();
     assert_eq!(c.target, 400);
-    let bad = NewCampaign { code: "x".into(), end_date: d(2026, 12, 1), ..ok.clone() };
-    assert_eq!(code_of(s.create_campaign(&bad).await.unwrap_err()), "invalid_campaign_dates");
-    let bad = NewCampaign { code: "y".into(), wing: "nope".into(), ..ok.clone() };
-    assert_eq!(code_of(s.create_campaign(&bad).await.unwrap_err()), "unknown_wing");
-    assert_eq!(code_of(s.create_campaign(&ok).await.unwrap_err()), "campaign_exists");
+    let bad = NewCampaign {
+        code: "x".into(),
+        end_date: d(2026, 12, 1),
+        ..ok.clone()
+    };
+    assert_eq!(
+        code_of(s.create_campaign(&bad).await.unwrap_err()),
+        "invalid_campaign_dates"
+    );
+    let bad = NewCampaign {
+        code: "y".into(),
+        wing: "nope".into(),
+        ..ok.clone()
+    };
+    assert_eq!(
+        code_of(s.create_campaign(&bad).await.unwrap_err()),
+        "unknown_wing"
+    );
+    assert_eq!(
+        code_of(s.create_campaign(&ok).await.unwrap_err()),
+        "campaign_exists"
+    );
     assert_eq!(s.campaigns().await.unwrap().len(), 2);
-    let p = s.progress("TS", Some("vol-2027"), d(2027, 1, 1)).await.unwrap().unwrap();
+    let p = s
+        .progress("TS", Some("vol-2027"), d(2027, 1, 1))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(p.wing, "volunteers");
     assert_eq!(p.unit.target, 400);
     let _ = Utc.timestamp_opt(0, 0);

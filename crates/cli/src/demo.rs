@@ -1,0 +1,267 @@
+//! Synthetic members for the demo: deterministic for a seed, spread unevenly across ACs and
+//! booths, names in Latin and Devanagari from `data/names/`, valid mobiles and EPICs (most with
+//! the Luhn check digit of newer cards), households sharing a phone, enrolment dates over the
+//! campaign so far.
+
+use chrono::{DateTime, Duration, Utc};
+use sangathan_core::ids::{Epic, Gender, Mobile, PersonName, luhn_check_digit};
+use sangathan_core::rng::{SplitMix64, mix};
+use sangathan_store::Enrolment;
+
+const LATIN: &str = include_str!("../../../data/names/in_names_latin.tsv");
+const DEVANAGARI: &str = include_str!("../../../data/names/in_names_devanagari.tsv");
+
+struct Names {
+    male: Vec<&'static str>,
+    female: Vec<&'static str>,
+    last: Vec<&'static str>,
+}
+
+fn names(tsv: &'static str) -> Names {
+    let mut n = Names {
+        male: Vec::new(),
+        female: Vec::new(),
+        last: Vec::new(),
+    };
+    for line in tsv.lines().skip(1) {
+        let mut f = line.split('\t');
+        let (Some(kind), Some(name)) = (f.next(), f.next()) else {
+            continue;
+        };
+        match kind {
+            "first_male" => n.male.push(name),
+            "first_female" => n.female.push(name),
+            "last" => n.last.push(name),
+            _ => {}
+        }
+    }
+    n
+}
+
+/// Where members go: ACs and booths weighted unevenly (some far ahead, some far behind).
+pub struct Spread {
+    acs: Vec<(String, Vec<String>, Vec<f64>)>,
+    ac_cum: Vec<f64>,
+}
+
+/// A roughly log-normal weight: exp(N(0, sigma)), from two uniforms (Box–Muller).
+fn lognormal(r: &mut SplitMix64, sigma: f64) -> f64 {
+    let u1 = r.unit().max(1e-12);
+    let u2 = r.unit();
+    let z = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
+    (sigma * z).exp()
+}
+
+impl Spread {
+    pub fn new(seed: u64, booths: Vec<(String, Vec<String>)>) -> Spread {
+        let mut r = SplitMix64::new(mix(&[seed, 0xAC]));
+        let mut acs = Vec::with_capacity(booths.len());
+        let mut ac_cum = Vec::with_capacity(booths.len());
+        let mut total = 0.0;
+        for (ac, list) in booths {
+            let w = lognormal(&mut r, 0.7);
+            let mut bc = Vec::with_capacity(list.len());
+            let mut bt = 0.0;
+            for _ in &list {
+                bt += lognormal(&mut r, 0.5);
+                bc.push(bt);
+            }
+            total += w;
+            ac_cum.push(total);
+            acs.push((ac, list, bc));
+        }
+        Spread { acs, ac_cum }
+    }
+
+    fn pick(&self, r: &mut SplitMix64) -> String {
+        let x = r.unit() * self.ac_cum.last().copied().unwrap_or(0.0);
+        let i = self
+            .ac_cum
+            .partition_point(|&c| c < x)
+            .min(self.acs.len() - 1);
+        let (ac, booths, cum) = &self.acs[i];
+        // A few members are enrolled before their booth is known.
+        if booths.is_empty() || r.unit() < 0.04 {
+            return ac.clone();
+        }
+        let y = r.unit() * cum.last().copied().unwrap_or(0.0);
+        let j = cum.partition_point(|&c| c < y).min(booths.len() - 1);
+        booths[j].clone()
+    }
+}
+
+pub struct Generator {
+    seed: u64,
+    latin: Names,
+    deva: Names,
+    spread: Spread,
+    start: DateTime<Utc>,
+    span_secs: i64,
+    /// The household in progress: its mobile, surname, booth and members so far.
+    household: Option<(Mobile, usize, bool, String, u32)>,
+}
+
+/// A bijection of 0..m (a must be coprime with m): distinct indexes give distinct numbers.
+fn permute(i: u64, a: u64, b: u64, m: u64) -> u64 {
+    ((a as u128 * i as u128 + b as u128) % m as u128) as u64
+}
+
+impl Generator {
+    pub fn new(
+        seed: u64,
+        booths: Vec<(String, Vec<String>)>,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> Generator {
+        Generator {
+            seed,
+            latin: names(LATIN),
+            deva: names(DEVANAGARI),
+            spread: Spread::new(seed, booths),
+            start,
+            span_secs: (end - start).num_seconds().max(1),
+            household: None,
+        }
+    }
+
+    /// Member number `i` (0-based) of this seed.
+    pub fn member(&mut self, i: u64) -> Enrolment {
+        let mut r = SplitMix64::new(mix(&[self.seed, i]));
+        // Households: a quarter of members share the previous member's phone (up to 4 people).
+        let join = matches!(&self.household, Some((_, _, _, _, n)) if *n < 4) && r.unit() < 0.25;
+        let (mobile, last_idx, deva, unit) = if join {
+            let h = self.household.as_mut().expect("checked");
+            h.4 += 1;
+            (h.0.clone(), h.1, h.2, h.3.clone())
+        } else {
+            // Distinct for every member: a permutation of 4·10⁹ numbers from 6000000000 on.
+            let n = 6_000_000_000 + permute(i, 2_654_435_761, self.seed % 1_000_003, 4_000_000_000);
+            let m = Mobile::parse(&n.to_string()).expect("valid mobile");
+            let deva = r.unit() < 0.35;
+            let last = if deva {
+                self.deva.last.len()
+            } else {
+                self.latin.last.len()
+            };
+            let h = (
+                m.clone(),
+                (r.next_u64() % last as u64) as usize,
+                deva,
+                self.spread.pick(&mut r),
+                1,
+            );
+            self.household = Some(h.clone());
+            (h.0, h.1, h.2, h.3)
+        };
+        let list = if deva { &self.deva } else { &self.latin };
+        let female = r.unit() < 0.45;
+        let first = if female {
+            r.pick(&list.female)
+        } else {
+            r.pick(&list.male)
+        };
+        let name = format!("{first} {}", list.last[last_idx]);
+        let gender = if r.unit() < 0.08 {
+            None
+        } else if female {
+            Some(Gender::F)
+        } else {
+            Some(Gender::M)
+        };
+        // Most members give an EPIC; most EPICs are newer cards with a Luhn check digit.
+        let epic = if r.unit() < 0.8 {
+            let v = permute(i, 1_000_003, self.seed % 7919, 17_576_000_000);
+            let l = v / 1_000_000;
+            let letters: String = [l / 676, (l / 26) % 26, l % 26]
+                .iter()
+                .map(|&x| char::from(b'A' + x as u8))
+                .collect();
+            let body = format!("{:06}", v % 1_000_000);
+            let check = if r.unit() < 0.9 {
+                luhn_check_digit(&body)
+            } else {
+                (r.next_u64() % 10) as u8
+            };
+            Some(Epic::parse(&format!("{letters}{body}{check}")).expect("valid EPIC"))
+        } else {
+            None
+        };
+        // A few EPIC holders give no phone.
+        let mobile = if epic.is_some() && r.unit() < 0.05 {
+            None
+        } else {
+            Some(mobile)
+        };
+        let wing = match r.unit() {
+            x if x < 0.90 => "party",
+            x if x < 0.96 => "employees",
+            _ => "volunteers",
+        };
+        Enrolment {
+            name: PersonName::parse(&name).expect("names from the lists are valid"),
+            mobile,
+            epic,
+            gender,
+            birth_year: Some(1950 + (r.next_u64() % 58) as i32),
+            address: None,
+            unit,
+            wing: wing.into(),
+        }
+    }
+
+    /// When member `i` enrolled: spread over the campaign so far, more of them recently.
+    pub fn enrolled_at(&self, i: u64) -> DateTime<Utc> {
+        let mut r = SplitMix64::new(mix(&[self.seed, i, 0xDA7E]));
+        self.start + Duration::seconds((r.unit().sqrt() * self.span_secs as f64) as i64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn booths() -> Vec<(String, Vec<String>)> {
+        (1..=5)
+            .map(|a| {
+                (
+                    format!("TS-AC-{a}"),
+                    (1..=20).map(|b| format!("TS-AC-{a}-B{b:04}")).collect(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn same_seed_same_members() {
+        let t0 = Utc::now() - Duration::days(100);
+        let t1 = Utc::now();
+        let mut a = Generator::new(7, booths(), t0, t1);
+        let mut b = Generator::new(7, booths(), t0, t1);
+        for i in 0..500 {
+            let (x, y) = (a.member(i), b.member(i));
+            assert_eq!(x.fingerprint(), y.fingerprint());
+            assert!(x.mobile.is_some() || x.epic.is_some());
+        }
+        let mut c = Generator::new(8, booths(), t0, t1);
+        assert_ne!(a.member(1).fingerprint(), c.member(1).fingerprint());
+    }
+
+    #[test]
+    fn epics_are_distinct_and_mostly_luhn() {
+        let t = Utc::now();
+        let mut g = Generator::new(1, booths(), t - Duration::days(10), t);
+        let mut seen = std::collections::HashSet::new();
+        let (mut with, mut luhn) = (0, 0);
+        for i in 0..20_000 {
+            if let Some(e) = g.member(i).epic {
+                with += 1;
+                luhn += e.has_luhn_check() as i32;
+                assert!(seen.insert(e.as_str().to_string()));
+            }
+        }
+        assert!(
+            with > 15_000 && luhn as f64 > 0.85 * with as f64,
+            "{with} {luhn}"
+        );
+    }
+}

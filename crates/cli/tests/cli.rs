@@ -1,0 +1,246 @@
+//! The `sangathan` binary against real database files: the exact command forms of the contract.
+
+use serde_json::Value;
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_sangathan");
+const MINI: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../tests/fixtures/mini-state"
+);
+
+struct Db {
+    url: String,
+    path: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+fn db() -> Db {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    Db {
+        url: format!("sqlite://{}", path.display()),
+        path,
+        _dir: dir,
+    }
+}
+
+fn run(db: &Db, args: &[&str]) -> Output {
+    let mut a = vec!["--db", &db.url];
+    a.extend_from_slice(args);
+    Command::new(BIN)
+        .args(&a)
+        .env_remove("SANGATHAN_DB")
+        .output()
+        .unwrap()
+}
+
+fn ok(db: &Db, args: &[&str]) -> String {
+    let o = run(db, args);
+    assert!(
+        o.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout).unwrap()
+}
+
+fn progress(db: &Db, unit: &str) -> Value {
+    serde_json::from_str(&ok(db, &["progress", unit, "--json"])).unwrap()
+}
+
+fn sum(v: &Value, key: &str) -> i64 {
+    v["children"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c[key].as_i64().unwrap())
+        .sum()
+}
+
+/// Walk from `code` down the first child with members, checking sums at every level.
+fn assert_sums_down(db: &Db, code: &str) -> usize {
+    let p = progress(db, code);
+    let kids = p["children"].as_array().unwrap();
+    if kids.is_empty() {
+        return 1;
+    }
+    assert_eq!(
+        sum(&p, "target"),
+        p["unit"]["target"].as_i64().unwrap(),
+        "targets under {code}"
+    );
+    assert_eq!(
+        sum(&p, "achieved"),
+        p["unit"]["achieved"].as_i64().unwrap(),
+        "achieved under {code}"
+    );
+    let next = kids
+        .iter()
+        .filter(|c| c["kind"] != "unassigned")
+        .max_by_key(|c| c["achieved"].as_i64().unwrap())
+        .unwrap();
+    1 + assert_sums_down(db, next["code"].as_str().unwrap())
+}
+
+#[test]
+fn init_up_progress_and_verify() {
+    let d = db();
+    let out = ok(&d, &["init", "--preset", "up"]);
+    let token = out.lines().last().unwrap();
+    assert!(token.starts_with("sgn_") && token.len() > 40, "{out}");
+    let p = progress(&d, "UP");
+    let divs = p["children"].as_array().unwrap();
+    assert_eq!(divs.len(), 18);
+    assert_eq!(sum(&p, "target"), 18_135_000);
+    assert_eq!(p["unit"]["target"], 18_135_000);
+    assert_eq!(p["unit"]["code"], "UP");
+    // Codes are matched in any case; the AC's children are sectors plus the unassigned row.
+    let ac = progress(&d, "up-ac-173");
+    assert_eq!(ac["unit"]["code"], "UP-AC-173");
+    assert_eq!(
+        ac["children"].as_array().unwrap().last().unwrap()["kind"],
+        "unassigned"
+    );
+    assert!(ok(&d, &["verify"]).starts_with("ok"));
+    // A second init is refused; the token command prints a bare token last.
+    assert!(!run(&d, &["init", "--preset", "up"]).status.success());
+    let t2 = ok(&d, &["token", "issue", "--admin"]);
+    assert!(t2.trim().starts_with("sgn_") && t2.lines().count() == 1);
+    let human = ok(&d, &["progress", "UP-DIV-AGRA"]);
+    assert!(human.contains("UP-DT-AGRA"), "{human}");
+}
+
+#[test]
+fn demo_rolls_up_at_every_level_and_verifies() {
+    let d = db();
+    let out = ok(
+        &d,
+        &["demo", "--members", "3000", "--seed", "5", "--preset", MINI],
+    );
+    assert!(out.lines().last().unwrap().starts_with("sgn_"));
+    let p = progress(&d, "TS");
+    let party = p["unit"]["achieved"].as_i64().unwrap();
+    assert!(party > 2500 && party < 3000, "party members: {party}");
+    assert_eq!(sum(&p, "achieved"), party);
+    assert_eq!(sum(&p, "target"), 4000);
+    // Enrolments fall inside the backdated campaign, so the last 7 days are non-trivial.
+    assert!(p["unit"]["last_7_days"].as_i64().unwrap() > 0);
+    // state → division → district → AC → sector → booth
+    assert_eq!(assert_sums_down(&d, "TS"), 6);
+    assert!(ok(&d, &["verify"]).starts_with("ok"));
+    // The same seed gives the same members.
+    let d2 = db();
+    ok(
+        &d2,
+        &["demo", "--members", "3000", "--seed", "5", "--preset", MINI],
+    );
+    let a = ok(&d, &["progress", "TS-AC-2", "--json"]);
+    let b = ok(&d2, &["progress", "TS-AC-2", "--json"]);
+    let strip = |s: &str| {
+        let mut v: Value = serde_json::from_str(s).unwrap();
+        for r in v["children"].as_array_mut().unwrap() {
+            r.as_object_mut()
+                .unwrap()
+                .retain(|k, _| k == "code" || k == "achieved" || k == "target");
+        }
+        v["children"].clone()
+    };
+    assert_eq!(strip(&a), strip(&b));
+}
+
+#[test]
+fn verify_fails_naming_a_tampered_unit() {
+    let d = db();
+    ok(&d, &["demo", "--members", "500", "--preset", MINI]);
+    assert!(run(&d, &["verify"]).status.success());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        use sqlx::Connection;
+        let mut c = sqlx::SqliteConnection::connect(&d.url).await.unwrap();
+        sqlx::query(
+            "UPDATE unit_counters SET achieved = achieved + 5 \
+             WHERE unit_id = (SELECT id FROM units WHERE code = 'TS-AC-3') AND wing_id = 1",
+        )
+        .execute(&mut c)
+        .await
+        .unwrap();
+    });
+    let o = run(&d, &["verify"]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("TS-AC-3"), "{out}");
+    assert!(d.path.exists());
+}
+
+#[test]
+fn bad_input_is_one_line_and_writes_nothing() {
+    let d = db();
+    let o = run(
+        &d,
+        &[
+            "init",
+            "--preset",
+            MINI,
+            "--campaign-start",
+            "2027-01-10",
+            "--campaign-end",
+            "2027-01-01",
+        ],
+    );
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("end") && err.contains("अभियान"), "{err}");
+    // Nothing was written: a correct init still works.
+    ok(
+        &d,
+        &[
+            "init",
+            "--preset",
+            MINI,
+            "--campaign-start",
+            "2027-01-01",
+            "--campaign-end",
+            "2027-12-31",
+        ],
+    );
+    let o = run(&d, &["progress", "TS-AC-99"]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("unknown unit"));
+    let o = run(&d, &["init", "--preset", "nowhere"]);
+    assert!(!o.status.success());
+    let fresh = db();
+    let o = run(&fresh, &["progress", "UP"]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not initialised"));
+}
+
+#[test]
+fn import_booths_replaces_the_synthetic_list() {
+    let d = db();
+    ok(&d, &["init", "--preset", MINI]);
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("booths.csv");
+    let mut csv = String::from("\u{feff}ac_no,part_no,booth name,sector\r\n");
+    for p in 1..=24 {
+        csv.push_str(&format!(
+            "3,{p},\"Govt. School, Room {p}\",{}\r\n",
+            1 + (p - 1) / 12
+        ));
+    }
+    std::fs::write(&f, csv).unwrap();
+    let out = ok(&d, &["units", "import-booths", f.to_str().unwrap()]);
+    assert!(out.contains("24"), "{out}");
+    let ac = progress(&d, "TS-AC-3");
+    assert_eq!(ac["children"].as_array().unwrap().len(), 3); // 2 sectors + unassigned
+    assert_eq!(sum(&ac, "target"), 1000);
+    let show = ok(&d, &["units", "show", "TS-AC-3-S02", "--json"]);
+    let v: Value = serde_json::from_str(&show).unwrap();
+    assert_eq!(v["children"].as_array().unwrap().len(), 12);
+    assert_eq!(v["children"][0]["name"], "Govt. School, Room 13");
+    assert!(ok(&d, &["verify"]).starts_with("ok"));
+    std::fs::write(&f, "ac_no,part_no,booth name\n3,x,School\n").unwrap();
+    let o = run(&d, &["units", "import-booths", f.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("row 2"));
+}

@@ -1,0 +1,346 @@
+//! What the API sends: mirrors of the store's model with OpenAPI schemas. Each mirrors its model
+//! type field for field (same names, same JSON), so the wire format is the store's.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sangathan_core::geo::UnitKind;
+use sangathan_store as store;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// The level of a unit in the geography.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[schema(as = UnitKind)]
+pub enum UnitKindDto {
+    State,
+    Division,
+    District,
+    Pc,
+    Ac,
+    Sector,
+    Booth,
+}
+
+impl From<UnitKind> for UnitKindDto {
+    fn from(k: UnitKind) -> Self {
+        match k {
+            UnitKind::State => UnitKindDto::State,
+            UnitKind::Division => UnitKindDto::Division,
+            UnitKind::District => UnitKindDto::District,
+            UnitKind::Pc => UnitKindDto::Pc,
+            UnitKind::Ac => UnitKindDto::Ac,
+            UnitKind::Sector => UnitKindDto::Sector,
+            UnitKind::Booth => UnitKindDto::Booth,
+        }
+    }
+}
+
+/// A unit of the organisation: state, division, district, PC, AC, sector or booth.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = Unit)]
+pub struct UnitDto {
+    pub id: i64,
+    #[schema(example = "UP-AC-173-B0042")]
+    pub code: String,
+    pub kind: UnitKindDto,
+    pub name: String,
+    pub name_hi: Option<String>,
+    /// AC number, or booth (part) number, or sector number.
+    pub number: Option<i32>,
+    /// Reservation of an AC (GEN, SC, ST).
+    pub reserved: Option<String>,
+    /// The parent unit's code.
+    pub parent: Option<String>,
+    /// The parliamentary constituency of an AC.
+    pub pc: Option<String>,
+}
+
+impl From<store::Unit> for UnitDto {
+    fn from(u: store::Unit) -> Self {
+        UnitDto {
+            id: u.id,
+            code: u.code,
+            kind: u.kind.into(),
+            name: u.name,
+            name_hi: u.name_hi,
+            number: u.number,
+            reserved: u.reserved,
+            parent: u.parent,
+            pc: u.pc,
+        }
+    }
+}
+
+/// A unit's children in the tree.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Children {
+    /// The parent unit's code.
+    pub unit: String,
+    pub children: Vec<UnitDto>,
+}
+
+/// A cadre wing: the party itself, the employees' federation, the volunteer force...
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = Wing)]
+pub struct WingDto {
+    #[schema(example = "party")]
+    pub code: String,
+    pub name: String,
+    pub name_hi: String,
+}
+
+impl From<store::Wing> for WingDto {
+    fn from(w: store::Wing) -> Self {
+        WingDto {
+            code: w.code,
+            name: w.name,
+            name_hi: w.name_hi,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Wings {
+    pub wings: Vec<WingDto>,
+}
+
+/// A membership campaign with its state-wide target.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = Campaign)]
+pub struct CampaignDto {
+    #[schema(example = "drive")]
+    pub code: String,
+    pub name: String,
+    pub name_hi: String,
+    pub wing: String,
+    pub start_date: NaiveDate,
+    pub end_date: NaiveDate,
+    /// The state's target.
+    pub target: i64,
+}
+
+impl From<store::Campaign> for CampaignDto {
+    fn from(c: store::Campaign) -> Self {
+        CampaignDto {
+            code: c.code,
+            name: c.name,
+            name_hi: c.name_hi,
+            wing: c.wing,
+            start_date: c.start_date,
+            end_date: c.end_date,
+            target: c.target,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Campaigns {
+    pub campaigns: Vec<CampaignDto>,
+}
+
+/// One row of a progress report: a unit's target, achievement and pace.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = ProgressRow)]
+pub struct ProgressRowDto {
+    pub code: String,
+    /// The unit's kind, or `unassigned` for members of an AC enrolled without a booth.
+    pub kind: String,
+    pub name: String,
+    pub name_hi: Option<String>,
+    pub target: i64,
+    pub achieved: i64,
+    pub percent: f64,
+    pub needed: i64,
+    pub days_left: i64,
+    pub daily_needed: f64,
+    pub rate_7d: f64,
+    pub last_7_days: i64,
+}
+
+impl From<store::ProgressRow> for ProgressRowDto {
+    fn from(r: store::ProgressRow) -> Self {
+        ProgressRowDto {
+            code: r.code,
+            kind: r.kind,
+            name: r.name,
+            name_hi: r.name_hi,
+            target: r.target,
+            achieved: r.achieved,
+            percent: r.percent,
+            needed: r.needed,
+            days_left: r.days_left,
+            daily_needed: r.daily_needed,
+            rate_7d: r.rate_7d,
+            last_7_days: r.last_7_days,
+        }
+    }
+}
+
+/// Progress of a unit and each of its children in one campaign.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = Progress)]
+pub struct ProgressDto {
+    pub unit: ProgressRowDto,
+    pub children: Vec<ProgressRowDto>,
+    pub campaign: String,
+    pub wing: String,
+    pub as_of: NaiveDate,
+}
+
+impl From<store::Progress> for ProgressDto {
+    fn from(p: store::Progress) -> Self {
+        ProgressDto {
+            unit: p.unit.into(),
+            children: p.children.into_iter().map(Into::into).collect(),
+            campaign: p.campaign,
+            wing: p.wing,
+            as_of: p.as_of,
+        }
+    }
+}
+
+/// The result of an enrolment: who the person is and their membership in the wing.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = EnrolOutcome)]
+pub struct EnrolOutcomeDto {
+    pub person_id: i64,
+    #[schema(example = "UP-173-0000042")]
+    pub membership_number: String,
+    pub wing: String,
+    pub unit: String,
+    pub status: String,
+    pub created_person: bool,
+    pub created_membership: bool,
+    pub enrolled_at: DateTime<Utc>,
+}
+
+impl From<store::EnrolOutcome> for EnrolOutcomeDto {
+    fn from(o: store::EnrolOutcome) -> Self {
+        EnrolOutcomeDto {
+            person_id: o.person_id,
+            membership_number: o.membership_number,
+            wing: o.wing,
+            unit: o.unit,
+            status: o.status,
+            created_person: o.created_person,
+            created_membership: o.created_membership,
+            enrolled_at: o.enrolled_at,
+        }
+    }
+}
+
+/// One membership of a person, in one wing.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = Membership)]
+pub struct MembershipDto {
+    pub membership_number: String,
+    pub wing: String,
+    pub unit: String,
+    pub status: String,
+    pub channel: String,
+    pub enrolled_by: String,
+    pub enrolled_at: DateTime<Utc>,
+}
+
+impl From<store::MembershipView> for MembershipDto {
+    fn from(m: store::MembershipView) -> Self {
+        MembershipDto {
+            membership_number: m.membership_number,
+            wing: m.wing,
+            unit: m.unit,
+            status: m.status,
+            channel: m.channel,
+            enrolled_by: m.enrolled_by,
+            enrolled_at: m.enrolled_at,
+        }
+    }
+}
+
+/// A person and their memberships.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = Member)]
+pub struct MemberDto {
+    pub person_id: i64,
+    pub name: String,
+    /// E.164, e.g. `+919839012345`.
+    pub mobile: Option<String>,
+    pub epic: Option<String>,
+    /// `M`, `F` or `O`.
+    pub gender: Option<String>,
+    pub birth_year: Option<i32>,
+    pub address: Option<String>,
+    pub unit: String,
+    pub created_at: DateTime<Utc>,
+    pub memberships: Vec<MembershipDto>,
+}
+
+impl From<store::Member> for MemberDto {
+    fn from(m: store::Member) -> Self {
+        MemberDto {
+            person_id: m.person_id,
+            name: m.name,
+            mobile: m.mobile,
+            epic: m.epic,
+            gender: m.gender,
+            birth_year: m.birth_year,
+            address: m.address,
+            unit: m.unit,
+            created_at: m.created_at,
+            memberships: m.memberships.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+/// One line of a member list.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = MemberRow)]
+pub struct MemberRowDto {
+    pub person_id: i64,
+    pub name: String,
+    pub membership_number: String,
+    pub wing: String,
+    pub unit: String,
+    pub status: String,
+    pub enrolled_at: DateTime<Utc>,
+    /// The membership's id: the paging cursor.
+    pub cursor: i64,
+}
+
+impl From<store::MemberRow> for MemberRowDto {
+    fn from(r: store::MemberRow) -> Self {
+        MemberRowDto {
+            person_id: r.person_id,
+            name: r.name,
+            membership_number: r.membership_number,
+            wing: r.wing,
+            unit: r.unit,
+            status: r.status,
+            enrolled_at: r.enrolled_at,
+            cursor: r.cursor,
+        }
+    }
+}
+
+/// A page of members; pass `next` as `after` for the following page.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = MemberPage)]
+pub struct MemberPageDto {
+    pub members: Vec<MemberRowDto>,
+    /// None on the last page.
+    pub next: Option<i64>,
+}
+
+impl From<store::MemberPage> for MemberPageDto {
+    fn from(p: store::MemberPage) -> Self {
+        MemberPageDto {
+            members: p.members.into_iter().map(Into::into).collect(),
+            next: p.next,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Health {
+    #[schema(example = "ok")]
+    pub status: String,
+}

@@ -1,0 +1,312 @@
+//! Enrolment and members.
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::dto::{EnrolOutcomeDto, MemberDto, MemberPageDto};
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{ApiJson, ApiQuery, present};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::Datelike;
+use sangathan_core::geo::UnitCode;
+use sangathan_core::ids::{Epic, Gender, Mobile, PersonName, check_birth_year, clean_address};
+use sangathan_core::{FieldError, Invalid};
+use sangathan_store::{EnrolContext, Enrolment, clock};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+/// The header that makes an enrolment safe to retry.
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+/// Set on an answer that replays an earlier request's result.
+pub const IDEMPOTENT_REPLAYED: &str = "idempotent-replayed";
+
+pub const DEFAULT_WING: &str = "party";
+pub const DEFAULT_LIMIT: u32 = 50;
+pub const MAX_LIMIT: u32 = 500;
+
+/// A person to enrol. Every field is optional here; blank strings count as absent. A name, a
+/// unit and at least one of mobile or EPIC are required.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[schema(as = EnrolRequest)]
+pub struct EnrolRequest {
+    #[schema(example = "Ram Prakash")]
+    pub name: Option<String>,
+    /// Indian mobile number in any common form (`+91 98390 12345`, `09839012345`...).
+    #[schema(example = "+91 98390 12345")]
+    pub mobile: Option<String>,
+    /// Voter ID: 3 letters and 7 digits.
+    #[schema(example = "ABC1234567")]
+    pub epic: Option<String>,
+    /// M/F/O, male/female/other, or the Hindi words.
+    pub gender: Option<String>,
+    pub birth_year: Option<i64>,
+    pub address: Option<String>,
+    /// A booth code, or an AC code when the booth is not known.
+    #[schema(example = "UP-AC-173-B0042")]
+    pub unit: Option<String>,
+    /// Wing code or name; default `party`.
+    #[schema(example = "party")]
+    pub wing: Option<String>,
+}
+
+/// Checks the Idempotency-Key header: 1–200 printable ASCII characters.
+pub fn idempotency_key(headers: &HeaderMap) -> Result<String, FieldError> {
+    let Some(value) = headers.get(IDEMPOTENCY_KEY) else {
+        return Err(FieldError::new(
+            "idempotency_key",
+            "idempotency_key_required",
+            "the Idempotency-Key header is required (1–200 printable ASCII characters, new for each enrolment)",
+            "Idempotency-Key हेडर आवश्यक है (1–200 छापने योग्य ASCII वर्ण, हर नए सदस्य के लिए नया)",
+        ));
+    };
+    let bytes = value.as_bytes();
+    if bytes.is_empty()
+        || bytes.len() > 200
+        || !bytes.iter().all(|b| (0x20..=0x7e).contains(b))
+        || value.to_str().is_err()
+    {
+        return Err(FieldError::new(
+            "idempotency_key",
+            "invalid_idempotency_key",
+            "the Idempotency-Key header must be 1–200 printable ASCII characters",
+            "Idempotency-Key हेडर 1–200 छापने योग्य ASCII वर्णों का होना चाहिए",
+        ));
+    }
+    Ok(value.to_str().unwrap_or_default().to_string())
+}
+
+/// Validates every field and reports every problem at once.
+pub fn validate_enrolment(body: &EnrolRequest, current_year: i32) -> Result<Enrolment, Invalid> {
+    let mut errs: Vec<FieldError> = Vec::new();
+    let errs_ref = &mut errs;
+    macro_rules! keep {
+        ($e:expr) => {
+            match $e {
+                Ok(v) => Some(v),
+                Err(e) => {
+                    errs_ref.push(e);
+                    None
+                }
+            }
+        };
+    }
+
+    let name = keep!(PersonName::parse(present(&body.name).unwrap_or("")));
+    let mobile = present(&body.mobile).and_then(|m| keep!(Mobile::parse(m)));
+    let epic = present(&body.epic).and_then(|e| keep!(Epic::parse(e)));
+    if present(&body.mobile).is_none() && present(&body.epic).is_none() {
+        errs_ref.push(FieldError::new(
+            "mobile",
+            "identifier_required",
+            "a mobile number or an EPIC (voter ID) is required",
+            "मोबाइल नंबर या EPIC (वोटर आईडी) में से कम से कम एक आवश्यक है",
+        ));
+    }
+    let gender = present(&body.gender)
+        .and_then(|g| keep!(Gender::parse(g)))
+        .flatten();
+    let birth_year = body.birth_year.and_then(|y| {
+        let y = i32::try_from(y).unwrap_or(if y < 0 { i32::MIN } else { i32::MAX });
+        keep!(check_birth_year(y, current_year))
+    });
+    let address = present(&body.address)
+        .and_then(|a| keep!(clean_address(a)))
+        .flatten();
+    let unit = match present(&body.unit) {
+        Some(u) => keep!(UnitCode::parse(u)),
+        None => {
+            errs_ref.push(FieldError::new(
+                "unit",
+                "unit_required",
+                "unit is required: a booth code, or an assembly constituency code when the booth is not known",
+                "इकाई आवश्यक है: बूथ कोड, या बूथ ज्ञात न हो तो विधानसभा कोड",
+            ));
+            None
+        }
+    };
+    let wing = present(&body.wing).unwrap_or(DEFAULT_WING).to_lowercase();
+
+    match (name, unit) {
+        (Some(name), Some(unit)) if errs.is_empty() => Ok(Enrolment {
+            name,
+            mobile,
+            epic,
+            gender,
+            birth_year,
+            address,
+            unit: unit.to_string(),
+            wing,
+        }),
+        _ => Err(Invalid(errs)),
+    }
+}
+
+/// Enrol a person in a wing (default `party`) at a booth or AC. Safe to retry: the same
+/// `Idempotency-Key` with the same body answers the first answer again.
+#[utoipa::path(
+    post,
+    path = "/api/v1/members",
+    tag = "members",
+    params(("Idempotency-Key" = String, Header, description = "1–200 printable ASCII characters; a new one for each enrolment, the same one for its retries")),
+    request_body = EnrolRequest,
+    responses(
+        (status = 201, description = "Enrolled: a new membership", body = EnrolOutcomeDto),
+        (status = 200, description = "Already a member of this wing: the existing membership", body = EnrolOutcomeDto),
+        (status = 401, description = "No or bad token", body = ErrorBody),
+        (status = 409, description = "Idempotency key reused for a different request", body = ErrorBody),
+        (status = 422, description = "Invalid fields (all of them listed), or invalid JSON", body = ErrorBody),
+    )
+)]
+pub async fn enrol(
+    Caller(actor): Caller,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<EnrolRequest>,
+) -> Result<Response, ApiError> {
+    let key = idempotency_key(&headers);
+    let enrolment = validate_enrolment(&body, clock::today().year());
+    let (key, enrolment) = match (key, enrolment) {
+        (Ok(k), Ok(e)) => (k, e),
+        (Err(k), Err(Invalid(mut errs))) => {
+            errs.push(k);
+            return Err(Invalid(errs).into());
+        }
+        (Err(k), Ok(_)) => return Err(k.into()),
+        (Ok(_), Err(i)) => return Err(i.into()),
+    };
+    let ctx = EnrolContext {
+        actor: actor.id,
+        channel: "api".into(),
+        at: clock::now(),
+    };
+    let answer = state.store.enrol(&enrolment, &ctx, &key).await?;
+    let status = if answer.outcome.created_membership {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let mut res = (status, Json(EnrolOutcomeDto::from(answer.outcome))).into_response();
+    if answer.replayed {
+        res.headers_mut()
+            .insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
+    }
+    Ok(res)
+}
+
+/// A person and their memberships.
+#[utoipa::path(
+    get,
+    path = "/api/v1/members/{person_id}",
+    tag = "members",
+    params(("person_id" = i64, Path, description = "The person's id")),
+    responses(
+        (status = 200, description = "The person and their memberships", body = MemberDto),
+        (status = 401, description = "No or bad token", body = ErrorBody),
+        (status = 404, description = "No such person", body = ErrorBody),
+    )
+)]
+pub async fn get_member(
+    _caller: Caller,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<MemberDto>, ApiError> {
+    let id: i64 = id.trim().parse().map_err(|_| ApiError::NotFound)?;
+    let member = state.store.member(id).await?.ok_or(ApiError::NotFound)?;
+    Ok(Json(member.into()))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Unit code: members of this unit and everything under it (required).
+    #[param(required = true, value_type = String)]
+    pub unit: Option<String>,
+    /// Wing code; default: all wings.
+    pub wing: Option<String>,
+    /// The `next` cursor of the previous page.
+    #[param(value_type = Option<i64>)]
+    pub after: Option<String>,
+    /// Page size, 1–500; default 50.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 500)]
+    pub limit: Option<String>,
+}
+
+/// Members of a unit's subtree, oldest membership first, a page at a time.
+#[utoipa::path(
+    get,
+    path = "/api/v1/members",
+    tag = "members",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "A page of members", body = MemberPageDto),
+        (status = 401, description = "No or bad token", body = ErrorBody),
+        (status = 404, description = "No such unit", body = ErrorBody),
+        (status = 422, description = "Missing unit or bad paging parameters", body = ErrorBody),
+    )
+)]
+pub async fn list_members(
+    _caller: Caller,
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> Result<Json<MemberPageDto>, ApiError> {
+    let mut errs = Vec::new();
+    let unit = present(&q.unit);
+    if unit.is_none() {
+        errs.push(FieldError::new(
+            "unit",
+            "unit_required",
+            "the unit query parameter is required",
+            "unit क्वेरी पैरामीटर आवश्यक है",
+        ));
+    }
+    let after = match present(&q.after).map(str::parse::<i64>) {
+        None => None,
+        Some(Ok(a)) if a >= 0 => Some(a),
+        Some(_) => {
+            errs.push(FieldError::new(
+                "after",
+                "invalid_cursor",
+                "after must be the `next` value of a previous page",
+                "after पिछले पृष्ठ का `next` मान होना चाहिए",
+            ));
+            None
+        }
+    };
+    let limit = match present(&q.limit).map(str::parse::<u32>) {
+        None => DEFAULT_LIMIT,
+        Some(Ok(n)) if n >= 1 => n.min(MAX_LIMIT),
+        Some(_) => {
+            errs.push(FieldError::new(
+                "limit",
+                "invalid_limit",
+                format!("limit must be a whole number from 1 to {MAX_LIMIT}"),
+                format!("limit 1 से {MAX_LIMIT} तक की पूर्ण संख्या होनी चाहिए"),
+            ));
+            DEFAULT_LIMIT
+        }
+    };
+    let wing = present(&q.wing).map(str::to_lowercase);
+    if let Some(w) = &wing {
+        let wings = state.store.wings().await?;
+        if !wings.iter().any(|x| x.code.eq_ignore_ascii_case(w)) {
+            errs.push(FieldError::new(
+                "wing",
+                "unknown_wing",
+                format!("unknown wing: {w}"),
+                format!("अज्ञात शाखा: {w}"),
+            ));
+        }
+    }
+    if !errs.is_empty() {
+        return Err(Invalid(errs).into());
+    }
+    let unit = unit.unwrap_or_default();
+    let page = state
+        .store
+        .list_members(unit, wing.as_deref(), after, limit)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(Json(page.into()))
+}

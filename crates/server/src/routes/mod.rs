@@ -1,0 +1,28 @@
+//! Every route, registered through `routes!` so that each one is in the OpenAPI document.
+
+pub mod campaigns;
+pub mod members;
+pub mod meta;
+pub mod units;
+
+use crate::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// The routes with their OpenAPI description; one `routes!` per path.
+pub fn api_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(crate::doc::base())
+        .routes(routes!(meta::healthz))
+        .routes(routes!(meta::openapi_json))
+        .routes(routes!(units::get_unit))
+        .routes(routes!(units::get_children))
+        .routes(routes!(units::get_progress))
+        .routes(routes!(members::enrol, members::list_members))
+        .routes(routes!(members::get_member))
+        .routes(routes!(campaigns::list_wings))
+        .routes(routes!(
+            campaigns::list_campaigns,
+            campaigns::create_campaign
+        ))
+        .routes(routes!(campaigns::get_campaign))
+}

@@ -1,0 +1,96 @@
+//! The geography and progress against targets.
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::dto::{Children, ProgressDto, UnitDto};
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{ApiQuery, present};
+use axum::Json;
+use axum::extract::{Path, State};
+use sangathan_store::clock;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+/// One unit by its code (any case).
+#[utoipa::path(
+    get,
+    path = "/api/v1/units/{code}",
+    tag = "units",
+    params(("code" = String, Path, description = "Unit code, e.g. `UP-AC-173` (any case)")),
+    responses(
+        (status = 200, description = "The unit", body = UnitDto),
+        (status = 401, description = "No or bad token", body = ErrorBody),
+        (status = 404, description = "No such unit", body = ErrorBody),
+    )
+)]
+pub async fn get_unit(
+    _caller: Caller,
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+) -> Result<Json<UnitDto>, ApiError> {
+    let unit = state.store.unit(&code).await?.ok_or(ApiError::NotFound)?;
+    Ok(Json(unit.into()))
+}
+
+/// The children of a unit in the tree (a booth has none).
+#[utoipa::path(
+    get,
+    path = "/api/v1/units/{code}/children",
+    tag = "units",
+    params(("code" = String, Path, description = "Unit code (any case)")),
+    responses(
+        (status = 200, description = "The unit's children", body = Children),
+        (status = 401, description = "No or bad token", body = ErrorBody),
+        (status = 404, description = "No such unit", body = ErrorBody),
+    )
+)]
+pub async fn get_children(
+    _caller: Caller,
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+) -> Result<Json<Children>, ApiError> {
+    let unit = state.store.unit(&code).await?.ok_or(ApiError::NotFound)?;
+    let children = state
+        .store
+        .children(&unit.code)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(Json(Children {
+        unit: unit.code,
+        children: children.into_iter().map(Into::into).collect(),
+    }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ProgressQuery {
+    /// Campaign code; default: the first campaign.
+    pub campaign: Option<String>,
+}
+
+/// Target, achievement and pace of a unit and each of its children, today (IST).
+#[utoipa::path(
+    get,
+    path = "/api/v1/units/{code}/progress",
+    tag = "units",
+    params(("code" = String, Path, description = "Unit code (any case)"), ProgressQuery),
+    responses(
+        (status = 200, description = "Progress of the unit and its children", body = ProgressDto),
+        (status = 401, description = "No or bad token", body = ErrorBody),
+        (status = 404, description = "No such unit", body = ErrorBody),
+        (status = 422, description = "Unknown campaign", body = ErrorBody),
+    )
+)]
+pub async fn get_progress(
+    _caller: Caller,
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    ApiQuery(q): ApiQuery<ProgressQuery>,
+) -> Result<Json<ProgressDto>, ApiError> {
+    let progress = state
+        .store
+        .progress(&code, present(&q.campaign), clock::today())
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(Json(progress.into()))
+}

@@ -1,0 +1,41 @@
+//! The HTTP API against a real server on a real database: every scenario runs on SQLite and, when
+//! `SANGATHAN_TEST_PG_URL` names a PostgreSQL server, on PostgreSQL (`SANGATHAN_REQUIRE_PG=1`
+//! makes a missing server a failure instead of a skip).
+
+#[path = "api/scenarios.rs"]
+mod scenarios;
+#[path = "api/support.rs"]
+mod support;
+
+/// `sqlite::NAME` and `postgres::NAME` for each scenario.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::scenarios::$name(sangathan_store::Backend::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::scenarios::$name(sangathan_store::Backend::Postgres).await
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends!(
+    auth_required_everywhere,
+    enrol_and_replay,
+    concurrent_enrolments_make_one_member,
+    validation_reports_every_field,
+    members_by_id_and_list,
+    units_and_progress,
+    campaigns,
+    openapi_document,
+);

@@ -1,0 +1,802 @@
+//! Each scenario once; `api.rs` runs every one on SQLite and on PostgreSQL.
+
+use super::support::{key, person, spawn_app};
+use reqwest::Method;
+use sangathan_store::Backend;
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+
+/// Every route the router serves: (method, OpenAPI path, a concrete path to call).
+pub const ROUTES: &[(&str, &str, &str)] = &[
+    ("get", "/healthz", "/healthz"),
+    ("get", "/api/v1/openapi.json", "/api/v1/openapi.json"),
+    ("get", "/api/v1/units/{code}", "/api/v1/units/TS"),
+    (
+        "get",
+        "/api/v1/units/{code}/children",
+        "/api/v1/units/TS/children",
+    ),
+    (
+        "get",
+        "/api/v1/units/{code}/progress",
+        "/api/v1/units/TS/progress",
+    ),
+    ("post", "/api/v1/members", "/api/v1/members"),
+    ("get", "/api/v1/members", "/api/v1/members?unit=TS"),
+    ("get", "/api/v1/members/{person_id}", "/api/v1/members/1"),
+    ("get", "/api/v1/wings", "/api/v1/wings"),
+    ("get", "/api/v1/campaigns", "/api/v1/campaigns"),
+    ("post", "/api/v1/campaigns", "/api/v1/campaigns"),
+    ("get", "/api/v1/campaigns/{code}", "/api/v1/campaigns/drive"),
+];
+
+fn method(m: &str) -> Method {
+    Method::from_bytes(m.to_ascii_uppercase().as_bytes()).expect("method")
+}
+
+#[track_caller]
+fn assert_error_shape(v: &Value, code: &str) {
+    let e = &v["error"];
+    assert_eq!(e["code"], code, "{v}");
+    assert!(e["message"].as_str().is_some_and(|s| !s.is_empty()), "{v}");
+    assert!(
+        e["message_hi"].as_str().is_some_and(|s| !s.is_empty()),
+        "{v}"
+    );
+}
+
+#[track_caller]
+fn assert_security_headers(a: &super::support::Answer) {
+    assert_eq!(a.header("cache-control"), Some("no-store"));
+    assert_eq!(a.header("x-content-type-options"), Some("nosniff"));
+    assert_eq!(a.header("referrer-policy"), Some("no-referrer"));
+}
+
+pub async fn auth_required_everywhere(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let health = app
+        .send(Method::GET, "/healthz", Some(None), None, None)
+        .await;
+    assert_eq!(health.expect(200), json!({"status": "ok"}));
+    assert_security_headers(&health);
+
+    let body = person("TS-AC-1-B0001");
+    let mut paths: Vec<(&str, &str)> = ROUTES
+        .iter()
+        .filter(|r| r.1 != "/healthz")
+        .map(|r| (r.0, r.2))
+        .collect();
+    paths.push(("get", "/api/v1/no-such-route"));
+    paths.push(("delete", "/api/v1/members/1"));
+    for (m, path) in paths {
+        for auth in [
+            None,
+            Some("Bearer nope"),
+            Some("Bearer "),
+            Some("Basic YWRtaW46YWRtaW4="),
+            Some(app.token.as_str()),
+        ] {
+            let a = app
+                .send(method(m), path, Some(auth), Some(&body), Some(&key()))
+                .await;
+            assert_eq!(a.status, 401, "{m} {path} with {auth:?}: {}", a.text());
+            assert_eq!(a.header("www-authenticate"), Some("Bearer"), "{m} {path}");
+            assert_error_shape(&a.json(), "unauthorized");
+            assert_security_headers(&a);
+        }
+    }
+    // Nothing was written by the refused enrolments.
+    assert_eq!(app.member_count().await, 0);
+    // The right token opens the door; an unknown route is then a JSON 404, a wrong method a 405.
+    app.get("/api/v1/wings").await.expect(200);
+    assert_error_shape(
+        &app.get("/api/v1/no-such-route").await.expect(404),
+        "not_found",
+    );
+    let a = app
+        .send(Method::DELETE, "/api/v1/members/1", None, None, None)
+        .await;
+    assert_error_shape(&a.expect(405), "method_not_allowed");
+}
+
+pub async fn enrol_and_replay(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let body = person("ts-ac-1-b0001");
+    let k = key();
+    let first = app.enrol(&body, &k).await;
+    let v = first.expect(201);
+    assert_security_headers(&first);
+    assert_eq!(v["unit"], "TS-AC-1-B0001");
+    assert_eq!(v["wing"], "party");
+    assert_eq!(v["created_membership"], true);
+    assert!(
+        v["membership_number"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("TS-1-")),
+        "{v}"
+    );
+    for _ in 0..2 {
+        let again = app.enrol(&body, &k).await;
+        assert_eq!(again.status, first.status);
+        assert_eq!(
+            again.bytes, first.bytes,
+            "a replay answers byte for byte the same"
+        );
+        assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    }
+    let list = app.get("/api/v1/members?unit=TS").await.expect(200);
+    assert_eq!(list["members"].as_array().unwrap().len(), 1, "{list}");
+    assert_eq!(list["next"], Value::Null);
+
+    // The same key for another request is refused and writes nothing.
+    let other = person("TS-AC-1-B0001");
+    let a = app.enrol(&other, &k).await;
+    assert_error_shape(&a.expect(409), "idempotency_key_reused");
+    assert_eq!(app.member_count().await, 1);
+
+    // The same person under a new key: already a member, same membership.
+    let mut same = body.clone();
+    same["mobile"] = json!(format!("+91 {}", body["mobile"].as_str().unwrap()));
+    let a = app.enrol(&same, &key()).await.expect(200);
+    assert_eq!(a["person_id"], v["person_id"]);
+    assert_eq!(a["membership_number"], v["membership_number"]);
+    assert_eq!(a["created_membership"], false);
+
+    // The same person in another wing: a second membership.
+    let mut wing = body.clone();
+    wing["wing"] = json!("Volunteers");
+    let w = app.enrol(&wing, &key()).await.expect(201);
+    assert_eq!(w["person_id"], v["person_id"]);
+    assert_eq!(w["wing"], "volunteers");
+    assert_eq!(app.member_count().await, 2);
+    let page = app
+        .get("/api/v1/members?unit=TS-AC-1&wing=party")
+        .await
+        .expect(200);
+    assert_eq!(page["members"].as_array().unwrap().len(), 1);
+
+    // Missing or bad Idempotency-Key.
+    let a = app
+        .send(
+            Method::POST,
+            "/api/v1/members",
+            None,
+            Some(&person("TS-AC-1")),
+            None,
+        )
+        .await
+        .expect(422);
+    assert_error_shape(&a, "idempotency_key_required");
+    assert!(a["error"]["fields"]["idempotency_key"].is_string(), "{a}");
+    let long = "k".repeat(201);
+    let a = app.enrol(&person("TS-AC-1"), &long).await.expect(422);
+    assert!(a["error"]["fields"]["idempotency_key"].is_string(), "{a}");
+    assert!(
+        a["error"]["fields_hi"]["idempotency_key"].is_string(),
+        "{a}"
+    );
+    assert_eq!(app.member_count().await, 2);
+}
+
+pub async fn concurrent_enrolments_make_one_member(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let body = person("TS-AC-2-B0003");
+    let answers = futures::future::join_all((0..50).map(|_| {
+        let k = key();
+        let app = &app;
+        let body = &body;
+        async move { app.enrol(body, &k).await }
+    }))
+    .await;
+    let mut created = 0;
+    let mut seen = BTreeSet::new();
+    for a in &answers {
+        assert!(
+            a.status == 201 || a.status == 200,
+            "{}: {}",
+            a.status,
+            a.text()
+        );
+        if a.status == 201 {
+            created += 1;
+        }
+        let v = a.json();
+        seen.insert((
+            v["person_id"].as_i64().unwrap(),
+            v["membership_number"].as_str().unwrap().to_string(),
+        ));
+    }
+    assert_eq!(created, 1, "exactly one answer creates the membership");
+    assert_eq!(seen.len(), 1, "all answers agree: {seen:?}");
+    let page = app
+        .store
+        .list_members("TS", None, None, 500)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(page.members.len(), 1);
+    assert_eq!(page.members[0].person_id, seen.first().unwrap().0);
+    let mismatches = app.store.verify().await.expect("verify");
+    assert!(mismatches.is_empty(), "{mismatches:?}");
+}
+
+pub async fn validation_reports_every_field(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let good = person("TS-AC-1-B0001");
+    let with = |field: &str, value: Value| {
+        let mut b = good.clone();
+        b[field] = value;
+        b
+    };
+    let cases: Vec<(&str, Value, &str, &str)> = vec![
+        (
+            "invalid mobile",
+            with("mobile", json!("12345")),
+            "mobile",
+            "invalid_mobile",
+        ),
+        (
+            "invalid EPIC",
+            with("epic", json!("AB12")),
+            "epic",
+            "invalid_epic",
+        ),
+        (
+            "empty name",
+            with("name", json!("   ")),
+            "name",
+            "empty_name",
+        ),
+        (
+            "missing name",
+            with("name", Value::Null),
+            "name",
+            "empty_name",
+        ),
+        (
+            "no identifiers",
+            with("mobile", json!("")).tap(|b| b["epic"] = Value::Null),
+            "mobile",
+            "identifier_required",
+        ),
+        (
+            "unknown unit",
+            with("unit", json!("XX-AC-9")),
+            "unit",
+            "unknown_unit",
+        ),
+        (
+            "malformed unit",
+            with("unit", json!("not a code!")),
+            "unit",
+            "invalid_unit_code",
+        ),
+        (
+            "missing unit",
+            with("unit", json!(" ")),
+            "unit",
+            "unit_required",
+        ),
+        (
+            "unknown booth",
+            with("unit", json!("TS-AC-1-B0999")),
+            "unit",
+            "unknown_booth",
+        ),
+        (
+            "district",
+            with("unit", json!("TS-DT-HILL")),
+            "unit",
+            "not_a_booth_or_ac",
+        ),
+        (
+            "unknown wing",
+            with("wing", json!("cricket")),
+            "wing",
+            "unknown_wing",
+        ),
+        (
+            "birth year 1800",
+            with("birth_year", json!(1800)),
+            "birth_year",
+            "invalid_birth_year",
+        ),
+        (
+            "birth year next year",
+            with("birth_year", json!(9999)),
+            "birth_year",
+            "invalid_birth_year",
+        ),
+        (
+            "gender",
+            with("gender", json!("x")),
+            "gender",
+            "invalid_gender",
+        ),
+        (
+            "address",
+            with("address", json!("x".repeat(501))),
+            "address",
+            "address_too_long",
+        ),
+    ];
+    for (what, body, field, code) in cases {
+        let a = app.enrol(&body, &key()).await;
+        let v = a.expect(422);
+        assert_error_shape(&v, code);
+        assert!(
+            v["error"]["fields"][field]
+                .as_str()
+                .is_some_and(|s| !s.is_empty()),
+            "{what}: {v}"
+        );
+        assert!(
+            v["error"]["fields_hi"][field]
+                .as_str()
+                .is_some_and(|s| !s.is_empty()),
+            "{what}: {v}"
+        );
+    }
+    // Several bad fields at once: all listed.
+    let bad = json!({"name": "", "mobile": "123", "epic": "E1", "gender": "q", "birth_year": 1800, "unit": "--"});
+    let v = app.enrol(&bad, &key()).await.expect(422);
+    let fields: BTreeSet<&str> = v["error"]["fields"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        fields,
+        BTreeSet::from(["name", "mobile", "epic", "gender", "birth_year", "unit"]),
+        "{v}"
+    );
+    let fields_hi: BTreeSet<&str> = v["error"]["fields_hi"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(fields, fields_hi);
+    // Bad fields and no key: the key is listed too.
+    let a = app
+        .send(Method::POST, "/api/v1/members", None, Some(&bad), None)
+        .await
+        .expect(422);
+    assert!(
+        a["error"]["fields"]["idempotency_key"].is_string()
+            && a["error"]["fields"]["name"].is_string(),
+        "{a}"
+    );
+    // Malformed JSON, a body of the wrong shape, or no JSON at all.
+    let raw = |body: &'static str, ct: &'static str| {
+        let app = &app;
+        async move {
+            let res = app
+                .client
+                .post(app.url("/api/v1/members"))
+                .bearer_auth(&app.token)
+                .header("Idempotency-Key", key())
+                .header("Content-Type", ct)
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            (res.status().as_u16(), res.json::<Value>().await.unwrap())
+        }
+    };
+    for (body, ct) in [
+        ("{\"name\": ", "application/json"),
+        ("{\"name\": 5}", "application/json"),
+        ("[]", "application/json"),
+        ("name=x", "text/plain"),
+    ] {
+        let (status, v) = raw(body, ct).await;
+        assert_eq!(status, 422, "{body}: {v}");
+        assert_error_shape(&v, "invalid_json");
+    }
+    // Too large.
+    let mut huge = good.clone();
+    huge["address"] = json!("x".repeat(70 * 1024));
+    let a = app.enrol(&huge, &key()).await;
+    assert_error_shape(&a.expect(413), "payload_too_large");
+    assert_eq!(app.member_count().await, 0, "nothing was written");
+    // Blank optional fields count as absent.
+    let sparse = json!({"name": "Sita", "mobile": "", "epic": good["epic"], "gender": "", "address": " ", "unit": "TS-AC-1", "wing": ""});
+    let v = app.enrol(&sparse, &key()).await.expect(201);
+    assert_eq!(v["wing"], "party");
+    assert_eq!(app.member_count().await, 1);
+}
+
+trait Tap: Sized {
+    fn tap(self, f: impl FnOnce(&mut Self)) -> Self;
+}
+impl Tap for Value {
+    fn tap(mut self, f: impl FnOnce(&mut Self)) -> Self {
+        f(&mut self);
+        self
+    }
+}
+
+pub async fn members_by_id_and_list(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    for path in [
+        "/api/v1/members/999999",
+        "/api/v1/members/abc",
+        "/api/v1/members/-1",
+        "/api/v1/members/1.5",
+    ] {
+        assert_error_shape(&app.get(path).await.expect(404), "not_found");
+    }
+    let v = app
+        .enrol(&person("TS-AC-3-B0002"), &key())
+        .await
+        .expect(201);
+    let id = v["person_id"].as_i64().unwrap();
+    let m = app.get(&format!("/api/v1/members/{id}")).await.expect(200);
+    assert_eq!(m["person_id"], id);
+    assert_eq!(m["unit"], "TS-AC-3-B0002");
+    assert_eq!(m["gender"], "F");
+    assert!(m["mobile"].as_str().unwrap().starts_with("+9198"), "{m}");
+    let ms = m["memberships"].as_array().unwrap();
+    assert_eq!(ms.len(), 1);
+    assert_eq!(ms[0]["membership_number"], v["membership_number"]);
+    assert_eq!(ms[0]["channel"], "api");
+    assert_eq!(ms[0]["enrolled_by"], "admin");
+
+    // Paging.
+    for _ in 0..4 {
+        app.enrol(&person("TS-AC-3-B0002"), &key())
+            .await
+            .expect(201);
+    }
+    let mut seen = Vec::new();
+    let mut url = "/api/v1/members?unit=ts-ac-3&limit=2".to_string();
+    loop {
+        let page = app.get(&url).await.expect(200);
+        let members = page["members"].as_array().unwrap();
+        assert!(members.len() <= 2);
+        seen.extend(members.iter().map(|m| m["person_id"].as_i64().unwrap()));
+        match page["next"].as_i64() {
+            Some(c) => url = format!("/api/v1/members?unit=ts-ac-3&limit=2&after={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 5);
+    assert_eq!(seen.iter().collect::<BTreeSet<_>>().len(), 5);
+    let all = app
+        .get("/api/v1/members?unit=TS&limit=100000")
+        .await
+        .expect(200);
+    assert_eq!(all["members"].as_array().unwrap().len(), 5);
+    assert_eq!(
+        app.get("/api/v1/members?unit=TS-AC-4").await.expect(200)["members"],
+        json!([])
+    );
+
+    // Bad list queries.
+    let v = app.get("/api/v1/members").await.expect(422);
+    assert!(v["error"]["fields"]["unit"].is_string(), "{v}");
+    assert_error_shape(
+        &app.get("/api/v1/members?unit=TS-AC-99").await.expect(404),
+        "not_found",
+    );
+    for q in ["limit=abc", "limit=0", "after=x", "wing=cricket"] {
+        let v = app
+            .get(&format!("/api/v1/members?unit=TS&{q}"))
+            .await
+            .expect(422);
+        assert!(v["error"]["fields"].is_object(), "{q}: {v}");
+    }
+}
+
+pub async fn units_and_progress(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let u = app.get("/api/v1/units/ts-ac-1").await.expect(200);
+    assert_eq!(u["code"], "TS-AC-1");
+    assert_eq!(u["kind"], "ac");
+    assert_eq!(u["pc"], "TS-PC-1");
+    assert_error_shape(
+        &app.get("/api/v1/units/TS-AC-77").await.expect(404),
+        "not_found",
+    );
+    assert_error_shape(
+        &app.get("/api/v1/units/TS-AC-77/children").await.expect(404),
+        "not_found",
+    );
+    assert_error_shape(
+        &app.get("/api/v1/units/TS-AC-77/progress").await.expect(404),
+        "not_found",
+    );
+    let c = app.get("/api/v1/units/ts/children").await.expect(200);
+    assert_eq!(c["unit"], "TS");
+    let kids: BTreeSet<&str> = c["children"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(kids, BTreeSet::from(["TS-DIV-NORTH", "TS-DIV-SOUTH"]));
+    let wings = app.get("/api/v1/wings").await.expect(200);
+    assert_eq!(wings["wings"].as_array().unwrap().len(), 3);
+
+    // Enrol at booths and one at AC level.
+    let mut enrolled = 0;
+    for unit in [
+        "TS-AC-1-B0001",
+        "TS-AC-1-B0002",
+        "TS-AC-3-B0001",
+        "TS-AC-4-B0005",
+        "TS-AC-1",
+    ] {
+        app.enrol(&person(unit), &key()).await.expect(201);
+        enrolled += 1;
+    }
+    // Another wing does not count towards the party's drive.
+    let mut vol = person("TS-AC-2-B0001");
+    vol["wing"] = json!("volunteers");
+    app.enrol(&vol, &key()).await.expect(201);
+
+    let p = app.get("/api/v1/units/TS/progress").await.expect(200);
+    assert_eq!(p["campaign"], "drive");
+    assert_eq!(p["wing"], "party");
+    assert!(p["as_of"].is_string());
+    let rows = p["children"].as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{p}");
+    assert!(rows.iter().all(|r| r["kind"] == "division"));
+    assert_eq!(
+        rows.iter()
+            .map(|r| r["target"].as_i64().unwrap())
+            .sum::<i64>(),
+        4000
+    );
+    assert_eq!(
+        rows.iter()
+            .map(|r| r["achieved"].as_i64().unwrap())
+            .sum::<i64>(),
+        enrolled
+    );
+    assert_eq!(p["unit"]["target"], 4000);
+    assert_eq!(p["unit"]["achieved"], enrolled);
+
+    let p = app
+        .get("/api/v1/units/TS-AC-1/progress?campaign=drive")
+        .await
+        .expect(200);
+    assert_eq!(p["unit"]["achieved"], 3);
+    let rows = p["children"].as_array().unwrap();
+    let unassigned: Vec<&Value> = rows.iter().filter(|r| r["kind"] == "unassigned").collect();
+    assert_eq!(unassigned.len(), 1, "{p}");
+    assert_eq!(unassigned[0]["achieved"], 1);
+    assert_eq!(
+        rows.iter()
+            .map(|r| r["achieved"].as_i64().unwrap())
+            .sum::<i64>(),
+        3
+    );
+    assert_eq!(
+        rows.iter()
+            .map(|r| r["target"].as_i64().unwrap())
+            .sum::<i64>(),
+        1000
+    );
+
+    let v = app
+        .get("/api/v1/units/TS/progress?campaign=nope")
+        .await
+        .expect(422);
+    assert!(v["error"]["fields"]["campaign"].is_string(), "{v}");
+}
+
+pub async fn campaigns(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let before = app.get("/api/v1/campaigns").await.expect(200);
+    assert_eq!(before["campaigns"].as_array().unwrap().len(), 1);
+    let drive = app.get("/api/v1/campaigns/drive").await.expect(200);
+    assert_eq!(drive["target"], 4000);
+    assert_error_shape(
+        &app.get("/api/v1/campaigns/nope").await.expect(404),
+        "not_found",
+    );
+
+    let new = json!({"code": "fed-2025", "name": "Federation drive", "name_hi": "संघ अभियान", "wing": "employees",
+                     "start_date": "2025-01-01", "end_date": "2025-06-30", "target_per_ac": 500});
+    let bad_cases = [
+        (
+            "end before start",
+            json!({"end_date": "2024-12-31"}),
+            "end_date",
+        ),
+        ("unknown wing", json!({"wing": "cricket"}), "wing"),
+        ("bad code", json!({"code": "no spaces"}), "code"),
+        (
+            "bad date",
+            json!({"start_date": "01/01/2025"}),
+            "start_date",
+        ),
+        (
+            "missing target",
+            json!({"target_per_ac": null}),
+            "target_per_ac",
+        ),
+        ("duplicate", json!({"code": "drive"}), "code"),
+    ];
+    for (what, patch, field) in bad_cases {
+        let mut body = new.clone();
+        for (k, v) in patch.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        let v = app.post("/api/v1/campaigns", &body).await.expect(422);
+        assert!(v["error"]["fields"][field].is_string(), "{what}: {v}");
+        assert!(!v["error"]["message_hi"].as_str().unwrap().is_empty());
+    }
+    assert_eq!(
+        app.get("/api/v1/campaigns").await.expect(200),
+        before,
+        "nothing written"
+    );
+
+    let c = app.post("/api/v1/campaigns", &new).await.expect(201);
+    assert_eq!(c["code"], "fed-2025");
+    assert_eq!(c["wing"], "employees");
+    assert_eq!(c["target"], 2000);
+    assert_eq!(c["start_date"], "2025-01-01");
+    assert_eq!(app.get("/api/v1/campaigns/fed-2025").await.expect(200), c);
+    assert_eq!(
+        app.get("/api/v1/campaigns").await.expect(200)["campaigns"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    let p = app
+        .get("/api/v1/units/TS/progress?campaign=fed-2025")
+        .await
+        .expect(200);
+    assert_eq!(p["wing"], "employees");
+    assert_eq!(p["unit"]["target"], 2000);
+}
+
+pub async fn openapi_document(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let a = app.get("/api/v1/openapi.json").await;
+    let doc = a.expect(200);
+    assert!(
+        a.header("content-type")
+            .unwrap()
+            .starts_with("application/json")
+    );
+    assert_eq!(
+        doc,
+        serde_json::to_value(sangathan_server::openapi()).unwrap(),
+        "served = generated"
+    );
+    assert!(
+        doc["openapi"].as_str().unwrap().starts_with("3."),
+        "{}",
+        doc["openapi"]
+    );
+
+    // Every route is documented, and every documented operation is a route.
+    let expected: BTreeSet<(String, String)> = ROUTES
+        .iter()
+        .map(|r| (r.0.to_string(), r.1.to_string()))
+        .collect();
+    let mut documented = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for m in [
+            "get", "put", "post", "delete", "patch", "head", "options", "trace",
+        ] {
+            if item.get(m).is_some() {
+                documented.insert((m.to_string(), path.clone()));
+            }
+        }
+    }
+    assert_eq!(documented, expected);
+    // ...and each is served: neither the 404 fallback nor a 405 (the member route gets a real id).
+    let id = app.enrol(&person("TS-AC-1"), &key()).await.expect(201)["person_id"]
+        .as_i64()
+        .unwrap();
+    for (m, _, path) in ROUTES {
+        let path = path.replace("/members/1", &format!("/members/{id}"));
+        let a = app
+            .send(method(m), &path, None, Some(&json!({})), Some(&key()))
+            .await;
+        assert!(
+            a.status != 404 && a.status != 405,
+            "{m} {path}: {}",
+            a.status
+        );
+    }
+
+    // Security: a bearer scheme, required globally, lifted for /healthz only.
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["type"],
+        "http"
+    );
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+    assert_eq!(doc["security"], json!([{"bearer": []}]));
+    assert_eq!(doc["paths"]["/healthz"]["get"]["security"], json!([{}]));
+    for (m, path, _) in ROUTES.iter().filter(|r| r.1 != "/healthz") {
+        assert!(
+            doc["paths"][path][m].get("security").is_none(),
+            "{m} {path} must not override security"
+        );
+    }
+
+    // The main schemas exist, and every $ref resolves.
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    for s in [
+        "EnrolRequest",
+        "EnrolOutcome",
+        "Member",
+        "MemberPage",
+        "Unit",
+        "Progress",
+        "ProgressRow",
+        "Campaign",
+        "NewCampaign",
+        "ErrorBody",
+    ] {
+        assert!(
+            schemas.contains_key(s),
+            "schema {s} missing; have {:?}",
+            schemas.keys().collect::<Vec<_>>()
+        );
+    }
+    let mut refs = Vec::new();
+    collect_refs(&doc, &mut refs);
+    assert!(!refs.is_empty());
+    for r in refs {
+        let name = r
+            .strip_prefix("#/components/schemas/")
+            .unwrap_or_else(|| panic!("unexpected $ref {r}"));
+        assert!(schemas.contains_key(name), "dangling $ref {r}");
+    }
+    // Request bodies and responses point at their schemas.
+    assert_eq!(
+        doc["paths"]["/api/v1/members"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+            ["$ref"],
+        "#/components/schemas/EnrolRequest"
+    );
+    assert_eq!(
+        doc["paths"]["/api/v1/members"]["post"]["responses"]["201"]["content"]["application/json"]
+            ["schema"]["$ref"],
+        "#/components/schemas/EnrolOutcome"
+    );
+}
+
+fn collect_refs(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m {
+                if k == "$ref" {
+                    out.push(x.as_str().unwrap().to_string());
+                } else {
+                    collect_refs(x, out);
+                }
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|x| collect_refs(x, out)),
+        _ => {}
+    }
+}
