@@ -1,6 +1,9 @@
 //! `sangathan`: the command line of Sangathan.
 
+mod bulk;
 mod demo;
+mod export;
+mod sheet;
 
 use anyhow::{Context, anyhow, bail};
 use chrono::{Duration, NaiveDate, TimeZone};
@@ -78,6 +81,47 @@ enum Cmd {
     Units(UnitsCmd),
     /// Print the OpenAPI document.
     Openapi,
+    /// Bulk import from a spreadsheet.
+    #[command(subcommand)]
+    Import(ImportCmd),
+    /// Bulk export to a spreadsheet.
+    #[command(subcommand)]
+    Export(ExportCmd),
+}
+
+#[derive(Subcommand)]
+enum ImportCmd {
+    /// Import members from a .csv or .xlsx sheet (header row required); resumable after a crash.
+    Members {
+        file: std::path::PathBuf,
+        /// The wing of rows that name none (default party).
+        #[arg(long)]
+        wing: Option<String>,
+        /// Check and count everything, write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print one JSON line: {"rows","blank","created_people","created_memberships","duplicates","rejected"}.
+        #[arg(long)]
+        json: bool,
+        /// Write the rejected rows (row, column, value, reason in English and Hindi) to this CSV.
+        #[arg(long)]
+        errors: Option<std::path::PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ExportCmd {
+    /// One row per membership in the unit's subtree, with the import's column names.
+    Members {
+        #[arg(long)]
+        unit: String,
+        #[arg(long)]
+        wing: Option<String>,
+        #[arg(long)]
+        format: export::Format,
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -283,6 +327,54 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     println!("  {:<22} {}", k.code, k.name);
                 }
             }
+        }
+        Cmd::Import(ImportCmd::Members {
+            file,
+            wing,
+            dry_run,
+            json,
+            errors,
+        }) => {
+            let s = open_initialised(&cli.db).await?;
+            let opt = bulk::ImportOptions {
+                wing: wing.as_deref(),
+                dry_run,
+                quiet: json,
+                errors: errors.as_deref(),
+            };
+            let t = bulk::import_members(&s, &file, opt).await?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({"rows": t.rows, "blank": t.blank, "created_people": t.created_people,
+                        "created_memberships": t.created_memberships, "duplicates": t.duplicates, "rejected": t.rejected})
+                );
+            } else {
+                println!(
+                    "{}{} rows: {} new memberships ({} new people), {} duplicates, {} rejected, {} blank",
+                    if dry_run {
+                        "dry run, nothing written: "
+                    } else {
+                        ""
+                    },
+                    t.rows,
+                    t.created_memberships,
+                    t.created_people,
+                    t.duplicates,
+                    t.rejected,
+                    t.blank
+                );
+            }
+        }
+        Cmd::Export(ExportCmd::Members {
+            unit,
+            wing,
+            format,
+            out,
+        }) => {
+            let s = open_initialised(&cli.db).await?;
+            let n = bulk::export_members(&s, &unit, wing.as_deref(), format, &out).await?;
+            eprintln!("exported {n} memberships to {}", out.display());
         }
         Cmd::Openapi => {
             println!(

@@ -5,13 +5,17 @@
 //! - [`geo`]: unit codes, the geography tree and the state preset (booth generation included);
 //! - [`identity`]: who an enrolment refers to (EPIC, else mobile + name; households; conflicts);
 //! - [`targets`]: largest-remainder splitting of targets and pacing;
+//! - [`import`]: spreadsheet columns and row validation for bulk import;
+//! - [`search`]: the cross-script name search key;
 //! - [`error`]: field errors with English and Hindi messages.
 
 pub mod error;
 pub mod geo;
 pub mod identity;
 pub mod ids;
+pub mod import;
 pub mod rng;
+pub mod search;
 pub mod targets;
 
 pub use error::{FieldError, Invalid};

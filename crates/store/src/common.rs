@@ -92,34 +92,23 @@ impl Deltas {
     }
 
     async fn apply(self, c: &mut Conn) -> Result<()> {
-        for ((unit, wing), n) in self.achieved {
-            if n == 0 {
-                continue;
-            }
-            sqlx::query(
-                "INSERT INTO unit_counters (unit_id, wing_id, achieved) VALUES ($1, $2, $3) \
-                 ON CONFLICT (unit_id, wing_id) DO UPDATE SET achieved = unit_counters.achieved + excluded.achieved",
-            )
-            .bind(unit)
-            .bind(wing)
-            .bind(n)
-            .execute(&mut *c)
-            .await?;
+        let achieved: Vec<((i64, i64), i64)> = self.achieved.into_iter().filter(|(_, n)| *n != 0).collect();
+        for chunk in achieved.chunks(1000) {
+            let mut qb: QueryBuilder<DB> = QueryBuilder::new("INSERT INTO unit_counters (unit_id, wing_id, achieved) ");
+            qb.push_values(chunk, |mut b, ((u, w), n)| {
+                b.push_bind(*u).push_bind(*w).push_bind(*n);
+            });
+            qb.push(" ON CONFLICT (unit_id, wing_id) DO UPDATE SET achieved = unit_counters.achieved + excluded.achieved");
+            qb.build().execute(&mut *c).await?;
         }
-        for ((unit, wing, day), n) in self.daily {
-            if n == 0 {
-                continue;
-            }
-            sqlx::query(
-                "INSERT INTO unit_daily (unit_id, wing_id, day, n) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (unit_id, wing_id, day) DO UPDATE SET n = unit_daily.n + excluded.n",
-            )
-            .bind(unit)
-            .bind(wing)
-            .bind(day)
-            .bind(n)
-            .execute(&mut *c)
-            .await?;
+        let daily: Vec<((i64, i64, NaiveDate), i64)> = self.daily.into_iter().filter(|(_, n)| *n != 0).collect();
+        for chunk in daily.chunks(1000) {
+            let mut qb: QueryBuilder<DB> = QueryBuilder::new("INSERT INTO unit_daily (unit_id, wing_id, day, n) ");
+            qb.push_values(chunk, |mut b, ((u, w, d), n)| {
+                b.push_bind(*u).push_bind(*w).push_bind(*d).push_bind(*n);
+            });
+            qb.push(" ON CONFLICT (unit_id, wing_id, day) DO UPDATE SET n = unit_daily.n + excluded.n");
+            qb.build().execute(&mut *c).await?;
         }
         Ok(())
     }
@@ -236,140 +225,346 @@ fn known(r: KnownRow) -> Known {
     Known { person_id: r.0, name_key: r.1, mobile: r.2.map(Mobile::from_stored), epic: r.3.map(Epic::from_stored) }
 }
 
-/// One enrolment inside an open transaction: the identity rule, then the person and membership
-/// rows and the counter deltas. Every rejection happens before the first write.
-async fn enrol_one(c: &mut Conn, s: &Settings, e: &Enrolment, ctx: &EnrolContext, deltas: &mut Deltas) -> Result<EnrolOutcome, Fail> {
-    let key = e.unit.trim().to_ascii_uppercase();
-    let cached = s.units.lock().expect("unit cache").get(&key).cloned();
-    let (unit, ac_no) = match cached {
-        Some(hit) => hit,
-        None => {
-            let unit = enrolment_unit(c, &key).await?;
-            let ac_no: i32 = if unit.kind == UnitKind::Ac {
-                unit.number.unwrap_or_default()
-            } else {
-                let ac_id = ac_of(&unit).expect("booths have an AC");
-                sqlx::query_scalar("SELECT number FROM units WHERE id = $1").bind(ac_id).fetch_one(&mut *c).await?
-            };
-            s.units.lock().expect("unit cache").insert(key, (unit.clone(), ac_no));
-            (unit, ac_no)
-        }
-    };
-    let (wing_id, wing_code) =
-        s.wings.get(&e.wing.trim().to_lowercase()).or_else(|| s.wings.get(e.wing.trim())).cloned().ok_or_else(|| unknown_wing(&e.wing))?;
-    let by_epic: Option<Known> = match &e.epic {
-        Some(epic) => sqlx::query_as::<_, KnownRow>("SELECT id, name_key, mobile, epic FROM people WHERE epic = $1")
-            .bind(epic.as_str())
-            .fetch_optional(&mut *c)
-            .await?
-            .map(known),
-        None => None,
-    };
-    let on_mobile: Vec<Known> = match &e.mobile {
-        Some(m) => sqlx::query_as::<_, KnownRow>("SELECT id, name_key, mobile, epic FROM people WHERE mobile = $1 ORDER BY id")
-            .bind(m.e164())
-            .fetch_all(&mut *c)
-            .await?
-            .into_iter()
-            .map(known)
-            .collect(),
-        None => Vec::new(),
-    };
-    let name_key = e.name.key();
-    let claim = Claim { name_key: &name_key, mobile: e.mobile.as_ref(), epic: e.epic.as_ref() };
-    let decision = identity::decide(claim, by_epic.as_ref(), &on_mobile, s.household_limit)?;
+/// A person created by this batch, written at its end.
+struct NewPerson {
+    id: i64,
+    name: String,
+    name_key: String,
+    gender: Option<&'static str>,
+    birth_year: Option<i32>,
+    address: Option<String>,
+    mobile: Option<String>,
+    epic: Option<String>,
+    unit_id: i64,
+    created_at: DateTime<Utc>,
+}
 
-    let (person_id, created_person) = match decision {
-        Decision::New => {
-            let id: i64 = sqlx::query_scalar(
-                "INSERT INTO people (name, name_key, gender, birth_year, address, mobile, epic, unit_id, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
-            )
-            .bind(e.name.as_str())
-            .bind(&name_key)
-            .bind(e.gender.map(|g| g.code()))
-            .bind(e.birth_year)
-            .bind(e.address.as_deref())
-            .bind(e.mobile.as_ref().map(|m| m.e164()))
-            .bind(e.epic.as_ref().map(|x| x.as_str()))
-            .bind(unit.id)
-            .bind(ctx.at)
-            .fetch_one(&mut *c)
-            .await?;
-            (id, true)
+/// A membership created by this batch.
+struct NewMembership {
+    person_id: i64,
+    wing_id: i64,
+    unit_id: i64,
+    ac_id: i64,
+    number: String,
+    channel: String,
+    enrolled_by: String,
+    enrolled_at: DateTime<Utc>,
+    enrolled_on: NaiveDate,
+}
+
+/// A membership as an outcome needs it.
+#[derive(Clone)]
+struct HeldMembership {
+    number: String,
+    status: String,
+    at: DateTime<Utc>,
+    unit: String,
+}
+
+/// Run `sql` once per chunk of `items`, binding each chunk as `(… IN ($1, $2, …))`.
+async fn fetch_in<T, R>(c: &mut Conn, sql_prefix: &str, sql_suffix: &str, items: &[T]) -> Result<Vec<R>>
+where
+    T: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB> + Clone + Send + Sync,
+    R: for<'r> sqlx::FromRow<'r, <DB as sqlx::Database>::Row> + Send + Unpin,
+{
+    let mut out = Vec::new();
+    for chunk in items.chunks(500) {
+        let mut qb: QueryBuilder<DB> = QueryBuilder::new(sql_prefix);
+        qb.push(" IN (");
+        let mut sep = qb.separated(", ");
+        for x in chunk {
+            sep.push_bind(x.clone());
         }
-        Decision::Existing { person_id, add_mobile, add_epic } => {
-            if add_mobile.is_some() || add_epic.is_some() {
-                sqlx::query("UPDATE people SET mobile = COALESCE(mobile, $2), epic = COALESCE(epic, $3) WHERE id = $1")
-                    .bind(person_id)
-                    .bind(add_mobile.as_ref().map(|m| m.e164()))
-                    .bind(add_epic.as_ref().map(|x| x.as_str()))
-                    .execute(&mut *c)
-                    .await?;
+        qb.push(")");
+        qb.push(sql_suffix);
+        out.extend(qb.build_query_as::<R>().fetch_all(&mut *c).await?);
+    }
+    Ok(out)
+}
+
+/// Enrol `rows` in order inside an open transaction, as a set: one look-up of every unit, EPIC,
+/// mobile and membership the batch touches, the identity rule applied row by row in memory
+/// (against the database and the rows before it), then multi-row writes. A rejected row writes
+/// nothing; every rejection is decided before the first write.
+async fn enrol_rows(c: &mut Conn, s: &Settings, rows: &[(&Enrolment, &EnrolContext)], deltas: &mut Deltas) -> Result<Vec<Result<EnrolOutcome, Invalid>>> {
+    // Units: one query for the batch, then per-code detail only for the unknown ones.
+    let mut codes: Vec<String> = rows.iter().map(|(e, _)| e.unit.trim().to_ascii_uppercase()).collect();
+    codes.sort_unstable();
+    codes.dedup();
+    let missing: Vec<String> = {
+        let cache = s.units.lock().expect("unit cache");
+        codes.iter().filter(|c| !cache.contains_key(*c)).cloned().collect()
+    };
+    let mut unit_err: HashMap<String, Invalid> = HashMap::new();
+    if !missing.is_empty() {
+        let found: Vec<UnitTuple> = fetch_in(c, &format!("SELECT {UNIT_COLS} FROM units u WHERE u.code"), "", &missing).await?;
+        let found: Vec<UnitSpec> = found.into_iter().map(spec_of).collect();
+        let ac_ids: Vec<i64> = found.iter().filter(|u| u.kind == UnitKind::Booth).filter_map(|u| u.anc.ac).collect::<HashSet<_>>().into_iter().collect();
+        let ac_numbers: HashMap<i64, i32> =
+            fetch_in::<i64, (i64, i32)>(c, "SELECT id, number FROM units WHERE id", "", &ac_ids).await?.into_iter().collect();
+        let still: Vec<String> = {
+            let mut cache = s.units.lock().expect("unit cache");
+            for u in found {
+                if u.kind.can_hold_members() {
+                    let ac_no = if u.kind == UnitKind::Ac { u.number.unwrap_or_default() } else { ac_numbers[&u.anc.ac.expect("booth has an AC")] };
+                    cache.insert(u.code.to_string(), (u, ac_no));
+                }
             }
-            (person_id, false)
+            missing.iter().filter(|m| !cache.contains_key(*m)).cloned().collect()
+        };
+        for code in still {
+            match enrolment_unit(c, &code).await {
+                Ok(_) => {}
+                Err(Fail::Invalid(i)) => {
+                    unit_err.insert(code, i);
+                }
+                Err(Fail::Store(e)) => return Err(e),
+            }
         }
+    }
+    let units: HashMap<String, (UnitSpec, i32)> = {
+        let cache = s.units.lock().expect("unit cache");
+        codes.iter().filter_map(|c| cache.get(c).map(|u| (c.clone(), u.clone()))).collect()
     };
 
-    // A new person has no memberships yet; an existing one may already be a member of this wing.
-    let existing: Option<(String, String, DateTime<Utc>, String)> = if created_person {
-        None
-    } else {
-        sqlx::query_as(
-        "SELECT m.number, m.status, m.enrolled_at, u.code FROM memberships m JOIN units u ON u.id = m.unit_id \
-         WHERE m.person_id = $1 AND m.wing_id = $2",
+    // Everyone the batch's identifiers point at, and their memberships.
+    let epics: Vec<String> = rows.iter().filter_map(|(e, _)| e.epic.as_ref().map(|x| x.as_str().to_string())).collect::<HashSet<_>>().into_iter().collect();
+    let mobiles: Vec<String> = rows.iter().filter_map(|(e, _)| e.mobile.as_ref().map(|m| m.e164().to_string())).collect::<HashSet<_>>().into_iter().collect();
+    let mut people: HashMap<i64, Known> = HashMap::new();
+    for r in fetch_in::<String, KnownRow>(c, "SELECT id, name_key, mobile, epic FROM people WHERE epic", "", &epics).await? {
+        people.insert(r.0, known(r));
+    }
+    for r in fetch_in::<String, KnownRow>(c, "SELECT id, name_key, mobile, epic FROM people WHERE mobile", "", &mobiles).await? {
+        people.insert(r.0, known(r));
+    }
+    let mut by_epic: HashMap<String, i64> = HashMap::new();
+    let mut by_mobile: HashMap<String, Vec<i64>> = HashMap::new();
+    let mut ids: Vec<i64> = people.keys().copied().collect();
+    ids.sort_unstable();
+    for id in &ids {
+        let k = &people[id];
+        if let Some(e) = &k.epic {
+            by_epic.insert(e.as_str().to_string(), *id);
+        }
+        if let Some(m) = &k.mobile {
+            by_mobile.entry(m.e164().to_string()).or_default().push(*id);
+        }
+    }
+    let mut held: HashMap<(i64, i64), HeldMembership> = HashMap::new();
+    type HeldRow = (i64, i64, String, String, DateTime<Utc>, String);
+    let held_rows: Vec<HeldRow> = fetch_in(
+        c,
+        "SELECT m.person_id, m.wing_id, m.number, m.status, m.enrolled_at, u.code FROM memberships m JOIN units u ON u.id = m.unit_id WHERE m.person_id",
+        "",
+        &ids,
     )
-        .bind(person_id)
-        .bind(wing_id)
-        .fetch_optional(&mut *c)
-        .await?
-    };
-    if let Some((number, status, at, ucode)) = existing {
-        return Ok(EnrolOutcome {
+    .await?;
+    for (p, w, number, status, at, unit) in held_rows {
+        held.insert((p, w), HeldMembership { number, status, at, unit });
+    }
+
+    // The identity rule, row by row, in memory.
+    let mut next_person: Option<(i64, i64)> = None; // (next id, last reserved)
+    let mut new_people: Vec<NewPerson> = Vec::new();
+    let mut new_index: HashMap<i64, usize> = HashMap::new();
+    let mut adds: BTreeMap<i64, (Option<String>, Option<String>)> = BTreeMap::new();
+    let mut new_members: Vec<NewMembership> = Vec::new();
+    let mut serials: HashMap<i64, i64> = HashMap::new();
+    let mut out = Vec::with_capacity(rows.len());
+    for (e, ctx) in rows {
+        let code = e.unit.trim().to_ascii_uppercase();
+        let Some((unit, ac_no)) = units.get(&code) else {
+            out.push(Err(unit_err.get(&code).cloned().unwrap_or_else(|| Invalid::one(FieldError::new("unit", "unknown_unit", format!("unknown unit: {code}"), format!("अज्ञात इकाई: {code}"))))));
+            continue;
+        };
+        let Some((wing_id, wing_code)) = s.wings.get(&e.wing.trim().to_lowercase()).or_else(|| s.wings.get(e.wing.trim())).cloned() else {
+            out.push(Err(Invalid::one(unknown_wing(&e.wing))));
+            continue;
+        };
+        let name_key = e.name.key();
+        let by_e = e.epic.as_ref().and_then(|x| by_epic.get(x.as_str())).map(|id| people[id].clone());
+        let on_m: Vec<Known> = e
+            .mobile
+            .as_ref()
+            .and_then(|m| by_mobile.get(m.e164()))
+            .map(|ids| ids.iter().map(|id| people[id].clone()).collect())
+            .unwrap_or_default();
+        let claim = Claim { name_key: &name_key, mobile: e.mobile.as_ref(), epic: e.epic.as_ref() };
+        let decision = match identity::decide(claim, by_e.as_ref(), &on_m, s.household_limit) {
+            Ok(d) => d,
+            Err(f) => {
+                out.push(Err(Invalid::one(f)));
+                continue;
+            }
+        };
+        let (person_id, created_person) = match decision {
+            Decision::New => {
+                let (next, last) = match next_person {
+                    Some((n, l)) if n <= l => (n, l),
+                    _ => {
+                        let (first, last) = StoreImpl::reserve_person_ids(c, rows.len() as i64).await?;
+                        (first, last)
+                    }
+                };
+                next_person = Some((next + 1, last));
+                let id = next;
+                new_index.insert(id, new_people.len());
+                new_people.push(NewPerson {
+                    id,
+                    name: e.name.as_str().to_string(),
+                    name_key: name_key.clone(),
+                    gender: e.gender.map(|g| g.code()),
+                    birth_year: e.birth_year,
+                    address: e.address.clone(),
+                    mobile: e.mobile.as_ref().map(|m| m.e164().to_string()),
+                    epic: e.epic.as_ref().map(|x| x.as_str().to_string()),
+                    unit_id: unit.id,
+                    created_at: ctx.at,
+                });
+                people.insert(id, Known { person_id: id, name_key, mobile: e.mobile.clone(), epic: e.epic.clone() });
+                if let Some(x) = &e.epic {
+                    by_epic.insert(x.as_str().to_string(), id);
+                }
+                if let Some(m) = &e.mobile {
+                    by_mobile.entry(m.e164().to_string()).or_default().push(id);
+                }
+                (id, true)
+            }
+            Decision::Existing { person_id, add_mobile, add_epic } => {
+                let k = people.get_mut(&person_id).expect("decided on a known person");
+                if let Some(m) = &add_mobile {
+                    k.mobile = Some(m.clone());
+                    by_mobile.entry(m.e164().to_string()).or_default().push(person_id);
+                }
+                if let Some(x) = &add_epic {
+                    k.epic = Some(x.clone());
+                    by_epic.insert(x.as_str().to_string(), person_id);
+                }
+                if add_mobile.is_some() || add_epic.is_some() {
+                    if let Some(&i) = new_index.get(&person_id) {
+                        let p = &mut new_people[i];
+                        if let Some(m) = &add_mobile {
+                            p.mobile = Some(m.e164().to_string());
+                        }
+                        if let Some(x) = &add_epic {
+                            p.epic = Some(x.as_str().to_string());
+                        }
+                    } else {
+                        let a = adds.entry(person_id).or_default();
+                        if let Some(m) = add_mobile {
+                            a.0 = Some(m.e164().to_string());
+                        }
+                        if let Some(x) = add_epic {
+                            a.1 = Some(x.as_str().to_string());
+                        }
+                    }
+                }
+                (person_id, false)
+            }
+        };
+        if let Some(h) = held.get(&(person_id, wing_id)) {
+            out.push(Ok(EnrolOutcome {
+                person_id,
+                membership_number: h.number.clone(),
+                wing: wing_code,
+                unit: h.unit.clone(),
+                status: h.status.clone(),
+                created_person,
+                created_membership: false,
+                enrolled_at: h.at,
+            }));
+            continue;
+        }
+        let ac_id = ac_of(unit).expect("booths and ACs have an AC");
+        let serial = match serials.get_mut(&ac_id) {
+            Some(n) => {
+                *n += 1;
+                *n
+            }
+            None => {
+                let last: i64 = sqlx::query_scalar("SELECT last FROM ac_sequences WHERE ac_id = $1").bind(ac_id).fetch_one(&mut *c).await?;
+                serials.insert(ac_id, last + 1);
+                last + 1
+            }
+        };
+        let number = format!("{}-{}-{:07}", s.state, ac_no, serial);
+        let day = crate::clock::day_of(ctx.at);
+        deltas.count(unit, wing_id, day, 1);
+        held.insert((person_id, wing_id), HeldMembership { number: number.clone(), status: "pending".into(), at: ctx.at, unit: unit.code.to_string() });
+        new_members.push(NewMembership {
+            person_id,
+            wing_id,
+            unit_id: unit.id,
+            ac_id,
+            number: number.clone(),
+            channel: ctx.channel.clone(),
+            enrolled_by: ctx.actor.clone(),
+            enrolled_at: ctx.at,
+            enrolled_on: day,
+        });
+        out.push(Ok(EnrolOutcome {
             person_id,
             membership_number: number,
             wing: wing_code,
-            unit: ucode,
-            status,
+            unit: unit.code.to_string(),
+            status: "pending".into(),
             created_person,
-            created_membership: false,
-            enrolled_at: at,
-        });
+            created_membership: true,
+            enrolled_at: ctx.at,
+        }));
     }
 
-    let ac_id = ac_of(&unit).expect("booths and ACs have an AC");
-    let serial: i64 = sqlx::query_scalar("UPDATE ac_sequences SET last = last + 1 WHERE ac_id = $1 RETURNING last")
-        .bind(ac_id)
-        .fetch_one(&mut *c)
-        .await?;
-    let number = format!("{}-{}-{:07}", s.state, ac_no, serial);
-    let day = crate::clock::day_of(ctx.at);
-    sqlx::query(
-        "INSERT INTO memberships (person_id, wing_id, unit_id, ac_id, number, status, channel, enrolled_by, enrolled_at, enrolled_on) \
-         VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8, $9)",
-    )
-    .bind(person_id)
-    .bind(wing_id)
-    .bind(unit.id)
-    .bind(ac_id)
-    .bind(&number)
-    .bind(&ctx.channel)
-    .bind(&ctx.actor)
-    .bind(ctx.at)
-    .bind(day)
-    .execute(&mut *c)
-    .await?;
-    deltas.count(&unit, wing_id, day, 1);
-    Ok(EnrolOutcome {
-        person_id,
-        membership_number: number,
-        wing: wing_code,
-        unit: unit.code.to_string(),
-        status: "pending".into(),
-        created_person,
-        created_membership: true,
-        enrolled_at: ctx.at,
-    })
+    // The writes, as sets.
+    for chunk in new_people.chunks(400) {
+        let mut qb: QueryBuilder<DB> = QueryBuilder::new(
+            "INSERT INTO people (id, name, name_key, gender, birth_year, address, mobile, epic, unit_id, created_at) ",
+        );
+        qb.push_values(chunk, |mut b, p| {
+            b.push_bind(p.id)
+                .push_bind(p.name.clone())
+                .push_bind(p.name_key.clone())
+                .push_bind(p.gender)
+                .push_bind(p.birth_year)
+                .push_bind(p.address.clone())
+                .push_bind(p.mobile.clone())
+                .push_bind(p.epic.clone())
+                .push_bind(p.unit_id)
+                .push_bind(p.created_at);
+        });
+        qb.build().execute(&mut *c).await?;
+    }
+    for (id, (m, x)) in adds {
+        sqlx::query("UPDATE people SET mobile = COALESCE(mobile, $2), epic = COALESCE(epic, $3) WHERE id = $1")
+            .bind(id)
+            .bind(m)
+            .bind(x)
+            .execute(&mut *c)
+            .await?;
+    }
+    for chunk in new_members.chunks(400) {
+        let mut qb: QueryBuilder<DB> = QueryBuilder::new(
+            "INSERT INTO memberships (person_id, wing_id, unit_id, ac_id, number, status, channel, enrolled_by, enrolled_at, enrolled_on) ",
+        );
+        qb.push_values(chunk, |mut b, m| {
+            b.push_bind(m.person_id)
+                .push_bind(m.wing_id)
+                .push_bind(m.unit_id)
+                .push_bind(m.ac_id)
+                .push_bind(m.number.clone())
+                .push_bind("pending")
+                .push_bind(m.channel.clone())
+                .push_bind(m.enrolled_by.clone())
+                .push_bind(m.enrolled_at)
+                .push_bind(m.enrolled_on);
+        });
+        qb.build().execute(&mut *c).await?;
+    }
+    let mut serials: Vec<(i64, i64)> = serials.into_iter().collect();
+    serials.sort_unstable();
+    for (ac, last) in serials {
+        sqlx::query("UPDATE ac_sequences SET last = $2 WHERE ac_id = $1").bind(ac).bind(last).execute(&mut *c).await?;
+    }
+    Ok(out)
 }
 
 /// Keys that serialise writers touching the same person (used by PostgreSQL's advisory locks).
@@ -864,12 +1059,12 @@ impl Store for StoreImpl {
             }
             let s = settings(&mut tx).await?;
             let mut deltas = Deltas::default();
-            let result = enrol_one(&mut tx, &s, e, ctx, &mut deltas).await;
-            let outcome = match result {
-                Ok(o) => o,
-                Err(Fail::Invalid(i)) => return Err(StoreError::Invalid(i)),
-                Err(Fail::Store(StoreError::Db(err))) if attempt < 8 && Self::is_retryable(&err) => continue,
-                Err(Fail::Store(err)) => return Err(err),
+            let result = enrol_rows(&mut tx, &s, &[(e, ctx)], &mut deltas).await;
+            let outcome = match result.map(|mut v| v.pop().expect("one row in, one result out")) {
+                Ok(Ok(o)) => o,
+                Ok(Err(i)) => return Err(StoreError::Invalid(i)),
+                Err(StoreError::Db(err)) if attempt < 8 && Self::is_retryable(&err) => continue,
+                Err(err) => return Err(err),
             };
             let done: Result<()> = async {
                 deltas.apply(&mut tx).await?;
@@ -907,16 +1102,14 @@ impl Store for StoreImpl {
             let mut tx = self.begin_write().await?;
             let s = settings(&mut tx).await?;
             let mut deltas = Deltas::default();
-            let mut out = Vec::with_capacity(rows.len());
-            for (e, ctx) in rows {
-                Self::lock_keys(&mut tx, &identity_keys(e)).await?;
-                match enrol_one(&mut tx, &s, e, ctx, &mut deltas).await {
-                    Ok(o) => out.push(Ok(o)),
-                    Err(Fail::Invalid(i)) => out.push(Err(i)),
-                    Err(Fail::Store(StoreError::Db(err))) if attempt < 8 && Self::is_retryable(&err) => continue 'retry,
-                    Err(Fail::Store(err)) => return Err(err),
-                }
-            }
+            let keys: Vec<String> = rows.iter().flat_map(|(e, _)| identity_keys(e)).collect();
+            Self::lock_keys(&mut tx, &keys).await?;
+            let refs: Vec<(&Enrolment, &EnrolContext)> = rows.iter().map(|(e, c)| (e, c)).collect();
+            let out = match enrol_rows(&mut tx, &s, &refs, &mut deltas).await {
+                Ok(out) => out,
+                Err(StoreError::Db(err)) if attempt < 8 && Self::is_retryable(&err) => continue 'retry,
+                Err(err) => return Err(err),
+            };
             match deltas.apply(&mut tx).await {
                 Ok(()) => {}
                 Err(StoreError::Db(err)) if attempt < 8 && Self::is_retryable(&err) => continue,
@@ -1009,6 +1202,218 @@ impl Store for StoreImpl {
             .collect();
         let next = if more { members.last().map(|m| m.cursor) } else { None };
         Ok(Some(MemberPage { members, next }))
+    }
+
+    async fn export_page(&self, unit: &str, wing: Option<&str>, after: i64, limit: u32) -> Result<Option<Vec<(i64, ExportRow)>>> {
+        let mut c = self.read.acquire().await?;
+        let Some(u) = unit_by_code(&mut c, unit).await? else { return Ok(None) };
+        let sql = format!(
+            "SELECT m.id, p.name, p.mobile, p.epic, a.number, CASE WHEN b.kind = 'booth' THEN b.number END, p.gender, p.birth_year, \
+             p.address, w.code, m.number, m.status, m.enrolled_at \
+             FROM memberships m JOIN people p ON p.id = m.person_id JOIN wings w ON w.id = m.wing_id \
+             JOIN units b ON b.id = m.unit_id JOIN units a ON a.id = m.ac_id \
+             WHERE {} AND m.id > $2 AND ($3 IS NULL OR w.code = $3) ORDER BY m.id LIMIT $4",
+            subtree_filter(&u)
+        );
+        type R = (i64, String, Option<String>, Option<String>, Option<i32>, Option<i32>, Option<String>, Option<i32>, Option<String>, String, String, String, DateTime<Utc>);
+        let rows: Vec<R> = sqlx::query_as(AssertSqlSafe(sql))
+            .bind(u.id)
+            .bind(after)
+            .bind(wing.map(|w| w.trim().to_lowercase()))
+            .bind(limit.clamp(1, 100_000) as i64)
+            .fetch_all(&mut *c)
+            .await?;
+        Ok(Some(
+            rows.into_iter()
+                .map(|r| {
+                    (
+                        r.0,
+                        ExportRow {
+                            name: r.1,
+                            mobile: r.2,
+                            epic: r.3,
+                            ac_no: r.4.unwrap_or_default(),
+                            booth_no: r.5,
+                            gender: r.6,
+                            birth_year: r.7,
+                            address: r.8,
+                            wing: r.9,
+                            membership_number: r.10,
+                            status: r.11,
+                            enrolled_at: r.12,
+                        },
+                    )
+                })
+                .collect(),
+        ))
+    }
+
+    async fn import_begin(&self, file_hash: &str, file_name: &str, actor: &str) -> Result<ImportJob> {
+        let mut tx = self.begin_write().await?;
+        type J = (i64, i64, i64, i64, i64, i64, i64);
+        let open: Option<J> = sqlx::query_as(
+            "SELECT id, rows_done, blank, created_people, created_memberships, duplicates, rejected FROM import_jobs \
+             WHERE file_hash = $1 AND finished_at IS NULL ORDER BY id DESC LIMIT 1",
+        )
+        .bind(file_hash)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let job = match open {
+            Some((id, done, blank, cp, cm, dup, rej)) => ImportJob {
+                id,
+                rows_done: done as u64,
+                stats: ImportStats {
+                    rows: done as u64,
+                    blank: blank as u64,
+                    created_people: cp as u64,
+                    created_memberships: cm as u64,
+                    duplicates: dup as u64,
+                    rejected: rej as u64,
+                },
+                resumed: true,
+            },
+            None => {
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO import_jobs (file_hash, file_name, actor, started_at) VALUES ($1, $2, $3, $4) RETURNING id",
+                )
+                .bind(file_hash)
+                .bind(file_name)
+                .bind(actor)
+                .bind(crate::clock::now())
+                .fetch_one(&mut *tx)
+                .await?;
+                ImportJob { id, rows_done: 0, stats: ImportStats::default(), resumed: false }
+            }
+        };
+        tx.commit().await?;
+        Ok(job)
+    }
+
+    async fn import_batch(&self, job: Option<i64>, first_line: u64, rows: &[ImportRow]) -> Result<ImportStats> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut tx = self.begin_write().await?;
+            let s = settings(&mut tx).await?;
+            let mut deltas = Deltas::default();
+            let to_enrol: Vec<(&Enrolment, &EnrolContext)> = rows
+                .iter()
+                .filter_map(|r| match r {
+                    ImportRow::Enrol { enrolment, ctx, .. } => Some((enrolment, ctx)),
+                    _ => None,
+                })
+                .collect();
+            let keys: Vec<String> = to_enrol.iter().flat_map(|(e, _)| identity_keys(e)).collect();
+            Self::lock_keys(&mut tx, &keys).await?;
+            let results = match enrol_rows(&mut tx, &s, &to_enrol, &mut deltas).await {
+                Ok(r) => r,
+                Err(StoreError::Db(err)) if attempt < 8 && Self::is_retryable(&err) => continue,
+                Err(err) => return Err(err),
+            };
+            let mut results = results.into_iter();
+            let mut stats = ImportStats { rows: rows.len() as u64, ..Default::default() };
+            let mut errors: Vec<ImportError> = Vec::new();
+            for (i, r) in rows.iter().enumerate() {
+                let line = first_line + i as u64;
+                match r {
+                    ImportRow::Blank => stats.blank += 1,
+                    ImportRow::Rejected(errs) => {
+                        stats.rejected += 1;
+                        errors.extend(errs.iter().map(|e| ImportError { line, ..e.clone() }));
+                    }
+                    ImportRow::Enrol { values, .. } => match results.next().expect("one result per enrolment") {
+                        Ok(o) => {
+                            stats.created_people += o.created_person as u64;
+                            if o.created_membership {
+                                stats.created_memberships += 1;
+                            } else {
+                                stats.duplicates += 1;
+                            }
+                        }
+                        Err(inv) => {
+                            stats.rejected += 1;
+                            for f in inv.0 {
+                                let column = match (f.field.as_str(), f.code) {
+                                    ("unit", "unknown_booth") => "booth_no",
+                                    ("unit", _) => "ac_no",
+                                    (other, _) => other,
+                                }
+                                .to_string();
+                                let value = values.iter().find(|(k, _)| *k == column).map(|(_, v)| v.clone()).unwrap_or_default();
+                                errors.push(ImportError { line, column, value, reason_en: f.en, reason_hi: f.hi });
+                            }
+                        }
+                    },
+                }
+            }
+            let Some(job) = job else {
+                tx.rollback().await?;
+                return Ok(stats);
+            };
+            let written: Result<()> = async {
+                deltas.apply(&mut tx).await?;
+                for chunk in errors.chunks(500) {
+                    let mut qb: QueryBuilder<DB> =
+                        QueryBuilder::new("INSERT INTO import_errors (job_id, line, col, value, reason_en, reason_hi) ");
+                    qb.push_values(chunk, |mut b, e| {
+                        b.push_bind(job)
+                            .push_bind(e.line as i64)
+                            .push_bind(e.column.clone())
+                            .push_bind(e.value.clone())
+                            .push_bind(e.reason_en.clone())
+                            .push_bind(e.reason_hi.clone());
+                    });
+                    qb.push(" ON CONFLICT (job_id, line, col) DO NOTHING");
+                    qb.build().execute(&mut *tx).await?;
+                }
+                sqlx::query(
+                    "UPDATE import_jobs SET rows_done = rows_done + $2, blank = blank + $3, created_people = created_people + $4, \
+                     created_memberships = created_memberships + $5, duplicates = duplicates + $6, rejected = rejected + $7 WHERE id = $1",
+                )
+                .bind(job)
+                .bind(stats.rows as i64)
+                .bind(stats.blank as i64)
+                .bind(stats.created_people as i64)
+                .bind(stats.created_memberships as i64)
+                .bind(stats.duplicates as i64)
+                .bind(stats.rejected as i64)
+                .execute(&mut *tx)
+                .await?;
+                Ok(())
+            }
+            .await;
+            match written {
+                Ok(()) => {}
+                Err(StoreError::Db(err)) if attempt < 8 && Self::is_retryable(&err) => continue,
+                Err(err) => return Err(err),
+            }
+            match tx.commit().await {
+                Ok(()) => return Ok(stats),
+                Err(err) if attempt < 8 && Self::is_retryable(&err) => continue,
+                Err(err) => return Err(err.into()),
+            }
+        }
+    }
+
+    async fn import_finish(&self, job: i64) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("UPDATE import_jobs SET finished_at = $2 WHERE id = $1").bind(job).bind(crate::clock::now()).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn import_errors(&self, job: i64) -> Result<Vec<ImportError>> {
+        let mut c = self.read.acquire().await?;
+        let rows: Vec<(i64, String, String, String, String)> = sqlx::query_as(
+            "SELECT line, col, value, reason_en, reason_hi FROM import_errors WHERE job_id = $1 ORDER BY line, col",
+        )
+        .bind(job)
+        .fetch_all(&mut *c)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(line, column, value, reason_en, reason_hi)| ImportError { line: line as u64, column, value, reason_en, reason_hi })
+            .collect())
     }
 
     async fn booth_codes(&self) -> Result<Vec<(String, Vec<String>)>> {

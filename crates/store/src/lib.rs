@@ -127,6 +127,36 @@ pub trait Store: Send + Sync {
         limit: u32,
     ) -> Result<Option<MemberPage>>;
 
+    /// One page of a unit's memberships as exported (every wing unless `wing`), after `after`
+    /// (a cursor from the previous page). None for an unknown unit.
+    async fn export_page(
+        &self,
+        unit: &str,
+        wing: Option<&str>,
+        after: i64,
+        limit: u32,
+    ) -> Result<Option<Vec<(i64, ExportRow)>>>;
+
+    /// Start an import of a file (by content hash), or resume the unfinished one for the same file.
+    async fn import_begin(
+        &self,
+        file_hash: &str,
+        file_name: &str,
+        actor: &str,
+    ) -> Result<ImportJob>;
+    /// Import one batch of rows (numbered from `first_line`) in one transaction together with the
+    /// job's checkpoint. With `job` None (a dry run) everything is rolled back.
+    async fn import_batch(
+        &self,
+        job: Option<i64>,
+        first_line: u64,
+        rows: &[ImportRow],
+    ) -> Result<ImportStats>;
+    /// Mark the job finished; a later import of the same file starts afresh.
+    async fn import_finish(&self, job: i64) -> Result<()>;
+    /// The job's rejected rows, in file order.
+    async fn import_errors(&self, job: i64) -> Result<Vec<ImportError>>;
+
     /// Every AC's code with its booth codes, in tree order (for generators and pickers).
     async fn booth_codes(&self) -> Result<Vec<(String, Vec<String>)>>;
 

@@ -212,3 +212,70 @@ pub struct Actor {
     pub id: String,
     pub state_admin: bool,
 }
+
+/// One membership as exported: the import's columns (so an export re-imports as a no-op) and
+/// a few read-only columns the import ignores.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ExportRow {
+    pub name: String,
+    /// E.164 (`+919839012345`); written as the ten digits people write.
+    pub mobile: Option<String>,
+    pub epic: Option<String>,
+    pub ac_no: i32,
+    pub booth_no: Option<i32>,
+    /// M, F or O.
+    pub gender: Option<String>,
+    pub birth_year: Option<i32>,
+    pub address: Option<String>,
+    /// The wing's code.
+    pub wing: String,
+    pub membership_number: String,
+    pub status: String,
+    pub enrolled_at: DateTime<Utc>,
+}
+
+/// The running totals of an import: rows = blank + created_memberships + duplicates + rejected.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub struct ImportStats {
+    pub rows: u64,
+    pub blank: u64,
+    pub created_people: u64,
+    pub created_memberships: u64,
+    pub duplicates: u64,
+    pub rejected: u64,
+}
+
+/// An import in progress (or resumed): where it stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportJob {
+    pub id: i64,
+    /// Data rows already committed (blank and rejected included): skip these on resume.
+    pub rows_done: u64,
+    pub stats: ImportStats,
+    pub resumed: bool,
+}
+
+/// One data row of a sheet, as the store takes it.
+#[derive(Debug, Clone)]
+pub enum ImportRow {
+    Blank,
+    /// Rejected before the store saw it (format errors), with the reasons.
+    Rejected(Vec<ImportError>),
+    /// A valid row to enrol. `values` are the sheet's raw values by column name, so that a
+    /// rejection by the store (unknown AC, booth or wing; identity) can quote them.
+    Enrol {
+        enrolment: Enrolment,
+        ctx: EnrolContext,
+        values: Vec<(String, String)>,
+    },
+}
+
+/// One line of the error report: the row as a spreadsheet numbers it, the column, the value, why.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ImportError {
+    pub line: u64,
+    pub column: String,
+    pub value: String,
+    pub reason_en: String,
+    pub reason_hi: String,
+}

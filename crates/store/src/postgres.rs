@@ -43,13 +43,27 @@ impl PgStore {
             .collect();
         ids.sort_unstable();
         ids.dedup();
-        for id in ids {
-            sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                .bind(id)
+        if !ids.is_empty() {
+            sqlx::query("SELECT pg_advisory_xact_lock(k) FROM (SELECT unnest($1::bigint[]) AS k ORDER BY 1) s")
+                .bind(ids)
                 .execute(&mut *c)
                 .await?;
         }
         Ok(())
+    }
+
+    /// Ids for up to `n` new people from the identity sequence: the run of consecutive values
+    /// at the start of what `nextval` gave (gaps are harmless; the caller asks again when short).
+    async fn reserve_person_ids(c: &mut Conn, n: i64) -> Result<(i64, i64)> {
+        let mut ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT nextval(pg_get_serial_sequence('people', 'id')) FROM generate_series(1, $1)",
+        )
+        .bind(n.max(1))
+        .fetch_all(&mut *c)
+        .await?;
+        ids.sort_unstable();
+        let run = ids.windows(2).take_while(|w| w[1] == w[0] + 1).count() as i64;
+        Ok((ids[0], ids[0] + run))
     }
 
     /// Unique violations, serialisation failures and deadlocks: the transaction can be run again.

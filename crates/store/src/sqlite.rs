@@ -51,6 +51,14 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// Ids for `n` new people. Safe because this connection is the only writer (`BEGIN IMMEDIATE`).
+    async fn reserve_person_ids(c: &mut Conn, n: i64) -> Result<(i64, i64)> {
+        let max: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM people")
+            .fetch_one(&mut *c)
+            .await?;
+        Ok((max + 1, max + n.max(1)))
+    }
+
     fn is_retryable(e: &sqlx::Error) -> bool {
         matches!(e, sqlx::Error::Database(d) if d.code().is_some_and(|c| c == "5" || c == "517"))
     }

@@ -1,0 +1,258 @@
+//! `sangathan import members` and `sangathan export members`: whole sheets in and out, streaming.
+
+use crate::export::{Exporter, Format};
+use crate::sheet::Sheet;
+use anyhow::{Context, anyhow};
+use chrono::Datelike;
+use indicatif::{ProgressBar, ProgressStyle};
+use sangathan_core::geo::UnitCode;
+use sangathan_core::import::{Column, RowOutcome, validate_row};
+use sangathan_store::{
+    DynStore, EnrolContext, Enrolment, ImportError, ImportRow, ImportStats, clock,
+};
+use std::io::Read;
+use std::path::Path;
+
+/// Rows committed together with their checkpoint.
+fn batch_size() -> usize {
+    std::env::var("SANGATHAN_IMPORT_BATCH")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(5000)
+}
+
+fn file_hash(path: &Path) -> anyhow::Result<String> {
+    use sha2::{Digest, Sha256};
+    let mut f =
+        std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(hex::encode(h.finalize()))
+}
+
+pub struct ImportOptions<'a> {
+    pub wing: Option<&'a str>,
+    pub dry_run: bool,
+    pub quiet: bool,
+    pub errors: Option<&'a Path>,
+}
+
+/// Import a sheet; returns the whole file's totals (a resumed run counts the earlier part too).
+pub async fn import_members(
+    store: &DynStore,
+    path: &Path,
+    opt: ImportOptions<'_>,
+) -> anyhow::Result<ImportStats> {
+    let mut sheet = Sheet::open(path).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    for u in &sheet.columns.unknown {
+        eprintln!("warning: column {u:?} is not one Sangathan knows; it is ignored");
+    }
+    let state = store.state_code().await?;
+    let year = clock::today().year();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let job = if opt.dry_run {
+        None
+    } else {
+        Some(
+            store
+                .import_begin(&file_hash(path)?, &name, "admin")
+                .await?,
+        )
+    };
+    let mut total = job.as_ref().map(|j| j.stats).unwrap_or_default();
+    let skip = job.as_ref().map(|j| j.rows_done).unwrap_or(0);
+    if let Some(j) = &job
+        && j.resumed
+    {
+        eprintln!(
+            "resuming the unfinished import of this file after {} rows",
+            j.rows_done
+        );
+    }
+    let bar = if opt.quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new_spinner()
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} import {human_pos} rows {per_sec} {elapsed}")
+            .expect("template"),
+    );
+    let batch = if opt.dry_run { 100_000 } else { batch_size() };
+    let mut rows: Vec<ImportRow> = Vec::with_capacity(batch);
+    let mut first_line = 0u64;
+    let mut seen = 0u64;
+    let columns = sheet.columns.clone();
+    let raw = |cells: &[String], col: Column| {
+        columns
+            .index
+            .get(&col)
+            .and_then(|&i| cells.get(i))
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default()
+    };
+    let default_wing = opt.wing.unwrap_or("party").to_string();
+    while let Some(next) = sheet.next_row() {
+        let (line, cells) = next.map_err(|e| anyhow!("{}: {e}", path.display()))?;
+        seen += 1;
+        if seen <= skip {
+            continue;
+        }
+        if rows.is_empty() {
+            first_line = line;
+        }
+        let refs: Vec<&str> = cells.iter().map(String::as_str).collect();
+        rows.push(match validate_row(&columns, &refs, year) {
+            RowOutcome::Blank => ImportRow::Blank,
+            RowOutcome::Rejected(errs) => ImportRow::Rejected(
+                errs.into_iter()
+                    .map(|e| ImportError {
+                        line,
+                        column: e.column.to_string(),
+                        value: e.value,
+                        reason_en: e.en,
+                        reason_hi: e.hi,
+                    })
+                    .collect(),
+            ),
+            RowOutcome::Valid(v) => {
+                let unit = match v.booth_no {
+                    Some(b) => UnitCode::booth(&state, v.ac_no, b),
+                    None => UnitCode::ac(&state, v.ac_no),
+                };
+                let values = [
+                    Column::AcNo,
+                    Column::BoothNo,
+                    Column::Wing,
+                    Column::Mobile,
+                    Column::Epic,
+                    Column::Name,
+                ]
+                .into_iter()
+                .map(|c| (c.as_str().to_string(), raw(&cells, c)))
+                .collect();
+                ImportRow::Enrol {
+                    enrolment: Enrolment {
+                        name: v.name,
+                        mobile: v.mobile,
+                        epic: v.epic,
+                        gender: v.gender,
+                        birth_year: v.birth_year,
+                        address: v.address,
+                        unit: unit.to_string(),
+                        wing: v.wing.unwrap_or_else(|| default_wing.clone()),
+                    },
+                    ctx: EnrolContext {
+                        actor: "admin".into(),
+                        channel: "import".into(),
+                        at: clock::now(),
+                    },
+                    values,
+                }
+            }
+        });
+        if rows.len() >= batch {
+            add(
+                &mut total,
+                store
+                    .import_batch(job.as_ref().map(|j| j.id), first_line, &rows)
+                    .await?,
+            );
+            bar.inc(rows.len() as u64);
+            rows.clear();
+        }
+    }
+    if !rows.is_empty() {
+        add(
+            &mut total,
+            store
+                .import_batch(job.as_ref().map(|j| j.id), first_line, &rows)
+                .await?,
+        );
+        bar.inc(rows.len() as u64);
+    }
+    bar.finish_and_clear();
+    if let Some(j) = &job {
+        store.import_finish(j.id).await?;
+        if let Some(out) = opt.errors {
+            write_errors(out, &store.import_errors(j.id).await?)?;
+        }
+    }
+    Ok(total)
+}
+
+fn add(t: &mut ImportStats, b: ImportStats) {
+    t.rows += b.rows;
+    t.blank += b.blank;
+    t.created_people += b.created_people;
+    t.created_memberships += b.created_memberships;
+    t.duplicates += b.duplicates;
+    t.rejected += b.rejected;
+}
+
+/// The error report: one line per rejected field, numbered as a spreadsheet shows the row.
+fn write_errors(out: &Path, errors: &[ImportError]) -> anyhow::Result<()> {
+    let mut f =
+        std::fs::File::create(out).with_context(|| format!("cannot write {}", out.display()))?;
+    std::io::Write::write_all(&mut f, "\u{feff}".as_bytes())?;
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(f);
+    w.write_record(["row", "column", "value", "reason", "कारण"])?;
+    for e in errors {
+        w.write_record([
+            e.line.to_string(),
+            e.column.clone(),
+            crate::export::escape_cell(&e.value).into_owned(),
+            e.reason_en.clone(),
+            e.reason_hi.clone(),
+        ])?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// Export a unit's memberships page by page into a CSV or XLSX file; returns the rows written.
+pub async fn export_members(
+    store: &DynStore,
+    unit: &str,
+    wing: Option<&str>,
+    format: Format,
+    out: &Path,
+) -> anyhow::Result<u64> {
+    if store.unit(unit).await?.is_none() {
+        return Err(anyhow!("unknown unit: {unit}"));
+    }
+    let mut x = Exporter::create(out, format)?;
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} export {human_pos} rows {per_sec}")
+            .expect("template"),
+    );
+    let mut after = 0i64;
+    loop {
+        let page = store
+            .export_page(unit, wing, after, 10_000)
+            .await?
+            .unwrap_or_default();
+        let Some((last, _)) = page.last() else { break };
+        after = *last;
+        for (_, row) in &page {
+            x.write(row)?;
+        }
+        bar.inc(page.len() as u64);
+    }
+    bar.finish_and_clear();
+    x.finish()
+}
