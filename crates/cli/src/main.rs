@@ -81,6 +81,15 @@ enum Cmd {
     Units(UnitsCmd),
     /// Print the OpenAPI document.
     Openapi,
+    /// Find members of a unit's subtree by name (either script), mobile or EPIC.
+    Search {
+        unit: String,
+        text: String,
+        #[arg(long)]
+        json: bool,
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+    },
     /// Bulk import from a spreadsheet.
     #[command(subcommand)]
     Import(ImportCmd),
@@ -375,6 +384,30 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let s = open_initialised(&cli.db).await?;
             let n = bulk::export_members(&s, &unit, wing.as_deref(), format, &out).await?;
             eprintln!("exported {n} memberships to {}", out.display());
+        }
+        Cmd::Search {
+            unit,
+            text,
+            json,
+            limit,
+        } => {
+            let s = open_initialised(&cli.db).await?;
+            let page = s
+                .search(&unit, &text, None, 0, limit)
+                .await?
+                .ok_or_else(|| anyhow!("unknown unit: {unit}"))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&page)?);
+            } else if page.members.is_empty() {
+                println!("no member of {unit} matches {text:?}");
+            } else {
+                for h in &page.members {
+                    println!(
+                        "{:>10}  {:<32} {:<18} {:<10} {}",
+                        h.person_id, h.name, h.membership_number, h.wing, h.unit
+                    );
+                }
+            }
         }
         Cmd::Openapi => {
             println!(

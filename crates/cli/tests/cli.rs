@@ -244,3 +244,22 @@ fn import_booths_replaces_the_synthetic_list() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("row 2"));
 }
+
+#[test]
+fn search_from_the_command_line() {
+    let d = db();
+    ok(
+        &d,
+        &["demo", "--members", "300", "--seed", "9", "--preset", MINI],
+    );
+    let first: Value =
+        serde_json::from_str(&ok(&d, &["search", "TS", "a", "--json", "--limit", "1"])).unwrap();
+    let hit = &first["members"][0];
+    let name = hit["name"].as_str().unwrap().to_string();
+    let found: Value = serde_json::from_str(&ok(&d, &["search", "TS", &name, "--json"])).unwrap();
+    assert_eq!(found["members"][0]["name"], name.as_str(), "{found}");
+    assert_eq!(found["members"][0]["rank"], 3);
+    let human = ok(&d, &["search", "TS", &name]);
+    assert!(human.contains(&name), "{human}");
+    assert!(!run(&d, &["search", "TS-AC-77", "x"]).status.success());
+}

@@ -339,6 +339,56 @@ impl From<store::MemberPage> for MemberPageDto {
     }
 }
 
+/// One person found by a search, with their membership in the searched scope.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = SearchHit)]
+pub struct SearchHitDto {
+    pub person_id: i64,
+    pub name: String,
+    pub membership_number: String,
+    pub wing: String,
+    pub unit: String,
+    /// 3 the same name (or an identifier match), 2 the same key or words in another order,
+    /// 1 whole words of it, 0 weaker.
+    pub rank: u8,
+}
+
+/// A page of search results, best first; pass `next` as `after` for the following page.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = SearchPage)]
+pub struct SearchPageDto {
+    pub members: Vec<SearchHitDto>,
+    pub next: Option<u32>,
+}
+
+impl From<store::SearchPage> for SearchPageDto {
+    fn from(p: store::SearchPage) -> Self {
+        SearchPageDto {
+            members: p
+                .members
+                .into_iter()
+                .map(|h| SearchHitDto {
+                    person_id: h.person_id,
+                    name: h.name,
+                    membership_number: h.membership_number,
+                    wing: h.wing,
+                    unit: h.unit,
+                    rank: h.rank,
+                })
+                .collect(),
+            next: p.next,
+        }
+    }
+}
+
+/// A member list: a page of a unit's members, or (with `q`) ranked search results.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum MemberListDto {
+    Page(MemberPageDto),
+    Search(SearchPageDto),
+}
+
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Health {
     #[schema(example = "ok")]

@@ -38,4 +38,5 @@ on_both_backends!(
     units_and_progress,
     campaigns,
     openapi_document,
+    search_in_both_scripts,
 );

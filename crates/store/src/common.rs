@@ -16,6 +16,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 type Conn = <DB as sqlx::Database>::Connection;
 
+/// How many candidates a name search ranks at most.
+const CANDIDATES: u32 = 2000;
+
 /// Membership statuses that count towards `achieved`.
 const COUNTED: &str = "('pending','verified')";
 
@@ -230,6 +233,7 @@ struct NewPerson {
     id: i64,
     name: String,
     name_key: String,
+    search_key: String,
     gender: Option<&'static str>,
     birth_year: Option<i32>,
     address: Option<String>,
@@ -413,6 +417,7 @@ async fn enrol_rows(c: &mut Conn, s: &Settings, rows: &[(&Enrolment, &EnrolConte
                     id,
                     name: e.name.as_str().to_string(),
                     name_key: name_key.clone(),
+                    search_key: sangathan_core::search::joined_key(e.name.as_str()),
                     gender: e.gender.map(|g| g.code()),
                     birth_year: e.birth_year,
                     address: e.address.clone(),
@@ -517,12 +522,13 @@ async fn enrol_rows(c: &mut Conn, s: &Settings, rows: &[(&Enrolment, &EnrolConte
     // The writes, as sets.
     for chunk in new_people.chunks(400) {
         let mut qb: QueryBuilder<DB> = QueryBuilder::new(
-            "INSERT INTO people (id, name, name_key, gender, birth_year, address, mobile, epic, unit_id, created_at) ",
+            "INSERT INTO people (id, name, name_key, search_key, gender, birth_year, address, mobile, epic, unit_id, created_at) ",
         );
         qb.push_values(chunk, |mut b, p| {
             b.push_bind(p.id)
                 .push_bind(p.name.clone())
                 .push_bind(p.name_key.clone())
+                .push_bind(p.search_key.clone())
                 .push_bind(p.gender)
                 .push_bind(p.birth_year)
                 .push_bind(p.address.clone())
@@ -1202,6 +1208,73 @@ impl Store for StoreImpl {
             .collect();
         let next = if more { members.last().map(|m| m.cursor) } else { None };
         Ok(Some(MemberPage { members, next }))
+    }
+
+    async fn search(&self, unit: &str, q: &str, wing: Option<&str>, offset: u32, limit: u32) -> Result<Option<SearchPage>> {
+        use sangathan_core::search;
+        let mut c = self.read.acquire().await?;
+        let Some(u) = unit_by_code(&mut c, unit).await? else { return Ok(None) };
+        let limit = limit.clamp(1, 100);
+        // What to look for: an identifier exactly, or a name by its key.
+        enum Find {
+            Mobile(String),
+            Epic(String),
+            Key(String),
+        }
+        let find = if search::looks_like_identifier(q) {
+            if let Ok(m) = Mobile::parse(q) {
+                Find::Mobile(m.e164().to_string())
+            } else if let Ok(e) = Epic::parse(q) {
+                Find::Epic(e.as_str().to_string())
+            } else {
+                return Ok(Some(SearchPage { members: Vec::new(), next: None }));
+            }
+        } else {
+            let k = search::joined_key(q);
+            if k.is_empty() {
+                return Ok(Some(SearchPage { members: Vec::new(), next: None }));
+            }
+            Find::Key(k)
+        };
+        let (cond, arg) = match find {
+            Find::Mobile(m) => ("p.mobile = $2".to_string(), m),
+            Find::Epic(e) => ("p.epic = $2".to_string(), e),
+            Find::Key(k) if k.chars().count() >= 3 => (StoreImpl::trigram_condition(), k),
+            // Too short for trigrams: a prefix of the key, through its b-tree.
+            Find::Key(k) => (StoreImpl::prefix_condition(), k),
+        };
+        let scope = subtree_filter(&u);
+        let sql = format!(
+            "SELECT p.id, p.name, m.number, w.code, b.code FROM people p \
+             JOIN memberships m ON m.person_id = p.id JOIN wings w ON w.id = m.wing_id JOIN units b ON b.id = m.unit_id \
+             WHERE {cond} AND {scope} AND ($3 IS NULL OR w.code = $3) \
+             ORDER BY p.id, m.wing_id LIMIT {CANDIDATES}"
+        );
+        let rows: Vec<(i64, String, String, String, String)> = sqlx::query_as(AssertSqlSafe(sql))
+            .bind(u.id)
+            .bind(arg)
+            .bind(wing.map(|w| w.trim().to_lowercase()))
+            .fetch_all(&mut *c)
+            .await?;
+        let identifier = search::looks_like_identifier(q);
+        let mut seen = HashSet::new();
+        let mut hits: Vec<SearchHit> = rows
+            .into_iter()
+            .filter(|r| seen.insert(r.0))
+            .map(|(person_id, name, membership_number, wing, unit)| SearchHit {
+                rank: if identifier { 3 } else { search::rank(q, &name) },
+                person_id,
+                name,
+                membership_number,
+                wing,
+                unit,
+            })
+            .collect();
+        hits.sort_by(|a, b| b.rank.cmp(&a.rank).then_with(|| a.name.cmp(&b.name)).then(a.person_id.cmp(&b.person_id)));
+        let total = hits.len();
+        let members: Vec<SearchHit> = hits.into_iter().skip(offset as usize).take(limit as usize).collect();
+        let end = offset as usize + members.len();
+        Ok(Some(SearchPage { members, next: if end < total { Some(end as u32) } else { None } }))
     }
 
     async fn export_page(&self, unit: &str, wing: Option<&str>, after: i64, limit: u32) -> Result<Option<Vec<(i64, ExportRow)>>> {

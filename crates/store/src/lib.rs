@@ -127,6 +127,17 @@ pub trait Store: Send + Sync {
         limit: u32,
     ) -> Result<Option<MemberPage>>;
 
+    /// Find members of a unit's subtree by name (either script, spelling variants), mobile in any
+    /// typed form, or EPIC; ranked exact before fuzzy, then paged by `offset`. None for an unknown unit.
+    async fn search(
+        &self,
+        unit: &str,
+        q: &str,
+        wing: Option<&str>,
+        offset: u32,
+        limit: u32,
+    ) -> Result<Option<SearchPage>>;
+
     /// One page of a unit's memberships as exported (every wing unless `wing`), after `after`
     /// (a cursor from the previous page). None for an unknown unit.
     async fn export_page(

@@ -279,3 +279,23 @@ pub struct ImportError {
     pub reason_en: String,
     pub reason_hi: String,
 }
+
+/// One person found by a search, with their membership in the searched scope.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SearchHit {
+    pub person_id: i64,
+    pub name: String,
+    pub membership_number: String,
+    pub wing: String,
+    pub unit: String,
+    /// 3 the same name, 2 the same key or words in another order, 1 whole words of it,
+    /// 0 weaker; identifier matches are 3.
+    pub rank: u8,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SearchPage {
+    pub members: Vec<SearchHit>,
+    /// The offset of the next page; none when this is the last.
+    pub next: Option<u32>,
+}

@@ -66,6 +66,16 @@ impl PgStore {
         Ok((ids[0], ids[0] + run))
     }
 
+    /// People whose search key contains `$2`, through the pg_trgm GIN index.
+    fn trigram_condition() -> String {
+        "p.search_key LIKE '%' || $2 || '%'".to_string()
+    }
+
+    /// People whose search key starts with `$2`, through the text_pattern_ops b-tree.
+    fn prefix_condition() -> String {
+        "p.search_key LIKE $2 || '%'".to_string()
+    }
+
     /// Unique violations, serialisation failures and deadlocks: the transaction can be run again.
     fn is_retryable(e: &sqlx::Error) -> bool {
         matches!(e, sqlx::Error::Database(d) if d.code().is_some_and(|c| c == "23505" || c == "40001" || c == "40P01"))

@@ -59,6 +59,17 @@ impl SqliteStore {
         Ok((max + 1, max + n.max(1)))
     }
 
+    /// People whose search key contains `$2`, through the FTS5 trigram index.
+    fn trigram_condition() -> String {
+        "p.id IN (SELECT rowid FROM people_fts WHERE people_fts MATCH '\"' || $2 || '\"')"
+            .to_string()
+    }
+
+    /// People whose search key starts with `$2` (keys are lower-case ASCII), by b-tree range.
+    fn prefix_condition() -> String {
+        "p.search_key >= $2 AND p.search_key < $2 || '~'".to_string()
+    }
+
     fn is_retryable(e: &sqlx::Error) -> bool {
         matches!(e, sqlx::Error::Database(d) if d.code().is_some_and(|c| c == "5" || c == "517"))
     }

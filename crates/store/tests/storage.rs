@@ -47,6 +47,7 @@ on_both!(
     members_are_listed_by_subtree_with_paging,
     booth_list_import_keeps_members_and_targets,
     campaigns_are_validated,
+    search_finds_names_across_scripts,
 );
 
 fn start() -> NaiveDate {
@@ -697,4 +698,95 @@ async fn campaigns_are_validated(db: TestDb) {
     assert_eq!(p.unit.target, 400);
     let _ = Utc.timestamp_opt(0, 0);
     assert_verified(&s).await;
+}
+
+async fn search_finds_names_across_scripts(db: TestDb) {
+    let s = mini(&db).await;
+    let rows: Vec<_> = [
+        (
+            "Ram Prakash Nishad",
+            "9800000001",
+            Some("RPN1234567"),
+            "TS-AC-1-B0001",
+        ),
+        ("सीता देवी", "9800000002", None, "TS-AC-1-B0002"),
+        ("Mohammad Salim", "9800000003", None, "TS-AC-2-B0001"),
+        ("लक्ष्मी यादव", "9800000004", None, "TS-AC-4-B0001"),
+        ("Shailendra Singh", "9800000005", None, "TS-AC-3"),
+        ("Raman Kumar", "9800000006", None, "TS-AC-1-B0003"),
+        ("Jha", "9800000007", None, "TS-AC-1-B0003"),
+    ]
+    .into_iter()
+    .map(|(n, m, e, u)| (enr(n, Some(m), e, u), ctx()))
+    .collect();
+    assert!(
+        s.enrol_batch(&rows)
+            .await
+            .unwrap()
+            .iter()
+            .all(|r| r.is_ok())
+    );
+    let names = |q: &str, unit: &str| {
+        let s = s.clone();
+        let q = q.to_string();
+        let unit = unit.to_string();
+        async move {
+            s.search(&unit, &q, None, 0, 20)
+                .await
+                .unwrap()
+                .unwrap()
+                .members
+                .into_iter()
+                .map(|h| h.name)
+                .collect::<Vec<_>>()
+        }
+    };
+    for q in [
+        "Ram Prakash Nishad",
+        "ram prakash",
+        "राम प्रकाश निषाद",
+        "रामप्रकाश",
+        "rpn 1234567",
+        "+91 98000 00001",
+        "09800000001",
+    ] {
+        assert_eq!(
+            names(q, "TS").await.first().map(String::as_str),
+            Some("Ram Prakash Nishad"),
+            "{q}"
+        );
+    }
+    assert_eq!(names("Sita Devi", "TS").await, vec!["सीता देवी"]);
+    assert_eq!(names("Mohd Salim", "TS").await, vec!["Mohammad Salim"]);
+    assert_eq!(names("Muhammad Salim", "TS").await, vec!["Mohammad Salim"]);
+    assert_eq!(names("Laxmi", "TS").await, vec!["लक्ष्मी यादव"]);
+    assert_eq!(names("Lakshmi Yadav", "TS").await, vec!["लक्ष्मी यादव"]);
+    assert_eq!(names("Shailender", "TS").await, vec!["Shailendra Singh"]);
+    assert_eq!(names("शैलेन्द्र सिंह", "TS").await, vec!["Shailendra Singh"]);
+    assert_eq!(names("Jha", "TS").await, vec!["Jha"]);
+    // Exact before fuzzy: "Ram" ranks nobody called exactly Ram first, but finds both.
+    let r = s
+        .search("TS", "Raman Kumar", None, 0, 20)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(r.members[0].name, "Raman Kumar");
+    assert_eq!(r.members[0].rank, 3);
+    // Scoped to the unit's subtree.
+    assert!(names("Ram Prakash", "TS-AC-2").await.is_empty());
+    assert!(names("Shailendra", "TS-DIV-SOUTH").await.is_empty());
+    assert_eq!(
+        names("Shailendra", "TS-AC-3").await,
+        vec!["Shailendra Singh"]
+    );
+    assert!(
+        s.search("TS-AC-99", "Ram", None, 0, 20)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // Paging.
+    let all = s.search("TS", "kumar", None, 0, 1).await.unwrap().unwrap();
+    assert_eq!(all.members.len(), 1);
+    assert!(names("nobody here", "TS").await.is_empty());
 }

@@ -2,7 +2,7 @@
 
 use crate::AppState;
 use crate::auth::Caller;
-use crate::dto::{EnrolOutcomeDto, MemberDto, MemberPageDto};
+use crate::dto::{EnrolOutcomeDto, MemberDto, MemberListDto};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, ApiQuery, present};
 use axum::Json;
@@ -225,7 +225,10 @@ pub struct ListQuery {
     pub unit: Option<String>,
     /// Wing code; default: all wings.
     pub wing: Option<String>,
-    /// The `next` cursor of the previous page.
+    /// Search: a name in Devanagari or Latin letters (spelling variants match), a mobile in any
+    /// typed form, or an EPIC. Results are ranked, exact before fuzzy.
+    pub q: Option<String>,
+    /// The `next` value of the previous page (a cursor; with `q`, an offset).
     #[param(value_type = Option<i64>)]
     pub after: Option<String>,
     /// Page size, 1–500; default 50.
@@ -233,14 +236,15 @@ pub struct ListQuery {
     pub limit: Option<String>,
 }
 
-/// Members of a unit's subtree, oldest membership first, a page at a time.
+/// Members of a unit's subtree, oldest membership first, a page at a time; or, with `q`,
+/// the members of the subtree found by name, mobile or EPIC, best first.
 #[utoipa::path(
     get,
     path = "/api/v1/members",
     tag = "members",
     params(ListQuery),
     responses(
-        (status = 200, description = "A page of members", body = MemberPageDto),
+        (status = 200, description = "A page of members, or of search results with `q`", body = MemberListDto),
         (status = 401, description = "No or bad token", body = ErrorBody),
         (status = 404, description = "No such unit", body = ErrorBody),
         (status = 422, description = "Missing unit or bad paging parameters", body = ErrorBody),
@@ -250,7 +254,7 @@ pub async fn list_members(
     _caller: Caller,
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<ListQuery>,
-) -> Result<Json<MemberPageDto>, ApiError> {
+) -> Result<Json<MemberListDto>, ApiError> {
     let mut errs = Vec::new();
     let unit = present(&q.unit);
     if unit.is_none() {
@@ -303,10 +307,19 @@ pub async fn list_members(
         return Err(Invalid(errs).into());
     }
     let unit = unit.unwrap_or_default();
+    if let Some(text) = present(&q.q) {
+        let offset = u32::try_from(after.unwrap_or(0)).unwrap_or(u32::MAX);
+        let page = state
+            .store
+            .search(unit, text, wing.as_deref(), offset, limit.min(100))
+            .await?
+            .ok_or(ApiError::NotFound)?;
+        return Ok(Json(MemberListDto::Search(page.into())));
+    }
     let page = state
         .store
         .list_members(unit, wing.as_deref(), after, limit)
         .await?
         .ok_or(ApiError::NotFound)?;
-    Ok(Json(page.into()))
+    Ok(Json(MemberListDto::Page(page.into())))
 }

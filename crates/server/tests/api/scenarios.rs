@@ -800,3 +800,63 @@ fn collect_refs(v: &Value, out: &mut Vec<String>) {
         _ => {}
     }
 }
+
+/// `GET /api/v1/members?unit=CODE&q=TEXT`: names in either script, mobiles, EPICs; scoped; ranked.
+pub async fn search_in_both_scripts(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    for (name, mobile, epic, unit) in [
+        (
+            "Ram Prakash Nishad",
+            "9811100001",
+            "RPN7654321",
+            "TS-AC-1-B0001",
+        ),
+        ("राम प्रकाश", "9811100002", "", "TS-AC-2-B0001"),
+        ("Laxmi Devi", "9811100003", "", "TS-AC-1-B0002"),
+    ] {
+        let body = serde_json::json!({"name": name, "mobile": mobile, "epic": epic, "unit": unit});
+        app.enrol(&body, &key()).await.expect(201);
+    }
+    let names = |v: &Value| {
+        v["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["name"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    let v = app.get("/api/v1/members?unit=TS&q=%E0%A4%B0%E0%A4%BE%E0%A4%AE%E0%A4%AA%E0%A5%8D%E0%A4%B0%E0%A4%95%E0%A4%BE%E0%A4%B6").await.expect(200); // रामप्रकाश
+    let found = names(&v);
+    assert!(
+        found.contains(&"Ram Prakash Nishad".to_string())
+            && found.contains(&"राम प्रकाश".to_string()),
+        "{v}"
+    );
+    let v = app
+        .get("/api/v1/members?unit=TS&q=lakshmi")
+        .await
+        .expect(200);
+    assert_eq!(names(&v), vec!["Laxmi Devi"]);
+    let v = app
+        .get("/api/v1/members?unit=TS&q=%2B91%2098111%2000001")
+        .await
+        .expect(200);
+    assert_eq!(names(&v), vec!["Ram Prakash Nishad"]);
+    assert_eq!(v["members"][0]["rank"], 3);
+    let v = app
+        .get("/api/v1/members?unit=TS&q=rpn%207654321")
+        .await
+        .expect(200);
+    assert_eq!(names(&v), vec!["Ram Prakash Nishad"]);
+    // Scoped: AC 2 holds only the Devanagari Ram Prakash.
+    let v = app
+        .get("/api/v1/members?unit=TS-AC-2&q=Ram%20Prakash")
+        .await
+        .expect(200);
+    assert_eq!(names(&v), vec!["राम प्रकाश"]);
+    app.get("/api/v1/members?unit=TS-AC-99&q=Ram")
+        .await
+        .expect(404);
+}
