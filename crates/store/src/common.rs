@@ -265,6 +265,8 @@ struct HeldMembership {
     unit: String,
 }
 
+const IN_CHUNK: usize = 500;
+
 /// Run `sql` once per chunk of `items`, binding each chunk as `(… IN ($1, $2, …))`.
 async fn fetch_in<T, R>(c: &mut Conn, sql_prefix: &str, sql_suffix: &str, items: &[T]) -> Result<Vec<R>>
 where
@@ -272,12 +274,15 @@ where
     R: for<'r> sqlx::FromRow<'r, <DB as sqlx::Database>::Row> + Send + Unpin,
 {
     let mut out = Vec::new();
-    for chunk in items.chunks(500) {
+    for chunk in items.chunks(IN_CHUNK) {
         let mut qb: QueryBuilder<DB> = QueryBuilder::new(sql_prefix);
         qb.push(" IN (");
         let mut sep = qb.separated(", ");
-        for x in chunk {
-            sep.push_bind(x.clone());
+        // Always IN_CHUNK (or 1..=16) placeholders, padded with a repeat: few distinct statement
+        // texts, so the prepared-statement cache serves them instead of re-preparing each batch.
+        let width = if chunk.len() <= 16 { chunk.len() } else { IN_CHUNK };
+        for i in 0..width {
+            sep.push_bind(chunk[i.min(chunk.len() - 1)].clone());
         }
         qb.push(")");
         qb.push(sql_suffix);
