@@ -1,8 +1,10 @@
 //! `sangathan`: the command line of Sangathan.
 
+mod bench;
 mod bulk;
 mod demo;
 mod export;
+mod merges;
 mod sheet;
 
 use anyhow::{Context, anyhow, bail};
@@ -44,7 +46,7 @@ enum Cmd {
     /// Init (if needed) plus synthetic members; prints an admin API token (last line).
     Demo {
         /// How many members to generate.
-        #[arg(long, default_value_t = 20_000)]
+        #[arg(long, default_value_t = 100_000)]
         members: u64,
         /// Same seed, same members.
         #[arg(long, default_value_t = 1)]
@@ -96,6 +98,55 @@ enum Cmd {
     /// Bulk export to a spreadsheet.
     #[command(subcommand)]
     Export(ExportCmd),
+    /// Pairs of people in a unit's subtree who look like one person (same mobile with names
+    /// matching across scripts; same name and birth year in one booth).
+    Duplicates {
+        unit: String,
+        #[arg(long)]
+        json: bool,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// Merge two records of one person: `merge PERSON_ID INTO PERSON_ID`. Memberships,
+    /// identifiers and history are all kept; `unmerge` undoes it.
+    Merge {
+        /// The record to merge away (kept as history).
+        #[arg(value_name = "PERSON_ID")]
+        from: i64,
+        /// The word INTO.
+        #[arg(value_name = "INTO")]
+        word: String,
+        /// The person who remains.
+        #[arg(value_name = "PERSON_ID")]
+        into: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Undo a merge exactly (its id is printed by `merge`).
+    Unmerge {
+        #[arg(value_name = "MERGE_ID")]
+        merge_id: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Measure import, roll-up, search, enrolment over HTTP and resources against baselines; (re)writes this size's section of BENCHMARKS.md.
+    Bench {
+        /// How many members to generate and import.
+        #[arg(long, default_value_t = 1_000_000)]
+        members: u64,
+        /// Repetitions of each measurement (the import runs once from 5,000,000 members on).
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        /// The report to (re)write; other sizes' sections are kept.
+        #[arg(long, default_value = "BENCHMARKS.md")]
+        out: std::path::PathBuf,
+        /// Where the CSV and databases go (default: a temporary directory, removed afterwards).
+        #[arg(long)]
+        work: Option<std::path::PathBuf>,
+        /// A note shown in the section (e.g. what changed).
+        #[arg(long)]
+        label: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -409,6 +460,35 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
         }
+        Cmd::Bench {
+            members,
+            runs,
+            out,
+            work,
+            label,
+        } => {
+            bench::run(
+                &cli.db,
+                bench::Options {
+                    members,
+                    runs,
+                    out,
+                    work,
+                    label,
+                },
+            )
+            .await?
+        }
+        Cmd::Duplicates { unit, json, limit } => {
+            merges::duplicates(&cli.db, &unit, json, limit).await?
+        }
+        Cmd::Merge {
+            from,
+            word,
+            into,
+            json,
+        } => merges::merge(&cli.db, from, &word, into, json).await?,
+        Cmd::Unmerge { merge_id, json } => merges::unmerge(&cli.db, merge_id, json).await?,
         Cmd::Openapi => {
             println!(
                 "{}",
@@ -457,7 +537,7 @@ async fn load_demo(s: &DynStore, n: u64, seed: u64) -> anyhow::Result<()> {
     let (mut ok, mut rejected) = (0u64, 0u64);
     let mut i = 0u64;
     while i < n {
-        let end = (i + 2000).min(n);
+        let end = (i + 10_000).min(n);
         let rows: Vec<_> = (i..end)
             .map(|k| {
                 (

@@ -263,3 +263,84 @@ fn search_from_the_command_line() {
     assert!(human.contains(&name), "{human}");
     assert!(!run(&d, &["search", "TS-AC-77", "x"]).status.success());
 }
+
+#[test]
+fn duplicates_merge_into_and_unmerge() {
+    let d = db();
+    ok(&d, &["init", "--preset", MINI]);
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("people.csv");
+    std::fs::write(
+        &f,
+        "name,mobile,epic,ac_no,booth_no,birth_year,wing\n\
+         Ram Prakash,9839012345,RPK1234567,1,1,1980,party\n\
+         राम प्रकाश,9839012345,,1,1,1980,employees\n\
+         Gita Devi,9839012345,,1,1,1985,party\n",
+    )
+    .unwrap();
+    ok(&d, &["import", "members", f.to_str().unwrap()]);
+    let dup: Value = serde_json::from_str(&ok(&d, &["duplicates", "TS-AC-1", "--json"])).unwrap();
+    let c = dup["candidates"].as_array().unwrap();
+    assert_eq!(c.len(), 1, "{dup}");
+    assert_eq!(c[0]["a_name"], "Ram Prakash");
+    assert_eq!(c[0]["b_name"], "राम प्रकाश");
+    assert_eq!(c[0]["reason"], "same mobile, names match across scripts");
+    let (a, b) = (c[0]["a"].to_string(), c[0]["b"].to_string());
+    let human = ok(&d, &["duplicates", "ts-ac-1", "--limit", "5"]);
+    assert!(
+        human.contains("Ram Prakash") && human.contains("राम प्रकाश"),
+        "{human}"
+    );
+    assert!(!run(&d, &["duplicates", "TS-AC-99"]).status.success());
+
+    // The middle word must be INTO (any case); without it nothing is merged.
+    let o = run(&d, &["merge", &a, "WITH", &b]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("INTO") && err.trim().lines().count() == 1,
+        "{err}"
+    );
+    let o = run(&d, &["merge", &a, "INTO", &a]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("itself") && err.contains('|'), "{err}");
+
+    let out = ok(&d, &["merge", &a, "INTO", &b]);
+    assert!(
+        out.starts_with(&format!("merge #1: person #{a} merged into #{b}")),
+        "{out}"
+    );
+    assert!(
+        out.contains("TS-1-0000001"),
+        "the moved party membership: {out}"
+    );
+    assert!(
+        out.contains("epic") && out.contains("sangathan unmerge 1"),
+        "{out}"
+    );
+    assert!(ok(&d, &["verify"]).starts_with("ok"));
+    let after: Value = serde_json::from_str(&ok(&d, &["duplicates", "TS", "--json"])).unwrap();
+    assert_eq!(after["candidates"], serde_json::json!([]));
+    // Already merged: refused, in English and Hindi.
+    let o = run(&d, &["merge", &a, "into", &b]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("already merged"));
+
+    let undo = ok(&d, &["unmerge", "1", "--json"]);
+    let u: Value = serde_json::from_str(&undo).unwrap();
+    assert_eq!(u["undone"], true);
+    assert_eq!(u["moved_identifiers"], serde_json::json!(["epic"]));
+    assert!(ok(&d, &["verify"]).starts_with("ok"));
+    let o = run(&d, &["unmerge", "1"]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("already undone"));
+    let o = run(&d, &["unmerge", "42"]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no merge #42"));
+    // The pair is a candidate again; merging the other way round works too.
+    let again: Value = serde_json::from_str(&ok(&d, &["duplicates", "TS", "--json"])).unwrap();
+    assert_eq!(again["candidates"], dup["candidates"]);
+    let out = ok(&d, &["merge", &b, "into", &a]);
+    assert!(out.starts_with("merge #2:"), "{out}");
+    assert!(ok(&d, &["verify"]).starts_with("ok"));
+}

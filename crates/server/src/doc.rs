@@ -23,6 +23,7 @@ pub const BEARER: &str = "bearer";
         (name = "units", description = "The geography and progress against targets"),
         (name = "members", description = "Enrolment and members"),
         (name = "campaigns", description = "Wings and membership campaigns"),
+        (name = "merges", description = "Duplicate review, and merges that lose nothing and can be undone"),
         (name = "meta", description = "Health and this document"),
     )
 )]

@@ -272,6 +272,8 @@ pub struct MemberDto {
     pub unit: String,
     pub created_at: DateTime<Utc>,
     pub memberships: Vec<MembershipDto>,
+    /// Set when this record was merged into another person (kept as history; see `POST /api/v1/merges`).
+    pub merged_into: Option<i64>,
 }
 
 impl From<store::Member> for MemberDto {
@@ -287,6 +289,7 @@ impl From<store::Member> for MemberDto {
             unit: m.unit,
             created_at: m.created_at,
             memberships: m.memberships.into_iter().map(Into::into).collect(),
+            merged_into: m.merged_into,
         }
     }
 }
@@ -387,6 +390,73 @@ impl From<store::SearchPage> for SearchPageDto {
 pub enum MemberListDto {
     Page(MemberPageDto),
     Search(SearchPageDto),
+}
+
+/// Two live people of a unit's subtree who look like one person.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = DuplicateCandidate)]
+pub struct DuplicateCandidateDto {
+    /// The lower person id.
+    pub a: i64,
+    pub b: i64,
+    pub a_name: String,
+    pub b_name: String,
+    /// `same mobile, names match across scripts` or `same name and birth year in one booth`.
+    #[schema(example = "same mobile, names match across scripts")]
+    pub reason: String,
+}
+
+impl From<store::DuplicateCandidate> for DuplicateCandidateDto {
+    fn from(d: store::DuplicateCandidate) -> Self {
+        DuplicateCandidateDto {
+            a: d.a,
+            b: d.b,
+            a_name: d.a_name,
+            b_name: d.b_name,
+            reason: d.reason,
+        }
+    }
+}
+
+/// Duplicate candidates of a unit's subtree, lowest ids first.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Duplicates {
+    pub candidates: Vec<DuplicateCandidateDto>,
+}
+
+/// What a merge did, or (with `undone`) what its undo put back.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = MergeOutcome)]
+pub struct MergeOutcomeDto {
+    /// The merge's id: `DELETE /api/v1/merges/{id}` undoes it.
+    pub merge_id: i64,
+    /// The record merged away: kept as history, pointing at `into`.
+    pub from: i64,
+    /// The person who remains.
+    pub into: i64,
+    /// Membership numbers moved from `from` to `into` (by an undo: moved back).
+    pub moved_memberships: Vec<String>,
+    /// Membership numbers of `from` cancelled because `into` holds the same wing (by an undo:
+    /// restored to their previous status).
+    pub cancelled_memberships: Vec<String>,
+    /// Identifiers of `from` given to `into`: `epic`, `mobile` (by an undo: taken back).
+    pub moved_identifiers: Vec<String>,
+    /// True for the outcome of an undo.
+    pub undone: bool,
+}
+
+impl From<store::MergeOutcome> for MergeOutcomeDto {
+    fn from(o: store::MergeOutcome) -> Self {
+        MergeOutcomeDto {
+            merge_id: o.merge_id,
+            from: o.from,
+            into: o.into,
+            moved_memberships: o.moved_memberships,
+            cancelled_memberships: o.cancelled_memberships,
+            moved_identifiers: o.moved_identifiers,
+            undone: o.undone,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]

@@ -39,4 +39,5 @@ on_both_backends!(
     campaigns,
     openapi_document,
     search_in_both_scripts,
+    duplicates_merge_and_undo,
 );

@@ -340,10 +340,10 @@ async fn enrol_rows(c: &mut Conn, s: &Settings, rows: &[(&Enrolment, &EnrolConte
     let epics: Vec<String> = rows.iter().filter_map(|(e, _)| e.epic.as_ref().map(|x| x.as_str().to_string())).collect::<HashSet<_>>().into_iter().collect();
     let mobiles: Vec<String> = rows.iter().filter_map(|(e, _)| e.mobile.as_ref().map(|m| m.e164().to_string())).collect::<HashSet<_>>().into_iter().collect();
     let mut people: HashMap<i64, Known> = HashMap::new();
-    for r in fetch_in::<String, KnownRow>(c, "SELECT id, name_key, mobile, epic FROM people WHERE epic", "", &epics).await? {
+    for r in fetch_in::<String, KnownRow>(c, "SELECT id, name_key, mobile, epic FROM people WHERE merged_into IS NULL AND epic", "", &epics).await? {
         people.insert(r.0, known(r));
     }
-    for r in fetch_in::<String, KnownRow>(c, "SELECT id, name_key, mobile, epic FROM people WHERE mobile", "", &mobiles).await? {
+    for r in fetch_in::<String, KnownRow>(c, "SELECT id, name_key, mobile, epic FROM people WHERE merged_into IS NULL AND mobile", "", &mobiles).await? {
         people.insert(r.0, known(r));
     }
     let mut by_epic: HashMap<String, i64> = HashMap::new();
@@ -748,6 +748,43 @@ fn progress_row(code: String, kind: &str, name: String, name_hi: Option<String>,
     }
 }
 
+/// Target, achieved and last-7-days count of every child of `u`, in a few grouped queries
+/// (constant per level, not per child).
+async fn children_figures(c: &mut Conn, u: &UnitSpec, campaign_id: i64, wing_id: i64, since: NaiveDate) -> Result<HashMap<i64, (i64, i64, i64)>> {
+    let children = if u.kind == UnitKind::Pc { "k.pc_id = $1 AND k.kind = 'ac'" } else { "k.parent_id = $1 AND k.kind <> 'pc'" };
+    let sql = format!(
+        "SELECT k.id, COALESCE(t.target, 0), COALESCE(n.achieved, 0) FROM units k \
+         LEFT JOIN targets t ON t.unit_id = k.id AND t.campaign_id = $2 \
+         LEFT JOIN unit_counters n ON n.unit_id = k.id AND n.wing_id = $3 WHERE {children}"
+    );
+    let rows: Vec<(i64, i64, i64)> = sqlx::query_as(AssertSqlSafe(sql)).bind(u.id).bind(campaign_id).bind(wing_id).fetch_all(&mut *c).await?;
+    let mut out: HashMap<i64, (i64, i64, i64)> = rows.into_iter().map(|(id, t, a)| (id, (t, a, 0))).collect();
+    // The last 7 days: from daily counters at AC level and above, from the members below.
+    let sql = match u.kind {
+        UnitKind::Ac => format!(
+            "SELECT b.parent_id, COUNT(*) FROM units b JOIN memberships m ON m.unit_id = b.id \
+             WHERE b.ac_id = $1 AND b.kind = 'booth' AND m.wing_id = $2 AND m.enrolled_on >= $3 AND m.status IN {COUNTED} \
+             GROUP BY b.parent_id"
+        ),
+        UnitKind::Sector => format!(
+            "SELECT b.id, COUNT(*) FROM units b JOIN memberships m ON m.unit_id = b.id \
+             WHERE b.parent_id = $1 AND m.wing_id = $2 AND m.enrolled_on >= $3 AND m.status IN {COUNTED} GROUP BY b.id"
+        ),
+        UnitKind::Booth => return Ok(out),
+        _ => format!(
+            "SELECT d.unit_id, CAST(SUM(d.n) AS BIGINT) FROM units k JOIN unit_daily d ON d.unit_id = k.id \
+             WHERE {children} AND d.wing_id = $2 AND d.day >= $3 GROUP BY d.unit_id"
+        ),
+    };
+    let rows: Vec<(Option<i64>, i64)> = sqlx::query_as(AssertSqlSafe(sql)).bind(u.id).bind(wing_id).bind(since).fetch_all(&mut *c).await?;
+    for (id, n) in rows {
+        if let Some(f) = id.and_then(|id| out.get_mut(&id)) {
+            f.2 = n;
+        }
+    }
+    Ok(out)
+}
+
 /// Children of a unit in the tree (a PC's children are its ACs; the state's are its divisions).
 async fn child_specs(c: &mut Conn, u: &UnitSpec) -> Result<Vec<UnitSpec>> {
     let sql = if u.kind == UnitKind::Pc {
@@ -787,6 +824,513 @@ fn subtree_filter(u: &UnitSpec) -> String {
             format!("m.ac_id IN (SELECT id FROM units WHERE kind = 'ac' AND {col} = $1)")
         }
     }
+}
+
+// ---- Duplicate review and merges ----
+
+/// Statuses that count towards `achieved` (the Rust side of [`COUNTED`]).
+fn counts(status: &str) -> bool {
+    matches!(status, "pending" | "verified")
+}
+
+async fn unit_by_id(c: &mut Conn, id: i64) -> Result<UnitSpec> {
+    let sql = format!("SELECT {UNIT_COLS} FROM units u WHERE u.id = $1");
+    let row: UnitTuple = sqlx::query_as(AssertSqlSafe(sql)).bind(id).fetch_one(&mut *c).await?;
+    Ok(spec_of(row))
+}
+
+/// Do two names on one mobile look like one person written in two scripts (or two spellings,
+/// or their words in another order)?
+fn names_match_across_scripts(a: &str, b: &str) -> bool {
+    use sangathan_core::search;
+    let (ka, kb) = (search::joined_key(a), search::joined_key(b));
+    if ka.is_empty() || ka == kb {
+        return !ka.is_empty();
+    }
+    // Rank 2 without equal keys means the same words in another order, so the same letters:
+    // most pairs on a shared phone (a household) fail this cheap test.
+    let sorted = |k: &str| {
+        let mut v = k.as_bytes().to_vec();
+        v.sort_unstable();
+        v
+    };
+    sorted(&ka) == sorted(&kb) && (search::rank(a, b) >= 2 || search::rank(b, a) >= 2)
+}
+
+/// What a merge changed, stored with it (`merges.snapshot`) so that its undo restores exactly.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct MergeSnapshot {
+    /// The merged record's identifiers before the merge (the merge clears both on it).
+    from_mobile: Option<String>,
+    from_epic: Option<String>,
+    /// The remaining person's identifiers before the merge.
+    into_mobile: Option<String>,
+    into_epic: Option<String>,
+    /// Which of the merged record's identifiers were given to the remaining person: `epic`, `mobile`.
+    moved_identifiers: Vec<String>,
+    /// Every membership of the merged record, in id order.
+    memberships: Vec<MergedMembership>,
+}
+
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct MergedMembership {
+    id: i64,
+    number: String,
+    wing_id: i64,
+    unit_id: i64,
+    enrolled_on: NaiveDate,
+    previous_status: String,
+    previous_person: i64,
+    /// `moved` (re-pointed to the remaining person, same unit and status) or `cancelled` (the
+    /// remaining person holds the wing: status set to `cancelled`, uncounted if it counted).
+    action: String,
+}
+
+/// (id, name, name_key, mobile, epic, merged_into)
+type PersonIdentity = (i64, String, String, Option<String>, Option<String>, Option<i64>);
+
+async fn person_identity(c: &mut Conn, id: i64) -> Result<Option<PersonIdentity>> {
+    Ok(sqlx::query_as("SELECT id, name, name_key, mobile, epic, merged_into FROM people WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *c)
+        .await?)
+}
+
+/// Take the locks that serialise everyone touching these people (`p:ID` for merges, and the
+/// mobile and EPIC keys enrolments lock), plus `extra`; then read the people again under them.
+async fn lock_people(c: &mut Conn, ids: &[i64], extra: &[String]) -> Result<Vec<Option<PersonIdentity>>> {
+    let mut locked: HashSet<String> = HashSet::new();
+    loop {
+        let mut rows = Vec::with_capacity(ids.len());
+        for id in ids {
+            rows.push(person_identity(c, *id).await?);
+        }
+        let mut want: Vec<String> = ids.iter().map(|i| format!("p:{i}")).chain(extra.iter().cloned()).collect();
+        for p in rows.iter().flatten() {
+            want.extend(p.3.as_ref().map(|m| format!("m:{m}")));
+            want.extend(p.4.as_ref().map(|e| format!("e:{e}")));
+        }
+        let new: Vec<String> = want.into_iter().filter(|k| !locked.contains(k)).collect();
+        if new.is_empty() {
+            return Ok(rows);
+        }
+        StoreImpl::lock_keys(c, &new).await?;
+        locked.extend(new);
+    }
+}
+
+fn refused_field(field: &str, code: &'static str, en: String, hi: String) -> StoreError {
+    FieldError::new(field, code, en, hi).into()
+}
+
+/// The merge itself, inside the caller's transaction (see [`Store::merge`]).
+async fn merge_in(c: &mut Conn, from: i64, into: i64, actor: &str) -> Result<MergeOutcome> {
+    if from == into {
+        return Err(refused_field(
+            "into",
+            "same_person",
+            format!("person #{from} cannot be merged into itself"),
+            format!("व्यक्ति #{from} को उसी में नहीं मिलाया जा सकता"),
+        ));
+    }
+    let rows = lock_people(c, &[from, into], &[]).await?;
+    let mut errs = Vec::new();
+    for (field, id, row) in [("from", from, &rows[0]), ("into", into, &rows[1])] {
+        match row {
+            None => errs.push(FieldError::new(
+                field,
+                "unknown_person",
+                format!("there is no person #{id}"),
+                format!("व्यक्ति #{id} मौजूद नहीं है"),
+            )),
+            Some(p) => {
+                if let Some(to) = p.5 {
+                    errs.push(FieldError::new(
+                        field,
+                        "already_merged",
+                        format!("person #{id} was already merged into #{to}"),
+                        format!("व्यक्ति #{id} पहले ही #{to} में मिलाया जा चुका है"),
+                    ));
+                }
+            }
+        }
+    }
+    if !errs.is_empty() {
+        return Err(StoreError::Invalid(Invalid(errs)));
+    }
+    let (f, t) = (rows[0].clone().expect("checked"), rows[1].clone().expect("checked"));
+    if let (Some(a), Some(b)) = (&f.4, &t.4)
+        && a != b
+    {
+        return Err(refused_field(
+            "epic",
+            "different_epics",
+            format!(
+                "#{from} and #{into} hold different EPICs: an EPIC belongs to exactly one person, so these are two people"
+            ),
+            format!("#{from} और #{into} के EPIC अलग-अलग हैं: एक EPIC एक ही व्यक्ति का होता है, इसलिए ये दो अलग व्यक्ति हैं"),
+        ));
+    }
+
+    // Identifiers: what `into` lacks moves over; the rest is cleared on `from` (kept in the snapshot).
+    let mut moved_identifiers = Vec::new();
+    let give_epic = if t.4.is_none() { f.4.clone() } else { None };
+    if give_epic.is_some() {
+        moved_identifiers.push("epic".to_string());
+    }
+    let give_mobile = match (&t.3, &f.3) {
+        (None, Some(m)) => {
+            let held: Option<i64> = sqlx::query_scalar(
+                "SELECT id FROM people WHERE mobile = $1 AND name_key = $2 AND id <> $3 AND id <> $4 AND merged_into IS NULL LIMIT 1",
+            )
+            .bind(m)
+            .bind(&t.2)
+            .bind(from)
+            .bind(into)
+            .fetch_optional(&mut *c)
+            .await?;
+            held.is_none().then(|| m.clone())
+        }
+        _ => None,
+    };
+    if give_mobile.is_some() {
+        moved_identifiers.push("mobile".to_string());
+    }
+    // Clear `from` first: the EPIC is unique, and so is (mobile, name key).
+    sqlx::query("UPDATE people SET mobile = NULL, epic = NULL, merged_into = $2 WHERE id = $1")
+        .bind(from)
+        .bind(into)
+        .execute(&mut *c)
+        .await?;
+    if give_epic.is_some() || give_mobile.is_some() {
+        sqlx::query("UPDATE people SET mobile = COALESCE(mobile, $2), epic = COALESCE(epic, $3) WHERE id = $1")
+            .bind(into)
+            .bind(&give_mobile)
+            .bind(&give_epic)
+            .execute(&mut *c)
+            .await?;
+    }
+
+    // Memberships: a wing `into` lacks moves over; a wing both hold is cancelled on `from`.
+    type Row = (i64, String, i64, i64, String, NaiveDate);
+    let ms: Vec<Row> = sqlx::query_as(
+        "SELECT id, number, wing_id, unit_id, status, enrolled_on FROM memberships WHERE person_id = $1 ORDER BY id",
+    )
+    .bind(from)
+    .fetch_all(&mut *c)
+    .await?;
+    let into_wings: HashSet<i64> = sqlx::query_scalar::<_, i64>("SELECT wing_id FROM memberships WHERE person_id = $1")
+        .bind(into)
+        .fetch_all(&mut *c)
+        .await?
+        .into_iter()
+        .collect();
+    let mut deltas = Deltas::default();
+    let mut units: HashMap<i64, UnitSpec> = HashMap::new();
+    let (mut moved, mut cancelled, mut snapshot_ms) = (Vec::new(), Vec::new(), Vec::new());
+    for (id, number, wing_id, unit_id, status, day) in ms {
+        let action = if into_wings.contains(&wing_id) {
+            sqlx::query("UPDATE memberships SET status = 'cancelled' WHERE id = $1").bind(id).execute(&mut *c).await?;
+            if counts(&status) {
+                let u = match units.get(&unit_id) {
+                    Some(u) => u.clone(),
+                    None => unit_by_id(c, unit_id).await?,
+                };
+                deltas.count(&u, wing_id, day, -1);
+                units.insert(unit_id, u);
+            }
+            cancelled.push(number.clone());
+            "cancelled"
+        } else {
+            sqlx::query("UPDATE memberships SET person_id = $2 WHERE id = $1").bind(id).bind(into).execute(&mut *c).await?;
+            moved.push(number.clone());
+            "moved"
+        };
+        snapshot_ms.push(MergedMembership {
+            id,
+            number,
+            wing_id,
+            unit_id,
+            enrolled_on: day,
+            previous_status: status,
+            previous_person: from,
+            action: action.to_string(),
+        });
+    }
+    deltas.apply(c).await?;
+
+    let snapshot = MergeSnapshot {
+        from_mobile: f.3,
+        from_epic: f.4,
+        into_mobile: t.3,
+        into_epic: t.4,
+        moved_identifiers: moved_identifiers.clone(),
+        memberships: snapshot_ms,
+    };
+    let merge_id: i64 = sqlx::query_scalar(
+        "INSERT INTO merges (from_id, into_id, actor, merged_at, snapshot) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+    )
+    .bind(from)
+    .bind(into)
+    .bind(actor)
+    .bind(crate::clock::now())
+    .bind(sqlx::types::Json(snapshot))
+    .fetch_one(&mut *c)
+    .await?;
+    Ok(MergeOutcome {
+        merge_id,
+        from,
+        into,
+        moved_memberships: moved,
+        cancelled_memberships: cancelled,
+        moved_identifiers,
+        undone: false,
+    })
+}
+
+type MergeRow = (i64, i64, Option<DateTime<Utc>>, Option<String>, sqlx::types::Json<MergeSnapshot>);
+
+async fn merge_row(c: &mut Conn, merge_id: i64) -> Result<Option<MergeRow>> {
+    Ok(sqlx::query_as("SELECT from_id, into_id, undone_at, undone_by, snapshot FROM merges WHERE id = $1")
+        .bind(merge_id)
+        .fetch_optional(&mut *c)
+        .await?)
+}
+
+/// The exact reverse of a merge, from its snapshot, inside the caller's transaction (see [`Store::unmerge`]).
+async fn unmerge_in(c: &mut Conn, merge_id: i64, actor: &str) -> Result<MergeOutcome> {
+    let Some((from, into, _, _, sqlx::types::Json(snap))) = merge_row(c, merge_id).await? else {
+        return Err(StoreError::NotFound);
+    };
+    // The people's merge keys first, as a merge takes them, then their identifiers'.
+    StoreImpl::lock_keys(c, &[format!("p:{from}"), format!("p:{into}")]).await?;
+    let mut extra = Vec::new();
+    extra.extend(snap.from_mobile.as_ref().map(|m| format!("m:{m}")));
+    extra.extend(snap.from_epic.as_ref().map(|e| format!("e:{e}")));
+    let rows = lock_people(c, &[from, into], &extra).await?;
+    // Read again under the locks: a concurrent undo of the same merge has finished by now.
+    let (_, _, undone_at, undone_by, _) = merge_row(c, merge_id).await?.ok_or(StoreError::NotFound)?;
+    if let Some(at) = undone_at {
+        return Err(StoreError::Refused(format!(
+            "merge #{merge_id} was already undone on {} by {}",
+            at.format("%Y-%m-%d %H:%M UTC"),
+            undone_by.unwrap_or_default()
+        )));
+    }
+    let (Some(f), Some(t)) = (rows[0].clone(), rows[1].clone()) else {
+        return Err(StoreError::Refused(format!("merge #{merge_id}: its people are no longer on record")));
+    };
+    if let Some(x) = t.5 {
+        return Err(StoreError::Refused(format!(
+            "person #{into} has since been merged into #{x}: undo that merge first"
+        )));
+    }
+    if f.5 != Some(into) {
+        return Err(StoreError::Refused(format!("person #{from} is no longer merged into #{into}")));
+    }
+    let later: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM merges WHERE into_id = $1 AND id > $2 AND undone_at IS NULL ORDER BY id DESC LIMIT 1",
+    )
+    .bind(into)
+    .bind(merge_id)
+    .fetch_optional(&mut *c)
+    .await?;
+    if let Some(k) = later {
+        return Err(StoreError::Refused(format!(
+            "merge #{k} into person #{into} came after this one: undo it first (merges into one person are undone last first)"
+        )));
+    }
+
+    // Identifiers: take back what was given to `into` (if it still holds it); refuse if anyone
+    // else now holds what `from` had.
+    let moved = |k: &str| snap.moved_identifiers.iter().any(|x| x == k);
+    let take_epic = moved("epic") && t.4.is_some() && t.4 == snap.from_epic;
+    let take_mobile = moved("mobile") && t.3.is_some() && t.3 == snap.from_mobile;
+    if let Some(e) = &snap.from_epic {
+        let holder: Option<i64> = sqlx::query_scalar("SELECT id FROM people WHERE epic = $1 AND id <> $2 LIMIT 1")
+            .bind(e)
+            .bind(from)
+            .fetch_optional(&mut *c)
+            .await?;
+        if let Some(h) = holder.filter(|h| !(*h == into && take_epic)) {
+            return Err(StoreError::Refused(format!(
+                "the EPIC person #{from} had is now held by person #{h}: it cannot be restored (merge #{h} into #{from} or correct it first)"
+            )));
+        }
+    }
+    if let Some(m) = &snap.from_mobile {
+        let holder: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM people WHERE mobile = $1 AND name_key = $2 AND id <> $3 LIMIT 1")
+                .bind(m)
+                .bind(&f.2)
+                .bind(from)
+                .fetch_optional(&mut *c)
+                .await?;
+        if let Some(h) = holder.filter(|h| !(*h == into && take_mobile)) {
+            return Err(StoreError::Refused(format!(
+                "the mobile person #{from} had is now held by person #{h} under the same name: it cannot be restored"
+            )));
+        }
+    }
+    let mut taken = Vec::new();
+    if take_epic {
+        sqlx::query("UPDATE people SET epic = $2 WHERE id = $1").bind(into).bind(&snap.into_epic).execute(&mut *c).await?;
+        taken.push("epic".to_string());
+    }
+    if take_mobile {
+        sqlx::query("UPDATE people SET mobile = $2 WHERE id = $1").bind(into).bind(&snap.into_mobile).execute(&mut *c).await?;
+        taken.push("mobile".to_string());
+    }
+    sqlx::query("UPDATE people SET mobile = $2, epic = $3, merged_into = NULL WHERE id = $1")
+        .bind(from)
+        .bind(&snap.from_mobile)
+        .bind(&snap.from_epic)
+        .execute(&mut *c)
+        .await?;
+
+    // Memberships: moved ones go back, cancelled ones get their status (and count) back.
+    let mut deltas = Deltas::default();
+    let (mut moved_back, mut restored) = (Vec::new(), Vec::new());
+    for m in &snap.memberships {
+        let now: Option<(i64, String, i64, i64, NaiveDate)> =
+            sqlx::query_as("SELECT person_id, status, wing_id, unit_id, enrolled_on FROM memberships WHERE id = $1")
+                .bind(m.id)
+                .fetch_optional(&mut *c)
+                .await?;
+        let Some((person, status, wing_id, unit_id, day)) = now else {
+            return Err(StoreError::Refused(format!("membership {} is no longer on record", m.number)));
+        };
+        if m.action == "moved" {
+            if person != into {
+                return Err(StoreError::Refused(format!(
+                    "membership {} no longer belongs to person #{into}",
+                    m.number
+                )));
+            }
+            sqlx::query("UPDATE memberships SET person_id = $2 WHERE id = $1")
+                .bind(m.id)
+                .bind(m.previous_person)
+                .execute(&mut *c)
+                .await?;
+            moved_back.push(m.number.clone());
+        } else {
+            if person != from || status != "cancelled" {
+                return Err(StoreError::Refused(format!("membership {} has changed since the merge", m.number)));
+            }
+            sqlx::query("UPDATE memberships SET status = $2 WHERE id = $1")
+                .bind(m.id)
+                .bind(&m.previous_status)
+                .execute(&mut *c)
+                .await?;
+            if counts(&m.previous_status) {
+                let u = unit_by_id(c, unit_id).await?;
+                deltas.count(&u, wing_id, day, 1);
+            }
+            restored.push(m.number.clone());
+        }
+    }
+    deltas.apply(c).await?;
+    sqlx::query("UPDATE merges SET undone_at = $2, undone_by = $3 WHERE id = $1")
+        .bind(merge_id)
+        .bind(crate::clock::now())
+        .bind(actor)
+        .execute(&mut *c)
+        .await?;
+    Ok(MergeOutcome {
+        merge_id,
+        from,
+        into,
+        moved_memberships: moved_back,
+        cancelled_memberships: restored,
+        moved_identifiers: taken,
+        undone: true,
+    })
+}
+
+/// Live people in a unit's subtree who look like one person (see [`Store::duplicate_candidates`]).
+async fn duplicates_in(c: &mut Conn, u: &UnitSpec, limit: usize) -> Result<Vec<DuplicateCandidate>> {
+    let small = matches!(u.kind, UnitKind::Booth | UnitKind::Sector | UnitKind::Ac);
+    let scope = if small {
+        subtree_filter(u)
+    } else {
+        // Above an AC: the subtree's ACs looked up once, as a literal list, instead of once per
+        // page. (`m.ac_id = $1` never holds above an AC; it keeps `$1` in the statement, so that
+        // both drivers take the same parameters.)
+        let acs: Vec<i64> = sqlx::query_scalar(
+            "SELECT id FROM units WHERE kind = 'ac' AND (state_id = $1 OR division_id = $1 OR district_id = $1 OR pc_id = $1) ORDER BY id",
+        )
+        .bind(u.id)
+        .fetch_all(&mut *c)
+        .await?;
+        let list: Vec<String> = acs.iter().map(i64::to_string).collect();
+        if list.is_empty() { "m.ac_id = $1".to_string() } else { format!("(m.ac_id IN ({}) OR m.ac_id = $1)", list.join(", ")) }
+    };
+    // A small scope is walked from its memberships; a large one in person order, so that the
+    // walk stops at the limit instead of sorting the whole scope first.
+    let in_scope = |p: &str| {
+        if small {
+            format!("{p}.id IN (SELECT m.person_id FROM memberships m WHERE {scope})")
+        } else {
+            format!("EXISTS (SELECT 1 FROM memberships m WHERE m.person_id = {p}.id AND {scope})")
+        }
+    };
+    let (sa, sb) = (in_scope("a"), in_scope("b"));
+    type Pair = (i64, String, i64, String);
+    let mut found: Vec<DuplicateCandidate> = Vec::new();
+
+    // The same mobile: pairs from the (mobile, name key) index, names compared here.
+    const BATCH: i64 = 2000;
+    let sql = format!(
+        "SELECT a.id, a.name, b.id, b.name FROM people a JOIN people b ON b.mobile = a.mobile AND b.id > a.id \
+         WHERE a.mobile IS NOT NULL AND a.merged_into IS NULL AND b.merged_into IS NULL AND {sa} AND {sb} \
+         AND (a.id > $2 OR (a.id = $2 AND b.id > $3)) ORDER BY a.id, b.id LIMIT $4"
+    );
+    let mut after = (0i64, 0i64);
+    'pages: loop {
+        let rows: Vec<Pair> = sqlx::query_as(AssertSqlSafe(sql.clone()))
+            .bind(u.id)
+            .bind(after.0)
+            .bind(after.1)
+            .bind(BATCH)
+            .fetch_all(&mut *c)
+            .await?;
+        let n = rows.len() as i64;
+        for (a, a_name, b, b_name) in rows {
+            after = (a, b);
+            if names_match_across_scripts(&a_name, &b_name) {
+                found.push(DuplicateCandidate { a, b, a_name, b_name, reason: REASON_SAME_MOBILE.to_string() });
+                if found.len() >= limit {
+                    break 'pages;
+                }
+            }
+        }
+        if n < BATCH {
+            break;
+        }
+    }
+
+    // The same name key and birth year in one booth: decided by the self-join alone.
+    let sql = format!(
+        "SELECT a.id, a.name, b.id, b.name FROM people a \
+         JOIN people b ON b.unit_id = a.unit_id AND b.name_key = a.name_key AND b.id > a.id \
+         JOIN units bu ON bu.id = a.unit_id \
+         WHERE bu.kind = 'booth' AND a.birth_year IS NOT NULL AND b.birth_year = a.birth_year \
+         AND a.merged_into IS NULL AND b.merged_into IS NULL AND {sa} AND {sb} \
+         ORDER BY a.id, b.id LIMIT $2"
+    );
+    let rows: Vec<Pair> = sqlx::query_as(AssertSqlSafe(sql)).bind(u.id).bind(limit as i64).fetch_all(&mut *c).await?;
+    found.extend(rows.into_iter().map(|(a, a_name, b, b_name)| DuplicateCandidate {
+        a,
+        b,
+        a_name,
+        b_name,
+        reason: REASON_SAME_BOOTH.to_string(),
+    }));
+    // Each pair once (a stable sort keeps the same-mobile reason first), lowest ids first.
+    found.sort_by_key(|d| (d.a, d.b));
+    found.dedup_by_key(|d| (d.a, d.b));
+    found.truncate(limit);
+    Ok(found)
 }
 
 #[async_trait]
@@ -1019,10 +1563,11 @@ impl Store for StoreImpl {
         let (t, a) = target_achieved(&mut c, u.id, campaign_id, wing_id).await?;
         let l7 = last_7(&mut c, &u, wing_id, since).await?;
         let unit_row = progress_row(u.code.to_string(), u.kind.as_str(), u.name_en.clone(), u.name_hi.clone(), t, a, l7, today, end);
-        let mut children = Vec::new();
-        for k in child_specs(&mut c, &u).await? {
-            let (t, a) = target_achieved(&mut c, k.id, campaign_id, wing_id).await?;
-            let l7 = last_7(&mut c, &k, wing_id, since).await?;
+        let kids = child_specs(&mut c, &u).await?;
+        let figures = children_figures(&mut c, &u, campaign_id, wing_id, since).await?;
+        let mut children = Vec::with_capacity(kids.len());
+        for k in kids {
+            let (t, a, l7) = figures.get(&k.id).copied().unwrap_or((0, 0, 0));
             children.push(progress_row(k.code.to_string(), k.kind.as_str(), k.name_en, k.name_hi, t, a, l7, today, end));
         }
         if u.kind == UnitKind::Ac {
@@ -1136,9 +1681,9 @@ impl Store for StoreImpl {
 
     async fn member(&self, person_id: i64) -> Result<Option<Member>> {
         let mut c = self.read.acquire().await?;
-        type P = (i64, String, Option<String>, Option<String>, Option<String>, Option<i32>, Option<String>, String, DateTime<Utc>);
+        type P = (i64, String, Option<String>, Option<String>, Option<String>, Option<i32>, Option<String>, String, DateTime<Utc>, Option<i64>);
         let p: Option<P> = sqlx::query_as(
-            "SELECT p.id, p.name, p.mobile, p.epic, p.gender, p.birth_year, p.address, u.code, p.created_at \
+            "SELECT p.id, p.name, p.mobile, p.epic, p.gender, p.birth_year, p.address, u.code, p.created_at, p.merged_into \
              FROM people p JOIN units u ON u.id = p.unit_id WHERE p.id = $1",
         )
         .bind(person_id)
@@ -1175,6 +1720,7 @@ impl Store for StoreImpl {
                     enrolled_at: m.6,
                 })
                 .collect(),
+            merged_into: p.9,
         }))
     }
 
@@ -1252,7 +1798,7 @@ impl Store for StoreImpl {
         let sql = format!(
             "SELECT p.id, p.name, m.number, w.code, b.code FROM people p \
              JOIN memberships m ON m.person_id = p.id JOIN wings w ON w.id = m.wing_id JOIN units b ON b.id = m.unit_id \
-             WHERE {cond} AND {scope} AND ($3 IS NULL OR w.code = $3) \
+             WHERE {cond} AND p.merged_into IS NULL AND {scope} AND ($3 IS NULL OR w.code = $3) \
              ORDER BY p.id, m.wing_id LIMIT {CANDIDATES}"
         );
         let rows: Vec<(i64, String, String, String, String)> = sqlx::query_as(AssertSqlSafe(sql))
@@ -1772,5 +2318,47 @@ impl Store for StoreImpl {
             }
         }
         Ok(out)
+    }
+
+    async fn duplicate_candidates(&self, unit: &str, limit: u32) -> Result<Option<Vec<DuplicateCandidate>>> {
+        let mut c = self.read.acquire().await?;
+        let Some(u) = unit_by_code(&mut c, unit).await? else { return Ok(None) };
+        Ok(Some(duplicates_in(&mut c, &u, limit.clamp(1, 500) as usize).await?))
+    }
+
+    async fn merge(&self, from: i64, into: i64, actor: &str) -> Result<MergeOutcome> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut tx = self.begin_write().await?;
+            Self::lock_keys(&mut tx, &[format!("p:{from}"), format!("p:{into}")]).await?;
+            match merge_in(&mut tx, from, into, actor).await {
+                Ok(outcome) => match tx.commit().await {
+                    Ok(()) => return Ok(outcome),
+                    Err(err) if attempt < 8 && Self::is_retryable(&err) => continue,
+                    Err(err) => return Err(err.into()),
+                },
+                Err(StoreError::Db(err)) if attempt < 8 && Self::is_retryable(&err) => continue,
+                // A refusal: the transaction is dropped, nothing was written.
+                Err(err) => return Err(err),
+            }
+        }
+    }
+
+    async fn unmerge(&self, merge_id: i64, actor: &str) -> Result<MergeOutcome> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut tx = self.begin_write().await?;
+            match unmerge_in(&mut tx, merge_id, actor).await {
+                Ok(outcome) => match tx.commit().await {
+                    Ok(()) => return Ok(outcome),
+                    Err(err) if attempt < 8 && Self::is_retryable(&err) => continue,
+                    Err(err) => return Err(err.into()),
+                },
+                Err(StoreError::Db(err)) if attempt < 8 && Self::is_retryable(&err) => continue,
+                Err(err) => return Err(err),
+            }
+        }
     }
 }

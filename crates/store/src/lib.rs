@@ -174,6 +174,29 @@ pub trait Store: Send + Sync {
     /// Replace the booth list of the ACs named in `rows` (booths with members must stay).
     async fn import_booths(&self, rows: &[BoothRow]) -> Result<usize>;
 
+    /// Pairs of live people of a unit's subtree (a person is in it when one of their memberships
+    /// is) who look like one person: the same mobile with names that match across scripts, or the
+    /// same name and birth year in one booth. Lowest ids first, each pair once. None for an
+    /// unknown unit.
+    async fn duplicate_candidates(
+        &self,
+        unit: &str,
+        limit: u32,
+    ) -> Result<Option<Vec<DuplicateCandidate>>>;
+
+    /// Merge the record `from` into the person `into`, in one transaction, losing nothing:
+    /// identifiers `into` lacks move over, `from`'s memberships move to `into` (or, in a wing both
+    /// hold, are cancelled and uncounted), `from` stays as history pointing at `into`, and a
+    /// `merges` row (actor, time, a snapshot of everything changed) makes it auditable and
+    /// reversible. Refused (`Invalid`, nothing written) for the same person, an unknown or already
+    /// merged person, or two different EPICs.
+    async fn merge(&self, from: i64, into: i64, actor: &str) -> Result<MergeOutcome>;
+
+    /// Undo a merge exactly, from its snapshot, in one transaction. `NotFound` for an unknown
+    /// merge; `Refused` when it was already undone, when `into` was merged (or merged into)
+    /// again since, or when an identifier to restore is now held by someone else.
+    async fn unmerge(&self, merge_id: i64, actor: &str) -> Result<MergeOutcome>;
+
     /// Recompute every counter from the base rows; every disagreement.
     async fn verify(&self) -> Result<Vec<Mismatch>>;
 }

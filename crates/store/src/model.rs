@@ -156,6 +156,9 @@ pub struct Member {
     pub unit: String,
     pub created_at: DateTime<Utc>,
     pub memberships: Vec<MembershipView>,
+    /// Set when this record was merged into another person (it is kept as history: its
+    /// memberships that were not moved, with their status, stay here).
+    pub merged_into: Option<i64>,
 }
 
 /// One line of a member list.
@@ -298,4 +301,38 @@ pub struct SearchPage {
     pub members: Vec<SearchHit>,
     /// The offset of the next page; none when this is the last.
     pub next: Option<u32>,
+}
+
+/// Two live people of a unit's subtree who look like one person.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct DuplicateCandidate {
+    /// The lower person id.
+    pub a: i64,
+    pub b: i64,
+    pub a_name: String,
+    pub b_name: String,
+    /// `same mobile, names match across scripts` or `same name and birth year in one booth`.
+    pub reason: String,
+}
+
+pub const REASON_SAME_MOBILE: &str = "same mobile, names match across scripts";
+pub const REASON_SAME_BOOTH: &str = "same name and birth year in one booth";
+
+/// What a merge did (or, with `undone`, what its undo put back).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct MergeOutcome {
+    pub merge_id: i64,
+    /// The record merged away (kept as history, pointing at `into`).
+    pub from: i64,
+    /// The person who remains.
+    pub into: i64,
+    /// Membership numbers of `from` re-pointed to `into` (by an undo: back to `from`).
+    pub moved_memberships: Vec<String>,
+    /// Membership numbers of `from` cancelled because `into` holds the same wing (by an undo:
+    /// restored to their previous status).
+    pub cancelled_memberships: Vec<String>,
+    /// Identifiers of `from` given to `into` (`epic`, `mobile`); by an undo: taken back.
+    pub moved_identifiers: Vec<String>,
+    /// True for the outcome of an undo.
+    pub undone: bool,
 }

@@ -6,6 +6,10 @@ use sqlx::postgres::{PgPoolOptions, Postgres as DB};
 
 const BACKEND: Backend = Backend::Postgres;
 
+/// Advisory-lock buckets for identity keys, and where their ids start.
+const LOCK_BUCKETS: u64 = 1024;
+const LOCK_SPACE: i64 = 0x5347_0000_0000;
+
 pub struct PgStore {
     write: Pool<DB>,
     read: Pool<DB>,
@@ -34,11 +38,16 @@ impl PgStore {
     /// Advisory locks on the identity keys, taken in sorted order (no lock-order deadlocks).
     async fn lock_keys(c: &mut Conn, keys: &[String]) -> Result<()> {
         use sha2::{Digest, Sha256};
+        // Keys hash into a fixed number of lock buckets: the same key always takes the same
+        // lock, and a batch of thousands of rows takes at most LOCK_BUCKETS locks (PostgreSQL's
+        // shared lock table holds max_locks_per_transaction × max_connections, 6,400 by default).
         let mut ids: Vec<i64> = keys
             .iter()
             .map(|k| {
                 let d = Sha256::digest(k.as_bytes());
-                i64::from_be_bytes(d[..8].try_into().expect("8 bytes"))
+                LOCK_SPACE
+                    + (u64::from_be_bytes(d[..8].try_into().expect("8 bytes")) % LOCK_BUCKETS)
+                        as i64
             })
             .collect();
         ids.sort_unstable();

@@ -48,6 +48,11 @@ on_both!(
     booth_list_import_keeps_members_and_targets,
     campaigns_are_validated,
     search_finds_names_across_scripts,
+    duplicates_across_scripts_and_in_one_booth,
+    merge_loses_nothing_and_undoes_exactly,
+    merge_refusals_write_nothing,
+    merges_undo_in_order_and_guard_identifiers,
+    concurrent_opposite_merges_one_wins,
 );
 
 fn start() -> NaiveDate {
@@ -789,4 +794,446 @@ async fn search_finds_names_across_scripts(db: TestDb) {
     let all = s.search("TS", "kumar", None, 0, 1).await.unwrap().unwrap();
     assert_eq!(all.members.len(), 1);
     assert!(names("nobody here", "TS").await.is_empty());
+}
+
+// ---- Duplicate review and merges ----
+
+const PHONE: &str = "9811122233";
+const B1: &str = "TS-AC-1-B0001";
+const B2: &str = "TS-AC-1-B0002";
+
+fn in_wing(mut e: Enrolment, wing: &str) -> Enrolment {
+    e.wing = wing.into();
+    e
+}
+
+/// The household of the merge scenarios: "Ram Prakash" (EPIC, party + volunteers) and
+/// "राम प्रकाश" (no EPIC, party + employees) on one phone, enrolled as two people because the
+/// identity rule does not merge across scripts; "Gita Devi" shares the phone (another person).
+struct Household {
+    ram: i64,
+    ram_hi: i64,
+    gita: i64,
+}
+
+async fn household(s: &DynStore) -> Household {
+    let ram = enrol(s, &enr("Ram Prakash", Some(PHONE), Some("RPK1234567"), B1))
+        .await
+        .unwrap();
+    let ram_hi = enrol(s, &enr("राम प्रकाश", Some(PHONE), None, B1))
+        .await
+        .unwrap();
+    assert!(
+        ram_hi.created_person,
+        "two people: the identity rule does not merge across scripts"
+    );
+    assert_ne!(ram.person_id, ram_hi.person_id);
+    let v = enrol(
+        s,
+        &in_wing(
+            enr("Ram Prakash", None, Some("RPK1234567"), B1),
+            "volunteers",
+        ),
+    )
+    .await
+    .unwrap();
+    assert_eq!(v.person_id, ram.person_id);
+    let e = enrol(
+        s,
+        &in_wing(enr("राम प्रकाश", Some(PHONE), None, B2), "employees"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(e.person_id, ram_hi.person_id);
+    let gita = enrol(s, &enr("Gita Devi", Some(PHONE), None, B1))
+        .await
+        .unwrap();
+    Household {
+        ram: ram.person_id,
+        ram_hi: ram_hi.person_id,
+        gita: gita.person_id,
+    }
+}
+
+fn pairs(d: &[sangathan_store::DuplicateCandidate]) -> Vec<(i64, i64, &str)> {
+    d.iter().map(|c| (c.a, c.b, c.reason.as_str())).collect()
+}
+
+async fn achieved(s: &DynStore, unit: &str) -> i64 {
+    s.progress(unit, None, clock::today())
+        .await
+        .unwrap()
+        .unwrap()
+        .unit
+        .achieved
+}
+
+async fn merge_code(s: &DynStore, from: i64, into: i64) -> &'static str {
+    code_of(s.merge(from, into, "tester").await.unwrap_err())
+}
+
+fn refusal(err: StoreError) -> String {
+    match err {
+        StoreError::Refused(msg) => msg,
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+async fn duplicates_across_scripts_and_in_one_booth(db: TestDb) {
+    let s = mini(&db).await;
+    let h = household(&s).await;
+    // The same name and birth year in one booth, on different phones.
+    let sita1 = enrol(&s, &enr("Sita Devi", Some("9811100001"), None, B2))
+        .await
+        .unwrap()
+        .person_id;
+    let sita2 = enrol(&s, &enr("Sita Devi", Some("9811100002"), None, B2))
+        .await
+        .unwrap()
+        .person_id;
+    // The same name in another booth is not a candidate; neither is another birth year.
+    enrol(
+        &s,
+        &enr("Sita Devi", Some("9811100003"), None, "TS-AC-1-B0003"),
+    )
+    .await
+    .unwrap();
+    let mut older = enr("Sita Devi", Some("9811100004"), None, B2);
+    older.birth_year = Some(1950);
+    enrol(&s, &older).await.unwrap();
+    // Words in another order on one phone match too.
+    let nr = enrol(
+        &s,
+        &enr("Nishad Ramesh", Some("9811100005"), None, "TS-AC-2-B0001"),
+    )
+    .await
+    .unwrap()
+    .person_id;
+    let rn = enrol(
+        &s,
+        &enr("Ramesh Nishad", Some("9811100005"), None, "TS-AC-2-B0001"),
+    )
+    .await
+    .unwrap()
+    .person_id;
+
+    let same_mobile = sangathan_store::REASON_SAME_MOBILE;
+    let same_booth = sangathan_store::REASON_SAME_BOOTH;
+    let all = s.duplicate_candidates("TS", 50).await.unwrap().unwrap();
+    assert_eq!(
+        pairs(&all),
+        vec![
+            (h.ram, h.ram_hi, same_mobile),
+            (sita1, sita2, same_booth),
+            (nr, rn, same_mobile)
+        ],
+        "Gita shares the phone but is another person: {all:?}"
+    );
+    assert_eq!(all[0].a_name, "Ram Prakash");
+    assert_eq!(all[0].b_name, "राम प्रकाश");
+    // Scoped: each unit sees the pairs whose both people are in it; a limit cuts lowest ids first.
+    let ac1 = s
+        .duplicate_candidates("ts-ac-1", 50)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        pairs(&ac1),
+        vec![(h.ram, h.ram_hi, same_mobile), (sita1, sita2, same_booth)]
+    );
+    assert_eq!(
+        pairs(&s.duplicate_candidates(B1, 50).await.unwrap().unwrap()),
+        vec![(h.ram, h.ram_hi, same_mobile)]
+    );
+    assert_eq!(
+        pairs(&s.duplicate_candidates(B2, 50).await.unwrap().unwrap()),
+        vec![(sita1, sita2, same_booth)]
+    );
+    assert!(
+        s.duplicate_candidates("TS-AC-3", 50)
+            .await
+            .unwrap()
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        pairs(&s.duplicate_candidates("TS", 1).await.unwrap().unwrap()),
+        vec![(h.ram, h.ram_hi, same_mobile)]
+    );
+    assert!(
+        s.duplicate_candidates("TS-AC-99", 50)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // A merged pair is no longer a candidate.
+    s.merge(h.ram, h.ram_hi, "tester").await.unwrap();
+    let after = s.duplicate_candidates("TS", 50).await.unwrap().unwrap();
+    assert_eq!(
+        pairs(&after),
+        vec![(sita1, sita2, same_booth), (nr, rn, same_mobile)]
+    );
+    assert_verified(&s).await;
+}
+
+async fn merge_loses_nothing_and_undoes_exactly(db: TestDb) {
+    let s = mini(&db).await;
+    let h = household(&s).await;
+    assert_verified(&s).await;
+    let before_ram = s.member(h.ram).await.unwrap().unwrap();
+    let before_hi = s.member(h.ram_hi).await.unwrap().unwrap();
+    let before_gita = s.member(h.gita).await.unwrap().unwrap();
+    let (ac_before, booth_before) = (achieved(&s, "TS-AC-1").await, achieved(&s, B1).await);
+    assert_eq!(before_ram.merged_into, None);
+    let number = |m: &sangathan_store::Member, wing: &str| {
+        m.memberships
+            .iter()
+            .find(|x| x.wing == wing)
+            .unwrap()
+            .membership_number
+            .clone()
+    };
+
+    // Merge the Latin record (with the EPIC) into the Devanagari one.
+    let o = s.merge(h.ram, h.ram_hi, "tester").await.unwrap();
+    assert_eq!((o.from, o.into, o.undone), (h.ram, h.ram_hi, false));
+    assert_eq!(o.moved_memberships, vec![number(&before_ram, "volunteers")]);
+    assert_eq!(o.cancelled_memberships, vec![number(&before_ram, "party")]);
+    assert_eq!(o.moved_identifiers, vec!["epic".to_string()]);
+    assert_verified(&s).await;
+
+    // Every membership is still there: the remaining person holds party (their own), employees
+    // (their own) and volunteers (moved); the duplicate party membership stays, cancelled, on the
+    // merged record, which is kept as history.
+    let into = s.member(h.ram_hi).await.unwrap().unwrap();
+    let mut wings: Vec<&str> = into.memberships.iter().map(|m| m.wing.as_str()).collect();
+    wings.sort_unstable();
+    assert_eq!(wings, vec!["employees", "party", "volunteers"]);
+    assert_eq!(number(&into, "party"), number(&before_hi, "party"));
+    assert_eq!(number(&into, "employees"), number(&before_hi, "employees"));
+    assert_eq!(
+        number(&into, "volunteers"),
+        number(&before_ram, "volunteers")
+    );
+    assert_eq!(into.epic.as_deref(), Some("RPK1234567"));
+    assert_eq!(into.mobile, before_hi.mobile);
+    let merged = s.member(h.ram).await.unwrap().unwrap();
+    assert_eq!(merged.merged_into, Some(h.ram_hi));
+    assert_eq!(
+        (merged.mobile.as_deref(), merged.epic.as_deref()),
+        (None, None)
+    );
+    assert_eq!(merged.memberships.len(), 1);
+    assert_eq!(merged.memberships[0].status, "cancelled");
+    assert_eq!(
+        merged.memberships[0].membership_number,
+        number(&before_ram, "party")
+    );
+    assert_eq!(count_memberships(&db).await, 5);
+    assert_eq!(count_people(&db).await, 3);
+    // Counted once: one party membership fewer at the booth and everywhere above it.
+    assert_eq!(achieved(&s, "TS-AC-1").await, ac_before - 1);
+    assert_eq!(achieved(&s, B1).await, booth_before - 1);
+    // The merged person's EPIC now identifies the remaining person; search skips the merged record.
+    let again = enrol(
+        &s,
+        &enr("Ram Prakash", Some(PHONE), Some("rpk 1234567"), B1),
+    )
+    .await
+    .unwrap();
+    assert_eq!(again.person_id, h.ram_hi);
+    assert!(!again.created_membership && !again.created_person);
+    let v = enrol(
+        &s,
+        &in_wing(
+            enr("Ram Prakash", None, Some("RPK1234567"), B1),
+            "volunteers",
+        ),
+    )
+    .await
+    .unwrap();
+    assert_eq!(v.person_id, h.ram_hi);
+    assert_eq!(v.membership_number, number(&before_ram, "volunteers"));
+    let hits = s
+        .search("TS", "Ram Prakash", None, 0, 20)
+        .await
+        .unwrap()
+        .unwrap()
+        .members;
+    assert!(hits.iter().any(|x| x.person_id == h.ram_hi), "{hits:?}");
+    assert!(hits.iter().all(|x| x.person_id != h.ram), "{hits:?}");
+    // A merged record cannot be merged again, nor merged into.
+    assert_eq!(merge_code(&s, h.ram, h.gita).await, "already_merged");
+    assert_eq!(merge_code(&s, h.gita, h.ram).await, "already_merged");
+    assert_eq!(scalar(&db, "SELECT COUNT(*) FROM merges").await, 1);
+    assert_verified(&s).await;
+
+    // The undo restores both people exactly, counters included.
+    let u = s.unmerge(o.merge_id, "tester").await.unwrap();
+    assert!(u.undone);
+    assert_eq!(u.moved_memberships, o.moved_memberships);
+    assert_eq!(u.cancelled_memberships, o.cancelled_memberships);
+    assert_eq!(u.moved_identifiers, o.moved_identifiers);
+    assert_eq!(s.member(h.ram).await.unwrap().unwrap(), before_ram);
+    assert_eq!(s.member(h.ram_hi).await.unwrap().unwrap(), before_hi);
+    assert_eq!(s.member(h.gita).await.unwrap().unwrap(), before_gita);
+    assert_eq!(achieved(&s, "TS-AC-1").await, ac_before);
+    assert_eq!(achieved(&s, B1).await, booth_before);
+    assert_verified(&s).await;
+    // The audit trail: who merged, who undid, when.
+    assert_eq!(
+        scalar(&db, "SELECT COUNT(*) FROM merges WHERE actor = 'tester' AND undone_by = 'tester' AND undone_at IS NOT NULL").await,
+        1
+    );
+    // Twice is refused; an unknown merge is not found.
+    let again = refusal(s.unmerge(o.merge_id, "tester").await.unwrap_err());
+    assert!(again.contains("already undone"), "{again}");
+    assert!(matches!(
+        s.unmerge(o.merge_id + 100, "tester").await,
+        Err(StoreError::NotFound)
+    ));
+    // The EPIC identifies the Latin record again.
+    let e = enrol(&s, &enr("anyone", None, Some("RPK1234567"), B1))
+        .await
+        .unwrap();
+    assert_eq!(e.person_id, h.ram);
+
+    // The other way round: the Devanagari record into the Latin one (which lacks nothing).
+    let o2 = s.merge(h.ram_hi, h.ram, "tester").await.unwrap();
+    assert_eq!(o2.moved_memberships, vec![number(&before_hi, "employees")]);
+    assert_eq!(o2.cancelled_memberships, vec![number(&before_hi, "party")]);
+    assert!(o2.moved_identifiers.is_empty());
+    assert_verified(&s).await;
+    s.unmerge(o2.merge_id, "tester").await.unwrap();
+    assert_eq!(s.member(h.ram).await.unwrap().unwrap(), before_ram);
+    assert_eq!(s.member(h.ram_hi).await.unwrap().unwrap(), before_hi);
+    assert_verified(&s).await;
+}
+
+async fn merge_refusals_write_nothing(db: TestDb) {
+    let s = mini(&db).await;
+    let a = enrol(
+        &s,
+        &enr("Mohan Lal", Some("9822200001"), Some("MLA1234567"), B1),
+    )
+    .await
+    .unwrap()
+    .person_id;
+    let b = enrol(
+        &s,
+        &enr("मोहन लाल", Some("9822200001"), Some("MLB7654321"), B1),
+    )
+    .await
+    .unwrap()
+    .person_id;
+    let (ma, mb) = (
+        s.member(a).await.unwrap().unwrap(),
+        s.member(b).await.unwrap().unwrap(),
+    );
+    let people = count_people(&db).await;
+    // Two different EPICs are two people.
+    let err = s.merge(a, b, "tester").await.unwrap_err();
+    match &err {
+        StoreError::Invalid(i) => {
+            assert_eq!(i.code(), "different_epics");
+            assert_eq!(i.0[0].field, "epic");
+            assert!(!i.0[0].hi.is_empty());
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(merge_code(&s, a, a).await, "same_person");
+    assert_eq!(merge_code(&s, a, 999_999).await, "unknown_person");
+    match s.merge(999_998, 999_999, "tester").await.unwrap_err() {
+        StoreError::Invalid(i) => assert_eq!(
+            i.0.iter().map(|f| f.field.as_str()).collect::<Vec<_>>(),
+            vec!["from", "into"]
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(scalar(&db, "SELECT COUNT(*) FROM merges").await, 0);
+    assert_eq!(s.member(a).await.unwrap().unwrap(), ma);
+    assert_eq!(s.member(b).await.unwrap().unwrap(), mb);
+    assert_eq!(count_people(&db).await, people);
+    assert_verified(&s).await;
+}
+
+async fn merges_undo_in_order_and_guard_identifiers(db: TestDb) {
+    let s = mini(&db).await;
+    let h = household(&s).await;
+    let sita = enrol(&s, &enr("Sita Devi", Some("9811100001"), None, B2))
+        .await
+        .unwrap()
+        .person_id;
+    let before: Vec<_> = {
+        let mut v = Vec::new();
+        for id in [h.ram, h.ram_hi, h.gita, sita] {
+            v.push(s.member(id).await.unwrap().unwrap());
+        }
+        v
+    };
+    // A chain: राम प्रकाश into Ram Prakash, then Ram Prakash into Sita (who gets the EPIC).
+    let m1 = s.merge(h.ram_hi, h.ram, "tester").await.unwrap();
+    let m2 = s.merge(h.ram, sita, "tester").await.unwrap();
+    assert_eq!(m2.moved_identifiers, vec!["epic".to_string()]);
+    assert_verified(&s).await;
+    // The first cannot be undone while its person is merged into another.
+    let why = refusal(s.unmerge(m1.merge_id, "tester").await.unwrap_err());
+    assert!(
+        why.contains(&format!("#{}", h.ram)) && why.contains("undo that merge first"),
+        "{why}"
+    );
+    // Merges into one person are undone last first.
+    let m3 = s.merge(h.gita, sita, "tester").await.unwrap();
+    let why = refusal(s.unmerge(m2.merge_id, "tester").await.unwrap_err());
+    assert!(why.contains(&format!("merge #{}", m3.merge_id)), "{why}");
+    for m in [&m3, &m2, &m1] {
+        s.unmerge(m.merge_id, "tester").await.unwrap();
+        assert_verified(&s).await;
+    }
+    for (i, id) in [h.ram, h.ram_hi, h.gita, sita].into_iter().enumerate() {
+        assert_eq!(s.member(id).await.unwrap().unwrap(), before[i]);
+    }
+
+    // A restored identifier now held by a third person: the undo is refused and names them.
+    let m = s.merge(h.ram, h.ram_hi, "tester").await.unwrap();
+    // With the Latin record merged, its name on the phone is a new person.
+    let newcomer = enrol(&s, &enr("Ram Prakash", Some(PHONE), None, B1))
+        .await
+        .unwrap();
+    assert!(newcomer.created_person);
+    let why = refusal(s.unmerge(m.merge_id, "tester").await.unwrap_err());
+    assert!(
+        why.contains("mobile") && why.contains(&format!("#{}", newcomer.person_id)),
+        "{why}"
+    );
+    assert_eq!(
+        s.member(h.ram).await.unwrap().unwrap().merged_into,
+        Some(h.ram_hi),
+        "nothing undone"
+    );
+    assert_verified(&s).await;
+    // Merging the newcomer too does not unlock it: that later merge into the same person comes first.
+    let later = s
+        .merge(newcomer.person_id, h.ram_hi, "tester")
+        .await
+        .unwrap();
+    let why = refusal(s.unmerge(m.merge_id, "tester").await.unwrap_err());
+    assert!(why.contains(&format!("merge #{}", later.merge_id)), "{why}");
+    assert_verified(&s).await;
+}
+
+async fn concurrent_opposite_merges_one_wins(db: TestDb) {
+    let s = mini(&db).await;
+    let h = household(&s).await;
+    let (s1, s2) = (s.clone(), s.clone());
+    let a = tokio::spawn(async move { s1.merge(h.ram, h.ram_hi, "one").await });
+    let b = tokio::spawn(async move { s2.merge(h.ram_hi, h.ram, "two").await });
+    let (a, b) = (a.await.unwrap(), b.await.unwrap());
+    let err = match (a, b) {
+        (Ok(_), Err(e)) | (Err(e), Ok(_)) => e,
+        other => panic!("exactly one wins: {other:?}"),
+    };
+    assert_eq!(code_of(err), "already_merged");
+    assert_eq!(scalar(&db, "SELECT COUNT(*) FROM merges").await, 1);
+    assert_verified(&s).await;
 }

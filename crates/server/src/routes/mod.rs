@@ -2,6 +2,7 @@
 
 pub mod campaigns;
 pub mod members;
+pub mod merges;
 pub mod meta;
 pub mod units;
 
@@ -25,4 +26,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
             campaigns::create_campaign
         ))
         .routes(routes!(campaigns::get_campaign))
+        .routes(routes!(merges::get_duplicates))
+        .routes(routes!(merges::create_merge))
+        .routes(routes!(merges::undo_merge))
 }

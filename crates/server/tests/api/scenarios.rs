@@ -28,6 +28,13 @@ pub const ROUTES: &[(&str, &str, &str)] = &[
     ("get", "/api/v1/campaigns", "/api/v1/campaigns"),
     ("post", "/api/v1/campaigns", "/api/v1/campaigns"),
     ("get", "/api/v1/campaigns/{code}", "/api/v1/campaigns/drive"),
+    (
+        "get",
+        "/api/v1/units/{code}/duplicates",
+        "/api/v1/units/TS/duplicates",
+    ),
+    ("post", "/api/v1/merges", "/api/v1/merges"),
+    ("delete", "/api/v1/merges/{merge_id}", "/api/v1/merges/1"),
 ];
 
 fn method(m: &str) -> Method {
@@ -713,8 +720,22 @@ pub async fn openapi_document(backend: Backend) {
     let id = app.enrol(&person("TS-AC-1"), &key()).await.expect(201)["person_id"]
         .as_i64()
         .unwrap();
+    // ...and the undo route a real merge (of a second record of that person, without an EPIC).
+    let mut again = person("TS-AC-1");
+    again["epic"] = json!("");
+    let other = app.enrol(&again, &key()).await.expect(201)["person_id"]
+        .as_i64()
+        .unwrap();
+    let merge_id = app
+        .store
+        .merge(other, id, "admin")
+        .await
+        .expect("merge")
+        .merge_id;
     for (m, _, path) in ROUTES {
-        let path = path.replace("/members/1", &format!("/members/{id}"));
+        let path = path
+            .replace("/members/1", &format!("/members/{id}"))
+            .replace("/merges/1", &format!("/merges/{merge_id}"));
         let a = app
             .send(method(m), &path, None, Some(&json!({})), Some(&key()))
             .await;
@@ -859,4 +880,167 @@ pub async fn search_in_both_scripts(backend: Backend) {
     app.get("/api/v1/members?unit=TS-AC-99&q=Ram")
         .await
         .expect(404);
+}
+
+/// `GET /api/v1/units/{code}/duplicates`, `POST /api/v1/merges`, `DELETE /api/v1/merges/{id}`.
+pub async fn duplicates_merge_and_undo(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let booth = "TS-AC-2-B0001";
+    let ram = app
+        .enrol(
+            &json!({"name": "Ram Prakash", "mobile": "9833300001", "epic": "RPA1234567", "unit": booth}),
+            &key(),
+        )
+        .await
+        .expect(201);
+    let hi = app
+        .enrol(
+            &json!({"name": "राम प्रकाश", "mobile": "+91 98333 00001", "unit": booth, "wing": "employees"}),
+            &key(),
+        )
+        .await
+        .expect(201);
+    let (a, b) = (
+        ram["person_id"].as_i64().unwrap(),
+        hi["person_id"].as_i64().unwrap(),
+    );
+    assert_ne!(a, b);
+
+    // Review.
+    let d = app
+        .get("/api/v1/units/ts-ac-2/duplicates")
+        .await
+        .expect(200);
+    assert_eq!(
+        d,
+        json!({"candidates": [{"a": a, "b": b, "a_name": "Ram Prakash", "b_name": "राम प्रकाश",
+                               "reason": "same mobile, names match across scripts"}]})
+    );
+    assert_eq!(
+        app.get("/api/v1/units/TS-AC-3/duplicates")
+            .await
+            .expect(200),
+        json!({"candidates": []})
+    );
+    assert_error_shape(
+        &app.get("/api/v1/units/TS-AC-99/duplicates")
+            .await
+            .expect(404),
+        "not_found",
+    );
+    let v = app
+        .get("/api/v1/units/TS/duplicates?limit=0")
+        .await
+        .expect(422);
+    assert!(v["error"]["fields"]["limit"].is_string(), "{v}");
+
+    // Refusals: every one a 422 naming the field, nothing written.
+    let v = app.post("/api/v1/merges", &json!({})).await.expect(422);
+    assert!(
+        v["error"]["fields"]["from"].is_string() && v["error"]["fields"]["into"].is_string(),
+        "{v}"
+    );
+    for (body, field, code) in [
+        (json!({"from": a, "into": a}), "into", "same_person"),
+        (
+            json!({"from": a, "into": 999_999}),
+            "into",
+            "unknown_person",
+        ),
+    ] {
+        let v = app.post("/api/v1/merges", &body).await.expect(422);
+        assert_eq!(v["error"]["code"], code, "{v}");
+        assert!(v["error"]["fields"][field].is_string(), "{v}");
+        assert!(v["error"]["fields_hi"][field].is_string(), "{v}");
+    }
+    assert_error_shape(
+        &app.post("/api/v1/merges", &json!({"from": "x", "into": b}))
+            .await
+            .expect(422),
+        "invalid_json",
+    );
+    let other = app
+        .enrol(
+            &json!({"name": "Mohan", "mobile": "9833300002", "epic": "MOH7654321", "unit": booth}),
+            &key(),
+        )
+        .await
+        .expect(201)["person_id"]
+        .as_i64()
+        .unwrap();
+    let v = app
+        .post("/api/v1/merges", &json!({"from": a, "into": other}))
+        .await
+        .expect(422);
+    assert_eq!(v["error"]["code"], "different_epics", "{v}");
+    assert!(v["error"]["fields"]["epic"].is_string(), "{v}");
+
+    // The merge.
+    let before_a = app.get(&format!("/api/v1/members/{a}")).await.expect(200);
+    let before_b = app.get(&format!("/api/v1/members/{b}")).await.expect(200);
+    assert_eq!(before_a["merged_into"], Value::Null);
+    let o = app
+        .post("/api/v1/merges", &json!({"from": a, "into": b}))
+        .await
+        .expect(201);
+    assert_eq!(o["from"], a);
+    assert_eq!(o["into"], b);
+    assert_eq!(o["moved_memberships"], json!([ram["membership_number"]]));
+    assert_eq!(o["cancelled_memberships"], json!([]));
+    assert_eq!(o["moved_identifiers"], json!(["epic"]));
+    assert_eq!(o["undone"], false);
+    let merge_id = o["merge_id"].as_i64().unwrap();
+    let into = app.get(&format!("/api/v1/members/{b}")).await.expect(200);
+    assert_eq!(into["epic"], "RPA1234567");
+    assert_eq!(into["memberships"].as_array().unwrap().len(), 2);
+    let merged = app.get(&format!("/api/v1/members/{a}")).await.expect(200);
+    assert_eq!(merged["merged_into"], b);
+    assert_eq!(merged["memberships"], json!([]));
+    assert_eq!(
+        app.get("/api/v1/units/ts-ac-2/duplicates")
+            .await
+            .expect(200),
+        json!({"candidates": []})
+    );
+    let v = app
+        .post("/api/v1/merges", &json!({"from": a, "into": b}))
+        .await
+        .expect(422);
+    assert_eq!(v["error"]["code"], "already_merged", "{v}");
+    assert!(app.store.verify().await.unwrap().is_empty());
+
+    // The undo: both people exactly as before; a second undo is a conflict.
+    let path = format!("/api/v1/merges/{merge_id}");
+    let u = app
+        .send(Method::DELETE, &path, None, None, None)
+        .await
+        .expect(200);
+    assert_eq!(u["undone"], true);
+    assert_eq!(u["merge_id"], merge_id);
+    assert_eq!(u["moved_memberships"], o["moved_memberships"]);
+    assert_eq!(
+        app.get(&format!("/api/v1/members/{a}")).await.expect(200),
+        before_a
+    );
+    assert_eq!(
+        app.get(&format!("/api/v1/members/{b}")).await.expect(200),
+        before_b
+    );
+    assert_error_shape(
+        &app.send(Method::DELETE, &path, None, None, None)
+            .await
+            .expect(409),
+        "conflict",
+    );
+    for missing in ["/api/v1/merges/999999", "/api/v1/merges/abc"] {
+        assert_error_shape(
+            &app.send(Method::DELETE, missing, None, None, None)
+                .await
+                .expect(404),
+            "not_found",
+        );
+    }
+    assert!(app.store.verify().await.unwrap().is_empty());
 }

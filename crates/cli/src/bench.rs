@@ -1,0 +1,1912 @@
+//! `sangathan bench`: measures what the issue set targets for, each against a baseline measured
+//! in the same run, and (re)writes this size's section of BENCHMARKS.md.
+//!
+//! 1. import: `sangathan import members` (this binary, as a subprocess) against the `sqlite3`
+//!    shell's `.import` of the same CSV;
+//! 2. roll-up: `Store::progress` of the state, a division and an AC against a naive GROUP BY;
+//! 3. search: `Store::search` by names in both scripts, mobiles as typed, EPICs, against a naive
+//!    LIKE scan (names) or an indexed equality lookup (identifiers);
+//! 4. enrolment over HTTP: 64 concurrent clients against `sangathan serve` (a subprocess),
+//!    against the same load on `GET /healthz`; then `Store::verify`;
+//! 5. resources: the server's RSS and the database's size on disk.
+//!
+//! Every step that errors makes the command fail (non-zero exit); the file is written only
+//! after every step has run.
+
+use crate::demo;
+use anyhow::{Context, anyhow, bail};
+use indicatif::{ProgressBar, ProgressStyle};
+use sangathan_core::ids::{Epic, Mobile};
+use sangathan_store::{DynStore, clock};
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+use sqlx::{Pool, Sqlite};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// UP's target: 403 ACs × 45,000 members.
+const UP_TARGET_MEMBERS: u64 = 18_135_000;
+/// From this size on the import is measured once per invocation.
+const SINGLE_IMPORT_FROM: u64 = 5_000_000;
+const CLIENTS: usize = 64;
+const ROLLUP_REPS: usize = 20;
+const SEARCH_QUERIES: usize = 200;
+/// The naive LIKE scan over every person is slow at scale: only this many name queries per run.
+const LIKE_BASELINE_QUERIES: usize = 50;
+const SEED: u64 = 1;
+
+const NOTES_OPEN: &str = "<!-- notes -->";
+const NOTES_CLOSE: &str = "<!-- /notes -->";
+const WHY: &str = "why / what would close it:";
+const WHY_PLACEHOLDER: &str = "_not analysed yet: write the analysis in this section's notes block (kept when the section is rewritten)_";
+
+pub struct Options {
+    pub members: u64,
+    pub runs: usize,
+    pub out: PathBuf,
+    pub work: Option<PathBuf>,
+    pub label: Option<String>,
+}
+
+/// Run every measurement and write the report.
+pub async fn run(db: &str, o: Options) -> anyhow::Result<()> {
+    if db.starts_with("postgres://") || db.starts_with("postgresql://") {
+        bail!(
+            "bench measures SQLite databases that it creates under --work (its baseline is the sqlite3 shell); \
+             PostgreSQL is not supported by bench yet: drop --db / SANGATHAN_DB"
+        );
+    }
+    if db != sangathan_store::DEFAULT_DB {
+        eprintln!(
+            "note: bench ignores --db and creates its own SQLite databases under the work directory"
+        );
+    }
+    if o.members < 100 {
+        bail!("--members must be at least 100");
+    }
+    if o.runs == 0 {
+        bail!("--runs must be at least 1");
+    }
+    let exe = std::env::current_exe().context("cannot find this executable")?;
+    let (work, temporary) = match &o.work {
+        Some(w) => (w.clone(), false),
+        None => (
+            std::env::temp_dir().join(format!("sangathan-bench-{}", std::process::id())),
+            true,
+        ),
+    };
+    std::fs::create_dir_all(&work)
+        .with_context(|| format!("cannot create the work directory {}", work.display()))?;
+    let work = work.canonicalize()?;
+    let b = Bench {
+        exe,
+        work: work.clone(),
+        n: o.members,
+        runs: o.runs,
+        t0: Instant::now(),
+    };
+    let result = b.all(&o).await;
+    if temporary {
+        let _ = std::fs::remove_dir_all(&work);
+    }
+    result
+}
+
+struct Bench {
+    exe: PathBuf,
+    work: PathBuf,
+    n: u64,
+    runs: usize,
+    t0: Instant,
+}
+
+impl Bench {
+    fn step(&self, msg: &str) {
+        let s = self.t0.elapsed().as_secs();
+        eprintln!(
+            "[bench {:02}:{:02}:{:02}] {msg}",
+            s / 3600,
+            (s / 60) % 60,
+            s % 60
+        );
+    }
+
+    fn url(p: &Path) -> String {
+        format!("sqlite://{}", p.display())
+    }
+
+    async fn all(&self, o: &Options) -> anyhow::Result<()> {
+        let machine = Machine::detect().await;
+        self.step(&format!(
+            "{} members, {} run(s), work directory {}{}",
+            thousands(self.n),
+            self.runs,
+            self.work.display(),
+            if cfg!(debug_assertions) {
+                " (DEBUG build: numbers are not representative)"
+            } else {
+                ""
+            }
+        ));
+
+        // 1. Import.
+        self.step("step 1/5: generating the CSV and importing it (ours vs the sqlite3 shell)");
+        let ours_db = self.work.join("sangathan.db");
+        self.init_db(&ours_db).await?;
+        let booths = {
+            let s = sangathan_store::open(&Self::url(&ours_db)).await?;
+            s.booth_codes().await?
+        };
+        let csv = self.work.join(format!("members-{}.csv", self.n));
+        let samples = self.generate_csv(&csv, booths.clone())?;
+        let import = self.bench_import(&csv, &ours_db).await?;
+
+        // 5 (first half). The database's size before the HTTP step writes to it.
+        let db_size = file_sizes(&ours_db);
+        let base_size = import
+            .baseline
+            .as_ref()
+            .map(|_| file_sizes(&self.work.join("sqlite3-baseline.db")));
+
+        let store = sangathan_store::open(&Self::url(&ours_db)).await?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(
+                SqliteConnectOptions::from_str(&Self::url(&ours_db))?
+                    .read_only(true)
+                    .pragma("cache_size", "-65536"),
+            )
+            .await?;
+        let sqlite_version: String = sqlx::query_scalar("SELECT sqlite_version()")
+            .fetch_one(&pool)
+            .await?;
+
+        // 2. Roll-up.
+        self.step("step 2/5: roll-up (Store::progress) vs a naive GROUP BY");
+        let rollup = self.bench_rollup(&store, &pool).await?;
+
+        // 3. Search.
+        self.step("step 3/5: search (Store::search) vs LIKE scans and indexed lookups");
+        let search = self.bench_search(&store, &pool, &samples).await?;
+        pool.close().await;
+
+        // 4 and 5. Enrolment over HTTP, the server's memory.
+        self.step("step 4/5: enrolment over HTTP, 64 clients, vs GET /healthz");
+        let http = self.bench_http(&store, &ours_db, booths).await?;
+        self.step("step 5/5: verify and resources");
+        let mismatches = store.verify().await?;
+
+        let report = Report {
+            n: self.n,
+            runs: self.runs,
+            label: o.label.clone(),
+            machine,
+            sqlite_version,
+            import,
+            rollup,
+            search,
+            http,
+            mismatches: mismatches.len(),
+            first_mismatch: mismatches.first().map(|m| m.to_string()),
+            db_size,
+            base_size,
+            loadavg_end: loadavg(),
+        };
+        write_report(&o.out, self.n, &report)?;
+        self.step(&format!(
+            "wrote the {} members section of {}",
+            thousands(self.n),
+            o.out.display()
+        ));
+        print!("{}", report.section_tables());
+        let mut failures = Vec::new();
+        if report.http.enrol.errors > 0 || report.http.health.errors > 0 {
+            failures.push(format!(
+                "{} enrolment and {} health requests failed (first: {})",
+                report.http.enrol.errors,
+                report.http.health.errors,
+                report
+                    .http
+                    .enrol
+                    .first_error
+                    .as_deref()
+                    .or(report.http.health.first_error.as_deref())
+                    .unwrap_or("-")
+            ));
+        }
+        if let Some(m) = &report.first_mismatch {
+            failures.push(format!(
+                "verify found {} mismatch(es), first: {m}",
+                report.mismatches
+            ));
+        }
+        if !failures.is_empty() {
+            bail!("{}", failures.join("; "));
+        }
+        Ok(())
+    }
+
+    /// `sangathan init --preset up` into a fresh file (not timed).
+    async fn init_db(&self, db: &Path) -> anyhow::Result<()> {
+        remove_db(db);
+        let out = tokio::process::Command::new(&self.exe)
+            .args(["--db", &Self::url(db), "init", "--preset", "up"])
+            .env_remove("SANGATHAN_DB")
+            .stdin(Stdio::null())
+            .output()
+            .await
+            .context("cannot run sangathan init")?;
+        if !out.status.success() {
+            bail!(
+                "sangathan init failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        Ok(())
+    }
+
+    /// The CSV of N members (demo generator, seed 1), and a sample of them to search for.
+    fn generate_csv(
+        &self,
+        path: &Path,
+        booths: Vec<(String, Vec<String>)>,
+    ) -> anyhow::Result<Vec<Sample>> {
+        let now = clock::now();
+        let mut g = demo::Generator::new(SEED, booths, now, now);
+        let f = std::fs::File::create(path)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        let mut w = csv::Writer::from_writer(std::io::BufWriter::with_capacity(1 << 20, f));
+        w.write_record([
+            "name",
+            "mobile",
+            "epic",
+            "ac_no",
+            "booth_no",
+            "gender",
+            "birth_year",
+            "wing",
+        ])?;
+        let stride = (self.n / 2000).max(1);
+        let mut samples = Vec::new();
+        let bar = bar(self.n, "generate CSV");
+        for i in 0..self.n {
+            let m = g.member(i);
+            let (ac_no, booth_no) = split_unit(&m.unit)?;
+            let name = m.name.as_str().to_string();
+            let mobile = m.mobile.as_ref().map(|x| x.national().to_string());
+            let epic = m.epic.as_ref().map(|x| x.as_str().to_string());
+            let ac = ac_no.to_string();
+            let booth = booth_no.map(|b| b.to_string()).unwrap_or_default();
+            let year = m.birth_year.map(|y| y.to_string()).unwrap_or_default();
+            let record: [&str; 8] = [
+                name.as_str(),
+                mobile.as_deref().unwrap_or(""),
+                epic.as_deref().unwrap_or(""),
+                ac.as_str(),
+                booth.as_str(),
+                m.gender.map(|x| x.code()).unwrap_or(""),
+                year.as_str(),
+                m.wing.as_str(),
+            ];
+            w.write_record(record)?;
+            if i % stride == 0 {
+                samples.push(Sample {
+                    deva: !name.is_ascii(),
+                    name,
+                    mobile,
+                    epic,
+                    ac: format!("{}-AC-{ac_no}", m.unit.split('-').next().unwrap_or("UP")),
+                    unit: m.unit.clone(),
+                });
+            }
+            if i % 10_000 == 0 {
+                bar.set_position(i);
+            }
+        }
+        w.flush()?;
+        bar.finish_and_clear();
+        let size = std::fs::metadata(path)?.len();
+        self.step(&format!(
+            "generated {} ({} rows, {})",
+            path.display(),
+            thousands(self.n),
+            mib(size)
+        ));
+        Ok(samples)
+    }
+
+    async fn bench_import(&self, csv: &Path, ours_db: &Path) -> anyhow::Result<ImportResult> {
+        let runs = if self.n >= SINGLE_IMPORT_FROM {
+            1
+        } else {
+            self.runs
+        };
+        let sqlite3 = sqlite3_version().await;
+        if sqlite3.is_none() {
+            eprintln!(
+                "warning: the sqlite3 command-line tool is missing (Debian: apt-get install sqlite3): \
+                 the import baseline and its ratio are skipped"
+            );
+        }
+        let base_db = self.work.join("sqlite3-baseline.db");
+        let mut ours = Vec::new();
+        let mut base = Vec::new();
+        let mut stats = serde_json::Value::Null;
+        let mut base_rows = 0u64;
+        let mut init_size = file_sizes(ours_db);
+        for r in 0..runs {
+            if sqlite3.is_some() {
+                remove_db(&base_db);
+                let (secs, rows) = self.sqlite3_import(csv, &base_db, r, runs).await?;
+                base.push(secs);
+                base_rows = rows;
+            }
+            if r > 0 {
+                self.init_db(ours_db).await?;
+                init_size = file_sizes(ours_db);
+            }
+            let sp = spinner(&format!(
+                "import run {}/{runs}: sangathan import members",
+                r + 1
+            ));
+            let t = Instant::now();
+            let out = tokio::process::Command::new(&self.exe)
+                .args(["--db", &Self::url(ours_db), "import", "members"])
+                .arg(csv)
+                .arg("--json")
+                .env_remove("SANGATHAN_DB")
+                .stdin(Stdio::null())
+                .output()
+                .await
+                .context("cannot run sangathan import members")?;
+            let secs = t.elapsed().as_secs_f64();
+            sp.finish_and_clear();
+            if !out.status.success() {
+                bail!(
+                    "sangathan import members failed: {}",
+                    String::from_utf8_lossy(&out.stderr).trim()
+                );
+            }
+            let text = String::from_utf8_lossy(&out.stdout);
+            stats = serde_json::from_str(text.lines().last().unwrap_or(""))
+                .with_context(|| format!("unexpected output of import --json: {text}"))?;
+            self.step(&format!(
+                "import run {}/{runs}: ours {:.1} s ({}/s){}",
+                r + 1,
+                secs,
+                thousands((self.n as f64 / secs) as u64),
+                base.last()
+                    .map(|b| format!(", sqlite3 {b:.1} s"))
+                    .unwrap_or_default()
+            ));
+            ours.push(secs);
+        }
+        Ok(ImportResult {
+            runs,
+            ours,
+            baseline: sqlite3.map(|v| (v, base, base_rows)),
+            stats,
+            init_size,
+        })
+    }
+
+    /// The baseline: the sqlite3 shell's `.import` into a table with the identity rule's two unique
+    /// indexes, in WAL mode with synchronous=NORMAL and a 64 MiB cache like ours. Returns the
+    /// seconds and the rows kept.
+    async fn sqlite3_import(
+        &self,
+        csv: &Path,
+        db: &Path,
+        r: usize,
+        runs: usize,
+    ) -> anyhow::Result<(f64, u64)> {
+        let schema = "PRAGMA journal_mode=WAL;\n\
+            CREATE TABLE members (name TEXT, mobile TEXT, epic TEXT, ac_no INT, booth_no INT, gender TEXT, birth_year INT, wing TEXT);\n\
+            CREATE UNIQUE INDEX members_epic ON members (epic) WHERE epic <> '';\n\
+            CREATE UNIQUE INDEX members_mobile_name ON members (mobile, name) WHERE mobile <> '';\n";
+        let out = tokio::process::Command::new("sqlite3")
+            .arg(db)
+            .arg(schema)
+            .stdin(Stdio::null())
+            .output()
+            .await?;
+        if !out.status.success() {
+            bail!(
+                "sqlite3 (baseline schema) failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        let sp = spinner(&format!(
+            "import run {}/{runs}: sqlite3 .import (baseline)",
+            r + 1
+        ));
+        let errlog = std::fs::File::create(self.work.join("sqlite3-import.log"))?;
+        let t = Instant::now();
+        let status = tokio::process::Command::new("sqlite3")
+            .args([
+                "-cmd",
+                "PRAGMA synchronous=NORMAL",
+                "-cmd",
+                "PRAGMA cache_size=-65536",
+            ])
+            .arg(db)
+            .arg(format!(
+                ".import --csv --skip 1 \"{}\" members",
+                csv.display()
+            ))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(errlog))
+            .status()
+            .await?;
+        let secs = t.elapsed().as_secs_f64();
+        sp.finish_and_clear();
+        // .import exits non-zero when some rows were refused by a unique index; that is expected.
+        let out = tokio::process::Command::new("sqlite3")
+            .arg(db)
+            .arg("SELECT count(*) FROM members")
+            .stdin(Stdio::null())
+            .output()
+            .await?;
+        let rows: u64 = String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse()
+            .map_err(|_| {
+                anyhow!(
+                    "the sqlite3 baseline import failed (exit {status}); see {}",
+                    self.work.join("sqlite3-import.log").display()
+                )
+            })?;
+        if rows == 0 {
+            bail!("the sqlite3 baseline imported nothing (exit {status})");
+        }
+        Ok((secs, rows))
+    }
+
+    async fn bench_rollup(
+        &self,
+        store: &DynStore,
+        pool: &Pool<Sqlite>,
+    ) -> anyhow::Result<Vec<LatencyRow>> {
+        let state = store.state_code().await?;
+        let today = clock::today();
+        let wing: i64 = sqlx::query_scalar("SELECT id FROM wings WHERE code = 'party'")
+            .fetch_one(pool)
+            .await?;
+        let levels = [
+            (
+                "rollup.state",
+                state.clone(),
+                "the state: its 18 divisions",
+                "SELECT a.division_id, COUNT(*) FROM memberships m JOIN units a ON a.id = m.ac_id \
+              WHERE m.wing_id = $1 AND m.status IN ('pending','verified') GROUP BY a.division_id",
+            ),
+            (
+                "rollup.division",
+                format!("{state}-DIV-AGRA"),
+                "a division: its districts",
+                "SELECT a.district_id, COUNT(*) FROM memberships m JOIN units a ON a.id = m.ac_id \
+              WHERE a.division_id = $2 AND m.wing_id = $1 AND m.status IN ('pending','verified') GROUP BY a.district_id",
+            ),
+            (
+                "rollup.ac",
+                format!("{state}-AC-173"),
+                "an AC: its sectors",
+                "SELECT b.parent_id, COUNT(*) FROM memberships m JOIN units b ON b.id = m.unit_id \
+              WHERE m.ac_id = $2 AND m.wing_id = $1 AND m.status IN ('pending','verified') GROUP BY b.parent_id",
+            ),
+        ];
+        let mut rows = Vec::new();
+        let bar = bar(
+            (levels.len() * self.runs * ROLLUP_REPS * 2) as u64,
+            "roll-up",
+        );
+        for (id, code, what, sql) in levels {
+            let unit = store
+                .unit(&code)
+                .await?
+                .ok_or_else(|| anyhow!("unknown unit {code}"))?;
+            let ours_once = || async {
+                store
+                    .progress(&code, None, today)
+                    .await?
+                    .ok_or_else(|| anyhow!("no progress for {code}"))
+            };
+            let base_once = || async {
+                let r: Vec<(Option<i64>, i64)> = sqlx::query_as(sql)
+                    .bind(wing)
+                    .bind(unit.id)
+                    .fetch_all(pool)
+                    .await?;
+                anyhow::Ok(r)
+            };
+            // One untimed warm-up call of each, then the check that both count the same.
+            let p = ours_once().await?;
+            let naive: i64 = base_once().await?.iter().map(|r| r.1).sum();
+            if naive != p.unit.achieved {
+                bail!(
+                    "roll-up of {code}: progress says {} achieved, the naive GROUP BY counts {naive}",
+                    p.unit.achieved
+                );
+            }
+            let (mut ours, mut base) = (Vec::new(), Vec::new());
+            for _ in 0..self.runs {
+                for _ in 0..ROLLUP_REPS {
+                    let t = Instant::now();
+                    ours_once().await?;
+                    ours.push(t.elapsed());
+                    bar.inc(1);
+                }
+                for _ in 0..ROLLUP_REPS {
+                    let t = Instant::now();
+                    base_once().await?;
+                    base.push(t.elapsed());
+                    bar.inc(1);
+                }
+            }
+            rows.push(LatencyRow {
+                id,
+                what: format!("`{code}` ({what}; {} children)", p.children.len()),
+                ours: Lat::of(&ours),
+                base: Lat::of(&base),
+                recall: None,
+            });
+        }
+        bar.finish_and_clear();
+        for r in &rows {
+            self.step(&format!(
+                "{}: p50 {} p95 {} (naive p95 {})",
+                r.id,
+                ms(r.ours.p50),
+                ms(r.ours.p95),
+                ms(r.base.p95)
+            ));
+        }
+        Ok(rows)
+    }
+
+    async fn bench_search(
+        &self,
+        store: &DynStore,
+        pool: &Pool<Sqlite>,
+        samples: &[Sample],
+    ) -> anyhow::Result<Vec<LatencyRow>> {
+        let state = store.state_code().await?;
+        // The quick check (small sizes) asks fewer questions.
+        let per_kind = if self.n >= 100_000 {
+            SEARCH_QUERIES
+        } else {
+            SEARCH_QUERIES / 4
+        };
+        let take = |f: &dyn Fn(&Sample) -> bool| -> Vec<&Sample> {
+            samples.iter().filter(|s| f(s)).take(per_kind).collect()
+        };
+        let latin = take(&|s| !s.deva);
+        let deva = take(&|s| s.deva);
+        let with_mobile = take(&|s| s.mobile.is_some());
+        let with_epic = take(&|s| s.epic.is_some());
+        #[derive(Clone, Copy)]
+        enum Base {
+            Like,
+            LikeAc,
+            Mobile,
+            Epic,
+        }
+        struct Kind<'a> {
+            id: &'static str,
+            what: &'static str,
+            queries: Vec<(String, String, &'a Sample)>,
+            base: Base,
+        }
+        let first_two = |n: &str| n.split_whitespace().take(2).collect::<Vec<_>>().join(" ");
+        let kinds = vec![
+            Kind {
+                id: "search.name_latin",
+                what: "Latin name in the state (full name; every other query its first two words, lower-case)",
+                queries: latin
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| {
+                        let q = if i % 2 == 0 {
+                            s.name.clone()
+                        } else {
+                            first_two(&s.name).to_lowercase()
+                        };
+                        (state.clone(), q, *s)
+                    })
+                    .collect(),
+                base: Base::Like,
+            },
+            Kind {
+                id: "search.name_latin_ac",
+                what: "Latin name within the member's AC (the same queries, scoped)",
+                queries: latin
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| {
+                        let q = if i % 2 == 0 {
+                            s.name.clone()
+                        } else {
+                            first_two(&s.name).to_lowercase()
+                        };
+                        (s.ac.clone(), q, *s)
+                    })
+                    .collect(),
+                base: Base::LikeAc,
+            },
+            Kind {
+                id: "search.name_devanagari",
+                what: "Devanagari name in the state (full name)",
+                queries: deva
+                    .iter()
+                    .map(|s| (state.clone(), s.name.clone(), *s))
+                    .collect(),
+                base: Base::Like,
+            },
+            Kind {
+                id: "search.mobile",
+                what: "mobile as typed: `+91 98xxx xxxxx`, `098xxxxxxxx`, `98xxx-xxxxx` in turn",
+                queries: with_mobile
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| {
+                        let m = s.mobile.as_deref().unwrap_or_default();
+                        let q = match i % 3 {
+                            0 => format!("+91 {} {}", &m[..5], &m[5..]),
+                            1 => format!("0{m}"),
+                            _ => format!("{}-{}", &m[..5], &m[5..]),
+                        };
+                        (state.clone(), q, *s)
+                    })
+                    .collect(),
+                base: Base::Mobile,
+            },
+            Kind {
+                id: "search.epic",
+                what: "EPIC lower-case with a space: `abc 1234567`",
+                queries: with_epic
+                    .iter()
+                    .map(|s| {
+                        let e = s.epic.as_deref().unwrap_or_default().to_lowercase();
+                        (state.clone(), format!("{} {}", &e[..3], &e[3..]), *s)
+                    })
+                    .collect(),
+                base: Base::Epic,
+            },
+        ];
+        let total: usize = kinds.iter().map(|k| k.queries.len() * self.runs * 2).sum();
+        let bar = bar(total as u64, "search");
+        let mut rows = Vec::new();
+        for k in kinds {
+            if k.queries.is_empty() {
+                bail!("{}: no sample members to search for", k.id);
+            }
+            let (mut ours, mut base) = (Vec::new(), Vec::new());
+            let mut found = 0usize;
+            for run in 0..self.runs {
+                for (unit, q, s) in &k.queries {
+                    let t = Instant::now();
+                    let page = store
+                        .search(unit, q, None, 0, 20)
+                        .await
+                        .with_context(|| format!("search {unit} {q:?}"))?
+                        .ok_or_else(|| anyhow!("search: unknown unit {unit}"))?;
+                    ours.push(t.elapsed());
+                    if run == 0
+                        && page
+                            .members
+                            .iter()
+                            .any(|h| h.name == s.name && h.unit == s.unit)
+                    {
+                        found += 1;
+                    }
+                    bar.inc(1);
+                }
+                let limit = match k.base {
+                    Base::Like => LIKE_BASELINE_QUERIES,
+                    _ => usize::MAX,
+                };
+                for (unit, q, _) in k.queries.iter().take(limit) {
+                    let t = Instant::now();
+                    let r: Vec<(i64, String)> = match k.base {
+                        Base::Like => {
+                            sqlx::query_as("SELECT p.id, p.name FROM people p WHERE p.name LIKE $1 LIMIT 20")
+                                .bind(format!("%{q}%"))
+                                .fetch_all(pool)
+                                .await?
+                        }
+                        Base::LikeAc => {
+                            sqlx::query_as(
+                                "SELECT p.id, p.name FROM memberships m JOIN people p ON p.id = m.person_id \
+                                 WHERE m.ac_id = (SELECT id FROM units WHERE code = $1) AND p.name LIKE $2 LIMIT 20",
+                            )
+                            .bind(unit)
+                            .bind(format!("%{q}%"))
+                            .fetch_all(pool)
+                            .await?
+                        }
+                        Base::Mobile => {
+                            let m = Mobile::parse(q).map_err(|e| anyhow!("{q}: {e:?}"))?;
+                            sqlx::query_as("SELECT p.id, p.name FROM people p WHERE p.mobile = $1 LIMIT 20")
+                                .bind(m.e164())
+                                .fetch_all(pool)
+                                .await?
+                        }
+                        Base::Epic => {
+                            let e = Epic::parse(q).map_err(|e| anyhow!("{q}: {e:?}"))?;
+                            sqlx::query_as("SELECT p.id, p.name FROM people p WHERE p.epic = $1 LIMIT 20")
+                                .bind(e.as_str())
+                                .fetch_all(pool)
+                                .await?
+                        }
+                    };
+                    std::hint::black_box(r);
+                    base.push(t.elapsed());
+                    bar.inc(1);
+                }
+                bar.inc((k.queries.len() - k.queries.len().min(limit)) as u64);
+            }
+            let row = LatencyRow {
+                id: k.id,
+                what: format!(
+                    "{} — {} queries × {} run(s)",
+                    k.what,
+                    k.queries.len(),
+                    self.runs
+                ),
+                ours: Lat::of(&ours),
+                base: Lat::of(&base),
+                recall: Some((found, k.queries.len())),
+            };
+            rows.push(row);
+        }
+        bar.finish_and_clear();
+        for r in &rows {
+            let (f, n) = r.recall.unwrap_or((0, 0));
+            self.step(&format!(
+                "{}: p50 {} p95 {}, found {f}/{n}",
+                r.id,
+                ms(r.ours.p50),
+                ms(r.ours.p95)
+            ));
+        }
+        Ok(rows)
+    }
+
+    async fn bench_http(
+        &self,
+        store: &DynStore,
+        db: &Path,
+        booths: Vec<(String, Vec<String>)>,
+    ) -> anyhow::Result<HttpResult> {
+        let token = store.issue_token("admin", "bench").await?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let log = std::fs::File::create(self.work.join("serve.log"))?;
+        let mut child = tokio::process::Command::new(&self.exe)
+            .args([
+                "--db",
+                &Self::url(db),
+                "serve",
+                "--addr",
+                &format!("127.0.0.1:{port}"),
+            ])
+            .env_remove("SANGATHAN_DB")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(log))
+            .kill_on_drop(true)
+            .spawn()
+            .context("cannot start sangathan serve")?;
+        let pid = child
+            .id()
+            .ok_or_else(|| anyhow!("the server exited at once"))?;
+        let base = format!("http://127.0.0.1:{port}");
+        let client = reqwest::Client::builder()
+            .pool_max_idle_per_host(CLIENTS)
+            .timeout(Duration::from_secs(60))
+            .build()?;
+        let started = Instant::now();
+        loop {
+            if let Ok(r) = client.get(format!("{base}/healthz")).send().await
+                && r.status().is_success()
+            {
+                break;
+            }
+            if let Some(st) = child.try_wait()? {
+                bail!(
+                    "sangathan serve exited ({st}); see {}",
+                    self.work.join("serve.log").display()
+                );
+            }
+            if started.elapsed() > Duration::from_secs(120) {
+                bail!("sangathan serve did not answer /healthz within 2 minutes");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let idle = ProcMem::of(pid)?;
+        let secs = if self.n >= 200_000 { 10 } else { 2 };
+        let per_run = 10_000 * secs as usize;
+        let now = clock::now();
+        let mut g = demo::Generator::new(SEED, booths, now, now);
+        let mut next_member = self.n;
+        let mut seen = std::collections::HashSet::new();
+        let (mut enrol_runs, mut health_runs) = (Vec::new(), Vec::new());
+        for r in 0..self.runs {
+            let bodies: Vec<bytes_body::Body> = (0..per_run)
+                .map(|k| g.member(next_member + k as u64))
+                .enumerate()
+                // A household (one mobile) may draw the same first name twice: such a pair is one
+                // person with two EPICs, which the identity rule rejects. Keep one of them.
+                .filter(|(_, m)| {
+                    m.mobile.as_ref().is_none_or(|mobile| {
+                        seen.insert((mobile.national().to_string(), m.name.key()))
+                    })
+                })
+                .map(|(k, m)| {
+                    let body = serde_json::json!({
+                        "name": m.name.as_str(),
+                        "mobile": m.mobile.as_ref().map(|x| x.national()),
+                        "epic": m.epic.as_ref().map(|x| x.as_str()),
+                        "gender": m.gender.map(|x| x.code()),
+                        "birth_year": m.birth_year,
+                        "unit": m.unit,
+                        "wing": m.wing,
+                    });
+                    bytes_body::Body {
+                        key: format!("bench-{}-{}", std::process::id(), next_member + k as u64),
+                        json: serde_json::to_vec(&body).expect("serialises"),
+                    }
+                })
+                .collect();
+            next_member += per_run as u64;
+            let e = load(
+                &client,
+                &base,
+                Some((&token, Arc::new(bodies))),
+                Duration::from_secs(secs),
+                &format!("run {}/{}: POST /api/v1/members", r + 1, self.runs),
+            )
+            .await?;
+            self.step(&format!(
+                "enrol run {}/{}: {:.0}/s, p50 {} p99 {} ({} ok, {} errors)",
+                r + 1,
+                self.runs,
+                e.per_sec,
+                ms(e.lat.p50),
+                ms(e.lat.p99),
+                e.ok,
+                e.errors
+            ));
+            enrol_runs.push(e);
+            let h = load(
+                &client,
+                &base,
+                None,
+                Duration::from_secs(secs),
+                &format!("run {}/{}: GET /healthz", r + 1, self.runs),
+            )
+            .await?;
+            self.step(&format!(
+                "health run {}/{}: {:.0}/s, p50 {} p99 {}",
+                r + 1,
+                self.runs,
+                h.per_sec,
+                ms(h.lat.p50),
+                ms(h.lat.p99)
+            ));
+            health_runs.push(h);
+        }
+        let loaded = ProcMem::of(pid)?;
+        // SIGTERM: the server finishes what is in flight and stops.
+        let _ = tokio::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .await;
+        if tokio::time::timeout(Duration::from_secs(30), child.wait())
+            .await
+            .is_err()
+        {
+            child.kill().await?;
+        }
+        Ok(HttpResult {
+            secs,
+            enrol: LoadSummary::of(enrol_runs),
+            health: LoadSummary::of(health_runs),
+            idle,
+            loaded,
+        })
+    }
+}
+
+mod bytes_body {
+    pub struct Body {
+        pub key: String,
+        pub json: Vec<u8>,
+    }
+}
+
+struct LoadRun {
+    ok: usize,
+    created: usize,
+    errors: usize,
+    first_error: Option<String>,
+    per_sec: f64,
+    lat: Lat,
+    samples: Vec<Duration>,
+}
+
+/// 64 clients for `secs` (or until the prepared members run out): POST enrolments when `enrol`
+/// is given, else GET /healthz.
+async fn load(
+    client: &reqwest::Client,
+    base: &str,
+    enrol: Option<(&str, Arc<Vec<bytes_body::Body>>)>,
+    secs: Duration,
+    label: &str,
+) -> anyhow::Result<LoadRun> {
+    let next = Arc::new(AtomicUsize::new(0));
+    let sp = spinner(label);
+    let deadline = Instant::now() + secs;
+    let t0 = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..CLIENTS {
+        let client = client.clone();
+        let next = next.clone();
+        let enrol = enrol.as_ref().map(|(t, b)| (t.to_string(), b.clone()));
+        let url = match enrol {
+            Some(_) => format!("{base}/api/v1/members"),
+            None => format!("{base}/healthz"),
+        };
+        let sp = sp.clone();
+        tasks.spawn(async move {
+            let mut lat = Vec::new();
+            let (mut ok, mut created, mut errors) = (0usize, 0usize, 0usize);
+            let mut first_error = None;
+            while Instant::now() < deadline {
+                let req = match &enrol {
+                    Some((token, bodies)) => {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(b) = bodies.get(i) else { break };
+                        client
+                            .post(&url)
+                            .bearer_auth(token)
+                            .header("idempotency-key", &b.key)
+                            .header("content-type", "application/json")
+                            .body(b.json.clone())
+                    }
+                    None => client.get(&url),
+                };
+                let t = Instant::now();
+                let res = req.send().await;
+                let (good, why) = match res {
+                    Ok(r) => {
+                        let status = r.status();
+                        let body = r.bytes().await;
+                        match (status.is_success(), body) {
+                            (true, Ok(_)) => {
+                                if status.as_u16() == 201 {
+                                    created += 1;
+                                }
+                                (true, None)
+                            }
+                            (_, Ok(b)) => (
+                                false,
+                                Some(format!(
+                                    "HTTP {status}: {}",
+                                    String::from_utf8_lossy(&b[..b.len().min(300)])
+                                )),
+                            ),
+                            (_, Err(e)) => (false, Some(format!("HTTP {status}: {e}"))),
+                        }
+                    }
+                    Err(e) => (false, Some(e.to_string())),
+                };
+                lat.push(t.elapsed());
+                if good {
+                    ok += 1;
+                } else {
+                    errors += 1;
+                    if first_error.is_none() {
+                        first_error = why;
+                    }
+                }
+                sp.inc(1);
+            }
+            (lat, ok, created, errors, first_error)
+        });
+    }
+    let mut all = Vec::new();
+    let (mut ok, mut created, mut errors) = (0, 0, 0);
+    let mut first_error = None;
+    while let Some(r) = tasks.join_next().await {
+        let (lat, o, c, e, f) = r.map_err(|e| anyhow!("a load task failed: {e}"))?;
+        all.extend(lat);
+        ok += o;
+        created += c;
+        errors += e;
+        if first_error.is_none() {
+            first_error = f;
+        }
+    }
+    let elapsed = t0.elapsed().as_secs_f64();
+    sp.finish_and_clear();
+    if ok == 0 {
+        bail!(
+            "{label}: no request succeeded ({})",
+            first_error.unwrap_or_default()
+        );
+    }
+    Ok(LoadRun {
+        ok,
+        created,
+        errors,
+        first_error,
+        per_sec: ok as f64 / elapsed,
+        lat: Lat::of(&all),
+        samples: all,
+    })
+}
+
+struct LoadSummary {
+    /// Median over runs of requests answered per second.
+    per_sec: f64,
+    per_run: Vec<f64>,
+    /// Latency over every request of every run.
+    lat: Lat,
+    ok: usize,
+    created: usize,
+    errors: usize,
+    first_error: Option<String>,
+}
+
+impl LoadSummary {
+    fn of(runs: Vec<LoadRun>) -> LoadSummary {
+        let per_run: Vec<f64> = runs.iter().map(|r| r.per_sec).collect();
+        let all: Vec<Duration> = runs
+            .iter()
+            .flat_map(|r| r.samples.iter().copied())
+            .collect();
+        LoadSummary {
+            per_sec: median(&per_run),
+            per_run,
+            lat: Lat::of(&all),
+            ok: runs.iter().map(|r| r.ok).sum(),
+            created: runs.iter().map(|r| r.created).sum(),
+            errors: runs.iter().map(|r| r.errors).sum(),
+            first_error: runs.iter().find_map(|r| r.first_error.clone()),
+        }
+    }
+}
+
+struct HttpResult {
+    secs: u64,
+    enrol: LoadSummary,
+    health: LoadSummary,
+    idle: ProcMem,
+    loaded: ProcMem,
+}
+
+/// VmRSS and VmHWM of a process, in bytes.
+#[derive(Clone, Copy)]
+struct ProcMem {
+    rss: u64,
+    hwm: u64,
+}
+
+impl ProcMem {
+    fn of(pid: u32) -> anyhow::Result<ProcMem> {
+        let text = std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .with_context(|| format!("cannot read /proc/{pid}/status"))?;
+        let field = |name: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.split_whitespace().next())
+                .and_then(|v| v.parse::<u64>().ok())
+                .map(|kb| kb * 1024)
+                .ok_or_else(|| anyhow!("no {name} in /proc/{pid}/status"))
+        };
+        Ok(ProcMem {
+            rss: field("VmRSS:")?,
+            hwm: field("VmHWM:")?,
+        })
+    }
+}
+
+struct Sample {
+    name: String,
+    /// The ten national digits.
+    mobile: Option<String>,
+    epic: Option<String>,
+    unit: String,
+    ac: String,
+    deva: bool,
+}
+
+/// `UP-AC-173-B0042` → (173, Some(42)); `UP-AC-173` → (173, None).
+fn split_unit(code: &str) -> anyhow::Result<(u32, Option<u32>)> {
+    let bad = || anyhow!("unexpected unit code {code}");
+    let rest = code.split_once("-AC-").ok_or_else(bad)?.1;
+    match rest.split_once("-B") {
+        Some((ac, b)) => Ok((
+            ac.parse().map_err(|_| bad())?,
+            Some(b.parse().map_err(|_| bad())?),
+        )),
+        None => Ok((rest.parse().map_err(|_| bad())?, None)),
+    }
+}
+
+struct ImportResult {
+    runs: usize,
+    ours: Vec<f64>,
+    /// sqlite3's version, its seconds per run and the rows it kept.
+    baseline: Option<(String, Vec<f64>, u64)>,
+    /// The last run's `import --json` line.
+    stats: serde_json::Value,
+    /// The size of the freshly initialised database (geography, targets), before the import.
+    init_size: (u64, u64),
+}
+
+/// p50/p95/p99 of a set of timings.
+#[derive(Clone, Copy, Default)]
+struct Lat {
+    p50: Duration,
+    p95: Duration,
+    p99: Duration,
+}
+
+impl Lat {
+    fn of(v: &[Duration]) -> Lat {
+        let mut s = v.to_vec();
+        s.sort();
+        let q = |p: f64| {
+            if s.is_empty() {
+                return Duration::ZERO;
+            }
+            let i = ((p * s.len() as f64).ceil() as usize).clamp(1, s.len()) - 1;
+            s[i]
+        };
+        Lat {
+            p50: q(0.50),
+            p95: q(0.95),
+            p99: q(0.99),
+        }
+    }
+}
+
+struct LatencyRow {
+    id: &'static str,
+    what: String,
+    ours: Lat,
+    base: Lat,
+    /// (found, queries) for searches.
+    recall: Option<(usize, usize)>,
+}
+
+fn median(v: &[f64]) -> f64 {
+    let mut s = v.to_vec();
+    s.sort_by(|a, b| a.total_cmp(b));
+    match s.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => s[n / 2],
+        n => (s[n / 2 - 1] + s[n / 2]) / 2.0,
+    }
+}
+
+fn remove_db(p: &Path) {
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", p.display()));
+    }
+}
+
+/// (main file, WAL) sizes in bytes.
+fn file_sizes(p: &Path) -> (u64, u64) {
+    let size = |f: String| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0);
+    (
+        size(p.display().to_string()),
+        size(format!("{}-wal", p.display())),
+    )
+}
+
+async fn sqlite3_version() -> Option<String> {
+    let out = tokio::process::Command::new("sqlite3")
+        .arg("--version")
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let v = String::from_utf8_lossy(&out.stdout);
+    v.split_whitespace().next().map(str::to_string)
+}
+
+fn bar(len: u64, what: &str) -> ProgressBar {
+    let b = ProgressBar::new(len);
+    b.set_style(
+        ProgressStyle::with_template(&format!(
+            "{{spinner}} {what} {{bar:40}} {{human_pos}}/{{human_len}} {{per_sec}} eta {{eta}}"
+        ))
+        .expect("valid template"),
+    );
+    b
+}
+
+fn spinner(what: &str) -> ProgressBar {
+    let b = ProgressBar::new_spinner();
+    b.set_style(
+        ProgressStyle::with_template(&format!("{{spinner}} {what} {{human_pos}} {{elapsed}}"))
+            .expect("valid template"),
+    );
+    b.enable_steady_tick(Duration::from_millis(200));
+    b
+}
+
+// ---------------------------------------------------------------------------------------------
+// The machine and the report.
+
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+struct Machine {
+    cpus: usize,
+    cpu_model: String,
+    ram: String,
+    os: String,
+    date: String,
+    commit: String,
+    build: &'static str,
+    loadavg: String,
+}
+
+impl Machine {
+    async fn detect() -> Machine {
+        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+        let cpu_model = cpuinfo
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("model name")
+                    .and_then(|r| r.split_once(':'))
+                    .map(|(_, v)| v.trim().to_string())
+            })
+            .unwrap_or_else(|| "unknown CPU".into());
+        let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+        let ram = meminfo
+            .lines()
+            .find_map(|l| l.strip_prefix("MemTotal:"))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|kb| kb.parse::<f64>().ok())
+            .map(|kb| format!("{:.1} GiB RAM", kb / 1024.0 / 1024.0))
+            .unwrap_or_else(|| "unknown RAM".into());
+        let release = std::fs::read_to_string("/etc/os-release").unwrap_or_default();
+        let pretty = release
+            .lines()
+            .find_map(|l| l.strip_prefix("PRETTY_NAME="))
+            .map(|v| v.trim_matches('"').to_string())
+            .unwrap_or_else(|| std::env::consts::OS.to_string());
+        let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+        let os = format!("{pretty}, Linux {}", kernel.trim());
+        let git = |args: &[&str]| {
+            let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+            async move {
+                tokio::process::Command::new("git")
+                    .args(&args)
+                    .stdin(Stdio::null())
+                    .stderr(Stdio::null())
+                    .output()
+                    .await
+                    .ok()
+                    .filter(|o| o.status.success())
+                    .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            }
+        };
+        let commit = match git(&["rev-parse", "--short", "HEAD"]).await {
+            Some(c) => {
+                let dirty = git(&["status", "--porcelain", "--untracked-files=no"])
+                    .await
+                    .is_some_and(|s| !s.is_empty());
+                if dirty {
+                    format!("`{c}` + uncommitted changes")
+                } else {
+                    format!("`{c}`")
+                }
+            }
+            None => "unknown (not a git checkout)".into(),
+        };
+        Machine {
+            cpus: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
+            cpu_model,
+            ram,
+            os,
+            date: chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
+            commit,
+            build: if cfg!(debug_assertions) {
+                "debug build (not representative)"
+            } else {
+                "release build"
+            },
+            loadavg: loadavg(),
+        }
+    }
+
+    fn line(&self) -> String {
+        format!(
+            "{} CPU(s) ({}), {}, {}",
+            self.cpus, self.cpu_model, self.ram, self.os
+        )
+    }
+}
+
+struct Report {
+    n: u64,
+    runs: usize,
+    label: Option<String>,
+    machine: Machine,
+    sqlite_version: String,
+    import: ImportResult,
+    rollup: Vec<LatencyRow>,
+    search: Vec<LatencyRow>,
+    http: HttpResult,
+    mismatches: usize,
+    first_mismatch: Option<String>,
+    db_size: (u64, u64),
+    base_size: Option<(u64, u64)>,
+    loadavg_end: String,
+}
+
+/// A table row's verdict.
+fn mark(ok: bool) -> &'static str {
+    if ok { "✅" } else { "❌" }
+}
+
+impl Report {
+    fn heading(&self) -> String {
+        format!("## {} members", thousands(self.n))
+    }
+
+    /// The section without its notes block.
+    fn section_tables(&self) -> String {
+        let mut s = String::new();
+        let mut missed: Vec<&str> = Vec::new();
+        let m = &self.machine;
+        s += &format!("{}\n\n", self.heading());
+        s += &format!(
+            "Measured {} on commit {}, {}, {} run(s){}.  \n",
+            m.date,
+            m.commit,
+            m.build,
+            self.runs,
+            self.label
+                .as_ref()
+                .map(|l| format!("; label: {l}"))
+                .unwrap_or_default()
+        );
+        s += &format!(
+            "Machine: {}; load average (1, 5, 15 min) when the run started: {}, when it ended: {} \
+             (other work on the machine shares its cores with the bench).  \n",
+            m.line(),
+            m.loadavg,
+            self.loadavg_end
+        );
+        s += &format!(
+            "SQLite: {} bundled with sangathan; baseline shell: {}.\n\n",
+            self.sqlite_version,
+            self.import
+                .baseline
+                .as_ref()
+                .map(|b| format!("sqlite3 {}", b.0))
+                .unwrap_or_else(|| "sqlite3 not installed".into())
+        );
+
+        // 1. Import.
+        let imp = &self.import;
+        let ours = median(&imp.ours);
+        s += "### 1. Import\n\nRatio = ours ÷ baseline (time; the target is at most 1.5).\n\n";
+        s += "| row | what | ours (median) | baseline (median) | ratio | target | met |\n| --- | --- | ---: | ---: | ---: | --- | :-: |\n";
+        let runs_list = |v: &[f64]| {
+            v.iter()
+                .map(|x| format!("{x:.1}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let (base_cell, ratio_cell, met) = match &imp.baseline {
+            Some((_, b, _)) => {
+                let bm = median(b);
+                let r = ours / bm;
+                (
+                    format!("{bm:.1} s (runs: {})", runs_list(b)),
+                    format!("{r:.2}×"),
+                    Some(r <= 1.5),
+                )
+            }
+            None => ("not measured: sqlite3 missing".into(), "—".into(), None),
+        };
+        s += &format!(
+            "| `import.csv` | `sangathan import members` of {} CSV rows into a fresh `init --preset up` database, vs `sqlite3 .import` | {:.1} s, {}/s (runs: {}) | {} | {} | ≤ 1.5× sqlite3 | {} |\n",
+            thousands(self.n),
+            ours,
+            thousands((self.n as f64 / ours) as u64),
+            runs_list(&imp.ours),
+            base_cell,
+            ratio_cell,
+            met.map(mark).unwrap_or("—")
+        );
+        if met == Some(false) {
+            missed.push("import.csv");
+        }
+        let projected = ours * UP_TARGET_MEMBERS as f64 / self.n as f64;
+        let measured = self.n >= 18_000_000;
+        let ok18 = if measured {
+            ours < 300.0
+        } else {
+            projected < 300.0
+        };
+        s += &format!(
+            "| `import.load_18m` | time to load UP's 18.1 million (403 × 45,000){} | {} | {} | {} | < 5 min | {} |\n",
+            if measured {
+                ": measured at this size"
+            } else {
+                ": linear projection of both sides from this size (optimistic: indexes deepen as they grow)"
+            },
+            human_secs(if measured { ours } else { projected }),
+            match &imp.baseline {
+                Some((_, b, _)) => {
+                    let bm = median(b);
+                    human_secs(if measured {
+                        bm
+                    } else {
+                        bm * UP_TARGET_MEMBERS as f64 / self.n as f64
+                    })
+                }
+                None => "not measured: sqlite3 missing".into(),
+            },
+            match &imp.baseline {
+                Some((_, b, _)) => format!("{:.2}×", ours / median(b)),
+                None => "—".into(),
+            },
+            mark(ok18)
+        );
+        if !ok18 {
+            missed.push("import.load_18m");
+        }
+        s += "\n";
+        if imp.runs == 1 && self.runs > 1 {
+            s += &format!(
+                "The import ran once (not {} times): at {} members and more it is measured once per invocation.\n\n",
+                self.runs,
+                thousands(SINGLE_IMPORT_FROM)
+            );
+        }
+        let st = &imp.stats;
+        let num = |k: &str| st.get(k).and_then(|v| v.as_u64()).unwrap_or(0);
+        s += &format!(
+            "Ours (last run): {} rows → {} new memberships ({} new people), {} duplicates, {} rejected. ",
+            thousands(num("rows")),
+            thousands(num("created_memberships")),
+            thousands(num("created_people")),
+            thousands(num("duplicates")),
+            thousands(num("rejected"))
+        );
+        if let Some((_, _, kept)) = &imp.baseline {
+            s += &format!(
+                "Baseline kept {} rows ({} refused by its unique indexes).\n\n",
+                thousands(*kept),
+                thousands(self.n.saturating_sub(*kept))
+            );
+        } else {
+            s += "\n\n";
+        }
+        s += "How: the CSV (columns `name,mobile,epic,ac_no,booth_no,gender,birth_year,wing`; mobile as the 10 national digits; \
+              about a quarter of members share a household mobile, a fifth have no EPIC) comes from the demo generator (seed 1). \
+              **Ours** is this binary run as a subprocess, `sangathan --db sqlite://… import members FILE --json`, timed from \
+              spawn to exit, into a database freshly made by `sangathan init --preset up` (not timed): it validates every row, \
+              applies the identity rule, writes people, memberships, counters, daily counts and the resumable-import checkpoint \
+              in batches of 5,000. **Baseline** is the `sqlite3` shell, timed from spawn to exit: \
+              `sqlite3 -cmd 'PRAGMA synchronous=NORMAL' -cmd 'PRAGMA cache_size=-65536' base.db \".import --csv --skip 1 FILE members\"` \
+              into a WAL-mode table `members(name TEXT, mobile TEXT, epic TEXT, ac_no INT, booth_no INT, gender TEXT, birth_year INT, wing TEXT)` \
+              created beforehand (not timed) with the identity rule's two unique indexes as partial indexes, \
+              `UNIQUE(epic) WHERE epic <> ''` and `UNIQUE(mobile, name) WHERE mobile <> ''` (so absent identifiers, \
+              imported as empty strings, do not collide; rows that do collide are refused and skipped by `.import`). \
+              It is the physical floor: the same bytes parsed and written into one table with the same uniqueness checks, \
+              in one transaction, with no validation, no normalisation and no counters.\n\n";
+        for id in missed.drain(..) {
+            s += &format!("- ❌ `{id}` {WHY} {WHY_PLACEHOLDER}\n");
+        }
+        s += "\n";
+
+        // 2. Roll-up.
+        s += "### 2. Roll-up\n\nRatio = ours ÷ baseline (below 1: ours is faster).\n\n";
+        s += "| row | unit | ours p50 | ours p95 | naive p50 | naive p95 | ratio (p95) | target | met |\n| --- | --- | ---: | ---: | ---: | ---: | ---: | --- | :-: |\n";
+        for r in &self.rollup {
+            let ok = r.ours.p95 < Duration::from_millis(10);
+            if !ok {
+                missed.push(r.id);
+            }
+            s += &format!(
+                "| `{}` | {} | {} | {} | {} | {} | {} | p95 < 10 ms | {} |\n",
+                r.id,
+                r.what,
+                ms(r.ours.p50),
+                ms(r.ours.p95),
+                ms(r.base.p50),
+                ms(r.base.p95),
+                ratio(r.ours.p95, r.base.p95),
+                mark(ok)
+            );
+        }
+        s += &format!(
+            "\nHow: {} × {ROLLUP_REPS} sequential calls per unit after one untimed warm-up of each. **Ours** is \
+             `Store::progress(code, None, today)` in-process on the imported database (target, achieved and 7-day pacing \
+             of the unit and of every child, from the maintained counters). **Baseline** is the naive query one would \
+             write without counters, through sqlx on the same file (read-only connection, 64 MiB cache), counting the \
+             party wing's pending and verified memberships per child unit: state → \
+             `SELECT a.division_id, COUNT(*) FROM memberships m JOIN units a ON a.id = m.ac_id WHERE m.wing_id = ? AND m.status IN ('pending','verified') GROUP BY a.division_id`; \
+             division → the same `WHERE a.division_id = ?` grouped by `a.district_id`; AC → \
+             `… JOIN units b ON b.id = m.unit_id WHERE m.ac_id = ? … GROUP BY b.parent_id` (sectors). It computes \
+             less than ours (no targets, no pacing). Before timing, the bench checks that both give the same total.\n\n",
+            self.runs
+        );
+        for id in missed.drain(..) {
+            s += &format!("- ❌ `{id}` {WHY} {WHY_PLACEHOLDER}\n");
+        }
+        s += "\n";
+
+        // 3. Search.
+        s += "### 3. Search\n\nRatio = ours ÷ baseline (below 1: ours is faster).\n\n";
+        s += "| row | queries | ours p50 | ours p95 | found in top 20 | baseline p50 | baseline p95 | ratio (p95) | target | met |\n| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | :-: |\n";
+        for r in &self.search {
+            let ok = r.ours.p95 < Duration::from_millis(50);
+            if !ok {
+                missed.push(r.id);
+            }
+            let (f, n) = r.recall.unwrap_or((0, 0));
+            s += &format!(
+                "| `{}` | {} | {} | {} | {f}/{n} ({:.0}%) | {} | {} | {} | p95 < 50 ms | {} |\n",
+                r.id,
+                r.what,
+                ms(r.ours.p50),
+                ms(r.ours.p95),
+                100.0 * f as f64 / n.max(1) as f64,
+                ms(r.base.p50),
+                ms(r.base.p95),
+                ratio(r.ours.p95, r.base.p95),
+                mark(ok)
+            );
+        }
+        s += &format!(
+            "\nHow: queries are built from members sampled evenly through the generated file. **Ours** is \
+             `Store::search(unit, q, None, 0, 20)` in-process (the state `UP`, or the member's AC for the scoped row), \
+             sequentially. \"Found in top 20\" counts the queries (first run) whose 20 results include the intended \
+             person (same name and booth); at state scope a common name has many namesakes, so this also tests the \
+             ranking. **Baseline**: for names, the naive \
+             `SELECT p.id, p.name FROM people p WHERE p.name LIKE '%q%' LIMIT 20` (with a join on memberships and \
+             `m.ac_id = ?` for the AC-scoped row), on the first {LIKE_BASELINE_QUERIES} queries of each run; it finds \
+             neither the other script nor spelling variants nor reordered words, and stops at the first 20 rows it meets; \
+             for mobiles and EPICs, the indexed equality lookup of the already normalised value \
+             (`WHERE p.mobile = ?` / `WHERE p.epic = ?`, normalisation in Rust included): the floor for an identifier.\n\n"
+        );
+        for id in missed.drain(..) {
+            s += &format!("- ❌ `{id}` {WHY} {WHY_PLACEHOLDER}\n");
+        }
+        s += "\n";
+
+        // 4. Enrolment over HTTP.
+        let h = &self.http;
+        s += "### 4. Enrolment over HTTP\n\n";
+        s += "| row | what | ours | baseline | ratio | target | met |\n| --- | --- | ---: | ---: | ---: | --- | :-: |\n";
+        let e = &h.enrol;
+        let ok = e.per_sec >= 5000.0 && e.lat.p99 < Duration::from_millis(25);
+        if !ok {
+            missed.push("enrol.http64");
+        }
+        let per_run = |v: &[f64]| {
+            v.iter()
+                .map(|x| format!("{x:.0}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        s += &format!(
+            "| `enrol.http64` | `POST /api/v1/members`, {CLIENTS} concurrent clients, {} s per run; vs `GET /healthz` | {:.0} enrolments/s (runs: {}); p50 {}, p99 {} | {:.0} req/s (runs: {}); p50 {}, p99 {} | {:.2}× of healthz throughput | ≥ 5,000/s and p99 < 25 ms | {} |\n",
+            h.secs,
+            e.per_sec,
+            per_run(&e.per_run),
+            ms(e.lat.p50),
+            ms(e.lat.p99),
+            h.health.per_sec,
+            per_run(&h.health.per_run),
+            ms(h.health.lat.p50),
+            ms(h.health.lat.p99),
+            e.per_sec / h.health.per_sec.max(1e-9),
+            mark(ok)
+        );
+        let exact = self.mismatches == 0;
+        if !exact {
+            missed.push("enrol.verify");
+        }
+        s += &format!(
+            "| `enrol.verify` | `Store::verify()` after the load: every counter recomputed from the base rows | {} | — | — | 0 mismatches | {} |\n",
+            if exact {
+                "0 mismatches: counters exact".to_string()
+            } else {
+                format!(
+                    "{} mismatch(es), first: {}",
+                    self.mismatches,
+                    self.first_mismatch.as_deref().unwrap_or("")
+                )
+            },
+            mark(exact)
+        );
+        s += &format!(
+            "\nRequests: {} enrolments answered ({} new memberships, {} errors), {} health checks ({} errors).{}\n\n",
+            thousands(e.ok as u64),
+            thousands(e.created as u64),
+            e.errors,
+            thousands(h.health.ok as u64),
+            h.health.errors,
+            e.first_error
+                .as_ref()
+                .map(|x| format!(" First error: {}", x.replace('|', "/")))
+                .unwrap_or_default()
+        );
+        s += &format!(
+            "How: the server is this binary, `sangathan --db sqlite://… serve --addr 127.0.0.1:PORT`, as a subprocess with \
+             its default logging (one line per request, to a file), on the database the import step made (the HTTP step \
+             runs last and adds to it). The load generator is in the bench process (reqwest, {CLIENTS} tokio tasks on the \
+             same {}-CPU machine, so client and server share the cores): each task POSTs one new member after another \
+             (demo generator members after the imported ones, at booths across the state: new people whose mobiles and EPICs are not yet in the database, households sharing a mobile included, a household's same-name pairs dropped so that every request is a valid new enrolment), \
+             each with its own `Idempotency-Key` and an admin token, until {} s have passed; the members are prepared \
+             before the clock starts. Latency is per request, client side, over every request of every run; throughput \
+             is the median of the runs. **Baseline**: the same {CLIENTS} clients for the same time on `GET /healthz` of \
+             the same server (no authentication, no database): the HTTP floor of this server and client on this machine.\n\n",
+            self.machine.cpus, h.secs
+        );
+        for id in missed.drain(..) {
+            s += &format!("- ❌ `{id}` {WHY} {WHY_PLACEHOLDER}\n");
+        }
+        s += "\n";
+
+        // 5. Resources.
+        s += "### 5. Resources\n\n";
+        s += "| row | what | ours | baseline | ratio | target | met |\n| --- | --- | ---: | ---: | ---: | --- | :-: |\n";
+        let ok = h.loaded.hwm < 300 * 1024 * 1024;
+        if !ok {
+            missed.push("resources.rss");
+        }
+        s += &format!(
+            "| `resources.rss` | RSS of the `sangathan serve` process after the HTTP load (VmRSS; VmHWM = peak) vs the same process idle just after start | {} (peak {}) | {} | {:.2}× | peak < 300 MB | {} |\n",
+            mb(h.loaded.rss),
+            mb(h.loaded.hwm),
+            mb(h.idle.rss),
+            h.loaded.rss as f64 / h.idle.rss.max(1) as f64,
+            mark(ok)
+        );
+        let (main, wal) = self.db_size;
+        let (bcell, rcell) = match self.base_size {
+            Some((bm, bw)) => (
+                format!("{} (main {} + WAL {})", mib(bm + bw), mib(bm), mib(bw)),
+                format!("{:.2}×", (main + wal) as f64 / (bm + bw).max(1) as f64),
+            ),
+            None => ("not measured: sqlite3 missing".into(), "—".into()),
+        };
+        let (im, iw) = self.import.init_size;
+        s += &format!(
+            "| `resources.db_size` | database on disk after the import (main file + WAL), vs the sqlite3 baseline's database | {} (main {} + WAL {}; of which {} is the freshly initialised geography and targets) | {} | {} | — | — |\n",
+            mib(main + wal),
+            mib(main),
+            mib(wal),
+            mib(im + iw),
+            bcell,
+            rcell
+        );
+        s += "\nHow: VmRSS and VmHWM read from `/proc/<pid>/status` of the `sangathan serve` subprocess (not the bench \
+             process) once when it first answers `/healthz` and again after the last load run (MB = 10^6 bytes); the \
+             sizes are those of the files after the last import run, before the HTTP step (MiB = 2^20 bytes).\n\n";
+        for id in missed.drain(..) {
+            s += &format!("- ❌ `{id}` {WHY} {WHY_PLACEHOLDER}\n");
+        }
+        s += "\n";
+        s
+    }
+}
+
+fn default_notes() -> String {
+    format!(
+        "{NOTES_OPEN}\n_Hand-written analysis of this size goes here; `sangathan bench` keeps this block when it rewrites the section._\n{NOTES_CLOSE}\n"
+    )
+}
+
+fn header(r: &Report) -> String {
+    let m = &r.machine;
+    format!(
+        "# Sangathan benchmarks\n\n\
+         Measurements by `sangathan bench`, one section per member count: import against the `sqlite3` shell, \
+         roll-up against a naive GROUP BY, search against LIKE scans and indexed lookups, enrolment over HTTP at \
+         {CLIENTS} concurrent clients against `GET /healthz`, and the server's memory and the database's size. Every \
+         number has a baseline measured in the same run; each row states its target from the issue (✅ met, ❌ missed). \
+         Rerunning a size replaces only that size's section; the `{NOTES_OPEN}` … `{NOTES_CLOSE}` block of a section \
+         (hand-written analysis) is kept.\n\n\
+         Last run: {} on commit {}, {}; machine: {} (`nproc` = {}).\n\n\
+         Reproduce (SQLite; the baseline needs the `sqlite3` shell, Debian package `sqlite3`):\n\n\
+         ```sh\n\
+         cargo build --release --bin sangathan\n\
+         target/release/sangathan bench --members 1000000 --runs 3   # rewrites the 1,000,000 section of BENCHMARKS.md\n\
+         target/release/sangathan bench --members 18100000 --runs 1  # UP at full scale (disk: about 10 GB under --work)\n\
+         sangathan bench --members 20000 --runs 2 --out target/BENCHMARKS.ci.md   # the quick check CI runs\n\
+         ```\n\n\
+         Options: `--members N` (default 1,000,000), `--runs K` (default 5; the import runs once from 5,000,000 on), \
+         `--out FILE` (default BENCHMARKS.md), `--work DIR` (default a temporary directory, removed afterwards), \
+         `--label TEXT` (shown in the section).\n\n",
+        m.date,
+        m.commit,
+        m.build,
+        m.line(),
+        m.cpus
+    )
+}
+
+/// The count in a section heading `## 1,000,000 members`.
+fn heading_count(line: &str) -> Option<u64> {
+    let rest = line.strip_prefix("## ")?.strip_suffix(" members")?;
+    rest.replace(',', "").parse().ok()
+}
+
+/// Merge this run's section into the file: other sizes' sections and this size's notes are kept.
+fn merge(existing: &str, n: u64, header: &str, tables: &str) -> String {
+    let mut sections: Vec<(Option<u64>, String)> = Vec::new();
+    for line in existing.split_inclusive('\n') {
+        if line.starts_with("## ") {
+            sections.push((heading_count(line.trim_end()), String::new()));
+        }
+        if let Some(last) = sections.last_mut() {
+            last.1.push_str(line);
+        }
+    }
+    let notes = sections
+        .iter()
+        .find(|(c, _)| *c == Some(n))
+        .and_then(|(_, text)| {
+            let a = text.find(NOTES_OPEN)?;
+            let b = text[a..].find(NOTES_CLOSE)? + a + NOTES_CLOSE.len();
+            Some(format!("{}\n", &text[a..b]))
+        })
+        .unwrap_or_else(default_notes);
+    sections.retain(|(c, _)| *c != Some(n));
+    sections.push((Some(n), format!("{tables}{notes}\n")));
+    sections.sort_by_key(|(c, _)| c.unwrap_or(u64::MAX));
+    let mut out = header.to_string();
+    for (_, text) in sections {
+        out.push_str(text.trim_end());
+        out.push_str("\n\n");
+    }
+    out.truncate(out.trim_end().len());
+    out.push('\n');
+    out
+}
+
+fn write_report(out: &Path, n: u64, r: &Report) -> anyhow::Result<()> {
+    let existing = std::fs::read_to_string(out).unwrap_or_default();
+    let text = merge(&existing, n, &header(r), &r.section_tables());
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = out.with_extension("md.tmp");
+    std::fs::write(&tmp, text).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, out).with_context(|| format!("cannot write {}", out.display()))?;
+    Ok(())
+}
+
+fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn ms(d: Duration) -> String {
+    let x = d.as_secs_f64() * 1000.0;
+    if x < 10.0 {
+        format!("{x:.2} ms")
+    } else if x < 1000.0 {
+        format!("{x:.1} ms")
+    } else {
+        format!("{x:.0} ms")
+    }
+}
+
+fn ratio(a: Duration, b: Duration) -> String {
+    if b.is_zero() {
+        return "—".into();
+    }
+    let r = a.as_secs_f64() / b.as_secs_f64();
+    if r < 0.1 {
+        format!("{r:.3}×")
+    } else {
+        format!("{r:.2}×")
+    }
+}
+
+fn mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1u64 << 20) as f64)
+}
+
+fn mb(bytes: u64) -> String {
+    format!("{:.1} MB", bytes as f64 / 1e6)
+}
+
+fn human_secs(s: f64) -> String {
+    if s < 120.0 {
+        format!("{s:.0} s")
+    } else if s < 7200.0 {
+        format!("{:.1} min", s / 60.0)
+    } else {
+        format!("{:.1} h", s / 3600.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn units_split() {
+        assert_eq!(split_unit("UP-AC-173-B0042").unwrap(), (173, Some(42)));
+        assert_eq!(split_unit("UP-AC-7").unwrap(), (7, None));
+        assert!(split_unit("UP-DIV-AGRA").is_err());
+    }
+
+    #[test]
+    fn merge_keeps_other_sizes_and_notes() {
+        let first = merge("", 1000, "# H1\n\n", "## 1,000 members\n\nT1\n\n");
+        assert!(first.contains("## 1,000 members") && first.contains(NOTES_OPEN));
+        let edited = first.replace("_Hand-written analysis of this size goes here; `sangathan bench` keeps this block when it rewrites the section._", "my notes");
+        let second = merge(
+            &edited,
+            18_100_000,
+            "# H2\n\n",
+            "## 18,100,000 members\n\nT2\n\n",
+        );
+        assert!(second.starts_with("# H2"));
+        assert!(second.contains("T1") && second.contains("T2") && second.contains("my notes"));
+        let third = merge(&second, 1000, "# H3\n\n", "## 1,000 members\n\nT3\n\n");
+        assert!(!third.contains("T1") && third.contains("T3") && third.contains("T2"));
+        assert!(third.contains("my notes"));
+        assert_eq!(third.matches("## 1,000 members").count(), 1);
+        assert!(
+            third.find("## 1,000 members").unwrap() < third.find("## 18,100,000 members").unwrap()
+        );
+    }
+
+    #[test]
+    fn numbers() {
+        assert_eq!(thousands(18_100_000), "18,100,000");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(heading_count("## 1,000,000 members"), Some(1_000_000));
+        let l = Lat::of(&(1..=100).map(Duration::from_millis).collect::<Vec<_>>());
+        assert_eq!(
+            (l.p50, l.p95, l.p99),
+            (
+                Duration::from_millis(50),
+                Duration::from_millis(95),
+                Duration::from_millis(99)
+            )
+        );
+    }
+}

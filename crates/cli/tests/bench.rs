@@ -1,0 +1,84 @@
+//! `sangathan bench` at a tiny size: every step runs and the report has all five sections with numbers.
+
+use std::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_sangathan");
+
+#[test]
+fn bench_writes_every_section() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("B.md");
+    let o = Command::new(BIN)
+        .args(["bench", "--members", "5000", "--runs", "1", "--out"])
+        .arg(&out)
+        .arg("--work")
+        .arg(dir.path())
+        .env_remove("SANGATHAN_DB")
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "bench failed: {}\n{}",
+        String::from_utf8_lossy(&o.stderr),
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let md = std::fs::read_to_string(&out).unwrap();
+    assert!(md.starts_with("# Sangathan benchmarks"), "{md}");
+    assert!(md.contains("## 5,000 members"), "{md}");
+    for section in [
+        "### 1. Import",
+        "### 2. Roll-up",
+        "### 3. Search",
+        "### 4. Enrolment over HTTP",
+        "### 5. Resources",
+    ] {
+        assert!(md.contains(section), "missing {section}:\n{md}");
+    }
+    // Every measurement's row is there, with a number in it.
+    for row in [
+        "import.csv",
+        "import.load_18m",
+        "rollup.state",
+        "rollup.division",
+        "rollup.ac",
+        "search.name_latin",
+        "search.name_latin_ac",
+        "search.name_devanagari",
+        "search.mobile",
+        "search.epic",
+        "enrol.http64",
+        "enrol.verify",
+        "resources.rss",
+        "resources.db_size",
+    ] {
+        let line = md
+            .lines()
+            .find(|l| l.starts_with(&format!("| `{row}` |")))
+            .unwrap_or_else(|| panic!("no row {row}:\n{md}"));
+        let cells: Vec<&str> = line.split('|').skip(3).collect();
+        assert!(
+            cells
+                .iter()
+                .any(|c| c.chars().any(|ch| ch.is_ascii_digit())),
+            "row {row} has no number: {line}"
+        );
+    }
+    assert!(md.contains("0 mismatches: counters exact"), "{md}");
+    assert!(md.contains("<!-- notes -->") && md.contains("<!-- /notes -->"));
+}
+
+#[test]
+fn bench_refuses_postgres() {
+    let o = Command::new(BIN)
+        .args([
+            "--db",
+            "postgres://u:p@localhost/x",
+            "bench",
+            "--members",
+            "1000",
+        ])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("PostgreSQL is not supported by bench"));
+}

@@ -1,0 +1,139 @@
+//! Duplicate review, and merges that lose nothing and can be undone.
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::dto::{Duplicates, MergeOutcomeDto};
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{ApiJson, ApiQuery, present};
+use crate::routes::members::{DEFAULT_LIMIT, MAX_LIMIT};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use sangathan_core::{FieldError, Invalid};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DuplicatesQuery {
+    /// How many pairs at most, 1–500; default 50.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 500)]
+    pub limit: Option<String>,
+}
+
+/// Pairs of live people in a unit's subtree who look like one person: the same mobile with
+/// names that match across scripts ("Ram Prakash" and "राम प्रकाश"), or the same name and
+/// birth year in one booth. Lowest ids first, each pair once.
+#[utoipa::path(
+    get,
+    path = "/api/v1/units/{code}/duplicates",
+    tag = "merges",
+    params(("code" = String, Path, description = "Unit code (any case)"), DuplicatesQuery),
+    responses(
+        (status = 200, description = "The candidate pairs", body = Duplicates),
+        (status = 401, description = "No or bad token", body = ErrorBody),
+        (status = 404, description = "No such unit", body = ErrorBody),
+        (status = 422, description = "Bad limit", body = ErrorBody),
+    )
+)]
+pub async fn get_duplicates(
+    _caller: Caller,
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    ApiQuery(q): ApiQuery<DuplicatesQuery>,
+) -> Result<Json<Duplicates>, ApiError> {
+    let limit = match present(&q.limit).map(str::parse::<u32>) {
+        None => DEFAULT_LIMIT,
+        Some(Ok(n)) if n >= 1 => n.min(MAX_LIMIT),
+        Some(_) => {
+            return Err(FieldError::new(
+                "limit",
+                "invalid_limit",
+                format!("limit must be a whole number from 1 to {MAX_LIMIT}"),
+                format!("limit 1 से {MAX_LIMIT} तक की पूर्ण संख्या होनी चाहिए"),
+            )
+            .into());
+        }
+    };
+    let candidates = state
+        .store
+        .duplicate_candidates(&code, limit)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(Json(Duplicates {
+        candidates: candidates.into_iter().map(Into::into).collect(),
+    }))
+}
+
+/// Two records of one person: merge `from` into `into`.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[schema(as = MergeRequest)]
+pub struct MergeRequest {
+    /// The record to merge away (kept as history).
+    #[schema(example = 42)]
+    pub from: Option<i64>,
+    /// The person who remains.
+    #[schema(example = 17)]
+    pub into: Option<i64>,
+}
+
+/// Merge one person's record into another's, losing nothing: identifiers `into` lacks move
+/// over, `from`'s memberships move to `into` (in a wing both hold, `from`'s is cancelled and
+/// no longer counted), `from` stays as history pointing at `into`. Audited (actor and time) and
+/// undone by `DELETE /api/v1/merges/{id}`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/merges",
+    tag = "merges",
+    request_body = MergeRequest,
+    responses(
+        (status = 201, description = "Merged", body = MergeOutcomeDto),
+        (status = 401, description = "No or bad token", body = ErrorBody),
+        (status = 422, description = "Refused: missing ids, the same person, an unknown or already merged person, or two different EPICs (nothing written)", body = ErrorBody),
+    )
+)]
+pub async fn create_merge(
+    Caller(actor): Caller,
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<MergeRequest>,
+) -> Result<(StatusCode, Json<MergeOutcomeDto>), ApiError> {
+    let mut errs = Vec::new();
+    for (field, v) in [("from", body.from), ("into", body.into)] {
+        if v.is_none() {
+            errs.push(FieldError::new(
+                field,
+                "person_required",
+                format!("{field} is required: a person id"),
+                format!("{field} आवश्यक है: व्यक्ति की आईडी"),
+            ));
+        }
+    }
+    let (Some(from), Some(into)) = (body.from, body.into) else {
+        return Err(Invalid(errs).into());
+    };
+    let outcome = state.store.merge(from, into, &actor.id).await?;
+    Ok((StatusCode::CREATED, Json(outcome.into())))
+}
+
+/// Undo a merge exactly: memberships, statuses, counters and identifiers as they were.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/merges/{merge_id}",
+    tag = "merges",
+    params(("merge_id" = i64, Path, description = "The merge's id")),
+    responses(
+        (status = 200, description = "Undone: what was put back", body = MergeOutcomeDto),
+        (status = 401, description = "No or bad token", body = ErrorBody),
+        (status = 404, description = "No such merge", body = ErrorBody),
+        (status = 409, description = "Refused: already undone, the person was merged again since, or an identifier to restore is now someone else's", body = ErrorBody),
+    )
+)]
+pub async fn undo_merge(
+    Caller(actor): Caller,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<MergeOutcomeDto>, ApiError> {
+    let id: i64 = id.trim().parse().map_err(|_| ApiError::NotFound)?;
+    let outcome = state.store.unmerge(id, &actor.id).await?;
+    Ok(Json(outcome.into()))
+}
