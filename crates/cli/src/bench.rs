@@ -1522,10 +1522,7 @@ impl Report {
               imported as empty strings, do not collide; rows that do collide are refused and skipped by `.import`). \
               It is the physical floor: the same bytes parsed and written into one table with the same uniqueness checks, \
               in one transaction, with no validation, no normalisation and no counters.\n\n";
-        for id in missed.drain(..) {
-            s += &format!("- ❌ `{id}` {WHY} {WHY_PLACEHOLDER}\n");
-        }
-        s += "\n";
+        why_lines(&mut s, &mut missed);
 
         // 2. Roll-up.
         s += "### 2. Roll-up\n\nRatio = ours ÷ baseline (below 1: ours is faster).\n\n";
@@ -1559,10 +1556,7 @@ impl Report {
              less than ours (no targets, no pacing). Before timing, the bench checks that both give the same total.\n\n",
             self.runs
         );
-        for id in missed.drain(..) {
-            s += &format!("- ❌ `{id}` {WHY} {WHY_PLACEHOLDER}\n");
-        }
-        s += "\n";
+        why_lines(&mut s, &mut missed);
 
         // 3. Search.
         s += "### 3. Search\n\nRatio = ours ÷ baseline (below 1: ours is faster).\n\n";
@@ -1598,10 +1592,7 @@ impl Report {
              for mobiles and EPICs, the indexed equality lookup of the already normalised value \
              (`WHERE p.mobile = ?` / `WHERE p.epic = ?`, normalisation in Rust included): the floor for an identifier.\n\n"
         );
-        for id in missed.drain(..) {
-            s += &format!("- ❌ `{id}` {WHY} {WHY_PLACEHOLDER}\n");
-        }
-        s += "\n";
+        why_lines(&mut s, &mut missed);
 
         // 4. Enrolment over HTTP.
         let h = &self.http;
@@ -1673,10 +1664,7 @@ impl Report {
              the same server (no authentication, no database): the HTTP floor of this server and client on this machine.\n\n",
             self.machine.cpus, h.secs
         );
-        for id in missed.drain(..) {
-            s += &format!("- ❌ `{id}` {WHY} {WHY_PLACEHOLDER}\n");
-        }
-        s += "\n";
+        why_lines(&mut s, &mut missed);
 
         // 5. Resources.
         s += "### 5. Resources\n\n";
@@ -1714,12 +1702,20 @@ impl Report {
         s += "\nHow: VmRSS and VmHWM read from `/proc/<pid>/status` of the `sangathan serve` subprocess (not the bench \
              process) once when it first answers `/healthz` and again after the last load run (MB = 10^6 bytes); the \
              sizes are those of the files after the last import run, before the HTTP step (MiB = 2^20 bytes).\n\n";
-        for id in missed.drain(..) {
-            s += &format!("- ❌ `{id}` {WHY} {WHY_PLACEHOLDER}\n");
-        }
-        s += "\n";
+        why_lines(&mut s, &mut missed);
         s
     }
+}
+
+/// One marked line per missed target, for the engineer to replace by hand (in the notes block).
+fn why_lines(s: &mut String, missed: &mut Vec<&str>) {
+    if missed.is_empty() {
+        return;
+    }
+    for id in missed.drain(..) {
+        *s += &format!("- ❌ `{id}` {WHY} {WHY_PLACEHOLDER}\n");
+    }
+    *s += "\n";
 }
 
 fn default_notes() -> String {
@@ -1812,7 +1808,7 @@ fn thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
