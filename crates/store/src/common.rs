@@ -578,6 +578,129 @@ async fn enrol_rows(c: &mut Conn, s: &Settings, rows: &[(&Enrolment, &EnrolConte
     Ok(out)
 }
 
+/// Idempotent enrolments inside an open transaction: each job answers its earlier result when
+/// its (caller, key) was seen before (or earlier in the same group), is refused when the key
+/// came with another request, and otherwise goes through `enrol_rows` with the others, its
+/// answer stored under its key. Counters are applied; the caller commits.
+async fn enrol_idempotent(c: &mut Conn, jobs: &[(&Enrolment, &EnrolContext, &str)]) -> Result<Vec<Result<Idempotent>>> {
+    let s = settings(c).await?;
+    let keys: Vec<String> = jobs.iter().map(|(_, _, k)| k.to_string()).collect::<HashSet<_>>().into_iter().collect();
+    let stored: Vec<(String, String, String, String)> =
+        fetch_in(c, "SELECT actor, key, request_hash, response FROM idempotency WHERE key", "", &keys).await?;
+    let mut prior: HashMap<(String, String), (String, Result<EnrolOutcome, ()>)> = HashMap::new();
+    for (actor, key, hash, response) in stored {
+        let outcome = serde_json::from_str::<EnrolOutcome>(&response).map_err(|_| ());
+        prior.insert((actor, key), (hash, outcome));
+    }
+    enum Plan {
+        Replay(usize),
+        Stored(Result<EnrolOutcome, ()>),
+        Reused,
+        Fresh(usize),
+    }
+    let mut plans = Vec::with_capacity(jobs.len());
+    let mut fresh: Vec<(&Enrolment, &EnrolContext)> = Vec::new();
+    let mut first_of: HashMap<(String, String), (usize, String)> = HashMap::new();
+    for (i, (e, ctx, key)) in jobs.iter().enumerate() {
+        let fp = e.fingerprint();
+        let id = (ctx.actor.clone(), key.to_string());
+        plans.push(if let Some((hash, outcome)) = prior.get(&id) {
+            if *hash == fp { Plan::Stored(outcome.clone()) } else { Plan::Reused }
+        } else if let Some((j, hash)) = first_of.get(&id) {
+            if *hash == fp { Plan::Replay(*j) } else { Plan::Reused }
+        } else {
+            first_of.insert(id, (i, fp));
+            fresh.push((e, ctx));
+            Plan::Fresh(fresh.len() - 1)
+        });
+    }
+    let mut deltas = Deltas::default();
+    let results = enrol_rows(c, &s, &fresh, &mut deltas).await?;
+    deltas.apply(c).await?;
+    let mut rows: Vec<(String, String, String, i32, String, DateTime<Utc>)> = Vec::new();
+    for (i, (e, ctx, key)) in jobs.iter().enumerate() {
+        if let Plan::Fresh(f) = plans[i]
+            && let Ok(o) = &results[f]
+        {
+            let status = if o.created_membership { 201 } else { 200 };
+            rows.push((ctx.actor.clone(), key.to_string(), e.fingerprint(), status, serde_json::to_string(o).expect("outcome serialises"), ctx.at));
+        }
+    }
+    for chunk in rows.chunks(500) {
+        let mut qb: QueryBuilder<DB> = QueryBuilder::new("INSERT INTO idempotency (actor, key, request_hash, status, response, created_at) ");
+        qb.push_values(chunk, |mut b, r| {
+            b.push_bind(r.0.clone()).push_bind(r.1.clone()).push_bind(r.2.clone()).push_bind(r.3).push_bind(r.4.clone()).push_bind(r.5);
+        });
+        qb.build().execute(&mut *c).await?;
+    }
+    let answer = |f: usize| -> Result<Idempotent> {
+        match &results[f] {
+            Ok(o) => Ok(Idempotent { outcome: o.clone(), replayed: false }),
+            Err(i) => Err(StoreError::Invalid(i.clone())),
+        }
+    };
+    Ok(plans
+        .iter()
+        .map(|p| match p {
+            Plan::Fresh(f) => answer(*f),
+            Plan::Replay(j) => match &plans[*j] {
+                Plan::Fresh(f) => answer(*f).map(|i| Idempotent { replayed: true, ..i }),
+                _ => unreachable!("a replay points at a fresh job"),
+            },
+            Plan::Stored(Ok(o)) => Ok(Idempotent { outcome: o.clone(), replayed: true }),
+            Plan::Stored(Err(())) => Err(StoreError::Refused("stored response unreadable".into())),
+            Plan::Reused => Err(StoreError::KeyReused),
+        })
+        .collect())
+}
+
+/// What a caller waits on: the enrolment, its context and key, and where to send the answer.
+pub(crate) type GroupJob = (Enrolment, EnrolContext, String, tokio::sync::oneshot::Sender<Result<Idempotent>>);
+
+/// The SQLite writer: takes every enrolment waiting (up to 256), runs them as one transaction
+/// through `enrol_idempotent`, commits once and answers each caller (group commit).
+#[allow(dead_code)] // used by the SQLite backend only: PostgreSQL writers run in parallel
+pub(crate) async fn group_writer(pool: sqlx::Pool<DB>, mut rx: tokio::sync::mpsc::Receiver<GroupJob>) {
+    while let Some(first) = rx.recv().await {
+        let mut jobs = vec![first];
+        while jobs.len() < 256 {
+            match rx.try_recv() {
+                Ok(j) => jobs.push(j),
+                Err(_) => break,
+            }
+        }
+        let mut attempt = 0;
+        let outcome = loop {
+            attempt += 1;
+            let run = async {
+                let mut tx = StoreImpl::begin_on(&pool).await?;
+                let refs: Vec<(&Enrolment, &EnrolContext, &str)> = jobs.iter().map(|(e, c, k, _)| (e, c, k.as_str())).collect();
+                let out = enrol_idempotent(&mut tx, &refs).await?;
+                tx.commit().await?;
+                Ok::<_, StoreError>(out)
+            };
+            match run.await {
+                Err(StoreError::Db(err)) if attempt < 8 && StoreImpl::is_retryable(&err) => continue,
+                other => break other,
+            }
+        };
+        match outcome {
+            Ok(answers) => {
+                for ((_, _, _, reply), a) in jobs.into_iter().zip(answers) {
+                    let _ = reply.send(a);
+                }
+            }
+            Err(e) => {
+                let msg = e.to_string();
+                tracing::error!(error = %msg, "group enrolment failed");
+                for (_, _, _, reply) in jobs {
+                    let _ = reply.send(Err(StoreError::Refused(format!("enrolment failed: {msg}"))));
+                }
+            }
+        }
+    }
+}
+
 /// Keys that serialise writers touching the same person (used by PostgreSQL's advisory locks).
 fn identity_keys(e: &Enrolment) -> Vec<String> {
     let mut k = Vec::new();
@@ -1591,7 +1714,15 @@ impl Store for StoreImpl {
     }
 
     async fn enrol(&self, e: &Enrolment, ctx: &EnrolContext, key: &str) -> Result<Idempotent> {
-        let fingerprint = e.fingerprint();
+        // SQLite has one writer: enrolments waiting at the same moment share one transaction.
+        if let Some(writer) = self.group_writer() {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            writer
+                .send((e.clone(), ctx.clone(), key.to_string(), tx))
+                .await
+                .map_err(|_| StoreError::Refused("the database writer has stopped".into()))?;
+            return rx.await.map_err(|_| StoreError::Refused("the database writer has stopped".into()))?;
+        }
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -1599,54 +1730,21 @@ impl Store for StoreImpl {
             let mut keys = identity_keys(e);
             keys.push(format!("k:{}:{}", ctx.actor, key));
             Self::lock_keys(&mut tx, &keys).await?;
-            let prior: Option<(String, String)> =
-                sqlx::query_as("SELECT request_hash, response FROM idempotency WHERE actor = $1 AND key = $2")
-                    .bind(&ctx.actor)
-                    .bind(key)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            if let Some((hash, response)) = prior {
-                if hash != fingerprint {
-                    return Err(StoreError::KeyReused);
+            let job = [(e, ctx, key)];
+            match enrol_idempotent(&mut tx, &job).await {
+                Ok(mut out) => {
+                    let one = out.pop().expect("one job, one answer");
+                    if one.is_err() {
+                        return one;
+                    }
+                    match tx.commit().await {
+                        Ok(()) => return one,
+                        Err(err) if attempt < 8 && Self::is_retryable(&err) => continue,
+                        Err(err) => return Err(err.into()),
+                    }
                 }
-                let outcome: EnrolOutcome =
-                    serde_json::from_str(&response).map_err(|e| StoreError::Refused(format!("stored response unreadable: {e}")))?;
-                return Ok(Idempotent { outcome, replayed: true });
-            }
-            let s = settings(&mut tx).await?;
-            let mut deltas = Deltas::default();
-            let result = enrol_rows(&mut tx, &s, &[(e, ctx)], &mut deltas).await;
-            let outcome = match result.map(|mut v| v.pop().expect("one row in, one result out")) {
-                Ok(Ok(o)) => o,
-                Ok(Err(i)) => return Err(StoreError::Invalid(i)),
                 Err(StoreError::Db(err)) if attempt < 8 && Self::is_retryable(&err) => continue,
                 Err(err) => return Err(err),
-            };
-            let done: Result<()> = async {
-                deltas.apply(&mut tx).await?;
-                sqlx::query(
-                    "INSERT INTO idempotency (actor, key, request_hash, status, response, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
-                )
-                .bind(&ctx.actor)
-                .bind(key)
-                .bind(&fingerprint)
-                .bind(if outcome.created_membership { 201i32 } else { 200i32 })
-                .bind(serde_json::to_string(&outcome).expect("outcome serialises"))
-                .bind(ctx.at)
-                .execute(&mut *tx)
-                .await?;
-                Ok(())
-            }
-            .await;
-            match done {
-                Ok(()) => {}
-                Err(StoreError::Db(err)) if attempt < 8 && Self::is_retryable(&err) => continue,
-                Err(err) => return Err(err),
-            }
-            match tx.commit().await {
-                Ok(()) => return Ok(Idempotent { outcome, replayed: false }),
-                Err(err) if attempt < 8 && Self::is_retryable(&err) => continue,
-                Err(err) => return Err(err.into()),
             }
         }
     }

@@ -32,7 +32,16 @@ impl PgStore {
     }
 
     async fn begin_write(&self) -> Result<Transaction<'static, DB>> {
-        Ok(self.write.begin().await?)
+        Self::begin_on(&self.write).await
+    }
+
+    async fn begin_on(pool: &Pool<DB>) -> Result<Transaction<'static, DB>> {
+        Ok(pool.begin().await?)
+    }
+
+    /// Writers proceed in parallel on PostgreSQL: no group writer.
+    fn group_writer(&self) -> Option<&tokio::sync::mpsc::Sender<GroupJob>> {
+        None
     }
 
     /// Advisory locks on the identity keys, taken in sorted order (no lock-order deadlocks).

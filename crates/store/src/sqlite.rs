@@ -13,6 +13,8 @@ pub struct SqliteStore {
     /// All writes go through this one connection, so writers queue instead of failing busy.
     write: Pool<DB>,
     read: Pool<DB>,
+    /// Enrolments go to one writer task that commits whatever is waiting together.
+    writer: tokio::sync::mpsc::Sender<GroupJob>,
 }
 
 type StoreImpl = SqliteStore;
@@ -37,13 +39,27 @@ impl SqliteStore {
             .max_connections(8)
             .connect_with(opts.read_only(true))
             .await?;
-        Ok(SqliteStore { write, read })
+        let (writer, jobs) = tokio::sync::mpsc::channel(1024);
+        tokio::spawn(group_writer(write.clone(), jobs));
+        Ok(SqliteStore {
+            write,
+            read,
+            writer,
+        })
     }
 
     /// `BEGIN IMMEDIATE`: take the write lock up front, so that a second process writing the same
     /// file waits (busy timeout) instead of failing half-way through a transaction.
     async fn begin_write(&self) -> Result<Transaction<'static, DB>> {
-        Ok(self.write.begin_with("BEGIN IMMEDIATE").await?)
+        Self::begin_on(&self.write).await
+    }
+
+    async fn begin_on(pool: &Pool<DB>) -> Result<Transaction<'static, DB>> {
+        Ok(pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
+    fn group_writer(&self) -> Option<&tokio::sync::mpsc::Sender<GroupJob>> {
+        Some(&self.writer)
     }
 
     /// One writer at a time already serialises everything.
