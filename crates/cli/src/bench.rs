@@ -44,11 +44,28 @@ const WHY: &str = "why / what would close it:";
 const WHY_PLACEHOLDER: &str = "_not analysed yet: write the analysis in this section's notes block (kept when the section is rewritten)_";
 
 pub struct Options {
-    pub members: u64,
+    /// Default 1,000,000; with `existing`, default the database's membership count.
+    pub members: Option<u64>,
     pub runs: usize,
     pub out: PathBuf,
     pub work: Option<PathBuf>,
     pub label: Option<String>,
+    /// An already loaded SQLite database: step 1 (CSV and import) is skipped.
+    pub existing: Option<PathBuf>,
+    /// How long the existing database's load took (measured outside the bench).
+    pub load_seconds: Option<f64>,
+    /// How the existing database was loaded.
+    pub load_command: Option<String>,
+}
+
+/// An already loaded database measured in place (`--existing`).
+struct Existing {
+    path: PathBuf,
+    /// Its memberships when the bench started.
+    memberships: u64,
+    people: u64,
+    load_seconds: Option<f64>,
+    load_command: Option<String>,
 }
 
 /// Run every measurement and write the report.
@@ -64,11 +81,56 @@ pub async fn run(db: &str, o: Options) -> anyhow::Result<()> {
             "note: bench ignores --db and creates its own SQLite databases under the work directory"
         );
     }
-    if o.members < 100 {
-        bail!("--members must be at least 100");
-    }
     if o.runs == 0 {
         bail!("--runs must be at least 1");
+    }
+    let existing = match &o.existing {
+        Some(path) => {
+            if !path.is_file() {
+                bail!("--existing {}: no such file", path.display());
+            }
+            let path = path.canonicalize()?;
+            let pool = SqlitePoolOptions::new()
+                .max_connections(1)
+                .connect_with(SqliteConnectOptions::from_str(&Bench::url(&path))?.read_only(true))
+                .await
+                .with_context(|| format!("cannot open {}", path.display()))?;
+            let memberships: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM memberships")
+                .fetch_one(&pool)
+                .await
+                .with_context(|| format!("{} is not a sangathan database", path.display()))?;
+            let people: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM people")
+                .fetch_one(&pool)
+                .await?;
+            pool.close().await;
+            if memberships == 0 {
+                bail!(
+                    "--existing {}: the database has no memberships",
+                    path.display()
+                );
+            }
+            if let Some(s) = o.load_seconds
+                && !(s.is_finite() && s > 0.0)
+            {
+                bail!("--load-seconds must be a positive number of seconds");
+            }
+            Some(Existing {
+                path,
+                memberships: memberships as u64,
+                people: people as u64,
+                load_seconds: o.load_seconds,
+                load_command: o.load_command.clone(),
+            })
+        }
+        None => None,
+    };
+    let n = match (o.members, &existing) {
+        (Some(n), _) => n,
+        (None, Some(e)) => e.memberships,
+        (None, None) => 1_000_000,
+    };
+    if existing.is_none() && n < 100 {
+        bail!("--members must be at least 100");
     }
     let exe = std::env::current_exe().context("cannot find this executable")?;
     let (work, temporary) = match &o.work {
@@ -84,9 +146,10 @@ pub async fn run(db: &str, o: Options) -> anyhow::Result<()> {
     let b = Bench {
         exe,
         work: work.clone(),
-        n: o.members,
+        n,
         runs: o.runs,
         t0: Instant::now(),
+        existing,
     };
     let result = b.all(&o).await;
     if temporary {
@@ -101,6 +164,7 @@ struct Bench {
     n: u64,
     runs: usize,
     t0: Instant,
+    existing: Option<Existing>,
 }
 
 impl Bench {
@@ -132,23 +196,44 @@ impl Bench {
             }
         ));
 
-        // 1. Import.
-        self.step("step 1/5: generating the CSV and importing it (ours vs the sqlite3 shell)");
-        let ours_db = self.work.join("sangathan.db");
-        self.init_db(&ours_db).await?;
-        let booths = {
-            let s = sangathan_store::open(&Self::url(&ours_db)).await?;
-            s.booth_codes().await?
+        // 1. Import (or, with --existing, the samples drawn from the loaded database).
+        let (ours_db, booths, samples, import) = match &self.existing {
+            None => {
+                self.step(
+                    "step 1/5: generating the CSV and importing it (ours vs the sqlite3 shell)",
+                );
+                let ours_db = self.work.join("sangathan.db");
+                self.init_db(&ours_db).await?;
+                let booths = {
+                    let s = sangathan_store::open(&Self::url(&ours_db)).await?;
+                    s.booth_codes().await?
+                };
+                let csv = self.work.join(format!("members-{}.csv", self.n));
+                let samples = self.generate_csv(&csv, booths.clone())?;
+                let import = self.bench_import(&csv, &ours_db).await?;
+                (ours_db, booths, samples, Some(import))
+            }
+            Some(e) => {
+                self.step(&format!(
+                    "step 1/5: skipped (--existing {}: {} memberships, {} people); drawing the search samples from it",
+                    e.path.display(),
+                    thousands(e.memberships),
+                    thousands(e.people)
+                ));
+                let booths = {
+                    let s = sangathan_store::open(&Self::url(&e.path)).await?;
+                    s.booth_codes().await?
+                };
+                let samples = self.samples_from_db(&e.path).await?;
+                (e.path.clone(), booths, samples, None)
+            }
         };
-        let csv = self.work.join(format!("members-{}.csv", self.n));
-        let samples = self.generate_csv(&csv, booths.clone())?;
-        let import = self.bench_import(&csv, &ours_db).await?;
 
         // 5 (first half). The database's size before the HTTP step writes to it.
         let db_size = file_sizes(&ours_db);
         let base_size = import
-            .baseline
             .as_ref()
+            .and_then(|i| i.baseline.as_ref())
             .map(|_| file_sizes(&self.work.join("sqlite3-baseline.db")));
 
         let store = sangathan_store::open(&Self::url(&ours_db)).await?;
@@ -186,6 +271,13 @@ impl Bench {
             machine,
             sqlite_version,
             import,
+            existing: self.existing.as_ref().map(|e| ExistingReport {
+                path: e.path.display().to_string(),
+                memberships: e.memberships,
+                people: e.people,
+                load_seconds: e.load_seconds,
+                load_command: e.load_command.clone(),
+            }),
             rollup,
             search,
             http,
@@ -314,6 +406,68 @@ impl Bench {
             path.display(),
             thousands(self.n),
             mib(size)
+        ));
+        Ok(samples)
+    }
+
+    /// With --existing: the people to search for, about 2,000 of them at ids spread evenly over
+    /// the table (each with the unit and AC of their first membership).
+    async fn samples_from_db(&self, db: &Path) -> anyhow::Result<Vec<Sample>> {
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(SqliteConnectOptions::from_str(&Self::url(db))?.read_only(true))
+            .await?;
+        let max_id: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM people")
+            .fetch_one(&pool)
+            .await?;
+        let max_id = max_id.ok_or_else(|| anyhow!("{}: no people", db.display()))?;
+        let want: i64 = 2000;
+        let mut ids: Vec<i64> = (0..want).map(|k| 1 + k * max_id / want).collect();
+        ids.dedup();
+        let list = ids
+            .iter()
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        // (name, mobile, EPIC, unit code, AC code)
+        type Row = (String, Option<String>, Option<String>, String, String);
+        let rows: Vec<Row> =
+            // Only integers are formatted into the query.
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT p.name, p.mobile, p.epic, u.code, a.code FROM people p \
+                 JOIN memberships m ON m.id = (SELECT MIN(id) FROM memberships WHERE person_id = p.id) \
+                 JOIN units u ON u.id = m.unit_id JOIN units a ON a.id = m.ac_id \
+                 WHERE p.id IN ({list}) ORDER BY p.id"
+            )))
+            .fetch_all(&pool)
+            .await?;
+        pool.close().await;
+        let samples: Vec<Sample> = rows
+            .into_iter()
+            .map(|(name, mobile, epic, unit, ac)| {
+                let mobile = match mobile {
+                    Some(m) => Some(
+                        Mobile::parse(&m)
+                            .map_err(|e| anyhow!("stored mobile {m}: {e:?}"))?
+                            .national()
+                            .to_string(),
+                    ),
+                    None => None,
+                };
+                anyhow::Ok(Sample {
+                    deva: !name.is_ascii(),
+                    name,
+                    mobile,
+                    epic,
+                    unit,
+                    ac,
+                })
+            })
+            .collect::<anyhow::Result<_>>()?;
+        self.step(&format!(
+            "drew {} sample people (ids spread evenly up to {}) from the database",
+            samples.len(),
+            thousands(max_id as u64)
         ));
         Ok(samples)
     }
@@ -476,24 +630,46 @@ impl Bench {
         let wing: i64 = sqlx::query_scalar("SELECT id FROM wings WHERE code = 'party'")
             .fetch_one(pool)
             .await?;
+        // The division and AC measured: UP's AGRA and 173 when the database has them (the
+        // numbers stay comparable across sizes), else the first division and the AC with the most
+        // members.
+        let division = match store.unit(&format!("{state}-DIV-AGRA")).await? {
+            Some(u) => u.code,
+            None => sqlx::query_scalar(
+                "SELECT code FROM units WHERE kind = 'division' ORDER BY id LIMIT 1",
+            )
+            .fetch_optional(pool)
+            .await?
+            .ok_or_else(|| anyhow!("the database has no division"))?,
+        };
+        let ac = match store.unit(&format!("{state}-AC-173")).await? {
+            Some(u) => u.code,
+            None => sqlx::query_scalar(
+                "SELECT a.code FROM memberships m JOIN units a ON a.id = m.ac_id \
+                 GROUP BY m.ac_id ORDER BY COUNT(*) DESC, m.ac_id LIMIT 1",
+            )
+            .fetch_optional(pool)
+            .await?
+            .ok_or_else(|| anyhow!("the database has no memberships"))?,
+        };
         let levels = [
             (
                 "rollup.state",
                 state.clone(),
-                "the state: its 18 divisions",
+                "the state: its divisions",
                 "SELECT a.division_id, COUNT(*) FROM memberships m JOIN units a ON a.id = m.ac_id \
               WHERE m.wing_id = $1 AND m.status IN ('pending','verified') GROUP BY a.division_id",
             ),
             (
                 "rollup.division",
-                format!("{state}-DIV-AGRA"),
+                division,
                 "a division: its districts",
                 "SELECT a.district_id, COUNT(*) FROM memberships m JOIN units a ON a.id = m.ac_id \
               WHERE a.division_id = $2 AND m.wing_id = $1 AND m.status IN ('pending','verified') GROUP BY a.district_id",
             ),
             (
                 "rollup.ac",
-                format!("{state}-AC-173"),
+                ac,
                 "an AC: its sectors",
                 "SELECT b.parent_id, COUNT(*) FROM memberships m JOIN units b ON b.id = m.unit_id \
               WHERE m.ac_id = $2 AND m.wing_id = $1 AND m.status IN ('pending','verified') GROUP BY b.parent_id",
@@ -525,7 +701,16 @@ impl Bench {
             };
             // One untimed warm-up call of each, then the check that both count the same.
             let p = ours_once().await?;
+            let t = Instant::now();
             let naive: i64 = base_once().await?.iter().map(|r| r.1).sum();
+            // A slow naive query (large databases) is timed fewer times: about 20 s per run,
+            // at least 3 calls.
+            let warm = t.elapsed();
+            let base_reps = if warm > Duration::from_secs(1) {
+                ((20.0 / warm.as_secs_f64()) as usize).clamp(3, ROLLUP_REPS)
+            } else {
+                ROLLUP_REPS
+            };
             if naive != p.unit.achieved {
                 bail!(
                     "roll-up of {code}: progress says {} achieved, the naive GROUP BY counts {naive}",
@@ -540,16 +725,29 @@ impl Bench {
                     ours.push(t.elapsed());
                     bar.inc(1);
                 }
-                for _ in 0..ROLLUP_REPS {
+                for _ in 0..base_reps {
                     let t = Instant::now();
                     base_once().await?;
                     base.push(t.elapsed());
                     bar.inc(1);
                 }
+                bar.inc((ROLLUP_REPS - base_reps) as u64);
             }
             rows.push(LatencyRow {
                 id,
-                what: format!("`{code}` ({what}; {} children)", p.children.len()),
+                what: format!(
+                    "`{code}` ({what}; {} children){}",
+                    p.children.len(),
+                    if base_reps < ROLLUP_REPS {
+                        format!(
+                            "; the naive query took {} untimed, so it was timed {base_reps} × {} times",
+                            ms(warm),
+                            self.runs
+                        )
+                    } else {
+                        String::new()
+                    }
+                ),
                 ours: Lat::of(&ours),
                 base: Lat::of(&base),
                 recall: None,
@@ -686,6 +884,7 @@ impl Bench {
             }
             let (mut ours, mut base) = (Vec::new(), Vec::new());
             let mut found = 0usize;
+            let mut base_cut = usize::MAX;
             for run in 0..self.runs {
                 for (unit, q, s) in &k.queries {
                     let t = Instant::now();
@@ -709,7 +908,19 @@ impl Bench {
                     Base::Like => LIKE_BASELINE_QUERIES,
                     _ => usize::MAX,
                 };
+                let like_start = Instant::now();
+                let mut done = 0usize;
                 for (unit, q, _) in k.queries.iter().take(limit) {
+                    // Full LIKE scans of a large table: at most about 30 s of them per run (at
+                    // least 5 queries).
+                    if matches!(k.base, Base::Like | Base::LikeAc)
+                        && done >= 5
+                        && like_start.elapsed() > Duration::from_secs(30)
+                    {
+                        base_cut = base_cut.min(done);
+                        break;
+                    }
+                    done += 1;
                     let t = Instant::now();
                     let r: Vec<(i64, String)> = match k.base {
                         Base::Like => {
@@ -747,15 +958,22 @@ impl Bench {
                     base.push(t.elapsed());
                     bar.inc(1);
                 }
-                bar.inc((k.queries.len() - k.queries.len().min(limit)) as u64);
+                bar.inc((k.queries.len() - done) as u64);
             }
             let row = LatencyRow {
                 id: k.id,
                 what: format!(
-                    "{} — {} queries × {} run(s)",
+                    "{} — {} queries × {} run(s){}",
                     k.what,
                     k.queries.len(),
-                    self.runs
+                    self.runs,
+                    if base_cut < usize::MAX {
+                        format!(
+                            "; the baseline's LIKE scans were cut at 30 s a run (as few as {base_cut} queries in a run)"
+                        )
+                    } else {
+                        String::new()
+                    }
                 ),
                 ours: Lat::of(&ours),
                 base: Lat::of(&base),
@@ -833,7 +1051,12 @@ impl Bench {
         let per_run = 10_000 * secs as usize;
         let now = clock::now();
         let mut g = demo::Generator::new(SEED, booths, now, now);
-        let mut next_member = self.n;
+        // With --existing, far beyond any member the demo generator made for it: new people.
+        let mut next_member = if self.existing.is_some() {
+            1_000_000_000
+        } else {
+            self.n
+        };
         let mut seen = std::collections::HashSet::new();
         let (mut enrol_runs, mut health_runs) = (Vec::new(), Vec::new());
         for r in 0..self.runs {
@@ -1356,7 +1579,9 @@ struct Report {
     label: Option<String>,
     machine: Machine,
     sqlite_version: String,
-    import: ImportResult,
+    /// None with --existing (step 1 skipped).
+    import: Option<ImportResult>,
+    existing: Option<ExistingReport>,
     rollup: Vec<LatencyRow>,
     search: Vec<LatencyRow>,
     http: HttpResult,
@@ -1365,6 +1590,14 @@ struct Report {
     db_size: (u64, u64),
     base_size: Option<(u64, u64)>,
     loadavg_end: String,
+}
+
+struct ExistingReport {
+    path: String,
+    memberships: u64,
+    people: u64,
+    load_seconds: Option<f64>,
+    load_command: Option<String>,
 }
 
 /// A table row's verdict.
@@ -1380,7 +1613,7 @@ impl Report {
     /// The section without its notes block.
     fn section_tables(&self) -> String {
         let mut s = String::new();
-        let mut missed: Vec<&str> = Vec::new();
+        let mut missed: Vec<&'static str> = Vec::new();
         let m = &self.machine;
         s += &format!("{}\n\n", self.heading());
         s += &format!(
@@ -1404,15 +1637,25 @@ impl Report {
         s += &format!(
             "SQLite: {} bundled with sangathan; baseline shell: {}.\n\n",
             self.sqlite_version,
-            self.import
-                .baseline
-                .as_ref()
-                .map(|b| format!("sqlite3 {}", b.0))
-                .unwrap_or_else(|| "sqlite3 not installed".into())
+            match &self.import {
+                Some(imp) => imp
+                    .baseline
+                    .as_ref()
+                    .map(|b| format!("sqlite3 {}", b.0))
+                    .unwrap_or_else(|| "sqlite3 not installed".into()),
+                None => "none (no import at this size)".into(),
+            }
         );
 
         // 1. Import.
-        let imp = &self.import;
+        let imp = match (&self.import, &self.existing) {
+            (Some(imp), _) => imp,
+            (None, Some(e)) => {
+                self.existing_import(&mut s, &mut missed, e);
+                return self.section_rest(s, missed);
+            }
+            (None, None) => unreachable!("either an import or an existing database"),
+        };
         let ours = median(&imp.ours);
         s += "### 1. Import\n\nRatio = ours ÷ baseline (time; the target is at most 1.5).\n\n";
         s += "| row | what | ours (median) | baseline (median) | ratio | target | met |\n| --- | --- | ---: | ---: | ---: | --- | :-: |\n";
@@ -1523,6 +1766,66 @@ impl Report {
               It is the physical floor: the same bytes parsed and written into one table with the same uniqueness checks, \
               in one transaction, with no validation, no normalisation and no counters.\n\n";
         why_lines(&mut s, &mut missed);
+        self.section_rest(s, missed)
+    }
+
+    /// Step 1 with --existing: the load measured outside, no CSV import.
+    fn existing_import(&self, s: &mut String, missed: &mut Vec<&'static str>, e: &ExistingReport) {
+        let not = format!(
+            "not measured at this size: the CSV import of {} rows was not run; see the 1,000,000 section",
+            thousands(self.n)
+        );
+        *s += "### 1. Import\n\n";
+        *s += &format!(
+            "Step 1 was not run: this section measures an existing database, `{}`, loaded outside the bench \
+             (`sangathan bench --existing`). It held {} memberships ({} people) when the bench started.\n\n",
+            e.path,
+            thousands(e.memberships),
+            thousands(e.people)
+        );
+        *s += "| row | what | ours | baseline | ratio | target | met |\n| --- | --- | ---: | ---: | ---: | --- | :-: |\n";
+        *s += &format!(
+            "| `import.csv` | `sangathan import members` of a CSV vs `sqlite3 .import` | {not} | {not} | — | ≤ 1.5× sqlite3 | — |\n"
+        );
+        let (cell, met) = match e.load_seconds {
+            Some(secs) => {
+                let ok = secs < 300.0;
+                if !ok {
+                    missed.push("import.load_18m");
+                }
+                (
+                    format!(
+                        "{}, {}/s",
+                        if secs >= 120.0 {
+                            format!("{} ({secs:.0} s)", human_secs(secs))
+                        } else {
+                            format!("{secs:.1} s")
+                        },
+                        thousands((e.memberships as f64 / secs) as u64)
+                    ),
+                    mark(ok),
+                )
+            }
+            None => ("not given (--load-seconds)".to_string(), "—"),
+        };
+        *s += &format!(
+            "| `import.load_18m` | time to load this database's {} memberships, measured outside the bench (wall clock){} | {cell} | {not} | — | < 5 min | {met} |\n\n",
+            thousands(e.memberships),
+            e.load_command
+                .as_ref()
+                .map(|c| format!(": `{}`", c.replace('|', "/").replace('`', "'")))
+                .unwrap_or_default()
+        );
+        why_lines(s, missed);
+    }
+
+    /// Steps 2 to 5 of the section.
+    fn section_rest(&self, mut s: String, mut missed: Vec<&'static str>) -> String {
+        let src = if self.existing.is_some() {
+            "the existing database"
+        } else {
+            "the imported database"
+        };
 
         // 2. Roll-up.
         s += "### 2. Roll-up\n\nRatio = ours ÷ baseline (below 1: ours is faster).\n\n";
@@ -1546,7 +1849,7 @@ impl Report {
         }
         s += &format!(
             "\nHow: {} × {ROLLUP_REPS} sequential calls per unit after one untimed warm-up of each. **Ours** is \
-             `Store::progress(code, None, today)` in-process on the imported database (target, achieved and 7-day pacing \
+             `Store::progress(code, None, today)` in-process on {src} (target, achieved and 7-day pacing \
              of the unit and of every child, from the maintained counters). **Baseline** is the naive query one would \
              write without counters, through sqlx on the same file (read-only connection, 64 MiB cache), counting the \
              party wing's pending and verified memberships per child unit: state → \
@@ -1581,8 +1884,8 @@ impl Report {
             );
         }
         s += &format!(
-            "\nHow: queries are built from members sampled evenly through the generated file. **Ours** is \
-             `Store::search(unit, q, None, 0, 20)` in-process (the state `UP`, or the member's AC for the scoped row), \
+            "\nHow: queries are built from members sampled evenly through {}. **Ours** is \
+             `Store::search(unit, q, None, 0, 20)` in-process (the state, or the member's AC for the scoped row), \
              sequentially. \"Found in top 20\" counts the queries (first run) whose 20 results include the intended \
              person (same name and booth); at state scope a common name has many namesakes, so this also tests the \
              ranking. **Baseline**: for names, the naive \
@@ -1590,7 +1893,12 @@ impl Report {
              `m.ac_id = ?` for the AC-scoped row), on the first {LIKE_BASELINE_QUERIES} queries of each run; it finds \
              neither the other script nor spelling variants nor reordered words, and stops at the first 20 rows it meets; \
              for mobiles and EPICs, the indexed equality lookup of the already normalised value \
-             (`WHERE p.mobile = ?` / `WHERE p.epic = ?`, normalisation in Rust included): the floor for an identifier.\n\n"
+             (`WHERE p.mobile = ?` / `WHERE p.epic = ?`, normalisation in Rust included): the floor for an identifier.\n\n",
+            if self.existing.is_some() {
+                "the database (about 2,000 people at ids spread evenly over the people table, each with the booth and AC of their first membership)"
+            } else {
+                "the generated file"
+            }
         );
         why_lines(&mut s, &mut missed);
 
@@ -1654,15 +1962,26 @@ impl Report {
         );
         s += &format!(
             "How: the server is this binary, `sangathan --db sqlite://… serve --addr 127.0.0.1:PORT`, as a subprocess with \
-             its default logging (one line per request, to a file), on the database the import step made (the HTTP step \
-             runs last and adds to it). The load generator is in the bench process (reqwest, {CLIENTS} tokio tasks on the \
+             its default logging (one line per request, to a file), on {} (the HTTP step \
+             runs last and adds to it{}). The load generator is in the bench process (reqwest, {CLIENTS} tokio tasks on the \
              same {}-CPU machine, so client and server share the cores): each task POSTs one new member after another \
              (demo generator members after the imported ones, at booths across the state: new people whose mobiles and EPICs are not yet in the database, households sharing a mobile included, a household's same-name pairs dropped so that every request is a valid new enrolment), \
              each with its own `Idempotency-Key` and an admin token, until {} s have passed; the members are prepared \
              before the clock starts. Latency is per request, client side, over every request of every run; throughput \
              is the median of the runs. **Baseline**: the same {CLIENTS} clients for the same time on `GET /healthz` of \
              the same server (no authentication, no database): the HTTP floor of this server and client on this machine.\n\n",
-            self.machine.cpus, h.secs
+            if self.existing.is_some() {
+                "the existing database itself, not a copy"
+            } else {
+                "the database the import step made"
+            },
+            if self.existing.is_some() {
+                ": the enrolments it makes stay in that file"
+            } else {
+                ""
+            },
+            self.machine.cpus,
+            h.secs
         );
         why_lines(&mut s, &mut missed);
 
@@ -1689,16 +2008,29 @@ impl Report {
             ),
             None => ("not measured: sqlite3 missing".into(), "—".into()),
         };
-        let (im, iw) = self.import.init_size;
-        s += &format!(
-            "| `resources.db_size` | database on disk after the import (main file + WAL), vs the sqlite3 baseline's database | {} (main {} + WAL {}; of which {} is the freshly initialised geography and targets) | {} | {} | — | — |\n",
-            mib(main + wal),
-            mib(main),
-            mib(wal),
-            mib(im + iw),
-            bcell,
-            rcell
-        );
+        match &self.import {
+            Some(imp) => {
+                let (im, iw) = imp.init_size;
+                s += &format!(
+                    "| `resources.db_size` | database on disk after the import (main file + WAL), vs the sqlite3 baseline's database | {} (main {} + WAL {}; of which {} is the freshly initialised geography and targets) | {} | {} | — | — |\n",
+                    mib(main + wal),
+                    mib(main),
+                    mib(wal),
+                    mib(im + iw),
+                    bcell,
+                    rcell
+                );
+            }
+            None => {
+                s += &format!(
+                    "| `resources.db_size` | the existing database on disk (main file + WAL) before the HTTP step, {} memberships | {} (main {} + WAL {}) | not measured at this size (no sqlite3 import) | — | — | — |\n",
+                    thousands(self.existing.as_ref().map(|e| e.memberships).unwrap_or(0)),
+                    mib(main + wal),
+                    mib(main),
+                    mib(wal)
+                );
+            }
+        }
         s += "\nHow: VmRSS and VmHWM read from `/proc/<pid>/status` of the `sangathan serve` subprocess (not the bench \
              process) once when it first answers `/healthz` and again after the last load run (MB = 10^6 bytes); the \
              sizes are those of the files after the last import run, before the HTTP step (MiB = 2^20 bytes).\n\n";
@@ -1741,10 +2073,16 @@ fn header(r: &Report) -> String {
          target/release/sangathan bench --members 1000000 --runs 3   # rewrites the 1,000,000 section of BENCHMARKS.md\n\
          target/release/sangathan bench --members 18100000 --runs 1  # UP at full scale (disk: about 10 GB under --work)\n\
          sangathan bench --members 20000 --runs 2 --out target/BENCHMARKS.ci.md   # the quick check CI runs\n\
+         # an already loaded database, measured in place (step 1 skipped; the HTTP step adds enrolments to it):\n\
+         sangathan --db sqlite:///tmp/up18.db demo --members 18100000 --seed 1   # timed outside, e.g. /usr/bin/time -v\n\
+         target/release/sangathan bench --existing /tmp/up18.db --members 18100000 --runs 3 --load-seconds SECS --load-command TEXT\n\
          ```\n\n\
          Options: `--members N` (default 1,000,000), `--runs K` (default 5; the import runs once from 5,000,000 on), \
          `--out FILE` (default BENCHMARKS.md), `--work DIR` (default a temporary directory, removed afterwards), \
-         `--label TEXT` (shown in the section).\n\n",
+         `--label TEXT` (shown in the section), `--existing FILE` (measure an already loaded SQLite database in place \
+         instead of generating and importing a CSV; `--members` then only names the section, default the database's \
+         membership count), `--load-seconds S` and `--load-command TEXT` (with `--existing`: how long and how it was loaded, \
+         measured outside the bench; the load time is checked against the < 5 min target).\n\n",
         m.date,
         m.commit,
         m.build,

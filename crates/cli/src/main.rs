@@ -131,9 +131,10 @@ enum Cmd {
     },
     /// Measure import, roll-up, search, enrolment over HTTP and resources against baselines; (re)writes this size's section of BENCHMARKS.md.
     Bench {
-        /// How many members to generate and import.
-        #[arg(long, default_value_t = 1_000_000)]
-        members: u64,
+        /// How many members to generate and import (default 1,000,000); with --existing, the size
+        /// that names the report's section (default: the database's membership count).
+        #[arg(long)]
+        members: Option<u64>,
         /// Repetitions of each measurement (the import runs once from 5,000,000 members on).
         #[arg(long, default_value_t = 5)]
         runs: usize,
@@ -146,6 +147,16 @@ enum Cmd {
         /// A note shown in the section (e.g. what changed).
         #[arg(long)]
         label: Option<String>,
+        /// Measure an already loaded SQLite database instead of generating and importing a CSV
+        /// (step 1 is skipped; the HTTP step adds enrolments to this file).
+        #[arg(long)]
+        existing: Option<std::path::PathBuf>,
+        /// With --existing: how long its load took, in seconds, measured outside the bench.
+        #[arg(long, requires = "existing")]
+        load_seconds: Option<f64>,
+        /// With --existing: how it was loaded (shown in the report).
+        #[arg(long, requires = "existing")]
+        load_command: Option<String>,
     },
 }
 
@@ -466,6 +477,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             out,
             work,
             label,
+            existing,
+            load_seconds,
+            load_command,
         } => {
             bench::run(
                 &cli.db,
@@ -475,6 +489,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     out,
                     work,
                     label,
+                    existing,
+                    load_seconds,
+                    load_command,
                 },
             )
             .await?

@@ -82,3 +82,82 @@ fn bench_refuses_postgres() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("PostgreSQL is not supported by bench"));
 }
+
+#[test]
+fn bench_measures_an_existing_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("mini.db");
+    let preset = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/fixtures/mini-state"
+    );
+    let o = Command::new(BIN)
+        .arg("--db")
+        .arg(format!("sqlite://{}", db.display()))
+        .args(["demo", "--members", "300", "--preset", preset])
+        .env_remove("SANGATHAN_DB")
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "demo failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let out = dir.path().join("B.md");
+    let o = Command::new(BIN)
+        .args(["bench", "--runs", "1", "--load-seconds", "2.5"])
+        .args(["--load-command", "sangathan demo --members 300"])
+        .arg("--existing")
+        .arg(&db)
+        .arg("--out")
+        .arg(&out)
+        .arg("--work")
+        .arg(dir.path().join("work"))
+        .env_remove("SANGATHAN_DB")
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "bench --existing failed: {}\n{}",
+        String::from_utf8_lossy(&o.stderr),
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let md = std::fs::read_to_string(&out).unwrap();
+    // The section is named by the database's membership count.
+    assert!(md.contains("## 300 members"), "{md}");
+    assert!(!dir.path().join("work/members-300.csv").exists());
+    let row = |id: &str| {
+        md.lines()
+            .find(|l| l.starts_with(&format!("| `{id}` |")))
+            .unwrap_or_else(|| panic!("no row {id}:\n{md}"))
+            .to_string()
+    };
+    let load = row("import.load_18m");
+    assert!(load.contains("2.5 s") && load.contains("✅"), "{load}");
+    assert!(load.contains("sangathan demo --members 300"), "{load}");
+    assert!(
+        row("import.csv").contains("not measured at this size"),
+        "{md}"
+    );
+    for id in [
+        "rollup.state",
+        "rollup.division",
+        "rollup.ac",
+        "search.name_latin",
+        "search.name_latin_ac",
+        "search.name_devanagari",
+        "search.mobile",
+        "search.epic",
+        "enrol.http64",
+        "resources.rss",
+        "resources.db_size",
+    ] {
+        row(id);
+    }
+    assert!(md.contains("0 mismatches: counters exact"), "{md}");
+    // The HTTP step wrote its enrolments into the database itself.
+    assert!(
+        md.contains("the existing database itself, not a copy"),
+        "{md}"
+    );
+}
