@@ -1,33 +1,10 @@
 //! `sangathan import members` / `export members` against real SQLite and PostgreSQL databases.
 
+mod support;
+
 use serde_json::Value;
-use std::process::{Command, Output, Stdio};
-
-const BIN: &str = env!("CARGO_BIN_EXE_sangathan");
-const MINI: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../tests/fixtures/mini-state"
-);
-
-fn run(db: &str, args: &[&str]) -> Output {
-    let mut a = vec!["--db", db];
-    a.extend_from_slice(args);
-    Command::new(BIN)
-        .args(&a)
-        .env_remove("SANGATHAN_DB")
-        .output()
-        .unwrap()
-}
-
-fn ok(db: &str, args: &[&str]) -> String {
-    let o = run(db, args);
-    assert!(
-        o.status.success(),
-        "{args:?} failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout).unwrap()
-}
+use std::process::{Command, Stdio};
+use support::{BIN, MINI, ok, run};
 
 fn summary(db: &str, file: &str, extra: &[&str]) -> Value {
     let mut a = vec!["import", "members", file, "--json"];

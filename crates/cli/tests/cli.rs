@@ -1,13 +1,9 @@
 //! The `sangathan` binary against real database files: the exact command forms of the contract.
 
-use serde_json::Value;
-use std::process::{Command, Output};
+mod support;
 
-const BIN: &str = env!("CARGO_BIN_EXE_sangathan");
-const MINI: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../tests/fixtures/mini-state"
-);
+use serde_json::Value;
+use support::{MINI, ok, run};
 
 struct Db {
     url: String,
@@ -25,24 +21,10 @@ fn db() -> Db {
     }
 }
 
-fn run(db: &Db, args: &[&str]) -> Output {
-    let mut a = vec!["--db", &db.url];
-    a.extend_from_slice(args);
-    Command::new(BIN)
-        .args(&a)
-        .env_remove("SANGATHAN_DB")
-        .output()
-        .unwrap()
-}
-
-fn ok(db: &Db, args: &[&str]) -> String {
-    let o = run(db, args);
-    assert!(
-        o.status.success(),
-        "{args:?} failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout).unwrap()
+impl AsRef<str> for Db {
+    fn as_ref(&self) -> &str {
+        &self.url
+    }
 }
 
 fn progress(db: &Db, unit: &str) -> Value {
