@@ -271,17 +271,34 @@ impl Gender {
 }
 
 /// A plausible birth year: not in the future and not before 1900.
+/// The youngest age Sangathan enrols: no children's data without verifiable parental consent
+/// (DPDP Act 2023, s. 9).
+pub const MIN_AGE: i32 = 18;
+
 pub fn check_birth_year(year: i32, current_year: i32) -> Result<i32, FieldError> {
-    if (1900..=current_year).contains(&year) {
-        Ok(year)
-    } else {
-        Err(FieldError::new(
+    if !(1900..=current_year).contains(&year) {
+        return Err(FieldError::new(
             "birth_year",
             "invalid_birth_year",
             format!("birth year must be between 1900 and {current_year}"),
             format!("जन्म वर्ष 1900 और {current_year} के बीच होना चाहिए"),
-        ))
+        ));
     }
+    // Born in `current_year - 18` may still be 17: without a birth date, only a year that
+    // makes the person surely under 18 is refused.
+    if year > current_year - MIN_AGE {
+        return Err(FieldError::new(
+            "birth_year",
+            "under_18",
+            format!(
+                "a member must be at least {MIN_AGE}: born in {year}, this person is under {MIN_AGE} (children's data needs verifiable parental consent)"
+            ),
+            format!(
+                "सदस्य की आयु कम से कम {MIN_AGE} वर्ष होनी चाहिए: {year} में जन्मे व्यक्ति की आयु {MIN_AGE} से कम है (बच्चों के डेटा के लिए माता-पिता की सत्यापित सहमति आवश्यक है)"
+            ),
+        ));
+    }
+    Ok(year)
 }
 
 pub const ADDRESS_MAX_CHARS: usize = 500;

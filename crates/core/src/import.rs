@@ -349,17 +349,14 @@ pub fn validate_row(columns: &Columns, cells: &[&str], current_year: i32) -> Row
     let by_raw = get(Column::BirthYear);
     let mut birth_year = None;
     if !by_raw.is_empty() {
+        // Not a number: the same texts as `check_birth_year` gives for a year out of range.
         let checked = parse_whole(by_raw)
             .and_then(|n| i32::try_from(n).ok())
-            .ok_or(())
-            .and_then(|y| check_birth_year(y, current_year).map_err(|_| ()));
+            .map(|y| check_birth_year(y, current_year))
+            .unwrap_or_else(|| check_birth_year(i32::MIN, current_year));
         match checked {
             Ok(y) => birth_year = Some(y),
-            Err(()) => {
-                // Same texts as `check_birth_year`, also for a value that is not a number.
-                let e = check_birth_year(i32::MIN, current_year).unwrap_err();
-                errors.push(from_field(Column::BirthYear, by_raw, e));
-            }
+            Err(e) => errors.push(from_field(Column::BirthYear, by_raw, e)),
         }
     }
     let age_raw = get(Column::Age);
@@ -367,7 +364,10 @@ pub fn validate_row(columns: &Columns, cells: &[&str], current_year: i32) -> Row
         match parse_whole(age_raw).filter(|&a| a <= 120) {
             Some(age) => {
                 if by_raw.is_empty() {
-                    birth_year = Some(current_year - age as i32);
+                    match check_birth_year(current_year - age as i32, current_year) {
+                        Ok(y) => birth_year = Some(y),
+                        Err(e) => errors.push(from_field(Column::Age, age_raw, e)),
+                    }
                 }
             }
             None => errors.push(err(
@@ -738,8 +738,14 @@ mod tests {
         assert_eq!(valid(row(r)).birth_year, Some(YEAR - 40));
         r[7] = "40.0";
         assert_eq!(valid(row(r)).birth_year, Some(YEAR - 40));
-        r[7] = "0";
-        assert_eq!(valid(row(r)).birth_year, Some(YEAR));
+        // Under 18 by age or by birth year: refused, naming the field that said so.
+        r[7] = "17";
+        assert_eq!(rejected(row(r))[0].column, Column::Age.as_str());
+        r[7] = "";
+        r[6] = "2015";
+        let e = rejected(row(r));
+        assert_eq!(e[0].column, Column::BirthYear.as_str());
+        assert!(e[0].en.contains("at least 18"), "{}", e[0].en);
         // Birth year wins over age.
         r[6] = "1990";
         r[7] = "40";

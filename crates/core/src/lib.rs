@@ -7,8 +7,10 @@
 //! - [`targets`]: largest-remainder splitting of targets and pacing;
 //! - [`import`]: spreadsheet columns and row validation for bulk import;
 //! - [`search`]: the cross-script name search key;
+//! - [`access`]: roles, posts, scopes and the one authorization policy;
 //! - [`error`]: field errors with English and Hindi messages.
 
+pub mod access;
 pub mod error;
 pub mod geo;
 pub mod identity;
