@@ -889,7 +889,7 @@ impl Bench {
                 for (unit, q, s) in &k.queries {
                     let t = Instant::now();
                     let page = store
-                        .search(unit, q, None, 0, 20)
+                        .search(unit, q, &sangathan_core::access::Wings::All, 0, 20)
                         .await
                         .with_context(|| format!("search {unit} {q:?}"))?
                         .ok_or_else(|| anyhow!("search: unknown unit {unit}"))?;

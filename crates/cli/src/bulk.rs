@@ -43,6 +43,8 @@ pub struct ImportOptions<'a> {
     pub dry_run: bool,
     pub quiet: bool,
     pub errors: Option<&'a Path>,
+    /// The importer's scope (`--as`); rows for units outside it are rejected as unknown units.
+    pub scope: Option<std::sync::Arc<sangathan_core::access::Scope>>,
 }
 
 /// Import a sheet; returns the whole file's totals (a resumed run counts the earlier part too).
@@ -157,6 +159,7 @@ pub async fn import_members(
                         actor: "admin".into(),
                         channel: "import".into(),
                         at: clock::now(),
+                        scope: opt.scope.clone(),
                     },
                     values,
                 }
@@ -227,7 +230,7 @@ fn write_errors(out: &Path, errors: &[ImportError]) -> anyhow::Result<()> {
 pub async fn export_members(
     store: &DynStore,
     unit: &str,
-    wing: Option<&str>,
+    wings: &sangathan_core::access::Wings,
     format: Format,
     out: &Path,
 ) -> anyhow::Result<u64> {
@@ -243,7 +246,7 @@ pub async fn export_members(
     let mut after = 0i64;
     loop {
         let page = store
-            .export_page(unit, wing, after, 10_000)
+            .export_page(unit, wings, after, 10_000)
             .await?
             .unwrap_or_default();
         let Some((last, _)) = page.last() else { break };

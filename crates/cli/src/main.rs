@@ -1,16 +1,19 @@
 //! `sangathan`: the command line of Sangathan.
 
+mod access;
 mod bench;
 mod bulk;
 mod demo;
 mod export;
 mod merges;
 mod sheet;
+mod users;
 
 use anyhow::{Context, anyhow, bail};
 use chrono::{Duration, NaiveDate, TimeZone};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
+use sangathan_core::access::{Action, Wings};
 use sangathan_store::{DEFAULT_DB, DynStore, EnrolContext, StoreError, clock, preset};
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -25,6 +28,10 @@ struct Cli {
     /// Database URL: sqlite://FILE (the default, created if missing) or postgres://USER:PASS@HOST/DB.
     #[arg(long, global = true, env = "SANGATHAN_DB", default_value = DEFAULT_DB)]
     db: String,
+    /// Act as this user (their mobile), narrowed to their posts' scope; default: the operator
+    /// of the installation (the built-in state admin). Either way the command is audited.
+    #[arg(long = "as", global = true, value_name = "MOBILE")]
+    as_user: Option<String>,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -63,7 +70,19 @@ enum Cmd {
     Serve {
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: SocketAddr,
+        /// Mark session cookies Secure (the server is behind TLS).
+        #[arg(long)]
+        secure_cookies: bool,
     },
+    /// User accounts and their posts.
+    #[command(subcommand)]
+    User(UserCmd),
+    /// The audit log.
+    #[command(subcommand)]
+    Audit(AuditCmd),
+    /// Members' rights.
+    #[command(subcommand)]
+    Member(MemberCmd),
     /// A unit's target, achieved and pacing, and one row per child unit.
     Progress {
         /// A unit code such as UP, UP-DIV-AGRA, UP-AC-173 (any case).
@@ -199,10 +218,70 @@ enum ExportCmd {
 enum TokenCmd {
     /// Issue a new token; prints it as the last line.
     Issue {
-        /// A token of the built-in state admin.
-        #[arg(long)]
+        /// A token of the operator (the built-in state admin).
+        #[arg(long, conflicts_with = "user")]
         admin: bool,
+        /// A token carrying this user's scope (their mobile).
+        #[arg(long, value_name = "MOBILE")]
+        user: Option<String>,
     },
+}
+
+#[derive(Subcommand)]
+enum UserCmd {
+    /// Add a user (or add posts to one) with posts ROLE@UNIT[:WING] (wing default: party).
+    Add {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        mobile: String,
+        /// Read the password from standard input (first line).
+        #[arg(long)]
+        password_stdin: bool,
+        /// e.g. ac-incharge@UP-AC-173, federation-officer@UP-DIST-LUCKNOW:yuva (repeatable).
+        #[arg(long = "post", value_name = "ROLE@UNIT[:WING]")]
+        posts: Vec<String>,
+    },
+    /// The posts a user holds and held.
+    Posts {
+        mobile: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Disable a user: their sessions end and tokens stop at once.
+    Disable { mobile: String },
+}
+
+#[derive(Subcommand)]
+enum AuditCmd {
+    /// Check the hash chain; exits non-zero naming the first broken event.
+    Verify,
+    /// Who looked at or changed a member (person id or mobile), newest first.
+    Member {
+        #[arg(value_name = "MOBILE_OR_ID")]
+        who: String,
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Move events older than the retention period to a JSON-lines archive file (never dropped
+    /// silently: the chain continues from the archive's last hash).
+    Archive {
+        /// Keep this many days (at least 365).
+        #[arg(long, default_value_t = 365)]
+        retain_days: i64,
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum MemberCmd {
+    /// Everything held about a person, as JSON (a member's access request).
+    Data { person_id: i64 },
+    /// Erase a person's personal data on their request; anonymous counts stay.
+    Erase { person_id: i64 },
 }
 
 #[derive(Subcommand)]
@@ -307,7 +386,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             let state = s.state_code().await?;
             let has_members = !s
-                .list_members(&state, None, None, 1)
+                .list_members(&state, &Wings::All, None, 1)
                 .await?
                 .map(|p| p.members.is_empty())
                 .unwrap_or(true);
@@ -318,25 +397,36 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 );
             } else {
                 load_demo(&s, members, seed).await?;
+                let logins = users::appoint_demo(&s).await?;
+                users::print_demo_logins(&logins);
             }
             println!("admin API token:");
             println!("{}", s.issue_token("admin", "demo").await?);
             if serve {
                 eprintln!("serving on http://{addr}/ (API under /api/v1)");
-                sangathan_server::serve(s, addr).await?;
+                sangathan_server::serve(s, addr, dev_config(false)).await?;
             }
         }
-        Cmd::Serve { addr } => {
+        Cmd::Serve {
+            addr,
+            secure_cookies,
+        } => {
             let s = open_initialised(&cli.db).await?;
             eprintln!("serving on http://{addr}/ (API under /api/v1)");
-            sangathan_server::serve(s, addr).await?;
+            sangathan_server::serve(s, addr, dev_config(secure_cookies)).await?;
         }
+        Cmd::User(cmd) => users::run(&cli.db, cli.as_user.as_deref(), cmd).await?,
+        Cmd::Audit(cmd) => return users::audit(&cli.db, cmd).await,
+        Cmd::Member(cmd) => users::member(&cli.db, cli.as_user.as_deref(), cmd).await?,
         Cmd::Progress {
             unit,
             campaign,
             json,
         } => {
             let s = open_initialised(&cli.db).await?;
+            let op = access::Operator::resolve(&s, cli.as_user.as_deref()).await?;
+            op.must_be_able(Action::ViewUnit)?;
+            op.wings(Action::ViewUnit, &unit).await?;
             let p = s
                 .progress(&unit, campaign.as_deref(), clock::today())
                 .await?
@@ -360,12 +450,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::from(1));
             }
         }
-        Cmd::Token(TokenCmd::Issue { admin }) => {
-            if !admin {
-                bail!("say whose token: --admin (user accounts come later)");
-            }
+        Cmd::Token(TokenCmd::Issue { admin, user }) => {
             let s = open_initialised(&cli.db).await?;
-            println!("{}", s.issue_token("admin", "cli").await?);
+            match (admin, user) {
+                (true, _) => println!("{}", s.issue_token("admin", "cli").await?),
+                (false, Some(m)) => println!("{}", users::user_token(&s, &m).await?),
+                (false, None) => bail!("say whose token: --admin or --user MOBILE"),
+            }
         }
         Cmd::Units(UnitsCmd::ImportBooths { file }) => {
             let text = std::fs::read_to_string(&file)
@@ -379,6 +470,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Cmd::Units(UnitsCmd::Show { code, json }) => {
             let s = open_initialised(&cli.db).await?;
+            let op = access::Operator::resolve(&s, cli.as_user.as_deref()).await?;
+            op.must_be_able(Action::ViewUnit)?;
+            op.wings(Action::ViewUnit, &code).await?;
             let u = s
                 .unit(&code)
                 .await?
@@ -407,7 +501,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             errors,
         }) => {
             let s = open_initialised(&cli.db).await?;
+            let op = access::Operator::resolve(&s, cli.as_user.as_deref()).await?;
+            op.must_be_able(Action::Import)?;
+            op.audit("import", Some(file.display().to_string()), None)
+                .await?;
             let opt = bulk::ImportOptions {
+                scope: op.scope.clone(),
                 wing: wing.as_deref(),
                 dry_run,
                 quiet: json,
@@ -444,7 +543,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             out,
         }) => {
             let s = open_initialised(&cli.db).await?;
-            let n = bulk::export_members(&s, &unit, wing.as_deref(), format, &out).await?;
+            let op = access::Operator::resolve(&s, cli.as_user.as_deref()).await?;
+            op.must_be_able(Action::Export)?;
+            let wings = op
+                .wings_named(Action::Export, &unit, wing.as_deref())
+                .await?;
+            op.audit("export", Some(unit.to_ascii_uppercase()), None)
+                .await?;
+            let n = bulk::export_members(&s, &unit, &wings, format, &out).await?;
             eprintln!("exported {n} memberships to {}", out.display());
         }
         Cmd::Search {
@@ -454,8 +560,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             limit,
         } => {
             let s = open_initialised(&cli.db).await?;
+            let op = access::Operator::resolve(&s, cli.as_user.as_deref()).await?;
+            op.must_be_able(Action::ViewMembers)?;
+            let wings = op.wings(Action::ViewMembers, &unit).await?;
+            op.audit("search-members", Some(unit.to_ascii_uppercase()), None)
+                .await?;
             let page = s
-                .search(&unit, &text, None, 0, limit)
+                .search(&unit, &text, &wings, 0, limit)
                 .await?
                 .ok_or_else(|| anyhow!("unknown unit: {unit}"))?;
             if json {
@@ -497,7 +608,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             .await?
         }
         Cmd::Duplicates { unit, json, limit } => {
-            merges::duplicates(&cli.db, &unit, json, limit).await?
+            merges::duplicates(&cli.db, cli.as_user.as_deref(), &unit, json, limit).await?
         }
         Cmd::Merge {
             from,
@@ -514,6 +625,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The server's configuration from the environment: `SANGATHAN_LOG_CODES=1` writes one-time codes
+/// to the log (development, when no SMS provider is configured).
+fn dev_config(secure_cookies: bool) -> sangathan_server::Config {
+    sangathan_server::Config {
+        secure_cookies,
+        log_codes: std::env::var("SANGATHAN_LOG_CODES").as_deref() != Ok("0"),
+    }
 }
 
 /// A database URL without its password, for messages.
@@ -563,6 +683,7 @@ async fn load_demo(s: &DynStore, n: u64, seed: u64) -> anyhow::Result<()> {
                         actor: "demo".into(),
                         channel: "demo".into(),
                         at: g.enrolled_at(k),
+                        scope: None,
                     },
                 )
             })

@@ -88,10 +88,22 @@ pub async fn unmerge(db: &str, merge_id: i64, json: bool) -> anyhow::Result<()> 
     print(&o, json)
 }
 
-pub async fn duplicates(db: &str, unit: &str, json: bool, limit: u32) -> anyhow::Result<()> {
+pub async fn duplicates(
+    db: &str,
+    as_user: Option<&str>,
+    unit: &str,
+    json: bool,
+    limit: u32,
+) -> anyhow::Result<()> {
+    use sangathan_core::access::Action;
     let s = crate::open_initialised(db).await?;
+    let op = crate::access::Operator::resolve(&s, as_user).await?;
+    op.must_be_able(Action::Merge)?;
+    let wings = op.wings(Action::Merge, unit).await?;
+    op.audit("review-duplicates", Some(unit.to_ascii_uppercase()), None)
+        .await?;
     let pairs = s
-        .duplicate_candidates(unit, limit)
+        .duplicate_candidates(unit, &wings, limit)
         .await?
         .ok_or_else(|| anyhow!("unknown unit: {unit}"))?;
     if json {

@@ -150,9 +150,19 @@ pub fn role_may(role: Role, action: Action) -> bool {
         StateAdmin => true,
         DivisionIncharge | DistrictPresident => matches!(
             action,
-            ViewUnit | ViewMembers | Enrol | Export | Import | Merge | ViewAudit | ViewSensitiveAggregates
+            ViewUnit
+                | ViewMembers
+                | Enrol
+                | Export
+                | Import
+                | Merge
+                | ViewAudit
+                | ViewSensitiveAggregates
         ),
-        AcIncharge => matches!(action, ViewUnit | ViewMembers | Enrol | Export | Import | Merge),
+        AcIncharge => matches!(
+            action,
+            ViewUnit | ViewMembers | Enrol | Export | Import | Merge
+        ),
         SectorIncharge | BoothPresident | FederationOfficer => {
             matches!(action, ViewUnit | ViewMembers | Enrol)
         }
@@ -184,6 +194,8 @@ pub struct Post {
     pub role: Role,
     pub unit: Place,
     pub wing_id: i64,
+    /// How the audit log names the post: `ROLE@UNIT:WING`.
+    pub label: String,
 }
 
 /// Which wings a caller may see at a unit.
@@ -252,6 +264,26 @@ impl Scope {
         Wings::Only(set)
     }
 
+    /// The post under which the caller may do `action` at `unit` in `wing_id` (for the audit log).
+    pub fn granting(&self, action: Action, unit: &Place, wing_id: Option<i64>) -> Option<&Post> {
+        self.posts.iter().find(|p| {
+            role_may(p.role, action)
+                && unit.within(p.unit.id)
+                && (p.role == Role::StateAdmin || wing_id.is_none_or(|w| w == p.wing_id))
+        })
+    }
+
+    /// Every post's label, for an audit event that names no unit.
+    pub fn labels(&self) -> Option<String> {
+        (!self.posts.is_empty()).then(|| {
+            self.posts
+                .iter()
+                .map(|p| p.label.as_str())
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+    }
+
     /// May the caller do `action` somewhere (to offer a command or a menu at all)?
     pub fn may_somewhere(&self, action: Action) -> bool {
         self.posts.iter().any(|p| role_may(p.role, action))
@@ -278,14 +310,37 @@ mod tests {
             sector,
         };
         vec![
-            place(1, UnitKind::State, Ancestors { state: Some(1), ..Default::default() }),
+            place(
+                1,
+                UnitKind::State,
+                Ancestors {
+                    state: Some(1),
+                    ..Default::default()
+                },
+            ),
             place(2, UnitKind::Division, a(Some(2), None, None, None, None)),
             place(3, UnitKind::District, a(Some(2), Some(3), None, None, None)),
             place(5, UnitKind::Ac, a(Some(2), Some(3), Some(4), Some(5), None)),
-            place(6, UnitKind::Sector, a(Some(2), Some(3), Some(4), Some(5), Some(6))),
-            place(7, UnitKind::Booth, a(Some(2), Some(3), Some(4), Some(5), Some(6))),
-            place(8, UnitKind::Booth, a(Some(2), Some(3), Some(4), Some(5), Some(6))),
-            place(10, UnitKind::Ac, a(Some(9), Some(11), Some(12), Some(10), None)),
+            place(
+                6,
+                UnitKind::Sector,
+                a(Some(2), Some(3), Some(4), Some(5), Some(6)),
+            ),
+            place(
+                7,
+                UnitKind::Booth,
+                a(Some(2), Some(3), Some(4), Some(5), Some(6)),
+            ),
+            place(
+                8,
+                UnitKind::Booth,
+                a(Some(2), Some(3), Some(4), Some(5), Some(6)),
+            ),
+            place(
+                10,
+                UnitKind::Ac,
+                a(Some(9), Some(11), Some(12), Some(10), None),
+            ),
         ]
     }
 
@@ -304,29 +359,64 @@ mod tests {
 
     #[test]
     fn a_sector_incharge_sees_its_booths_in_its_wing_only() {
-        let s = Scope::new(vec![Post { role: Role::SectorIncharge, unit: at(6), wing_id: 1 }]);
+        let s = Scope::new(vec![Post {
+            role: Role::SectorIncharge,
+            unit: at(6),
+            wing_id: 1,
+            label: String::new(),
+        }]);
         assert!(s.allows(Action::ViewMembers, &at(7), 1));
         assert!(s.allows(Action::ViewMembers, &at(8), 1));
         assert!(!s.allows(Action::ViewMembers, &at(7), 2), "another wing");
         assert!(!s.allows(Action::ViewMembers, &at(5), 1), "the AC above");
-        assert!(!s.allows(Action::ViewMembers, &at(10), 1), "another division");
-        assert!(!s.allows(Action::Export, &at(7), 1), "sector in-charges do not export");
+        assert!(
+            !s.allows(Action::ViewMembers, &at(10), 1),
+            "another division"
+        );
+        assert!(
+            !s.allows(Action::Export, &at(7), 1),
+            "sector in-charges do not export"
+        );
     }
 
     #[test]
     fn posts_unite_and_the_state_admin_sees_every_wing() {
         let s = Scope::new(vec![
-            Post { role: Role::BoothPresident, unit: at(7), wing_id: 1 },
-            Post { role: Role::FederationOfficer, unit: at(10), wing_id: 3 },
+            Post {
+                role: Role::BoothPresident,
+                unit: at(7),
+                wing_id: 1,
+                label: String::new(),
+            },
+            Post {
+                role: Role::FederationOfficer,
+                unit: at(10),
+                wing_id: 3,
+                label: String::new(),
+            },
         ]);
-        assert_eq!(s.wings(Action::ViewMembers, &at(7)), Wings::Only([1].into()));
-        assert_eq!(s.wings(Action::ViewMembers, &at(10)), Wings::Only([3].into()));
+        assert_eq!(
+            s.wings(Action::ViewMembers, &at(7)),
+            Wings::Only([1].into())
+        );
+        assert_eq!(
+            s.wings(Action::ViewMembers, &at(10)),
+            Wings::Only([3].into())
+        );
         assert!(s.wings(Action::ViewMembers, &at(8)).is_none());
-        let admin = Scope::new(vec![Post { role: Role::StateAdmin, unit: at(1), wing_id: 1 }]);
+        let admin = Scope::new(vec![Post {
+            role: Role::StateAdmin,
+            unit: at(1),
+            wing_id: 1,
+            label: String::new(),
+        }]);
         for p in tree() {
             assert_eq!(admin.wings(Action::ManageUsers, &p), Wings::All);
         }
-        assert!(Scope::default().wings(Action::ViewUnit, &at(1)).is_none(), "deny by default");
+        assert!(
+            Scope::default().wings(Action::ViewUnit, &at(1)).is_none(),
+            "deny by default"
+        );
     }
 
     #[test]

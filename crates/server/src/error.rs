@@ -34,6 +34,10 @@ pub struct ErrorDetail {
     pub fields_hi: Option<BTreeMap<String, String>>,
 }
 
+/// Marks a response as a denied request, for the audit log.
+#[derive(Debug, Clone, Copy)]
+pub struct Denied;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     /// No bearer token, or one the store does not know.
@@ -41,6 +45,21 @@ pub enum ApiError {
     Unauthorized,
     #[error("not found")]
     NotFound,
+    /// Outside the caller's scope: answered exactly as [`ApiError::NotFound`], and audited as denied.
+    #[error("not found")]
+    Hidden,
+    /// A login that did not succeed; never says whether the account exists.
+    #[error("login failed")]
+    LoginFailed,
+    /// The caller's posts allow this action nowhere.
+    #[error("forbidden")]
+    Forbidden,
+    /// A cookie-authenticated write without the session's CSRF token.
+    #[error("CSRF token missing or wrong")]
+    Csrf,
+    /// Too many failed attempts: wait this many seconds.
+    #[error("too many attempts")]
+    TooManyRequests(i64),
     #[error("method not allowed")]
     MethodNotAllowed,
     /// One or more fields were rejected.
@@ -69,8 +88,10 @@ pub enum ApiError {
 impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
-            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::Unauthorized | ApiError::LoginFailed => StatusCode::UNAUTHORIZED,
+            ApiError::NotFound | ApiError::Hidden => StatusCode::NOT_FOUND,
+            ApiError::Forbidden | ApiError::Csrf => StatusCode::FORBIDDEN,
+            ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Invalid(_) | ApiError::InvalidJson(_) | ApiError::InvalidQuery(_) => {
                 StatusCode::UNPROCESSABLE_ENTITY
@@ -96,7 +117,32 @@ impl ApiError {
                 "a valid bearer token is required (Authorization: Bearer <token>)".into(),
                 "मान्य बेयरर टोकन आवश्यक है (Authorization: Bearer <token>)".into(),
             ),
-            ApiError::NotFound => plain("not_found", "not found".into(), "नहीं मिला".into()),
+            ApiError::NotFound | ApiError::Hidden => {
+                plain("not_found", "not found".into(), "नहीं मिला".into())
+            }
+            ApiError::LoginFailed => plain(
+                "login_failed",
+                "the mobile, password or code is wrong".into(),
+                "मोबाइल नंबर, पासवर्ड या कोड गलत है".into(),
+            ),
+            ApiError::Forbidden => plain(
+                "forbidden",
+                "your posts do not allow this".into(),
+                "आपके पद से यह अनुमति नहीं है".into(),
+            ),
+            ApiError::Csrf => plain(
+                "csrf",
+                "this request needs the session's CSRF token in the X-CSRF-Token header".into(),
+                "इस अनुरोध के लिए X-CSRF-Token हेडर में सत्र का CSRF टोकन आवश्यक है".into(),
+            ),
+            ApiError::TooManyRequests(secs) => plain(
+                "too_many_attempts",
+                format!(
+                    "too many attempts; try again in {} minutes",
+                    (secs + 59) / 60
+                ),
+                format!("बहुत अधिक प्रयास; {} मिनट बाद फिर प्रयास करें", (secs + 59) / 60),
+            ),
             ApiError::MethodNotAllowed => plain(
                 "method_not_allowed",
                 "method not allowed".into(),
@@ -152,9 +198,19 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut res = (self.status(), Json(self.body())).into_response();
-        if matches!(self, ApiError::Unauthorized) {
-            res.headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        match self {
+            ApiError::Unauthorized => {
+                res.headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            ApiError::TooManyRequests(secs) => {
+                res.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+            }
+            ApiError::Hidden | ApiError::Forbidden | ApiError::Csrf => {
+                res.extensions_mut().insert(Denied);
+            }
+            _ => {}
         }
         res
     }

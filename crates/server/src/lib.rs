@@ -7,6 +7,7 @@
 //! - Logs carry method, matched route, status and latency: never query strings, bodies or
 //!   anything else personal.
 
+pub mod audit;
 pub mod auth;
 pub mod doc;
 pub mod dto;
@@ -35,6 +36,21 @@ pub struct AppState {
     pub store: DynStore,
     /// The OpenAPI document, serialised once.
     pub openapi_json: Bytes,
+    pub audit: audit::AuditSink,
+    /// The operator's scope (the whole state), looked up once.
+    pub operator_scope:
+        std::sync::Arc<std::sync::OnceLock<std::sync::Arc<sangathan_core::access::Scope>>>,
+    pub config: Config,
+}
+
+/// How the server runs.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    /// Mark the session cookie `Secure` (behind TLS). Also set per request when a proxy says
+    /// `X-Forwarded-Proto: https`.
+    pub secure_cookies: bool,
+    /// Write one-time codes to the log (development, no SMS provider).
+    pub log_codes: bool,
 }
 
 /// The full OpenAPI document of the API.
@@ -42,21 +58,34 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     routes::api_router().into_openapi()
 }
 
-/// The whole application: routes, authentication, limits, headers and request logging.
+/// The whole application with the default configuration.
 pub fn router(store: DynStore) -> Router {
+    router_with(store, Config::default())
+}
+
+/// The whole application: routes, authentication, audit, limits, headers and request logging.
+/// Must be called inside a Tokio runtime (the audit writer is a task).
+pub fn router_with(store: DynStore, config: Config) -> Router {
     let (routes, doc) = routes::api_router().split_for_parts();
     let openapi_json =
         Bytes::from(serde_json::to_vec(&doc).expect("the OpenAPI document serialises"));
     let state = AppState {
+        audit: audit::AuditSink::start(store.clone()),
         store,
         openapi_json,
+        operator_scope: Default::default(),
+        config,
     };
     routes
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            auth::require_token,
+            auth::require_caller,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            audit::audit_layer,
         ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(SetResponseHeaderLayer::overriding(
@@ -92,7 +121,7 @@ pub fn router(store: DynStore) -> Router {
 }
 
 /// Serve the API on `addr` until Ctrl-C or SIGTERM, then finish the requests in flight.
-pub async fn serve(store: DynStore, addr: SocketAddr) -> anyhow::Result<()> {
+pub async fn serve(store: DynStore, addr: SocketAddr, config: Config) -> anyhow::Result<()> {
     use anyhow::Context;
     match store.is_initialised().await {
         Ok(true) => {}
@@ -106,10 +135,13 @@ pub async fn serve(store: DynStore, addr: SocketAddr) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {addr}"))?;
     let local = listener.local_addr().unwrap_or(addr);
     tracing::info!(%local, "listening");
-    axum::serve(listener, router(store))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("server error")?;
+    axum::serve(
+        listener,
+        router_with(store, config).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .context("server error")?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -7,6 +7,7 @@ use crate::model::*;
 use crate::{Actor, Backend, Idempotent, Result, Store, StoreError};
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
+use sangathan_core::access::{Action, Place, Wings};
 use sangathan_core::geo::{Ancestors, BoothRow, Preset, UnitCode, UnitKind, UnitSpec};
 use sangathan_core::identity::{self, Claim, Decision, Known};
 use sangathan_core::ids::{Epic, Mobile};
@@ -75,6 +76,20 @@ fn daily_rollup(u: &UnitSpec) -> Vec<i64> {
 /// The AC a unit at or below AC level belongs to (itself for an AC).
 fn ac_of(u: &UnitSpec) -> Option<i64> {
     if u.kind == UnitKind::Ac { Some(u.id) } else { u.anc.ac }
+}
+
+/// Where a unit sits, for the access policy.
+fn place_of(u: &UnitSpec) -> Place {
+    Place { id: u.id, kind: u.kind, anc: u.anc }
+}
+
+/// The SQL condition for the wings a caller may see (`m` is the membership).
+fn wings_filter(w: &Wings) -> String {
+    match w {
+        Wings::All => "1 = 1".into(),
+        Wings::Only(set) if set.is_empty() => "1 = 0".into(),
+        Wings::Only(set) => format!("m.wing_id IN ({})", set.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(",")),
+    }
 }
 
 /// Counter changes gathered during a transaction and written at its end in a fixed order.
@@ -188,6 +203,10 @@ async fn settings(c: &mut Conn) -> Result<Settings> {
     Ok(Settings { state, household_limit, wings, units: Default::default() })
 }
 
+fn unknown_unit(code: &str) -> FieldError {
+    FieldError::new("unit", "unknown_unit", format!("unknown unit: {code}"), format!("अज्ञात इकाई: {code}"))
+}
+
 fn unknown_wing(w: &str) -> FieldError {
     FieldError::new("wing", "unknown_wing", format!("unknown wing: {w}"), format!("अज्ञात शाखा: {w}"))
 }
@@ -219,7 +238,7 @@ async fn enrolment_unit(c: &mut Conn, code: &str) -> Result<UnitSpec, Fail> {
         )
         .into());
     }
-    Err(FieldError::new("unit", "unknown_unit", format!("unknown unit: {parsed}"), format!("अज्ञात इकाई: {parsed}")).into())
+    Err(unknown_unit(parsed.as_str()).into())
 }
 
 type KnownRow = (i64, String, Option<String>, Option<String>);
@@ -383,13 +402,20 @@ async fn enrol_rows(c: &mut Conn, s: &Settings, rows: &[(&Enrolment, &EnrolConte
     for (e, ctx) in rows {
         let code = e.unit.trim().to_ascii_uppercase();
         let Some((unit, ac_no)) = units.get(&code) else {
-            out.push(Err(unit_err.get(&code).cloned().unwrap_or_else(|| Invalid::one(FieldError::new("unit", "unknown_unit", format!("unknown unit: {code}"), format!("अज्ञात इकाई: {code}"))))));
+            out.push(Err(unit_err.get(&code).cloned().unwrap_or_else(|| Invalid::one(unknown_unit(&code)))));
             continue;
         };
         let Some((wing_id, wing_code)) = s.wings.get(&e.wing.trim().to_lowercase()).or_else(|| s.wings.get(e.wing.trim())).cloned() else {
             out.push(Err(Invalid::one(unknown_wing(&e.wing))));
             continue;
         };
+        // Outside the enroller's scope: answered exactly as a unit that does not exist.
+        if let Some(scope) = &ctx.scope
+            && !scope.allows(Action::Enrol, &place_of(unit), wing_id)
+        {
+            out.push(Err(Invalid::one(unknown_unit(&code))));
+            continue;
+        }
         let name_key = e.name.key();
         let by_e = e.epic.as_ref().and_then(|x| by_epic.get(x.as_str())).map(|id| people[id].clone());
         let on_m: Vec<Known> = e
@@ -1371,7 +1397,7 @@ async fn unmerge_in(c: &mut Conn, merge_id: i64, actor: &str) -> Result<MergeOut
 }
 
 /// Live people in a unit's subtree who look like one person (see [`Store::duplicate_candidates`]).
-async fn duplicates_in(c: &mut Conn, u: &UnitSpec, limit: usize) -> Result<Vec<DuplicateCandidate>> {
+async fn duplicates_in(c: &mut Conn, u: &UnitSpec, wings: &Wings, limit: usize) -> Result<Vec<DuplicateCandidate>> {
     let small = matches!(u.kind, UnitKind::Booth | UnitKind::Sector | UnitKind::Ac);
     let scope = if small {
         subtree_filter(u)
@@ -1388,6 +1414,8 @@ async fn duplicates_in(c: &mut Conn, u: &UnitSpec, limit: usize) -> Result<Vec<D
         let list: Vec<String> = acs.iter().map(i64::to_string).collect();
         if list.is_empty() { "m.ac_id = $1".to_string() } else { format!("(m.ac_id IN ({}) OR m.ac_id = $1)", list.join(", ")) }
     };
+    // Only people the caller may see: a membership in one of the caller's wings in the subtree.
+    let scope = format!("{scope} AND {}", wings_filter(wings));
     // A small scope is walked from its memberships; a large one in person order, so that the
     // walk stops at the limit instead of sorting the whole scope first.
     let in_scope = |p: &str| {
@@ -1556,11 +1584,18 @@ impl Store for StoreImpl {
 
     async fn authenticate(&self, token: &str) -> Result<Option<Actor>> {
         let mut c = self.read.acquire().await?;
-        let actor: Option<String> = sqlx::query_scalar("SELECT actor FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL")
-            .bind(hash_token(token))
-            .fetch_optional(&mut *c)
-            .await?;
-        Ok(actor.map(|id| Actor { state_admin: id == "admin", id }))
+        // A user's token works while the user is enabled; a token without a user is the operator's.
+        let row: Option<(String, Option<i64>)> = sqlx::query_as(
+            "SELECT t.actor, t.person_id FROM api_tokens t LEFT JOIN users u ON u.person_id = t.person_id \
+             WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND (t.person_id IS NULL OR u.disabled_at IS NULL)",
+        )
+        .bind(hash_token(token))
+        .fetch_optional(&mut *c)
+        .await?;
+        Ok(row.map(|(_, person)| match person {
+            Some(p) => Actor::user(p),
+            None => Actor::operator(),
+        }))
     }
 
     async fn unit(&self, code: &str) -> Result<Option<Unit>> {
@@ -1600,9 +1635,9 @@ impl Store for StoreImpl {
 
     async fn wings(&self) -> Result<Vec<Wing>> {
         let mut c = self.read.acquire().await?;
-        let rows: Vec<(String, String, String)> =
-            sqlx::query_as("SELECT code, name_en, name_hi FROM wings ORDER BY id").fetch_all(&mut *c).await?;
-        Ok(rows.into_iter().map(|(code, name, name_hi)| Wing { code, name, name_hi }).collect())
+        let rows: Vec<(i64, String, String, String)> =
+            sqlx::query_as("SELECT id, code, name_en, name_hi FROM wings ORDER BY id").fetch_all(&mut *c).await?;
+        Ok(rows.into_iter().map(|(id, code, name, name_hi)| Wing { id, code, name, name_hi }).collect())
     }
 
     async fn campaigns(&self) -> Result<Vec<Campaign>> {
@@ -1822,7 +1857,7 @@ impl Store for StoreImpl {
         }))
     }
 
-    async fn list_members(&self, unit: &str, wing: Option<&str>, after: Option<i64>, limit: u32) -> Result<Option<MemberPage>> {
+    async fn list_members(&self, unit: &str, wings: &Wings, after: Option<i64>, limit: u32) -> Result<Option<MemberPage>> {
         let mut c = self.read.acquire().await?;
         let Some(u) = unit_by_code(&mut c, unit).await? else { return Ok(None) };
         let limit = limit.clamp(1, 500) as i64;
@@ -1830,13 +1865,13 @@ impl Store for StoreImpl {
             "SELECT p.id, p.name, m.number, w.code, b.code, m.status, m.enrolled_at, m.id \
              FROM memberships m JOIN people p ON p.id = m.person_id JOIN wings w ON w.id = m.wing_id \
              JOIN units b ON b.id = m.unit_id \
-             WHERE {} AND m.id > $2 AND ($3 IS NULL OR w.code = $3) ORDER BY m.id LIMIT $4",
-            subtree_filter(&u)
+             WHERE {} AND m.id > $2 AND {} AND p.erased_at IS NULL ORDER BY m.id LIMIT $3",
+            subtree_filter(&u),
+            wings_filter(wings)
         );
         let rows: Vec<(i64, String, String, String, String, String, DateTime<Utc>, i64)> = sqlx::query_as(AssertSqlSafe(sql))
             .bind(u.id)
             .bind(after.unwrap_or(0))
-            .bind(wing.map(|w| w.trim().to_lowercase()))
             .bind(limit + 1)
             .fetch_all(&mut *c)
             .await?;
@@ -1859,7 +1894,7 @@ impl Store for StoreImpl {
         Ok(Some(MemberPage { members, next }))
     }
 
-    async fn search(&self, unit: &str, q: &str, wing: Option<&str>, offset: u32, limit: u32) -> Result<Option<SearchPage>> {
+    async fn search(&self, unit: &str, q: &str, wings: &Wings, offset: u32, limit: u32) -> Result<Option<SearchPage>> {
         use sangathan_core::search;
         let mut c = self.read.acquire().await?;
         let Some(u) = unit_by_code(&mut c, unit).await? else { return Ok(None) };
@@ -1896,13 +1931,13 @@ impl Store for StoreImpl {
         let sql = format!(
             "SELECT p.id, p.name, m.number, w.code, b.code FROM people p \
              JOIN memberships m ON m.person_id = p.id JOIN wings w ON w.id = m.wing_id JOIN units b ON b.id = m.unit_id \
-             WHERE {cond} AND p.merged_into IS NULL AND {scope} AND ($3 IS NULL OR w.code = $3) \
-             ORDER BY p.id, m.wing_id LIMIT {CANDIDATES}"
+             WHERE {cond} AND p.merged_into IS NULL AND {scope} AND {} \
+             ORDER BY p.id, m.wing_id LIMIT {CANDIDATES}",
+            wings_filter(wings)
         );
         let rows: Vec<(i64, String, String, String, String)> = sqlx::query_as(AssertSqlSafe(sql))
             .bind(u.id)
             .bind(arg)
-            .bind(wing.map(|w| w.trim().to_lowercase()))
             .fetch_all(&mut *c)
             .await?;
         let identifier = search::looks_like_identifier(q);
@@ -1926,7 +1961,7 @@ impl Store for StoreImpl {
         Ok(Some(SearchPage { members, next: if end < total { Some(end as u32) } else { None } }))
     }
 
-    async fn export_page(&self, unit: &str, wing: Option<&str>, after: i64, limit: u32) -> Result<Option<Vec<(i64, ExportRow)>>> {
+    async fn export_page(&self, unit: &str, wings: &Wings, after: i64, limit: u32) -> Result<Option<Vec<(i64, ExportRow)>>> {
         let mut c = self.read.acquire().await?;
         let Some(u) = unit_by_code(&mut c, unit).await? else { return Ok(None) };
         let sql = format!(
@@ -1934,14 +1969,14 @@ impl Store for StoreImpl {
              p.address, w.code, m.number, m.status, m.enrolled_at \
              FROM memberships m JOIN people p ON p.id = m.person_id JOIN wings w ON w.id = m.wing_id \
              JOIN units b ON b.id = m.unit_id JOIN units a ON a.id = m.ac_id \
-             WHERE {} AND m.id > $2 AND ($3 IS NULL OR w.code = $3) ORDER BY m.id LIMIT $4",
-            subtree_filter(&u)
+             WHERE {} AND m.id > $2 AND {} AND p.erased_at IS NULL ORDER BY m.id LIMIT $3",
+            subtree_filter(&u),
+            wings_filter(wings)
         );
         type R = (i64, String, Option<String>, Option<String>, Option<i32>, Option<i32>, Option<String>, Option<i32>, Option<String>, String, String, String, DateTime<Utc>);
         let rows: Vec<R> = sqlx::query_as(AssertSqlSafe(sql))
             .bind(u.id)
             .bind(after)
-            .bind(wing.map(|w| w.trim().to_lowercase()))
             .bind(limit.clamp(1, 100_000) as i64)
             .fetch_all(&mut *c)
             .await?;
@@ -2325,6 +2360,89 @@ impl Store for StoreImpl {
         Ok(written)
     }
 
+    async fn merge_parties(&self, merge_id: i64) -> Result<Option<(i64, i64)>> {
+        let mut c = self.read.acquire().await?;
+        Ok(sqlx::query_as("SELECT from_id, into_id FROM merges WHERE id = $1").bind(merge_id).fetch_optional(&mut *c).await?)
+    }
+    async fn place(&self, code: &str) -> Result<Option<Place>> {
+        self.place_impl(code).await
+    }
+    async fn person_places(&self, person_id: i64) -> Result<Option<(Place, Vec<(Place, i64)>)>> {
+        self.person_places_impl(person_id).await
+    }
+    async fn add_user(&self, name: &sangathan_core::ids::PersonName, mobile: &Mobile, password_hash: Option<&str>, posts: &[NewPost], actor: &str) -> Result<i64> {
+        self.add_user_impl(name, mobile, password_hash, posts, actor).await
+    }
+    async fn user_by_mobile(&self, mobile: &str) -> Result<Option<UserRecord>> {
+        self.user_by_mobile_impl(mobile).await
+    }
+    async fn posts(&self, person_id: i64, today: NaiveDate) -> Result<Vec<PostView>> {
+        self.posts_impl(person_id, today).await
+    }
+    async fn scope(&self, person_id: i64, today: NaiveDate) -> Result<sangathan_core::access::Scope> {
+        self.scope_impl(person_id, today).await
+    }
+    async fn disable_user(&self, person_id: i64) -> Result<bool> {
+        self.disable_user_impl(person_id).await
+    }
+    async fn issue_user_token(&self, person_id: i64, label: &str) -> Result<String> {
+        self.issue_user_token_impl(person_id, label).await
+    }
+    async fn create_session(&self, person_id: i64, kind: &str) -> Result<(String, String)> {
+        self.create_session_impl(person_id, kind).await
+    }
+    async fn session(&self, id: &str) -> Result<Option<SessionRecord>> {
+        self.session_impl(id).await
+    }
+    async fn touch_session(&self, id: &str, end: bool) -> Result<()> {
+        self.touch_session_impl(id, end).await
+    }
+    async fn note_failure(&self, keys: &[String]) -> Result<()> {
+        self.note_failure_impl(keys).await
+    }
+    async fn failures(&self, key: &str, since: DateTime<Utc>) -> Result<(i64, Option<DateTime<Utc>>)> {
+        self.failures_impl(key, since).await
+    }
+    async fn issue_code(&self, mobile: &str, purpose: &str, ttl: Duration, per_window: i64, window: Duration) -> Result<Option<String>> {
+        self.issue_code_impl(mobile, purpose, ttl, per_window, window).await
+    }
+    async fn redeem_code(&self, mobile: &str, purpose: &str, code: &str) -> Result<bool> {
+        self.redeem_code_impl(mobile, purpose, code).await
+    }
+    async fn outbox(&self, recipient: &str) -> Result<Vec<String>> {
+        self.outbox_impl(recipient).await
+    }
+    async fn audit(&self, events: &[AuditEvent]) -> Result<()> {
+        self.audit_impl(events).await
+    }
+    async fn audit_verify(&self) -> Result<AuditCheck> {
+        self.audit_verify_impl().await
+    }
+    async fn audit_of_person(&self, person_id: i64, limit: u32) -> Result<Vec<AuditRecord>> {
+        self.audit_of_person_impl(person_id, limit).await
+    }
+    async fn audit_before(&self, before: DateTime<Utc>, limit: u32) -> Result<Vec<AuditRecord>> {
+        self.audit_before_impl(before, limit).await
+    }
+    async fn audit_archived(&self, first_id: i64, last_id: i64, file: &str) -> Result<u64> {
+        self.audit_archived_impl(first_id, last_id, file).await
+    }
+    async fn people_on_mobile(&self, mobile: &str) -> Result<Vec<i64>> {
+        self.people_on_mobile_impl(mobile).await
+    }
+    async fn member_data(&self, person_id: i64) -> Result<Option<serde_json::Value>> {
+        self.member_data_impl(person_id).await
+    }
+    async fn request_correction(&self, person_id: i64, field: &str, value: &str) -> Result<i64> {
+        self.request_correction_impl(person_id, field, value).await
+    }
+    async fn set_consent(&self, person_id: i64, notice: Option<(&str, &str)>) -> Result<()> {
+        self.consent_impl(person_id, notice).await
+    }
+    async fn erase(&self, person_id: i64, event: &AuditEvent) -> Result<bool> {
+        self.erase_impl(person_id, event).await
+    }
+
     async fn verify(&self) -> Result<Vec<Mismatch>> {
         let mut c = self.read.acquire().await?;
         let units = all_units(&mut c).await?;
@@ -2418,10 +2536,10 @@ impl Store for StoreImpl {
         Ok(out)
     }
 
-    async fn duplicate_candidates(&self, unit: &str, limit: u32) -> Result<Option<Vec<DuplicateCandidate>>> {
+    async fn duplicate_candidates(&self, unit: &str, wings: &Wings, limit: u32) -> Result<Option<Vec<DuplicateCandidate>>> {
         let mut c = self.read.acquire().await?;
         let Some(u) = unit_by_code(&mut c, unit).await? else { return Ok(None) };
-        Ok(Some(duplicates_in(&mut c, &u, limit.clamp(1, 500) as usize).await?))
+        Ok(Some(duplicates_in(&mut c, &u, wings, limit.clamp(1, 500) as usize).await?))
     }
 
     async fn merge(&self, from: i64, into: i64, actor: &str) -> Result<MergeOutcome> {

@@ -16,6 +16,7 @@ use async_trait::async_trait;
 use chrono::NaiveDate;
 pub use model::*;
 use sangathan_core::Invalid;
+pub use sangathan_core::access::{Action, Place, Role, Scope, Wings};
 use sangathan_core::geo::{BoothRow, Preset};
 use std::sync::Arc;
 
@@ -119,10 +120,11 @@ pub trait Store: Send + Sync {
         rows: &[(Enrolment, EnrolContext)],
     ) -> Result<Vec<Result<EnrolOutcome, Invalid>>>;
     async fn member(&self, person_id: i64) -> Result<Option<Member>>;
+    /// A unit's memberships in the wings given (the caller's scope, narrowed to a wing asked for).
     async fn list_members(
         &self,
         unit: &str,
-        wing: Option<&str>,
+        wings: &Wings,
         after: Option<i64>,
         limit: u32,
     ) -> Result<Option<MemberPage>>;
@@ -133,7 +135,7 @@ pub trait Store: Send + Sync {
         &self,
         unit: &str,
         q: &str,
-        wing: Option<&str>,
+        wings: &Wings,
         offset: u32,
         limit: u32,
     ) -> Result<Option<SearchPage>>;
@@ -143,7 +145,7 @@ pub trait Store: Send + Sync {
     async fn export_page(
         &self,
         unit: &str,
-        wing: Option<&str>,
+        wings: &Wings,
         after: i64,
         limit: u32,
     ) -> Result<Option<Vec<(i64, ExportRow)>>>;
@@ -181,6 +183,7 @@ pub trait Store: Send + Sync {
     async fn duplicate_candidates(
         &self,
         unit: &str,
+        wings: &Wings,
         limit: u32,
     ) -> Result<Option<Vec<DuplicateCandidate>>>;
 
@@ -196,9 +199,106 @@ pub trait Store: Send + Sync {
     /// merge; `Refused` when it was already undone, when `into` was merged (or merged into)
     /// again since, or when an identifier to restore is now held by someone else.
     async fn unmerge(&self, merge_id: i64, actor: &str) -> Result<MergeOutcome>;
+    /// A merge's (from, into).
+    async fn merge_parties(&self, merge_id: i64) -> Result<Option<(i64, i64)>>;
 
     /// Recompute every counter from the base rows; every disagreement.
     async fn verify(&self) -> Result<Vec<Mismatch>>;
+
+    // ---- Accounts and access ----
+
+    /// Where a unit sits, for the access policy. None for an unknown code.
+    async fn place(&self, code: &str) -> Result<Option<Place>>;
+    /// A live person's home unit and each membership's unit and wing id (None: unknown or erased).
+    async fn person_places(&self, person_id: i64) -> Result<Option<(Place, Vec<(Place, i64)>)>>;
+    /// Add a user (a person who can log in; the person is found by mobile + name or created) and
+    /// appoint them to `posts`, in one transaction. Adding an existing user adds the new posts,
+    /// sets the password if one is given and re-enables them.
+    async fn add_user(
+        &self,
+        name: &sangathan_core::ids::PersonName,
+        mobile: &sangathan_core::ids::Mobile,
+        password_hash: Option<&str>,
+        posts: &[NewPost],
+        actor: &str,
+    ) -> Result<i64>;
+    /// The user who logs in with this mobile (E.164).
+    async fn user_by_mobile(&self, mobile: &str) -> Result<Option<UserRecord>>;
+    /// Every post a person holds or held, oldest first.
+    async fn posts(&self, person_id: i64, today: chrono::NaiveDate) -> Result<Vec<PostView>>;
+    /// The posts a person holds today (nothing for a disabled or unknown user): their scope.
+    async fn scope(&self, person_id: i64, today: chrono::NaiveDate) -> Result<Scope>;
+    /// Disable a user: their sessions end and their tokens stop working at once.
+    async fn disable_user(&self, person_id: i64) -> Result<bool>;
+    /// An API token carrying the user's scope.
+    async fn issue_user_token(&self, person_id: i64, label: &str) -> Result<String>;
+
+    /// A new server-side session: (session id, CSRF token). Only the id's hash is kept.
+    async fn create_session(&self, person_id: i64, kind: &str) -> Result<(String, String)>;
+    async fn session(&self, id: &str) -> Result<Option<SessionRecord>>;
+    /// Mark the session used now, or end it.
+    async fn touch_session(&self, id: &str, end: bool) -> Result<()>;
+    /// Record a failed login (or code check) against each key ([`failure_key`]).
+    async fn note_failure(&self, keys: &[String]) -> Result<()>;
+    /// Failures against `key` since `since`: how many, and the oldest.
+    async fn failures(
+        &self,
+        key: &str,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(i64, Option<chrono::DateTime<chrono::Utc>>)>;
+    /// A one-time code for `mobile`, written to the SMS outbox; None when `per_window` codes were
+    /// already sent within `window`. Earlier live codes stop working.
+    async fn issue_code(
+        &self,
+        mobile: &str,
+        purpose: &str,
+        ttl: chrono::Duration,
+        per_window: i64,
+        window: chrono::Duration,
+    ) -> Result<Option<String>>;
+    /// Use up the live code if `code` is it.
+    async fn redeem_code(&self, mobile: &str, purpose: &str, code: &str) -> Result<bool>;
+    /// Messages queued for a recipient (the SMS provider's side; tests read codes here).
+    async fn outbox(&self, recipient: &str) -> Result<Vec<String>>;
+
+    // ---- Audit ----
+
+    /// Append events to the hash-chained audit log.
+    async fn audit(&self, events: &[AuditEvent]) -> Result<()>;
+    /// Walk the chain; the first event that does not hold.
+    async fn audit_verify(&self) -> Result<AuditCheck>;
+    /// Who looked at or changed a person, newest first.
+    async fn audit_of_person(&self, person_id: i64, limit: u32) -> Result<Vec<AuditRecord>>;
+    /// The oldest events before `before`, at most `limit`.
+    async fn audit_before(
+        &self,
+        before: chrono::DateTime<chrono::Utc>,
+        limit: u32,
+    ) -> Result<Vec<AuditRecord>>;
+    /// Drop events `first_id..=last_id`, already written to the archive `file`, keeping the link.
+    async fn audit_archived(&self, first_id: i64, last_id: i64, file: &str) -> Result<u64>;
+
+    // ---- Members' rights ----
+
+    /// Live people on a mobile (E.164).
+    async fn people_on_mobile(&self, mobile: &str) -> Result<Vec<i64>>;
+    /// Everything held about a person, as JSON.
+    async fn member_data(&self, person_id: i64) -> Result<Option<serde_json::Value>>;
+    async fn request_correction(&self, person_id: i64, field: &str, value: &str) -> Result<i64>;
+    /// Record consent given (`Some((notice version, purposes))`) or withdrawn (`None`).
+    async fn set_consent(&self, person_id: i64, notice: Option<(&str, &str)>) -> Result<()>;
+    /// Erase a person's personal data from every table and index, keeping anonymous counts, and
+    /// audit the fact (`event`) in the same transaction. False if unknown or already erased.
+    async fn erase(&self, person_id: i64, event: &AuditEvent) -> Result<bool>;
+}
+
+/// The rate-limit key of an account (`account`, mobile) or an address (`address`, IP).
+pub fn failure_key(kind: &str, value: &str) -> String {
+    use sha2::{Digest, Sha256};
+    format!(
+        "{kind}:{}",
+        hex::encode(&Sha256::digest(format!("sangathan-failure:{value}").as_bytes())[..16])
+    )
 }
 
 pub type DynStore = Arc<dyn Store>;

@@ -21,6 +21,8 @@ pub struct Unit {
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Wing {
+    #[serde(skip)]
+    pub id: i64,
     pub code: String,
     pub name: String,
     pub name_hi: String,
@@ -119,6 +121,8 @@ pub struct EnrolContext {
     pub actor: String,
     pub channel: String,
     pub at: DateTime<Utc>,
+    /// The enroller's scope; none for the operator. A unit outside it answers like an unknown unit.
+    pub scope: Option<std::sync::Arc<sangathan_core::access::Scope>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -212,8 +216,141 @@ pub struct InitSummary {
 /// The caller as the store knows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Actor {
+    /// How the audit log names the caller: `operator` (the installation's built-in state admin)
+    /// or `person:ID`.
     pub id: String,
+    /// The user behind the caller; none for the operator.
+    pub person_id: Option<i64>,
     pub state_admin: bool,
+}
+
+impl Actor {
+    /// The installation's operator: the CLI, and tokens issued with `--admin`.
+    pub fn operator() -> Actor {
+        Actor {
+            id: OPERATOR.into(),
+            person_id: None,
+            state_admin: true,
+        }
+    }
+    pub fn user(person_id: i64) -> Actor {
+        Actor {
+            id: format!("person:{person_id}"),
+            person_id: Some(person_id),
+            state_admin: false,
+        }
+    }
+}
+
+/// The audit name of the installation's operator.
+pub const OPERATOR: &str = "operator";
+
+/// A post to appoint: `ROLE@UNIT[:WING]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewPost {
+    pub role: sangathan_core::access::Role,
+    pub unit: String,
+    pub wing: String,
+    pub starts_on: NaiveDate,
+}
+
+impl NewPost {
+    /// Parse `ROLE@UNIT[:WING]` (wing `party` by default), saying which part is wrong.
+    pub fn parse(s: &str, starts_on: NaiveDate) -> Result<NewPost, sangathan_core::FieldError> {
+        use sangathan_core::FieldError;
+        let bad = |en: String, hi: String| FieldError::new("post", "invalid_post", en, hi);
+        let (role, rest) = s.split_once('@').ok_or_else(|| {
+            bad(
+                format!("a post is ROLE@UNIT[:WING], e.g. ac-incharge@UP-AC-173: {s}"),
+                format!("पद ROLE@UNIT[:WING] रूप में लिखें, जैसे ac-incharge@UP-AC-173: {s}"),
+            )
+        })?;
+        let role = sangathan_core::access::Role::parse(role).ok_or_else(|| {
+            bad(
+                format!("unknown role: {role}"),
+                format!("अज्ञात भूमिका: {role}"),
+            )
+        })?;
+        let (unit, wing) = match rest.split_once(':') {
+            Some((u, w)) => (u, w.trim().to_lowercase()),
+            None => (rest, "party".to_string()),
+        };
+        Ok(NewPost {
+            role,
+            unit: unit.trim().to_ascii_uppercase(),
+            wing,
+            starts_on,
+        })
+    }
+}
+
+/// A post as held, or once held.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PostView {
+    pub id: i64,
+    pub role: String,
+    pub unit: String,
+    pub unit_name: String,
+    pub wing: String,
+    pub starts_on: NaiveDate,
+    pub ends_on: Option<NaiveDate>,
+    pub active: bool,
+}
+
+/// A user as login sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserRecord {
+    pub person_id: i64,
+    pub name: String,
+    pub mobile: String,
+    pub password_hash: Option<String>,
+    pub disabled: bool,
+}
+
+/// A live server-side session.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionRecord {
+    pub person_id: i64,
+    pub csrf: String,
+    /// `user` (an office-bearer) or `member` (self-service).
+    pub kind: String,
+    pub created_at: DateTime<Utc>,
+    pub last_seen: DateTime<Utc>,
+}
+
+/// One audit event to append.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    pub actor: String,
+    /// The post the action was done under (`ROLE@UNIT:WING`), when one was.
+    pub post: Option<String>,
+    pub action: String,
+    /// Which record: a unit code, `person:ID`, `merge:ID`, a route.
+    pub record: Option<String>,
+    /// The person whose data was looked at or changed.
+    pub person_id: Option<i64>,
+    /// Where from: the client's address, or `cli`.
+    pub address: Option<String>,
+    /// `ok`, `denied`, `failed`, or an HTTP status.
+    pub outcome: String,
+}
+
+/// A stored audit event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    #[serde(flatten)]
+    pub event: AuditEvent,
+    pub hash: String,
+}
+
+/// What `audit verify` found.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditCheck {
+    pub events: u64,
+    /// The first event whose hash or link does not hold, and why.
+    pub first_broken: Option<(i64, String)>,
 }
 
 /// One membership as exported: the import's columns (so an export re-imports as a no-op) and

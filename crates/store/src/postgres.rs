@@ -99,9 +99,15 @@ impl PgStore {
         matches!(e, sqlx::Error::Database(d) if d.code().is_some_and(|c| c == "23505" || c == "40001" || c == "40P01"))
     }
 
+    /// After an erasure: dead row versions go at the next (auto)vacuum; nothing to do here.
+    async fn after_erase(&self) -> Result<()> {
+        Ok(())
+    }
+
     pub fn pool(&self) -> &Pool<DB> {
         &self.write
     }
 }
 
 include!("common.rs");
+include!("access_sql.rs");

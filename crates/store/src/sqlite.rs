@@ -28,7 +28,10 @@ impl SqliteStore {
             .busy_timeout(StdDuration::from_secs(60))
             .foreign_keys(true)
             .pragma("cache_size", "-65536")
-            .pragma("temp_store", "memory");
+            .pragma("temp_store", "memory")
+            // Deleted and overwritten content is zeroed, so an erased member leaves no trace in
+            // the file's free space.
+            .pragma("secure_delete", "fast");
         let write = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
@@ -91,9 +94,19 @@ impl SqliteStore {
     }
 
     /// The underlying pool, for tests and maintenance commands.
+    /// After an erasure: nothing of the erased rows may linger in the write-ahead log or in
+    /// free pages (`secure_delete` zeroes what is deleted; the checkpoint empties the WAL).
+    async fn after_erase(&self) -> Result<()> {
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
     pub fn pool(&self) -> &Pool<DB> {
         &self.write
     }
 }
 
 include!("common.rs");
+include!("access_sql.rs");

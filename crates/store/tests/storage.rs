@@ -2,6 +2,8 @@
 //! The PostgreSQL half needs `SANGATHAN_TEST_PG_URL`; with `SANGATHAN_REQUIRE_PG=1` it fails
 //! instead of skipping when that is missing.
 
+use sangathan_store::Wings;
+
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
 use sangathan_core::geo::BoothRow;
 use sangathan_core::ids::{Epic, Gender, Mobile, PersonName};
@@ -71,6 +73,7 @@ fn ctx() -> EnrolContext {
         actor: "admin".into(),
         channel: "test".into(),
         at: clock::now(),
+        scope: None,
     }
 }
 
@@ -544,7 +547,7 @@ async fn members_are_listed_by_subtree_with_paging(db: TestDb) {
     let mut after = None;
     loop {
         let page = s
-            .list_members("ts", None, after, 10)
+            .list_members("ts", &Wings::All, after, 10)
             .await
             .unwrap()
             .unwrap();
@@ -565,7 +568,7 @@ async fn members_are_listed_by_subtree_with_paging(db: TestDb) {
         ("TS-AC-4", 5),
     ] {
         let page = s
-            .list_members(code, None, None, 100)
+            .list_members(code, &Wings::All, None, 100)
             .await
             .unwrap()
             .unwrap();
@@ -579,7 +582,7 @@ async fn members_are_listed_by_subtree_with_paging(db: TestDb) {
         .parent
         .unwrap();
     assert!(
-        s.list_members(&sector, None, None, 100)
+        s.list_members(&sector, &Wings::All, None, 100)
             .await
             .unwrap()
             .unwrap()
@@ -588,7 +591,7 @@ async fn members_are_listed_by_subtree_with_paging(db: TestDb) {
             >= 7
     );
     assert_eq!(
-        s.list_members("TS", Some("employees"), None, 100)
+        s.list_members("TS", &Wings::Only([2].into()), None, 100)
             .await
             .unwrap()
             .unwrap()
@@ -597,7 +600,7 @@ async fn members_are_listed_by_subtree_with_paging(db: TestDb) {
         0
     );
     assert!(
-        s.list_members("TS-AC-77", None, None, 10)
+        s.list_members("TS-AC-77", &Wings::All, None, 10)
             .await
             .unwrap()
             .is_none()
@@ -736,7 +739,7 @@ async fn search_finds_names_across_scripts(db: TestDb) {
         let q = q.to_string();
         let unit = unit.to_string();
         async move {
-            s.search(&unit, &q, None, 0, 20)
+            s.search(&unit, &q, &Wings::All, 0, 20)
                 .await
                 .unwrap()
                 .unwrap()
@@ -771,7 +774,7 @@ async fn search_finds_names_across_scripts(db: TestDb) {
     assert_eq!(names("Jha", "TS").await, vec!["Jha"]);
     // Exact before fuzzy: "Ram" ranks nobody called exactly Ram first, but finds both.
     let r = s
-        .search("TS", "Raman Kumar", None, 0, 20)
+        .search("TS", "Raman Kumar", &Wings::All, 0, 20)
         .await
         .unwrap()
         .unwrap();
@@ -785,13 +788,17 @@ async fn search_finds_names_across_scripts(db: TestDb) {
         vec!["Shailendra Singh"]
     );
     assert!(
-        s.search("TS-AC-99", "Ram", None, 0, 20)
+        s.search("TS-AC-99", "Ram", &Wings::All, 0, 20)
             .await
             .unwrap()
             .is_none()
     );
     // Paging.
-    let all = s.search("TS", "kumar", None, 0, 1).await.unwrap().unwrap();
+    let all = s
+        .search("TS", "kumar", &Wings::All, 0, 1)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(all.members.len(), 1);
     assert!(names("nobody here", "TS").await.is_empty());
 }
@@ -919,7 +926,11 @@ async fn duplicates_across_scripts_and_in_one_booth(db: TestDb) {
 
     let same_mobile = sangathan_store::REASON_SAME_MOBILE;
     let same_booth = sangathan_store::REASON_SAME_BOOTH;
-    let all = s.duplicate_candidates("TS", 50).await.unwrap().unwrap();
+    let all = s
+        .duplicate_candidates("TS", &Wings::All, 50)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         pairs(&all),
         vec![
@@ -933,7 +944,7 @@ async fn duplicates_across_scripts_and_in_one_booth(db: TestDb) {
     assert_eq!(all[0].b_name, "राम प्रकाश");
     // Scoped: each unit sees the pairs whose both people are in it; a limit cuts lowest ids first.
     let ac1 = s
-        .duplicate_candidates("ts-ac-1", 50)
+        .duplicate_candidates("ts-ac-1", &Wings::All, 50)
         .await
         .unwrap()
         .unwrap();
@@ -942,33 +953,52 @@ async fn duplicates_across_scripts_and_in_one_booth(db: TestDb) {
         vec![(h.ram, h.ram_hi, same_mobile), (sita1, sita2, same_booth)]
     );
     assert_eq!(
-        pairs(&s.duplicate_candidates(B1, 50).await.unwrap().unwrap()),
+        pairs(
+            &s.duplicate_candidates(B1, &Wings::All, 50)
+                .await
+                .unwrap()
+                .unwrap()
+        ),
         vec![(h.ram, h.ram_hi, same_mobile)]
     );
     assert_eq!(
-        pairs(&s.duplicate_candidates(B2, 50).await.unwrap().unwrap()),
+        pairs(
+            &s.duplicate_candidates(B2, &Wings::All, 50)
+                .await
+                .unwrap()
+                .unwrap()
+        ),
         vec![(sita1, sita2, same_booth)]
     );
     assert!(
-        s.duplicate_candidates("TS-AC-3", 50)
+        s.duplicate_candidates("TS-AC-3", &Wings::All, 50)
             .await
             .unwrap()
             .unwrap()
             .is_empty()
     );
     assert_eq!(
-        pairs(&s.duplicate_candidates("TS", 1).await.unwrap().unwrap()),
+        pairs(
+            &s.duplicate_candidates("TS", &Wings::All, 1)
+                .await
+                .unwrap()
+                .unwrap()
+        ),
         vec![(h.ram, h.ram_hi, same_mobile)]
     );
     assert!(
-        s.duplicate_candidates("TS-AC-99", 50)
+        s.duplicate_candidates("TS-AC-99", &Wings::All, 50)
             .await
             .unwrap()
             .is_none()
     );
     // A merged pair is no longer a candidate.
     s.merge(h.ram, h.ram_hi, "tester").await.unwrap();
-    let after = s.duplicate_candidates("TS", 50).await.unwrap().unwrap();
+    let after = s
+        .duplicate_candidates("TS", &Wings::All, 50)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         pairs(&after),
         vec![(sita1, sita2, same_booth), (nr, rn, same_mobile)]
@@ -1055,7 +1085,7 @@ async fn merge_loses_nothing_and_undoes_exactly(db: TestDb) {
     assert_eq!(v.person_id, h.ram_hi);
     assert_eq!(v.membership_number, number(&before_ram, "volunteers"));
     let hits = s
-        .search("TS", "Ram Prakash", None, 0, 20)
+        .search("TS", "Ram Prakash", &Wings::All, 0, 20)
         .await
         .unwrap()
         .unwrap()

@@ -9,6 +9,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::NaiveDate;
+use sangathan_core::access::Action;
 use sangathan_core::{FieldError, Invalid};
 use sangathan_store::NewCampaign;
 use serde::Deserialize;
@@ -25,9 +26,10 @@ use utoipa::ToSchema;
     )
 )]
 pub async fn list_wings(
-    _caller: Caller,
+    caller: Caller,
     State(state): State<AppState>,
 ) -> Result<Json<Wings>, ApiError> {
+    caller.must_be_able(Action::ViewUnit)?;
     let wings = state.store.wings().await?;
     Ok(Json(Wings {
         wings: wings.into_iter().map(Into::into).collect(),
@@ -45,9 +47,10 @@ pub async fn list_wings(
     )
 )]
 pub async fn list_campaigns(
-    _caller: Caller,
+    caller: Caller,
     State(state): State<AppState>,
 ) -> Result<Json<Campaigns>, ApiError> {
+    caller.must_be_able(Action::ViewUnit)?;
     let campaigns = state.store.campaigns().await?;
     Ok(Json(Campaigns {
         campaigns: campaigns.into_iter().map(Into::into).collect(),
@@ -67,10 +70,11 @@ pub async fn list_campaigns(
     )
 )]
 pub async fn get_campaign(
-    _caller: Caller,
+    caller: Caller,
     State(state): State<AppState>,
     Path(code): Path<String>,
 ) -> Result<Json<CampaignDto>, ApiError> {
+    caller.must_be_able(Action::ViewUnit)?;
     let campaign = state
         .store
         .campaign(&code)
@@ -203,10 +207,11 @@ pub fn validate_campaign(body: &NewCampaignRequest) -> Result<NewCampaign, Inval
     )
 )]
 pub async fn create_campaign(
-    _caller: Caller,
+    caller: Caller,
     State(state): State<AppState>,
     ApiJson(body): ApiJson<NewCampaignRequest>,
 ) -> Result<(StatusCode, Json<CampaignDto>), ApiError> {
+    caller.must_be_able(Action::ManageCampaigns)?;
     let new = validate_campaign(&body)?;
     let campaign = state.store.create_campaign(&new).await?;
     Ok((StatusCode::CREATED, Json(campaign.into())))

@@ -1,6 +1,7 @@
 //! Enrolment and members.
 
 use crate::AppState;
+use crate::audit::AuditNote;
 use crate::auth::Caller;
 use crate::dto::{EnrolOutcomeDto, MemberDto, MemberListDto};
 use crate::error::{ApiError, ErrorBody};
@@ -10,6 +11,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::Datelike;
+use sangathan_core::access::{Action, Wings};
 use sangathan_core::geo::UnitCode;
 use sangathan_core::ids::{Epic, Gender, Mobile, PersonName, check_birth_year, clean_address};
 use sangathan_core::{FieldError, Invalid};
@@ -160,7 +162,7 @@ pub fn validate_enrolment(body: &EnrolRequest, current_year: i32) -> Result<Enro
     )
 )]
 pub async fn enrol(
-    Caller(actor): Caller,
+    caller: Caller,
     State(state): State<AppState>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<EnrolRequest>,
@@ -176,10 +178,13 @@ pub async fn enrol(
         (Err(k), Ok(_)) => return Err(k.into()),
         (Ok(_), Err(i)) => return Err(i.into()),
     };
+    caller.must_be_able(Action::Enrol)?;
     let ctx = EnrolContext {
-        actor: actor.id,
+        actor: caller.actor.id.clone(),
         channel: "api".into(),
         at: clock::now(),
+        // The store answers a unit outside this scope exactly like an unknown unit.
+        scope: (!caller.scope.is_state_admin()).then(|| caller.scope.clone()),
     };
     let answer = state.store.enrol(&enrolment, &ctx, &key).await?;
     let status = if answer.outcome.created_membership {
@@ -187,12 +192,20 @@ pub async fn enrol(
     } else {
         StatusCode::OK
     };
+    let (unit, person_id) = (answer.outcome.unit.clone(), answer.outcome.person_id);
     let mut res = (status, Json(EnrolOutcomeDto::from(answer.outcome))).into_response();
     if answer.replayed {
         res.headers_mut()
             .insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
     }
-    Ok(res)
+    let post = match state.store.place(&unit).await? {
+        Some(p) => caller.post_for(Action::Enrol, &p, None),
+        None => None,
+    };
+    Ok(AuditNote::new("enrol", Some(unit))
+        .person(person_id)
+        .post(post)
+        .on(res))
 }
 
 /// A person and their memberships.
@@ -208,13 +221,41 @@ pub async fn enrol(
     )
 )]
 pub async fn get_member(
-    _caller: Caller,
+    caller: Caller,
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<MemberDto>, ApiError> {
+) -> Result<Response, ApiError> {
+    caller.must_be_able(Action::ViewMembers)?;
     let id: i64 = id.trim().parse().map_err(|_| ApiError::NotFound)?;
-    let member = state.store.member(id).await?.ok_or(ApiError::NotFound)?;
-    Ok(Json(member.into()))
+    let (home, places) = state
+        .store
+        .person_places(id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    // Visible through a membership in one of the caller's wings inside their scope; a person
+    // with no membership only to those who see every wing at their home unit.
+    let visible: Vec<bool> = places
+        .iter()
+        .map(|(p, w)| caller.scope.allows(Action::ViewMembers, p, *w))
+        .collect();
+    let post = places
+        .iter()
+        .zip(&visible)
+        .find(|(_, v)| **v)
+        .and_then(|((p, w), _)| caller.post_for(Action::ViewMembers, p, Some(*w)));
+    let whole = caller.scope.wings(Action::ViewMembers, &home) == Wings::All;
+    if !whole && !visible.iter().any(|v| *v) {
+        return Err(ApiError::Hidden);
+    }
+    let mut member = state.store.member(id).await?.ok_or(ApiError::NotFound)?;
+    if !whole {
+        let mut keep = visible.into_iter();
+        member.memberships.retain(|_| keep.next().unwrap_or(false));
+    }
+    Ok(AuditNote::new("view-member", Some(format!("person:{id}")))
+        .person(id)
+        .post(post.or_else(|| caller.post_for(Action::ViewMembers, &home, None)))
+        .on(Json(MemberDto::from(member))))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -251,10 +292,11 @@ pub struct ListQuery {
     )
 )]
 pub async fn list_members(
-    _caller: Caller,
+    caller: Caller,
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<ListQuery>,
-) -> Result<Json<MemberListDto>, ApiError> {
+) -> Result<Response, ApiError> {
+    caller.must_be_able(Action::ViewMembers)?;
     let mut errs = Vec::new();
     let unit = present(&q.unit);
     if unit.is_none() {
@@ -292,9 +334,14 @@ pub async fn list_members(
         }
     };
     let wing = present(&q.wing).map(str::to_lowercase);
+    let mut wing_id = None;
     if let Some(w) = &wing {
         let wings = state.store.wings().await?;
-        if !wings.iter().any(|x| x.code.eq_ignore_ascii_case(w)) {
+        wing_id = wings
+            .iter()
+            .find(|x| x.code.eq_ignore_ascii_case(w))
+            .map(|x| x.id);
+        if wing_id.is_none() {
             errs.push(FieldError::new(
                 "wing",
                 "unknown_wing",
@@ -307,19 +354,35 @@ pub async fn list_members(
         return Err(Invalid(errs).into());
     }
     let unit = unit.unwrap_or_default();
+    // Filtered in the query: the unit must lie in the caller's scope, and only the wings the
+    // caller holds posts in (narrowed to `wing` if asked) are read.
+    let place = state.store.place(unit).await?;
+    let wings = caller
+        .wings_at(Action::ViewMembers, place.as_ref())?
+        .narrow(wing_id);
+    let place = place.expect("wings_at checked the unit exists");
+    let post = caller.post_for(Action::ViewMembers, &place, wing_id);
     if let Some(text) = present(&q.q) {
         let offset = u32::try_from(after.unwrap_or(0)).unwrap_or(u32::MAX);
         let page = state
             .store
-            .search(unit, text, wing.as_deref(), offset, limit.min(100))
+            .search(unit, text, &wings, offset, limit.min(100))
             .await?
             .ok_or(ApiError::NotFound)?;
-        return Ok(Json(MemberListDto::Search(page.into())));
+        return Ok(
+            AuditNote::new("search-members", Some(unit.to_ascii_uppercase()))
+                .post(post)
+                .on(Json(MemberListDto::Search(page.into()))),
+        );
     }
     let page = state
         .store
-        .list_members(unit, wing.as_deref(), after, limit)
+        .list_members(unit, &wings, after, limit)
         .await?
         .ok_or(ApiError::NotFound)?;
-    Ok(Json(MemberListDto::Page(page.into())))
+    Ok(
+        AuditNote::new("list-members", Some(unit.to_ascii_uppercase()))
+            .post(post)
+            .on(Json(MemberListDto::Page(page.into()))),
+    )
 }

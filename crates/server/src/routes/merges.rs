@@ -1,6 +1,7 @@
 //! Duplicate review, and merges that lose nothing and can be undone.
 
 use crate::AppState;
+use crate::audit::AuditNote;
 use crate::auth::Caller;
 use crate::dto::{Duplicates, MergeOutcomeDto};
 use crate::error::{ApiError, ErrorBody};
@@ -9,6 +10,8 @@ use crate::routes::members::{DEFAULT_LIMIT, MAX_LIMIT};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::Response;
+use sangathan_core::access::Action;
 use sangathan_core::{FieldError, Invalid};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -37,11 +40,11 @@ pub struct DuplicatesQuery {
     )
 )]
 pub async fn get_duplicates(
-    _caller: Caller,
+    caller: Caller,
     State(state): State<AppState>,
     Path(code): Path<String>,
     ApiQuery(q): ApiQuery<DuplicatesQuery>,
-) -> Result<Json<Duplicates>, ApiError> {
+) -> Result<Response, ApiError> {
     let limit = match present(&q.limit).map(str::parse::<u32>) {
         None => DEFAULT_LIMIT,
         Some(Ok(n)) if n >= 1 => n.min(MAX_LIMIT),
@@ -55,14 +58,29 @@ pub async fn get_duplicates(
             .into());
         }
     };
+    let place = state.store.place(&code).await?;
+    let wings = caller.wings_at(Action::Merge, place.as_ref())?;
     let candidates = state
         .store
-        .duplicate_candidates(&code, limit)
+        .duplicate_candidates(&code, &wings, limit)
         .await?
         .ok_or(ApiError::NotFound)?;
-    Ok(Json(Duplicates {
-        candidates: candidates.into_iter().map(Into::into).collect(),
-    }))
+    Ok(
+        AuditNote::new("review-duplicates", Some(code.to_ascii_uppercase())).on(Json(Duplicates {
+            candidates: candidates.into_iter().map(Into::into).collect(),
+        })),
+    )
+}
+
+/// May the caller merge this person: a membership of theirs in the caller's Merge scope.
+async fn may_merge(caller: &Caller, state: &AppState, person: i64) -> Result<bool, ApiError> {
+    let Some((home, places)) = state.store.person_places(person).await? else {
+        return Ok(false);
+    };
+    Ok(places
+        .iter()
+        .any(|(p, w)| caller.scope.allows(Action::Merge, p, *w))
+        || caller.scope.wings(Action::Merge, &home) == sangathan_core::access::Wings::All)
 }
 
 /// Two records of one person: merge `from` into `into`.
@@ -93,7 +111,7 @@ pub struct MergeRequest {
     )
 )]
 pub async fn create_merge(
-    Caller(actor): Caller,
+    caller: Caller,
     State(state): State<AppState>,
     ApiJson(body): ApiJson<MergeRequest>,
 ) -> Result<(StatusCode, Json<MergeOutcomeDto>), ApiError> {
@@ -111,7 +129,20 @@ pub async fn create_merge(
     let (Some(from), Some(into)) = (body.from, body.into) else {
         return Err(Invalid(errs).into());
     };
-    let outcome = state.store.merge(from, into, &actor.id).await?;
+    // Both people must be the caller's to merge; otherwise they do not exist for them.
+    caller.must_be_able(Action::Merge)?;
+    for (field, id) in [("from", from), ("into", into)] {
+        if !may_merge(&caller, &state, id).await? {
+            return Err(FieldError::new(
+                field,
+                "unknown_person",
+                format!("no such person: {id}"),
+                format!("ऐसा कोई व्यक्ति नहीं: {id}"),
+            )
+            .into());
+        }
+    }
+    let outcome = state.store.merge(from, into, &caller.actor.id).await?;
     Ok((StatusCode::CREATED, Json(outcome.into())))
 }
 
@@ -129,11 +160,20 @@ pub async fn create_merge(
     )
 )]
 pub async fn undo_merge(
-    Caller(actor): Caller,
+    caller: Caller,
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<MergeOutcomeDto>, ApiError> {
+    caller.must_be_able(Action::Merge)?;
     let id: i64 = id.trim().parse().map_err(|_| ApiError::NotFound)?;
-    let outcome = state.store.unmerge(id, &actor.id).await?;
+    let (_, into) = state
+        .store
+        .merge_parties(id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    if !may_merge(&caller, &state, into).await? {
+        return Err(ApiError::Hidden);
+    }
+    let outcome = state.store.unmerge(id, &caller.actor.id).await?;
     Ok(Json(outcome.into()))
 }

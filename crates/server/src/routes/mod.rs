@@ -1,9 +1,11 @@
 //! Every route, registered through `routes!` so that each one is in the OpenAPI document.
 
 pub mod campaigns;
+pub mod me;
 pub mod members;
 pub mod merges;
 pub mod meta;
+pub mod session;
 pub mod units;
 
 use crate::AppState;
@@ -29,4 +31,12 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(merges::get_duplicates))
         .routes(routes!(merges::create_merge))
         .routes(routes!(merges::undo_merge))
+        .routes(routes!(session::login, session::whoami, session::logout))
+        .routes(routes!(session::send_login_code))
+        .routes(routes!(me::send_member_code))
+        .routes(routes!(me::member_login))
+        .routes(routes!(me::my_data))
+        .routes(routes!(me::request_correction))
+        .routes(routes!(me::withdraw_consent))
+        .routes(routes!(me::erase_me))
 }

@@ -7,6 +7,7 @@ use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiQuery, present};
 use axum::Json;
 use axum::extract::{Path, State};
+use sangathan_core::access::{Action, Wings};
 use sangathan_store::clock;
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -24,10 +25,11 @@ use utoipa::IntoParams;
     )
 )]
 pub async fn get_unit(
-    _caller: Caller,
+    caller: Caller,
     State(state): State<AppState>,
     Path(code): Path<String>,
 ) -> Result<Json<UnitDto>, ApiError> {
+    in_scope(&caller, &state, &code).await?;
     let unit = state.store.unit(&code).await?.ok_or(ApiError::NotFound)?;
     Ok(Json(unit.into()))
 }
@@ -45,10 +47,11 @@ pub async fn get_unit(
     )
 )]
 pub async fn get_children(
-    _caller: Caller,
+    caller: Caller,
     State(state): State<AppState>,
     Path(code): Path<String>,
 ) -> Result<Json<Children>, ApiError> {
+    in_scope(&caller, &state, &code).await?;
     let unit = state.store.unit(&code).await?.ok_or(ApiError::NotFound)?;
     let children = state
         .store
@@ -82,15 +85,30 @@ pub struct ProgressQuery {
     )
 )]
 pub async fn get_progress(
-    _caller: Caller,
+    caller: Caller,
     State(state): State<AppState>,
     Path(code): Path<String>,
     ApiQuery(q): ApiQuery<ProgressQuery>,
 ) -> Result<Json<ProgressDto>, ApiError> {
+    let wings = in_scope(&caller, &state, &code).await?;
+    // A campaign of a wing the caller holds no post in is not theirs to follow.
+    if let Some(c) = present(&q.campaign)
+        && let Some(c) = state.store.campaign(c).await?
+        && let Some(w) = state.store.wings().await?.iter().find(|w| w.code == c.wing)
+        && !wings.contains(w.id)
+    {
+        return Err(ApiError::Hidden);
+    }
     let progress = state
         .store
         .progress(&code, present(&q.campaign), clock::today())
         .await?
         .ok_or(ApiError::NotFound)?;
     Ok(Json(progress.into()))
+}
+
+/// A unit the caller may see (figures, not people); outside the scope it does not exist.
+async fn in_scope(caller: &Caller, state: &AppState, code: &str) -> Result<Wings, ApiError> {
+    let place = state.store.place(code).await?;
+    caller.wings_at(Action::ViewUnit, place.as_ref())
 }

@@ -1,5 +1,7 @@
 //! A real server on a real database for each test.
 
+use sangathan_store::Wings;
+
 use chrono::Duration;
 use reqwest::header::HeaderMap;
 use reqwest::{Client, Method, StatusCode};
@@ -48,7 +50,12 @@ pub async fn spawn_app(backend: Backend) -> Option<App> {
     let addr = listener.local_addr().expect("addr");
     let app = sangathan_server::router(store.clone());
     let server = tokio::spawn(async move {
-        axum::serve(listener, app).await.expect("server");
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await
+        .expect("server");
     });
     Some(App {
         base: format!("http://{addr}"),
@@ -77,6 +84,11 @@ impl Answer {
         String::from_utf8_lossy(&self.bytes).into_owned()
     }
     #[track_caller]
+    #[allow(dead_code)]
+    pub fn expect_status(&self, status: u16) {
+        assert_eq!(self.status.as_u16(), status, "body: {}", self.text());
+    }
+    #[track_caller]
     pub fn expect(&self, status: u16) -> Value {
         assert_eq!(self.status.as_u16(), status, "body: {}", self.text());
         self.json()
@@ -86,7 +98,13 @@ impl Answer {
     }
 }
 
+#[allow(dead_code)]
 impl App {
+    /// The test database's URL (for raw SQL in tests).
+    pub fn db_url(&self) -> String {
+        self._db.url.clone()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
@@ -143,7 +161,7 @@ impl App {
         loop {
             let page = self
                 .store
-                .list_members("TS", None, after, 500)
+                .list_members("TS", &Wings::All, after, 500)
                 .await
                 .expect("list")
                 .expect("TS exists");
