@@ -160,6 +160,7 @@ pub async fn import_members(
                         channel: "import".into(),
                         at: clock::now(),
                         scope: opt.scope.clone(),
+                        consent: None,
                     },
                     values,
                 }

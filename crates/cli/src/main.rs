@@ -684,6 +684,7 @@ async fn load_demo(s: &DynStore, n: u64, seed: u64) -> anyhow::Result<()> {
                         channel: "demo".into(),
                         at: g.enrolled_at(k),
                         scope: None,
+                        consent: None,
                     },
                 )
             })

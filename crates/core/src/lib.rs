@@ -8,9 +8,11 @@
 //! - [`import`]: spreadsheet columns and row validation for bulk import;
 //! - [`search`]: the cross-script name search key;
 //! - [`access`]: roles, posts, scopes and the one authorization policy;
+//! - [`consent`]: the versioned consent notice, purposes and sensitive fields;
 //! - [`error`]: field errors with English and Hindi messages.
 
 pub mod access;
+pub mod consent;
 pub mod error;
 pub mod geo;
 pub mod identity;

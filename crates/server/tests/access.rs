@@ -37,6 +37,7 @@ macro_rules! on_both_backends {
 }
 
 on_both_backends!(
+    sensitive_fields_only_with_consent_and_as_aggregates,
     authorization_matrix,
     scoped_pairs_property,
     login_sessions_csrf_and_limits,
@@ -49,10 +50,23 @@ fn may(role: &str, action: &str) -> bool {
     let table: &[(&str, &[&str])] = &[
         (
             "state-admin",
-            &["unit", "members", "enrol", "merge", "campaigns"],
+            &[
+                "unit",
+                "members",
+                "enrol",
+                "merge",
+                "campaigns",
+                "sensitive",
+            ],
         ),
-        ("division-incharge", &["unit", "members", "enrol", "merge"]),
-        ("district-president", &["unit", "members", "enrol", "merge"]),
+        (
+            "division-incharge",
+            &["unit", "members", "enrol", "merge", "sensitive"],
+        ),
+        (
+            "district-president",
+            &["unit", "members", "enrol", "merge", "sensitive"],
+        ),
         ("ac-incharge", &["unit", "members", "enrol", "merge"]),
         ("sector-incharge", &["unit", "members", "enrol"]),
         ("booth-president", &["unit", "members", "enrol"]),
@@ -336,6 +350,23 @@ async fn authorization_matrix(backend: Backend) {
                     );
                 }
             }
+            covered.insert(("get".into(), "/api/v1/units/{code}/sensitive".into()));
+            let a = w
+                .as_role(
+                    role,
+                    Method::GET,
+                    &format!("/api/v1/units/{u}/sensitive"),
+                    None,
+                )
+                .await;
+            let any_wing = WINGS
+                .iter()
+                .any(|x| w.allowed(role, "sensitive", u, Some(x)));
+            check(
+                format!("{role} sensitive {u}"),
+                a.status.as_u16(),
+                if any_wing { 200 } else { denied("sensitive") },
+            );
             covered.insert(("get".into(), "/api/v1/units/{code}/duplicates".into()));
             let a = w
                 .as_role(
@@ -486,6 +517,7 @@ async fn authorization_matrix(backend: Backend) {
                 200,
             ),
             ("get", "/healthz".to_string(), "/healthz", 200),
+            ("get", "/api/v1/consent".to_string(), "/api/v1/consent", 200),
             ("get", "/api/v1/session".to_string(), "/api/v1/session", 200),
             ("get", "/api/v1/me".to_string(), "/api/v1/me", 403),
             (
@@ -1170,5 +1202,87 @@ async fn erasure_leaves_no_trace(backend: Backend) {
             address: None,
             outcome: String::new(),
         },
+    );
+}
+
+async fn sensitive_fields_only_with_consent_and_as_aggregates(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let notice = app
+        .send(Method::GET, "/api/v1/consent", Some(None), None, None)
+        .await
+        .expect(200);
+    assert_eq!(notice["version"], "v1");
+    assert!(notice["hi"].as_str().unwrap().contains("सहमति"));
+    assert_eq!(notice["sensitive_fields"], false);
+    // Off by default: refused, naming the field.
+    let mut p = person("TS-AC-1-B0001");
+    p["consent_notice"] = json!("v1");
+    p["consent_purposes"] = json!(["membership", "sensitive"]);
+    p["category"] = json!("OBC");
+    let a = app.enrol(&p, &key()).await;
+    assert_eq!(
+        a.expect(422)["error"]["fields"]["category"].is_string(),
+        true
+    );
+    app.store.set_sensitive_fields(true).await.unwrap();
+    // On, but without consent for the purpose: refused.
+    let mut q = p.clone();
+    q["consent_purposes"] = json!(["membership"]);
+    let a = app.enrol(&q, &key()).await.expect(422);
+    assert!(
+        a["error"]["fields"]["category"]
+            .as_str()
+            .unwrap()
+            .contains("consent"),
+        "{a}"
+    );
+    // An unknown notice version: refused.
+    let mut r = p.clone();
+    r["consent_notice"] = json!("v0");
+    assert!(
+        app.enrol(&r, &key()).await.expect(422)["error"]["fields"]["consent_notice"].is_string()
+    );
+    // With consent: recorded. 12 OBC and 3 SC in AC 1; only the group of 10 or more shows.
+    for i in 0..15 {
+        let mut x = person("TS-AC-1-B0001");
+        x["consent_notice"] = json!("v1");
+        x["consent_purposes"] = json!(["membership", "sensitive"]);
+        x["category"] = json!(if i < 12 { "obc" } else { "SC" });
+        let id = app.enrol(&x, &key()).await.expect(201)["person_id"]
+            .as_i64()
+            .unwrap();
+        let data = app.store.member_data(id).await.unwrap().unwrap();
+        assert_eq!(data["consent"]["given_by"], "self");
+        assert_eq!(
+            data["consent"]["purposes"],
+            json!(["membership", "sensitive"])
+        );
+    }
+    let agg = app.get("/api/v1/units/TS-AC-1/sensitive").await.expect(200);
+    assert_eq!(
+        agg["counts"],
+        json!([{"field": "category", "value": "OBC", "members": 12}]),
+        "{agg}"
+    );
+    // Never in a member's record, list or search.
+    let list = app
+        .get("/api/v1/members?unit=TS-AC-1")
+        .await
+        .expect(200)
+        .to_string();
+    assert!(!list.contains("OBC"));
+    // An enrolment without consent fields: the current notice, attested by the enroller.
+    let id = app.enrol(&person("TS-AC-1"), &key()).await.expect(201)["person_id"]
+        .as_i64()
+        .unwrap();
+    let data = app.store.member_data(id).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            data["consent"]["notice_version"].clone(),
+            data["consent"]["given_by"].clone()
+        ),
+        (json!("v1"), json!("enroller"))
     );
 }

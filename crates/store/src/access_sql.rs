@@ -193,6 +193,7 @@ async fn erase_in(c: &mut Conn, person_id: i64) -> Result<bool> {
         sqlx::query("UPDATE merges SET snapshot = '{\"erased\":true}' WHERE from_id = $1 OR into_id = $1").bind(id).execute(&mut *c).await?;
         sqlx::query("DELETE FROM idempotency WHERE response LIKE '%\"person_id\":' || CAST($1 AS TEXT) || ',%'").bind(id).execute(&mut *c).await?;
         sqlx::query("DELETE FROM correction_requests WHERE person_id = $1").bind(id).execute(&mut *c).await?;
+        sqlx::query("DELETE FROM sensitive_attributes WHERE person_id = $1").bind(id).execute(&mut *c).await?;
         sqlx::query("DELETE FROM sessions WHERE person_id = $1").bind(id).execute(&mut *c).await?;
         sqlx::query("UPDATE api_tokens SET revoked_at = $2 WHERE person_id = $1 AND revoked_at IS NULL").bind(id).bind(now).execute(&mut *c).await?;
         sqlx::query("UPDATE users SET password_hash = NULL, disabled_at = COALESCE(disabled_at, $2) WHERE person_id = $1")

@@ -601,6 +601,33 @@ async fn enrol_rows(c: &mut Conn, s: &Settings, rows: &[(&Enrolment, &EnrolConte
     for (ac, last) in serials {
         sqlx::query("UPDATE ac_sequences SET last = $2 WHERE ac_id = $1").bind(ac).bind(last).execute(&mut *c).await?;
     }
+    // Consent as given (API enrolments); sensitive fields only with consent for them.
+    for ((_, ctx), o) in rows.iter().zip(&out) {
+        let (Some(k), Ok(o)) = (&ctx.consent, o) else { continue };
+        sqlx::query(
+            "UPDATE people SET consent_notice = $2, consent_purposes = $3, consent_by = 'self', consent_withdrawn_at = NULL WHERE id = $1",
+        )
+        .bind(o.person_id)
+        .bind(k.consent.notice)
+        .bind(k.consent.purposes.join(","))
+        .execute(&mut *c)
+        .await?;
+        if let Some((category, religion)) = &k.sensitive
+            && k.consent.allows("sensitive")
+        {
+            sqlx::query(
+                "INSERT INTO sensitive_attributes (person_id, category, religion, consented_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (person_id) DO UPDATE SET category = COALESCE(excluded.category, sensitive_attributes.category), \
+                 religion = COALESCE(excluded.religion, sensitive_attributes.religion), consented_at = excluded.consented_at",
+            )
+            .bind(o.person_id)
+            .bind(category)
+            .bind(religion)
+            .bind(ctx.at)
+            .execute(&mut *c)
+            .await?;
+        }
+    }
     Ok(out)
 }
 
@@ -2360,6 +2387,37 @@ impl Store for StoreImpl {
         Ok(written)
     }
 
+    async fn sensitive_fields(&self) -> Result<bool> {
+        let mut c = self.read.acquire().await?;
+        Ok(meta(&mut c, "sensitive_fields").await?.as_deref() == Some("on"))
+    }
+    async fn set_sensitive_fields(&self, on: bool) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        set_meta(&mut tx, "sensitive_fields", if on { "on" } else { "off" }).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+    async fn sensitive_aggregates(&self, unit: &str, wings: &Wings) -> Result<Option<Vec<SensitiveCount>>> {
+        let mut c = self.read.acquire().await?;
+        let Some(u) = unit_by_code(&mut c, unit).await? else { return Ok(None) };
+        let mut out = Vec::new();
+        for field in ["category", "religion"] {
+            // People (not memberships) with a counted membership in the scope; withdrawn consent
+            // and erased people are not counted; groups below the minimum are left out.
+            let sql = format!(
+                "SELECT s.{field}, COUNT(*) FROM sensitive_attributes s JOIN people p ON p.id = s.person_id \
+                 WHERE s.{field} IS NOT NULL AND p.erased_at IS NULL AND p.consent_withdrawn_at IS NULL \
+                 AND s.person_id IN (SELECT m.person_id FROM memberships m WHERE {} AND {} AND m.status IN {COUNTED}) \
+                 GROUP BY s.{field} HAVING COUNT(*) >= {} ORDER BY 2 DESC, 1",
+                subtree_filter(&u),
+                wings_filter(wings),
+                sangathan_core::consent::MIN_GROUP
+            );
+            let rows: Vec<(String, i64)> = sqlx::query_as(AssertSqlSafe(sql)).bind(u.id).fetch_all(&mut *c).await?;
+            out.extend(rows.into_iter().map(|(value, members)| SensitiveCount { field: field.into(), value, members }));
+        }
+        Ok(Some(out))
+    }
     async fn merge_parties(&self, merge_id: i64) -> Result<Option<(i64, i64)>> {
         let mut c = self.read.acquire().await?;
         Ok(sqlx::query_as("SELECT from_id, into_id FROM merges WHERE id = $1").bind(merge_id).fetch_optional(&mut *c).await?)

@@ -199,6 +199,16 @@ pub trait Store: Send + Sync {
     /// merge; `Refused` when it was already undone, when `into` was merged (or merged into)
     /// again since, or when an identifier to restore is now held by someone else.
     async fn unmerge(&self, merge_id: i64, actor: &str) -> Result<MergeOutcome>;
+    /// Does this deployment collect community/category and religion?
+    async fn sensitive_fields(&self) -> Result<bool>;
+    async fn set_sensitive_fields(&self, on: bool) -> Result<()>;
+    /// Counts of sensitive values among a unit's members in `wings`, groups of at least
+    /// [`sangathan_core::consent::MIN_GROUP`] only. None for an unknown unit.
+    async fn sensitive_aggregates(
+        &self,
+        unit: &str,
+        wings: &Wings,
+    ) -> Result<Option<Vec<SensitiveCount>>>;
     /// A merge's (from, into).
     async fn merge_parties(&self, merge_id: i64) -> Result<Option<(i64, i64)>>;
 

@@ -123,6 +123,26 @@ pub struct EnrolContext {
     pub at: DateTime<Utc>,
     /// The enroller's scope; none for the operator. A unit outside it answers like an unknown unit.
     pub scope: Option<std::sync::Arc<sangathan_core::access::Scope>>,
+    /// The consent the person gave on the notice they were shown; none (scripts, imports): the
+    /// current notice, attested by the enroller (the columns' defaults).
+    pub consent: Option<GivenConsent>,
+}
+
+/// Consent given at enrolment, with the sensitive fields it covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GivenConsent {
+    pub consent: sangathan_core::consent::Consent,
+    /// (category, religion), recorded only when the consent includes the `sensitive` purpose.
+    pub sensitive: Option<(Option<String>, Option<String>)>,
+}
+
+/// A sensitive aggregate: how many members of a unit's subtree gave this value (groups below
+/// the minimum size are left out).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SensitiveCount {
+    pub field: String,
+    pub value: String,
+    pub members: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

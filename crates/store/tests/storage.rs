@@ -74,6 +74,7 @@ fn ctx() -> EnrolContext {
         channel: "test".into(),
         at: clock::now(),
         scope: None,
+        consent: None,
     }
 }
 

@@ -15,6 +15,7 @@ use sangathan_core::access::{Action, Wings};
 use sangathan_core::geo::UnitCode;
 use sangathan_core::ids::{Epic, Gender, Mobile, PersonName, check_birth_year, clean_address};
 use sangathan_core::{FieldError, Invalid};
+use sangathan_store::GivenConsent;
 use sangathan_store::{EnrolContext, Enrolment, clock};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -51,6 +52,87 @@ pub struct EnrolRequest {
     /// Wing code or name; default `party`.
     #[schema(example = "party")]
     pub wing: Option<String>,
+    /// The version of the consent notice the person was shown (`GET /api/v1/consent`). Without
+    /// it, the enroller attests that the current notice was shown (audited).
+    #[schema(example = "v1")]
+    pub consent_notice: Option<String>,
+    /// Purposes consented to; `membership` is required; default `["membership"]`.
+    pub consent_purposes: Option<Vec<String>>,
+    /// Community/category (GEN, OBC, SC, ST, EWS): only where the deployment collects it, and
+    /// only with the `sensitive` purpose consented to. Never exported, searched or logged.
+    pub category: Option<String>,
+    /// Religion: as for `category`.
+    pub religion: Option<String>,
+}
+
+/// The consent part of an enrolment; sensitive fields only where collected and consented to.
+pub fn validate_consent(
+    body: &EnrolRequest,
+    sensitive_on: bool,
+) -> Result<Option<GivenConsent>, Invalid> {
+    use sangathan_core::consent::{Consent, check_sensitive};
+    let mut errs = Vec::new();
+    let notice = present(&body.consent_notice);
+    let purposes = body
+        .consent_purposes
+        .clone()
+        .unwrap_or_else(|| vec!["membership".into()]);
+    let consent = match notice {
+        Some(n) => match Consent::parse(n, &purposes) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                errs.push(e);
+                None
+            }
+        },
+        None if body.consent_purposes.is_some() => {
+            errs.push(FieldError::new(
+                "consent_notice",
+                "notice_required",
+                "consent_purposes needs the consent_notice version that was shown",
+                "consent_purposes के साथ दिखाई गई सहमति सूचना का संस्करण (consent_notice) आवश्यक है",
+            ));
+            None
+        }
+        None => None,
+    };
+    let mut sensitive = (None, None);
+    for (field, value) in [
+        ("category", present(&body.category)),
+        ("religion", present(&body.religion)),
+    ] {
+        let Some(v) = value else { continue };
+        if !sensitive_on {
+            errs.push(FieldError::new(
+                field,
+                "not_collected",
+                format!("this deployment does not collect {field}"),
+                format!("यह व्यवस्था {field} एकत्र नहीं करती"),
+            ));
+            continue;
+        }
+        if !consent.as_ref().is_some_and(|c| c.allows("sensitive")) {
+            errs.push(FieldError::new(
+                field,
+                "sensitive_consent_required",
+                format!("{field} is recorded only with consent to the `sensitive` purpose on the notice shown"),
+                format!("{field} केवल दिखाई गई सूचना पर `sensitive` उद्देश्य की सहमति से ही दर्ज होता है"),
+            ));
+            continue;
+        }
+        match check_sensitive(field, v) {
+            Ok(v) if field == "category" => sensitive.0 = Some(v),
+            Ok(v) => sensitive.1 = Some(v),
+            Err(e) => errs.push(e),
+        }
+    }
+    if !errs.is_empty() {
+        return Err(Invalid(errs));
+    }
+    Ok(consent.map(|consent| GivenConsent {
+        consent,
+        sensitive: (sensitive != (None, None)).then_some(sensitive),
+    }))
 }
 
 /// Checks the Idempotency-Key header: 1–200 printable ASCII characters.
@@ -169,14 +251,20 @@ pub async fn enrol(
 ) -> Result<Response, ApiError> {
     let key = idempotency_key(&headers);
     let enrolment = validate_enrolment(&body, clock::today().year());
-    let (key, enrolment) = match (key, enrolment) {
-        (Ok(k), Ok(e)) => (k, e),
-        (Err(k), Err(Invalid(mut errs))) => {
-            errs.push(k);
-            return Err(Invalid(errs).into());
-        }
-        (Err(k), Ok(_)) => return Err(k.into()),
-        (Ok(_), Err(i)) => return Err(i.into()),
+    let consent = validate_consent(&body, state.store.sensitive_fields().await?);
+    let mut errs = Vec::new();
+    if let Err(Invalid(e)) = &enrolment {
+        errs.extend(e.iter().cloned());
+    }
+    if let Err(Invalid(e)) = &consent {
+        errs.extend(e.iter().cloned());
+    }
+    if let Err(k) = &key {
+        errs.push(k.clone());
+    }
+    let (Ok(key), Ok(enrolment), Ok(consent), true) = (key, enrolment, consent, errs.is_empty())
+    else {
+        return Err(Invalid(errs).into());
     };
     caller.must_be_able(Action::Enrol)?;
     let ctx = EnrolContext {
@@ -185,6 +273,7 @@ pub async fn enrol(
         at: clock::now(),
         // The store answers a unit outside this scope exactly like an unknown unit.
         scope: (!caller.scope.is_state_admin()).then(|| caller.scope.clone()),
+        consent,
     };
     let answer = state.store.enrol(&enrolment, &ctx, &key).await?;
     let status = if answer.outcome.created_membership {

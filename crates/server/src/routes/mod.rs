@@ -1,6 +1,7 @@
 //! Every route, registered through `routes!` so that each one is in the OpenAPI document.
 
 pub mod campaigns;
+pub mod consent;
 pub mod me;
 pub mod members;
 pub mod merges;
@@ -31,6 +32,8 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(merges::get_duplicates))
         .routes(routes!(merges::create_merge))
         .routes(routes!(merges::undo_merge))
+        .routes(routes!(consent::get_notice))
+        .routes(routes!(consent::get_sensitive))
         .routes(routes!(session::login, session::whoami, session::logout))
         .routes(routes!(session::send_login_code))
         .routes(routes!(me::send_member_code))

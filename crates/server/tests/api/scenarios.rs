@@ -37,6 +37,12 @@ pub const ROUTES: &[(&str, &str, &str)] = &[
     ),
     ("post", "/api/v1/merges", "/api/v1/merges"),
     ("delete", "/api/v1/merges/{merge_id}", "/api/v1/merges/1"),
+    ("get", "/api/v1/consent", "/api/v1/consent"),
+    (
+        "get",
+        "/api/v1/units/{code}/sensitive",
+        "/api/v1/units/TS/sensitive",
+    ),
     ("post", "/api/v1/session", "/api/v1/session"),
     ("get", "/api/v1/session", "/api/v1/session"),
     ("delete", "/api/v1/session", "/api/v1/session"),
