@@ -83,6 +83,9 @@ enum Cmd {
     /// Members' rights.
     #[command(subcommand)]
     Member(MemberCmd),
+    /// Deployment settings.
+    #[command(subcommand)]
+    Settings(SettingsCmd),
     /// A unit's target, achieved and pacing, and one row per child unit.
     Progress {
         /// A unit code such as UP, UP-DIV-AGRA, UP-AC-173 (any case).
@@ -228,6 +231,15 @@ enum TokenCmd {
 }
 
 #[derive(Subcommand)]
+enum SettingsCmd {
+    /// Collect community/category and religion (with members' consent; aggregates only).
+    SensitiveFields {
+        #[arg(value_parser = ["on", "off"])]
+        state: String,
+    },
+}
+
+#[derive(Subcommand)]
 enum UserCmd {
     /// Add a user (or add posts to one) with posts ROLE@UNIT[:WING] (wing default: party).
     Add {
@@ -247,6 +259,15 @@ enum UserCmd {
         mobile: String,
         #[arg(long)]
         json: bool,
+    },
+    /// End a post (it stays in the history); the user's next request no longer has it.
+    EndPost {
+        mobile: String,
+        #[arg(long = "post", value_name = "ROLE@UNIT[:WING]")]
+        post: String,
+        /// The last day of the post (default: yesterday, so it ends at once).
+        #[arg(long)]
+        on: Option<NaiveDate>,
     },
     /// Disable a user: their sessions end and tokens stop at once.
     Disable { mobile: String },
@@ -345,7 +366,41 @@ async fn open_initialised(db: &str) -> anyhow::Result<DynStore> {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    // Installation-wide commands are the state office's: `--as` a user without a state-admin post
+    // is refused before anything runs.
+    let installation_wide = matches!(
+        cli.cmd,
+        Cmd::Init { .. }
+            | Cmd::Demo { .. }
+            | Cmd::Serve { .. }
+            | Cmd::Verify
+            | Cmd::Token(_)
+            | Cmd::Units(UnitsCmd::ImportBooths { .. })
+            | Cmd::Merge { .. }
+            | Cmd::Unmerge { .. }
+            | Cmd::Bench { .. }
+            | Cmd::Audit(_)
+            | Cmd::Settings(_)
+    );
+    if installation_wide && let Some(m) = &cli.as_user {
+        let s = open_initialised(&cli.db).await?;
+        let op = access::Operator::resolve(&s, Some(m)).await?;
+        if !op.scope.as_ref().is_some_and(|s| s.is_state_admin()) {
+            bail!(
+                "this command is for the state office: --as needs a user with a state-admin post"
+            );
+        }
+    }
     match cli.cmd {
+        Cmd::Settings(SettingsCmd::SensitiveFields { state }) => {
+            let s = open_initialised(&cli.db).await?;
+            s.set_sensitive_fields(state == "on").await?;
+            access::Operator::resolve(&s, None)
+                .await?
+                .audit("settings", Some(format!("sensitive-fields {state}")), None)
+                .await?;
+            println!("sensitive fields (community/category, religion): {state}");
+        }
         Cmd::Init {
             preset,
             campaign_start,
@@ -397,6 +452,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 );
             } else {
                 load_demo(&s, members, seed).await?;
+                access::Operator::resolve(&s, None)
+                    .await?
+                    .audit(
+                        "demo-load",
+                        Some(format!("{members} members, seed {seed}")),
+                        None,
+                    )
+                    .await?;
                 let logins = users::appoint_demo(&s).await?;
                 users::print_demo_logins(&logins);
             }

@@ -5,7 +5,7 @@ use crate::{AuditCmd, MemberCmd, UserCmd};
 use anyhow::{anyhow, bail};
 use sangathan_core::access::Action;
 use sangathan_core::ids::{Mobile, PersonName};
-use sangathan_store::{AuditEvent, DynStore, NewPost, clock};
+use sangathan_store::{AuditEvent, DynStore, NewPost, OPERATOR, clock};
 use std::io::BufRead;
 use std::process::ExitCode;
 
@@ -89,6 +89,24 @@ pub async fn run(db: &str, as_user: Option<&str>, cmd: UserCmd) -> anyhow::Resul
                     );
                 }
             }
+        }
+        UserCmd::EndPost {
+            mobile: m,
+            post,
+            on,
+        } => {
+            op.must_be_able(Action::ManageUsers)?;
+            let id = user_id(&s, &m).await?;
+            let p = NewPost::parse(&post, clock::today())
+                .map_err(|e| anyhow!("--post {post}: {} | {}", e.en, e.hi))?;
+            op.wings(Action::ManageUsers, &p.unit).await?;
+            let on = on.unwrap_or_else(|| clock::today() - chrono::Duration::days(1));
+            if !s.end_post(id, &p, on).await? {
+                bail!("this user holds no open post {post}");
+            }
+            op.audit("end-post", Some(format!("person:{id} {post}")), Some(id))
+                .await?;
+            println!("post {post} ends on {on}");
         }
         UserCmd::Disable { mobile: m } => {
             op.must_be_able(Action::ManageUsers)?;
@@ -280,6 +298,7 @@ pub async fn appoint_demo(s: &DynStore) -> anyhow::Result<Vec<(String, String, S
     let today = clock::today();
     let mut seq = std::collections::HashMap::<Role, u64>::new();
     let mut out = Vec::with_capacity(plan.len());
+    let mut events = Vec::with_capacity(plan.len());
     let bar = indicatif::ProgressBar::new(plan.len() as u64);
     bar.set_style(
         indicatif::ProgressStyle::with_template(
@@ -300,7 +319,18 @@ pub async fn appoint_demo(s: &DynStore) -> anyhow::Result<Vec<(String, String, S
             wing: wing.into(),
             starts_on: today,
         };
-        s.add_user(&name, &m, Some(&hash), &[post], "demo").await?;
+        let id = s
+            .add_user(&name, &m, Some(&hash), &[post], OPERATOR)
+            .await?;
+        events.push(AuditEvent {
+            actor: OPERATOR.into(),
+            post: Some("state-admin (operator)".into()),
+            action: "add-user".into(),
+            record: Some(format!("person:{id}")),
+            person_id: Some(id),
+            address: Some("cli".into()),
+            outcome: "ok".into(),
+        });
         out.push((
             role.code().to_string(),
             format!("{unit}:{wing}"),
@@ -308,6 +338,7 @@ pub async fn appoint_demo(s: &DynStore) -> anyhow::Result<Vec<(String, String, S
         ));
         bar.inc(1);
     }
+    s.audit(&events).await?;
     bar.finish_and_clear();
     Ok(out)
 }

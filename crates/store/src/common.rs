@@ -2431,6 +2431,23 @@ impl Store for StoreImpl {
     async fn add_user(&self, name: &sangathan_core::ids::PersonName, mobile: &Mobile, password_hash: Option<&str>, posts: &[NewPost], actor: &str) -> Result<i64> {
         self.add_user_impl(name, mobile, password_hash, posts, actor).await
     }
+    async fn end_post(&self, person_id: i64, post: &NewPost, ends_on: NaiveDate) -> Result<bool> {
+        let mut tx = self.begin_write().await?;
+        let n = sqlx::query(
+            "UPDATE posts SET ends_on = $5 WHERE person_id = $1 AND role = $2 AND ends_on IS NULL \
+             AND unit_id = (SELECT id FROM units WHERE code = $3) AND wing_id = (SELECT id FROM wings WHERE code = $4)",
+        )
+        .bind(person_id)
+        .bind(post.role.code())
+        .bind(&post.unit)
+        .bind(&post.wing)
+        .bind(ends_on)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(n > 0)
+    }
     async fn user_by_mobile(&self, mobile: &str) -> Result<Option<UserRecord>> {
         self.user_by_mobile_impl(mobile).await
     }

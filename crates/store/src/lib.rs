@@ -234,6 +234,14 @@ pub trait Store: Send + Sync {
     ) -> Result<i64>;
     /// The user who logs in with this mobile (E.164).
     async fn user_by_mobile(&self, mobile: &str) -> Result<Option<UserRecord>>;
+    /// End a person's open post (`ROLE@UNIT:WING`) on `ends_on` (kept as history). False if they
+    /// hold no such open post.
+    async fn end_post(
+        &self,
+        person_id: i64,
+        post: &NewPost,
+        ends_on: chrono::NaiveDate,
+    ) -> Result<bool>;
     /// Every post a person holds or held, oldest first.
     async fn posts(&self, person_id: i64, today: chrono::NaiveDate) -> Result<Vec<PostView>>;
     /// The posts a person holds today (nothing for a disabled or unknown user): their scope.

@@ -8,14 +8,13 @@ use crate::auth::{Caller, Kind, client_address};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::ApiJson;
 use crate::routes::session::{
-    CodeRequest, CodeSent, check_limits, send_code, start_session, wrong_login,
+    CodeRequest, CodeSent, answer_code_request, check_limits, mobile_of, start_session, wrong_login,
 };
 use axum::Json;
 use axum::extract::State;
 use axum::http::{Extensions, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use sangathan_core::FieldError;
-use sangathan_core::ids::Mobile;
 use sangathan_store::{AuditEvent, failure_key};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -64,33 +63,7 @@ pub async fn send_member_code(
     ext: Extensions,
     ApiJson(body): ApiJson<CodeRequest>,
 ) -> Result<Response, ApiError> {
-    let mobile = parse_mobile(&body.mobile)?;
-    check_limits(&state, &[failure_key("address", &client_address(&ext))]).await?;
-    if !state
-        .store
-        .people_on_mobile(mobile.e164())
-        .await?
-        .is_empty()
-    {
-        send_code(&state, &mobile, "member").await?;
-    }
-    Ok((StatusCode::ACCEPTED, Json(CodeSent { accepted: true })).into_response())
-}
-
-fn parse_mobile(m: &Option<String>) -> Result<Mobile, ApiError> {
-    let raw = m
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| {
-            FieldError::new(
-                "mobile",
-                "mobile_required",
-                "mobile is required",
-                "मोबाइल नंबर आवश्यक है",
-            )
-        })?;
-    Ok(Mobile::parse(raw)?)
+    answer_code_request(&state, &ext, &body, "member").await
 }
 
 #[utoipa::path(
@@ -111,7 +84,7 @@ pub async fn member_login(
     headers: HeaderMap,
     ApiJson(body): ApiJson<MemberLogin>,
 ) -> Result<Response, ApiError> {
-    let mobile = parse_mobile(&body.mobile)?;
+    let mobile = mobile_of(&body.mobile)?;
     let keys = [
         failure_key("account", mobile.e164()),
         failure_key("address", &client_address(&ext)),

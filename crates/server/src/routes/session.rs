@@ -69,7 +69,7 @@ pub(crate) fn wrong_login() -> ApiError {
     ApiError::LoginFailed
 }
 
-fn mobile_of(m: &Option<String>) -> Result<Mobile, ApiError> {
+pub(crate) fn mobile_of(m: &Option<String>) -> Result<Mobile, ApiError> {
     let raw = m
         .as_deref()
         .map(str::trim)
@@ -216,12 +216,34 @@ pub async fn send_login_code(
     ext: Extensions,
     ApiJson(body): ApiJson<CodeRequest>,
 ) -> Result<Response, ApiError> {
+    answer_code_request(&state, &ext, &body, "login").await
+}
+
+/// Send a one-time code if the mobile is known for `purpose` (`login`: an enabled user;
+/// `member`: members held on it); the answer is the same either way.
+pub(crate) async fn answer_code_request(
+    state: &AppState,
+    ext: &Extensions,
+    body: &CodeRequest,
+    purpose: &str,
+) -> Result<Response, ApiError> {
     let mobile = mobile_of(&body.mobile)?;
-    check_limits(&state, &[failure_key("address", &client_address(&ext))]).await?;
-    if let Some(u) = state.store.user_by_mobile(mobile.e164()).await?
-        && !u.disabled
-    {
-        send_code(&state, &mobile, "login").await?;
+    check_limits(state, &[failure_key("address", &client_address(ext))]).await?;
+    let known = if purpose == "login" {
+        state
+            .store
+            .user_by_mobile(mobile.e164())
+            .await?
+            .is_some_and(|u| !u.disabled)
+    } else {
+        !state
+            .store
+            .people_on_mobile(mobile.e164())
+            .await?
+            .is_empty()
+    };
+    if known {
+        send_code(state, &mobile, purpose).await?;
     }
     Ok((StatusCode::ACCEPTED, Json(CodeSent { accepted: true })).into_response())
 }
