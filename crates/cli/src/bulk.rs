@@ -45,6 +45,8 @@ pub struct ImportOptions<'a> {
     pub errors: Option<&'a Path>,
     /// The importer's scope (`--as`); rows for units outside it are rejected as unknown units.
     pub scope: Option<std::sync::Arc<sangathan_core::access::Scope>>,
+    /// Who the memberships are recorded as enrolled by (the audit name).
+    pub actor: String,
 }
 
 /// Import a sheet; returns the whole file's totals (a resumed run counts the earlier part too).
@@ -156,7 +158,7 @@ pub async fn import_members(
                         wing: v.wing.unwrap_or_else(|| default_wing.clone()),
                     },
                     ctx: EnrolContext {
-                        actor: "admin".into(),
+                        actor: opt.actor.clone(),
                         channel: "import".into(),
                         at: clock::now(),
                         scope: opt.scope.clone(),

@@ -318,7 +318,7 @@ enum UnitsCmd {
 }
 
 #[tokio::main]
-async fn main() -> ExitCode {
+async fn main() {
     let cli = Cli::parse();
     let serving = matches!(cli.cmd, Cmd::Serve { .. } | Cmd::Demo { serve: true, .. });
     let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| {
@@ -332,13 +332,26 @@ async fn main() -> ExitCode {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
-    match run(cli).await {
-        Ok(code) => code,
+    let code: u8 = match run(cli).await {
+        Ok(code) => {
+            if code == ExitCode::SUCCESS {
+                0
+            } else {
+                1
+            }
+        }
         Err(e) => {
             eprintln!("error: {}", one_line(&e));
-            ExitCode::from(2)
+            2
         }
-    }
+    };
+    // Exit here, without dropping the runtime: sqlx 0.9's pool maintenance task can spin in a
+    // loop that never yields (its idle count goes wrong while pools close), and dropping the
+    // runtime would then wait for it for ever. Everything is committed by now; flush and go.
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    let _ = std::io::stderr().flush();
+    std::process::exit(i32::from(code))
 }
 
 /// A one-line reason, in English and Hindi where the error has both.
@@ -467,7 +480,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("{}", s.issue_token("admin", "demo").await?);
             if serve {
                 eprintln!("serving on http://{addr}/ (API under /api/v1)");
-                sangathan_server::serve(s, addr, dev_config(false)).await?;
+                sangathan_server::serve(s, addr, dev_config(false, true)).await?;
             }
         }
         Cmd::Serve {
@@ -476,7 +489,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => {
             let s = open_initialised(&cli.db).await?;
             eprintln!("serving on http://{addr}/ (API under /api/v1)");
-            sangathan_server::serve(s, addr, dev_config(secure_cookies)).await?;
+            sangathan_server::serve(s, addr, dev_config(secure_cookies, false)).await?;
         }
         Cmd::User(cmd) => users::run(&cli.db, cli.as_user.as_deref(), cmd).await?,
         Cmd::Audit(cmd) => return users::audit(&cli.db, cmd).await,
@@ -516,7 +529,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::Token(TokenCmd::Issue { admin, user }) => {
             let s = open_initialised(&cli.db).await?;
             match (admin, user) {
-                (true, _) => println!("{}", s.issue_token("admin", "cli").await?),
+                (true, _) => {
+                    access::Operator::resolve(&s, None)
+                        .await?
+                        .audit("issue-token", Some("operator".into()), None)
+                        .await?;
+                    println!("{}", s.issue_token("admin", "cli").await?)
+                }
                 (false, Some(m)) => println!("{}", users::user_token(&s, &m).await?),
                 (false, None) => bail!("say whose token: --admin or --user MOBILE"),
             }
@@ -527,6 +546,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let rows = preset::read_booths(&text).map_err(|e| anyhow!(e))?;
             let s = open_initialised(&cli.db).await?;
             let n = s.import_booths(&rows).await?;
+            access::Operator::resolve(&s, None)
+                .await?
+                .audit(
+                    "import-booths",
+                    Some(format!("{n} booths from {}", file.display())),
+                    None,
+                )
+                .await?;
             println!(
                 "imported {n} booths; targets re-split and counters rebuilt for the ACs in the file"
             );
@@ -570,6 +597,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .await?;
             let opt = bulk::ImportOptions {
                 scope: op.scope.clone(),
+                actor: op.actor.clone(),
                 wing: wing.as_deref(),
                 dry_run,
                 quiet: json,
@@ -690,12 +718,17 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The server's configuration from the environment: `SANGATHAN_LOG_CODES=1` writes one-time codes
-/// to the log (development, when no SMS provider is configured).
-fn dev_config(secure_cookies: bool) -> sangathan_server::Config {
+/// The server's configuration: `SANGATHAN_LOG_CODES=1` writes one-time codes to the log
+/// (development, when no SMS provider is configured; on by default for `demo --serve` only).
+fn dev_config(secure_cookies: bool, demo: bool) -> sangathan_server::Config {
     sangathan_server::Config {
         secure_cookies,
-        log_codes: std::env::var("SANGATHAN_LOG_CODES").as_deref() != Ok("0"),
+        // Codes in the log are for development only: on for `demo --serve`, otherwise only when asked.
+        log_codes: match std::env::var("SANGATHAN_LOG_CODES").as_deref() {
+            Ok("1") => true,
+            Ok("0") => false,
+            _ => demo,
+        },
     }
 }
 

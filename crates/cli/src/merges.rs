@@ -66,6 +66,18 @@ fn print(o: &MergeOutcome, json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
+async fn audit(
+    s: &sangathan_store::DynStore,
+    action: &str,
+    record: String,
+    person: i64,
+) -> anyhow::Result<()> {
+    crate::access::Operator::resolve(s, None)
+        .await?
+        .audit(action, Some(record), Some(person))
+        .await
+}
+
 /// `merge FROM INTO INTO_ID`: the middle word must be `into` (any case).
 pub async fn merge(db: &str, from: i64, word: &str, into: i64, json: bool) -> anyhow::Result<()> {
     if !word.eq_ignore_ascii_case("into") {
@@ -76,6 +88,13 @@ pub async fn merge(db: &str, from: i64, word: &str, into: i64, json: bool) -> an
     }
     let s = crate::open_initialised(db).await?;
     let o = s.merge(from, into, &actor()).await?;
+    audit(
+        &s,
+        "merge",
+        format!("merge:{} person:{from} into person:{into}", o.merge_id),
+        into,
+    )
+    .await?;
     print(&o, json)
 }
 
@@ -85,6 +104,7 @@ pub async fn unmerge(db: &str, merge_id: i64, json: bool) -> anyhow::Result<()> 
         Err(StoreError::NotFound) => return Err(anyhow!("there is no merge #{merge_id}")),
         other => other?,
     };
+    audit(&s, "unmerge", format!("merge:{merge_id}"), o.into).await?;
     print(&o, json)
 }
 

@@ -72,7 +72,10 @@ pub async fn run(db: &str, as_user: Option<&str>, cmd: UserCmd) -> anyhow::Resul
             println!("user person:{id} with {} post(s) added", posts.len());
         }
         UserCmd::Posts { mobile: m, json } => {
+            op.must_be_able(Action::ManageUsers)?;
             let id = user_id(&s, &m).await?;
+            op.audit("view-posts", Some(format!("person:{id}")), Some(id))
+                .await?;
             let posts = s.posts(id, clock::today()).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&posts)?);
@@ -197,6 +200,14 @@ pub async fn audit(db: &str, cmd: AuditCmd) -> anyhow::Result<ExitCode> {
                     .audit_archived(first.id, last.id, &out.display().to_string())
                     .await?;
             }
+            Operator::resolve(&s, None)
+                .await?
+                .audit(
+                    "audit-archive",
+                    Some(format!("{total} events to {}", out.display())),
+                    None,
+                )
+                .await?;
             println!("archived {total} events to {}", out.display());
         }
     }

@@ -269,3 +269,52 @@ fn users_posts_tokens_and_as() {
     ok(&d, &["verify"]);
     assert!(ok(&d, &["audit", "verify"]).starts_with("ok:"));
 }
+
+#[test]
+fn old_audit_events_are_archived_not_dropped() {
+    let (d, dir) = db();
+    // A demo run two years ago: its events are past the one-year retention.
+    let o = Command::new(BIN)
+        .args(["--db", &d, "demo", "--members", "50", "--preset", MINI])
+        .env_remove("SANGATHAN_DB")
+        .env("SANGATHAN_NOW", "2024-06-01T10:00:00+05:30")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // And one event now.
+    ok(&d, &["search", "TS", "a"]);
+    let before = ok(&d, &["audit", "verify"]);
+    let total: u64 = before.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let out = dir.path().join("audit-2024.jsonl");
+    let o = run(
+        &d,
+        &[
+            "audit",
+            "archive",
+            "--retain-days",
+            "30",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        !o.status.success(),
+        "less than a year's retention is refused"
+    );
+    let msg = ok(&d, &["audit", "archive", "--out", out.to_str().unwrap()]);
+    let archived = std::fs::read_to_string(&out).unwrap().lines().count() as u64;
+    assert!(
+        archived > 0 && archived < total,
+        "{msg}: {archived} of {total}"
+    );
+    assert!(msg.contains(&archived.to_string()), "{msg}");
+    // The chain still verifies from the archive's last hash, with the rest held.
+    let after = ok(&d, &["audit", "verify"]);
+    assert!(after.starts_with("ok:"), "{after}");
+    let held: u64 = after.split_whitespace().nth(1).unwrap().parse().unwrap();
+    assert_eq!(
+        held + archived,
+        total + 1,
+        "the archive run itself is one more event; {before} / {after}"
+    );
+}

@@ -37,6 +37,7 @@ macro_rules! on_both_backends {
 }
 
 on_both_backends!(
+    scoped_enrolment_cannot_reach_outside,
     sensitive_fields_only_with_consent_and_as_aggregates,
     authorization_matrix,
     scoped_pairs_property,
@@ -1150,13 +1151,20 @@ async fn erasure_leaves_no_trace(backend: Backend) {
         before.iter().any(|(_, v)| v.contains("Zubeida")),
         "the name is there before"
     );
-    let req = app
-        .client
-        .post(app.url("/api/v1/me/erasure"))
-        .header("cookie", &cookie)
-        .header("x-csrf-token", &csrf)
-        .json(&json!({"person_id": id}));
-    let res = req.send().await.unwrap();
+    let erase = |body: Value| {
+        app.client
+            .post(app.url("/api/v1/me/erasure"))
+            .header("cookie", &cookie)
+            .header("x-csrf-token", &csrf)
+            .json(&body)
+            .send()
+    };
+    // The code alone is not enough for a record with an EPIC (others may share the mobile).
+    let res = erase(json!({"person_id": id})).await.unwrap();
+    assert_eq!(res.status(), 422);
+    let res = erase(json!({"person_id": id, "epic": epic.to_lowercase()}))
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
     let after = all_text(&app).await;
     for needle in [
@@ -1284,5 +1292,106 @@ async fn sensitive_fields_only_with_consent_and_as_aggregates(backend: Backend) 
             data["consent"]["given_by"].clone()
         ),
         (json!("v1"), json!("enroller"))
+    );
+}
+
+/// An enroller whose posts do not cover a person's memberships can neither see nor change that
+/// person by enrolling their EPIC or mobile in their own area.
+async fn scoped_enrolment_cannot_reach_outside(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let today = clock::today();
+    let name = sangathan_core::ids::PersonName::parse("Booth Worker").unwrap();
+    let mobile = sangathan_core::ids::Mobile::parse("7000000099").unwrap();
+    let post = NewPost {
+        role: Role::BoothPresident,
+        unit: "TS-AC-1-B0001".into(),
+        wing: "party".into(),
+        starts_on: today,
+    };
+    let id = app
+        .store
+        .add_user(&name, &mobile, None, &[post], "test")
+        .await
+        .unwrap();
+    let token = format!(
+        "Bearer {}",
+        app.store.issue_user_token(id, "t").await.unwrap()
+    );
+    // Someone in another AC, without a mobile on record.
+    let mut far = person("TS-AC-3-B0001");
+    far["mobile"] = json!("");
+    let far_id = app.enrol(&far, &key()).await.expect(201)["person_id"]
+        .as_i64()
+        .unwrap();
+    let before = app
+        .get(&format!("/api/v1/members/{far_id}"))
+        .await
+        .expect(200);
+    // The booth president enrols the same EPIC at their booth, with their own mobile.
+    let mut grab = far.clone();
+    grab["unit"] = json!("TS-AC-1-B0001");
+    grab["mobile"] = json!("7000000099");
+    let a = app
+        .send(
+            Method::POST,
+            "/api/v1/members",
+            Some(Some(&token)),
+            Some(&grab),
+            Some(&key()),
+        )
+        .await;
+    let v = a.expect(422);
+    assert_eq!(v["error"]["code"], "registered_elsewhere", "{v}");
+    let text = a.text();
+    assert!(
+        !text.contains("TS-AC-3") && !text.contains(&far_id.to_string()),
+        "nothing about them is shown: {text}"
+    );
+    // Nothing changed: no mobile added, no membership in the booth president's area.
+    assert_eq!(
+        app.get(&format!("/api/v1/members/{far_id}"))
+            .await
+            .expect(200),
+        before
+    );
+    let seen = app
+        .send(
+            Method::GET,
+            &format!("/api/v1/members/{far_id}"),
+            Some(Some(&token)),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(seen.status, 404);
+    // Someone already in the booth president's own booth: enrolled in another wing as usual.
+    let near_id = app
+        .enrol(&person("TS-AC-1-B0001"), &key())
+        .await
+        .expect(201)["person_id"]
+        .as_i64()
+        .unwrap();
+    let near = app
+        .get(&format!("/api/v1/members/{near_id}"))
+        .await
+        .expect(200);
+    let mut again =
+        serde_json::json!({"name": near["name"], "epic": near["epic"], "unit": "TS-AC-1-B0001"});
+    again["mobile"] = near["mobile"].clone();
+    let a = app
+        .send(
+            Method::POST,
+            "/api/v1/members",
+            Some(Some(&token)),
+            Some(&again),
+            Some(&key()),
+        )
+        .await;
+    assert_eq!(
+        a.expect(200)["person_id"],
+        near_id,
+        "already a member: the existing membership"
     );
 }

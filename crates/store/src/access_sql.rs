@@ -470,6 +470,19 @@ impl StoreImpl {
         Ok(())
     }
 
+    /// Take back the newest failure of each key (the attempt it recorded succeeded).
+    pub(crate) async fn forgive_failure_impl(&self, keys: &[String]) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        for k in keys {
+            sqlx::query("DELETE FROM login_failures WHERE key = $1 AND at = (SELECT MAX(at) FROM login_failures WHERE key = $1)")
+                .bind(k)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     pub(crate) async fn failures_impl(&self, key: &str, since: DateTime<Utc>) -> Result<(i64, Option<DateTime<Utc>>)> {
         let mut c = self.read.acquire().await?;
         let r: (i64, Option<DateTime<Utc>>) = sqlx::query_as("SELECT COUNT(*), MIN(at) FROM login_failures WHERE key = $1 AND at >= $2")
@@ -492,6 +505,8 @@ impl StoreImpl {
         if recent >= per_window {
             return Ok(None);
         }
+        // Messages whose code has expired are of no use to the SMS relay: nothing is kept.
+        sqlx::query("DELETE FROM outbox WHERE channel = 'sms' AND created_at < $1").bind(now - ttl).execute(&mut *tx).await?;
         let code = random_code()?;
         // Earlier codes stop working when a new one is sent.
         sqlx::query("UPDATE one_time_codes SET used_at = $3 WHERE mobile = $1 AND purpose = $2 AND used_at IS NULL")
@@ -523,6 +538,8 @@ impl StoreImpl {
     pub(crate) async fn redeem_code_impl(&self, mobile: &str, purpose: &str, code: &str) -> Result<bool> {
         let now = crate::clock::now();
         let mut tx = self.begin_write().await?;
+        // Guesses at one mobile's code take turns, so the try limit holds under parallel requests.
+        Self::lock_keys(&mut tx, &[format!("m:{mobile}")]).await?;
         let live: Option<(i64, String, i32)> = sqlx::query_as(
             "SELECT id, code_hash, attempts FROM one_time_codes WHERE mobile = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3 \
              ORDER BY id DESC LIMIT 1",
@@ -714,6 +731,7 @@ impl StoreImpl {
     }
 
     pub(crate) async fn erase_impl(&self, person_id: i64, event: &AuditEvent) -> Result<bool> {
+        self.before_erase().await?;
         let mut tx = self.begin_write().await?;
         Self::lock_keys(&mut tx, &[format!("p:{person_id}"), "audit-chain".to_string()]).await?;
         let done = erase_in(&mut tx, person_id).await?;
@@ -721,9 +739,7 @@ impl StoreImpl {
             audit_append(&mut tx, std::slice::from_ref(event)).await?;
         }
         tx.commit().await?;
-        if done {
-            self.after_erase().await?;
-        }
+        self.after_erase(done).await?;
         Ok(done)
     }
 }

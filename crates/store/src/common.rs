@@ -207,6 +207,17 @@ fn unknown_unit(code: &str) -> FieldError {
     FieldError::new("unit", "unknown_unit", format!("unknown unit: {code}"), format!("अज्ञात इकाई: {code}"))
 }
 
+/// An enrolment by a scoped enroller of a person whose memberships all lie outside the scope:
+/// nothing about them is shown or changed.
+fn held_elsewhere(by_epic: bool) -> FieldError {
+    FieldError::new(
+        if by_epic { "epic" } else { "mobile" },
+        "registered_elsewhere",
+        "this person is already registered elsewhere in the organisation; ask your district or state office to enrol them here",
+        "यह व्यक्ति संगठन में कहीं और पहले से दर्ज है; यहाँ जोड़ने के लिए अपने ज़िला या प्रदेश कार्यालय से कहें",
+    )
+}
+
 fn unknown_wing(w: &str) -> FieldError {
     FieldError::new("wing", "unknown_wing", format!("unknown wing: {w}"), format!("अज्ञात शाखा: {w}"))
 }
@@ -390,6 +401,20 @@ async fn enrol_rows(c: &mut Conn, s: &Settings, rows: &[(&Enrolment, &EnrolConte
     for (p, w, number, status, at, unit) in held_rows {
         held.insert((p, w), HeldMembership { number, status, at, unit });
     }
+    // For scoped enrollers: where each known person's memberships are, so that a person held
+    // only outside the enroller's scope is neither shown nor changed nor pulled into it.
+    let mut held_places: HashMap<String, Place> = HashMap::new();
+    let mut held_by_person: HashMap<i64, Vec<Place>> = HashMap::new();
+    if rows.iter().any(|(_, ctx)| ctx.scope.is_some()) {
+        let codes: Vec<String> = held.values().map(|h| h.unit.clone()).collect::<HashSet<_>>().into_iter().collect();
+        let found: Vec<UnitTuple> = fetch_in(c, &format!("SELECT {UNIT_COLS} FROM units u WHERE u.code"), "", &codes).await?;
+        held_places.extend(found.into_iter().map(spec_of).map(|u| (u.code.to_string(), place_of(&u))));
+        for ((p, _), h) in &held {
+            if let Some(pl) = held_places.get(&h.unit) {
+                held_by_person.entry(*p).or_default().push(*pl);
+            }
+        }
+    }
 
     // The identity rule, row by row, in memory.
     let mut next_person: Option<(i64, i64)> = None; // (next id, last reserved)
@@ -432,6 +457,15 @@ async fn enrol_rows(c: &mut Conn, s: &Settings, rows: &[(&Enrolment, &EnrolConte
                 continue;
             }
         };
+        if let (Decision::Existing { person_id, .. }, Some(scope)) = (&decision, &ctx.scope) {
+            let visible = held_by_person
+                .get(person_id)
+                .is_some_and(|ps| ps.iter().any(|p| !scope.wings(Action::Enrol, p).is_none()));
+            if !visible {
+                out.push(Err(Invalid::one(held_elsewhere(e.epic.is_some()))));
+                continue;
+            }
+        }
         let (person_id, created_person) = match decision {
             Decision::New => {
                 let (next, last) = match next_person {
@@ -527,6 +561,7 @@ async fn enrol_rows(c: &mut Conn, s: &Settings, rows: &[(&Enrolment, &EnrolConte
         let day = crate::clock::day_of(ctx.at);
         deltas.count(unit, wing_id, day, 1);
         held.insert((person_id, wing_id), HeldMembership { number: number.clone(), status: "pending".into(), at: ctx.at, unit: unit.code.to_string() });
+        held_by_person.entry(person_id).or_default().push(place_of(unit));
         new_members.push(NewMembership {
             person_id,
             wing_id,
@@ -603,7 +638,12 @@ async fn enrol_rows(c: &mut Conn, s: &Settings, rows: &[(&Enrolment, &EnrolConte
     }
     // Consent as given (API enrolments); sensitive fields only with consent for them.
     for ((_, ctx), o) in rows.iter().zip(&out) {
+        // Only for a person created now: an enroller cannot overwrite a member's own choices
+        // (a withdrawal, say) by enrolling them again.
         let (Some(k), Ok(o)) = (&ctx.consent, o) else { continue };
+        if !o.created_person {
+            continue;
+        }
         sqlx::query(
             "UPDATE people SET consent_notice = $2, consent_purposes = $3, consent_by = 'self', consent_withdrawn_at = NULL WHERE id = $1",
         )
@@ -2474,6 +2514,9 @@ impl Store for StoreImpl {
     }
     async fn note_failure(&self, keys: &[String]) -> Result<()> {
         self.note_failure_impl(keys).await
+    }
+    async fn forgive_failure(&self, keys: &[String]) -> Result<()> {
+        self.forgive_failure_impl(keys).await
     }
     async fn failures(&self, key: &str, since: DateTime<Utc>) -> Result<(i64, Option<DateTime<Utc>>)> {
         self.failures_impl(key, since).await

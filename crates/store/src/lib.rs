@@ -258,6 +258,8 @@ pub trait Store: Send + Sync {
     async fn touch_session(&self, id: &str, end: bool) -> Result<()>;
     /// Record a failed login (or code check) against each key ([`failure_key`]).
     async fn note_failure(&self, keys: &[String]) -> Result<()>;
+    /// Take back the newest failure recorded against each key (the attempt succeeded).
+    async fn forgive_failure(&self, keys: &[String]) -> Result<()>;
     /// Failures against `key` since `since`: how many, and the oldest.
     async fn failures(
         &self,

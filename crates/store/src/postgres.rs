@@ -99,8 +99,29 @@ impl PgStore {
         matches!(e, sqlx::Error::Database(d) if d.code().is_some_and(|c| c == "23505" || c == "40001" || c == "40P01"))
     }
 
-    /// After an erasure: dead row versions go at the next (auto)vacuum; nothing to do here.
-    async fn after_erase(&self) -> Result<()> {
+    async fn before_erase(&self) -> Result<()> {
+        Ok(())
+    }
+
+    /// After an erasure: the erased values' old row versions and index entries are removed now,
+    /// not at some later autovacuum.
+    async fn after_erase(&self, erased: bool) -> Result<()> {
+        if erased {
+            for t in [
+                "people",
+                "memberships",
+                "merges",
+                "import_errors",
+                "idempotency",
+                "sensitive_attributes",
+                "outbox",
+                "one_time_codes",
+            ] {
+                sqlx::query(AssertSqlSafe(format!("VACUUM {t}")))
+                    .execute(&self.write)
+                    .await?;
+            }
+        }
         Ok(())
     }
 

@@ -94,12 +94,25 @@ impl SqliteStore {
     }
 
     /// The underlying pool, for tests and maintenance commands.
-    /// After an erasure: nothing of the erased rows may linger in the write-ahead log or in
-    /// free pages (`secure_delete` zeroes what is deleted; the checkpoint empties the WAL).
-    async fn after_erase(&self) -> Result<()> {
-        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+    /// Before an erasure: deleted and overwritten content is zeroed, free pages included.
+    async fn before_erase(&self) -> Result<()> {
+        sqlx::query("PRAGMA secure_delete = ON")
             .execute(&self.write)
             .await?;
+        Ok(())
+    }
+
+    /// After an erasure: back to the everyday setting, and nothing of the erased rows lingers in
+    /// the write-ahead log (the checkpoint empties it).
+    async fn after_erase(&self, erased: bool) -> Result<()> {
+        sqlx::query("PRAGMA secure_delete = FAST")
+            .execute(&self.write)
+            .await?;
+        if erased {
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(&self.write)
+                .await?;
+        }
         Ok(())
     }
 

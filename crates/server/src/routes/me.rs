@@ -30,6 +30,32 @@ pub struct MemberLogin {
 pub struct PersonRef {
     /// One of the records on the member's mobile (`GET /api/v1/me` lists them).
     pub person_id: Option<i64>,
+    /// The record's EPIC, when it has one: others sharing the mobile cannot withdraw or erase
+    /// it on the code alone.
+    pub epic: Option<String>,
+}
+
+/// A record with an EPIC is changed only by someone who also gives that EPIC.
+async fn confirm_epic(state: &AppState, id: i64, given: &Option<String>) -> Result<(), ApiError> {
+    let Some(m) = state.store.member(id).await? else {
+        return Err(ApiError::NotFound);
+    };
+    let Some(held) = m.epic else { return Ok(()) };
+    let same = given
+        .as_deref()
+        .and_then(|g| sangathan_core::ids::Epic::parse(g).ok())
+        .is_some_and(|g| g.as_str() == held);
+    if same {
+        Ok(())
+    } else {
+        Err(FieldError::new(
+            "epic",
+            "epic_confirmation_required",
+            "give this record's EPIC (voter ID) to confirm it is yours",
+            "पुष्टि के लिए इस रिकॉर्ड का EPIC (वोटर आईडी) दें",
+        )
+        .into())
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
@@ -90,6 +116,7 @@ pub async fn member_login(
         failure_key("address", &client_address(&ext)),
     ];
     check_limits(&state, &keys).await?;
+    state.store.note_failure(&keys).await?;
     let code = body.code.clone().unwrap_or_default();
     let ok = !code.trim().is_empty()
         && state
@@ -98,11 +125,11 @@ pub async fn member_login(
             .await?;
     let people = state.store.people_on_mobile(mobile.e164()).await?;
     match people.first() {
-        Some(first) if ok => start_session(&state, &headers, *first, "member").await,
-        _ => {
-            state.store.note_failure(&keys).await?;
-            Ok(AuditNote::new("member-login-failed", None).on(wrong_login()))
+        Some(first) if ok => {
+            state.store.forgive_failure(&keys).await?;
+            start_session(&state, &headers, *first, "member").await
         }
+        _ => Ok(AuditNote::new("member-login-failed", None).on(wrong_login())),
     }
 }
 
@@ -227,6 +254,7 @@ pub async fn withdraw_consent(
     ApiJson(body): ApiJson<PersonRef>,
 ) -> Result<Response, ApiError> {
     let id = one_of(&state, &caller, body.person_id).await?;
+    confirm_epic(&state, id, &body.epic).await?;
     state.store.set_consent(id, None).await?;
     Ok(
         AuditNote::new("member-consent-withdrawn", Some(format!("person:{id}")))
@@ -253,6 +281,7 @@ pub async fn erase_me(
     ApiJson(body): ApiJson<PersonRef>,
 ) -> Result<Response, ApiError> {
     let id = one_of(&state, &caller, body.person_id).await?;
+    confirm_epic(&state, id, &body.epic).await?;
     let event = AuditEvent {
         actor: caller.actor.id.clone(),
         post: None,

@@ -114,7 +114,7 @@ pub async fn create_merge(
     caller: Caller,
     State(state): State<AppState>,
     ApiJson(body): ApiJson<MergeRequest>,
-) -> Result<(StatusCode, Json<MergeOutcomeDto>), ApiError> {
+) -> Result<Response, ApiError> {
     let mut errs = Vec::new();
     for (field, v) in [("from", body.from), ("into", body.into)] {
         if v.is_none() {
@@ -143,7 +143,13 @@ pub async fn create_merge(
         }
     }
     let outcome = state.store.merge(from, into, &caller.actor.id).await?;
-    Ok((StatusCode::CREATED, Json(outcome.into())))
+    let record = format!(
+        "merge:{} person:{from} into person:{into}",
+        outcome.merge_id
+    );
+    Ok(AuditNote::new("merge", Some(record))
+        .person(into)
+        .on((StatusCode::CREATED, Json(MergeOutcomeDto::from(outcome)))))
 }
 
 /// Undo a merge exactly: memberships, statuses, counters and identifiers as they were.
@@ -163,7 +169,7 @@ pub async fn undo_merge(
     caller: Caller,
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<MergeOutcomeDto>, ApiError> {
+) -> Result<Response, ApiError> {
     caller.must_be_able(Action::Merge)?;
     let id: i64 = id.trim().parse().map_err(|_| ApiError::NotFound)?;
     let (_, into) = state
@@ -175,5 +181,7 @@ pub async fn undo_merge(
         return Err(ApiError::Hidden);
     }
     let outcome = state.store.unmerge(id, &caller.actor.id).await?;
-    Ok(Json(outcome.into()))
+    Ok(AuditNote::new("unmerge", Some(format!("merge:{id}")))
+        .person(into)
+        .on(Json(MergeOutcomeDto::from(outcome))))
 }

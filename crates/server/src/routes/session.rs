@@ -176,6 +176,9 @@ pub async fn login(
         failure_key("address", &client_address(&ext)),
     ];
     check_limits(&state, &keys).await?;
+    // The attempt counts as a failure before it is checked (parallel guesses cannot slip past
+    // the limit) and is taken back if it succeeds.
+    state.store.note_failure(&keys).await?;
     let user = state.store.user_by_mobile(mobile.e164()).await?;
     let ok = match (&body.password, &body.code) {
         (Some(p), _) if !p.is_empty() => {
@@ -189,9 +192,11 @@ pub async fn login(
         _ => false,
     };
     match user {
-        Some(u) if ok && !u.disabled => start_session(&state, &headers, u.person_id, "user").await,
+        Some(u) if ok && !u.disabled => {
+            state.store.forgive_failure(&keys).await?;
+            start_session(&state, &headers, u.person_id, "user").await
+        }
         other => {
-            state.store.note_failure(&keys).await?;
             let mut note = AuditNote::new("login-failed", None);
             note.person_id = other.map(|u| u.person_id);
             Ok(note.on(wrong_login()))
@@ -228,7 +233,10 @@ pub(crate) async fn answer_code_request(
     purpose: &str,
 ) -> Result<Response, ApiError> {
     let mobile = mobile_of(&body.mobile)?;
-    check_limits(state, &[failure_key("address", &client_address(ext))]).await?;
+    // Every code request counts against the address: one address cannot text the whole state.
+    let key = [failure_key("code-address", &client_address(ext))];
+    check_limits(state, &key).await?;
+    state.store.note_failure(&key).await?;
     let known = if purpose == "login" {
         state
             .store
