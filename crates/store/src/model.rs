@@ -453,7 +453,7 @@ pub struct SearchHit {
     pub rank: u8,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 pub struct SearchPage {
     pub members: Vec<SearchHit>,
     /// The offset of the next page; none when this is the last.
