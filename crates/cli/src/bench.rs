@@ -895,7 +895,8 @@ impl Bench {
                         .with_context(|| format!("search {unit} {q:?}"))?
                         .ok_or_else(|| anyhow!("search: unknown unit {unit}"))?;
                     ours.push(t.elapsed());
-                    let is_sought = |h: &sangathan_store::SearchHit| h.name == s.name && h.unit == s.unit;
+                    let is_sought =
+                        |h: &sangathan_store::SearchHit| h.name == s.name && h.unit == s.unit;
                     if run == 0 {
                         if page.members.iter().any(is_sought) {
                             found += 1;
@@ -905,7 +906,13 @@ impl Bench {
                             let mut next = page.next;
                             while let Some(offset) = next {
                                 let more = store
-                                    .search(unit, q, &sangathan_core::access::Wings::All, offset, 100)
+                                    .search(
+                                        unit,
+                                        q,
+                                        &sangathan_core::access::Wings::All,
+                                        offset,
+                                        100,
+                                    )
                                     .await?
                                     .unwrap_or_default();
                                 if more.members.iter().any(is_sought) {

@@ -140,7 +140,7 @@ pub async fn audit_layer(State(state): State<AppState>, req: Request, next: Next
             .or_else(|| who.as_ref().and_then(|w| w.posts.clone())),
         action: note.action,
         record: note.record,
-        person_id: note.person_id.or(who.and_then(|w| w.person_id)),
+        person_id: note.person_id,
         address: Some(address),
         outcome,
     };

@@ -120,7 +120,6 @@ impl Caller {
 pub struct AuditWho {
     pub actor: String,
     pub posts: Option<String>,
-    pub person_id: Option<i64>,
 }
 
 async fn operator_scope(state: &AppState) -> Result<Arc<Scope>, ApiError> {
@@ -229,7 +228,6 @@ pub async fn require_caller(
     let who = AuditWho {
         actor: caller.actor.id.clone(),
         posts: caller.scope.labels(),
-        person_id: None,
     };
     req.extensions_mut().insert(caller);
     let mut res = next.run(req).await;

@@ -147,10 +147,10 @@ async fn scope_of(c: &mut Conn, person_id: i64, today: NaiveDate) -> Result<Scop
 /// as anonymous rows so that every count stays exact. Records merged into them are erased too.
 async fn erase_in(c: &mut Conn, person_id: i64) -> Result<bool> {
     let now = crate::clock::now();
-    let p: Option<(Option<String>, Option<String>, String, Option<DateTime<Utc>>)> =
-        sqlx::query_as("SELECT mobile, epic, name, erased_at FROM people WHERE id = $1").bind(person_id).fetch_optional(&mut *c).await?;
-    let Some((mobile, _, _, erased)) = p else { return Ok(false) };
-    if erased.is_some() {
+    let erased: Option<Option<DateTime<Utc>>> =
+        sqlx::query_scalar("SELECT erased_at FROM people WHERE id = $1").bind(person_id).fetch_optional(&mut *c).await?;
+    if !matches!(erased, Some(None)) {
+        // Unknown, or erased already.
         return Ok(false);
     }
     // The person and every record once merged into them.
@@ -207,7 +207,6 @@ async fn erase_in(c: &mut Conn, person_id: i64) -> Result<bool> {
             .execute(&mut *c)
             .await?;
     }
-    let _ = mobile;
     Ok(true)
 }
 

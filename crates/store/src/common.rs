@@ -57,14 +57,15 @@ fn spec_of(t: UnitTuple) -> UnitSpec {
     }
 }
 
-/// Units at AC level and above keep per-day counts; below, the last 7 days are counted from members.
+/// Units down to sectors keep per-day counts (the 7-day rate of an AC's sectors is then a read);
+/// a booth's last 7 days are counted from its members (a few hundred rows).
 fn keeps_daily(kind: UnitKind) -> bool {
-    !matches!(kind, UnitKind::Sector | UnitKind::Booth)
+    kind != UnitKind::Booth
 }
 
 /// The units whose daily counts an enrolment at `u` moves.
 fn daily_rollup(u: &UnitSpec) -> Vec<i64> {
-    let mut v: Vec<i64> = [u.anc.state, u.anc.division, u.anc.district, u.anc.pc, u.anc.ac].into_iter().flatten().collect();
+    let mut v: Vec<i64> = [u.anc.state, u.anc.division, u.anc.district, u.anc.pc, u.anc.ac, u.anc.sector].into_iter().flatten().collect();
     if keeps_daily(u.kind) {
         v.push(u.id);
     }
@@ -935,10 +936,6 @@ async fn last_7(c: &mut Conn, u: &UnitSpec, wing_id: i64, since: NaiveDate) -> R
         k if keeps_daily(k) => {
             "SELECT COALESCE(CAST(SUM(n) AS BIGINT), 0) FROM unit_daily WHERE unit_id = $1 AND wing_id = $2 AND day >= $3".to_string()
         }
-        UnitKind::Sector => format!(
-            "SELECT COUNT(*) FROM memberships m JOIN units b ON b.id = m.unit_id \
-             WHERE b.parent_id = $1 AND m.wing_id = $2 AND m.enrolled_on >= $3 AND m.status IN {COUNTED}"
-        ),
         _ => format!(
             "SELECT COUNT(*) FROM memberships m WHERE m.unit_id = $1 AND m.wing_id = $2 AND m.enrolled_on >= $3 AND m.status IN {COUNTED}"
         ),
@@ -975,13 +972,8 @@ async fn children_figures(c: &mut Conn, u: &UnitSpec, campaign_id: i64, wing_id:
     );
     let rows: Vec<(i64, i64, i64)> = sqlx::query_as(AssertSqlSafe(sql)).bind(u.id).bind(campaign_id).bind(wing_id).fetch_all(&mut *c).await?;
     let mut out: HashMap<i64, (i64, i64, i64)> = rows.into_iter().map(|(id, t, a)| (id, (t, a, 0))).collect();
-    // The last 7 days: from daily counters at AC level and above, from the members below.
+    // The last 7 days: from the children's daily counters, or from the members of a sector's booths.
     let sql = match u.kind {
-        UnitKind::Ac => format!(
-            "SELECT b.parent_id, COUNT(*) FROM units b JOIN memberships m ON m.unit_id = b.id \
-             WHERE b.ac_id = $1 AND b.kind = 'booth' AND m.wing_id = $2 AND m.enrolled_on >= $3 AND m.status IN {COUNTED} \
-             GROUP BY b.parent_id"
-        ),
         UnitKind::Sector => format!(
             "SELECT b.id, COUNT(*) FROM units b JOIN memberships m ON m.unit_id = b.id \
              WHERE b.parent_id = $1 AND m.wing_id = $2 AND m.enrolled_on >= $3 AND m.status IN {COUNTED} GROUP BY b.id"
@@ -2363,6 +2355,7 @@ impl Store for StoreImpl {
                 for sql in [
                     "DELETE FROM targets WHERE unit_id = $1",
                     "DELETE FROM unit_counters WHERE unit_id = $1",
+                    "DELETE FROM unit_daily WHERE unit_id = $1",
                     "DELETE FROM units WHERE id = $1",
                 ] {
                     sqlx::query(sql).bind(g.id).execute(&mut *tx).await?;
@@ -2420,6 +2413,15 @@ impl Store for StoreImpl {
                      SELECT $1, c.wing_id, CAST(SUM(c.achieved) AS BIGINT) FROM unit_counters c JOIN units b ON b.id = c.unit_id \
                      WHERE b.parent_id = $1 GROUP BY c.wing_id",
                 )
+                .bind(s.id)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query("DELETE FROM unit_daily WHERE unit_id = $1").bind(s.id).execute(&mut *tx).await?;
+                sqlx::query(AssertSqlSafe(format!(
+                    "INSERT INTO unit_daily (unit_id, wing_id, day, n) \
+                     SELECT $1, m.wing_id, m.enrolled_on, COUNT(*) FROM memberships m JOIN units b ON b.id = m.unit_id \
+                     WHERE b.parent_id = $1 AND m.status IN {COUNTED} GROUP BY m.wing_id, m.enrolled_on"
+                )))
                 .bind(s.id)
                 .execute(&mut *tx)
                 .await?;
