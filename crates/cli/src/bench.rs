@@ -41,7 +41,7 @@ const SEED: u64 = 1;
 const NOTES_OPEN: &str = "<!-- notes -->";
 const NOTES_CLOSE: &str = "<!-- /notes -->";
 const WHY: &str = "why / what would close it:";
-const WHY_PLACEHOLDER: &str = "_not analysed yet: write the analysis in this section's notes block (kept when the section is rewritten)_";
+const WHY_PLACEHOLDER: &str = "_see the hand-written analysis at the end of this section (its notes block, kept when the section is rewritten)_";
 
 pub struct Options {
     /// Default 1,000,000; with `existing`, default the database's membership count.
