@@ -89,26 +89,46 @@ pub fn joined_key(name: &str) -> String {
 ///   candidates come back from a substring index and are listed after every better tier.
 ///   A query or candidate without letters ranks 0.
 pub fn rank(query: &str, candidate_name: &str) -> u8 {
-    let exact = crate::ids::name_key(query);
-    let q = word_keys(query);
-    let c = word_keys(candidate_name);
-    if q.is_empty() || c.is_empty() {
-        return 0;
+    Ranker::new(query).rank(candidate_name)
+}
+
+/// [`rank`] for one query against many candidates: the query's keys are computed once.
+pub struct Ranker {
+    exact: String,
+    q: Vec<String>,
+    q_concat: String,
+}
+
+impl Ranker {
+    pub fn new(query: &str) -> Ranker {
+        let q = word_keys(query);
+        Ranker {
+            exact: crate::ids::name_key(query),
+            q_concat: q.concat(),
+            q,
+        }
     }
-    if exact == crate::ids::name_key(candidate_name) {
-        return 3;
+
+    pub fn rank(&self, candidate_name: &str) -> u8 {
+        let c = word_keys(candidate_name);
+        if self.q.is_empty() || c.is_empty() {
+            return 0;
+        }
+        if self.exact == crate::ids::name_key(candidate_name) {
+            return 3;
+        }
+        if self.q_concat == c.concat() {
+            return 2;
+        }
+        let (all_found, all_covered) = cover(&self.q, &c);
+        if all_found && all_covered {
+            return 2;
+        }
+        if all_found || aligned_substring(&self.q_concat, &c) {
+            return 1;
+        }
+        0
     }
-    if q.concat() == c.concat() {
-        return 2;
-    }
-    let (all_found, all_covered) = cover(&q, &c);
-    if all_found && all_covered {
-        return 2;
-    }
-    if all_found || aligned_substring(&q.concat(), &c) {
-        return 1;
-    }
-    0
 }
 
 /// Is this query a mobile/EPIC-looking string rather than a name? (digits with optional + spaces

@@ -2003,12 +2003,13 @@ impl Store for StoreImpl {
             .fetch_all(&mut *c)
             .await?;
         let identifier = search::looks_like_identifier(q);
+        let ranker = search::Ranker::new(q);
         let mut seen = HashSet::new();
         let mut hits: Vec<SearchHit> = rows
             .into_iter()
             .filter(|r| seen.insert(r.0))
             .map(|(person_id, name, membership_number, wing, unit)| SearchHit {
-                rank: if identifier { 3 } else { search::rank(q, &name) },
+                rank: if identifier { 3 } else { ranker.rank(&name) },
                 person_id,
                 name,
                 membership_number,
