@@ -16,13 +16,18 @@ pub struct Operator {
 }
 
 impl Operator {
+    /// The installation's operator (the built-in state admin).
+    pub fn operator(store: &DynStore) -> Operator {
+        Operator {
+            actor: OPERATOR.into(),
+            scope: None,
+            store: store.clone(),
+        }
+    }
+
     pub async fn resolve(store: &DynStore, as_mobile: Option<&str>) -> anyhow::Result<Operator> {
         let Some(m) = as_mobile else {
-            return Ok(Operator {
-                actor: OPERATOR.into(),
-                scope: None,
-                store: store.clone(),
-            });
+            return Ok(Operator::operator(store));
         };
         let mobile = Mobile::parse(m).map_err(|e| anyhow!("--as: {} | {}", e.en, e.hi))?;
         let user = store
@@ -90,6 +95,24 @@ impl Operator {
         }
     }
 
+    /// An audit event of this command, done.
+    pub fn event(
+        &self,
+        action: &str,
+        record: Option<String>,
+        person_id: Option<i64>,
+    ) -> AuditEvent {
+        AuditEvent {
+            actor: self.actor.clone(),
+            post: self.post(),
+            action: action.into(),
+            record,
+            person_id,
+            address: Some("cli".into()),
+            outcome: "ok".into(),
+        }
+    }
+
     /// Record what the command did.
     pub async fn audit(
         &self,
@@ -98,15 +121,7 @@ impl Operator {
         person_id: Option<i64>,
     ) -> anyhow::Result<()> {
         self.store
-            .audit(&[AuditEvent {
-                actor: self.actor.clone(),
-                post: self.post(),
-                action: action.into(),
-                record,
-                person_id,
-                address: Some("cli".into()),
-                outcome: "ok".into(),
-            }])
+            .audit(&[self.event(action, record, person_id)])
             .await?;
         Ok(())
     }

@@ -408,8 +408,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::Settings(SettingsCmd::SensitiveFields { state }) => {
             let s = open_initialised(&cli.db).await?;
             s.set_sensitive_fields(state == "on").await?;
-            access::Operator::resolve(&s, None)
-                .await?
+            access::Operator::operator(&s)
                 .audit("settings", Some(format!("sensitive-fields {state}")), None)
                 .await?;
             println!("sensitive fields (community/category, religion): {state}");
@@ -465,8 +464,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 );
             } else {
                 load_demo(&s, members, seed).await?;
-                access::Operator::resolve(&s, None)
-                    .await?
+                access::Operator::operator(&s)
                     .audit(
                         "demo-load",
                         Some(format!("{members} members, seed {seed}")),
@@ -530,8 +528,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let s = open_initialised(&cli.db).await?;
             match (admin, user) {
                 (true, _) => {
-                    access::Operator::resolve(&s, None)
-                        .await?
+                    access::Operator::operator(&s)
                         .audit("issue-token", Some("operator".into()), None)
                         .await?;
                     println!("{}", s.issue_token("admin", "cli").await?)
@@ -546,8 +543,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let rows = preset::read_booths(&text).map_err(|e| anyhow!(e))?;
             let s = open_initialised(&cli.db).await?;
             let n = s.import_booths(&rows).await?;
-            access::Operator::resolve(&s, None)
-                .await?
+            access::Operator::operator(&s)
                 .audit(
                     "import-booths",
                     Some(format!("{n} booths from {}", file.display())),

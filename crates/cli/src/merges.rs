@@ -72,8 +72,7 @@ async fn audit(
     record: String,
     person: i64,
 ) -> anyhow::Result<()> {
-    crate::access::Operator::resolve(s, None)
-        .await?
+    crate::access::Operator::operator(s)
         .audit(action, Some(record), Some(person))
         .await
 }

@@ -5,7 +5,7 @@ use crate::{AuditCmd, MemberCmd, UserCmd};
 use anyhow::{anyhow, bail};
 use sangathan_core::access::Action;
 use sangathan_core::ids::{Mobile, PersonName};
-use sangathan_store::{AuditEvent, DynStore, NewPost, OPERATOR, clock};
+use sangathan_store::{DynStore, NewPost, OPERATOR, clock};
 use std::io::BufRead;
 use std::process::ExitCode;
 
@@ -23,7 +23,7 @@ async fn user_id(s: &DynStore, m: &str) -> anyhow::Result<i64> {
 
 pub async fn user_token(s: &DynStore, m: &str) -> anyhow::Result<String> {
     let id = user_id(s, m).await?;
-    let op = Operator::resolve(s, None).await?;
+    let op = Operator::operator(s);
     op.audit("issue-token", Some(format!("person:{id}")), Some(id))
         .await?;
     Ok(s.issue_user_token(id, "cli").await?)
@@ -151,7 +151,7 @@ pub async fn audit(db: &str, cmd: AuditCmd) -> anyhow::Result<ExitCode> {
             if ids.is_empty() {
                 bail!("no member with this id or mobile");
             }
-            let op = Operator::resolve(&s, None).await?;
+            let op = Operator::operator(&s);
             let mut all = Vec::new();
             for id in &ids {
                 op.audit("view-audit", Some(format!("person:{id}")), Some(*id))
@@ -200,8 +200,7 @@ pub async fn audit(db: &str, cmd: AuditCmd) -> anyhow::Result<ExitCode> {
                     .audit_archived(first.id, last.id, &out.display().to_string())
                     .await?;
             }
-            Operator::resolve(&s, None)
-                .await?
+            Operator::operator(&s)
                 .audit(
                     "audit-archive",
                     Some(format!("{total} events to {}", out.display())),
@@ -234,15 +233,11 @@ pub async fn member(db: &str, as_user: Option<&str>, cmd: MemberCmd) -> anyhow::
         }
         MemberCmd::Erase { person_id } => {
             op.must_be_able(Action::Erase)?;
-            let event = AuditEvent {
-                actor: op.actor.clone(),
-                post: op.post(),
-                action: "erase".into(),
-                record: Some(format!("person:{person_id}")),
-                person_id: Some(person_id),
-                address: Some("cli".into()),
-                outcome: "ok".into(),
-            };
+            let event = op.event(
+                "erase",
+                Some(format!("person:{person_id}")),
+                Some(person_id),
+            );
             if !s.erase(person_id, &event).await? {
                 bail!("no such member (or already erased): {person_id}");
             }
@@ -310,6 +305,7 @@ pub async fn appoint_demo(s: &DynStore) -> anyhow::Result<Vec<(String, String, S
     let mut seq = std::collections::HashMap::<Role, u64>::new();
     let mut out = Vec::with_capacity(plan.len());
     let mut events = Vec::with_capacity(plan.len());
+    let operator = Operator::operator(s);
     let bar = indicatif::ProgressBar::new(plan.len() as u64);
     bar.set_style(
         indicatif::ProgressStyle::with_template(
@@ -333,15 +329,7 @@ pub async fn appoint_demo(s: &DynStore) -> anyhow::Result<Vec<(String, String, S
         let id = s
             .add_user(&name, &m, Some(&hash), &[post], OPERATOR)
             .await?;
-        events.push(AuditEvent {
-            actor: OPERATOR.into(),
-            post: Some("state-admin (operator)".into()),
-            action: "add-user".into(),
-            record: Some(format!("person:{id}")),
-            person_id: Some(id),
-            address: Some("cli".into()),
-            outcome: "ok".into(),
-        });
+        events.push(operator.event("add-user", Some(format!("person:{id}")), Some(id)));
         out.push((
             role.code().to_string(),
             format!("{unit}:{wing}"),
