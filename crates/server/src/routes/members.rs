@@ -251,7 +251,11 @@ pub async fn enrol(
 ) -> Result<Response, ApiError> {
     let key = idempotency_key(&headers);
     let enrolment = validate_enrolment(&body, clock::today().year());
-    let consent = validate_consent(&body, state.store.sensitive_fields().await?);
+    // The deployment's setting matters only when a sensitive field was sent: no read on the
+    // everyday path.
+    let sensitive_sent = present(&body.category).is_some() || present(&body.religion).is_some();
+    let sensitive_on = sensitive_sent && state.store.sensitive_fields().await?;
+    let consent = validate_consent(&body, sensitive_on);
     let mut errs = Vec::new();
     if let Err(Invalid(e)) = &enrolment {
         errs.extend(e.iter().cloned());
