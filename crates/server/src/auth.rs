@@ -82,6 +82,8 @@ pub struct Caller {
     pub kind: Kind,
     /// The session id, when authenticated by cookie.
     pub session: Option<String>,
+    /// The session's CSRF token (pages put it in their forms and scripts).
+    pub csrf: Option<String>,
 }
 
 impl Caller {
@@ -147,6 +149,17 @@ async fn authenticate(
     method: &Method,
     headers: &HeaderMap,
 ) -> Result<Caller, ApiError> {
+    authenticate_with(state, method, headers, None).await
+}
+
+/// Authenticates a request; `form_csrf` is the CSRF token a page's form sent in its body (the
+/// pages' own posts), checked instead of the header.
+pub async fn authenticate_with(
+    state: &AppState,
+    method: &Method,
+    headers: &HeaderMap,
+    form_csrf: Option<&str>,
+) -> Result<Caller, ApiError> {
     if let Some(token) = bearer_token(headers) {
         let actor = state
             .store
@@ -169,9 +182,8 @@ async fn authenticate(
     // CSRF: every state-changing request by cookie carries the session's token in a header
     // (which another site's form cannot set); SameSite=Lax keeps the cookie off cross-site posts too.
     if !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
-        let sent = headers
-            .get(CSRF_HEADER)
-            .and_then(|v| v.to_str().ok())
+        let sent = form_csrf
+            .or_else(|| headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()))
             .unwrap_or("");
         if !constant_time_eq(sent.as_bytes(), s.csrf.as_bytes()) {
             return Err(ApiError::Csrf);
@@ -187,6 +199,7 @@ async fn authenticate(
     };
     let mut caller = caller_of(state, Actor::user(s.person_id), Some(raw.to_string())).await?;
     caller.kind = kind;
+    caller.csrf = Some(s.csrf);
     if kind == Kind::Member {
         caller.scope = Arc::new(Scope::default());
     }
@@ -207,6 +220,7 @@ async fn caller_of(
         scope,
         kind: Kind::User,
         session,
+        csrf: None,
     })
 }
 
@@ -221,7 +235,7 @@ pub async fn require_caller(
     mut req: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    if is_public(req.method(), req.uri().path()) {
+    if is_public(req.method(), req.uri().path()) || crate::web::is_page(req.uri().path()) {
         return Ok(next.run(req).await);
     }
     let caller = authenticate(&state, req.method(), req.headers()).await?;

@@ -13,7 +13,9 @@ pub mod doc;
 pub mod dto;
 pub mod error;
 pub mod extract;
+pub mod map;
 pub mod routes;
+pub mod web;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -53,6 +55,17 @@ pub struct Config {
     pub log_codes: bool,
 }
 
+/// An unknown path: an HTML page for the pages' paths, the API's JSON error under `/api/`.
+async fn not_found(req: Request) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if web::is_page(req.uri().path()) {
+        let lang = web::i18n::Lang::of(req.headers());
+        web::PageError(ApiError::NotFound, lang).into_response()
+    } else {
+        ApiError::NotFound.into_response()
+    }
+}
+
 /// The full OpenAPI document of the API.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     routes::api_router().into_openapi()
@@ -77,28 +90,42 @@ pub fn router_with(store: DynStore, config: Config) -> Router {
         config,
     };
     routes
-        .fallback(|| async { ApiError::NotFound })
+        .fallback(not_found)
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_caller,
         ))
+        // The pages authenticate themselves (a missing session is a redirect to the login page).
+        .merge(web::router())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             audit::audit_layer,
         ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(SetResponseHeaderLayer::overriding(
+        .layer(tower_http::compression::CompressionLayer::new())
+        // Nothing personal is kept by a browser or proxy cache; assets set their own caching.
+        .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
+        ))
+        // No page may load or send anything to another host.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
+                 connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+            ),
         ))
         .layer(SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
         ))
+        // Never a referrer to another host; same-origin keeps the Origin header on form posts
+        // (with no-referrer, browsers send `Origin: null`, which the pages refuse).
         .layer(SetResponseHeaderLayer::overriding(
             HeaderName::from_static("referrer-policy"),
-            HeaderValue::from_static("no-referrer"),
+            HeaderValue::from_static("same-origin"),
         ))
         .layer(
             TraceLayer::new_for_http()

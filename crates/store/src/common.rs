@@ -1692,6 +1692,30 @@ impl Store for StoreImpl {
         ))
     }
 
+    async fn units_within(&self, code: &str, kind: UnitKind) -> Result<Option<Vec<UnitBrief>>> {
+        let mut c = self.read.acquire().await?;
+        let Some(u) = unit_by_code(&mut c, code).await? else { return Ok(None) };
+        if u.kind == kind {
+            let sql = "SELECT code, number, name_en, name_hi FROM units WHERE id = $1";
+            let rows: Vec<(String, Option<i32>, String, Option<String>)> = sqlx::query_as(sql).bind(u.id).fetch_all(&mut *c).await?;
+            return Ok(Some(rows.into_iter().map(|(code, number, name, name_hi)| UnitBrief { code, number, name, name_hi }).collect()));
+        }
+        // The ancestor column of the top unit's kind; a kind that is not below it has none.
+        let col = match u.kind {
+            UnitKind::State => "state_id",
+            UnitKind::Division => "division_id",
+            UnitKind::District => "district_id",
+            UnitKind::Pc => "pc_id",
+            UnitKind::Ac => "ac_id",
+            UnitKind::Sector => "parent_id",
+            UnitKind::Booth => return Ok(Some(Vec::new())),
+        };
+        let sql = format!("SELECT code, number, name_en, name_hi FROM units WHERE {col} = $1 AND kind = $2 ORDER BY number, code");
+        let rows: Vec<(String, Option<i32>, String, Option<String>)> =
+            sqlx::query_as(AssertSqlSafe(sql)).bind(u.id).bind(kind.as_str()).fetch_all(&mut *c).await?;
+        Ok(Some(rows.into_iter().map(|(code, number, name, name_hi)| UnitBrief { code, number, name, name_hi }).collect()))
+    }
+
     async fn wings(&self) -> Result<Vec<Wing>> {
         let mut c = self.read.acquire().await?;
         let rows: Vec<(i64, String, String, String)> =

@@ -17,7 +17,7 @@ use chrono::NaiveDate;
 pub use model::*;
 use sangathan_core::Invalid;
 pub use sangathan_core::access::{Action, Place, Role, Scope, Wings};
-use sangathan_core::geo::{BoothRow, Preset};
+use sangathan_core::geo::{BoothRow, Preset, UnitKind};
 use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
@@ -94,6 +94,9 @@ pub trait Store: Send + Sync {
 
     async fn unit(&self, code: &str) -> Result<Option<Unit>>;
     async fn children(&self, code: &str) -> Result<Option<Vec<Unit>>>;
+    /// The units of `kind` in a unit's subtree (the unit itself when it is of that kind), by
+    /// number: e.g. the ACs of a district, the booths of an AC. None when no such unit.
+    async fn units_within(&self, code: &str, kind: UnitKind) -> Result<Option<Vec<UnitBrief>>>;
     async fn wings(&self) -> Result<Vec<Wing>>;
     async fn campaigns(&self) -> Result<Vec<Campaign>>;
     async fn campaign(&self, code: &str) -> Result<Option<Campaign>>;

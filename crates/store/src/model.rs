@@ -19,6 +19,15 @@ pub struct Unit {
     pub pc: Option<String>,
 }
 
+/// A unit's code, number and names: enough for a list to choose from.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct UnitBrief {
+    pub code: String,
+    pub number: Option<i32>,
+    pub name: String,
+    pub name_hi: Option<String>,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Wing {
     #[serde(skip)]

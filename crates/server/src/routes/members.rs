@@ -249,13 +249,37 @@ pub async fn enrol(
     headers: HeaderMap,
     ApiJson(body): ApiJson<EnrolRequest>,
 ) -> Result<Response, ApiError> {
-    let key = idempotency_key(&headers);
-    let enrolment = validate_enrolment(&body, clock::today().year());
+    let (outcome, replayed, note) =
+        enrol_as(&caller, &state, idempotency_key(&headers), &body, "api").await?;
+    let status = if outcome.created_membership {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let mut res = (status, Json(EnrolOutcomeDto::from(outcome))).into_response();
+    if replayed {
+        res.headers_mut()
+            .insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
+    }
+    Ok(note.on(res))
+}
+
+/// Validates and stores an enrolment for the caller through `channel` (`api`, `web`): the one
+/// path for the API and the pages. Answers the outcome, whether it replays an earlier request
+/// with the same key, and the audit note.
+pub async fn enrol_as(
+    caller: &Caller,
+    state: &AppState,
+    key: Result<String, FieldError>,
+    body: &EnrolRequest,
+    channel: &str,
+) -> Result<(sangathan_store::EnrolOutcome, bool, AuditNote), ApiError> {
+    let enrolment = validate_enrolment(body, clock::today().year());
     // The deployment's setting matters only when a sensitive field was sent: no read on the
     // everyday path.
     let sensitive_sent = present(&body.category).is_some() || present(&body.religion).is_some();
     let sensitive_on = sensitive_sent && state.store.sensitive_fields().await?;
-    let consent = validate_consent(&body, sensitive_on);
+    let consent = validate_consent(body, sensitive_on);
     let mut errs = Vec::new();
     if let Err(Invalid(e)) = &enrolment {
         errs.extend(e.iter().cloned());
@@ -273,24 +297,14 @@ pub async fn enrol(
     caller.must_be_able(Action::Enrol)?;
     let ctx = EnrolContext {
         actor: caller.actor.id.clone(),
-        channel: "api".into(),
+        channel: channel.into(),
         at: clock::now(),
         // The store answers a unit outside this scope exactly like an unknown unit.
         scope: (!caller.scope.is_state_admin()).then(|| caller.scope.clone()),
         consent,
     };
     let answer = state.store.enrol(&enrolment, &ctx, &key).await?;
-    let status = if answer.outcome.created_membership {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
     let (unit, person_id) = (answer.outcome.unit.clone(), answer.outcome.person_id);
-    let mut res = (status, Json(EnrolOutcomeDto::from(answer.outcome))).into_response();
-    if answer.replayed {
-        res.headers_mut()
-            .insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
-    }
     // The post the enrolment was made under (the state admin's needs no look-up: the hot path).
     let post = if caller.scope.is_state_admin() {
         caller.scope.labels()
@@ -300,10 +314,10 @@ pub async fn enrol(
             None => None,
         }
     };
-    Ok(AuditNote::new("enrol", Some(unit))
+    let note = AuditNote::new("enrol", Some(unit))
         .person(person_id)
-        .post(post)
-        .on(res))
+        .post(post);
+    Ok((answer.outcome, answer.replayed, note))
 }
 
 /// A person and their memberships.
@@ -323,6 +337,17 @@ pub async fn get_member(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
+    let (member, note) = member_seen(&caller, &state, &id).await?;
+    Ok(note.on(Json(MemberDto::from(member))))
+}
+
+/// A person as the caller may see them (only memberships in their scope and wings), with the
+/// audit note of the look: the one rule for the API and the pages.
+pub async fn member_seen(
+    caller: &Caller,
+    state: &AppState,
+    id: &str,
+) -> Result<(sangathan_store::Member, AuditNote), ApiError> {
     caller.must_be_able(Action::ViewMembers)?;
     let id: i64 = id.trim().parse().map_err(|_| ApiError::NotFound)?;
     let (home, places) = state
@@ -350,13 +375,13 @@ pub async fn get_member(
         let mut keep = visible.into_iter();
         member.memberships.retain(|_| keep.next().unwrap_or(false));
     }
-    Ok(AuditNote::new("view-member", Some(format!("person:{id}")))
+    let note = AuditNote::new("view-member", Some(format!("person:{id}")))
         .person(id)
-        .post(post.or_else(|| caller.post_for(Action::ViewMembers, &home, None)))
-        .on(Json(MemberDto::from(member))))
+        .post(post.or_else(|| caller.post_for(Action::ViewMembers, &home, None)));
+    Ok((member, note))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Unit code: members of this unit and everything under it (required).
@@ -394,6 +419,17 @@ pub async fn list_members(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Response, ApiError> {
+    let (list, note) = members_seen(&caller, &state, &q).await?;
+    Ok(note.on(Json(list)))
+}
+
+/// A page of a unit's members, or of search results, as the caller may see them, with the
+/// audit note: the one rule for the API and the pages.
+pub async fn members_seen(
+    caller: &Caller,
+    state: &AppState,
+    q: &ListQuery,
+) -> Result<(MemberListDto, AuditNote), ApiError> {
     caller.must_be_able(Action::ViewMembers)?;
     let mut errs = Vec::new();
     let unit = present(&q.unit);
@@ -467,20 +503,18 @@ pub async fn list_members(
             .search(unit, text, &wings, offset, limit.min(100))
             .await?
             .ok_or(ApiError::NotFound)?;
-        return Ok(
-            AuditNote::new("search-members", Some(unit.to_ascii_uppercase()))
-                .post(post)
-                .on(Json(MemberListDto::Search(page.into()))),
-        );
+        return Ok((
+            MemberListDto::Search(page.into()),
+            AuditNote::new("search-members", Some(unit.to_ascii_uppercase())).post(post),
+        ));
     }
     let page = state
         .store
         .list_members(unit, &wings, after, limit)
         .await?
         .ok_or(ApiError::NotFound)?;
-    Ok(
-        AuditNote::new("list-members", Some(unit.to_ascii_uppercase()))
-            .post(post)
-            .on(Json(MemberListDto::Page(page.into()))),
-    )
+    Ok((
+        MemberListDto::Page(page.into()),
+        AuditNote::new("list-members", Some(unit.to_ascii_uppercase())).post(post),
+    ))
 }

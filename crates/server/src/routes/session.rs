@@ -170,12 +170,26 @@ pub async fn login(
     headers: HeaderMap,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> Result<Response, ApiError> {
+    match check_login(&state, &ext, &body).await? {
+        Ok(person_id) => start_session(&state, &headers, person_id, "user").await,
+        Err(note) => Ok(note.on(wrong_login())),
+    }
+}
+
+/// Checks a login attempt against the limits, the password or the one-time code: the person
+/// to start a session for, or the audit note of the failure. The one rule for the API and the
+/// login page.
+pub(crate) async fn check_login(
+    state: &AppState,
+    ext: &Extensions,
+    body: &LoginRequest,
+) -> Result<Result<i64, AuditNote>, ApiError> {
     let mobile = mobile_of(&body.mobile)?;
     let keys = [
         failure_key("account", mobile.e164()),
-        failure_key("address", &client_address(&ext)),
+        failure_key("address", &client_address(ext)),
     ];
-    check_limits(&state, &keys).await?;
+    check_limits(state, &keys).await?;
     // The attempt counts as a failure before it is checked (parallel guesses cannot slip past
     // the limit) and is taken back if it succeeds.
     state.store.note_failure(&keys).await?;
@@ -194,12 +208,12 @@ pub async fn login(
     match user {
         Some(u) if ok && !u.disabled => {
             state.store.forgive_failure(&keys).await?;
-            start_session(&state, &headers, u.person_id, "user").await
+            Ok(Ok(u.person_id))
         }
         other => {
             let mut note = AuditNote::new("login-failed", None);
             note.person_id = other.map(|u| u.person_id);
-            Ok(note.on(wrong_login()))
+            Ok(Err(note))
         }
     }
 }

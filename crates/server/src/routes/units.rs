@@ -90,25 +90,36 @@ pub async fn get_progress(
     Path(code): Path<String>,
     ApiQuery(q): ApiQuery<ProgressQuery>,
 ) -> Result<Json<ProgressDto>, ApiError> {
-    let wings = in_scope(&caller, &state, &code).await?;
+    let progress = progress_seen(&caller, &state, &code, present(&q.campaign)).await?;
+    Ok(Json(progress.into()))
+}
+
+/// A unit's progress in a campaign (default: the first), if the caller may follow it there:
+/// the one rule for the API and the pages.
+pub async fn progress_seen(
+    caller: &Caller,
+    state: &AppState,
+    code: &str,
+    campaign: Option<&str>,
+) -> Result<sangathan_store::Progress, ApiError> {
+    let wings = in_scope(caller, state, code).await?;
     // A campaign of a wing the caller holds no post in is not theirs to follow.
-    if let Some(c) = present(&q.campaign)
+    if let Some(c) = campaign
         && let Some(c) = state.store.campaign(c).await?
         && let Some(w) = state.store.wings().await?.iter().find(|w| w.code == c.wing)
         && !wings.contains(w.id)
     {
         return Err(ApiError::Hidden);
     }
-    let progress = state
+    state
         .store
-        .progress(&code, present(&q.campaign), clock::today())
+        .progress(code, campaign, clock::today())
         .await?
-        .ok_or(ApiError::NotFound)?;
-    Ok(Json(progress.into()))
+        .ok_or(ApiError::NotFound)
 }
 
 /// A unit the caller may see (figures, not people); outside the scope it does not exist.
-async fn in_scope(caller: &Caller, state: &AppState, code: &str) -> Result<Wings, ApiError> {
+pub async fn in_scope(caller: &Caller, state: &AppState, code: &str) -> Result<Wings, ApiError> {
     let place = state.store.place(code).await?;
     caller.wings_at(Action::ViewUnit, place.as_ref())
 }

@@ -78,7 +78,7 @@ fn assert_error_shape(v: &Value, code: &str) {
 fn assert_security_headers(a: &super::support::Answer) {
     assert_eq!(a.header("cache-control"), Some("no-store"));
     assert_eq!(a.header("x-content-type-options"), Some("nosniff"));
-    assert_eq!(a.header("referrer-policy"), Some("no-referrer"));
+    assert_eq!(a.header("referrer-policy"), Some("same-origin"));
 }
 
 pub async fn auth_required_everywhere(backend: Backend) {

@@ -1,0 +1,265 @@
+//! The web app: server-rendered pages (askama templates, every string through Fluent in Hindi
+//! or English), its assets, and the offline shell (manifest + service worker).
+//!
+//! Pages use the same rules as the API: the caller comes from the session cookie, scope checks
+//! and audit notes come from the same functions (`routes::*::*_seen`, `enrol_as`), and every
+//! form post carries the session's CSRF token. A page without a session sends the reader to
+//! the login page; an error is a page in the reader's language with the API's status code.
+
+pub mod assets;
+pub mod i18n;
+pub mod pages;
+
+use crate::AppState;
+use crate::auth::{self, Caller, Kind};
+use crate::error::ApiError;
+use askama::Template;
+use axum::Router;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use i18n::Lang;
+use sangathan_core::access::Action;
+
+/// The pages and their assets.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(pages::home))
+        .route("/login", get(pages::login_page).post(pages::login_submit))
+        .route("/login/code", post(pages::login_code))
+        .route("/logout", post(pages::logout))
+        .route("/lang/{lang}", get(pages::switch_lang))
+        .route("/units/{code}", get(pages::drill))
+        .route("/units/{code}/map", get(pages::unit_map))
+        .route("/map", get(pages::state_map))
+        .route("/enrol", get(pages::enrol_page).post(pages::enrol_submit))
+        .route("/enrol/booths", get(pages::enrol_booths))
+        .route("/members", get(pages::members))
+        .route("/members/{id}", get(pages::member))
+        .route("/members/{id}/correction", post(pages::correction))
+        .route("/offline", get(pages::offline))
+        .route("/sw.js", get(assets::service_worker))
+        .route("/manifest.webmanifest", get(assets::manifest))
+        .route("/assets/{file}", get(assets::asset))
+}
+
+/// Does this path belong to the pages (not the API)?
+pub fn is_page(path: &str) -> bool {
+    !path.starts_with("/api/") && path != "/healthz"
+}
+
+/// The caller of a page: the session's office-bearer, or a redirect to the login page.
+pub struct PageCaller {
+    pub caller: Caller,
+    pub lang: Lang,
+    pub path: String,
+}
+
+impl FromRequestParts<AppState> for PageCaller {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let lang = Lang::of(&parts.headers);
+        let path = parts
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_else(|| "/".into());
+        // Pages check their form's CSRF token themselves (see `check_csrf`).
+        let caller = match auth::authenticate_with(state, &Method::GET, &parts.headers, None).await
+        {
+            Ok(c) if c.kind == Kind::User && c.session.is_some() => c,
+            Ok(_) | Err(ApiError::Unauthorized) => {
+                let next = if parts.method == Method::GET {
+                    path.clone()
+                } else {
+                    "/".into()
+                };
+                return Err(
+                    Redirect::to(&format!("/login?next={}", urlencode(&next))).into_response()
+                );
+            }
+            Err(e) => return Err(PageError(e, lang).into_response()),
+        };
+        parts.extensions.insert(auth::AuditWho {
+            actor: caller.actor.id.clone(),
+            posts: caller.scope.labels(),
+        });
+        Ok(PageCaller { caller, lang, path })
+    }
+}
+
+impl PageCaller {
+    /// The frame every page shares.
+    pub fn chrome(&self, title: String) -> Chrome {
+        let s = &self.caller.scope;
+        Chrome {
+            lang: self.lang,
+            title,
+            csrf: self.caller.csrf.clone().unwrap_or_default(),
+            path: self.path.clone(),
+            logged_in: true,
+            can_members: s.may_somewhere(Action::ViewMembers),
+            can_enrol: s.may_somewhere(Action::Enrol),
+            can_export: s.may_somewhere(Action::Export),
+            scripts: Vec::new(),
+        }
+    }
+
+    /// A form post without the session's CSRF token is refused.
+    pub fn check_csrf(&self, sent: &str) -> Result<(), PageError> {
+        let want = self.caller.csrf.as_deref().unwrap_or("");
+        if want.is_empty() || sent.len() != want.len() || sent != want {
+            return Err(PageError(ApiError::Csrf, self.lang));
+        }
+        Ok(())
+    }
+}
+
+/// What the base template needs: language, title, navigation, the CSRF token.
+pub struct Chrome {
+    pub lang: Lang,
+    pub title: String,
+    pub csrf: String,
+    pub path: String,
+    pub logged_in: bool,
+    pub can_members: bool,
+    pub can_enrol: bool,
+    pub can_export: bool,
+    /// Extra scripts of this page (under /assets/).
+    pub scripts: Vec<&'static str>,
+}
+
+impl Chrome {
+    /// The frame of a page seen without logging in.
+    pub fn public(lang: Lang, title: String, path: &str) -> Chrome {
+        Chrome {
+            lang,
+            title,
+            csrf: String::new(),
+            path: path.into(),
+            logged_in: false,
+            can_members: false,
+            can_enrol: false,
+            can_export: false,
+            scripts: Vec::new(),
+        }
+    }
+    pub fn t(&self, key: &str) -> String {
+        self.lang.t(key)
+    }
+    pub fn lang_code(&self) -> &'static str {
+        self.lang.code()
+    }
+    pub fn other_lang(&self) -> &'static str {
+        self.lang.other().code()
+    }
+    pub fn other_lang_name(&self) -> &'static str {
+        match self.lang {
+            Lang::Hi => "English",
+            Lang::En => "हिन्दी",
+        }
+    }
+    pub fn next_param(&self) -> String {
+        urlencode(&self.path)
+    }
+    pub fn asset(&self, name: &str) -> String {
+        assets::url(name)
+    }
+}
+
+/// Renders a template as an HTML page.
+pub fn html<T: Template>(t: &T) -> Response {
+    match t.render() {
+        Ok(body) => (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            )],
+            body,
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "a page did not render");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+/// An error shown as a page in the reader's language, with the API's status code (and its
+/// marks for the audit log: a hidden record is a denied look, answered as "not found").
+pub struct PageError(pub ApiError, pub Lang);
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    c: Chrome,
+    status: u16,
+    message: String,
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let PageError(err, lang) = self;
+        let body = err.body().error;
+        let api = err.into_response();
+        let (parts, _) = api.into_parts();
+        let message = match lang {
+            Lang::Hi => body.message_hi,
+            Lang::En => body.message,
+        };
+        let page = html(&ErrorPage {
+            c: Chrome::public(lang, lang.t("error-title"), "/"),
+            status: parts.status.as_u16(),
+            message,
+        });
+        let (_, body) = page.into_parts();
+        let mut res = Response::from_parts(parts, body);
+        res.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        );
+        res
+    }
+}
+
+impl From<(ApiError, Lang)> for PageError {
+    fn from((e, l): (ApiError, Lang)) -> Self {
+        PageError(e, l)
+    }
+}
+
+/// The code of the unit a post is held at (its label is `ROLE@UNIT:WING`).
+pub fn post_unit(p: &sangathan_core::access::Post) -> &str {
+    p.label
+        .split_once('@')
+        .map(|(_, rest)| rest.split(':').next().unwrap_or(rest))
+        .unwrap_or("")
+}
+
+/// Percent-encodes a query value.
+pub fn urlencode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// A local path to go back to after login or a language switch; anything else goes home.
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.into(),
+        _ => "/".into(),
+    }
+}

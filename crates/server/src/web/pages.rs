@@ -1,0 +1,1156 @@
+//! The pages. Each handler gets its data through the same functions as the API (scope checks
+//! and audit notes included) and renders one template.
+
+use super::i18n::{LANG_COOKIE, Lang, indian};
+use super::{Chrome, PageCaller, PageError, html, safe_next, urlencode};
+use crate::AppState;
+use crate::audit::AuditNote;
+use crate::auth::AuditWho;
+use crate::dto::MemberListDto;
+use crate::error::ApiError;
+use crate::routes::members::{EnrolRequest, ListQuery, enrol_as, member_seen, members_seen};
+use crate::routes::session::{
+    CodeRequest, LoginRequest, answer_code_request, check_login, session_cookie,
+};
+use crate::routes::units::{in_scope, progress_seen};
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::{Extensions, HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use sangathan_core::access::Action;
+use sangathan_core::geo::UnitKind;
+use sangathan_store::{ProgressRow, UnitBrief, clock};
+use serde::Deserialize;
+
+type PageResult = Result<Response, PageError>;
+
+impl PageCaller {
+    /// Names the caller on the answer, for the audit log.
+    fn respond(&self, res: impl IntoResponse) -> Response {
+        let mut res = res.into_response();
+        res.extensions_mut().insert(AuditWho {
+            actor: self.caller.actor.id.clone(),
+            posts: self.caller.scope.labels(),
+        });
+        res
+    }
+    fn err(&self, e: impl Into<ApiError>) -> PageError {
+        PageError(e.into(), self.lang)
+    }
+}
+
+/// A progress row as a page shows it.
+pub struct Row {
+    pub code: String,
+    pub name: String,
+    pub kind: String,
+    pub target: String,
+    pub achieved: String,
+    pub percent: f64,
+    pub percent_text: String,
+    pub pace: String,
+    pub last7: String,
+    /// Behind the pace needed (last 7 days slower than needed).
+    pub behind: bool,
+    pub link: bool,
+}
+
+impl Row {
+    fn of(r: &ProgressRow, lang: Lang, link: bool) -> Row {
+        Row {
+            code: r.code.clone(),
+            name: lang.pick(&r.name, r.name_hi.as_deref()).to_string(),
+            kind: lang.t(&format!("kind-{}", r.kind)),
+            target: indian(r.target),
+            achieved: indian(r.achieved),
+            percent: r.percent,
+            percent_text: format!("{:.1}%", r.percent),
+            pace: if r.needed == 0 {
+                lang.t("pace-done")
+            } else {
+                lang.ta("pace-needs", &[("n", indian(r.daily_needed.ceil() as i64))])
+            },
+            last7: lang.ta("pace-last7", &[("n", format!("{:.0}", r.rate_7d))]),
+            behind: r.needed > 0 && r.rate_7d < r.daily_needed,
+            link,
+        }
+    }
+    pub fn meter(&self) -> String {
+        format!("{:.1}", self.percent.min(100.0))
+    }
+}
+
+// ---------------------------------------------------------------- login, logout, language
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    c: Chrome,
+    next: String,
+    mobile: String,
+    code_sent: bool,
+    error: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct NextQuery {
+    next: Option<String>,
+}
+
+pub async fn login_page(headers: HeaderMap, Query(q): Query<NextQuery>) -> Response {
+    let lang = Lang::of(&headers);
+    html(&LoginPage {
+        c: Chrome::public(lang, lang.t("login-title"), "/login"),
+        next: safe_next(q.next.as_deref()),
+        mobile: String::new(),
+        code_sent: false,
+        error: None,
+    })
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct LoginForm {
+    mobile: Option<String>,
+    password: Option<String>,
+    code: Option<String>,
+    next: Option<String>,
+}
+
+/// A form post from another site is refused (SameSite keeps the cookie off it; this keeps the
+/// login form itself from being posted by another site).
+fn same_origin(headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return true;
+    };
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    origin
+        .split_once("://")
+        .is_some_and(|(_, h)| h.eq_ignore_ascii_case(host))
+}
+
+fn message_of(e: &ApiError, lang: Lang) -> String {
+    let b = e.body().error;
+    let fields = match lang {
+        Lang::Hi => b.fields_hi,
+        Lang::En => b.fields,
+    };
+    match (fields, lang) {
+        (Some(f), _) if !f.is_empty() => f.into_values().collect::<Vec<_>>().join("; "),
+        (_, Lang::Hi) => b.message_hi,
+        (_, Lang::En) => b.message,
+    }
+}
+
+pub async fn login_submit(
+    State(state): State<AppState>,
+    ext: Extensions,
+    headers: HeaderMap,
+    Form(f): Form<LoginForm>,
+) -> Response {
+    let lang = Lang::of(&headers);
+    let next = safe_next(f.next.as_deref());
+    let page = |error: Option<String>, code_sent: bool, status: StatusCode| {
+        let mut res = html(&LoginPage {
+            c: Chrome::public(lang, lang.t("login-title"), "/login"),
+            next: next.clone(),
+            mobile: f.mobile.clone().unwrap_or_default(),
+            code_sent,
+            error,
+        });
+        *res.status_mut() = status;
+        res
+    };
+    if !same_origin(&headers) {
+        return PageError(ApiError::Csrf, lang).into_response();
+    }
+    let body = LoginRequest {
+        mobile: f.mobile.clone(),
+        password: f.password.clone(),
+        code: f.code.clone(),
+    };
+    let code_sent = f.code.is_some();
+    match check_login(&state, &ext, &body).await {
+        Ok(Ok(person_id)) => match state.store.create_session(person_id, "user").await {
+            Ok((id, _csrf)) => {
+                let mut res = Redirect::to(&next).into_response();
+                res.headers_mut().insert(
+                    header::SET_COOKIE,
+                    session_cookie(&state, &headers, &id, crate::auth::ABSOLUTE.num_seconds()),
+                );
+                AuditNote::new("login-user", Some(format!("person:{person_id}")))
+                    .person(person_id)
+                    .actor(format!("person:{person_id}"))
+                    .on(res)
+            }
+            Err(e) => PageError(e.into(), lang).into_response(),
+        },
+        Ok(Err(note)) => note.on(page(
+            Some(lang.t("login-failed")),
+            code_sent,
+            StatusCode::UNAUTHORIZED,
+        )),
+        Err(e) => {
+            let status = e.status();
+            let mut res = page(Some(message_of(&e, lang)), code_sent, status);
+            if let Some(v) = e.into_response().headers().get(header::RETRY_AFTER) {
+                res.headers_mut().insert(header::RETRY_AFTER, v.clone());
+            }
+            res
+        }
+    }
+}
+
+pub async fn login_code(
+    State(state): State<AppState>,
+    ext: Extensions,
+    headers: HeaderMap,
+    Form(f): Form<LoginForm>,
+) -> Response {
+    let lang = Lang::of(&headers);
+    if !same_origin(&headers) {
+        return PageError(ApiError::Csrf, lang).into_response();
+    }
+    let body = CodeRequest {
+        mobile: f.mobile.clone(),
+    };
+    let (error, status) = match answer_code_request(&state, &ext, &body, "login").await {
+        Ok(_) => (None, StatusCode::OK),
+        Err(e) => (Some(message_of(&e, lang)), e.status()),
+    };
+    let mut res = html(&LoginPage {
+        c: Chrome::public(lang, lang.t("login-title"), "/login"),
+        next: safe_next(f.next.as_deref()),
+        mobile: f.mobile.unwrap_or_default(),
+        code_sent: error.is_none(),
+        error,
+    });
+    *res.status_mut() = status;
+    res
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct CsrfForm {
+    #[serde(rename = "_csrf")]
+    csrf: Option<String>,
+}
+
+pub async fn logout(
+    pc: PageCaller,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(f): Form<CsrfForm>,
+) -> PageResult {
+    pc.check_csrf(f.csrf.as_deref().unwrap_or(""))?;
+    if let Some(id) = &pc.caller.session {
+        state
+            .store
+            .touch_session(id, true)
+            .await
+            .map_err(|e| pc.err(e))?;
+    }
+    let mut res = Redirect::to("/login").into_response();
+    res.headers_mut()
+        .insert(header::SET_COOKIE, session_cookie(&state, &headers, "", 0));
+    Ok(pc.respond(AuditNote::new("logout", None).on(res)))
+}
+
+pub async fn switch_lang(Path(lang): Path<String>, Query(q): Query<NextQuery>) -> Response {
+    let lang = Lang::parse(&lang).unwrap_or_default();
+    let mut res = Redirect::to(&safe_next(q.next.as_deref())).into_response();
+    res.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_str(&format!(
+            "{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax",
+            lang.code()
+        ))
+        .expect("ASCII cookie"),
+    );
+    res
+}
+
+// ---------------------------------------------------------------- home and drill-down
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    c: Chrome,
+    cards: Vec<Card>,
+}
+
+pub struct Card {
+    pub role: String,
+    pub wing: String,
+    pub row: Row,
+    pub map: bool,
+}
+
+/// The campaign of a wing (the first one of that wing), for a post's progress.
+async fn campaign_of(state: &AppState, wing: &str) -> Result<Option<String>, ApiError> {
+    Ok(state
+        .store
+        .campaigns()
+        .await?
+        .into_iter()
+        .find(|c| c.wing == wing)
+        .map(|c| c.code))
+}
+
+pub async fn home(pc: PageCaller, State(state): State<AppState>) -> PageResult {
+    let person = pc.caller.actor.person_id.unwrap_or_default();
+    let posts = state
+        .store
+        .posts(person, clock::today())
+        .await
+        .map_err(|e| pc.err(e))?;
+    let mut cards = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for p in posts.iter().filter(|p| p.active) {
+        if !seen.insert((p.unit.clone(), p.wing.clone())) {
+            continue;
+        }
+        let campaign = campaign_of(&state, &p.wing).await.map_err(|e| pc.err(e))?;
+        let Ok(progress) = progress_seen(&pc.caller, &state, &p.unit, campaign.as_deref()).await
+        else {
+            continue;
+        };
+        let kind = progress.unit.kind.clone();
+        cards.push(Card {
+            role: pc.lang.t(&format!("role-{}", p.role)),
+            wing: pc.lang.t(&format!("wing-{}", p.wing)),
+            row: Row::of(&progress.unit, pc.lang, true),
+            map: matches!(kind.as_str(), "state" | "division" | "district"),
+        });
+    }
+    let c = pc.chrome(pc.lang.t("home-title"));
+    Ok(pc.respond(html(&HomePage { c, cards })))
+}
+
+#[derive(Template)]
+#[template(path = "units.html")]
+struct UnitPage {
+    c: Chrome,
+    unit: Row,
+    crumbs: Vec<(String, String, bool)>,
+    rows: Vec<Row>,
+    sort: String,
+    dir: String,
+    child_kind: String,
+    map: bool,
+    can_members: bool,
+    as_of: String,
+}
+
+impl UnitPage {
+    /// The link that sorts by `col` (flipping the direction when already sorted by it).
+    pub fn sort_link(&self, col: &str) -> String {
+        let dir = if self.sort == col && self.dir == "asc" {
+            "desc"
+        } else {
+            "asc"
+        };
+        format!("/units/{}?sort={col}&dir={dir}", self.unit.code)
+    }
+    pub fn aria_sort(&self, col: &str) -> &'static str {
+        match (self.sort == col, self.dir.as_str()) {
+            (false, _) => "none",
+            (true, "desc") => "descending",
+            _ => "ascending",
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct SortQuery {
+    sort: Option<String>,
+    dir: Option<String>,
+}
+
+/// The path from the state down to a unit; each one a link when the caller may see it.
+async fn crumbs(
+    pc: &PageCaller,
+    state: &AppState,
+    code: &str,
+) -> Result<Vec<(String, String, bool)>, ApiError> {
+    let mut out = Vec::new();
+    let mut next = state.store.unit(code).await?.and_then(|u| u.parent);
+    while let Some(code) = next {
+        let Some(u) = state.store.unit(&code).await? else {
+            break;
+        };
+        let visible = in_scope(&pc.caller, state, &u.code).await.is_ok();
+        out.push((
+            u.code.clone(),
+            pc.lang.pick(&u.name, u.name_hi.as_deref()).to_string(),
+            visible,
+        ));
+        next = u.parent;
+    }
+    out.reverse();
+    Ok(out)
+}
+
+pub async fn drill(
+    pc: PageCaller,
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    Query(q): Query<SortQuery>,
+) -> PageResult {
+    let progress = progress_seen(&pc.caller, &state, &code, None)
+        .await
+        .map_err(|e| pc.err(e))?;
+    let lang = pc.lang;
+    let sort = q.sort.unwrap_or_else(|| "number".into());
+    let dir = if q.dir.as_deref() == Some("desc") {
+        "desc"
+    } else {
+        "asc"
+    };
+    let mut children = progress.children.clone();
+    let key = |r: &ProgressRow| -> f64 {
+        match sort.as_str() {
+            "target" => r.target as f64,
+            "achieved" => r.achieved as f64,
+            "percent" => r.percent,
+            "pace" => r.daily_needed,
+            "last7" => r.rate_7d,
+            _ => 0.0,
+        }
+    };
+    if sort == "name" {
+        children.sort_by(|a, b| {
+            lang.pick(&a.name, a.name_hi.as_deref())
+                .cmp(lang.pick(&b.name, b.name_hi.as_deref()))
+        });
+    } else if sort != "number" {
+        children.sort_by(|a, b| key(a).total_cmp(&key(b)));
+    }
+    if dir == "desc" {
+        children.reverse();
+    }
+    let unit = Row::of(&progress.unit, lang, false);
+    let child_kind = progress
+        .children
+        .first()
+        .map(|r| lang.t(&format!("kind-{}", r.kind)))
+        .unwrap_or_default();
+    let crumbs = crumbs(&pc, &state, &progress.unit.code)
+        .await
+        .map_err(|e| pc.err(e))?;
+    let kind = progress.unit.kind.clone();
+    let page = UnitPage {
+        c: pc.chrome(unit.name.clone()),
+        crumbs,
+        rows: children.iter().map(|r| Row::of(r, lang, true)).collect(),
+        sort,
+        dir: dir.into(),
+        child_kind,
+        map: matches!(kind.as_str(), "state" | "division" | "district"),
+        can_members: in_scope_for(&pc, &state, &progress.unit.code, Action::ViewMembers).await,
+        as_of: progress.as_of.format("%d-%m-%Y").to_string(),
+        unit,
+    };
+    Ok(pc.respond(html(&page)))
+}
+
+async fn in_scope_for(pc: &PageCaller, state: &AppState, code: &str, action: Action) -> bool {
+    match state.store.place(code).await {
+        Ok(place) => pc.caller.wings_at(action, place.as_ref()).is_ok(),
+        Err(_) => false,
+    }
+}
+
+// ---------------------------------------------------------------- map
+
+#[derive(Template)]
+#[template(path = "map.html")]
+struct MapPage {
+    c: Chrome,
+    unit: Row,
+    svg: String,
+    legend: Vec<(&'static str, String)>,
+    rows: Vec<Row>,
+}
+
+/// The colour of a percentage of target: five steps, light to dark, readable by the
+/// colour-blind (one hue, rising darkness), with the legend's labels.
+const STEPS: [(f64, &str, &str); 5] = [
+    (0.0, "#fff5eb", "0–20%"),
+    (20.0, "#fdbe85", "20–40%"),
+    (40.0, "#fd8d3c", "40–60%"),
+    (60.0, "#d94701", "60–80%"),
+    (80.0, "#8c2d04", "80%+"),
+];
+
+fn colour(percent: f64) -> &'static str {
+    STEPS
+        .iter()
+        .rev()
+        .find(|(from, _, _)| percent >= *from)
+        .map(|s| s.1)
+        .unwrap_or(STEPS[0].1)
+}
+
+pub async fn state_map(pc: PageCaller, State(state): State<AppState>) -> PageResult {
+    let top = state.store.state_code().await.map_err(|e| pc.err(e))?;
+    if in_scope(&pc.caller, &state, &top).await.is_ok() {
+        return unit_map(pc, State(state), Path(top)).await;
+    }
+    // Not the whole state: the map of the first post's unit.
+    let code = pc
+        .caller
+        .scope
+        .posts
+        .first()
+        .map(|p| super::post_unit(p).to_string())
+        .unwrap_or_default();
+    Ok(Redirect::to(&format!("/units/{code}/map")).into_response())
+}
+
+pub async fn unit_map(
+    pc: PageCaller,
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+) -> PageResult {
+    let lang = pc.lang;
+    let top = progress_seen(&pc.caller, &state, &code, None)
+        .await
+        .map_err(|e| pc.err(e))?;
+    // The ACs' figures: from each district of the unit (one read per district), or the AC's own.
+    let mut acs: Vec<ProgressRow> = Vec::new();
+    if top.unit.kind == "ac" {
+        acs.push(top.unit.clone());
+    } else {
+        let districts: Vec<UnitBrief> = if top.unit.kind == "district" {
+            vec![UnitBrief {
+                code: top.unit.code.clone(),
+                number: None,
+                name: String::new(),
+                name_hi: None,
+            }]
+        } else {
+            state
+                .store
+                .units_within(&top.unit.code, UnitKind::District)
+                .await
+                .map_err(|e| pc.err(e))?
+                .unwrap_or_default()
+        };
+        for d in districts {
+            if let Ok(p) = progress_seen(&pc.caller, &state, &d.code, None).await {
+                acs.extend(p.children.into_iter().filter(|r| r.kind == "ac"));
+            }
+        }
+    }
+    let labels: Vec<(u32, String, String, &'static str)> = acs
+        .iter()
+        .filter_map(|r| {
+            let no: u32 = r.code.rsplit('-').next()?.parse().ok()?;
+            let name = lang.pick(&r.name, r.name_hi.as_deref());
+            Some((
+                no,
+                format!("{name} ({no}): {:.1}%", r.percent),
+                format!("/units/{}", r.code),
+                colour(r.percent),
+            ))
+        })
+        .collect();
+    let areas: Vec<crate::map::Area<'_>> = labels
+        .iter()
+        .map(|(no, label, href, fill)| crate::map::Area {
+            ac_no: *no,
+            fill,
+            label,
+            href,
+        })
+        .collect();
+    let unit = Row::of(&top.unit, lang, true);
+    let svg = crate::map::svg(
+        &areas,
+        &lang.ta("map-title", &[("unit", unit.name.clone())]),
+    );
+    let mut rows: Vec<Row> = acs.iter().map(|r| Row::of(r, lang, true)).collect();
+    rows.sort_by(|a, b| a.percent.total_cmp(&b.percent));
+    let page = MapPage {
+        c: pc.chrome(lang.ta("map-title", &[("unit", unit.name.clone())])),
+        unit,
+        svg,
+        legend: STEPS.iter().map(|s| (s.1, s.2.to_string())).collect(),
+        rows,
+    };
+    Ok(pc.respond(html(&page)))
+}
+
+// ---------------------------------------------------------------- enrolment
+
+#[derive(Template)]
+#[template(path = "enrol.html")]
+struct EnrolPage {
+    c: Chrome,
+    acs: Vec<UnitBrief>,
+    /// The booths to choose from when the scope is one AC (or part of one).
+    booths: Vec<UnitBrief>,
+    wings: Vec<(String, String)>,
+    key: String,
+    notice: &'static str,
+    notice_version: &'static str,
+    /// Units to check a typed mobile or EPIC against (the enroller's posts).
+    check_units: String,
+    form: EnrolForm,
+    errors: Vec<(String, String)>,
+    done: Option<(String, String, bool)>,
+    this_year: i32,
+}
+
+impl EnrolPage {
+    pub fn err(&self, field: &str) -> String {
+        self.errors
+            .iter()
+            .filter(|(f, _)| f == field)
+            .map(|(_, m)| m.as_str())
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+    pub fn booth_label(&self, b: &UnitBrief) -> String {
+        format!(
+            "{} — {}",
+            b.number.unwrap_or_default(),
+            self.c.lang.pick(&b.name, b.name_hi.as_deref())
+        )
+    }
+    pub fn ac_label(&self, a: &UnitBrief) -> String {
+        format!(
+            "{} — {}",
+            a.number.unwrap_or_default(),
+            self.c.lang.pick(&a.name, a.name_hi.as_deref())
+        )
+    }
+    pub fn selected_ac(&self, code: &str) -> bool {
+        self.form.ac.as_deref() == Some(code) || self.acs.len() == 1
+    }
+    pub fn selected_gender(&self, g: &str) -> bool {
+        self.form.gender.as_deref() == Some(g)
+    }
+    pub fn selected_wing(&self, w: &str) -> bool {
+        self.form.wing.as_deref().unwrap_or("party") == w
+    }
+    pub fn v<'a>(&self, s: &'a Option<String>) -> &'a str {
+        s.as_deref().unwrap_or("")
+    }
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct EnrolForm {
+    #[serde(rename = "_csrf")]
+    csrf: Option<String>,
+    key: Option<String>,
+    name: Option<String>,
+    mobile: Option<String>,
+    epic: Option<String>,
+    gender: Option<String>,
+    birth_year: Option<String>,
+    ac: Option<String>,
+    booth: Option<String>,
+    wing: Option<String>,
+    notice_shown: Option<String>,
+}
+
+/// The ACs and (for a scope inside one AC) the booths the caller may enrol in.
+async fn enrol_choices(
+    pc: &PageCaller,
+    state: &AppState,
+) -> Result<(Vec<UnitBrief>, Vec<UnitBrief>, Vec<String>), ApiError> {
+    let mut acs: Vec<UnitBrief> = Vec::new();
+    let mut booths: Vec<UnitBrief> = Vec::new();
+    let mut units: Vec<String> = Vec::new();
+    for p in &pc.caller.scope.posts {
+        if !sangathan_core::access::role_may(p.role, Action::Enrol) {
+            continue;
+        }
+        let code = super::post_unit(p).to_string();
+        units.push(code.clone());
+        match p.unit.kind {
+            UnitKind::Sector | UnitKind::Booth => {
+                let ac = code.splitn(4, '-').take(3).collect::<Vec<_>>().join("-");
+                if let Some(a) = state.store.units_within(&ac, UnitKind::Ac).await? {
+                    acs.extend(a);
+                }
+                booths.extend(
+                    state
+                        .store
+                        .units_within(&code, UnitKind::Booth)
+                        .await?
+                        .unwrap_or_default(),
+                );
+            }
+            _ => acs.extend(
+                state
+                    .store
+                    .units_within(&code, UnitKind::Ac)
+                    .await?
+                    .unwrap_or_default(),
+            ),
+        }
+    }
+    acs.sort_by_key(|a| a.number);
+    acs.dedup_by(|a, b| a.code == b.code);
+    if acs.len() == 1 && booths.is_empty() {
+        booths = state
+            .store
+            .units_within(&acs[0].code, UnitKind::Booth)
+            .await?
+            .unwrap_or_default();
+    }
+    booths.sort_by_key(|b| b.number);
+    booths.dedup_by(|a, b| a.code == b.code);
+    units.sort();
+    units.dedup();
+    Ok((acs, booths, units))
+}
+
+async fn enrol_page_with(
+    pc: &PageCaller,
+    state: &AppState,
+    form: EnrolForm,
+    errors: Vec<(String, String)>,
+    done: Option<(String, String, bool)>,
+) -> Result<Response, PageError> {
+    pc.caller
+        .must_be_able(Action::Enrol)
+        .map_err(|e| pc.err(e))?;
+    let (acs, booths, units) = enrol_choices(pc, state).await.map_err(|e| pc.err(e))?;
+    let wings = state
+        .store
+        .wings()
+        .await
+        .map_err(|e| pc.err(e))?
+        .into_iter()
+        .map(|w| {
+            let name = pc.lang.pick(&w.name, Some(&w.name_hi)).to_string();
+            (w.code, name)
+        })
+        .collect();
+    let notice = sangathan_core::consent::current();
+    let mut c = pc.chrome(pc.lang.t("enrol-title"));
+    c.scripts = vec!["outbox.js", "enrol.js"];
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let page = EnrolPage {
+        c,
+        acs,
+        booths,
+        wings,
+        key: new_key(),
+        notice: match pc.lang {
+            Lang::Hi => notice.hi,
+            Lang::En => notice.en,
+        },
+        notice_version: notice.version,
+        check_units: units.join(" "),
+        form,
+        errors,
+        done,
+        this_year: chrono::Datelike::year(&clock::today()),
+    };
+    let mut res = html(&page);
+    *res.status_mut() = status;
+    Ok(pc.respond(res))
+}
+
+fn new_key() -> String {
+    let mut b = [0u8; 16];
+    getrandom::fill(&mut b).expect("the OS has randomness");
+    format!("web-{}", hex::encode(b))
+}
+
+pub async fn enrol_page(pc: PageCaller, State(state): State<AppState>) -> PageResult {
+    enrol_page_with(&pc, &state, EnrolForm::default(), Vec::new(), None).await
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct BoothsQuery {
+    ac: Option<String>,
+}
+
+/// The booths of one AC of the enroller's scope, as the form's choices ("42 — name").
+pub async fn enrol_booths(
+    pc: PageCaller,
+    State(state): State<AppState>,
+    Query(q): Query<BoothsQuery>,
+) -> PageResult {
+    let ac = q.ac.unwrap_or_default();
+    let place = state.store.place(&ac).await.map_err(|e| pc.err(e))?;
+    pc.caller
+        .wings_at(Action::Enrol, place.as_ref())
+        .map_err(|e| pc.err(e))?;
+    let booths = state
+        .store
+        .units_within(&ac, UnitKind::Booth)
+        .await
+        .map_err(|e| pc.err(e))?
+        .unwrap_or_default();
+    let lang = pc.lang;
+    let list: Vec<String> = booths
+        .iter()
+        .map(|b| {
+            format!(
+                "{} — {}",
+                b.number.unwrap_or_default(),
+                lang.pick(&b.name, b.name_hi.as_deref())
+            )
+        })
+        .collect();
+    Ok(pc.respond(axum::Json(list)))
+}
+
+/// The booth code from the form: an AC code and a booth typed as "42" or "42 — name".
+pub fn booth_code(ac: &str, booth: &str) -> Option<String> {
+    let digits: String = booth
+        .trim()
+        .chars()
+        .take_while(|c| c.is_ascii_digit())
+        .collect();
+    let n: u32 = digits.parse().ok()?;
+    Some(format!("{}-B{n:04}", ac.trim().to_ascii_uppercase()))
+}
+
+/// The enrolment form posted without JavaScript (with it, the page posts to the API and keeps
+/// an offline outbox).
+pub async fn enrol_submit(
+    pc: PageCaller,
+    State(state): State<AppState>,
+    Form(f): Form<EnrolForm>,
+) -> PageResult {
+    pc.check_csrf(f.csrf.as_deref().unwrap_or(""))?;
+    let lang = pc.lang;
+    let ac = f.ac.clone().unwrap_or_default();
+    let unit = match f.booth.as_deref().map(str::trim).filter(|b| !b.is_empty()) {
+        Some(b) => booth_code(&ac, b).or(Some(ac.clone())),
+        None => Some(ac.clone()),
+    };
+    let birth_year = f
+        .birth_year
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
+    let mut errors = Vec::new();
+    let birth = match birth_year.map(str::parse::<i64>) {
+        Some(Ok(y)) => Some(y),
+        Some(Err(_)) => {
+            errors.push(("birth_year".to_string(), lang.t("err-birth-year")));
+            None
+        }
+        None => None,
+    };
+    if f.notice_shown.is_none() {
+        errors.push(("notice_shown".to_string(), lang.t("err-notice")));
+    }
+    let body = EnrolRequest {
+        name: f.name.clone(),
+        mobile: f.mobile.clone(),
+        epic: f.epic.clone(),
+        gender: f.gender.clone(),
+        birth_year: birth,
+        unit,
+        wing: f.wing.clone(),
+        consent_notice: Some(sangathan_core::consent::current().version.to_string()),
+        ..Default::default()
+    };
+    let key = f.key.clone().filter(|k| !k.is_empty()).ok_or_else(|| {
+        sangathan_core::FieldError::new("idempotency_key", "idempotency_key_required", "", "")
+    });
+    if !errors.is_empty() {
+        return enrol_page_with(&pc, &state, f, errors, None).await;
+    }
+    match enrol_as(&pc.caller, &state, key, &body, "web").await {
+        Ok((outcome, _, note)) => {
+            let done = Some((
+                outcome.membership_number.clone(),
+                outcome.unit.clone(),
+                outcome.created_membership,
+            ));
+            let res = enrol_page_with(&pc, &state, EnrolForm::default(), Vec::new(), done).await?;
+            Ok(note.on(res))
+        }
+        Err(ApiError::Invalid(inv)) => {
+            let errors = inv
+                .0
+                .into_iter()
+                .map(|e| {
+                    let msg = match lang {
+                        Lang::Hi => e.hi,
+                        Lang::En => e.en,
+                    };
+                    let field = if e.field == "unit" {
+                        "booth".into()
+                    } else {
+                        e.field
+                    };
+                    (field, msg)
+                })
+                .collect();
+            enrol_page_with(&pc, &state, f, errors, None).await
+        }
+        Err(e) => {
+            let errors = vec![("form".to_string(), message_of(&e, lang))];
+            enrol_page_with(&pc, &state, f, errors, None).await
+        }
+    }
+}
+
+// ---------------------------------------------------------------- members
+
+#[derive(Template)]
+#[template(path = "members.html")]
+struct MembersPage {
+    c: Chrome,
+    q: String,
+    unit: String,
+    units: Vec<(String, String)>,
+    rows: Vec<MemberLine>,
+    next: Option<String>,
+}
+
+pub struct MemberLine {
+    pub person_id: i64,
+    pub name: String,
+    pub number: String,
+    pub wing: String,
+    pub unit: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct MembersQuery {
+    q: Option<String>,
+    unit: Option<String>,
+    after: Option<String>,
+}
+
+pub async fn members(
+    pc: PageCaller,
+    State(state): State<AppState>,
+    Query(mq): Query<MembersQuery>,
+) -> PageResult {
+    pc.caller
+        .must_be_able(Action::ViewMembers)
+        .map_err(|e| pc.err(e))?;
+    let lang = pc.lang;
+    // The units to browse: each post that may see members.
+    let mut units: Vec<(String, String)> = Vec::new();
+    for p in &pc.caller.scope.posts {
+        if !sangathan_core::access::role_may(p.role, Action::ViewMembers) {
+            continue;
+        }
+        let code = super::post_unit(p).to_string();
+        if units.iter().any(|(c, _)| *c == code) {
+            continue;
+        }
+        let name = match state.store.unit(&code).await.map_err(|e| pc.err(e))? {
+            Some(u) => lang.pick(&u.name, u.name_hi.as_deref()).to_string(),
+            None => code.clone(),
+        };
+        units.push((code, name));
+    }
+    let unit = mq
+        .unit
+        .clone()
+        .filter(|u| !u.trim().is_empty())
+        .or_else(|| units.first().map(|u| u.0.clone()))
+        .unwrap_or_default();
+    let q = mq.q.clone().unwrap_or_default();
+    let query = ListQuery {
+        unit: Some(unit.clone()),
+        q: mq.q.clone(),
+        after: mq.after.clone(),
+        limit: Some("25".into()),
+        ..Default::default()
+    };
+    let (list, note) = members_seen(&pc.caller, &state, &query)
+        .await
+        .map_err(|e| pc.err(e))?;
+    let (rows, next): (Vec<MemberLine>, Option<String>) = match list {
+        MemberListDto::Page(p) => (
+            p.members
+                .into_iter()
+                .map(|m| MemberLine {
+                    person_id: m.person_id,
+                    name: m.name,
+                    number: m.membership_number,
+                    wing: lang.t(&format!("wing-{}", m.wing)),
+                    unit: m.unit,
+                })
+                .collect(),
+            p.next.map(|n| n.to_string()),
+        ),
+        MemberListDto::Search(p) => (
+            p.members
+                .into_iter()
+                .map(|m| MemberLine {
+                    person_id: m.person_id,
+                    name: m.name,
+                    number: m.membership_number,
+                    wing: lang.t(&format!("wing-{}", m.wing)),
+                    unit: m.unit,
+                })
+                .collect(),
+            p.next.map(|n| n.to_string()),
+        ),
+    };
+    let next = next.map(|n| {
+        format!(
+            "/members?unit={}&q={}&after={n}",
+            urlencode(&unit),
+            urlencode(&q)
+        )
+    });
+    let page = MembersPage {
+        c: pc.chrome(lang.t("members-title")),
+        q,
+        unit,
+        units,
+        rows,
+        next,
+    };
+    Ok(pc.respond(note.on(html(&page))))
+}
+
+#[derive(Template)]
+#[template(path = "member.html")]
+struct MemberPage {
+    c: Chrome,
+    m: sangathan_store::Member,
+    trail: Vec<sangathan_store::AuditRecord>,
+    can_audit: bool,
+    saved: bool,
+}
+
+impl MemberPage {
+    pub fn gender(&self) -> String {
+        match self.m.gender.as_deref() {
+            Some(g) => self.c.t(&format!("gender-{}", g.to_ascii_lowercase())),
+            None => String::new(),
+        }
+    }
+    pub fn wing(&self, w: &str) -> String {
+        self.c.t(&format!("wing-{w}"))
+    }
+    pub fn when(&self, t: &chrono::DateTime<chrono::Utc>) -> String {
+        (*t + chrono::Duration::minutes(330))
+            .format("%d-%m-%Y %H:%M")
+            .to_string()
+    }
+    pub fn opt<'a>(&self, s: &'a Option<String>) -> &'a str {
+        s.as_deref().unwrap_or("—")
+    }
+    pub fn year(&self) -> String {
+        self.m
+            .birth_year
+            .map(|y| y.to_string())
+            .unwrap_or_else(|| "—".into())
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct SavedQuery {
+    saved: Option<String>,
+}
+
+pub async fn member(
+    pc: PageCaller,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(sq): Query<SavedQuery>,
+) -> PageResult {
+    let (m, note) = member_seen(&pc.caller, &state, &id)
+        .await
+        .map_err(|e| pc.err(e))?;
+    // The audit trail, for the roles that may read the audit log where the member lives.
+    let can_audit = match state.store.place(&m.unit).await.map_err(|e| pc.err(e))? {
+        Some(p) => !pc.caller.scope.wings(Action::ViewAudit, &p).is_none(),
+        None => false,
+    };
+    let trail = if can_audit {
+        state
+            .store
+            .audit_of_person(m.person_id, 50)
+            .await
+            .map_err(|e| pc.err(e))?
+    } else {
+        Vec::new()
+    };
+    let page = MemberPage {
+        c: pc.chrome(m.name.clone()),
+        m,
+        trail,
+        can_audit,
+        saved: sq.saved.is_some(),
+    };
+    Ok(pc.respond(note.on(html(&page))))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct CorrectionForm {
+    #[serde(rename = "_csrf")]
+    csrf: Option<String>,
+    field: Option<String>,
+    value: Option<String>,
+}
+
+/// A correction of a member's record, filed for review (as a member's own request is).
+pub async fn correction(
+    pc: PageCaller,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Form(f): Form<CorrectionForm>,
+) -> PageResult {
+    pc.check_csrf(f.csrf.as_deref().unwrap_or(""))?;
+    let (m, _) = member_seen(&pc.caller, &state, &id)
+        .await
+        .map_err(|e| pc.err(e))?;
+    let field = f.field.unwrap_or_default();
+    let value = f.value.unwrap_or_default();
+    if !matches!(
+        field.as_str(),
+        "name" | "mobile" | "epic" | "gender" | "birth_year" | "address"
+    ) || value.trim().is_empty()
+    {
+        let e = sangathan_core::FieldError::new(
+            "value",
+            "correction_invalid",
+            "choose a field and type the correct value",
+            "क्षेत्र चुनें और सही मान लिखें",
+        );
+        return Err(pc.err(e));
+    }
+    let req = state
+        .store
+        .request_correction(m.person_id, &field, value.trim())
+        .await
+        .map_err(|e| pc.err(e))?;
+    let res = Redirect::to(&format!("/members/{}?saved=1", m.person_id));
+    Ok(pc.respond(
+        AuditNote::new("correction-request", Some(format!("correction:{req}")))
+            .person(m.person_id)
+            .on(res),
+    ))
+}
+
+#[derive(Template)]
+#[template(path = "offline.html")]
+struct OfflinePage {
+    c: Chrome,
+}
+
+/// What the service worker shows for a page it has not kept, when there is no connection.
+pub async fn offline(headers: HeaderMap) -> Response {
+    let lang = Lang::of(&headers);
+    html(&OfflinePage {
+        c: Chrome::public(lang, lang.t("offline-title"), "/offline"),
+    })
+}

@@ -1,0 +1,90 @@
+// Offline enrolment: with no connection the form still works, entries wait in the outbox, and
+// when the connection returns each lands exactly once — even sent again, out of order — and an
+// entry the server refuses comes back with the reason.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { BASE, AC_INCHARGE, browser, login, find, freshMobile, shot, requested } from './lib.mjs';
+
+const ctx = await browser({ viewport: { width: 360, height: 740 }, isMobile: true });
+after(async () => {
+  await ctx.close();
+  const origin = new URL(BASE).origin;
+  const foreign = requested.filter((u) => !u.startsWith(origin) && !u.startsWith('data:') && !u.startsWith('blob:'));
+  assert.deepEqual(foreign, [], 'requests to other hosts');
+});
+
+async function fill(page, { name, mobile, epic, booth }) {
+  await page.fill('#name', name);
+  if (mobile) await page.fill('#mobile', mobile);
+  if (epic) await page.fill('#epic', epic);
+  await page.fill('#booth', String(booth));
+  await page.check('#notice_shown');
+  await page.click('#enrol-submit');
+  await page.waitForSelector('#enrol-done:not([hidden])');
+}
+
+test('enrol offline, come back online: each entry exactly once; a refused one comes back', async () => {
+  const page = await ctx.newPage();
+  await login(page, AC_INCHARGE);
+  await page.goto(BASE + '/enrol');
+  // The service worker takes control and keeps the enrolment page.
+  await page.evaluate(() => navigator.serviceWorker.ready.then(() => true));
+  await page.reload();
+  await page.waitForFunction(() => !!navigator.serviceWorker.controller);
+
+  // A person on record with an EPIC and a mobile (online).
+  const epic = 'ZQX' + String(Date.now()).slice(-7);
+  const first = freshMobile();
+  await fill(page, { name: 'Kamla Devi', mobile: first, epic, booth: 7 });
+  assert.match(await page.textContent('#done-number'), /^UP-/);
+
+  await ctx.setOffline(true);
+  // The page itself comes from the service worker's cache.
+  await page.goto(BASE + '/enrol');
+  assert.ok(await page.isVisible('#enrol-form'));
+  const mobiles = [freshMobile(), freshMobile()];
+  await fill(page, { name: 'Suresh Chandra', mobile: mobiles[0], booth: 8 });
+  assert.match(await page.textContent('#done-heading'), /सहेजा/);
+  await page.click('#enrol-next');
+  await fill(page, { name: 'सुनीता यादव', mobile: mobiles[1], booth: 9 });
+  await page.click('#enrol-next');
+  // The same EPIC with another mobile: the server will refuse it (identity conflict).
+  await fill(page, { name: 'Kamla Devi', mobile: freshMobile(), epic, booth: 7 });
+  assert.match(await page.textContent('#outbox-waiting'), /3/);
+  assert.equal((await page.textContent('#outbox-count')).trim(), '3');
+  await shot(page, 'offline-outbox');
+  // Nothing reached the server yet.
+  for (const m of mobiles) assert.equal((await find('UP-AC-86', m)).length, 0);
+
+  // Keep copies of the entries to send them again, out of order, after they have landed.
+  const copies = await page.evaluate(() => Outbox.all());
+  assert.equal(copies.length, 3);
+
+  await ctx.setOffline(false);
+  // The `online` event sends the outbox.
+  await page.waitForFunction(() => !/[0-9]/.test(document.getElementById('outbox-waiting').textContent), null, { timeout: 20000 });
+  await page.waitForSelector('#outbox-rejected li');
+  const refused = await page.textContent('#outbox-rejected');
+  assert.match(refused, /Kamla Devi/);
+  assert.match(refused, /मोबाइल|EPIC/);
+  await shot(page, 'offline-refused');
+
+  // Send every entry again, newest first, twice: the server answers from the first result.
+  const statuses = await page.evaluate(async (entries) => {
+    const csrf = document.querySelector('meta[name=csrf-token]').content;
+    const out = [];
+    for (const round of [1, 2]) {
+      for (const e of [...entries].reverse()) out.push((await Outbox.send(e, csrf)).status);
+    }
+    return out;
+  }, copies);
+  assert.ok(statuses.every((s) => [200, 201, 422].includes(s)), statuses.join(','));
+  for (const m of mobiles) {
+    const found = await find('UP-AC-86', m);
+    assert.equal(found.length, 1, `${m} is on the server exactly once`);
+  }
+  // The refused entry can be fixed or removed; removing it empties the outbox.
+  await page.click('#outbox-rejected li button:nth-of-type(2)');
+  await page.waitForFunction(() => document.getElementById('outbox').hidden);
+  await page.close();
+});
