@@ -5,7 +5,7 @@
 use sangathan_store::Wings;
 
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
-use sangathan_core::geo::BoothRow;
+use sangathan_core::geo::{BoothRow, UnitKind};
 use sangathan_core::ids::{Epic, Gender, Mobile, PersonName};
 use sangathan_store::testing::TestDb;
 use sangathan_store::{DynStore, EnrolContext, Enrolment, NewCampaign, StoreError, clock, preset};
@@ -211,6 +211,58 @@ async fn up_preset_targets_and_rollup(db: TestDb) {
         .unwrap()
         .unwrap();
     let division = district.parent.clone().unwrap();
+    // Units of a kind within a subtree (the enrolment form's choices, the map's ACs).
+    let acs = s.units_within("UP", UnitKind::Ac).await.unwrap().unwrap();
+    assert_eq!(acs.len(), 403);
+    assert!(acs.windows(2).all(|w| w[0].number < w[1].number));
+    let in_district = s
+        .units_within(&district.code, UnitKind::Ac)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut children: Vec<String> = s
+        .children(&district.code)
+        .await
+        .unwrap()
+        .unwrap()
+        .into_iter()
+        .map(|u| u.code)
+        .collect();
+    children.sort();
+    let mut within: Vec<String> = in_district.iter().map(|u| u.code.clone()).collect();
+    within.sort();
+    assert_eq!(within, children);
+    let mut booths = 0;
+    for sector in s.children("UP-AC-173").await.unwrap().unwrap() {
+        booths += s.children(&sector.code).await.unwrap().unwrap().len();
+    }
+    let ac_booths = s
+        .units_within("UP-AC-173", UnitKind::Booth)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(ac_booths.len(), booths);
+    assert!(ac_booths.iter().all(|b| b.code.starts_with("UP-AC-173-B")));
+    let itself = s
+        .units_within("UP-AC-173", UnitKind::Ac)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(itself.len(), 1);
+    assert_eq!(itself[0].name, ac173.name);
+    assert!(
+        s.units_within(&ac_booths[0].code, UnitKind::Ac)
+            .await
+            .unwrap()
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        s.units_within("UP-AC-999", UnitKind::Booth)
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert_children_sum(&s, &division).await;
     assert_children_sum(&s, &district.code).await;
     let acp = assert_children_sum(&s, "UP-AC-173").await;
