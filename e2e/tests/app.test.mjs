@@ -94,7 +94,9 @@ test('drill down from the state to a booth; an enrolment there moves every level
   await login(page, STATE_ADMIN);
   await page.click('.unit-card h2 a');
   assert.equal(new URL(page.url()).pathname, '/units/UP');
+  await page.setViewportSize({ width: 720, height: 760 });
   await shot(page, 'drill-state');
+  await page.setViewportSize({ width: 1100, height: 900 });
   const path = ['UP'];
   for (let level = 0; level < 5; level++) {
     const link = page.locator('table.progress tbody tr th a').first();
@@ -129,7 +131,9 @@ test('drill down from the state to a booth; an enrolment there moves every level
   await page.goto(BASE + '/map');
   assert.equal(await page.locator('figure.map svg path').count(), 403);
   assert.equal(await page.locator('.legend li').count(), 5);
+  await page.setViewportSize({ width: 720, height: 760 });
   await shot(page, 'map');
+  await page.setViewportSize({ width: 1100, height: 900 });
   const first = page.locator('figure.map svg a').first();
   const href = await first.getAttribute('href');
   assert.match(href, /^\/units\/UP-AC-\d+$/);

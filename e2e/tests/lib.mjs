@@ -32,6 +32,7 @@ export async function browser(options = {}) {
     hasTouch: !!options.isMobile,
     locale: 'hi-IN',
     serviceWorkers: options.serviceWorkers || 'allow',
+    acceptDownloads: true,
   });
   ctx.on('request', (r) => requested.push(r.url()));
   return ctx;

@@ -2,11 +2,8 @@
 
 mod access;
 mod bench;
-mod bulk;
 mod demo;
-mod export;
 mod merges;
-mod sheet;
 mod users;
 
 use anyhow::{Context, anyhow, bail};
@@ -14,6 +11,7 @@ use chrono::{Duration, NaiveDate, TimeZone};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use sangathan_core::access::{Action, Wings};
+use sangathan_sheets::{bulk, export};
 use sangathan_store::{DEFAULT_DB, DynStore, EnrolContext, StoreError, clock, preset};
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -66,7 +64,7 @@ enum Cmd {
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: SocketAddr,
     },
-    /// Serve the API (and later the web app).
+    /// Serve the web app (at /) and the JSON API (under /api/v1).
     Serve {
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: SocketAddr,
@@ -591,15 +589,29 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             op.must_be_able(Action::Import)?;
             op.audit("import", Some(file.display().to_string()), None)
                 .await?;
+            let bar = if json {
+                ProgressBar::hidden()
+            } else {
+                ProgressBar::new_spinner()
+            };
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{spinner} import {human_pos} rows {per_sec} {elapsed}",
+                )
+                .expect("template"),
+            );
             let opt = bulk::ImportOptions {
                 scope: op.scope.clone(),
                 actor: op.actor.clone(),
                 wing: wing.as_deref(),
                 dry_run,
-                quiet: json,
                 errors: errors.as_deref(),
+                progress: &|n| bar.set_position(n),
+                warn: &|w| eprintln!("warning: {w}"),
+                channel: "import",
             };
             let t = bulk::import_members(&s, &file, opt).await?;
+            bar.finish_and_clear();
             if json {
                 println!(
                     "{}",
@@ -637,7 +649,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .await?;
             op.audit("export", Some(unit.to_ascii_uppercase()), None)
                 .await?;
-            let n = bulk::export_members(&s, &unit, &wings, format, &out).await?;
+            let bar = ProgressBar::new_spinner();
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} export {human_pos} rows {per_sec}")
+                    .expect("template"),
+            );
+            let n = bulk::export_members(&s, &unit, &wings, format, &out, &|n| bar.set_position(n))
+                .await?;
+            bar.finish_and_clear();
             eprintln!("exported {n} memberships to {}", out.display());
         }
         Cmd::Search {

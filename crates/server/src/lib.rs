@@ -43,6 +43,8 @@ pub struct AppState {
     pub operator_scope:
         std::sync::Arc<std::sync::OnceLock<std::sync::Arc<sangathan_core::access::Scope>>>,
     pub config: Config,
+    /// Imports started from the web app.
+    pub jobs: web::bulk::Jobs,
 }
 
 /// How the server runs.
@@ -88,6 +90,7 @@ pub fn router_with(store: DynStore, config: Config) -> Router {
         openapi_json,
         operator_scope: Default::default(),
         config,
+        jobs: Default::default(),
     };
     routes
         .fallback(not_found)

@@ -7,6 +7,7 @@
 //! the login page; an error is a page in the reader's language with the API's status code.
 
 pub mod assets;
+pub mod bulk;
 pub mod i18n;
 pub mod pages;
 
@@ -39,6 +40,15 @@ pub fn router() -> Router<AppState> {
         .route("/members", get(pages::members))
         .route("/members/{id}", get(pages::member))
         .route("/members/{id}/correction", post(pages::correction))
+        .route(
+            "/import",
+            get(bulk::import_page)
+                .post(bulk::import_upload)
+                .layer(axum::extract::DefaultBodyLimit::max(bulk::UPLOAD_LIMIT)),
+        )
+        .route("/import/{id}", get(bulk::import_status))
+        .route("/import/{id}/errors.csv", get(bulk::import_errors))
+        .route("/export", get(bulk::export))
         .route("/offline", get(pages::offline))
         .route("/sw.js", get(assets::service_worker))
         .route("/manifest.webmanifest", get(assets::manifest))
@@ -107,6 +117,7 @@ impl PageCaller {
             can_members: s.may_somewhere(Action::ViewMembers),
             can_enrol: s.may_somewhere(Action::Enrol),
             can_export: s.may_somewhere(Action::Export),
+            can_import: s.may_somewhere(Action::Import),
             scripts: Vec::new(),
         }
     }
@@ -131,6 +142,7 @@ pub struct Chrome {
     pub can_members: bool,
     pub can_enrol: bool,
     pub can_export: bool,
+    pub can_import: bool,
     /// Extra scripts of this page (under /assets/).
     pub scripts: Vec<&'static str>,
 }
@@ -147,6 +159,7 @@ impl Chrome {
             can_members: false,
             can_enrol: false,
             can_export: false,
+            can_import: false,
             scripts: Vec::new(),
         }
     }
@@ -240,6 +253,30 @@ pub fn post_unit(p: &sangathan_core::access::Post) -> &str {
         .split_once('@')
         .map(|(_, rest)| rest.split(':').next().unwrap_or(rest))
         .unwrap_or("")
+}
+
+/// Units where the caller holds a post allowing `action`, with their names.
+pub async fn post_units(
+    pc: &PageCaller,
+    state: &AppState,
+    action: Action,
+) -> Result<Vec<(String, String)>, ApiError> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for p in &pc.caller.scope.posts {
+        if !sangathan_core::access::role_may(p.role, action) {
+            continue;
+        }
+        let code = post_unit(p).to_string();
+        if out.iter().any(|(c, _)| *c == code) {
+            continue;
+        }
+        let name = match state.store.unit(&code).await? {
+            Some(u) => pc.lang.pick(&u.name, u.name_hi.as_deref()).to_string(),
+            None => code.clone(),
+        };
+        out.push((code, name));
+    }
+    Ok(out)
 }
 
 /// Percent-encodes a query value.

@@ -27,7 +27,7 @@ type PageResult = Result<Response, PageError>;
 
 impl PageCaller {
     /// Names the caller on the answer, for the audit log.
-    fn respond(&self, res: impl IntoResponse) -> Response {
+    pub(crate) fn respond(&self, res: impl IntoResponse) -> Response {
         let mut res = res.into_response();
         res.extensions_mut().insert(AuditWho {
             actor: self.caller.actor.id.clone(),
@@ -35,7 +35,7 @@ impl PageCaller {
         });
         res
     }
-    fn err(&self, e: impl Into<ApiError>) -> PageError {
+    pub(crate) fn err(&self, e: impl Into<ApiError>) -> PageError {
         PageError(e.into(), self.lang)
     }
 }
@@ -942,21 +942,9 @@ pub async fn members(
         .map_err(|e| pc.err(e))?;
     let lang = pc.lang;
     // The units to browse: each post that may see members.
-    let mut units: Vec<(String, String)> = Vec::new();
-    for p in &pc.caller.scope.posts {
-        if !sangathan_core::access::role_may(p.role, Action::ViewMembers) {
-            continue;
-        }
-        let code = super::post_unit(p).to_string();
-        if units.iter().any(|(c, _)| *c == code) {
-            continue;
-        }
-        let name = match state.store.unit(&code).await.map_err(|e| pc.err(e))? {
-            Some(u) => lang.pick(&u.name, u.name_hi.as_deref()).to_string(),
-            None => code.clone(),
-        };
-        units.push((code, name));
-    }
+    let units = super::post_units(&pc, &state, Action::ViewMembers)
+        .await
+        .map_err(|e| pc.err(e))?;
     let unit = mq
         .unit
         .clone()
@@ -974,30 +962,25 @@ pub async fn members(
     let (list, note) = members_seen(&pc.caller, &state, &query)
         .await
         .map_err(|e| pc.err(e))?;
+    let line = |person_id, name, number, wing: String, unit| MemberLine {
+        person_id,
+        name,
+        number,
+        wing: lang.t(&format!("wing-{wing}")),
+        unit,
+    };
     let (rows, next): (Vec<MemberLine>, Option<String>) = match list {
         MemberListDto::Page(p) => (
             p.members
                 .into_iter()
-                .map(|m| MemberLine {
-                    person_id: m.person_id,
-                    name: m.name,
-                    number: m.membership_number,
-                    wing: lang.t(&format!("wing-{}", m.wing)),
-                    unit: m.unit,
-                })
+                .map(|m| line(m.person_id, m.name, m.membership_number, m.wing, m.unit))
                 .collect(),
             p.next.map(|n| n.to_string()),
         ),
         MemberListDto::Search(p) => (
             p.members
                 .into_iter()
-                .map(|m| MemberLine {
-                    person_id: m.person_id,
-                    name: m.name,
-                    number: m.membership_number,
-                    wing: lang.t(&format!("wing-{}", m.wing)),
-                    unit: m.unit,
-                })
+                .map(|m| line(m.person_id, m.name, m.membership_number, m.wing, m.unit))
                 .collect(),
             p.next.map(|n| n.to_string()),
         ),

@@ -4,7 +4,6 @@ use crate::export::{Exporter, Format};
 use crate::sheet::Sheet;
 use anyhow::{Context, anyhow};
 use chrono::Datelike;
-use indicatif::{ProgressBar, ProgressStyle};
 use sangathan_core::geo::UnitCode;
 use sangathan_core::import::{Column, RowOutcome, validate_row};
 use sangathan_store::{
@@ -41,12 +40,18 @@ fn file_hash(path: &Path) -> anyhow::Result<String> {
 pub struct ImportOptions<'a> {
     pub wing: Option<&'a str>,
     pub dry_run: bool,
-    pub quiet: bool,
     pub errors: Option<&'a Path>,
     /// The importer's scope (`--as`); rows for units outside it are rejected as unknown units.
     pub scope: Option<std::sync::Arc<sangathan_core::access::Scope>>,
     /// Who the memberships are recorded as enrolled by (the audit name).
     pub actor: String,
+    /// Told the rows read so far after each batch.
+    pub progress: &'a (dyn Fn(u64) + Send + Sync),
+    /// Told what the importer should know but that stops nothing (unknown columns, a resumed
+    /// file).
+    pub warn: &'a (dyn Fn(String) + Send + Sync),
+    /// Where the membership was made: `import` (CLI), `web-import` (the web app).
+    pub channel: &'a str,
 }
 
 /// Import a sheet; returns the whole file's totals (a resumed run counts the earlier part too).
@@ -57,7 +62,9 @@ pub async fn import_members(
 ) -> anyhow::Result<ImportStats> {
     let mut sheet = Sheet::open(path).map_err(|e| anyhow!("{}: {e}", path.display()))?;
     for u in &sheet.columns.unknown {
-        eprintln!("warning: column {u:?} is not one Sangathan knows; it is ignored");
+        (opt.warn)(format!(
+            "column {u:?} is not one Sangathan knows; it is ignored"
+        ));
     }
     let state = store.state_code().await?;
     let year = clock::today().year();
@@ -79,20 +86,11 @@ pub async fn import_members(
     if let Some(j) = &job
         && j.resumed
     {
-        eprintln!(
+        (opt.warn)(format!(
             "resuming the unfinished import of this file after {} rows",
             j.rows_done
-        );
+        ));
     }
-    let bar = if opt.quiet {
-        ProgressBar::hidden()
-    } else {
-        ProgressBar::new_spinner()
-    };
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} import {human_pos} rows {per_sec} {elapsed}")
-            .expect("template"),
-    );
     let batch = if opt.dry_run { 100_000 } else { batch_size() };
     let mut rows: Vec<ImportRow> = Vec::with_capacity(batch);
     let mut first_line = 0u64;
@@ -159,7 +157,7 @@ pub async fn import_members(
                     },
                     ctx: EnrolContext {
                         actor: opt.actor.clone(),
-                        channel: "import".into(),
+                        channel: opt.channel.into(),
                         at: clock::now(),
                         scope: opt.scope.clone(),
                         consent: None,
@@ -175,7 +173,7 @@ pub async fn import_members(
                     .import_batch(job.as_ref().map(|j| j.id), first_line, &rows)
                     .await?,
             );
-            bar.inc(rows.len() as u64);
+            (opt.progress)(seen);
             rows.clear();
         }
     }
@@ -186,9 +184,8 @@ pub async fn import_members(
                 .import_batch(job.as_ref().map(|j| j.id), first_line, &rows)
                 .await?,
         );
-        bar.inc(rows.len() as u64);
+        (opt.progress)(seen);
     }
-    bar.finish_and_clear();
     if let Some(j) = &job {
         store.import_finish(j.id).await?;
         if let Some(out) = opt.errors {
@@ -208,7 +205,7 @@ fn add(t: &mut ImportStats, b: ImportStats) {
 }
 
 /// The error report: one line per rejected field, numbered as a spreadsheet shows the row.
-fn write_errors(out: &Path, errors: &[ImportError]) -> anyhow::Result<()> {
+pub fn write_errors(out: &Path, errors: &[ImportError]) -> anyhow::Result<()> {
     let mut f =
         std::fs::File::create(out).with_context(|| format!("cannot write {}", out.display()))?;
     std::io::Write::write_all(&mut f, "\u{feff}".as_bytes())?;
@@ -236,16 +233,13 @@ pub async fn export_members(
     wings: &sangathan_core::access::Wings,
     format: Format,
     out: &Path,
+    progress: &(dyn Fn(u64) + Send + Sync),
 ) -> anyhow::Result<u64> {
     if store.unit(unit).await?.is_none() {
         return Err(anyhow!("unknown unit: {unit}"));
     }
     let mut x = Exporter::create(out, format)?;
-    let bar = ProgressBar::new_spinner();
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} export {human_pos} rows {per_sec}")
-            .expect("template"),
-    );
+    let mut n = 0u64;
     let mut after = 0i64;
     loop {
         let page = store
@@ -257,8 +251,8 @@ pub async fn export_members(
         for (_, row) in &page {
             x.write(row)?;
         }
-        bar.inc(page.len() as u64);
+        n += page.len() as u64;
+        progress(n);
     }
-    bar.finish_and_clear();
     x.finish()
 }
