@@ -125,6 +125,7 @@
   function showDone(outcome, queued) {
     $('done-heading').textContent = queued ? d.msgQueued : (outcome.created_membership ? d.msgDone : d.msgAlready);
     $('done-number').textContent = queued ? '' : outcome.membership_number;
+    $('done-number').parentNode.hidden = queued;
     $('done-unit').textContent = queued ? '' : outcome.unit;
     form.hidden = true;
     $('enrol-done').hidden = false;
