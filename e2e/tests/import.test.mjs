@@ -41,7 +41,7 @@ test('upload a sheet, see it finish, download the rejected rows; export the unit
   for (const m of [m1, m2]) assert.equal((await find('UP-AC-86', m)).length, 1);
 
   await page.goto(BASE + '/import');
-  const [exp] = await Promise.all([page.waitForEvent('download'), page.click('a.export-csv')]);
+  const [exp] = await Promise.all([page.waitForEvent('download'), page.click('button.export-csv')]);
   const sheet = readFileSync(await exp.path(), 'utf8');
   assert.match(sheet.split('\n')[0], /name/i);
   assert.ok(sheet.includes('Import Ek') && sheet.includes('इम्पोर्ट दो'));

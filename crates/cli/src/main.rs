@@ -609,6 +609,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 progress: &|n| bar.set_position(n),
                 warn: &|w| eprintln!("warning: {w}"),
                 channel: "import",
+                file_name: None,
             };
             let t = bulk::import_members(&s, &file, opt).await?;
             bar.finish_and_clear();

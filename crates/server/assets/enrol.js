@@ -9,6 +9,7 @@
   var lang = document.body.dataset.lang || 'hi';
   var csrfMeta = document.querySelector('meta[name=csrf-token]');
   var csrf = csrfMeta ? csrfMeta.content : '';
+  var person = parseInt(d.person, 10);
   var $ = function (id) { return document.getElementById(id); };
   var DEV = '०१२३४५६७८९';
 
@@ -147,33 +148,39 @@
     loadBooths();
     $('name').focus();
   });
+  // Every entry goes to the outbox first, so that nothing typed is lost (a reload, a dead
+  // connection, a request that never returns); it leaves once the server has answered.
+  var fixing = null;
   form.addEventListener('submit', function (ev) {
     ev.preventDefault();
     if (!check(true)) { var bad = form.querySelector('[aria-invalid=true]'); if (bad) bad.focus(); return; }
-    var entry = { key: Outbox.newKey(), body: body(), csrf: csrf, lang: lang };
-    var queue = function () {
-      return Outbox.add(entry).then(function () {
-        if (navigator.serviceWorker && navigator.serviceWorker.ready) {
-          navigator.serviceWorker.ready.then(function (r) { if (r.sync) return r.sync.register('outbox'); }).catch(function () {});
-        }
-        showDone(null, true);
-        render();
-      });
-    };
+    var entry = { key: Outbox.newKey(), person: person, body: body(), lang: lang };
+    var replaced = fixing;
+    fixing = null;
     $('enrol-submit').disabled = true;
-    var done = function () { $('enrol-submit').disabled = false; };
-    if (!navigator.onLine) { queue().then(done, done); return; }
-    Outbox.send(entry, csrf).then(function (r) {
-      done();
-      if (r.ok) showDone(r.body, false);
-      else if (r.status === 422 || r.status === 409) showServerErrors(r.body);
-      else return queue();
-    }, function () { return queue().then(done, done); });
+    var done = function () { $('enrol-submit').disabled = false; render(); };
+    var queued = function () {
+      if (navigator.serviceWorker && navigator.serviceWorker.ready) {
+        navigator.serviceWorker.ready.then(function (r) { if (r.sync) return r.sync.register('outbox'); }).catch(function () {});
+      }
+      showDone(null, true);
+    };
+    Outbox.add(entry).then(function () {
+      return replaced ? Outbox.remove(replaced) : null;
+    }).then(function () {
+      if (!navigator.onLine) { queued(); return; }
+      return Outbox.send(entry, csrf).then(function (r) {
+        var v = Outbox.verdict(r);
+        if (v === 'sent') return Outbox.remove(entry.key).then(function () { showDone(r.body, false); });
+        if (v === 'refused') return Outbox.remove(entry.key).then(function () { showServerErrors(r.body); });
+        queued();
+      }, queued);
+    }).then(done, done);
   });
 
-  // The outbox: how many are waiting, and those the server refused, with the reason.
+  // The outbox: how many of mine are waiting, and those the server refused, with the reason.
   function render() {
-    return Outbox.all().then(function (all) {
+    return Outbox.mine(person).then(function (all) {
       var waiting = all.filter(function (e) { return e.state === 'waiting'; });
       var rejected = all.filter(function (e) { return e.state === 'rejected'; });
       $('outbox').hidden = !all.length;
@@ -188,14 +195,7 @@
         li.appendChild(document.createTextNode(d.msgRejected + ' ' + e.body.name + ' — ' + e.reason + ' '));
         var fix = document.createElement('button');
         fix.type = 'button'; fix.className = 'button secondary'; fix.textContent = d.msgFix;
-        fix.addEventListener('click', function () {
-          $('name').value = e.body.name || ''; $('mobile').value = e.body.mobile || '';
-          $('epic').value = e.body.epic || ''; $('birth_year').value = e.body.birth_year || '';
-          Outbox.remove(e.key).then(render);
-          $('enrol-done').hidden = true; form.hidden = false;
-          showServerErrors(e.body_error);
-          $('name').focus();
-        });
+        fix.addEventListener('click', function () { refill(e); });
         var drop = document.createElement('button');
         drop.type = 'button'; drop.className = 'button secondary'; drop.textContent = d.msgDiscard;
         drop.addEventListener('click', function () { Outbox.remove(e.key).then(render); });
@@ -204,9 +204,28 @@
       });
     });
   }
+  // Puts a refused entry back in the form; it stays in the outbox until its correction is sent.
+  function refill(e) {
+    var b = e.body;
+    form.reset();
+    $('name').value = b.name || ''; $('mobile').value = b.mobile || '';
+    $('epic').value = b.epic || ''; $('birth_year').value = b.birth_year || '';
+    var g = b.gender && form.querySelector('input[name=gender][value=' + b.gender + ']');
+    if (g) g.checked = true;
+    var m = /^(.*?)(?:-B0*([0-9]+))?$/.exec(b.unit || '');
+    if (m) {
+      $('ac').value = m[1];
+      $('booth').value = m[2] || '';
+    }
+    $('wing').value = b.wing || 'party';
+    fixing = e.key;
+    $('enrol-done').hidden = true; form.hidden = false;
+    showServerErrors(e.body_error);
+    $('name').focus();
+  }
   function flush() {
     if (!navigator.onLine) return render();
-    return Outbox.flush(csrf, lang).then(render, render);
+    return Outbox.flush().then(render, render);
   }
   window.addEventListener('online', flush);
   // The service worker's Background Sync may have sent them; and a connection that came back

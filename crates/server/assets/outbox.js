@@ -1,6 +1,8 @@
 // The offline outbox: enrolments wait in IndexedDB, each with the idempotency key made when it
-// was typed, until the server has answered them. Shared by the enrolment page and the service
-// worker (Background Sync). The server's idempotency makes a repeated send land once.
+// was typed and the person who typed it, until the server has answered them. Shared by the
+// enrolment page and the service worker (Background Sync). The server's idempotency makes a
+// repeated send land once. Only the logged-in person's entries are shown or sent: on a shared
+// phone nobody sends, or sees, another worker's entries.
 (function (scope) {
   'use strict';
   var DB = 'sangathan', STORE = 'outbox';
@@ -35,27 +37,49 @@
     if (f && Object.keys(f).length) return Object.keys(f).map(function (k) { return f[k]; }).join('; ');
     return lang === 'en' ? e.message : e.message_hi;
   }
-  // Sends one entry. Resolves {ok, status, body} or rejects on a network failure.
+  // Who is logged in, and the session's CSRF token; null when nobody is.
+  function session() {
+    return fetch('/api/v1/session', { credentials: 'same-origin' }).then(function (r) {
+      return r.ok ? r.json() : null;
+    });
+  }
+  // Sends one entry. Resolves {ok, status, body}; rejects on a network failure or a timeout.
   function send(entry, csrf) {
+    var ctl = typeof AbortController !== 'undefined' ? new AbortController() : null;
+    var timer = ctl ? setTimeout(function () { ctl.abort(); }, 20000) : null;
     return fetch('/api/v1/members', {
       method: 'POST',
       credentials: 'same-origin',
-      headers: {
-        'Content-Type': 'application/json',
-        'Idempotency-Key': entry.key,
-        'X-CSRF-Token': csrf || entry.csrf || ''
-      },
+      signal: ctl ? ctl.signal : undefined,
+      headers: { 'Content-Type': 'application/json', 'Idempotency-Key': entry.key, 'X-CSRF-Token': csrf || '' },
       body: JSON.stringify(entry.body)
     }).then(function (res) {
       return res.json().catch(function () { return null; }).then(function (body) {
+        clearTimeout(timer);
         return { ok: res.ok, status: res.status, body: body };
       });
-    });
+    }, function (e) { clearTimeout(timer); throw e; });
+  }
+  // What an answer means for an entry: sent, refused (shown with the reason), or try later
+  // (no connection, logged out, server trouble).
+  function verdict(r) {
+    if (r.ok) return 'sent';
+    if (r.status === 422 || r.status === 409 || r.status === 400) return 'refused';
+    return 'later';
+  }
+  // One sender at a time across the page and the service worker.
+  function exclusive(fn) {
+    if (scope.navigator && navigator.locks && navigator.locks.request) {
+      return navigator.locks.request('sangathan-outbox', fn);
+    }
+    return fn();
   }
   var Outbox = {
     newKey: newKey,
     send: send,
+    verdict: verdict,
     reasonOf: reasonOf,
+    session: session,
     add: function (entry) {
       entry.state = 'waiting';
       entry.created = entry.created || Date.now();
@@ -63,35 +87,42 @@
     },
     put: function (entry) { return tx('readwrite', function (s) { s.put(entry); }); },
     remove: function (key) { return tx('readwrite', function (s) { s.delete(key); }); },
-    all: function () { return tx('readonly', function (s) { return s.getAll(); }); },
-    // Sends every waiting entry, oldest first. An accepted one leaves the outbox; one the server
-    // refuses (invalid, conflict) stays, marked with the reason, for the worker to fix; anything
-    // else (no connection, logged out, server trouble) stays waiting for the next try.
-    flush: function (csrf, lang) {
-      if (Outbox.busy) return Outbox.busy;
-      Outbox.busy = Outbox.all().then(function (entries) {
-        entries = entries.filter(function (e) { return e.state === 'waiting'; })
+    // The entries of `person`, oldest first.
+    mine: function (person) {
+      return tx('readonly', function (s) { return s.getAll(); }).then(function (all) {
+        return all.filter(function (e) { return e.person === person; })
           .sort(function (a, b) { return a.created - b.created; });
-        var sent = [];
-        var chain = Promise.resolve();
-        entries.forEach(function (e) {
-          chain = chain.then(function () {
-            if (e.stop) return;
-            return send(e, csrf).then(function (r) {
-              if (r.ok) { sent.push({ entry: e, body: r.body }); return Outbox.remove(e.key); }
-              if (r.status === 422 || r.status === 409) {
-                e.state = 'rejected';
-                e.reason = reasonOf(r.status, r.body, lang || e.lang);
-                e.body_error = r.body;
-                return Outbox.put(e);
-              }
-              entries.forEach(function (x) { x.stop = true; });
-            }, function () { entries.forEach(function (x) { x.stop = true; }); });
+      });
+    },
+    // Sends the logged-in person's waiting entries, oldest first, with a fresh CSRF token.
+    // Accepted ones leave; refused ones stay, marked with the reason, for the worker to fix;
+    // on anything else the rest wait for the next try.
+    flush: function () {
+      return exclusive(function () {
+        return session().then(function (me) {
+          if (!me || me.person_id == null) return [];
+          return Outbox.mine(me.person_id).then(function (entries) {
+            var sent = [], stop = false, chain = Promise.resolve();
+            entries.filter(function (e) { return e.state === 'waiting'; }).forEach(function (e) {
+              chain = chain.then(function () {
+                if (stop) return;
+                return send(e, me.csrf_token).then(function (r) {
+                  var v = verdict(r);
+                  if (v === 'sent') { sent.push(e); return Outbox.remove(e.key); }
+                  if (v === 'refused') {
+                    e.state = 'rejected';
+                    e.reason = reasonOf(r.status, r.body, e.lang);
+                    e.body_error = r.body;
+                    return Outbox.put(e);
+                  }
+                  stop = true;
+                }, function () { stop = true; });
+              });
+            });
+            return chain.then(function () { return sent; });
           });
-        });
-        return chain.then(function () { return sent; });
-      }).finally(function () { Outbox.busy = null; });
-      return Outbox.busy;
+        }, function () { return []; });
+      });
     }
   };
   scope.Outbox = Outbox;

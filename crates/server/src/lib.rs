@@ -62,7 +62,7 @@ async fn not_found(req: Request) -> axum::response::Response {
     use axum::response::IntoResponse;
     if web::is_page(req.uri().path()) {
         let lang = web::i18n::Lang::of(req.headers());
-        web::PageError(ApiError::NotFound, lang).into_response()
+        web::PageError(ApiError::NotFound, lang, None).into_response()
     } else {
         ApiError::NotFound.into_response()
     }

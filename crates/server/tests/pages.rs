@@ -3,6 +3,7 @@
 //! The browser suite (`e2e/`) drives the same pages through Chromium.
 
 #[path = "api/support.rs"]
+#[allow(dead_code)] // shared with the other test binaries, which use all of it
 mod support;
 
 use reqwest::redirect::Policy;
@@ -276,6 +277,42 @@ async fn member_pages_are_scoped_and_audited(backend: Backend) {
             && e.event.actor == format!("person:{officer_id}")
             && e.event.outcome == "ok"),
         "{trail:?}"
+    );
+    // The hidden look is in the log as denied, under the officer's name (not anonymous), as is
+    // a form post without the CSRF token.
+    let res = client()
+        .post(app.url(&format!("/members/{mine}/correction")))
+        .header("cookie", &cookie)
+        .form(&[("field", "name"), ("value", "X")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    let recent = app
+        .store
+        .audit_before(chrono::Utc::now() + chrono::Duration::minutes(1), 50)
+        .await
+        .unwrap();
+    let officer = format!("person:{officer_id}");
+    let denied: Vec<_> = recent
+        .iter()
+        .filter(|e| e.event.outcome == "denied")
+        .collect();
+    assert!(
+        denied.iter().any(|e| e.event.actor == officer
+            && e.event.action.contains("/members/{id}")
+            && !e.event.action.contains("correction")),
+        "{denied:?}"
+    );
+    assert!(
+        denied
+            .iter()
+            .any(|e| e.event.actor == officer && e.event.action.contains("correction")),
+        "{denied:?}"
+    );
+    assert!(
+        denied.iter().all(|e| e.event.actor != "anonymous"),
+        "{denied:?}"
     );
     // Search in the other script finds the member enrolled in Latin letters.
     let mut ram = person("TS-AC-1-B0002");

@@ -52,6 +52,9 @@ pub struct ImportOptions<'a> {
     pub warn: &'a (dyn Fn(String) + Send + Sync),
     /// Where the membership was made: `import` (CLI), `web-import` (the web app).
     pub channel: &'a str,
+    /// The file's name as the importer knows it (default: the path's); an unfinished import of
+    /// the same file by the same importer resumes.
+    pub file_name: Option<&'a str>,
 }
 
 /// Import a sheet; returns the whole file's totals (a resumed run counts the earlier part too).
@@ -68,16 +71,17 @@ pub async fn import_members(
     }
     let state = store.state_code().await?;
     let year = clock::today().year();
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_default();
+    let name = opt.file_name.map(str::to_string).unwrap_or_else(|| {
+        path.file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default()
+    });
     let job = if opt.dry_run {
         None
     } else {
         Some(
             store
-                .import_begin(&file_hash(path)?, &name, "admin")
+                .import_begin(&file_hash(path)?, &name, &opt.actor)
                 .await?,
         )
     };

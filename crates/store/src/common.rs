@@ -2097,9 +2097,10 @@ impl Store for StoreImpl {
         type J = (i64, i64, i64, i64, i64, i64, i64);
         let open: Option<J> = sqlx::query_as(
             "SELECT id, rows_done, blank, created_people, created_memberships, duplicates, rejected FROM import_jobs \
-             WHERE file_hash = $1 AND finished_at IS NULL ORDER BY id DESC LIMIT 1",
+             WHERE file_hash = $1 AND actor = $2 AND finished_at IS NULL ORDER BY id DESC LIMIT 1",
         )
         .bind(file_hash)
+        .bind(actor)
         .fetch_optional(&mut *tx)
         .await?;
         let job = match open {

@@ -73,6 +73,7 @@ kind-pc = Lok Sabha constituency
 kind-ac = Assembly constituency
 kind-sector = Sector
 kind-booth = Booth
+kind-unassigned = No booth yet (at the constituency)
 role-state-admin = State administrator
 role-division-incharge = Division in-charge
 role-district-president = District president

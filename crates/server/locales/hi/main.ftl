@@ -73,6 +73,7 @@ kind-pc = लोकसभा
 kind-ac = विधानसभा
 kind-sector = सेक्टर
 kind-booth = बूथ
+kind-unassigned = बूथ तय नहीं (सीधे विधानसभा में)
 role-state-admin = राज्य प्रशासक
 role-division-incharge = मंडल प्रभारी
 role-district-president = ज़िला अध्यक्ष

@@ -63,6 +63,10 @@ pub struct WhoAmI {
     pub kind: String,
     /// Posts held now, `ROLE@UNIT:WING`.
     pub posts: Vec<String>,
+    /// With a session cookie: its CSRF token (the web app's offline outbox reads it before
+    /// sending; another site cannot read this answer).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub csrf_token: Option<String>,
 }
 
 pub(crate) fn wrong_login() -> ApiError {
@@ -317,6 +321,7 @@ pub async fn whoami(caller: Caller) -> Json<WhoAmI> {
         }
         .into(),
         posts: caller.scope.posts.iter().map(|p| p.label.clone()).collect(),
+        csrf_token: caller.csrf.clone(),
     })
 }
 

@@ -9,7 +9,7 @@ use crate::AppState;
 use crate::audit::AuditNote;
 use crate::error::ApiError;
 use askama::Template;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{Multipart, Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use sangathan_core::access::Action;
@@ -32,6 +32,8 @@ pub struct Jobs(Arc<Mutex<HashMap<String, Job>>>);
 #[derive(Debug, Clone, Default)]
 pub struct Job {
     pub owner: String,
+    /// When it ended: the job (and its error report) is forgotten an hour later.
+    pub ended: Option<std::time::Instant>,
     pub file: String,
     pub rows: u64,
     pub done: bool,
@@ -41,7 +43,19 @@ pub struct Job {
     pub dir: Option<Arc<tempfile::TempDir>>,
 }
 
+/// How long a finished import's status and error report are kept.
+const KEEP: std::time::Duration = std::time::Duration::from_secs(3600);
+
 impl Jobs {
+    /// Forgets the imports that ended more than [`KEEP`] ago (their temporary files go with
+    /// them); says whether `owner` has one still running.
+    fn sweep(&self, owner: &str) -> bool {
+        let Ok(mut m) = self.0.lock() else {
+            return false;
+        };
+        m.retain(|_, j| j.ended.is_none_or(|t| t.elapsed() < KEEP));
+        m.values().any(|j| j.owner == owner && !j.done)
+    }
     fn get(&self, id: &str) -> Option<Job> {
         self.0.lock().ok()?.get(id).cloned()
     }
@@ -104,11 +118,27 @@ pub async fn import_upload(
         .must_be_able(Action::Import)
         .map_err(|e| pc.err(e))?;
     let lang = pc.lang;
+    // One import at a time per person: a double tap does not start the file twice.
+    if state.jobs.sweep(&pc.caller.actor.id) {
+        return Err(pc.err(ApiError::Conflict(
+            "an import of yours is still running: wait for it to finish".into(),
+        )));
+    }
     let dir = tempfile::tempdir().map_err(|_| pc.err(ApiError::Internal))?;
     let mut csrf = String::new();
     let mut wing = String::new();
     let mut file: Option<(String, std::path::PathBuf)> = None;
-    while let Ok(Some(mut field)) = form.next_field().await {
+    // A broken or oversized upload is refused as a whole: nothing half-received is imported.
+    let broken = |e: axum::extract::multipart::MultipartError| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            pc.err(ApiError::PayloadTooLarge)
+        } else {
+            pc.err(ApiError::InvalidJson(format!(
+                "the upload did not arrive whole: {e}"
+            )))
+        }
+    };
+    while let Some(mut field) = form.next_field().await.map_err(broken)? {
         match field.name().unwrap_or("") {
             "_csrf" => csrf = field.text().await.unwrap_or_default(),
             "wing" => wing = field.text().await.unwrap_or_default(),
@@ -124,7 +154,7 @@ pub async fn import_upload(
                 let path = dir.path().join(format!("upload.{ext}"));
                 let mut out =
                     std::fs::File::create(&path).map_err(|_| pc.err(ApiError::Internal))?;
-                while let Ok(Some(chunk)) = field.chunk().await {
+                while let Some(chunk) = field.chunk().await.map_err(broken)? {
                     out.write_all(&chunk)
                         .map_err(|_| pc.err(ApiError::Internal))?;
                 }
@@ -153,6 +183,7 @@ pub async fn import_upload(
         owner: pc.caller.actor.id.clone(),
         file: name.clone(),
         dir: Some(dir.clone()),
+        ended: None,
         ..Default::default()
     };
     state
@@ -179,10 +210,14 @@ pub async fn import_upload(
             progress: &progress,
             warn: &warn,
             channel: "web-import",
+            file_name: Some(&name),
         };
         let result = bulk::import_members(&store, &path, opt).await;
+        // The sheet itself is not kept; only the error report, for an hour.
+        let _ = std::fs::remove_file(&path);
         jobs.update(&job_id, |j| {
             j.done = true;
+            j.ended = Some(std::time::Instant::now());
             match result {
                 Ok(stats) => {
                     j.rows = stats.rows;
@@ -252,7 +287,9 @@ pub async fn import_errors(
 }
 
 #[derive(Debug, Default, Deserialize)]
-pub struct ExportQuery {
+pub struct ExportForm {
+    #[serde(rename = "_csrf")]
+    csrf: Option<String>,
     unit: Option<String>,
     format: Option<String>,
 }
@@ -261,8 +298,10 @@ pub struct ExportQuery {
 pub async fn export(
     pc: PageCaller,
     State(state): State<AppState>,
-    Query(q): Query<ExportQuery>,
+    axum::Form(q): axum::Form<ExportForm>,
 ) -> Result<Response, PageError> {
+    // A post with the session's token: another site cannot start exports in the user's name.
+    pc.check_csrf(q.csrf.as_deref().unwrap_or(""))?;
     let unit = q.unit.unwrap_or_default();
     let place = state.store.place(&unit).await.map_err(|e| pc.err(e))?;
     let wings = pc

@@ -48,7 +48,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/import/{id}", get(bulk::import_status))
         .route("/import/{id}/errors.csv", get(bulk::import_errors))
-        .route("/export", get(bulk::export))
+        .route("/export", post(bulk::export))
         .route("/offline", get(pages::offline))
         .route("/sw.js", get(assets::service_worker))
         .route("/manifest.webmanifest", get(assets::manifest))
@@ -94,12 +94,8 @@ impl FromRequestParts<AppState> for PageCaller {
                     Redirect::to(&format!("/login?next={}", urlencode(&next))).into_response()
                 );
             }
-            Err(e) => return Err(PageError(e, lang).into_response()),
+            Err(e) => return Err(PageError(e, lang, None).into_response()),
         };
-        parts.extensions.insert(auth::AuditWho {
-            actor: caller.actor.id.clone(),
-            posts: caller.scope.labels(),
-        });
         Ok(PageCaller { caller, lang, path })
     }
 }
@@ -125,10 +121,30 @@ impl PageCaller {
     /// A form post without the session's CSRF token is refused.
     pub fn check_csrf(&self, sent: &str) -> Result<(), PageError> {
         let want = self.caller.csrf.as_deref().unwrap_or("");
-        if want.is_empty() || sent.len() != want.len() || sent != want {
-            return Err(PageError(ApiError::Csrf, self.lang));
+        if want.is_empty() || !auth::constant_time_eq(sent.as_bytes(), want.as_bytes()) {
+            return Err(self.err(ApiError::Csrf));
         }
         Ok(())
+    }
+
+    /// Who the audit log names for this page's answer.
+    pub fn who(&self) -> auth::AuditWho {
+        auth::AuditWho {
+            actor: self.caller.actor.id.clone(),
+            posts: self.caller.scope.labels(),
+        }
+    }
+
+    /// An error page that the audit log attributes to this caller.
+    pub fn err(&self, e: impl Into<ApiError>) -> PageError {
+        PageError(e.into(), self.lang, Some(self.who()))
+    }
+
+    /// Names the caller on the answer, for the audit log.
+    pub fn respond(&self, res: impl IntoResponse) -> Response {
+        let mut res = res.into_response();
+        res.extensions_mut().insert(self.who());
+        res
     }
 }
 
@@ -206,7 +222,7 @@ pub fn html<T: Template>(t: &T) -> Response {
 
 /// An error shown as a page in the reader's language, with the API's status code (and its
 /// marks for the audit log: a hidden record is a denied look, answered as "not found").
-pub struct PageError(pub ApiError, pub Lang);
+pub struct PageError(pub ApiError, pub Lang, pub Option<auth::AuditWho>);
 
 #[derive(Template)]
 #[template(path = "error.html")]
@@ -218,7 +234,7 @@ struct ErrorPage {
 
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
-        let PageError(err, lang) = self;
+        let PageError(err, lang, who) = self;
         let body = err.body().error;
         let api = err.into_response();
         let (parts, _) = api.into_parts();
@@ -237,13 +253,10 @@ impl IntoResponse for PageError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/html; charset=utf-8"),
         );
+        if let Some(who) = who {
+            res.extensions_mut().insert(who);
+        }
         res
-    }
-}
-
-impl From<(ApiError, Lang)> for PageError {
-    fn from((e, l): (ApiError, Lang)) -> Self {
-        PageError(e, l)
     }
 }
 
@@ -296,7 +309,42 @@ pub fn urlencode(s: &str) -> String {
 /// A local path to go back to after login or a language switch; anything else goes home.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.into(),
+        // A path on this site: one leading slash, then no second slash or backslash, and nothing
+        // a browser would strip or reinterpret (control characters, spaces, backslashes).
+        Some(n)
+            if n.starts_with('/')
+                && !matches!(n.as_bytes().get(1), Some(b'/' | b'\\'))
+                && !n
+                    .chars()
+                    .any(|c| c.is_control() || c.is_whitespace() || c == '\\') =>
+        {
+            n.into()
+        }
         _ => "/".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_stays_on_this_site() {
+        for ok in ["/", "/units/UP?sort=name", "/members?q=%E0%A4%B0"] {
+            assert_eq!(safe_next(Some(ok)), ok);
+        }
+        for bad in [
+            "//evil.example",
+            "/\\evil.example",
+            "/\t/evil.example",
+            "/\n/x",
+            "https://evil.example",
+            "evil",
+            "/ /x",
+            "/a\\b",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/", "{bad:?}");
+        }
+        assert_eq!(safe_next(None), "/");
     }
 }

@@ -5,7 +5,6 @@ use super::i18n::{LANG_COOKIE, Lang, indian};
 use super::{Chrome, PageCaller, PageError, html, safe_next, urlencode};
 use crate::AppState;
 use crate::audit::AuditNote;
-use crate::auth::AuditWho;
 use crate::dto::MemberListDto;
 use crate::error::ApiError;
 use crate::routes::members::{EnrolRequest, ListQuery, enrol_as, member_seen, members_seen};
@@ -24,21 +23,6 @@ use sangathan_store::{ProgressRow, UnitBrief, clock};
 use serde::Deserialize;
 
 type PageResult = Result<Response, PageError>;
-
-impl PageCaller {
-    /// Names the caller on the answer, for the audit log.
-    pub(crate) fn respond(&self, res: impl IntoResponse) -> Response {
-        let mut res = res.into_response();
-        res.extensions_mut().insert(AuditWho {
-            actor: self.caller.actor.id.clone(),
-            posts: self.caller.scope.labels(),
-        });
-        res
-    }
-    pub(crate) fn err(&self, e: impl Into<ApiError>) -> PageError {
-        PageError(e.into(), self.lang)
-    }
-}
 
 /// A progress row as a page shows it.
 pub struct Row {
@@ -123,13 +107,20 @@ fn same_origin(headers: &HeaderMap) -> bool {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         return true;
     };
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    origin
-        .split_once("://")
-        .is_some_and(|(_, h)| h.eq_ignore_ascii_case(host))
+    let host = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string()
+    };
+    // The Host the browser used, or the one a reverse proxy says it was.
+    let hosts = [host("host"), host("x-forwarded-host")];
+    origin.split_once("://").is_some_and(|(_, h)| {
+        hosts
+            .iter()
+            .any(|x| !x.is_empty() && h.eq_ignore_ascii_case(x))
+    })
 }
 
 fn message_of(e: &ApiError, lang: Lang) -> String {
@@ -165,7 +156,7 @@ pub async fn login_submit(
         res
     };
     if !same_origin(&headers) {
-        return PageError(ApiError::Csrf, lang).into_response();
+        return PageError(ApiError::Csrf, lang, None).into_response();
     }
     let body = LoginRequest {
         mobile: f.mobile.clone(),
@@ -186,7 +177,7 @@ pub async fn login_submit(
                     .actor(format!("person:{person_id}"))
                     .on(res)
             }
-            Err(e) => PageError(e.into(), lang).into_response(),
+            Err(e) => PageError(e.into(), lang, None).into_response(),
         },
         Ok(Err(note)) => note.on(page(
             Some(lang.t("login-failed")),
@@ -212,7 +203,7 @@ pub async fn login_code(
 ) -> Response {
     let lang = Lang::of(&headers);
     if !same_origin(&headers) {
-        return PageError(ApiError::Csrf, lang).into_response();
+        return PageError(ApiError::Csrf, lang, None).into_response();
     }
     let body = CodeRequest {
         mobile: f.mobile.clone(),
@@ -282,6 +273,8 @@ struct HomePage {
 }
 
 pub struct Card {
+    /// `?campaign=…` for the links, so that the drill-down follows the card's campaign.
+    pub campaign: String,
     pub role: String,
     pub wing: String,
     pub row: Row,
@@ -319,6 +312,10 @@ pub async fn home(pc: PageCaller, State(state): State<AppState>) -> PageResult {
         };
         let kind = progress.unit.kind.clone();
         cards.push(Card {
+            campaign: campaign
+                .as_deref()
+                .map(|c| format!("?campaign={}", urlencode(c)))
+                .unwrap_or_default(),
             role: pc.lang.t(&format!("role-{}", p.role)),
             wing: pc.lang.t(&format!("wing-{}", p.wing)),
             row: Row::of(&progress.unit, pc.lang, true),
@@ -338,6 +335,8 @@ struct UnitPage {
     rows: Vec<Row>,
     sort: String,
     dir: String,
+    /// `campaign=…&` to keep in the sort links, when not the default campaign.
+    campaign: String,
     child_kind: String,
     map: bool,
     can_members: bool,
@@ -352,7 +351,10 @@ impl UnitPage {
         } else {
             "asc"
         };
-        format!("/units/{}?sort={col}&dir={dir}", self.unit.code)
+        format!(
+            "/units/{}?{}sort={col}&dir={dir}",
+            self.unit.code, self.campaign
+        )
     }
     pub fn aria_sort(&self, col: &str) -> &'static str {
         match (self.sort == col, self.dir.as_str()) {
@@ -367,6 +369,7 @@ impl UnitPage {
 pub struct SortQuery {
     sort: Option<String>,
     dir: Option<String>,
+    campaign: Option<String>,
 }
 
 /// The path from the state down to a unit; each one a link when the caller may see it.
@@ -399,7 +402,8 @@ pub async fn drill(
     Path(code): Path<String>,
     Query(q): Query<SortQuery>,
 ) -> PageResult {
-    let progress = progress_seen(&pc.caller, &state, &code, None)
+    let campaign = q.campaign.clone().filter(|c| !c.trim().is_empty());
+    let progress = progress_seen(&pc.caller, &state, &code, campaign.as_deref())
         .await
         .map_err(|e| pc.err(e))?;
     let lang = pc.lang;
@@ -444,7 +448,14 @@ pub async fn drill(
     let page = UnitPage {
         c: pc.chrome(unit.name.clone()),
         crumbs,
-        rows: children.iter().map(|r| Row::of(r, lang, true)).collect(),
+        rows: children
+            .iter()
+            .map(|r| Row::of(r, lang, !r.code.ends_with("UNASSIGNED")))
+            .collect(),
+        campaign: campaign
+            .as_deref()
+            .map(|c| format!("campaign={}&", urlencode(c)))
+            .unwrap_or_default(),
         sort,
         dir: dir.into(),
         child_kind,
@@ -497,7 +508,7 @@ fn colour(percent: f64) -> &'static str {
 pub async fn state_map(pc: PageCaller, State(state): State<AppState>) -> PageResult {
     let top = state.store.state_code().await.map_err(|e| pc.err(e))?;
     if in_scope(&pc.caller, &state, &top).await.is_ok() {
-        return unit_map(pc, State(state), Path(top)).await;
+        return unit_map(pc, State(state), Path(top), Query(SortQuery::default())).await;
     }
     // Not the whole state: the map of the first post's unit.
     let code = pc
@@ -514,9 +525,12 @@ pub async fn unit_map(
     pc: PageCaller,
     State(state): State<AppState>,
     Path(code): Path<String>,
+    Query(q): Query<SortQuery>,
 ) -> PageResult {
     let lang = pc.lang;
-    let top = progress_seen(&pc.caller, &state, &code, None)
+    let campaign = q.campaign.filter(|c| !c.trim().is_empty());
+    let campaign = campaign.as_deref();
+    let top = progress_seen(&pc.caller, &state, &code, campaign)
         .await
         .map_err(|e| pc.err(e))?;
     // The ACs' figures: from each district of the unit (one read per district), or the AC's own.
@@ -540,7 +554,7 @@ pub async fn unit_map(
                 .unwrap_or_default()
         };
         for d in districts {
-            if let Ok(p) = progress_seen(&pc.caller, &state, &d.code, None).await {
+            if let Ok(p) = progress_seen(&pc.caller, &state, &d.code, campaign).await {
                 acs.extend(p.children.into_iter().filter(|r| r.kind == "ac"));
             }
         }
@@ -603,6 +617,8 @@ struct EnrolPage {
     errors: Vec<(String, String)>,
     done: Option<(String, String, bool)>,
     this_year: i32,
+    /// The enroller: the offline outbox keeps each person's entries apart.
+    person: i64,
 }
 
 impl EnrolPage {
@@ -757,6 +773,7 @@ async fn enrol_page_with(
         errors,
         done,
         this_year: chrono::Datelike::year(&clock::today()),
+        person: pc.caller.actor.person_id.unwrap_or_default(),
     };
     let mut res = html(&page);
     *res.status_mut() = status;
@@ -814,6 +831,10 @@ pub fn booth_code(ac: &str, booth: &str) -> Option<String> {
     let digits: String = booth
         .trim()
         .chars()
+        .map(|c| match c {
+            '०'..='९' => char::from(b'0' + (c as u32 - '०' as u32) as u8),
+            c => c,
+        })
         .take_while(|c| c.is_ascii_digit())
         .collect();
     let n: u32 = digits.parse().ok()?;
@@ -830,8 +851,15 @@ pub async fn enrol_submit(
     pc.check_csrf(f.csrf.as_deref().unwrap_or(""))?;
     let lang = pc.lang;
     let ac = f.ac.clone().unwrap_or_default();
+    let mut errors = Vec::new();
     let unit = match f.booth.as_deref().map(str::trim).filter(|b| !b.is_empty()) {
-        Some(b) => booth_code(&ac, b).or(Some(ac.clone())),
+        Some(b) => match booth_code(&ac, b) {
+            Some(code) => Some(code),
+            None => {
+                errors.push(("booth".to_string(), lang.t("err-booth")));
+                None
+            }
+        },
         None => Some(ac.clone()),
     };
     let birth_year = f
@@ -839,8 +867,15 @@ pub async fn enrol_submit(
         .as_deref()
         .map(str::trim)
         .filter(|s| !s.is_empty());
-    let mut errors = Vec::new();
-    let birth = match birth_year.map(str::parse::<i64>) {
+    let birth = match birth_year.map(|y| {
+        y.chars()
+            .map(|c| match c {
+                '०'..='९' => char::from(b'0' + (c as u32 - '०' as u32) as u8),
+                c => c,
+            })
+            .collect::<String>()
+            .parse::<i64>()
+    }) {
         Some(Ok(y)) => Some(y),
         Some(Err(_)) => {
             errors.push(("birth_year".to_string(), lang.t("err-birth-year")));
