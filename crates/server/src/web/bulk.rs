@@ -324,9 +324,12 @@ pub async fn export(
     bulk::export_members(&state.store, &unit, &wings, format, &path, &|_| {})
         .await
         .map_err(|_| pc.err(ApiError::Internal))?;
-    let body = tokio::fs::read(&path)
+    // Streamed from the file (already unlinked with its directory when this returns: the open
+    // handle keeps it readable, and nothing stays on disk).
+    let file = tokio::fs::File::open(&path)
         .await
         .map_err(|_| pc.err(ApiError::Internal))?;
+    let body = axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(file));
     let mime = if format == Format::Xlsx {
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     } else {

@@ -107,7 +107,12 @@ impl PageCaller {
         Chrome {
             lang: self.lang,
             title,
-            csrf: self.caller.csrf.clone().unwrap_or_default(),
+            csrf: self
+                .caller
+                .csrf
+                .as_deref()
+                .map(auth::mask_csrf)
+                .unwrap_or_default(),
             path: self.path.clone(),
             logged_in: true,
             can_members: s.may_somewhere(Action::ViewMembers),
@@ -121,7 +126,7 @@ impl PageCaller {
     /// A form post without the session's CSRF token is refused.
     pub fn check_csrf(&self, sent: &str) -> Result<(), PageError> {
         let want = self.caller.csrf.as_deref().unwrap_or("");
-        if want.is_empty() || !auth::constant_time_eq(sent.as_bytes(), want.as_bytes()) {
+        if !auth::csrf_matches(sent, want) {
             return Err(self.err(ApiError::Csrf));
         }
         Ok(())
@@ -290,6 +295,24 @@ pub async fn post_units(
         out.push((code, name));
     }
     Ok(out)
+}
+
+/// Each wing's name in the reader's language, by code (from the wings table, so a wing added
+/// later is named too).
+pub async fn wing_names(
+    state: &AppState,
+    lang: Lang,
+) -> Result<std::collections::HashMap<String, String>, ApiError> {
+    Ok(state
+        .store
+        .wings()
+        .await?
+        .into_iter()
+        .map(|w| {
+            let name = lang.pick(&w.name, Some(&w.name_hi)).to_string();
+            (w.code, name)
+        })
+        .collect())
 }
 
 /// Percent-encodes a query value.

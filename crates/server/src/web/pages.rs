@@ -301,6 +301,9 @@ pub async fn home(pc: PageCaller, State(state): State<AppState>) -> PageResult {
         .map_err(|e| pc.err(e))?;
     let mut cards = Vec::new();
     let mut seen = std::collections::HashSet::new();
+    let wings = super::wing_names(&state, pc.lang)
+        .await
+        .map_err(|e| pc.err(e))?;
     for p in posts.iter().filter(|p| p.active) {
         if !seen.insert((p.unit.clone(), p.wing.clone())) {
             continue;
@@ -317,7 +320,10 @@ pub async fn home(pc: PageCaller, State(state): State<AppState>) -> PageResult {
                 .map(|c| format!("?campaign={}", urlencode(c)))
                 .unwrap_or_default(),
             role: pc.lang.t(&format!("role-{}", p.role)),
-            wing: pc.lang.t(&format!("wing-{}", p.wing)),
+            wing: wings
+                .get(&p.wing)
+                .cloned()
+                .unwrap_or_else(|| p.wing.clone()),
             row: Row::of(&progress.unit, pc.lang, true),
             map: matches!(kind.as_str(), "state" | "division" | "district"),
         });
@@ -997,11 +1003,14 @@ pub async fn members(
     let (list, note) = members_seen(&pc.caller, &state, &query)
         .await
         .map_err(|e| pc.err(e))?;
+    let wings = super::wing_names(&state, lang)
+        .await
+        .map_err(|e| pc.err(e))?;
     let line = |person_id, name, number, wing: String, unit| MemberLine {
         person_id,
         name,
         number,
-        wing: lang.t(&format!("wing-{wing}")),
+        wing: wings.get(&wing).cloned().unwrap_or(wing),
         unit,
     };
     let (rows, next): (Vec<MemberLine>, Option<String>) = match list {
@@ -1046,6 +1055,7 @@ struct MemberPage {
     trail: Vec<sangathan_store::AuditRecord>,
     can_audit: bool,
     saved: bool,
+    wings: std::collections::HashMap<String, String>,
 }
 
 impl MemberPage {
@@ -1056,7 +1066,7 @@ impl MemberPage {
         }
     }
     pub fn wing(&self, w: &str) -> String {
-        self.c.t(&format!("wing-{w}"))
+        self.wings.get(w).cloned().unwrap_or_else(|| w.to_string())
     }
     pub fn when(&self, t: &chrono::DateTime<chrono::Utc>) -> String {
         (*t + chrono::Duration::minutes(330))
@@ -1108,6 +1118,9 @@ pub async fn member(
         trail,
         can_audit,
         saved: sq.saved.is_some(),
+        wings: super::wing_names(&state, pc.lang)
+            .await
+            .map_err(|e| pc.err(e))?,
     };
     Ok(pc.respond(note.on(html(&page))))
 }
