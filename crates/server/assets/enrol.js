@@ -67,18 +67,15 @@
   // A mobile or voter ID already recorded in the worker's scope: warn while typing.
   var timer = null;
   function dupCheck(id, value) {
-    var units = (d.checkUnits || '').split(' ').filter(Boolean);
     var out = $(id + '-dup');
     out.textContent = '';
-    if (!navigator.onLine || !units.length) return;
-    units.forEach(function (u) {
-      fetch('/api/v1/members?limit=3&unit=' + encodeURIComponent(u) + '&q=' + encodeURIComponent(value), { credentials: 'same-origin' })
-        .then(function (r) { return r.ok ? r.json() : null; })
-        .then(function (b) {
-          if (!b || !b.members || !b.members.length) return;
-          out.textContent = d.msgDup + ' ' + b.members.map(function (m) { return m.name + ' (' + m.membership_number + ')'; }).join(', ');
-        }).catch(function () {});
-    });
+    if (!navigator.onLine) return;
+    fetch('/enrol/check?value=' + encodeURIComponent(value), { credentials: 'same-origin' })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (b) {
+        if (!b || !b.recorded) return;
+        out.textContent = d.msgDup + (b.members.length ? ' ' + b.members.join(', ') : '');
+      }).catch(function () {});
   }
   $('mobile').addEventListener('input', function () {
     clearTimeout(timer);

@@ -252,8 +252,33 @@ async fn member_pages_are_scoped_and_audited(backend: Backend) {
         return;
     };
     let (officer_id, cookie) = officer(&app).await;
-    let mine = app.enrol(&person("TS-AC-1"), &key()).await.expect(201);
-    let other = app.enrol(&person("TS-AC-2"), &key()).await.expect(201);
+    let (mine_body, other_body) = (person("TS-AC-1"), person("TS-AC-2"));
+    let mine = app.enrol(&mine_body, &key()).await.expect(201);
+    let other = app.enrol(&other_body, &key()).await.expect(201);
+    // While typing: a mobile already recorded in the enroller's units is flagged, with the name
+    // for those who may see members; one recorded elsewhere is not (nothing leaks out of scope).
+    let check = |v: &serde_json::Value| {
+        format!(
+            "/enrol/check?value={}",
+            v["mobile"].as_str().unwrap().to_string()
+        )
+    };
+    let (status, body) = page(&app, &check(&mine_body), &cookie).await;
+    assert_eq!(status, 200);
+    let found: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(found["recorded"], true);
+    assert!(
+        found["members"][0]
+            .as_str()
+            .unwrap()
+            .contains("Test Person")
+    );
+    let (_, body) = page(&app, &check(&other_body), &cookie).await;
+    let found: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(found["recorded"], false);
+    // A fragment is not looked up.
+    let (status, _) = page(&app, "/enrol/check?value=98", &cookie).await;
+    assert_eq!(status, 422);
     let (mine, other) = (
         mine["person_id"].as_i64().unwrap(),
         other["person_id"].as_i64().unwrap(),

@@ -37,6 +37,7 @@ pub fn router() -> Router<AppState> {
         .route("/map", get(pages::state_map))
         .route("/enrol", get(pages::enrol_page).post(pages::enrol_submit))
         .route("/enrol/booths", get(pages::enrol_booths))
+        .route("/enrol/check", get(pages::enrol_check))
         .route("/members", get(pages::members))
         .route("/members/{id}", get(pages::member))
         .route("/members/{id}/correction", post(pages::correction))

@@ -617,8 +617,6 @@ struct EnrolPage {
     key: String,
     notice: &'static str,
     notice_version: &'static str,
-    /// Units to check a typed mobile or EPIC against (the enroller's posts).
-    check_units: String,
     form: EnrolForm,
     errors: Vec<(String, String)>,
     done: Option<(String, String, bool)>,
@@ -684,16 +682,14 @@ pub struct EnrolForm {
 async fn enrol_choices(
     pc: &PageCaller,
     state: &AppState,
-) -> Result<(Vec<UnitBrief>, Vec<UnitBrief>, Vec<String>), ApiError> {
+) -> Result<(Vec<UnitBrief>, Vec<UnitBrief>), ApiError> {
     let mut acs: Vec<UnitBrief> = Vec::new();
     let mut booths: Vec<UnitBrief> = Vec::new();
-    let mut units: Vec<String> = Vec::new();
     for p in &pc.caller.scope.posts {
         if !sangathan_core::access::role_may(p.role, Action::Enrol) {
             continue;
         }
         let code = super::post_unit(p).to_string();
-        units.push(code.clone());
         match p.unit.kind {
             UnitKind::Sector | UnitKind::Booth => {
                 let ac = code.splitn(4, '-').take(3).collect::<Vec<_>>().join("-");
@@ -728,9 +724,7 @@ async fn enrol_choices(
     }
     booths.sort_by_key(|b| b.number);
     booths.dedup_by(|a, b| a.code == b.code);
-    units.sort();
-    units.dedup();
-    Ok((acs, booths, units))
+    Ok((acs, booths))
 }
 
 async fn enrol_page_with(
@@ -743,7 +737,7 @@ async fn enrol_page_with(
     pc.caller
         .must_be_able(Action::Enrol)
         .map_err(|e| pc.err(e))?;
-    let (acs, booths, units) = enrol_choices(pc, state).await.map_err(|e| pc.err(e))?;
+    let (acs, booths) = enrol_choices(pc, state).await.map_err(|e| pc.err(e))?;
     let wings = state
         .store
         .wings()
@@ -774,7 +768,6 @@ async fn enrol_page_with(
             Lang::En => notice.en,
         },
         notice_version: notice.version,
-        check_units: units.join(" "),
         form,
         errors,
         done,
@@ -830,6 +823,72 @@ pub async fn enrol_booths(
         })
         .collect();
     Ok(pc.respond(axum::Json(list)))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct CheckQuery {
+    value: Option<String>,
+}
+
+/// While the enroller types: is this mobile or EPIC already recorded in the units they enrol
+/// in? Needs only the right to enrol (volunteers too); names are shown only to those who may
+/// see members there. Audited as a look.
+pub async fn enrol_check(
+    pc: PageCaller,
+    State(state): State<AppState>,
+    Query(q): Query<CheckQuery>,
+) -> PageResult {
+    pc.caller
+        .must_be_able(Action::Enrol)
+        .map_err(|e| pc.err(e))?;
+    let value = q.value.unwrap_or_default();
+    let value = value.trim();
+    // Only a whole identifier is looked up: no fishing by fragments of names.
+    let key = match (
+        sangathan_core::ids::Mobile::parse(value),
+        sangathan_core::ids::Epic::parse(value),
+    ) {
+        (Ok(m), _) => m.e164().to_string(),
+        (_, Ok(e)) => e.as_str().to_string(),
+        (Err(e), _) => return Err(pc.err(e)),
+    };
+    let mut recorded = false;
+    let mut members: Vec<String> = Vec::new();
+    for p in &pc.caller.scope.posts {
+        if !sangathan_core::access::role_may(p.role, Action::Enrol) {
+            continue;
+        }
+        let code = super::post_unit(p);
+        let wings = pc.caller.scope.wings(Action::Enrol, &p.unit);
+        let Some(found) = state
+            .store
+            .search(code, &key, &wings, 0, 3)
+            .await
+            .map_err(|e| pc.err(e))?
+        else {
+            continue;
+        };
+        if found.members.is_empty() {
+            continue;
+        }
+        recorded = true;
+        if !pc
+            .caller
+            .scope
+            .wings(Action::ViewMembers, &p.unit)
+            .is_none()
+        {
+            members.extend(
+                found
+                    .members
+                    .into_iter()
+                    .map(|m| format!("{} ({})", m.name, m.membership_number)),
+            );
+        }
+    }
+    members.dedup();
+    let body = serde_json::json!({"recorded": recorded, "members": members});
+    Ok(pc.respond(AuditNote::new("enrol-check", None).on(axum::Json(body))))
 }
 
 /// The booth code from the form: an AC code and a booth typed as "42" or "42 — name".
