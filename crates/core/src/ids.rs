@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use unicode_normalization::UnicodeNormalization;
 
 /// Map Devanagari (and other common Indic) digits to ASCII; leave everything else.
-fn ascii_digit(c: char) -> char {
+pub fn ascii_digit(c: char) -> char {
     match c {
         '\u{0966}'..='\u{096F}' => char::from(b'0' + (c as u32 - 0x0966) as u8),
         _ => c,

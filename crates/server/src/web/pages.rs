@@ -896,10 +896,7 @@ pub fn booth_code(ac: &str, booth: &str) -> Option<String> {
     let digits: String = booth
         .trim()
         .chars()
-        .map(|c| match c {
-            '०'..='९' => char::from(b'0' + (c as u32 - '०' as u32) as u8),
-            c => c,
-        })
+        .map(sangathan_core::ids::ascii_digit)
         .take_while(|c| c.is_ascii_digit())
         .collect();
     let n: u32 = digits.parse().ok()?;
@@ -934,10 +931,7 @@ pub async fn enrol_submit(
         .filter(|s| !s.is_empty());
     let birth = match birth_year.map(|y| {
         y.chars()
-            .map(|c| match c {
-                '०'..='९' => char::from(b'0' + (c as u32 - '०' as u32) as u8),
-                c => c,
-            })
+            .map(sangathan_core::ids::ascii_digit)
             .collect::<String>()
             .parse::<i64>()
     }) {
@@ -1243,4 +1237,22 @@ pub async fn offline(headers: HeaderMap) -> Response {
     html(&OfflinePage {
         c: Chrome::public(lang, lang.t("offline-title"), "/offline"),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::booth_code;
+
+    #[test]
+    fn booth_typed_as_number_name_or_devanagari_digits() {
+        assert_eq!(
+            booth_code("up-ac-86", "42 — Primary School").as_deref(),
+            Some("UP-AC-86-B0042")
+        );
+        assert_eq!(
+            booth_code("UP-AC-86", " ४२ ").as_deref(),
+            Some("UP-AC-86-B0042")
+        );
+        assert_eq!(booth_code("UP-AC-86", "Primary School"), None);
+    }
 }
