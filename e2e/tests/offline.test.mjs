@@ -83,6 +83,19 @@ test('enrol offline, come back online: each entry exactly once; a refused one co
     const found = await find('UP-AC-86', m);
     assert.equal(found.length, 1, `${m} is on the server exactly once`);
   }
+  // Pages with members' records are never kept on the phone: only the enrolment page, the
+  // offline page and assets are in the service worker's cache.
+  await page.goto(BASE + '/members?unit=UP-AC-86');
+  await page.goto(BASE + '/enrol');
+  const kept = await page.evaluate(async () => {
+    const urls = [];
+    for (const name of await caches.keys()) {
+      for (const req of await (await caches.open(name)).keys()) urls.push(new URL(req.url).pathname);
+    }
+    return urls;
+  });
+  assert.ok(kept.includes('/enrol'), kept.join(' '));
+  assert.deepEqual(kept.filter((u) => !/^\/(enrol|offline|manifest\.webmanifest|assets\/)/.test(u)), [], kept.join(' '));
   // The refused entry can be fixed or removed; removing it empties the outbox.
   await page.click('#outbox-rejected li button:nth-of-type(2)');
   await page.waitForFunction(() => document.getElementById('outbox').hidden);
