@@ -120,6 +120,17 @@ pub async fn progress_seen(
 
 /// A unit the caller may see (figures, not people); outside the scope it does not exist.
 pub async fn in_scope(caller: &Caller, state: &AppState, code: &str) -> Result<Wings, ApiError> {
+    scope_at(caller, state, code, Action::ViewUnit).await
+}
+
+/// The wings in which the caller may do `action` at the unit `code`; a unit outside the scope
+/// answers like one that does not exist.
+pub async fn scope_at(
+    caller: &Caller,
+    state: &AppState,
+    code: &str,
+    action: Action,
+) -> Result<Wings, ApiError> {
     let place = state.store.place(code).await?;
-    caller.wings_at(Action::ViewUnit, place.as_ref())
+    caller.wings_at(action, place.as_ref())
 }

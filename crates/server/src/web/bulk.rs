@@ -87,9 +87,7 @@ pub async fn import_page(
     pc: PageCaller,
     State(state): State<AppState>,
 ) -> Result<Response, PageError> {
-    pc.caller
-        .must_be_able(Action::Import)
-        .map_err(|e| pc.err(e))?;
+    pc.must_be_able(Action::Import)?;
     let units = super::post_units(&pc, &state, Action::Export)
         .await
         .map_err(|e| pc.err(e))?;
@@ -114,9 +112,7 @@ pub async fn import_upload(
     State(state): State<AppState>,
     mut form: Multipart,
 ) -> Result<Response, PageError> {
-    pc.caller
-        .must_be_able(Action::Import)
-        .map_err(|e| pc.err(e))?;
+    pc.must_be_able(Action::Import)?;
     let lang = pc.lang;
     // One import at a time per person: a double tap does not start the file twice.
     if state.jobs.sweep(&pc.caller.actor.id) {

@@ -133,6 +133,11 @@ impl PageCaller {
         Ok(())
     }
 
+    /// May not do `action` anywhere: the error page (403), before anything is looked up.
+    pub fn must_be_able(&self, action: Action) -> Result<(), PageError> {
+        self.caller.must_be_able(action).map_err(|e| self.err(e))
+    }
+
     /// Who the audit log names for this page's answer.
     pub fn who(&self) -> auth::AuditWho {
         auth::AuditWho {

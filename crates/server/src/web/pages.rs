@@ -11,7 +11,7 @@ use crate::routes::members::{EnrolRequest, ListQuery, enrol_as, member_seen, mem
 use crate::routes::session::{
     CodeRequest, LoginRequest, answer_code_request, check_login, session_cookie,
 };
-use crate::routes::units::{in_scope, progress_seen};
+use crate::routes::units::{in_scope, progress_seen, scope_at};
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
@@ -466,18 +466,13 @@ pub async fn drill(
         dir: dir.into(),
         child_kind,
         map: matches!(kind.as_str(), "state" | "division" | "district"),
-        can_members: in_scope_for(&pc, &state, &progress.unit.code, Action::ViewMembers).await,
+        can_members: scope_at(&pc.caller, &state, &progress.unit.code, Action::ViewMembers)
+            .await
+            .is_ok(),
         as_of: progress.as_of.format("%d-%m-%Y").to_string(),
         unit,
     };
     Ok(pc.respond(html(&page)))
-}
-
-async fn in_scope_for(pc: &PageCaller, state: &AppState, code: &str, action: Action) -> bool {
-    match state.store.place(code).await {
-        Ok(place) => pc.caller.wings_at(action, place.as_ref()).is_ok(),
-        Err(_) => false,
-    }
 }
 
 // ---------------------------------------------------------------- map
@@ -734,9 +729,7 @@ async fn enrol_page_with(
     errors: Vec<(String, String)>,
     done: Option<(String, String, bool)>,
 ) -> Result<Response, PageError> {
-    pc.caller
-        .must_be_able(Action::Enrol)
-        .map_err(|e| pc.err(e))?;
+    pc.must_be_able(Action::Enrol)?;
     let (acs, booths) = enrol_choices(pc, state).await.map_err(|e| pc.err(e))?;
     let wings = state
         .store
@@ -801,9 +794,8 @@ pub async fn enrol_booths(
     Query(q): Query<BoothsQuery>,
 ) -> PageResult {
     let ac = q.ac.unwrap_or_default();
-    let place = state.store.place(&ac).await.map_err(|e| pc.err(e))?;
-    pc.caller
-        .wings_at(Action::Enrol, place.as_ref())
+    scope_at(&pc.caller, &state, &ac, Action::Enrol)
+        .await
         .map_err(|e| pc.err(e))?;
     let booths = state
         .store
@@ -838,9 +830,7 @@ pub async fn enrol_check(
     State(state): State<AppState>,
     Query(q): Query<CheckQuery>,
 ) -> PageResult {
-    pc.caller
-        .must_be_able(Action::Enrol)
-        .map_err(|e| pc.err(e))?;
+    pc.must_be_able(Action::Enrol)?;
     let value = q.value.unwrap_or_default();
     let value = value.trim();
     // Only a whole identifier is looked up: no fishing by fragments of names.
@@ -1031,9 +1021,7 @@ pub async fn members(
     State(state): State<AppState>,
     Query(mq): Query<MembersQuery>,
 ) -> PageResult {
-    pc.caller
-        .must_be_able(Action::ViewMembers)
-        .map_err(|e| pc.err(e))?;
+    pc.must_be_able(Action::ViewMembers)?;
     let lang = pc.lang;
     // The units to browse: each post that may see members.
     let units = super::post_units(&pc, &state, Action::ViewMembers)
