@@ -106,10 +106,16 @@ pub enum Action {
     Erase,
     /// Aggregates of sensitive fields (category, religion), never below the minimum group size.
     ViewSensitiveAggregates,
+    /// Meetings, their reports and compliance within the scope.
+    ViewMeetings,
+    /// Create meeting series and meetings, move, cancel, set chairs, holidays, report chains.
+    ManageMeetings,
+    /// File a meeting's report.
+    FileReport,
 }
 
 impl Action {
-    pub const ALL: [Action; 12] = [
+    pub const ALL: [Action; 15] = [
         Action::ViewUnit,
         Action::ViewMembers,
         Action::Enrol,
@@ -122,6 +128,9 @@ impl Action {
         Action::ViewAudit,
         Action::Erase,
         Action::ViewSensitiveAggregates,
+        Action::ViewMeetings,
+        Action::ManageMeetings,
+        Action::FileReport,
     ];
 
     pub fn code(self) -> &'static str {
@@ -138,6 +147,9 @@ impl Action {
             Action::ViewAudit => "view-audit",
             Action::Erase => "erase",
             Action::ViewSensitiveAggregates => "view-sensitive-aggregates",
+            Action::ViewMeetings => "view-meetings",
+            Action::ManageMeetings => "manage-meetings",
+            Action::FileReport => "file-report",
         }
     }
 }
@@ -158,15 +170,33 @@ pub fn role_may(role: Role, action: Action) -> bool {
                 | Merge
                 | ViewAudit
                 | ViewSensitiveAggregates
+                | ViewMeetings
+                | ManageMeetings
+                | FileReport
         ),
         AcIncharge => matches!(
             action,
-            ViewUnit | ViewMembers | Enrol | Export | Import | Merge
+            ViewUnit
+                | ViewMembers
+                | Enrol
+                | Export
+                | Import
+                | Merge
+                | ViewMeetings
+                | ManageMeetings
+                | FileReport
         ),
-        SectorIncharge | BoothPresident | FederationOfficer => {
-            matches!(action, ViewUnit | ViewMembers | Enrol)
-        }
-        VolunteerCommander => matches!(action, ViewUnit | ViewMembers | Enrol),
+        // The federation's officers run its rotating meetings.
+        FederationOfficer => matches!(
+            action,
+            ViewUnit | ViewMembers | Enrol | ViewMeetings | ManageMeetings | FileReport
+        ),
+        // Sector and booth office-bearers call their own meetings and report them.
+        SectorIncharge | BoothPresident => matches!(
+            action,
+            ViewUnit | ViewMembers | Enrol | ViewMeetings | ManageMeetings | FileReport
+        ),
+        VolunteerCommander => matches!(action, ViewUnit | ViewMembers | Enrol | ViewMeetings),
         // Volunteers enrol door to door; they do not browse the membership.
         Volunteer => matches!(action, ViewUnit | Enrol),
         Member => false,

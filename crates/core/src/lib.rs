@@ -18,6 +18,7 @@ pub mod geo;
 pub mod identity;
 pub mod ids;
 pub mod import;
+pub mod meetings;
 pub mod rng;
 pub mod search;
 pub mod targets;
