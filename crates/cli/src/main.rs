@@ -3,6 +3,7 @@
 mod access;
 mod bench;
 mod demo;
+mod meetings;
 mod merges;
 mod users;
 
@@ -112,6 +113,9 @@ enum Cmd {
         #[arg(long, default_value_t = 20)]
         limit: u32,
     },
+    /// Meetings: rotating series, chairs, reports up the chain, compliance, calendars.
+    #[command(subcommand)]
+    Meetings(meetings::MeetingsCmd),
     /// Bulk import from a spreadsheet.
     #[command(subcommand)]
     Import(ImportCmd),
@@ -269,6 +273,8 @@ enum UserCmd {
     },
     /// Disable a user: their sessions end and tokens stop at once.
     Disable { mobile: String },
+    /// Where a user's notifications go: an email address (omit it to go back to SMS).
+    Email { mobile: String, email: Option<String> },
 }
 
 #[derive(Subcommand)]
@@ -488,6 +494,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             sangathan_server::serve(s, addr, dev_config(secure_cookies, false)).await?;
         }
         Cmd::User(cmd) => users::run(&cli.db, cli.as_user.as_deref(), cmd).await?,
+        Cmd::Meetings(cmd) => {
+            let s = open_initialised(&cli.db).await?;
+            return meetings::run(&s, cli.as_user.as_deref(), cmd).await;
+        }
         Cmd::Audit(cmd) => return users::audit(&cli.db, cmd).await,
         Cmd::Member(cmd) => users::member(&cli.db, cli.as_user.as_deref(), cmd).await?,
         Cmd::Progress {

@@ -111,6 +111,24 @@ pub async fn run(db: &str, as_user: Option<&str>, cmd: UserCmd) -> anyhow::Resul
                 .await?;
             println!("post {post} ends on {on}");
         }
+        UserCmd::Email { mobile: m, email } => {
+            op.must_be_able(Action::ManageUsers)?;
+            let id = user_id(&s, &m).await?;
+            let email = email.filter(|e| !e.trim().is_empty());
+            if !s.set_email(id, email.as_deref()).await? {
+                bail!("no user logs in with {m}");
+            }
+            op.audit("set-email", Some(format!("person:{id}")), Some(id))
+                .await?;
+            println!(
+                "{}",
+                if email.is_some() {
+                    "notifications go by email"
+                } else {
+                    "notifications go by SMS"
+                }
+            );
+        }
         UserCmd::Disable { mobile: m } => {
             op.must_be_able(Action::ManageUsers)?;
             let id = user_id(&s, &m).await?;

@@ -28,7 +28,8 @@ pub const ABSOLUTE: Duration = Duration::hours(12);
 /// Routes answered without credentials: health, and the ways to log in.
 pub fn is_public(method: &Method, path: &str) -> bool {
     match *method {
-        Method::GET => path == "/healthz" || path == "/api/v1/consent",
+        // A calendar feed's secret token is its credential (calendar apps cannot log in).
+        Method::GET => path == "/healthz" || path == "/api/v1/consent" || path.starts_with("/ical/"),
         Method::POST => matches!(
             path,
             "/api/v1/session" | "/api/v1/session/code" | "/api/v1/me/code" | "/api/v1/me/session"

@@ -9,11 +9,13 @@
 
 pub mod audit;
 pub mod auth;
+pub mod calendar;
 pub mod doc;
 pub mod dto;
 pub mod error;
 pub mod extract;
 pub mod map;
+pub mod notify;
 pub mod routes;
 pub mod web;
 
@@ -93,6 +95,8 @@ pub fn router_with(store: DynStore, config: Config) -> Router {
         jobs: Default::default(),
     };
     routes
+        // Calendar apps subscribe by secret URL (not in the API document: no JSON, no login).
+        .route("/ical/{file}", axum::routing::get(routes::meetings::public_feed))
         .fallback(not_found)
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(axum::middleware::from_fn_with_state(
@@ -165,6 +169,7 @@ pub async fn serve(store: DynStore, addr: SocketAddr, config: Config) -> anyhow:
         .with_context(|| format!("cannot listen on {addr}"))?;
     let local = listener.local_addr().unwrap_or(addr);
     tracing::info!(%local, "listening");
+    notify::spawn_jobs(store.clone());
     axum::serve(
         listener,
         router_with(store, config).into_make_service_with_connect_info::<SocketAddr>(),

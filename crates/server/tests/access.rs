@@ -58,21 +58,24 @@ fn may(role: &str, action: &str) -> bool {
                 "merge",
                 "campaigns",
                 "sensitive",
+                "meetings",
+                "manage-meetings",
+                "report",
             ],
         ),
         (
             "division-incharge",
-            &["unit", "members", "enrol", "merge", "sensitive"],
+            &["unit", "members", "enrol", "merge", "sensitive", "meetings", "manage-meetings", "report"],
         ),
         (
             "district-president",
-            &["unit", "members", "enrol", "merge", "sensitive"],
+            &["unit", "members", "enrol", "merge", "sensitive", "meetings", "manage-meetings", "report"],
         ),
-        ("ac-incharge", &["unit", "members", "enrol", "merge"]),
-        ("sector-incharge", &["unit", "members", "enrol"]),
-        ("booth-president", &["unit", "members", "enrol"]),
-        ("federation-officer", &["unit", "members", "enrol"]),
-        ("volunteer-commander", &["unit", "members", "enrol"]),
+        ("ac-incharge", &["unit", "members", "enrol", "merge", "meetings", "manage-meetings", "report"]),
+        ("sector-incharge", &["unit", "members", "enrol", "meetings", "manage-meetings", "report"]),
+        ("booth-president", &["unit", "members", "enrol", "meetings", "manage-meetings", "report"]),
+        ("federation-officer", &["unit", "members", "enrol", "meetings", "manage-meetings", "report"]),
+        ("volunteer-commander", &["unit", "members", "enrol", "meetings"]),
         ("volunteer", &["unit", "enrol"]),
         ("member", &[]),
     ];
@@ -101,6 +104,8 @@ struct World {
     parent: HashMap<String, Option<String>>,
     /// role → bearer token.
     tokens: HashMap<&'static str, String>,
+    /// role → the caller's person id.
+    person_ids: HashMap<&'static str, i64>,
     /// (booth, wing, person id) of the members.
     members: Vec<(String, String, i64)>,
 }
@@ -161,6 +166,7 @@ async fn world(backend: Backend) -> Option<World> {
     parent.insert("TS".into(), None);
     let today = clock::today();
     let mut tokens = HashMap::new();
+    let mut person_ids = HashMap::new();
     for (i, (role, unit, wing)) in CALLERS.iter().enumerate() {
         let post = NewPost {
             role: Role::parse(role).unwrap(),
@@ -176,6 +182,7 @@ async fn world(backend: Backend) -> Option<World> {
             .await
             .unwrap();
         tokens.insert(*role, app.store.issue_user_token(id, "test").await.unwrap());
+        person_ids.insert(*role, id);
     }
     // Members in every wing at booths in each relation to the posts.
     let booths = [
@@ -213,6 +220,7 @@ async fn world(backend: Backend) -> Option<World> {
         app,
         parent,
         tokens,
+        person_ids,
         members,
     })
 }
@@ -262,6 +270,44 @@ async fn authorization_matrix(backend: Backend) {
         )
         .await
         .expect(200);
+
+    // Meetings: a series over the North division's ACs, planned; single meetings at booths in
+    // each relation to the posts, each reported by the operator; a feed of the operator's.
+    let series = {
+        use sangathan_store::meetings::NewSeries;
+        let n = NewSeries {
+            wing: "employees".into(),
+            unit: "TS-DIV-NORTH".into(),
+            rotate: sangathan_core::geo::UnitKind::Ac,
+            rule: "FREQ=WEEKLY;BYDAY=SU".into(),
+            time: chrono::NaiveTime::from_hms_opt(11, 0, 0).unwrap(),
+            minutes: 120,
+            start: chrono::NaiveDate::from_ymd_opt(2027, 1, 3).unwrap(),
+            end: None,
+            kind: "employees".into(),
+            min_gap_weeks: 0,
+            due_hours: 48,
+        };
+        w.app.store.add_series(&n, "admin").await.unwrap().id
+    };
+    let mut meetings = Vec::new();
+    for venue in ["TS-AC-1-B0001", "TS-AC-1-B0002", "TS-AC-2", "TS-AC-4"] {
+        let m = w
+            .app
+            .post("/api/v1/meetings", &json!({"wing": "party", "venue": venue, "date": "2027-02-07", "time": "10:00", "kind": "booth"}))
+            .await
+            .expect(201);
+        let id = m["id"].as_i64().unwrap();
+        w.app
+            .send(Method::PUT, &format!("/api/v1/meetings/{id}/report"), None, Some(&json!({"held": true, "attendance": 5})), None)
+            .await
+            .expect(200);
+        meetings.push((venue.to_string(), id));
+    }
+    let admin_feed = w.app.post("/api/v1/calendar/feeds", &json!({"kind": "series", "series": series})).await.expect(201)["id"]
+        .as_i64()
+        .unwrap();
+    let denied_at = |role: &str, action: &str| if may(role, action) { 404 } else { 403 };
 
     // Members as they grow: the matrix's own enrolments count in later lists.
     let mut all_members = w.members.clone();
@@ -351,6 +397,25 @@ async fn authorization_matrix(backend: Backend) {
                     );
                 }
             }
+            // Meetings at the unit: compliance, the list, calling one, a unit calendar feed.
+            for (path, tmpl) in [
+                (format!("/api/v1/units/{u}/compliance"), "/api/v1/units/{code}/compliance"),
+                (format!("/api/v1/units/{u}/meetings"), "/api/v1/units/{code}/meetings"),
+            ] {
+                covered.insert(("get".into(), tmpl.into()));
+                let a = w.as_role(role, Method::GET, &path, None).await;
+                let want = if w.allowed(role, "meetings", u, None) { 200 } else { denied("meetings") };
+                check(format!("{role} GET {path} ({rel})"), a.status.as_u16(), want);
+            }
+            covered.insert(("post".into(), "/api/v1/meetings".into()));
+            let body = json!({"wing": "party", "venue": u, "date": "2027-03-07", "time": "10:00", "kind": "workers"});
+            let a = w.as_role(role, Method::POST, "/api/v1/meetings", Some(&body)).await;
+            let want = if w.allowed(role, "manage-meetings", u, None) { 201 } else { denied("manage-meetings") };
+            check(format!("{role} call a meeting at {u} ({rel})"), a.status.as_u16(), want);
+            covered.insert(("post".into(), "/api/v1/calendar/feeds".into()));
+            let a = w.as_role(role, Method::POST, "/api/v1/calendar/feeds", Some(&json!({"kind": "unit", "unit": u}))).await;
+            let want = if w.allowed(role, "meetings", u, None) { 201 } else { denied("meetings") };
+            check(format!("{role} unit feed of {u} ({rel})"), a.status.as_u16(), want);
             covered.insert(("get".into(), "/api/v1/units/{code}/sensitive".into()));
             let a = w
                 .as_role(
@@ -480,6 +545,64 @@ async fn authorization_matrix(backend: Backend) {
             403
         };
         check(format!("{role} undo merge"), a.status.as_u16(), want);
+        // Meetings by id: seen by those whose scope holds the venue (and by their chair or
+        // organiser), managed likewise; reports acted on only by whom they wait for.
+        for (venue, mid) in &meetings {
+            let me = w.person_ids[role];
+            let now = w.app.store.meeting(*mid).await.unwrap().unwrap();
+            let involved = now.chair == Some(me) || now.organiser == Some(me);
+            let see = if w.allowed(role, "meetings", venue, None) || involved { 200 } else { denied_at(role, "meetings") };
+            let manage = |ok: u16| if w.allowed(role, "manage-meetings", venue, None) { ok } else { denied_at(role, "manage-meetings") };
+            // A report nobody stands above (the South division has no office-bearers) is
+            // complete at once and can no longer change.
+            let complete = w.app.store.report(*mid).await.unwrap().is_some_and(|r| r.status == "acknowledged");
+            let report = if w.allowed(role, "report", venue, None) || involved {
+                if complete { 409 } else { 200 }
+            } else {
+                denied_at(role, "report")
+            };
+            let waiting = w.app.store.inbox(me).await.unwrap().iter().any(|i| i.meeting.id == *mid);
+            for (m, path, tmpl, body, want) in [
+                ("get", format!("/api/v1/meetings/{mid}"), "/api/v1/meetings/{id}", json!({}), see),
+                ("get", format!("/api/v1/meetings/{mid}/report"), "/api/v1/meetings/{id}/report", json!({}), see),
+                ("post", format!("/api/v1/meetings/{mid}/move"), "/api/v1/meetings/{id}/move", json!({}), manage(409)),
+                ("post", format!("/api/v1/meetings/{mid}/cancel"), "/api/v1/meetings/{id}/cancel", json!({}), manage(409)),
+                ("post", format!("/api/v1/meetings/{mid}/chair"), "/api/v1/meetings/{id}/chair", json!({"person_id": 999_999}), manage(422)),
+                ("post", format!("/api/v1/meetings/{mid}/decline"), "/api/v1/meetings/{id}/decline", json!({}), if now.chair == Some(me) { 200 } else { 404 }),
+                ("post", format!("/api/v1/meetings/{mid}/report/acknowledge"), "/api/v1/meetings/{id}/report/acknowledge", json!({}), if waiting { 200 } else { 409 }),
+                ("post", format!("/api/v1/meetings/{mid}/report/return"), "/api/v1/meetings/{id}/report/return", json!({}), 422),
+                ("put", format!("/api/v1/meetings/{mid}/report"), "/api/v1/meetings/{id}/report", json!({"held": true, "attendance": 2}), report),
+            ] {
+                covered.insert((m.into(), tmpl.into()));
+                let method = Method::from_bytes(m.to_uppercase().as_bytes()).unwrap();
+                let a = w.as_role(role, method, &path, Some(&body)).await;
+                check(format!("{role} {m} {path} at {venue}"), a.status.as_u16(), want);
+            }
+        }
+        let view_div = if w.allowed(role, "meetings", "TS-DIV-NORTH", None) { 200 } else { denied_at(role, "meetings") };
+        let manage_div = |ok: u16| if w.allowed(role, "manage-meetings", "TS-DIV-NORTH", None) { ok } else { denied_at(role, "manage-meetings") };
+        let series_body = json!({"wing": "employees", "unit": "TS-DIV-NORTH", "rotate": "ac", "rule": "FREQ=WEEKLY;BYDAY=SU", "time": "11:00", "start": "2027-01-03"});
+        for (m, path, tmpl, body, want) in [
+            ("get", format!("/api/v1/meetings/series/{series}"), "/api/v1/meetings/series/{id}", json!({}), view_div),
+            ("get", format!("/api/v1/meetings/series/{series}/ical"), "/api/v1/meetings/series/{id}/ical", json!({}), view_div),
+            ("post", format!("/api/v1/meetings/series/{series}/plan?weeks=1&from=2027-01-01"), "/api/v1/meetings/series/{id}/plan", json!({}), manage_div(200)),
+            ("post", "/api/v1/meetings/series".to_string(), "/api/v1/meetings/series", series_body, manage_div(201)),
+            ("get", "/api/v1/reports/inbox".to_string(), "/api/v1/reports/inbox", json!({}), 200),
+            ("post", "/api/v1/meetings/escalate".to_string(), "/api/v1/meetings/escalate", json!({}), if *role == "state-admin" { 200 } else { 403 }),
+            ("post", "/api/v1/calendar/feeds".to_string(), "/api/v1/calendar/feeds", json!({"kind": "person"}), 201),
+            (
+                "delete",
+                format!("/api/v1/calendar/feeds/{admin_feed}"),
+                "/api/v1/calendar/feeds/{id}",
+                json!({}),
+                if *role == "state-admin" { 204 } else if may(role, "meetings") { 404 } else { 403 },
+            ),
+        ] {
+            covered.insert((m.into(), tmpl.into()));
+            let method = Method::from_bytes(m.to_uppercase().as_bytes()).unwrap();
+            let a = w.as_role(role, method, &path, Some(&body)).await;
+            check(format!("{role} {m} {path}"), a.status.as_u16(), want);
+        }
         // Reference data and the caller's own routes.
         let reference = if CALLERS.iter().any(|c| c.0 == *role && may(role, "unit")) {
             200

@@ -2,6 +2,8 @@
 //! `SANGATHAN_TEST_PG_URL` names a PostgreSQL server, on PostgreSQL (`SANGATHAN_REQUIRE_PG=1`
 //! makes a missing server a failure instead of a skip).
 
+#[path = "api/meetings.rs"]
+mod meetings_api;
 #[path = "api/scenarios.rs"]
 mod scenarios;
 #[path = "api/support.rs"]
@@ -40,4 +42,6 @@ on_both_backends!(
     openapi_document,
     search_in_both_scripts,
     duplicates_merge_and_undo,
+    meetings_scoped_reports_and_a_revocable_feed,
 );
+

@@ -175,6 +175,9 @@ async fn erase_in(c: &mut Conn, person_id: i64) -> Result<bool> {
         .bind(&digits)
         .execute(&mut *c)
         .await?;
+        // Notifications to them and their email address go too.
+        sqlx::query("DELETE FROM outbox WHERE recipient = (SELECT email FROM users WHERE person_id = $1)").bind(id).execute(&mut *c).await?;
+        sqlx::query("UPDATE users SET email = NULL WHERE person_id = $1").bind(id).execute(&mut *c).await?;
         if let Some(m) = &m {
             sqlx::query("DELETE FROM one_time_codes WHERE mobile = $1").bind(m).execute(&mut *c).await?;
             sqlx::query("DELETE FROM outbox WHERE recipient = $1").bind(m).execute(&mut *c).await?;
@@ -505,7 +508,7 @@ impl StoreImpl {
             return Ok(None);
         }
         // Messages whose code has expired are of no use to the SMS relay: nothing is kept.
-        sqlx::query("DELETE FROM outbox WHERE channel = 'sms' AND created_at < $1").bind(now - ttl).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM outbox WHERE channel = 'sms' AND idem_key IS NULL AND created_at < $1").bind(now - ttl).execute(&mut *tx).await?;
         let code = random_code()?;
         // Earlier codes stop working when a new one is sent.
         sqlx::query("UPDATE one_time_codes SET used_at = $3 WHERE mobile = $1 AND purpose = $2 AND used_at IS NULL")

@@ -2682,6 +2682,7 @@ impl Store for StoreImpl {
                 }
             }
         }
+        out.extend(meeting_mismatches(&mut c).await?);
         Ok(out)
     }
 

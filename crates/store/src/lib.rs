@@ -6,6 +6,7 @@
 //! writer takes its turn (one writer connection on SQLite; advisory locks on PostgreSQL).
 
 pub mod clock;
+pub mod meetings;
 pub mod model;
 pub mod postgres;
 pub mod preset;
@@ -14,6 +15,7 @@ pub mod testing;
 
 use async_trait::async_trait;
 use chrono::NaiveDate;
+pub use meetings::Meetings;
 pub use model::*;
 use sangathan_core::Invalid;
 pub use sangathan_core::access::{Action, Place, Role, Scope, Wings};
@@ -70,7 +72,7 @@ pub struct Idempotent {
 }
 
 #[async_trait]
-pub trait Store: Send + Sync {
+pub trait Store: Meetings + Send + Sync {
     fn backend(&self) -> Backend;
 
     /// Is a preset loaded?

@@ -132,3 +132,4 @@ impl PgStore {
 
 include!("common.rs");
 include!("access_sql.rs");
+include!("meetings_sql.rs");

@@ -123,3 +123,4 @@ impl SqliteStore {
 
 include!("common.rs");
 include!("access_sql.rs");
+include!("meetings_sql.rs");

@@ -55,6 +55,8 @@ on_both!(
     merge_refusals_write_nothing,
     merges_undo_in_order_and_guard_identifiers,
     concurrent_opposite_merges_one_wins,
+    meetings_rotate_across_a_division_for_a_year,
+    reports_climb_the_chain_and_overdue_ones_escalate_daily,
 );
 
 fn start() -> NaiveDate {
@@ -1319,4 +1321,257 @@ async fn concurrent_opposite_merges_one_wins(db: TestDb) {
     assert_eq!(code_of(err), "already_merged");
     assert_eq!(scalar(&db, "SELECT COUNT(*) FROM merges").await, 1);
     assert_verified(&s).await;
+}
+
+// ---- Meetings ----
+
+use chrono::Datelike;
+
+use sangathan_core::access::Role;
+use sangathan_store::NewPost;
+use sangathan_store::meetings::{MeetingView, NewMeeting, NewReport, NewSeries};
+
+/// A user holding one post, from `on`; their person id.
+async fn appoint(s: &DynStore, n: u64, role: Role, unit: &str, wing: &str, on: NaiveDate) -> i64 {
+    let name = PersonName::parse(&format!("Office Bearer {n}")).unwrap();
+    let mobile = Mobile::parse(&format!("{}", 7_000_000_000u64 + n)).unwrap();
+    let post = NewPost { role, unit: unit.into(), wing: wing.into(), starts_on: on };
+    s.add_user(&name, &mobile, None, &[post], "admin").await.unwrap()
+}
+
+fn d(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+}
+
+fn series(wing: &str, unit: &str, kind: &str, gap: u32) -> NewSeries {
+    NewSeries {
+        wing: wing.into(),
+        unit: unit.into(),
+        rotate: UnitKind::Ac,
+        rule: "FREQ=WEEKLY;BYDAY=SU".into(),
+        time: chrono::NaiveTime::from_hms_opt(11, 0, 0).unwrap(),
+        minutes: 120,
+        start: d("2027-01-03"),
+        end: Some(d("2027-12-26")),
+        kind: kind.into(),
+        min_gap_weeks: gap,
+        due_hours: 48,
+    }
+}
+
+/// (date, venue, chair, status) of each occurrence: what must stay put when another one moves.
+fn shape(ms: &[MeetingView]) -> Vec<(i64, NaiveDate, Option<String>, Option<i64>, String)> {
+    ms.iter().map(|m| (m.id, m.date, m.venue.clone(), m.chair, m.status.clone())).collect()
+}
+
+async fn meetings_rotate_across_a_division_for_a_year(db: TestDb) {
+    let s = db.open().await;
+    s.init(&preset::load("up").unwrap(), start(), None).await.unwrap();
+    let div = "UP-DIV-AGRA";
+    let on = d("2026-12-01");
+    // Chairs: the division's in-charge and each district's president (party), and two
+    // federation officers; a sector in-charge is not senior enough for an AC meeting.
+    let mut n = 0;
+    let mut chairs = vec![appoint(&s, n, Role::DivisionIncharge, div, "party", on).await];
+    for dist in s.children(div).await.unwrap().unwrap() {
+        n += 1;
+        chairs.push(appoint(&s, n, Role::DistrictPresident, &dist.code, "party", on).await);
+        if n <= 2 {
+            n += 10;
+            chairs.push(appoint(&s, n, Role::FederationOfficer, &dist.code, "employees", on).await);
+        }
+    }
+    let acs = s.units_within(div, UnitKind::Ac).await.unwrap().unwrap();
+    let sector = s.units_within(&acs[0].code, UnitKind::Sector).await.unwrap().unwrap()[0].code.clone();
+    let junior = appoint(&s, 99, Role::SectorIncharge, &sector, "party", on).await;
+
+    s.add_holiday(d("2027-03-21"), "Holi").await.unwrap();
+    s.add_holiday(d("2027-10-31"), "Diwali").await.unwrap();
+    let away = acs[0].code.clone();
+    s.set_unavailable(&away, d("2027-01-01"), d("2027-01-31"), "by-election").await.unwrap();
+
+    // A gap longer than the pool is refused, nothing written.
+    let mut bad = series("employees", div, "employees", acs.len() as u32);
+    assert_eq!(code_of(s.add_series(&bad, "admin").await.unwrap_err()), "gap_too_long");
+    bad.rule = "FREQ=DAILY".into();
+    assert!(matches!(s.add_series(&bad, "admin").await, Err(StoreError::Invalid(_))));
+
+    let a = s.add_series(&series("employees", div, "employees", 10), "admin").await.unwrap();
+    let b = s.add_series(&series("party", div, "workers", 0), "admin").await.unwrap();
+    assert_eq!(a.pool.len(), acs.len());
+    let plan_a = s.plan(a.id, d("2027-01-01"), 52, "admin").await.unwrap().unwrap();
+    let plan_b = s.plan(b.id, d("2027-01-01"), 52, "admin").await.unwrap().unwrap();
+    let (occ, occ_b) = (plan_a.occurrences.clone(), plan_b.occurrences.clone());
+    assert_eq!(occ.len(), 52 - 2, "52 Sundays from 3 January to 26 December, two of them holidays");
+    assert_eq!(plan_a.skipped.iter().map(|k| k.date).collect::<Vec<_>>(), vec![d("2027-03-21"), d("2027-10-31")]);
+    assert!(occ.iter().all(|m| m.date != d("2027-03-21") && m.date != d("2027-10-31")));
+
+    // Every AC once before any twice (among those available that day), never within 10 weeks,
+    // never the unavailable one in January.
+    let mut visits: std::collections::HashMap<String, Vec<NaiveDate>> = Default::default();
+    for m in &occ {
+        let v = m.venue.clone().expect("every Sunday has a venue");
+        let mine = visits.get(&v).map_or(0, |x| x.len());
+        let least = acs
+            .iter()
+            .filter(|u| !(u.code == away && m.date <= d("2027-01-31")))
+            .map(|u| visits.get(&u.code).map_or(0, |x| x.len()))
+            .min()
+            .unwrap();
+        assert_eq!(mine, least, "{} on {} was visited {mine} times while another had {least}", v, m.date);
+        if let Some(last) = visits.get(&v).and_then(|x| x.last()) {
+            assert!((m.date - *last).num_days() >= 70, "{v} twice within 10 weeks");
+        }
+        assert!(!(v == away && m.date <= d("2027-01-31")), "unavailable AC placed");
+        visits.entry(v).or_default().push(m.date);
+    }
+    assert_eq!(visits.len(), acs.len(), "every AC of the division was visited");
+
+    // Chairs: senior to the venue, never two meetings on one date across both series, the
+    // junior sector in-charge never.
+    let mut by_day: std::collections::HashMap<(NaiveDate, i64), u32> = Default::default();
+    for m in occ.iter().chain(occ_b.iter()) {
+        let c = m.chair.expect("a chair is found for every meeting");
+        assert!(chairs.contains(&c) && c != junior, "chair {c} is not an eligible office-bearer");
+        *by_day.entry((m.date, c)).or_default() += 1;
+    }
+    assert!(by_day.values().all(|n| *n == 1), "a chair was double-booked");
+
+    // Planning again changes nothing; moving one occurrence changes only that one, and a
+    // cancelled one stays cancelled (not re-placed).
+    let before = shape(&s.series_meetings(a.id).await.unwrap());
+    let again = s.plan(a.id, d("2027-01-01"), 52, "admin").await.unwrap().unwrap();
+    assert_eq!(shape(&again.occurrences), before);
+    let target = &occ[10];
+    let moved = s.move_meeting(target.id, Some(target.date + Duration::days(1)), None, Some(&acs[1].code), "admin").await.unwrap();
+    assert_eq!((moved.date, moved.venue.as_deref(), moved.rule_date), (target.date + Duration::days(1), Some(acs[1].code.as_str()), Some(target.date)));
+    assert_eq!(moved.sequence, 1);
+    s.cancel_meeting(occ[20].id, "admin").await.unwrap();
+    s.plan(a.id, d("2027-01-01"), 52, "admin").await.unwrap();
+    let after = shape(&s.series_meetings(a.id).await.unwrap());
+    let changed: Vec<i64> = before.iter().zip(after.iter()).filter(|(x, y)| x != y).map(|(x, _)| x.0).collect();
+    assert_eq!(changed, vec![target.id, occ[20].id]);
+    assert_eq!(after.len(), before.len());
+
+    // A declined chair is replaced and never chosen again for that meeting.
+    let m = &occ[30];
+    let first = m.chair.unwrap();
+    let re = s.decline_chair(m.id, first).await.unwrap();
+    assert!(re.chair.is_some() && re.chair != Some(first));
+    // Setting a chair by hand who already chairs that day is refused.
+    let busy = occ_b.iter().find(|x| x.date == occ[31].date).unwrap().chair.unwrap();
+    assert_eq!(code_of(s.set_chair(occ[31].id, busy, "admin").await.unwrap_err()), "double_booked");
+
+    // Compliance counts both series' meetings in the week; verify recomputes them exactly.
+    let c = s.compliance(div, occ[0].date, Utc::now()).await.unwrap().unwrap();
+    assert_eq!(c.unit.planned, 2, "{c:?}");
+    assert_eq!(c.children.iter().map(|r| r.planned).sum::<i64>(), 2);
+    assert_eq!(s.compliance("UP", occ[0].date, Utc::now()).await.unwrap().unwrap().unit.planned, 2);
+    assert!(s.verify().await.unwrap().is_empty());
+}
+
+async fn reports_climb_the_chain_and_overdue_ones_escalate_daily(db: TestDb) {
+    let s = mini(&db).await;
+    let on = start();
+    let ac = "TS-AC-1";
+    let booth = s.units_within(ac, UnitKind::Booth).await.unwrap().unwrap()[0].code.clone();
+    let ac_in = appoint(&s, 1, Role::AcIncharge, ac, "party", on).await;
+    let dist = appoint(&s, 2, Role::DistrictPresident, "TS-DT-HILL", "party", on).await;
+    let div = appoint(&s, 3, Role::DivisionIncharge, "TS-DIV-NORTH", "party", on).await;
+    let organiser = appoint(&s, 4, Role::BoothPresident, &booth, "party", on).await;
+    assert!(s.set_email(dist, Some("district@example.org")).await.unwrap());
+    assert!(matches!(s.set_email(dist, Some("not an address")).await, Err(StoreError::Invalid(_))));
+    s.set_report_chain("party", &[UnitKind::Ac, UnitKind::District, UnitKind::Division]).await.unwrap();
+
+    let day = clock::today() - Duration::days(10);
+    let m = s
+        .add_meeting(
+            &NewMeeting {
+                wing: "party".into(),
+                venue: booth.clone(),
+                date: day,
+                time: chrono::NaiveTime::from_hms_opt(11, 0, 0).unwrap(),
+                minutes: 90,
+                kind: "booth".into(),
+                chair: None,
+                organiser: Some(organiser),
+                due_hours: 48,
+            },
+            "admin",
+        )
+        .await
+        .unwrap();
+    // The chair is senior to the booth: the AC in-charge (sector has nobody; AC is next).
+    assert_eq!(m.chair, Some(ac_in));
+    let due = m.report_due;
+    assert_eq!(due - m.starts_at, Duration::hours(48));
+    let monday = day - Duration::days(day.weekday().num_days_from_monday() as i64);
+    let week = |now| {
+        let s = s.clone();
+        async move { s.compliance(ac, monday, now).await.unwrap().unwrap().unit }
+    };
+    assert_eq!(week(due - Duration::hours(1)).await.missing, 0);
+    assert_eq!(week(due + Duration::hours(1)).await.missing, 1);
+
+    // Not yet due: nothing. Overdue: day 1 the first level (and organiser, chair), once a day.
+    let r = s.escalate(due - Duration::hours(1)).await.unwrap();
+    assert_eq!((r.overdue, r.escalated), (0, 0));
+    let r = s.escalate(due + Duration::hours(1)).await.unwrap();
+    assert_eq!((r.overdue, r.escalated), (1, 1));
+    assert_eq!(r.notified, 2, "organiser and the AC in-charge (who is also the chair)");
+    let r = s.escalate(due + Duration::hours(2)).await.unwrap();
+    assert_eq!((r.overdue, r.escalated, r.notified), (1, 0, 0), "once a day");
+    // Day 2: one level up, the district president, by email.
+    let r = s.escalate(due + Duration::hours(25)).await.unwrap();
+    assert_eq!((r.escalated, r.notified), (1, 3));
+    let queued = s.outbox_due(due + Duration::hours(25), 100).await.unwrap();
+    let mail: Vec<_> = queued.iter().filter(|o| o.channel == "email").collect();
+    assert_eq!(mail.len(), 1);
+    assert_eq!(mail[0].recipient, "district@example.org");
+    assert!(mail[0].subject.as_deref().unwrap().contains("overdue") && mail[0].body.contains("बैठक"));
+
+    // A report of a meeting that did not happen needs a reason; nothing is written without one.
+    let no = NewReport { held: false, ..Default::default() };
+    assert_eq!(code_of(s.file_report(m.id, &no, "person:4", due).await.unwrap_err()), "required");
+    assert!(s.report(m.id).await.unwrap().is_none());
+
+    // Filed late; it waits at level 1 (the AC), not yet at the district.
+    let rep = NewReport { held: true, attendance: 40, employees_met: 12, new_supporters: 5, issues: "पानी की समस्या".into(), ..Default::default() };
+    let now = due + Duration::hours(30);
+    let v = s.file_report(m.id, &rep, "person:4", now).await.unwrap();
+    assert_eq!((v.timing.as_str(), v.status.as_str(), v.level, v.revision), ("late", "filed", 1, 1));
+    // Filing the same report again (a retry) changes nothing.
+    let again = s.file_report(m.id, &rep, "person:4", now + Duration::minutes(1)).await.unwrap();
+    assert_eq!((again.revision, again.filed_at), (1, v.filed_at));
+    assert_eq!(s.inbox(ac_in).await.unwrap().len(), 1);
+    assert!(s.inbox(dist).await.unwrap().is_empty());
+    assert!(matches!(s.act_on_report(m.id, dist, true, None, now).await, Err(StoreError::Refused(_))));
+    // No more escalation once filed.
+    assert_eq!(s.escalate(due + Duration::hours(50)).await.unwrap().overdue, 0);
+
+    // Returned with a comment (required) → back to the filer; corrected → climbs again.
+    assert!(matches!(s.act_on_report(m.id, ac_in, false, None, now).await, Err(StoreError::Invalid(_))));
+    let v = s.act_on_report(m.id, ac_in, false, Some("attendance list missing"), now).await.unwrap();
+    assert_eq!(v.status, "returned");
+    assert!(s.inbox(ac_in).await.unwrap().is_empty());
+    let fixed = NewReport { notes: "list attached".into(), ..rep.clone() };
+    let v = s.file_report(m.id, &fixed, "person:4", now + Duration::hours(1)).await.unwrap();
+    assert_eq!((v.status.as_str(), v.level, v.revision, v.timing.as_str()), ("filed", 1, 2, "late"));
+    s.act_on_report(m.id, ac_in, true, None, now).await.unwrap();
+    assert_eq!(s.inbox(dist).await.unwrap().len(), 1);
+    assert!(s.inbox(ac_in).await.unwrap().is_empty());
+    s.act_on_report(m.id, dist, true, Some("ठीक है"), now).await.unwrap();
+    let v = s.act_on_report(m.id, div, true, None, now).await.unwrap();
+    assert_eq!(v.status, "acknowledged");
+    assert!(s.inbox(div).await.unwrap().is_empty());
+    let states: Vec<(u32, &str)> = v.route.iter().map(|r| (r.level, r.state.as_str())).collect();
+    assert_eq!(states, vec![(1, "returned"), (1, "acknowledged"), (2, "acknowledged"), (3, "acknowledged")]);
+    assert!(matches!(s.file_report(m.id, &NewReport { attendance: 1, ..rep }, "person:4", now).await, Err(StoreError::Refused(_))));
+
+    // Compliance rolls up exactly: the AC, its district, the state.
+    for unit in [ac, "TS-DT-HILL", "TS"] {
+        let c = s.compliance(unit, monday, now).await.unwrap().unwrap().unit;
+        assert_eq!((c.planned, c.held, c.not_held, c.on_time, c.late, c.missing), (1, 1, 0, 0, 1, 0), "{unit}");
+    }
+    assert!(s.verify().await.unwrap().is_empty());
 }

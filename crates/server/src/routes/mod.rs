@@ -3,6 +3,7 @@
 pub mod campaigns;
 pub mod consent;
 pub mod me;
+pub mod meetings;
 pub mod members;
 pub mod merges;
 pub mod meta;
@@ -42,4 +43,23 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(me::request_correction))
         .routes(routes!(me::withdraw_consent))
         .routes(routes!(me::erase_me))
+        .routes(routes!(meetings::create_series))
+        .routes(routes!(meetings::get_series))
+        .routes(routes!(meetings::plan_series))
+        .routes(routes!(meetings::series_ical))
+        .routes(routes!(meetings::create_meeting))
+        .routes(routes!(meetings::get_meeting))
+        .routes(routes!(meetings::move_meeting))
+        .routes(routes!(meetings::cancel_meeting))
+        .routes(routes!(meetings::set_chair))
+        .routes(routes!(meetings::decline_chair))
+        .routes(routes!(meetings::file_report, meetings::get_report))
+        .routes(routes!(meetings::acknowledge_report))
+        .routes(routes!(meetings::return_report))
+        .routes(routes!(meetings::inbox))
+        .routes(routes!(meetings::escalate))
+        .routes(routes!(meetings::compliance))
+        .routes(routes!(meetings::unit_meetings))
+        .routes(routes!(meetings::create_feed))
+        .routes(routes!(meetings::revoke_feed))
 }

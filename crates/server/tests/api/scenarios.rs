@@ -2,6 +2,7 @@
 
 use sangathan_store::Wings;
 
+pub use super::meetings_api::meetings_scoped_reports_and_a_revocable_feed;
 use super::support::{key, person, spawn_app};
 use reqwest::Method;
 use sangathan_store::Backend;
@@ -57,6 +58,26 @@ pub const ROUTES: &[(&str, &str, &str)] = &[
         "/api/v1/me/consent/withdraw",
     ),
     ("post", "/api/v1/me/erasure", "/api/v1/me/erasure"),
+    ("post", "/api/v1/meetings/series", "/api/v1/meetings/series"),
+    ("get", "/api/v1/meetings/series/{id}", "/api/v1/meetings/series/1"),
+    ("post", "/api/v1/meetings/series/{id}/plan", "/api/v1/meetings/series/1/plan"),
+    ("get", "/api/v1/meetings/series/{id}/ical", "/api/v1/meetings/series/1/ical"),
+    ("post", "/api/v1/meetings", "/api/v1/meetings"),
+    ("get", "/api/v1/meetings/{id}", "/api/v1/meetings/1"),
+    ("post", "/api/v1/meetings/{id}/move", "/api/v1/meetings/1/move"),
+    ("post", "/api/v1/meetings/{id}/cancel", "/api/v1/meetings/1/cancel"),
+    ("post", "/api/v1/meetings/{id}/chair", "/api/v1/meetings/1/chair"),
+    ("post", "/api/v1/meetings/{id}/decline", "/api/v1/meetings/1/decline"),
+    ("put", "/api/v1/meetings/{id}/report", "/api/v1/meetings/1/report"),
+    ("get", "/api/v1/meetings/{id}/report", "/api/v1/meetings/1/report"),
+    ("post", "/api/v1/meetings/{id}/report/acknowledge", "/api/v1/meetings/1/report/acknowledge"),
+    ("post", "/api/v1/meetings/{id}/report/return", "/api/v1/meetings/1/report/return"),
+    ("get", "/api/v1/reports/inbox", "/api/v1/reports/inbox"),
+    ("post", "/api/v1/meetings/escalate", "/api/v1/meetings/escalate"),
+    ("get", "/api/v1/units/{code}/compliance", "/api/v1/units/TS/compliance"),
+    ("get", "/api/v1/units/{code}/meetings", "/api/v1/units/TS/meetings"),
+    ("post", "/api/v1/calendar/feeds", "/api/v1/calendar/feeds"),
+    ("delete", "/api/v1/calendar/feeds/{id}", "/api/v1/calendar/feeds/1"),
 ];
 
 fn method(m: &str) -> Method {
@@ -755,6 +776,8 @@ pub async fn openapi_document(backend: Backend) {
         .await
         .expect("merge")
         .merge_id;
+    // ...and the meeting routes a series, its first meeting with a filed report, and a feed.
+    super::meetings_api::seed(&app).await;
     for (m, _, path) in ROUTES {
         let path = path
             .replace("/members/1", &format!("/members/{id}"))

@@ -1,0 +1,185 @@
+//! Delivering the outbox: email over SMTP (lettre), SMS and WhatsApp through a [`Provider`].
+//! No SMS or WhatsApp provider is reachable from here, so the shipped one only logs that a
+//! message went (its id and channel: never the recipient or the text). To plug in a real one,
+//! implement [`Provider`] and put it in [`Providers`].
+
+use async_trait::async_trait;
+use sangathan_store::meetings::OutboxItem;
+use sangathan_store::{DynStore, clock};
+
+#[async_trait]
+pub trait Provider: Send + Sync {
+    /// Send one message; an error is retried later with back-off.
+    async fn send(&self, item: &OutboxItem) -> Result<(), String>;
+}
+
+/// Logs the message's id and channel and calls it sent.
+pub struct LogProvider;
+
+#[async_trait]
+impl Provider for LogProvider {
+    async fn send(&self, item: &OutboxItem) -> Result<(), String> {
+        tracing::info!(id = item.id, channel = %item.channel, "notification handed to the logging provider");
+        Ok(())
+    }
+}
+
+/// Email through an SMTP relay, `smtp://HOST:PORT` (plain SMTP to a relay on this host or the
+/// private network; the relay does TLS onward).
+pub struct SmtpProvider {
+    transport: lettre::AsyncSmtpTransport<lettre::Tokio1Executor>,
+    from: lettre::message::Mailbox,
+}
+
+impl SmtpProvider {
+    pub fn new(url: &str, from: &str) -> anyhow::Result<SmtpProvider> {
+        let rest = url
+            .strip_prefix("smtp://")
+            .ok_or_else(|| anyhow::anyhow!("SANGATHAN_SMTP_URL must look like smtp://HOST:PORT"))?;
+        let (host, port) = match rest.trim_end_matches('/').rsplit_once(':') {
+            Some((h, p)) => (h.to_string(), p.parse::<u16>()?),
+            None => (rest.trim_end_matches('/').to_string(), 25),
+        };
+        let transport =
+            lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::builder_dangerous(host)
+                .port(port)
+                .timeout(Some(std::time::Duration::from_secs(20)))
+                .build();
+        Ok(SmtpProvider {
+            transport,
+            from: from.parse()?,
+        })
+    }
+}
+
+#[async_trait]
+impl Provider for SmtpProvider {
+    async fn send(&self, item: &OutboxItem) -> Result<(), String> {
+        use lettre::AsyncTransport;
+        let to: lettre::message::Mailbox = item
+            .recipient
+            .parse()
+            .map_err(|e| format!("bad address: {e}"))?;
+        let msg = lettre::Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(
+                item.subject
+                    .clone()
+                    .unwrap_or_else(|| "संगठन / Sangathan".into()),
+            )
+            .header(lettre::message::header::ContentType::TEXT_PLAIN)
+            .body(item.body.clone())
+            .map_err(|e| format!("cannot build the message: {e}"))?;
+        self.transport
+            .send(msg)
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("smtp: {e}"))
+    }
+}
+
+/// One provider per channel. Email stays queued while no SMTP relay is configured.
+pub struct Providers {
+    pub email: Option<Box<dyn Provider>>,
+    pub sms: Box<dyn Provider>,
+    pub whatsapp: Box<dyn Provider>,
+}
+
+impl Providers {
+    /// From the environment: `SANGATHAN_SMTP_URL` (e.g. `smtp://127.0.0.1:25`) and
+    /// `SANGATHAN_MAIL_FROM` (default `Sangathan <noreply@localhost>`); SMS and WhatsApp log.
+    pub fn from_env() -> anyhow::Result<Providers> {
+        let email = match std::env::var("SANGATHAN_SMTP_URL") {
+            Ok(url) if !url.is_empty() => {
+                let from = std::env::var("SANGATHAN_MAIL_FROM")
+                    .unwrap_or_else(|_| "Sangathan <noreply@localhost>".into());
+                Some(Box::new(SmtpProvider::new(&url, &from)?) as Box<dyn Provider>)
+            }
+            _ => None,
+        };
+        Ok(Providers {
+            email,
+            sms: Box::new(LogProvider),
+            whatsapp: Box::new(LogProvider),
+        })
+    }
+
+    fn for_channel(&self, channel: &str) -> Option<&dyn Provider> {
+        match channel {
+            "email" => self.email.as_deref(),
+            "sms" => Some(self.sms.as_ref()),
+            "whatsapp" => Some(self.whatsapp.as_ref()),
+            _ => None,
+        }
+    }
+}
+
+/// What one delivery round did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Delivered {
+    pub sent: u64,
+    pub failed: u64,
+    /// Waiting for a provider that is not configured (email without SMTP).
+    pub held: u64,
+}
+
+/// Send what is due now, each message at most once (it is marked sent right after it went).
+pub async fn deliver(
+    store: &DynStore,
+    providers: &Providers,
+) -> sangathan_store::Result<Delivered> {
+    let mut out = Delivered::default();
+    let now = clock::now();
+    for item in store.outbox_due(now, 500).await? {
+        let Some(p) = providers.for_channel(&item.channel) else {
+            out.held += 1;
+            continue;
+        };
+        match p.send(&item).await {
+            Ok(()) => {
+                store.outbox_done(item.id, None, clock::now()).await?;
+                out.sent += 1;
+            }
+            Err(e) => {
+                tracing::warn!(id = item.id, channel = %item.channel, "notification not delivered; will retry");
+                store.outbox_done(item.id, Some(&e), clock::now()).await?;
+                out.failed += 1;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A WhatsApp click-to-chat link that shares `text` (no provider needed).
+pub fn whatsapp_share(text: &str) -> String {
+    format!("https://wa.me/?text={}", crate::web::urlencode(text))
+}
+
+/// Run in the background while serving: deliver every 30 s, escalate overdue reports hourly
+/// (each meeting at most once a day, so the hour only bounds the delay).
+pub fn spawn_jobs(store: DynStore) {
+    let providers = match Providers::from_env() {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::error!("notifications disabled: {e}");
+            return;
+        }
+    };
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(30));
+        let mut last_escalation: Option<std::time::Instant> = None;
+        loop {
+            tick.tick().await;
+            if last_escalation.is_none_or(|t| t.elapsed() >= std::time::Duration::from_secs(3600)) {
+                last_escalation = Some(std::time::Instant::now());
+                if let Err(e) = store.escalate(clock::now()).await {
+                    tracing::warn!("escalation run failed: {e}");
+                }
+            }
+            if let Err(e) = deliver(&store, &providers).await {
+                tracing::warn!("outbox delivery failed: {e}");
+            }
+        }
+    });
+}

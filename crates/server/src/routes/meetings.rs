@@ -1,0 +1,784 @@
+//! Meetings: rotating series and their plans, single meetings, chairs, reports that climb the
+//! chain (inbox, acknowledge, return), weekly compliance, and calendar feeds.
+
+use crate::AppState;
+use crate::audit::AuditNote;
+use crate::auth::Caller;
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{ApiJson, ApiQuery, present};
+use crate::routes::units::scope_at;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{NaiveDate, NaiveTime};
+use sangathan_core::FieldError;
+use sangathan_core::access::Action;
+use sangathan_store::clock;
+use sangathan_store::meetings::{
+    Compliance, EscalationRun, FeedKind, InboxItem, MeetingView, NewMeeting, NewReport, NewSeries,
+    Plan, ReportView, Series,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+fn id_of(s: &str) -> Result<i64, ApiError> {
+    s.trim().parse().map_err(|_| ApiError::NotFound)
+}
+
+/// A meeting the caller may see: at a venue in their scope, or one they chair or organise.
+pub async fn meeting_seen(
+    caller: &Caller,
+    state: &AppState,
+    id: i64,
+    action: Action,
+) -> Result<MeetingView, ApiError> {
+    let m = state.store.meeting(id).await?.ok_or(ApiError::NotFound)?;
+    let me = caller.actor.person_id;
+    if action != Action::ManageMeetings && me.is_some() && (m.chair == me || m.organiser == me) {
+        return Ok(m);
+    }
+    caller.must_be_able(action)?;
+    scope_at(caller, state, m.venue.as_deref().unwrap_or(""), action).await?;
+    Ok(m)
+}
+
+async fn series_seen(
+    caller: &Caller,
+    state: &AppState,
+    id: &str,
+    action: Action,
+) -> Result<Series, ApiError> {
+    caller.must_be_able(action)?;
+    let s = state
+        .store
+        .series(id_of(id)?)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    scope_at(caller, state, &s.unit, action).await?;
+    Ok(s)
+}
+
+/// Create a rotating meeting series over the ACs, sectors or booths of a unit.
+#[utoipa::path(
+    post,
+    path = "/api/v1/meetings/series",
+    tag = "meetings",
+    request_body = NewSeries,
+    responses(
+        (status = 201, description = "Created", body = Series),
+        (status = 401, description = "No or bad token", body = ErrorBody),
+        (status = 403, description = "The caller's posts do not allow managing meetings", body = ErrorBody),
+        (status = 422, description = "Invalid rule, unit, wing or gap (nothing written)", body = ErrorBody),
+    )
+)]
+pub async fn create_series(
+    caller: Caller,
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<NewSeries>,
+) -> Result<Response, ApiError> {
+    caller.must_be_able(Action::ManageMeetings)?;
+    scope_at(&caller, &state, &body.unit, Action::ManageMeetings).await?;
+    let s = state.store.add_series(&body, &caller.actor.id).await?;
+    Ok(
+        AuditNote::new("add-series", Some(format!("series:{}", s.id)))
+            .on((StatusCode::CREATED, Json(s))),
+    )
+}
+
+/// One series, with its pool of venues.
+#[utoipa::path(
+    get,
+    path = "/api/v1/meetings/series/{id}",
+    tag = "meetings",
+    params(("id" = i64, Path, description = "Series id")),
+    responses(
+        (status = 200, description = "The series", body = Series),
+        (status = 401, description = "No or bad token", body = ErrorBody),
+        (status = 404, description = "No such series (or outside the caller's scope)", body = ErrorBody),
+    )
+)]
+pub async fn get_series(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Series>, ApiError> {
+    Ok(Json(
+        series_seen(&caller, &state, &id, Action::ViewMeetings).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PlanQuery {
+    /// How many weeks ahead (default 8).
+    pub weeks: Option<u32>,
+    /// First day, YYYY-MM-DD (default: today, IST).
+    pub from: Option<NaiveDate>,
+}
+
+/// Place (venue and chair) and list a series' occurrences for the coming weeks. Occurrences
+/// placed before never move: planning again returns the same plan.
+#[utoipa::path(
+    post,
+    path = "/api/v1/meetings/series/{id}/plan",
+    tag = "meetings",
+    params(("id" = i64, Path, description = "Series id"), PlanQuery),
+    responses(
+        (status = 200, description = "The plan: occurrences and skipped dates", body = Plan),
+        (status = 401, description = "No or bad token", body = ErrorBody),
+        (status = 404, description = "No such series", body = ErrorBody),
+    )
+)]
+pub async fn plan_series(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<PlanQuery>,
+) -> Result<Response, ApiError> {
+    let s = series_seen(&caller, &state, &id, Action::ManageMeetings).await?;
+    let weeks = q.weeks.unwrap_or(8);
+    let plan = state
+        .store
+        .plan(
+            s.id,
+            q.from.unwrap_or_else(clock::today),
+            weeks,
+            &caller.actor.id,
+        )
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(AuditNote::new(
+        "plan-series",
+        Some(format!("series:{} {weeks} weeks", s.id)),
+    )
+    .on(Json(plan)))
+}
+
+const ICAL: &str = "text/calendar; charset=utf-8";
+
+/// A series as an iCalendar feed (RFC 5545).
+#[utoipa::path(
+    get,
+    path = "/api/v1/meetings/series/{id}/ical",
+    tag = "meetings",
+    params(("id" = i64, Path, description = "Series id")),
+    responses(
+        (status = 200, description = "The feed", content_type = "text/calendar", body = String),
+        (status = 401, description = "No or bad token", body = ErrorBody),
+        (status = 404, description = "No such series", body = ErrorBody),
+    )
+)]
+pub async fn series_ical(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let s = series_seen(&caller, &state, &id, Action::ViewMeetings).await?;
+    let text = crate::calendar::series_feed(&state.store, s.id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(([(header::CONTENT_TYPE, ICAL)], text).into_response())
+}
+
+/// Call a single meeting (e.g. a booth meeting this week); the caller organises it.
+#[utoipa::path(
+    post,
+    path = "/api/v1/meetings",
+    tag = "meetings",
+    request_body = NewMeeting,
+    responses(
+        (status = 201, description = "Created", body = MeetingView),
+        (status = 401, description = "No or bad token", body = ErrorBody),
+        (status = 404, description = "Venue outside the caller's scope", body = ErrorBody),
+        (status = 422, description = "Invalid fields (nothing written)", body = ErrorBody),
+    )
+)]
+pub async fn create_meeting(
+    caller: Caller,
+    State(state): State<AppState>,
+    ApiJson(mut body): ApiJson<NewMeeting>,
+) -> Result<Response, ApiError> {
+    caller.must_be_able(Action::ManageMeetings)?;
+    scope_at(&caller, &state, &body.venue, Action::ManageMeetings).await?;
+    body.organiser = body.organiser.or(caller.actor.person_id);
+    let m = state.store.add_meeting(&body, &caller.actor.id).await?;
+    Ok(
+        AuditNote::new("add-meeting", Some(format!("meeting:{}", m.id)))
+            .on((StatusCode::CREATED, Json(m))),
+    )
+}
+
+/// A meeting with its report (if filed) and a WhatsApp share link for its notice.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeetingPage {
+    pub meeting: MeetingView,
+    pub report: Option<ReportView>,
+    /// `https://wa.me/?text=…`: a notice to share, no provider needed.
+    pub whatsapp: String,
+}
+
+/// The notice of a meeting, in Hindi and English, for sharing.
+pub fn notice(m: &MeetingView) -> String {
+    let kind = sangathan_core::meetings::Kind::parse(&m.kind).ok();
+    let venue = m
+        .venue_name_hi
+        .clone()
+        .or(m.venue_name.clone())
+        .unwrap_or_default();
+    format!(
+        "{} — {} {} बजे, {} ({})\n{} — {} {}, {} ({})",
+        kind.map(|k| k.name_hi()).unwrap_or(&m.kind),
+        m.date.format("%d-%m-%Y"),
+        m.time,
+        venue,
+        m.venue.as_deref().unwrap_or(""),
+        kind.map(|k| k.name_en()).unwrap_or(&m.kind),
+        m.date.format("%d %b %Y"),
+        m.time,
+        m.venue_name.as_deref().unwrap_or(""),
+        m.venue.as_deref().unwrap_or(""),
+    )
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/meetings/{id}",
+    tag = "meetings",
+    params(("id" = i64, Path, description = "Meeting id")),
+    responses(
+        (status = 200, description = "The meeting", body = MeetingPage),
+        (status = 401, description = "No or bad token", body = ErrorBody),
+        (status = 404, description = "No such meeting (or outside the caller's scope)", body = ErrorBody),
+    )
+)]
+pub async fn get_meeting(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<MeetingPage>, ApiError> {
+    let m = meeting_seen(&caller, &state, id_of(&id)?, Action::ViewMeetings).await?;
+    let report = state.store.report(m.id).await?;
+    let whatsapp = crate::notify::whatsapp_share(&notice(&m));
+    Ok(Json(MeetingPage {
+        meeting: m,
+        report,
+        whatsapp,
+    }))
+}
+
+/// What to change when moving a meeting.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct MoveRequest {
+    pub date: Option<NaiveDate>,
+    #[schema(value_type = Option<String>, example = "16:30")]
+    pub time: Option<NaiveTime>,
+    /// A new venue's unit code.
+    pub venue: Option<String>,
+}
+
+/// Move one meeting; nothing else in its series changes.
+#[utoipa::path(
+    post,
+    path = "/api/v1/meetings/{id}/move",
+    tag = "meetings",
+    params(("id" = i64, Path, description = "Meeting id")),
+    request_body = MoveRequest,
+    responses(
+        (status = 200, description = "Moved", body = MeetingView),
+        (status = 404, description = "No such meeting", body = ErrorBody),
+        (status = 409, description = "Cancelled, or already reported", body = ErrorBody),
+    )
+)]
+pub async fn move_meeting(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<MoveRequest>,
+) -> Result<Response, ApiError> {
+    let m = meeting_seen(&caller, &state, id_of(&id)?, Action::ManageMeetings).await?;
+    if let Some(v) = &body.venue {
+        scope_at(&caller, &state, v, Action::ManageMeetings).await?;
+    }
+    let m = state
+        .store
+        .move_meeting(
+            m.id,
+            body.date,
+            body.time,
+            body.venue.as_deref(),
+            &caller.actor.id,
+        )
+        .await?;
+    Ok(AuditNote::new("move-meeting", Some(format!("meeting:{}", m.id))).on(Json(m)))
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/meetings/{id}/cancel",
+    tag = "meetings",
+    params(("id" = i64, Path, description = "Meeting id")),
+    responses(
+        (status = 200, description = "Cancelled", body = MeetingView),
+        (status = 404, description = "No such meeting", body = ErrorBody),
+        (status = 409, description = "Already reported", body = ErrorBody),
+    )
+)]
+pub async fn cancel_meeting(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let m = meeting_seen(&caller, &state, id_of(&id)?, Action::ManageMeetings).await?;
+    let m = state.store.cancel_meeting(m.id, &caller.actor.id).await?;
+    Ok(AuditNote::new("cancel-meeting", Some(format!("meeting:{}", m.id))).on(Json(m)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ChairRequest {
+    pub person_id: i64,
+}
+
+/// Set the chair by hand (refused if they chair another meeting that day).
+#[utoipa::path(
+    post,
+    path = "/api/v1/meetings/{id}/chair",
+    tag = "meetings",
+    params(("id" = i64, Path, description = "Meeting id")),
+    request_body = ChairRequest,
+    responses(
+        (status = 200, description = "Chair set", body = MeetingView),
+        (status = 404, description = "No such meeting", body = ErrorBody),
+        (status = 422, description = "Unknown person, or double-booked", body = ErrorBody),
+    )
+)]
+pub async fn set_chair(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ChairRequest>,
+) -> Result<Response, ApiError> {
+    let m = meeting_seen(&caller, &state, id_of(&id)?, Action::ManageMeetings).await?;
+    let m = state
+        .store
+        .set_chair(m.id, body.person_id, &caller.actor.id)
+        .await?;
+    Ok(AuditNote::new(
+        "set-chair",
+        Some(format!("meeting:{} person:{}", m.id, body.person_id)),
+    )
+    .on(Json(m)))
+}
+
+/// The caller declines to chair; another chair is chosen, never them again for this meeting.
+#[utoipa::path(
+    post,
+    path = "/api/v1/meetings/{id}/decline",
+    tag = "meetings",
+    params(("id" = i64, Path, description = "Meeting id")),
+    responses(
+        (status = 200, description = "Declined; the meeting with its new chair", body = MeetingView),
+        (status = 404, description = "No such meeting", body = ErrorBody),
+    )
+)]
+pub async fn decline_chair(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let me = caller.actor.person_id.ok_or(ApiError::Forbidden)?;
+    let m = state
+        .store
+        .meeting(id_of(&id)?)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    if m.chair != Some(me) {
+        return Err(ApiError::NotFound);
+    }
+    let m = state.store.decline_chair(m.id, me).await?;
+    Ok(AuditNote::new("decline-chair", Some(format!("meeting:{}", m.id))).on(Json(m)))
+}
+
+/// File (or correct, after a return) a meeting's report. Sending the same report again changes
+/// nothing, so a retried request never files twice.
+#[utoipa::path(
+    put,
+    path = "/api/v1/meetings/{id}/report",
+    tag = "meetings",
+    params(("id" = i64, Path, description = "Meeting id")),
+    request_body = NewReport,
+    responses(
+        (status = 200, description = "Filed: where it waits now", body = ReportView),
+        (status = 404, description = "No such meeting", body = ErrorBody),
+        (status = 409, description = "Cancelled, or already acknowledged", body = ErrorBody),
+        (status = 422, description = "Invalid fields (nothing written)", body = ErrorBody),
+    )
+)]
+pub async fn file_report(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<NewReport>,
+) -> Result<Response, ApiError> {
+    let m = meeting_seen(&caller, &state, id_of(&id)?, Action::FileReport).await?;
+    let v = state
+        .store
+        .file_report(m.id, &body, &caller.actor.id, clock::now())
+        .await?;
+    Ok(AuditNote::new("file-report", Some(format!("meeting:{}", m.id))).on(Json(v)))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/meetings/{id}/report",
+    tag = "meetings",
+    params(("id" = i64, Path, description = "Meeting id")),
+    responses(
+        (status = 200, description = "The report and its way up the chain", body = ReportView),
+        (status = 404, description = "No such meeting or no report yet", body = ErrorBody),
+    )
+)]
+pub async fn get_report(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<ReportView>, ApiError> {
+    let id = id_of(&id)?;
+    let me = caller.actor.person_id;
+    let report = state.store.report(id).await?.ok_or(ApiError::NotFound)?;
+    // Those on its route may read it even outside their scope's action rights.
+    if !(me.is_some() && report.route.iter().any(|r| Some(r.person_id) == me)) {
+        meeting_seen(&caller, &state, id, Action::ViewMeetings).await?;
+    }
+    Ok(Json(report))
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct ActRequest {
+    /// Required when returning: what to correct.
+    pub comment: Option<String>,
+}
+
+/// Acknowledge a report waiting for the caller; it climbs to the next level.
+#[utoipa::path(
+    post,
+    path = "/api/v1/meetings/{id}/report/acknowledge",
+    tag = "meetings",
+    params(("id" = i64, Path, description = "Meeting id")),
+    request_body = ActRequest,
+    responses(
+        (status = 200, description = "Acknowledged", body = ReportView),
+        (status = 409, description = "Not waiting for the caller", body = ErrorBody),
+    )
+)]
+pub async fn acknowledge_report(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ActRequest>,
+) -> Result<Response, ApiError> {
+    act(caller, state, id, true, body).await
+}
+
+/// Return a report waiting for the caller to its filer, saying what to correct.
+#[utoipa::path(
+    post,
+    path = "/api/v1/meetings/{id}/report/return",
+    tag = "meetings",
+    params(("id" = i64, Path, description = "Meeting id")),
+    request_body = ActRequest,
+    responses(
+        (status = 200, description = "Returned", body = ReportView),
+        (status = 409, description = "Not waiting for the caller", body = ErrorBody),
+        (status = 422, description = "No comment", body = ErrorBody),
+    )
+)]
+pub async fn return_report(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ActRequest>,
+) -> Result<Response, ApiError> {
+    act(caller, state, id, false, body).await
+}
+
+async fn act(
+    caller: Caller,
+    state: AppState,
+    id: String,
+    ack: bool,
+    body: ActRequest,
+) -> Result<Response, ApiError> {
+    let me = caller.actor.person_id.ok_or(ApiError::Forbidden)?;
+    let id = id_of(&id)?;
+    let v = state
+        .store
+        .act_on_report(id, me, ack, present(&body.comment), clock::now())
+        .await?;
+    let action = if ack {
+        "acknowledge-report"
+    } else {
+        "return-report"
+    };
+    Ok(AuditNote::new(action, Some(format!("meeting:{id}"))).on(Json(v)))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Inbox {
+    pub reports: Vec<InboxItem>,
+}
+
+/// Reports waiting for the caller.
+#[utoipa::path(
+    get,
+    path = "/api/v1/reports/inbox",
+    tag = "meetings",
+    responses(
+        (status = 200, description = "Waiting reports, oldest first", body = Inbox),
+        (status = 401, description = "No or bad token", body = ErrorBody),
+    )
+)]
+pub async fn inbox(caller: Caller, State(state): State<AppState>) -> Result<Json<Inbox>, ApiError> {
+    let me = caller.actor.person_id.ok_or(ApiError::Forbidden)?;
+    Ok(Json(Inbox {
+        reports: state.store.inbox(me).await?,
+    }))
+}
+
+/// Run the overdue-report check now (the server runs it hourly; each meeting once a day).
+#[utoipa::path(
+    post,
+    path = "/api/v1/meetings/escalate",
+    tag = "meetings",
+    responses(
+        (status = 200, description = "What the run did", body = EscalationRun),
+        (status = 403, description = "For the state office", body = ErrorBody),
+    )
+)]
+pub async fn escalate(caller: Caller, State(state): State<AppState>) -> Result<Response, ApiError> {
+    if !caller.scope.is_state_admin() {
+        return Err(ApiError::Forbidden);
+    }
+    let run = state.store.escalate(clock::now()).await?;
+    Ok(AuditNote::new(
+        "escalate-reports",
+        Some(format!("{} escalated", run.escalated)),
+    )
+    .on(Json(run)))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct WeekQuery {
+    /// ISO week, e.g. `2027-W02` (default: this week).
+    pub week: Option<String>,
+}
+
+/// Meetings planned, held, not held, reported on time, late and missing in a unit and each
+/// child for one week, rolled up like membership counters.
+#[utoipa::path(
+    get,
+    path = "/api/v1/units/{code}/compliance",
+    tag = "meetings",
+    params(("code" = String, Path, description = "Unit code"), WeekQuery),
+    responses(
+        (status = 200, description = "The week's compliance", body = Compliance),
+        (status = 404, description = "No such unit", body = ErrorBody),
+        (status = 422, description = "Bad week", body = ErrorBody),
+    )
+)]
+pub async fn compliance(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    ApiQuery(q): ApiQuery<WeekQuery>,
+) -> Result<Json<Compliance>, ApiError> {
+    caller.must_be_able(Action::ViewMeetings)?;
+    scope_at(&caller, &state, &code, Action::ViewMeetings).await?;
+    let monday = match present(&q.week) {
+        Some(w) => sangathan_core::meetings::parse_week(w)?,
+        None => clock::today(),
+    };
+    Ok(Json(
+        state
+            .store
+            .compliance(&code, monday, clock::now())
+            .await?
+            .ok_or(ApiError::NotFound)?,
+    ))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RangeQuery {
+    /// From (default: 30 days ago).
+    pub from: Option<NaiveDate>,
+    /// To (default: 90 days ahead).
+    pub to: Option<NaiveDate>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Meetings {
+    pub meetings: Vec<MeetingView>,
+}
+
+/// Meetings at venues within a unit.
+#[utoipa::path(
+    get,
+    path = "/api/v1/units/{code}/meetings",
+    tag = "meetings",
+    params(("code" = String, Path, description = "Unit code"), RangeQuery),
+    responses(
+        (status = 200, description = "Meetings by date", body = Meetings),
+        (status = 404, description = "No such unit", body = ErrorBody),
+    )
+)]
+pub async fn unit_meetings(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    ApiQuery(q): ApiQuery<RangeQuery>,
+) -> Result<Json<Meetings>, ApiError> {
+    caller.must_be_able(Action::ViewMeetings)?;
+    scope_at(&caller, &state, &code, Action::ViewMeetings).await?;
+    let today = clock::today();
+    let from = q.from.unwrap_or(today - chrono::Duration::days(30));
+    let to = q.to.unwrap_or(today + chrono::Duration::days(90));
+    let meetings = state
+        .store
+        .meetings_within(&code, from, to)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(Json(Meetings { meetings }))
+}
+
+/// A calendar feed to subscribe to: a series, a unit, or the caller's own meetings.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct FeedRequest {
+    pub kind: FeedKind,
+    /// The series id (kind `series`).
+    pub series: Option<i64>,
+    /// The unit code (kind `unit`).
+    pub unit: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FeedCreated {
+    pub id: i64,
+    /// The secret URL path (shown once); anyone holding it can read the feed until it is revoked.
+    pub url: String,
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/calendar/feeds",
+    tag = "meetings",
+    request_body = FeedRequest,
+    responses(
+        (status = 201, description = "Created", body = FeedCreated),
+        (status = 404, description = "No such series or unit in the caller's scope", body = ErrorBody),
+        (status = 422, description = "Missing series or unit", body = ErrorBody),
+    )
+)]
+pub async fn create_feed(
+    caller: Caller,
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<FeedRequest>,
+) -> Result<Response, ApiError> {
+    let target = match body.kind {
+        FeedKind::Series => {
+            let id = body.series.ok_or_else(|| {
+                FieldError::new(
+                    "series",
+                    "required",
+                    "series id is required",
+                    "सीरीज़ आईडी आवश्यक है",
+                )
+            })?;
+            series_seen(&caller, &state, &id.to_string(), Action::ViewMeetings)
+                .await?
+                .id
+        }
+        FeedKind::Unit => {
+            let code = present(&body.unit).ok_or_else(|| {
+                FieldError::new(
+                    "unit",
+                    "required",
+                    "unit code is required",
+                    "इकाई कोड आवश्यक है",
+                )
+            })?;
+            caller.must_be_able(Action::ViewMeetings)?;
+            scope_at(&caller, &state, code, Action::ViewMeetings).await?;
+            state
+                .store
+                .unit_id_of(code)
+                .await?
+                .ok_or(ApiError::NotFound)?
+        }
+        FeedKind::Person => caller.actor.person_id.ok_or(ApiError::Forbidden)?,
+    };
+    let (id, token) = state
+        .store
+        .create_feed(body.kind, target, &caller.actor.id)
+        .await?;
+    Ok(AuditNote::new(
+        "create-feed",
+        Some(format!("feed:{id} {}:{target}", body.kind.code())),
+    )
+    .on((
+        StatusCode::CREATED,
+        Json(FeedCreated {
+            id,
+            url: format!("/ical/{token}.ics"),
+        }),
+    )))
+}
+
+/// Revoke a feed: its URL stops working at once.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/calendar/feeds/{id}",
+    tag = "meetings",
+    params(("id" = i64, Path, description = "Feed id")),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 404, description = "No live feed", body = ErrorBody),
+    )
+)]
+pub async fn revoke_feed(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    caller.must_be_able(Action::ViewMeetings)?;
+    let id = id_of(&id)?;
+    let by = (!caller.scope.is_state_admin()).then_some(caller.actor.id.as_str());
+    if !state.store.revoke_feed(id, by).await? {
+        return Err(ApiError::NotFound);
+    }
+    Ok(AuditNote::new("revoke-feed", Some(format!("feed:{id}"))).on(StatusCode::NO_CONTENT))
+}
+
+/// `GET /ical/{token}.ics`: a feed by its secret token, for calendar apps (no login).
+pub async fn public_feed(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+) -> Result<Response, ApiError> {
+    let token = file.strip_suffix(".ics").ok_or(ApiError::NotFound)?;
+    if token.len() > 100 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(ApiError::NotFound);
+    }
+    let (kind, target) = state.store.feed(token).await?.ok_or(ApiError::NotFound)?;
+    let text = crate::calendar::feed_for(&state.store, kind, target)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, ICAL),
+            (header::CACHE_CONTROL, "private, max-age=300"),
+        ],
+        text,
+    )
+        .into_response())
+}

@@ -1,0 +1,287 @@
+//! Meetings over HTTP: scope, reports up the chain, compliance, and a secret calendar feed.
+
+use super::support::{App, spawn_app};
+use chrono::{Datelike, Duration, NaiveTime};
+use reqwest::Method;
+use sangathan_core::access::Role;
+use sangathan_core::ids::{Mobile, PersonName};
+use sangathan_store::meetings::{FeedKind, NewReport, NewSeries};
+use sangathan_store::{Backend, NewPost, clock};
+use serde_json::{Value, json};
+
+/// What the OpenAPI route check needs to find: series 1, its meeting 1 with a report, feed 1.
+pub async fn seed(app: &App) {
+    let s = &app.store;
+    let series = NewSeries {
+        wing: "employees".into(),
+        unit: "TS-DIV-NORTH".into(),
+        rotate: sangathan_core::geo::UnitKind::Ac,
+        rule: "FREQ=WEEKLY;BYDAY=SU".into(),
+        time: NaiveTime::from_hms_opt(11, 0, 0).unwrap(),
+        minutes: 120,
+        start: clock::today(),
+        end: None,
+        kind: "employees".into(),
+        min_gap_weeks: 0,
+        due_hours: 48,
+    };
+    let id = s.add_series(&series, "admin").await.unwrap().id;
+    s.plan(id, clock::today(), 2, "admin").await.unwrap();
+    s.file_report(
+        1,
+        &NewReport {
+            held: true,
+            attendance: 3,
+            ..Default::default()
+        },
+        "admin",
+        clock::now(),
+    )
+    .await
+    .unwrap();
+    s.create_feed(FeedKind::Series, id, "admin").await.unwrap();
+}
+
+/// A user with one post and an API token.
+async fn user(app: &App, n: u64, role: Role, unit: &str) -> (i64, String) {
+    let s = &app.store;
+    let name = PersonName::parse(&format!("Bearer {n}")).unwrap();
+    let mobile = Mobile::parse(&format!("{}", 6_300_000_000u64 + n)).unwrap();
+    let post = NewPost {
+        role,
+        unit: unit.into(),
+        wing: "party".into(),
+        starts_on: clock::today() - Duration::days(1),
+    };
+    let id = s
+        .add_user(&name, &mobile, None, &[post], "admin")
+        .await
+        .unwrap();
+    (id, s.issue_user_token(id, "test").await.unwrap())
+}
+
+async fn as_user(
+    app: &App,
+    token: &str,
+    m: Method,
+    path: &str,
+    body: Option<&Value>,
+) -> super::support::Answer {
+    let auth = format!("Bearer {token}");
+    app.send(m, path, Some(Some(&auth)), body, None).await
+}
+
+pub async fn meetings_scoped_reports_and_a_revocable_feed(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let (a, a_tok) = user(&app, 1, Role::AcIncharge, "TS-AC-1").await;
+    let (_, c_tok) = user(&app, 3, Role::AcIncharge, "TS-AC-3").await;
+    let (d, d_tok) = user(&app, 4, Role::DistrictPresident, "TS-DT-HILL").await;
+
+    // A bad series names each field in both languages; nothing is written.
+    let bad = app
+        .post(
+            "/api/v1/meetings/series",
+            &json!({"wing": "employees", "unit": "TS-DIV-NORTH", "rotate": "ac", "rule": "FREQ=DAILY", "time": "11:00", "start": "2027-01-03"}),
+        )
+        .await
+        .expect(422);
+    assert_eq!(
+        bad["error"]["fields"]["rule"]
+            .as_str()
+            .map(|s| !s.is_empty()),
+        Some(true),
+        "{bad}"
+    );
+    assert!(
+        bad["error"]["fields_hi"]["rule"].as_str().is_some(),
+        "{bad}"
+    );
+    let ok = app
+        .post(
+            "/api/v1/meetings/series",
+            &json!({"wing": "employees", "unit": "TS-DIV-NORTH", "rotate": "ac", "rule": "FREQ=WEEKLY;BYDAY=SU", "time": "11:00", "start": "2027-01-03", "min_gap_weeks": 1}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(ok["pool"].as_array().unwrap().len(), 3);
+
+    // The AC in-charge calls a booth meeting yesterday; the other AC's in-charge cannot see it.
+    let day = clock::today() - Duration::days(1);
+    let body = json!({"wing": "party", "venue": "TS-AC-1-B0001", "date": day, "time": "10:00", "kind": "booth"});
+    let m = as_user(&app, &a_tok, Method::POST, "/api/v1/meetings", Some(&body))
+        .await
+        .expect(201);
+    assert_eq!(m["organiser"], a);
+    let id = m["id"].as_i64().unwrap();
+    let path = format!("/api/v1/meetings/{id}");
+    as_user(&app, &c_tok, Method::GET, &path, None)
+        .await
+        .expect(404);
+    as_user(&app, &c_tok, Method::POST, "/api/v1/meetings", Some(&body))
+        .await
+        .expect(404);
+    let page = as_user(&app, &a_tok, Method::GET, &path, None)
+        .await
+        .expect(200);
+    assert!(
+        page["whatsapp"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://wa.me/?text="),
+        "{page}"
+    );
+    assert!(page["report"].is_null());
+
+    // Filed by the organiser (twice: a retry changes nothing); it skips the filer and waits
+    // for the district president.
+    let report = json!({"held": true, "attendance": 31, "employees_met": 9, "issues": "वेतन आयोग"});
+    let r1 = as_user(
+        &app,
+        &a_tok,
+        Method::PUT,
+        &format!("{path}/report"),
+        Some(&report),
+    )
+    .await
+    .expect(200);
+    let r2 = as_user(
+        &app,
+        &a_tok,
+        Method::PUT,
+        &format!("{path}/report"),
+        Some(&report),
+    )
+    .await
+    .expect(200);
+    assert_eq!(
+        (r1["revision"].as_i64(), r2["revision"].as_i64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(r1["timing"], "on_time");
+    assert_eq!(r1["route"][0]["person_id"], d, "{r1}");
+    let no_reason = as_user(
+        &app,
+        &a_tok,
+        Method::PUT,
+        &format!("{path}/report"),
+        Some(&json!({"held": false})),
+    )
+    .await
+    .expect(422);
+    assert_eq!(no_reason["error"]["code"], "required");
+    let inbox = as_user(&app, &d_tok, Method::GET, "/api/v1/reports/inbox", None)
+        .await
+        .expect(200);
+    assert_eq!(inbox["reports"][0]["meeting"]["id"], id);
+    assert!(
+        as_user(&app, &a_tok, Method::GET, "/api/v1/reports/inbox", None)
+            .await
+            .expect(200)["reports"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    as_user(
+        &app,
+        &c_tok,
+        Method::POST,
+        &format!("{path}/report/acknowledge"),
+        Some(&json!({})),
+    )
+    .await
+    .expect(409);
+    let done = as_user(
+        &app,
+        &d_tok,
+        Method::POST,
+        &format!("{path}/report/acknowledge"),
+        Some(&json!({})),
+    )
+    .await
+    .expect(200);
+    assert_eq!(
+        done["status"], "acknowledged",
+        "nobody above the district in the mini state: {done}"
+    );
+
+    // Compliance for the week, in the AC and at the state (the admin).
+    let monday = day - Duration::days(day.weekday().num_days_from_monday() as i64);
+    let week = sangathan_core::meetings::week_code(monday);
+    let c = as_user(
+        &app,
+        &a_tok,
+        Method::GET,
+        &format!("/api/v1/units/TS-AC-1/compliance?week={week}"),
+        None,
+    )
+    .await
+    .expect(200);
+    assert_eq!(
+        (
+            c["unit"]["planned"].as_i64(),
+            c["unit"]["held"].as_i64(),
+            c["unit"]["on_time"].as_i64()
+        ),
+        (Some(1), Some(1), Some(1)),
+        "{c}"
+    );
+    let c = app
+        .get(&format!("/api/v1/units/TS/compliance?week={week}"))
+        .await
+        .expect(200);
+    assert_eq!(c["unit"]["on_time"], 1);
+    as_user(
+        &app,
+        &c_tok,
+        Method::GET,
+        &format!("/api/v1/units/TS-AC-1/compliance?week={week}"),
+        None,
+    )
+    .await
+    .expect(404);
+    app.get("/api/v1/units/TS/compliance?week=2027-W99")
+        .await
+        .expect(422);
+
+    // The AC in-charge's own calendar: a secret URL that needs no login, until revoked (only by
+    // its owner or the state office).
+    let feed = as_user(
+        &app,
+        &a_tok,
+        Method::POST,
+        "/api/v1/calendar/feeds",
+        Some(&json!({"kind": "person"})),
+    )
+    .await
+    .expect(201);
+    let url = feed["url"].as_str().unwrap().to_string();
+    let cal = app.send(Method::GET, &url, Some(None), None, None).await;
+    cal.expect_status(200);
+    assert!(
+        cal.header("content-type")
+            .unwrap()
+            .starts_with("text/calendar")
+    );
+    let text = cal.text();
+    assert!(
+        text.contains("BEGIN:VCALENDAR") && text.contains(&format!("UID:meeting-{id}@sangathan")),
+        "{text}"
+    );
+    assert!(!text.contains("Bearer 1"), "no names in feeds");
+    let revoke = format!("/api/v1/calendar/feeds/{}", feed["id"]);
+    as_user(&app, &c_tok, Method::DELETE, &revoke, None)
+        .await
+        .expect(404);
+    as_user(&app, &a_tok, Method::DELETE, &revoke, None)
+        .await
+        .expect_status(204);
+    app.send(Method::GET, &url, Some(None), None, None)
+        .await
+        .expect_status(404);
+    app.send(Method::GET, "/ical/not-a-token.ics", Some(None), None, None)
+        .await
+        .expect_status(404);
+    assert!(app.store.verify().await.unwrap().is_empty());
+}

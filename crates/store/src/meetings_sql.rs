@@ -1,0 +1,1408 @@
+// Meetings, reports, compliance, calendar feeds and the outbox: the SQL both backends share.
+// `include!`d into `sqlite.rs` and `postgres.rs` after `common.rs` and `access_sql.rs`. The
+// rules (rotation, chair choice, chains, escalation steps, weeks) are `sangathan_core::meetings`.
+
+use crate::meetings::*;
+use chrono::{NaiveTime, TimeZone};
+use sangathan_core::meetings as mt;
+
+/// Roles whose holders preside over meetings and read reports (office-bearers, not volunteers).
+const OFFICE_ROLES: &str = "('division-incharge','district-president','ac-incharge','sector-incharge','federation-officer')";
+
+const MEETING_SELECT: &str = "SELECT m.id, m.series_id, m.day, m.at_time, m.starts_at, m.minutes, v.code AS venue, \
+     v.name_en AS venue_name, v.name_hi AS venue_name_hi, w.code AS wing, m.kind, m.chair_id, cp.name AS chair_name, \
+     m.organiser_id, op.name AS organiser_name, m.status, m.why, m.why_hi, m.report_due, m.rule_day, m.sequence, \
+     r.status AS report \
+     FROM meetings m JOIN wings w ON w.id = m.wing_id LEFT JOIN units v ON v.id = m.venue_id \
+     LEFT JOIN people cp ON cp.id = m.chair_id LEFT JOIN people op ON op.id = m.organiser_id \
+     LEFT JOIN meeting_reports r ON r.meeting_id = m.id";
+
+#[derive(sqlx::FromRow)]
+struct MeetingRow {
+    id: i64,
+    series_id: Option<i64>,
+    day: NaiveDate,
+    at_time: String,
+    starts_at: DateTime<Utc>,
+    minutes: i64,
+    venue: Option<String>,
+    venue_name: Option<String>,
+    venue_name_hi: Option<String>,
+    wing: String,
+    kind: String,
+    chair_id: Option<i64>,
+    chair_name: Option<String>,
+    organiser_id: Option<i64>,
+    organiser_name: Option<String>,
+    status: String,
+    why: String,
+    why_hi: String,
+    report_due: DateTime<Utc>,
+    rule_day: Option<NaiveDate>,
+    sequence: i64,
+    report: Option<String>,
+}
+
+impl From<MeetingRow> for MeetingView {
+    fn from(r: MeetingRow) -> Self {
+        MeetingView {
+            id: r.id,
+            series_id: r.series_id,
+            date: r.day,
+            time: r.at_time,
+            starts_at: r.starts_at,
+            minutes: r.minutes as u32,
+            venue: r.venue,
+            venue_name: r.venue_name,
+            venue_name_hi: r.venue_name_hi,
+            wing: r.wing,
+            kind: r.kind,
+            chair: r.chair_id,
+            chair_name: r.chair_name,
+            organiser: r.organiser_id,
+            organiser_name: r.organiser_name,
+            status: r.status,
+            why: r.why,
+            why_hi: r.why_hi,
+            report_due: r.report_due,
+            rule_date: r.rule_day,
+            sequence: r.sequence as u32,
+            report: r.report.unwrap_or_else(|| "none".into()),
+        }
+    }
+}
+
+async fn meeting_views(c: &mut Conn, cond: &str, binds: &[i64], dates: Option<(NaiveDate, NaiveDate)>) -> Result<Vec<MeetingView>> {
+    let mut sql = format!("{MEETING_SELECT} WHERE {cond}");
+    if dates.is_some() {
+        let n = binds.len();
+        sql.push_str(&format!(" AND m.day >= ${} AND m.day <= ${}", n + 1, n + 2));
+    }
+    sql.push_str(" ORDER BY m.day, m.at_time, m.id");
+    let mut q = sqlx::query_as::<_, MeetingRow>(AssertSqlSafe(sql));
+    for b in binds {
+        q = q.bind(*b);
+    }
+    if let Some((a, b)) = dates {
+        q = q.bind(a).bind(b);
+    }
+    Ok(q.fetch_all(&mut *c).await?.into_iter().map(MeetingView::from).collect())
+}
+
+async fn meeting_view(c: &mut Conn, id: i64) -> Result<Option<MeetingView>> {
+    Ok(meeting_views(c, "m.id = $1", &[id], None).await?.pop())
+}
+
+fn hhmm(t: NaiveTime) -> String {
+    t.format("%H:%M").to_string()
+}
+
+fn parse_hhmm(s: &str) -> NaiveTime {
+    NaiveTime::parse_from_str(s, "%H:%M").unwrap_or(NaiveTime::MIN)
+}
+
+/// The instant a meeting starts: its date and time in IST.
+fn starts_at(day: NaiveDate, time: NaiveTime) -> DateTime<Utc> {
+    crate::clock::ist().from_local_datetime(&day.and_time(time)).single().expect("IST has no gaps").with_timezone(&Utc)
+}
+
+fn invalid(field: &str, code: &'static str, en: String, hi: String) -> StoreError {
+    FieldError::new(field, code, en, hi).into()
+}
+
+fn no_meeting(id: i64) -> StoreError {
+    invalid("meeting", "unknown_meeting", format!("no meeting {id}"), format!("बैठक {id} नहीं मिली"))
+}
+
+type SeriesTuple = (i64, i64, String, i64, String, String, String, String, String, i64, NaiveDate, Option<NaiveDate>, i64, i64);
+
+const SERIES_SELECT: &str = "SELECT s.id, s.wing_id, w.code, s.unit_id, u.code, s.kind, s.rotate, s.rule, s.at_time, s.minutes, \
+     s.start_day, s.end_day, s.min_gap_weeks, s.due_hours FROM meeting_series s JOIN wings w ON w.id = s.wing_id \
+     JOIN units u ON u.id = s.unit_id WHERE s.id = $1";
+
+/// A unit's units of `kind` (the unit itself when it is of that kind), by number.
+async fn units_of_kind_within(c: &mut Conn, u: &UnitSpec, kind: UnitKind) -> Result<Vec<UnitSpec>> {
+    if u.kind == kind {
+        return Ok(vec![u.clone()]);
+    }
+    let col = match u.kind {
+        UnitKind::State => "state_id",
+        UnitKind::Division => "division_id",
+        UnitKind::District => "district_id",
+        UnitKind::Pc => "pc_id",
+        UnitKind::Ac => "ac_id",
+        UnitKind::Sector => "parent_id",
+        UnitKind::Booth => return Ok(Vec::new()),
+    };
+    let sql = format!("SELECT {UNIT_COLS} FROM units u WHERE u.{col} = $1 AND u.kind = $2 ORDER BY u.number, u.code");
+    let rows: Vec<UnitTuple> = sqlx::query_as(AssertSqlSafe(sql)).bind(u.id).bind(kind.as_str()).fetch_all(&mut *c).await?;
+    Ok(rows.into_iter().map(spec_of).collect())
+}
+
+async fn series_in(c: &mut Conn, id: i64) -> Result<Option<(Series, i64, UnitSpec)>> {
+    let row: Option<SeriesTuple> = sqlx::query_as(SERIES_SELECT).bind(id).fetch_optional(&mut *c).await?;
+    let Some(t) = row else { return Ok(None) };
+    let unit = unit_by_id(c, t.3).await?;
+    let rotate = UnitKind::parse(&t.6).expect("stored kinds are valid");
+    let pool = units_of_kind_within(c, &unit, rotate).await?.into_iter().map(|u| u.code.to_string()).collect();
+    let s = Series {
+        id: t.0,
+        wing: t.2,
+        unit: t.4,
+        kind: t.5,
+        rotate,
+        rule: t.7,
+        time: t.8,
+        minutes: t.9 as u32,
+        start: t.10,
+        end: t.11,
+        min_gap_weeks: t.12 as u32,
+        due_hours: t.13 as u32,
+        pool,
+    };
+    Ok(Some((s, t.1, unit)))
+}
+
+async fn wing_id_of(c: &mut Conn, wing: &str) -> Result<i64> {
+    let s = settings(c).await?;
+    Ok(s.wings.get(&wing.trim().to_lowercase()).or_else(|| s.wings.get(wing.trim())).map(|w| w.0).ok_or_else(|| unknown_wing(wing))?)
+}
+
+/// The strict ancestor of `u` of `kind`, if any.
+fn ancestor_of(u: &UnitSpec, kind: UnitKind) -> Option<i64> {
+    match kind {
+        UnitKind::State => u.anc.state,
+        UnitKind::Division => u.anc.division,
+        UnitKind::District => u.anc.district,
+        UnitKind::Pc => u.anc.pc,
+        UnitKind::Ac => u.anc.ac,
+        UnitKind::Sector => u.anc.sector,
+        UnitKind::Booth => None,
+    }
+    .filter(|id| *id != u.id)
+}
+
+/// Office-bearers holding a post at `unit_id` on `day`: in `wing_id` first, any wing when it has none.
+async fn office_bearers_at(c: &mut Conn, unit_id: i64, wing_id: i64, day: NaiveDate) -> Result<Vec<i64>> {
+    let sql = format!(
+        "SELECT DISTINCT p.person_id, p.wing_id FROM posts p JOIN users us ON us.person_id = p.person_id \
+         WHERE p.unit_id = $1 AND p.role IN {OFFICE_ROLES} AND p.starts_on <= $2 AND (p.ends_on IS NULL OR p.ends_on >= $2) \
+         AND us.disabled_at IS NULL ORDER BY p.person_id"
+    );
+    let rows: Vec<(i64, i64)> = sqlx::query_as(AssertSqlSafe(sql)).bind(unit_id).bind(day).fetch_all(&mut *c).await?;
+    let in_wing: Vec<i64> = rows.iter().filter(|r| r.1 == wing_id).map(|r| r.0).collect();
+    let mut v = if in_wing.is_empty() { rows.into_iter().map(|r| r.0).collect() } else { in_wing };
+    v.dedup();
+    Ok(v)
+}
+
+/// Who may chair a meeting at `venue`: office-bearers of the levels just above it, or of any
+/// level above when those have none.
+async fn eligible_chairs(c: &mut Conn, venue: &UnitSpec, day: NaiveDate) -> Result<Vec<i64>> {
+    let mut out = Vec::new();
+    let near = mt::chair_levels(venue.kind);
+    let far: Vec<UnitKind> = [UnitKind::Sector, UnitKind::Ac, UnitKind::District, UnitKind::Division, UnitKind::State]
+        .into_iter()
+        .filter(|k| !near.contains(k))
+        .collect();
+    for levels in [near, far] {
+        for k in levels {
+            if let Some(id) = ancestor_of(venue, k) {
+                let sql = format!(
+                    "SELECT DISTINCT p.person_id FROM posts p JOIN users us ON us.person_id = p.person_id \
+                     WHERE p.unit_id = $1 AND p.role IN {OFFICE_ROLES} AND p.starts_on <= $2 \
+                     AND (p.ends_on IS NULL OR p.ends_on >= $2) AND us.disabled_at IS NULL"
+                );
+                let ids: Vec<i64> = sqlx::query_scalar(AssertSqlSafe(sql)).bind(id).bind(day).fetch_all(&mut *c).await?;
+                out.extend(ids);
+            }
+        }
+        if !out.is_empty() {
+            break;
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    Ok(out)
+}
+
+/// Choose a chair for a meeting at `venue` on `day` (`meeting`: the meeting being re-chaired).
+async fn choose_chair(c: &mut Conn, venue: &UnitSpec, day: NaiveDate, meeting: Option<i64>) -> Result<Option<i64>> {
+    let eligible = eligible_chairs(c, venue, day).await?;
+    if eligible.is_empty() {
+        return Ok(None);
+    }
+    let list = eligible.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(",");
+    let sql = format!("SELECT chair_id, COUNT(*), MAX(day) FROM meetings WHERE status = 'planned' AND chair_id IN ({list}) GROUP BY chair_id");
+    let rows: Vec<(i64, i64, NaiveDate)> = sqlx::query_as(AssertSqlSafe(sql)).fetch_all(&mut *c).await?;
+    let load: HashMap<i64, u32> = rows.iter().map(|r| (r.0, r.1 as u32)).collect();
+    let last: HashMap<i64, NaiveDate> = rows.iter().map(|r| (r.0, r.2)).collect();
+    let sql = format!("SELECT chair_id FROM meetings WHERE status = 'planned' AND day = $1 AND id <> $2 AND chair_id IN ({list})");
+    let busy: HashSet<i64> = sqlx::query_scalar(AssertSqlSafe(sql)).bind(day).bind(meeting.unwrap_or(0)).fetch_all(&mut *c).await?.into_iter().collect();
+    let declined: HashSet<i64> = sqlx::query_scalar("SELECT person_id FROM meeting_declines WHERE meeting_id = $1")
+        .bind(meeting.unwrap_or(0))
+        .fetch_all(&mut *c)
+        .await?
+        .into_iter()
+        .collect();
+    Ok(mt::pick_chair(&eligible, &load, &last, &busy, &declined))
+}
+
+/// Is `person` chairing another planned meeting on `day`?
+async fn chair_busy(c: &mut Conn, person: i64, day: NaiveDate, except: i64) -> Result<bool> {
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM meetings WHERE status = 'planned' AND chair_id = $1 AND day = $2 AND id <> $3")
+        .bind(person)
+        .bind(day)
+        .bind(except)
+        .fetch_one(&mut *c)
+        .await?;
+    Ok(n > 0)
+}
+
+/// Compliance counter changes for one meeting: planned, held, not held, on time, late.
+async fn count_meeting(c: &mut Conn, venue_id: i64, wing_id: i64, day: NaiveDate, d: [i64; 5]) -> Result<()> {
+    if d.iter().all(|x| *x == 0) {
+        return Ok(());
+    }
+    let venue = unit_by_id(c, venue_id).await?;
+    let week = mt::week_code(day);
+    for id in venue.anc.rollup(venue.id) {
+        sqlx::query(
+            "INSERT INTO meeting_counters (unit_id, wing_id, week, planned, held, not_held, on_time, late) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (unit_id, wing_id, week) DO UPDATE SET \
+             planned = meeting_counters.planned + excluded.planned, held = meeting_counters.held + excluded.held, \
+             not_held = meeting_counters.not_held + excluded.not_held, on_time = meeting_counters.on_time + excluded.on_time, \
+             late = meeting_counters.late + excluded.late",
+        )
+        .bind(id)
+        .bind(wing_id)
+        .bind(&week)
+        .bind(d[0])
+        .bind(d[1])
+        .bind(d[2])
+        .bind(d[3])
+        .bind(d[4])
+        .execute(&mut *c)
+        .await?;
+    }
+    Ok(())
+}
+
+/// A report's counter contribution: [planned, held, not held, on time, late].
+fn report_counts(held: bool, timing: &str) -> [i64; 5] {
+    [0, held as i64, !held as i64, (timing == "on_time") as i64, (timing == "late") as i64]
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn insert_meeting(
+    c: &mut Conn,
+    series_id: Option<i64>,
+    rule_day: Option<NaiveDate>,
+    day: NaiveDate,
+    time: NaiveTime,
+    minutes: u32,
+    venue: &UnitSpec,
+    wing_id: i64,
+    kind: &str,
+    chair: Option<i64>,
+    organiser: Option<i64>,
+    why: (&str, &str),
+    due_hours: u32,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<i64> {
+    let start = starts_at(day, time);
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO meetings (series_id, rule_day, day, at_time, starts_at, minutes, venue_id, wing_id, kind, chair_id, \
+         organiser_id, status, why, why_hi, report_due, sequence, created_by, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'planned', $12, $13, $14, 0, $15, $16) RETURNING id",
+    )
+    .bind(series_id)
+    .bind(rule_day)
+    .bind(day)
+    .bind(hhmm(time))
+    .bind(start)
+    .bind(minutes as i64)
+    .bind(venue.id)
+    .bind(wing_id)
+    .bind(kind)
+    .bind(chair)
+    .bind(organiser)
+    .bind(why.0)
+    .bind(why.1)
+    .bind(start + Duration::hours(due_hours as i64))
+    .bind(actor)
+    .bind(now)
+    .fetch_one(&mut *c)
+    .await?;
+    count_meeting(c, venue.id, wing_id, day, [1, 0, 0, 0, 0]).await?;
+    Ok(id)
+}
+
+fn chair_why(chair: Option<i64>) -> (&'static str, &'static str) {
+    match chair {
+        Some(_) => ("; chair: the eligible office-bearer with the fewest meetings, free that day", "; अध्यक्ष: उस दिन खाली, सबसे कम बैठकों वाले पात्र पदाधिकारी"),
+        None => ("; no eligible chair is free that day", "; उस दिन कोई पात्र अध्यक्ष खाली नहीं"),
+    }
+}
+
+/// The chain levels a meeting's report climbs (only those above the venue).
+async fn chain_of(c: &mut Conn, venue: &UnitSpec, wing_id: i64) -> Result<Vec<UnitKind>> {
+    let levels: Option<String> = sqlx::query_scalar("SELECT levels FROM report_chains WHERE wing_id = $1").bind(wing_id).fetch_optional(&mut *c).await?;
+    let chain = match levels.and_then(|l| mt::parse_chain(&l).ok()) {
+        Some(ch) => ch,
+        None => mt::default_chain(venue.kind),
+    };
+    Ok(chain.into_iter().filter(|k| ancestor_of(venue, *k).is_some()).collect())
+}
+
+/// The first level at or after `from` (1-based) that has office-bearers: (level, unit, people).
+/// The report's filer is never its own recipient.
+async fn next_level(c: &mut Conn, venue: &UnitSpec, wing_id: i64, day: NaiveDate, from: usize, filer: Option<i64>) -> Result<Option<(u32, i64, Vec<i64>)>> {
+    let chain = chain_of(c, venue, wing_id).await?;
+    for (i, k) in chain.iter().enumerate().skip(from.saturating_sub(1)) {
+        let Some(unit) = ancestor_of(venue, *k) else { continue };
+        let mut people = office_bearers_at(c, unit, wing_id, day).await?;
+        people.retain(|p| Some(*p) != filer);
+        if !people.is_empty() {
+            return Ok(Some((i as u32 + 1, unit, people)));
+        }
+    }
+    Ok(None)
+}
+
+type MeetingCore = (i64, Option<i64>, i64, NaiveDate, String, Option<i64>, Option<i64>, DateTime<Utc>, DateTime<Utc>, String);
+
+async fn meeting_core(c: &mut Conn, id: i64) -> Result<MeetingCore> {
+    sqlx::query_as(
+        "SELECT id, venue_id, wing_id, day, status, chair_id, organiser_id, starts_at, report_due, at_time FROM meetings WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut *c)
+    .await?
+    .ok_or_else(|| no_meeting(id))
+}
+
+#[derive(sqlx::FromRow)]
+struct ReportRow {
+    held: bool,
+    reason: Option<String>,
+    attendance: i64,
+    employees_met: i64,
+    new_supporters: i64,
+    new_members: i64,
+    agenda: String,
+    issues: String,
+    notes: String,
+    filed_by: String,
+    first_filed_at: DateTime<Utc>,
+    filed_at: DateTime<Utc>,
+    timing: String,
+    status: String,
+    level: i64,
+    revision: i64,
+}
+
+impl ReportRow {
+    fn content(&self) -> NewReport {
+        NewReport {
+            held: self.held,
+            reason: self.reason.clone(),
+            attendance: self.attendance as u32,
+            employees_met: self.employees_met as u32,
+            new_supporters: self.new_supporters as u32,
+            new_members: self.new_members as u32,
+            agenda: self.agenda.clone(),
+            issues: self.issues.clone(),
+            notes: self.notes.clone(),
+        }
+    }
+}
+
+async fn report_row(c: &mut Conn, meeting_id: i64) -> Result<Option<ReportRow>> {
+    Ok(sqlx::query_as(
+        "SELECT held, reason, attendance, employees_met, new_supporters, new_members, agenda, issues, notes, filed_by, \
+         first_filed_at, filed_at, timing, status, level, revision FROM meeting_reports WHERE meeting_id = $1",
+    )
+    .bind(meeting_id)
+    .fetch_optional(&mut *c)
+    .await?)
+}
+
+async fn report_view(c: &mut Conn, meeting_id: i64) -> Result<Option<ReportView>> {
+    let Some(r) = report_row(c, meeting_id).await? else { return Ok(None) };
+    let steps: Vec<(i64, String, i64, String, String, Option<String>, Option<DateTime<Utc>>, i64)> = sqlx::query_as(
+        "SELECT rr.level, u.code, rr.person_id, p.name, rr.state, rr.comment, rr.acted_at, rr.revision FROM report_recipients rr \
+         JOIN units u ON u.id = rr.unit_id JOIN people p ON p.id = rr.person_id WHERE rr.meeting_id = $1 \
+         ORDER BY rr.revision, rr.level, rr.person_id",
+    )
+    .bind(meeting_id)
+    .fetch_all(&mut *c)
+    .await?;
+    Ok(Some(ReportView {
+        meeting_id,
+        report: r.content(),
+        filed_by: r.filed_by,
+        first_filed_at: r.first_filed_at,
+        filed_at: r.filed_at,
+        timing: r.timing,
+        status: r.status,
+        level: r.level as u32,
+        revision: r.revision as u32,
+        route: steps
+            .into_iter()
+            .map(|s| RouteStep { revision: s.7 as u32, level: s.0 as u32, unit: s.1, person_id: s.2, name: s.3, state: s.4, comment: s.5, acted_at: s.6 })
+            .collect(),
+    }))
+}
+
+fn check_report(r: &NewReport) -> Result<()> {
+    let mut inv: Vec<FieldError> = Vec::new();
+    if !r.held && r.reason.as_deref().is_none_or(|s| s.trim().is_empty()) {
+        inv.push(FieldError::new(
+            "reason",
+            "required",
+            "say why the meeting did not happen",
+            "बताइए कि बैठक क्यों नहीं हुई",
+        ));
+    }
+    for (field, v) in [("agenda", &r.agenda), ("issues", &r.issues), ("notes", &r.notes)] {
+        if v.chars().count() > 4000 {
+            inv.push(FieldError::new(field, "too_long", format!("{field}: at most 4,000 characters"), format!("{field}: अधिकतम 4,000 अक्षर")));
+        }
+    }
+    for (field, v) in [("attendance", r.attendance), ("employees_met", r.employees_met), ("new_supporters", r.new_supporters), ("new_members", r.new_members)] {
+        if v > 1_000_000 {
+            inv.push(FieldError::new(field, "too_large", format!("{field}: at most 1,000,000"), format!("{field}: अधिकतम 10,00,000")));
+        }
+    }
+    if inv.is_empty() { Ok(()) } else { Err(StoreError::Invalid(Invalid(inv))) }
+}
+
+/// Put a report at level `from` or the next one up that has someone; notify them.
+async fn route_from(c: &mut Conn, m: &MeetingCore, venue: &UnitSpec, from: usize, now: DateTime<Utc>) -> Result<()> {
+    let filed_by: String = sqlx::query_scalar("SELECT filed_by FROM meeting_reports WHERE meeting_id = $1").bind(m.0).fetch_one(&mut *c).await?;
+    let filer = filed_by.strip_prefix("person:").and_then(|p| p.parse::<i64>().ok());
+    match next_level(c, venue, m.2, m.3, from, filer).await? {
+        Some((level, unit, people)) => {
+            let rev: i64 = sqlx::query_scalar("SELECT revision FROM meeting_reports WHERE meeting_id = $1").bind(m.0).fetch_one(&mut *c).await?;
+            for p in &people {
+                sqlx::query(
+                    "INSERT INTO report_recipients (meeting_id, person_id, level, revision, unit_id, state) \
+                     VALUES ($1, $2, $3, $4, $5, 'waiting') ON CONFLICT (meeting_id, revision, level, person_id) DO NOTHING",
+                )
+                .bind(m.0)
+                .bind(*p)
+                .bind(level as i64)
+                .bind(rev)
+                .bind(unit)
+                .execute(&mut *c)
+                .await?;
+            }
+            sqlx::query("UPDATE meeting_reports SET status = 'filed', level = $2 WHERE meeting_id = $1").bind(m.0).bind(level as i64).execute(&mut *c).await?;
+            let notices: Vec<Notice> = people
+                .iter()
+                .map(|p| Notice {
+                    person_id: *p,
+                    key: format!("report:{}:{}:{}:{}", m.0, rev, level, p),
+                    subject: "बैठक की रिपोर्ट आपके पास / A meeting report is waiting for you".into(),
+                    body: format!(
+                        "बैठक {} ({}, {}) की रिपोर्ट आपकी स्वीकृति के लिए आई है।\n\nThe report of meeting {} ({}, {}) is waiting for your acknowledgement.",
+                        m.0, venue.code, m.3, m.0, venue.code, m.3
+                    ),
+                })
+                .collect();
+            notify_in(c, &notices, now).await?;
+        }
+        None => {
+            // Nobody (further) up the chain: the report is complete.
+            sqlx::query("UPDATE meeting_reports SET status = 'acknowledged' WHERE meeting_id = $1").bind(m.0).execute(&mut *c).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn notify_in(c: &mut Conn, notices: &[Notice], now: DateTime<Utc>) -> Result<u64> {
+    let mut n = 0;
+    for x in notices {
+        let who: Option<(Option<String>, Option<String>)> = sqlx::query_as(
+            "SELECT us.email, p.mobile FROM people p LEFT JOIN users us ON us.person_id = p.id WHERE p.id = $1 AND p.erased_at IS NULL",
+        )
+        .bind(x.person_id)
+        .fetch_optional(&mut *c)
+        .await?;
+        let Some((email, mobile)) = who else { continue };
+        let (channel, recipient) = match (email, mobile) {
+            (Some(e), _) => ("email", e),
+            (None, Some(m)) => ("sms", m),
+            (None, None) => continue,
+        };
+        let done = sqlx::query(
+            "INSERT INTO outbox (channel, recipient, subject, body, created_at, idem_key, attempts) VALUES ($1, $2, $3, $4, $5, $6, 0) \
+             ON CONFLICT (idem_key) DO NOTHING",
+        )
+        .bind(channel)
+        .bind(&recipient)
+        .bind(&x.subject)
+        .bind(&x.body)
+        .bind(now)
+        .bind(&x.key)
+        .execute(&mut *c)
+        .await?;
+        n += done.rows_affected();
+    }
+    Ok(n)
+}
+
+/// Recompute the compliance counters from the meetings and reports; every disagreement.
+async fn meeting_mismatches(c: &mut Conn) -> Result<Vec<Mismatch>> {
+    let rows: Vec<(i64, i64, NaiveDate, Option<bool>, Option<String>)> = sqlx::query_as(
+        "SELECT m.venue_id, m.wing_id, m.day, r.held, r.timing FROM meetings m LEFT JOIN meeting_reports r ON r.meeting_id = m.id \
+         WHERE m.status = 'planned' AND m.venue_id IS NOT NULL",
+    )
+    .fetch_all(&mut *c)
+    .await?;
+    let mut expected: HashMap<(i64, i64, String), [i64; 5]> = HashMap::new();
+    let mut units: HashMap<i64, UnitSpec> = HashMap::new();
+    for (venue, wing, day, held, timing) in rows {
+        if !units.contains_key(&venue) {
+            let u = unit_by_id(c, venue).await?;
+            units.insert(venue, u);
+        }
+        let u = &units[&venue];
+        let mut d = [1, 0, 0, 0, 0];
+        if let (Some(h), Some(t)) = (held, timing) {
+            let r = report_counts(h, &t);
+            for i in 0..5 {
+                d[i] += r[i];
+            }
+        }
+        for id in u.anc.rollup(u.id) {
+            let e = expected.entry((id, wing, mt::week_code(day))).or_default();
+            for i in 0..5 {
+                e[i] += d[i];
+            }
+        }
+    }
+    let found: Vec<(i64, i64, String, i64, i64, i64, i64, i64)> =
+        sqlx::query_as("SELECT unit_id, wing_id, week, planned, held, not_held, on_time, late FROM meeting_counters").fetch_all(&mut *c).await?;
+    let mut found_map: HashMap<(i64, i64, String), [i64; 5]> = HashMap::new();
+    for f in found {
+        found_map.insert((f.0, f.1, f.2), [f.3, f.4, f.5, f.6, f.7]);
+    }
+    let mut keys: Vec<(i64, i64, String)> = expected.keys().chain(found_map.keys()).cloned().collect::<HashSet<_>>().into_iter().collect();
+    keys.sort();
+    let codes: HashMap<i64, String> = sqlx::query_as::<_, (i64, String)>("SELECT id, code FROM units WHERE kind <> 'booth'")
+        .fetch_all(&mut *c)
+        .await?
+        .into_iter()
+        .collect();
+    let wings: HashMap<i64, String> = sqlx::query_as::<_, (i64, String)>("SELECT id, code FROM wings").fetch_all(&mut *c).await?.into_iter().collect();
+    let mut out = Vec::new();
+    for k in keys {
+        let (e, f) = (expected.get(&k).copied().unwrap_or_default(), found_map.get(&k).copied().unwrap_or_default());
+        for (i, what) in ["planned", "held", "not held", "on time", "late"].iter().enumerate() {
+            if e[i] != f[i] {
+                out.push(Mismatch {
+                    what: format!("meetings {what} {}", k.2),
+                    unit: codes.get(&k.0).cloned().or_else(|| units.get(&k.0).map(|u| u.code.to_string())).unwrap_or_else(|| format!("unit #{}", k.0)),
+                    wing: wings.get(&k.1).cloned().unwrap_or_default(),
+                    expected: e[i],
+                    found: f[i],
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The SQL condition for meetings whose venue lies within the unit `$1` of `kind`.
+fn venue_within(kind: UnitKind) -> String {
+    let col = match kind {
+        UnitKind::Booth => return "m.venue_id = $1".into(),
+        UnitKind::State => "state_id",
+        UnitKind::Division => "division_id",
+        UnitKind::District => "district_id",
+        UnitKind::Pc => "pc_id",
+        UnitKind::Ac => "ac_id",
+        UnitKind::Sector => "sector_id",
+    };
+    format!("(m.venue_id = $1 OR m.venue_id IN (SELECT id FROM units WHERE {col} = $1))")
+}
+
+#[async_trait]
+impl Meetings for StoreImpl {
+    async fn add_series(&self, n: &NewSeries, actor: &str) -> Result<Series> {
+        let rule = mt::Rule::parse(&n.rule)?;
+        let kind = mt::Kind::parse(&n.kind)?;
+        let mut tx = self.begin_write().await?;
+        let wing_id = wing_id_of(&mut tx, &n.wing).await?;
+        let unit = unit_by_code(&mut tx, &n.unit).await?.ok_or_else(|| unknown_unit(&n.unit))?;
+        if !matches!(n.rotate, UnitKind::Ac | UnitKind::Sector | UnitKind::Booth) {
+            return Err(invalid("rotate", "bad_rotate", "rotate across ac, sector or booth".into(), "ac, sector या booth में से चुनें".into()));
+        }
+        let pool = units_of_kind_within(&mut tx, &unit, n.rotate).await?;
+        if pool.is_empty() {
+            return Err(invalid(
+                "rotate",
+                "empty_pool",
+                format!("{} has no {} to rotate across", unit.code, n.rotate.as_str()),
+                format!("{} में घुमाने के लिए कोई {} नहीं", unit.code, n.rotate.as_str()),
+            ));
+        }
+        if n.min_gap_weeks as usize >= pool.len() {
+            return Err(invalid(
+                "min_gap_weeks",
+                "gap_too_long",
+                format!("with {} venues the gap can be at most {} weeks", pool.len(), pool.len() - 1),
+                format!("{} स्थानों के साथ अंतर अधिकतम {} सप्ताह हो सकता है", pool.len(), pool.len() - 1),
+            ));
+        }
+        if n.end.is_some_and(|e| e < n.start) {
+            return Err(invalid("end", "before_start", "the end date is before the start date".into(), "समाप्ति तिथि आरंभ तिथि से पहले है".into()));
+        }
+        if !(15..=24 * 60).contains(&n.minutes) {
+            return Err(invalid("minutes", "bad_length", "a meeting lasts 15 minutes to 24 hours".into(), "बैठक 15 मिनट से 24 घंटे तक की होती है".into()));
+        }
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO meeting_series (wing_id, unit_id, kind, rotate, rule, at_time, minutes, start_day, end_day, min_gap_weeks, \
+             due_hours, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
+        )
+        .bind(wing_id)
+        .bind(unit.id)
+        .bind(kind.code())
+        .bind(n.rotate.as_str())
+        .bind(rule.to_rrule())
+        .bind(hhmm(n.time))
+        .bind(n.minutes as i64)
+        .bind(n.start)
+        .bind(n.end)
+        .bind(n.min_gap_weeks as i64)
+        .bind(n.due_hours.clamp(1, 24 * 30) as i64)
+        .bind(actor)
+        .bind(crate::clock::now())
+        .fetch_one(&mut *tx)
+        .await?;
+        let s = series_in(&mut tx, id).await?.expect("just written").0;
+        tx.commit().await?;
+        Ok(s)
+    }
+
+    async fn series(&self, id: i64) -> Result<Option<Series>> {
+        let mut c = self.read.acquire().await?;
+        Ok(series_in(&mut c, id).await?.map(|s| s.0))
+    }
+
+    async fn plan(&self, series_id: i64, from: NaiveDate, weeks: u32, actor: &str) -> Result<Option<Plan>> {
+        let mut tx = self.begin_write().await?;
+        Self::lock_keys(&mut tx, &[format!("series:{series_id}")]).await?;
+        let Some((series, wing_id, unit)) = series_in(&mut tx, series_id).await? else { return Ok(None) };
+        let rule = mt::Rule::parse(&series.rule)?;
+        let from = from.max(series.start);
+        let to = from + Duration::days(7 * weeks.clamp(1, 520) as i64) - Duration::days(1);
+        let to = series.end.map_or(to, |e| e.min(to));
+        let dates: Vec<NaiveDate> = rule.dates(series.start, Some(to), 100_000).into_iter().filter(|d| *d >= from).collect();
+        let placed: HashSet<NaiveDate> =
+            sqlx::query_scalar::<_, NaiveDate>("SELECT rule_day FROM meetings WHERE series_id = $1 AND rule_day IS NOT NULL")
+                .bind(series_id)
+                .fetch_all(&mut *tx)
+                .await?
+                .into_iter()
+                .collect();
+        let holidays: HashMap<NaiveDate, String> =
+            sqlx::query_as::<_, (NaiveDate, String)>("SELECT day, name FROM holidays WHERE day >= $1 AND day <= $2")
+                .bind(from)
+                .bind(to)
+                .fetch_all(&mut *tx)
+                .await?
+                .into_iter()
+                .collect();
+        let pool = units_of_kind_within(&mut tx, &unit, series.rotate).await?;
+        let pool_ids: Vec<i64> = pool.iter().map(|u| u.id).collect();
+        let by_id: HashMap<i64, &UnitSpec> = pool.iter().map(|u| (u.id, u)).collect();
+        let mut history: Vec<mt::Visit> =
+            sqlx::query_as::<_, (i64, NaiveDate)>("SELECT venue_id, day FROM meetings WHERE series_id = $1 AND status = 'planned' AND venue_id IS NOT NULL")
+                .bind(series_id)
+                .fetch_all(&mut *tx)
+                .await?
+                .into_iter()
+                .map(|(venue, date)| mt::Visit { venue, date })
+                .collect();
+        let unavailable: Vec<(i64, NaiveDate, NaiveDate)> = sqlx::query_as(
+            "SELECT x.unit_id, x.from_day, x.to_day FROM unit_unavailable x JOIN meeting_series s ON s.id = $1 WHERE x.to_day >= $2",
+        )
+        .bind(series_id)
+        .bind(from)
+        .fetch_all(&mut *tx)
+        .await?;
+        let unavailable_on = |u: i64, d: NaiveDate| unavailable.iter().any(|(x, a, b)| *x == u && *a <= d && d <= *b);
+        let time = parse_hhmm(&series.time);
+        let now = crate::clock::now();
+        let mut skipped = Vec::new();
+        for d in dates {
+            if placed.contains(&d) {
+                continue;
+            }
+            if let Some(name) = holidays.get(&d) {
+                skipped.push(Skipped { date: d, reason: format!("holiday: {name} / अवकाश: {name}") });
+                continue;
+            }
+            let p = mt::place(&pool_ids, &history, d, series.min_gap_weeks, &unavailable_on);
+            let Some(venue_id) = p.venue else {
+                skipped.push(Skipped { date: d, reason: format!("{} / {}", p.why_en, p.why_hi) });
+                continue;
+            };
+            let venue = by_id[&venue_id];
+            let chair = choose_chair(&mut tx, venue, d, None).await?;
+            let (cw, cw_hi) = chair_why(chair);
+            insert_meeting(
+                &mut tx,
+                Some(series_id),
+                Some(d),
+                d,
+                time,
+                series.minutes,
+                venue,
+                wing_id,
+                &series.kind,
+                chair,
+                None,
+                (&format!("{}{cw}", p.why_en), &format!("{}{cw_hi}", p.why_hi)),
+                series.due_hours,
+                actor,
+                now,
+            )
+            .await?;
+            history.push(mt::Visit { venue: venue_id, date: d });
+        }
+        let sql = format!(
+            "{MEETING_SELECT} WHERE m.series_id = $1 AND ((m.rule_day >= $2 AND m.rule_day <= $3) OR (m.day >= $2 AND m.day <= $3)) \
+             ORDER BY m.day, m.at_time, m.id"
+        );
+        let occurrences: Vec<MeetingView> = sqlx::query_as::<_, MeetingRow>(AssertSqlSafe(sql))
+            .bind(series_id)
+            .bind(from)
+            .bind(to)
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .map(MeetingView::from)
+            .collect();
+        tx.commit().await?;
+        Ok(Some(Plan { series, occurrences, skipped }))
+    }
+
+    async fn series_meetings(&self, series_id: i64) -> Result<Vec<MeetingView>> {
+        let mut c = self.read.acquire().await?;
+        meeting_views(&mut c, "m.series_id = $1", &[series_id], None).await
+    }
+
+    async fn add_meeting(&self, n: &NewMeeting, actor: &str) -> Result<MeetingView> {
+        let kind = mt::Kind::parse(&n.kind)?;
+        if !(15..=24 * 60).contains(&n.minutes) {
+            return Err(invalid("minutes", "bad_length", "a meeting lasts 15 minutes to 24 hours".into(), "बैठक 15 मिनट से 24 घंटे तक की होती है".into()));
+        }
+        let mut tx = self.begin_write().await?;
+        let wing_id = wing_id_of(&mut tx, &n.wing).await?;
+        let venue = unit_by_code(&mut tx, &n.venue).await?.ok_or_else(|| unknown_unit(&n.venue))?;
+        let chair = match n.chair {
+            Some(p) => {
+                if chair_busy(&mut tx, p, n.date, 0).await? {
+                    return Err(invalid("chair", "double_booked", format!("person {p} already chairs a meeting on {}", n.date), format!("व्यक्ति {p} {} को पहले से एक बैठक की अध्यक्षता कर रहे हैं", n.date)));
+                }
+                Some(p)
+            }
+            None => choose_chair(&mut tx, &venue, n.date, None).await?,
+        };
+        let (cw, cw_hi) = if n.chair.is_some() { ("; chair: chosen by hand", "; अध्यक्ष: हाथ से चुने गए") } else { chair_why(chair) };
+        let id = insert_meeting(
+            &mut tx,
+            None,
+            None,
+            n.date,
+            n.time,
+            n.minutes,
+            &venue,
+            wing_id,
+            kind.code(),
+            chair,
+            n.organiser,
+            (&format!("a single meeting{cw}"), &format!("एकल बैठक{cw_hi}")),
+            n.due_hours.clamp(1, 24 * 30),
+            actor,
+            crate::clock::now(),
+        )
+        .await?;
+        let v = meeting_view(&mut tx, id).await?.expect("just written");
+        tx.commit().await?;
+        Ok(v)
+    }
+
+    async fn meeting(&self, id: i64) -> Result<Option<MeetingView>> {
+        let mut c = self.read.acquire().await?;
+        meeting_view(&mut c, id).await
+    }
+
+    async fn move_meeting(&self, id: i64, date: Option<NaiveDate>, time: Option<NaiveTime>, venue: Option<&str>, _actor: &str) -> Result<MeetingView> {
+        let mut tx = self.begin_write().await?;
+        let m = meeting_core(&mut tx, id).await?;
+        if m.4 != "planned" {
+            return Err(StoreError::Refused(format!("meeting {id} is cancelled")));
+        }
+        if report_row(&mut tx, id).await?.is_some() {
+            return Err(StoreError::Refused(format!("meeting {id} has a report; it cannot be moved")));
+        }
+        let new_venue = match venue {
+            Some(code) => unit_by_code(&mut tx, code).await?.ok_or_else(|| unknown_unit(code))?,
+            None => match m.1 {
+                Some(v) => unit_by_id(&mut tx, v).await?,
+                None => return Err(invalid("venue", "required", "give the meeting a venue".into(), "बैठक का स्थान बताइए".into())),
+            },
+        };
+        let day = date.unwrap_or(m.3);
+        let time = time.unwrap_or_else(|| parse_hhmm(&m.9));
+        let due = m.8 - m.7;
+        let start = starts_at(day, time);
+        if let Some(old) = m.1 {
+            count_meeting(&mut tx, old, m.2, m.3, [-1, 0, 0, 0, 0]).await?;
+        }
+        count_meeting(&mut tx, new_venue.id, m.2, day, [1, 0, 0, 0, 0]).await?;
+        let mut chair = m.5;
+        if let Some(p) = chair
+            && chair_busy(&mut tx, p, day, id).await?
+        {
+            chair = choose_chair(&mut tx, &new_venue, day, Some(id)).await?;
+        }
+        sqlx::query(
+            "UPDATE meetings SET day = $2, at_time = $3, starts_at = $4, report_due = $5, venue_id = $6, chair_id = $7, \
+             sequence = sequence + 1 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(day)
+        .bind(hhmm(time))
+        .bind(start)
+        .bind(start + due)
+        .bind(new_venue.id)
+        .bind(chair)
+        .execute(&mut *tx)
+        .await?;
+        let v = meeting_view(&mut tx, id).await?.expect("exists");
+        tx.commit().await?;
+        Ok(v)
+    }
+
+    async fn cancel_meeting(&self, id: i64, _actor: &str) -> Result<MeetingView> {
+        let mut tx = self.begin_write().await?;
+        let m = meeting_core(&mut tx, id).await?;
+        if report_row(&mut tx, id).await?.is_some() {
+            return Err(StoreError::Refused(format!("meeting {id} has a report; it cannot be cancelled")));
+        }
+        if m.4 == "planned" {
+            sqlx::query("UPDATE meetings SET status = 'cancelled', sequence = sequence + 1 WHERE id = $1").bind(id).execute(&mut *tx).await?;
+            if let Some(v) = m.1 {
+                count_meeting(&mut tx, v, m.2, m.3, [-1, 0, 0, 0, 0]).await?;
+            }
+        }
+        let v = meeting_view(&mut tx, id).await?.expect("exists");
+        tx.commit().await?;
+        Ok(v)
+    }
+
+    async fn set_chair(&self, id: i64, person_id: i64, _actor: &str) -> Result<MeetingView> {
+        let mut tx = self.begin_write().await?;
+        let m = meeting_core(&mut tx, id).await?;
+        let known: Option<i64> = sqlx::query_scalar("SELECT id FROM people WHERE id = $1 AND erased_at IS NULL").bind(person_id).fetch_optional(&mut *tx).await?;
+        if known.is_none() {
+            return Err(invalid("chair", "unknown_person", format!("no person {person_id}"), format!("व्यक्ति {person_id} नहीं मिला")));
+        }
+        if chair_busy(&mut tx, person_id, m.3, id).await? {
+            return Err(invalid("chair", "double_booked", format!("person {person_id} already chairs a meeting on {}", m.3), format!("व्यक्ति {person_id} {} को पहले से एक बैठक की अध्यक्षता कर रहे हैं", m.3)));
+        }
+        sqlx::query("UPDATE meetings SET chair_id = $2, sequence = sequence + 1 WHERE id = $1").bind(id).bind(person_id).execute(&mut *tx).await?;
+        let v = meeting_view(&mut tx, id).await?.expect("exists");
+        tx.commit().await?;
+        Ok(v)
+    }
+
+    async fn decline_chair(&self, id: i64, person_id: i64) -> Result<MeetingView> {
+        let mut tx = self.begin_write().await?;
+        let m = meeting_core(&mut tx, id).await?;
+        sqlx::query("INSERT INTO meeting_declines (meeting_id, person_id, at) VALUES ($1, $2, $3) ON CONFLICT (meeting_id, person_id) DO NOTHING")
+            .bind(id)
+            .bind(person_id)
+            .bind(crate::clock::now())
+            .execute(&mut *tx)
+            .await?;
+        if m.5 == Some(person_id)
+            && let Some(v) = m.1
+        {
+            let venue = unit_by_id(&mut tx, v).await?;
+            let chair = choose_chair(&mut tx, &venue, m.3, Some(id)).await?;
+            sqlx::query("UPDATE meetings SET chair_id = $2, sequence = sequence + 1 WHERE id = $1").bind(id).bind(chair).execute(&mut *tx).await?;
+        }
+        let v = meeting_view(&mut tx, id).await?.expect("exists");
+        tx.commit().await?;
+        Ok(v)
+    }
+
+    async fn meetings_within(&self, unit: &str, from: NaiveDate, to: NaiveDate) -> Result<Option<Vec<MeetingView>>> {
+        let mut c = self.read.acquire().await?;
+        let Some(u) = unit_by_code(&mut c, unit).await? else { return Ok(None) };
+        Ok(Some(meeting_views(&mut c, &venue_within(u.kind), &[u.id], Some((from, to))).await?))
+    }
+
+    async fn meetings_of_person(&self, person_id: i64, from: NaiveDate, to: NaiveDate) -> Result<Vec<MeetingView>> {
+        let mut c = self.read.acquire().await?;
+        meeting_views(&mut c, "(m.chair_id = $1 OR m.organiser_id = $1)", &[person_id], Some((from, to))).await
+    }
+
+    async fn file_report(&self, meeting_id: i64, r: &NewReport, filed_by: &str, now: DateTime<Utc>) -> Result<ReportView> {
+        check_report(r)?;
+        let mut tx = self.begin_write().await?;
+        Self::lock_keys(&mut tx, &[format!("meeting:{meeting_id}")]).await?;
+        let m = meeting_core(&mut tx, meeting_id).await?;
+        if m.4 != "planned" {
+            return Err(StoreError::Refused(format!("meeting {meeting_id} is cancelled")));
+        }
+        let Some(venue_id) = m.1 else { return Err(StoreError::Refused(format!("meeting {meeting_id} has no venue"))) };
+        let venue = unit_by_id(&mut tx, venue_id).await?;
+        let reason = r.reason.as_deref().map(str::trim).filter(|s| !s.is_empty() && !r.held);
+        match report_row(&mut tx, meeting_id).await? {
+            Some(old) if old.content() == NewReport { reason: reason.map(String::from), ..r.clone() } => {
+                // The same report again (a retry): nothing changes.
+            }
+            Some(old) if old.status == "acknowledged" => {
+                return Err(StoreError::Refused(format!("the report of meeting {meeting_id} was acknowledged; it cannot be changed")));
+            }
+            Some(old) => {
+                sqlx::query(
+                    "UPDATE meeting_reports SET held = $2, reason = $3, attendance = $4, employees_met = $5, new_supporters = $6, \
+                     new_members = $7, agenda = $8, issues = $9, notes = $10, filed_by = $11, filed_at = $12, revision = revision + 1 \
+                     WHERE meeting_id = $1",
+                )
+                .bind(meeting_id)
+                .bind(r.held)
+                .bind(reason)
+                .bind(r.attendance as i64)
+                .bind(r.employees_met as i64)
+                .bind(r.new_supporters as i64)
+                .bind(r.new_members as i64)
+                .bind(&r.agenda)
+                .bind(&r.issues)
+                .bind(&r.notes)
+                .bind(filed_by)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                if old.held != r.held {
+                    let d = report_counts(r.held, &old.timing);
+                    let o = report_counts(old.held, &old.timing);
+                    count_meeting(&mut tx, venue_id, m.2, m.3, [0, d[1] - o[1], d[2] - o[2], 0, 0]).await?;
+                }
+                // A corrected report starts up the chain again; earlier steps stay as history.
+                sqlx::query("UPDATE report_recipients SET state = 'superseded' WHERE meeting_id = $1 AND state = 'waiting'").bind(meeting_id).execute(&mut *tx).await?;
+                route_from(&mut tx, &m, &venue, 1, now).await?;
+            }
+            None => {
+                let timing = match mt::timing(m.8, now) {
+                    mt::Timing::OnTime => "on_time",
+                    mt::Timing::Late => "late",
+                };
+                sqlx::query(
+                    "INSERT INTO meeting_reports (meeting_id, held, reason, attendance, employees_met, new_supporters, new_members, \
+                     agenda, issues, notes, filed_by, first_filed_at, filed_at, timing, status, level, revision) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, 'filed', 0, 1)",
+                )
+                .bind(meeting_id)
+                .bind(r.held)
+                .bind(reason)
+                .bind(r.attendance as i64)
+                .bind(r.employees_met as i64)
+                .bind(r.new_supporters as i64)
+                .bind(r.new_members as i64)
+                .bind(&r.agenda)
+                .bind(&r.issues)
+                .bind(&r.notes)
+                .bind(filed_by)
+                .bind(now)
+                .bind(timing)
+                .execute(&mut *tx)
+                .await?;
+                count_meeting(&mut tx, venue_id, m.2, m.3, report_counts(r.held, timing)).await?;
+                route_from(&mut tx, &m, &venue, 1, now).await?;
+            }
+        }
+        let v = report_view(&mut tx, meeting_id).await?.expect("just written");
+        tx.commit().await?;
+        Ok(v)
+    }
+
+    async fn report(&self, meeting_id: i64) -> Result<Option<ReportView>> {
+        let mut c = self.read.acquire().await?;
+        report_view(&mut c, meeting_id).await
+    }
+
+    async fn inbox(&self, person_id: i64) -> Result<Vec<InboxItem>> {
+        let mut c = self.read.acquire().await?;
+        let rows: Vec<(i64, i64, DateTime<Utc>, String)> = sqlx::query_as(
+            "SELECT rr.meeting_id, rr.level, r.filed_at, r.timing FROM report_recipients rr \
+             JOIN meeting_reports r ON r.meeting_id = rr.meeting_id \
+             WHERE rr.person_id = $1 AND rr.state = 'waiting' AND r.status = 'filed' AND r.level = rr.level AND r.revision = rr.revision \
+             ORDER BY r.filed_at, rr.meeting_id",
+        )
+        .bind(person_id)
+        .fetch_all(&mut *c)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (id, level, filed_at, timing) in rows {
+            if let Some(meeting) = meeting_view(&mut c, id).await? {
+                out.push(InboxItem { meeting, level: level as u32, filed_at, timing });
+            }
+        }
+        Ok(out)
+    }
+
+    async fn act_on_report(&self, meeting_id: i64, person_id: i64, acknowledge: bool, comment: Option<&str>, now: DateTime<Utc>) -> Result<ReportView> {
+        let comment = comment.map(str::trim).filter(|s| !s.is_empty());
+        if !acknowledge && comment.is_none() {
+            return Err(invalid("comment", "required", "say what needs correcting".into(), "बताइए कि क्या सुधारना है".into()));
+        }
+        let mut tx = self.begin_write().await?;
+        Self::lock_keys(&mut tx, &[format!("meeting:{meeting_id}")]).await?;
+        let m = meeting_core(&mut tx, meeting_id).await?;
+        let r = report_row(&mut tx, meeting_id).await?.ok_or_else(|| no_meeting(meeting_id))?;
+        let waiting: Option<i64> = sqlx::query_scalar(
+            "SELECT level FROM report_recipients WHERE meeting_id = $1 AND person_id = $2 AND level = $3 AND revision = $4 AND state = 'waiting'",
+        )
+        .bind(meeting_id)
+        .bind(person_id)
+        .bind(r.level)
+        .bind(r.revision)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if r.status != "filed" || waiting.is_none() {
+            return Err(StoreError::Refused(format!("the report of meeting {meeting_id} is not waiting for you")));
+        }
+        let state = if acknowledge { "acknowledged" } else { "returned" };
+        sqlx::query("UPDATE report_recipients SET state = $4, comment = $5, acted_at = $6 WHERE meeting_id = $1 AND person_id = $2 AND level = $3 AND revision = $7")
+            .bind(meeting_id)
+            .bind(person_id)
+            .bind(r.level)
+            .bind(state)
+            .bind(comment)
+            .bind(now)
+            .bind(r.revision)
+            .execute(&mut *tx)
+            .await?;
+        // One answer per level: the others there need not act.
+        sqlx::query("UPDATE report_recipients SET state = 'answered' WHERE meeting_id = $1 AND level = $2 AND revision = $3 AND state = 'waiting'")
+            .bind(meeting_id)
+            .bind(r.level)
+            .bind(r.revision)
+            .execute(&mut *tx)
+            .await?;
+        let venue = unit_by_id(&mut tx, m.1.expect("a report has a venue")).await?;
+        if acknowledge {
+            route_from(&mut tx, &m, &venue, r.level as usize + 1, now).await?;
+        } else {
+            sqlx::query("UPDATE meeting_reports SET status = 'returned' WHERE meeting_id = $1").bind(meeting_id).execute(&mut *tx).await?;
+            let mut to: Vec<i64> = [m.6, m.5].into_iter().flatten().collect();
+            to.dedup();
+            let notices: Vec<Notice> = to
+                .into_iter()
+                .map(|p| Notice {
+                    person_id: p,
+                    key: format!("returned:{meeting_id}:{}:{p}", r.revision),
+                    subject: "रिपोर्ट सुधार के लिए लौटाई गई / Report returned for correction".into(),
+                    body: format!(
+                        "बैठक {meeting_id} ({}, {}) की रिपोर्ट सुधार के लिए लौटाई गई: {}\n\nThe report of meeting {meeting_id} ({}, {}) was returned for correction: {}",
+                        venue.code,
+                        m.3,
+                        comment.unwrap_or_default(),
+                        venue.code,
+                        m.3,
+                        comment.unwrap_or_default()
+                    ),
+                })
+                .collect();
+            notify_in(&mut tx, &notices, now).await?;
+        }
+        let v = report_view(&mut tx, meeting_id).await?.expect("exists");
+        tx.commit().await?;
+        Ok(v)
+    }
+
+    async fn escalate(&self, now: DateTime<Utc>) -> Result<EscalationRun> {
+        let mut tx = self.begin_write().await?;
+        Self::lock_keys(&mut tx, &["escalate".to_string()]).await?;
+        let overdue: Vec<(i64, DateTime<Utc>)> = sqlx::query_as(
+            "SELECT m.id, m.report_due FROM meetings m LEFT JOIN meeting_reports r ON r.meeting_id = m.id \
+             WHERE m.status = 'planned' AND m.venue_id IS NOT NULL AND m.report_due < $1 AND r.meeting_id IS NULL ORDER BY m.id",
+        )
+        .bind(now)
+        .fetch_all(&mut *tx)
+        .await?;
+        let today = crate::clock::day_of(now);
+        let mut run = EscalationRun { overdue: overdue.len() as u64, ..Default::default() };
+        for (id, due) in overdue {
+            let Some(step) = mt::escalation_step(due, now) else { continue };
+            let m = meeting_core(&mut tx, id).await?;
+            let venue = unit_by_id(&mut tx, m.1.expect("selected with a venue")).await?;
+            let chain = chain_of(&mut tx, &venue, m.2).await?;
+            // The level reached today, or the nearest one below it that has someone.
+            let mut level = (step as usize).min(chain.len());
+            let mut people = Vec::new();
+            while level > 0 && people.is_empty() {
+                if let Some(u) = ancestor_of(&venue, chain[level - 1]) {
+                    people = office_bearers_at(&mut tx, u, m.2, m.3).await?;
+                }
+                if people.is_empty() {
+                    level -= 1;
+                }
+            }
+            let fresh = sqlx::query("INSERT INTO meeting_escalations (meeting_id, day, level, notified) VALUES ($1, $2, $3, 0) ON CONFLICT (meeting_id, day) DO NOTHING")
+                .bind(id)
+                .bind(today)
+                .bind(level as i64)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if fresh == 0 {
+                continue;
+            }
+            run.escalated += 1;
+            let mut to: Vec<i64> = [m.6, m.5].into_iter().flatten().chain(people).collect();
+            to.sort_unstable();
+            to.dedup();
+            let days = (now - due).num_days() + 1;
+            let notices: Vec<Notice> = to
+                .into_iter()
+                .map(|p| Notice {
+                    person_id: p,
+                    key: format!("overdue:{id}:{today}:{p}"),
+                    subject: format!("बैठक की रिपोर्ट बाकी ({days} दिन) / Meeting report overdue ({days} days)"),
+                    body: format!(
+                        "बैठक {id} ({}, {}) की रिपोर्ट {} से बाकी है। कृपया आज ही भरें।\n\nThe report of meeting {id} ({}, {}) has been due since {}. Please file it today.",
+                        venue.code,
+                        m.3,
+                        due.with_timezone(&crate::clock::ist()).format("%Y-%m-%d %H:%M"),
+                        venue.code,
+                        m.3,
+                        due.with_timezone(&crate::clock::ist()).format("%Y-%m-%d %H:%M IST"),
+                    ),
+                })
+                .collect();
+            let n = notify_in(&mut tx, &notices, now).await?;
+            sqlx::query("UPDATE meeting_escalations SET notified = $3 WHERE meeting_id = $1 AND day = $2").bind(id).bind(today).bind(n as i64).execute(&mut *tx).await?;
+            run.notified += n;
+        }
+        tx.commit().await?;
+        Ok(run)
+    }
+
+    async fn compliance(&self, unit: &str, monday: NaiveDate, now: DateTime<Utc>) -> Result<Option<Compliance>> {
+        let mut c = self.read.acquire().await?;
+        let Some(u) = unit_by_code(&mut c, unit).await? else { return Ok(None) };
+        let week = mt::week_code(monday);
+        let monday = mt::parse_week(&week)?;
+        let sunday = monday + Duration::days(6);
+        let kids = child_specs(&mut c, &u).await?;
+        let mut ids: Vec<i64> = kids.iter().map(|k| k.id).collect();
+        ids.push(u.id);
+        let list = ids.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(",");
+        let sql = format!(
+            "SELECT unit_id, SUM(planned), SUM(held), SUM(not_held), SUM(on_time), SUM(late) FROM meeting_counters \
+             WHERE week = $1 AND unit_id IN ({list}) GROUP BY unit_id"
+        );
+        let sums: Vec<(i64, i64, i64, i64, i64, i64)> = if self.backend() == Backend::Postgres {
+            let sql = sql.replace("SUM(planned), SUM(held), SUM(not_held), SUM(on_time), SUM(late)", "CAST(SUM(planned) AS BIGINT), CAST(SUM(held) AS BIGINT), CAST(SUM(not_held) AS BIGINT), CAST(SUM(on_time) AS BIGINT), CAST(SUM(late) AS BIGINT)");
+            sqlx::query_as(AssertSqlSafe(sql)).bind(&week).fetch_all(&mut *c).await?
+        } else {
+            sqlx::query_as(AssertSqlSafe(sql)).bind(&week).fetch_all(&mut *c).await?
+        };
+        let sums: HashMap<i64, (i64, i64, i64, i64, i64)> = sums.into_iter().map(|s| (s.0, (s.1, s.2, s.3, s.4, s.5))).collect();
+        // Missing: due by now and not reported, counted up the tree from each venue.
+        let sql = format!(
+            "SELECT m.venue_id FROM meetings m LEFT JOIN meeting_reports r ON r.meeting_id = m.id WHERE {} AND m.status = 'planned' \
+             AND r.meeting_id IS NULL AND m.report_due < $2 AND m.day >= $3 AND m.day <= $4",
+            venue_within(u.kind)
+        );
+        let venues: Vec<i64> = sqlx::query_scalar(AssertSqlSafe(sql)).bind(u.id).bind(now).bind(monday).bind(sunday).fetch_all(&mut *c).await?;
+        let mut missing: HashMap<i64, i64> = HashMap::new();
+        for v in venues {
+            let spec = unit_by_id(&mut c, v).await?;
+            for id in spec.anc.rollup(spec.id) {
+                *missing.entry(id).or_default() += 1;
+            }
+        }
+        let row = |s: &UnitSpec| {
+            let (planned, held, not_held, on_time, late) = sums.get(&s.id).copied().unwrap_or_default();
+            ComplianceRow {
+                code: s.code.to_string(),
+                name: s.name_en.clone(),
+                name_hi: s.name_hi.clone(),
+                planned,
+                held,
+                not_held,
+                on_time,
+                late,
+                missing: missing.get(&s.id).copied().unwrap_or(0),
+            }
+        };
+        Ok(Some(Compliance { week, from: monday, to: sunday, unit: row(&u), children: kids.iter().map(row).collect() }))
+    }
+
+    async fn add_holiday(&self, day: NaiveDate, name: &str) -> Result<()> {
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(invalid("name", "required", "name the holiday".into(), "अवकाश का नाम बताइए".into()));
+        }
+        let mut tx = self.begin_write().await?;
+        sqlx::query("INSERT INTO holidays (day, name) VALUES ($1, $2) ON CONFLICT (day) DO UPDATE SET name = excluded.name")
+            .bind(day)
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn set_unavailable(&self, unit: &str, from: NaiveDate, to: NaiveDate, reason: &str) -> Result<()> {
+        if to < from {
+            return Err(invalid("to", "before_from", "the last day is before the first".into(), "अंतिम तिथि पहली तिथि से पहले है".into()));
+        }
+        let mut tx = self.begin_write().await?;
+        let u = unit_by_code(&mut tx, unit).await?.ok_or_else(|| unknown_unit(unit))?;
+        sqlx::query("INSERT INTO unit_unavailable (unit_id, from_day, to_day, reason) VALUES ($1, $2, $3, $4)")
+            .bind(u.id)
+            .bind(from)
+            .bind(to)
+            .bind(reason.trim())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn set_report_chain(&self, wing: &str, levels: &[UnitKind]) -> Result<()> {
+        let text = levels.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(",");
+        mt::parse_chain(&text)?;
+        let mut tx = self.begin_write().await?;
+        let wing_id = wing_id_of(&mut tx, wing).await?;
+        sqlx::query("INSERT INTO report_chains (wing_id, levels) VALUES ($1, $2) ON CONFLICT (wing_id) DO UPDATE SET levels = excluded.levels")
+            .bind(wing_id)
+            .bind(&text)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn set_email(&self, person_id: i64, email: Option<&str>) -> Result<bool> {
+        let email = email.map(str::trim).filter(|e| !e.is_empty());
+        if let Some(e) = email
+            && (e.len() > 254 || e.contains(char::is_whitespace) || e.split('@').count() != 2 || e.starts_with('@') || !e.split('@').nth(1).is_some_and(|d| d.contains('.') || d == "localhost"))
+        {
+            return Err(invalid("email", "invalid", format!("not an email address: {e}"), format!("यह ईमेल पता सही नहीं: {e}")));
+        }
+        let mut tx = self.begin_write().await?;
+        let n = sqlx::query("UPDATE users SET email = $2 WHERE person_id = $1").bind(person_id).bind(email).execute(&mut *tx).await?.rows_affected();
+        tx.commit().await?;
+        Ok(n > 0)
+    }
+
+    async fn create_feed(&self, kind: FeedKind, target_id: i64, actor: &str) -> Result<(i64, String)> {
+        let token = random_hex(20)?;
+        let mut tx = self.begin_write().await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO calendar_feeds (token_hash, kind, target_id, created_by, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind(hash_token(&token))
+        .bind(kind.code())
+        .bind(target_id)
+        .bind(actor)
+        .bind(crate::clock::now())
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok((id, token))
+    }
+
+    async fn feed(&self, token: &str) -> Result<Option<(FeedKind, i64)>> {
+        let mut c = self.read.acquire().await?;
+        let row: Option<(String, i64)> = sqlx::query_as("SELECT kind, target_id FROM calendar_feeds WHERE token_hash = $1 AND revoked_at IS NULL")
+            .bind(hash_token(token))
+            .fetch_optional(&mut *c)
+            .await?;
+        Ok(row.and_then(|(k, t)| FeedKind::parse(&k).map(|k| (k, t))))
+    }
+
+    async fn revoke_feed(&self, id: i64, by: Option<&str>) -> Result<bool> {
+        let mut tx = self.begin_write().await?;
+        let n = sqlx::query("UPDATE calendar_feeds SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL AND ($3 IS NULL OR created_by = $3)")
+            .bind(id)
+            .bind(crate::clock::now())
+            .bind(by)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(n > 0)
+    }
+
+    async fn unit_code_of(&self, id: i64) -> Result<Option<String>> {
+        let mut c = self.read.acquire().await?;
+        Ok(sqlx::query_scalar("SELECT code FROM units WHERE id = $1").bind(id).fetch_optional(&mut *c).await?)
+    }
+
+    async fn unit_id_of(&self, code: &str) -> Result<Option<i64>> {
+        let mut c = self.read.acquire().await?;
+        Ok(unit_by_code(&mut c, code).await?.map(|u| u.id))
+    }
+
+    async fn notify(&self, notices: &[Notice], now: DateTime<Utc>) -> Result<u64> {
+        let mut tx = self.begin_write().await?;
+        let n = notify_in(&mut tx, notices, now).await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    async fn outbox_due(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<OutboxItem>> {
+        let mut c = self.read.acquire().await?;
+        let rows: Vec<(i64, String, String, Option<String>, String, i64)> = sqlx::query_as(
+            "SELECT id, channel, recipient, subject, body, attempts FROM outbox WHERE sent_at IS NULL AND attempts < 10 \
+             AND (next_at IS NULL OR next_at <= $1) ORDER BY id LIMIT $2",
+        )
+        .bind(now)
+        .bind(limit.clamp(1, 1000) as i64)
+        .fetch_all(&mut *c)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| OutboxItem { id: r.0, channel: r.1, recipient: r.2, subject: r.3, body: r.4, attempts: r.5 as u32 })
+            .collect())
+    }
+
+    async fn outbox_done(&self, id: i64, error: Option<&str>, now: DateTime<Utc>) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        match error {
+            None => {
+                sqlx::query("UPDATE outbox SET sent_at = $2, attempts = attempts + 1, last_error = NULL WHERE id = $1").bind(id).bind(now).execute(&mut *tx).await?;
+            }
+            Some(e) => {
+                let attempts: i64 = sqlx::query_scalar("SELECT attempts FROM outbox WHERE id = $1").bind(id).fetch_optional(&mut *tx).await?.unwrap_or(0);
+                // 1, 2, 4 … minutes, at most six hours.
+                let wait = Duration::minutes((1i64 << attempts.clamp(0, 9)).min(360));
+                let e: String = e.chars().take(300).collect();
+                sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = $2, next_at = $3 WHERE id = $1")
+                    .bind(id)
+                    .bind(e)
+                    .bind(now + wait)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
