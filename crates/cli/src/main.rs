@@ -476,6 +476,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     )
                     .await?;
                 let logins = users::appoint_demo(&s).await?;
+                let placed = meetings::demo_meetings(&s).await?;
+                eprintln!("{placed} demo meetings (the employees' federation in the Agra division, a booth meeting)");
                 users::print_demo_logins(&logins);
             }
             println!("admin API token:");

@@ -80,8 +80,48 @@ pub enum MeetingsCmd {
         #[arg(long)]
         person: Option<i64>,
     },
+    /// Ask a senior to preside (a person id, or the nearest senior not asked yet); unanswered
+    /// requests move one senior up when `escalate` runs after their time.
+    Request {
+        id: i64,
+        #[arg(long)]
+        person: Option<i64>,
+        /// Hours to answer.
+        #[arg(long, default_value_t = 24)]
+        hours: u32,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Accept a request to preside (as the --as user).
+    Accept { id: i64 },
     /// File (or correct) a meeting's report.
     Report(ReportArgs),
+    /// A unit's weekly digest (Hindi and English); --send queues it to its office-bearers and
+    /// those in charge within it (once per week).
+    Digest {
+        unit: String,
+        /// ISO week, e.g. 2027-W02 (default: last week).
+        #[arg(long)]
+        week: Option<String>,
+        #[arg(long)]
+        send: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Put a user (their mobile) in charge of a unit's drive or meetings.
+    Charge {
+        mobile: String,
+        #[arg(long)]
+        unit: String,
+        #[arg(long = "for", value_parser = ["drive", "meetings"])]
+        what: String,
+    },
+    /// What a user (their mobile) answers for.
+    Charges {
+        mobile: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Reports waiting for a person (their mobile).
     Inbox {
         mobile: String,
@@ -517,18 +557,87 @@ pub async fn run(
                 (Some(p), None) => p,
                 (None, Some(me)) => me,
                 (Some(p), Some(me)) if p == me => me,
-                _ => bail!(
-                    "a chair declines for themself: use --as their mobile (or, as the operator, --person ID)"
-                ),
+                _ => bail!("a chair declines for themself: use --as their mobile (or, as the operator, --person ID)"),
             };
-            let m = s.decline_chair(id, person).await?;
-            op.audit(
-                "decline-chair",
-                Some(format!("meeting:{id} person:{person}")),
-                None,
-            )
-            .await?;
+            // A pending request to preside is declined (the next senior is asked); otherwise the
+            // chair steps down and another is chosen.
+            let asked = s.chair_requests(id).await?.iter().any(|r| r.person_id == person && r.state == "pending");
+            let m = if asked {
+                s.answer_request(id, person, false, clock::now()).await?
+            } else {
+                s.decline_chair(id, person).await?
+            };
+            op.audit("decline-chair", Some(format!("meeting:{id} person:{person}")), None)
+                .await?;
             show_meeting(&m);
+        }
+        MeetingsCmd::Request { id, person, hours, json } => {
+            let m = venue_of(s, id).await?;
+            if person_id_of(&op).is_none() || m.organiser != person_id_of(&op) {
+                must_at(&op, Action::ManageMeetings, m.venue.as_deref().unwrap_or("")).await?;
+            }
+            let rs = s.request_chair(id, person, hours, &op.actor, clock::now()).await?;
+            op.audit("request-chair", Some(format!("meeting:{id}")), None).await?;
+            if json {
+                print_json(&serde_json::json!({ "requests": rs }))?;
+            } else {
+                for r in &rs {
+                    println!("{} {} ({}): {} until {}", r.person_id, r.name, r.meeting_id, r.state, r.due_at);
+                }
+            }
+        }
+        MeetingsCmd::Accept { id } => {
+            let me = person_id_of(&op).ok_or_else(|| anyhow!("say who accepts: --as MOBILE"))?;
+            let m = s.answer_request(id, me, true, clock::now()).await?;
+            op.audit("accept-chair", Some(format!("meeting:{id}")), None).await?;
+            show_meeting(&m);
+        }
+        MeetingsCmd::Digest { unit, week, send, json } => {
+            must_at(&op, Action::ViewMeetings, &unit).await?;
+            let monday = match week {
+                Some(w) => sangathan_core::meetings::parse_week(&w).map_err(|e| anyhow!("--week: {} | {}", e.en, e.hi))?,
+                None => clock::today() - chrono::Duration::days(7),
+            };
+            let d = sangathan_server::digest::compose(s, &unit, monday, clock::now())
+                .await?
+                .ok_or_else(|| anyhow!("unknown unit: {unit}"))?;
+            let queued = if send {
+                installation_wide(&op)?;
+                let n = sangathan_server::digest::send(s, &d, clock::now()).await?;
+                op.audit("send-digest", Some(format!("{} {}", d.unit, d.week)), None).await?;
+                Some(n)
+            } else {
+                None
+            };
+            if json {
+                print_json(&serde_json::json!({ "digest": d, "queued": queued }))?;
+            } else {
+                println!("{}\n\n{}", d.subject, d.text);
+                if let Some(n) = queued {
+                    eprintln!("{n} notification(s) queued");
+                }
+            }
+        }
+        MeetingsCmd::Charge { mobile, unit, what } => {
+            must_at(&op, Action::ManageUsers, &unit).await?;
+            let p = person_of(s, &mobile).await?;
+            let c = s.add_charge(p, &unit, &what, &op.actor).await?;
+            op.audit("add-charge", Some(format!("charge:{} {}", c.id, c.unit)), Some(p)).await?;
+            println!("charge {}: {} answers for the {} of {}", c.id, c.name, c.what, c.unit);
+        }
+        MeetingsCmd::Charges { mobile, json } => {
+            let p = person_of(s, &mobile).await?;
+            if person_id_of(&op).is_some_and(|me| me != p) {
+                op.must_be_able(Action::ManageUsers)?;
+            }
+            let cs = s.charges_of(p).await?;
+            if json {
+                print_json(&serde_json::json!({ "charges": cs }))?;
+            } else {
+                for c in &cs {
+                    println!("{:>4}  {:<10} {}", c.id, c.what, c.unit);
+                }
+            }
         }
         MeetingsCmd::Report(a) => {
             let m = venue_of(s, a.meeting_id).await?;
@@ -806,4 +915,85 @@ fn installation_wide(op: &Operator) -> anyhow::Result<()> {
         Some(sc) if !sc.is_state_admin() => bail!("this command is for the state office"),
         _ => Ok(()),
     }
+}
+
+/// The demo's meetings: the employees' federation meeting every Sunday in a different AC of the
+/// Agra division since eight weeks ago (most reported, some late, one not held, the last two
+/// missing), the division in-charge answerable for them, and a booth meeting this week whose
+/// booth asked its sector in-charge to preside. Returns how many meetings were placed.
+pub async fn demo_meetings(s: &DynStore) -> anyhow::Result<usize> {
+    use chrono::Datelike;
+    let today = clock::today();
+    let start = today - chrono::Duration::days(today.weekday().num_days_from_sunday() as i64 + 56);
+    let series = s
+        .add_series(
+            &NewSeries {
+                wing: "employees".into(),
+                unit: "UP-DIV-AGRA".into(),
+                rotate: UnitKind::Ac,
+                rule: "FREQ=WEEKLY;BYDAY=SU".into(),
+                time: NaiveTime::from_hms_opt(11, 0, 0).expect("valid time"),
+                minutes: 120,
+                start,
+                end: None,
+                kind: "employees".into(),
+                min_gap_weeks: 4,
+                due_hours: 48,
+            },
+            sangathan_store::OPERATOR,
+        )
+        .await?;
+    let plan = s.plan(series.id, start, 16, sangathan_store::OPERATOR).await?.ok_or_else(|| anyhow!("the series vanished"))?;
+    let now = clock::now();
+    let past: Vec<&MeetingView> = plan.occurrences.iter().filter(|m| m.report_due < now).collect();
+    let issues = ["वेतन आयोग की सिफ़ारिशें", "पुरानी पेंशन योजना", "संविदा कर्मचारियों का नियमितीकरण", "तबादला नीति"];
+    for (i, m) in past.iter().enumerate() {
+        // The last two stay unreported (they show as missing and escalate).
+        if i + 2 >= past.len() {
+            break;
+        }
+        let held = i != 3;
+        let r = NewReport {
+            held,
+            reason: (!held).then(|| "भारी बारिश के कारण स्थगित".to_string()),
+            attendance: if held { 40 + (i as u32 * 17) % 60 } else { 0 },
+            employees_met: if held { 25 + (i as u32 * 11) % 40 } else { 0 },
+            new_supporters: if held { 3 + (i as u32 * 5) % 9 } else { 0 },
+            new_members: if held { (i as u32 * 3) % 7 } else { 0 },
+            agenda: "संगठन की उपलब्धियाँ; सदस्यता अभियान".into(),
+            issues: if held { issues[i % issues.len()].into() } else { String::new() },
+            notes: String::new(),
+        };
+        // Most on time, every third a day late.
+        let filed = m.starts_at + chrono::Duration::hours(if i % 3 == 2 { 70 } else { 20 });
+        let by = m.chair.map(|c| format!("person:{c}")).unwrap_or_else(|| sangathan_store::OPERATOR.into());
+        s.file_report(m.id, &r, &by, filed).await?;
+    }
+    if let Some(p) = s.office_bearers("UP-DIV-AGRA", clock::today()).await?.unwrap_or_default().first() {
+        s.add_charge(p.0, "UP-DIV-AGRA", "meetings", sangathan_store::OPERATOR).await?;
+    }
+    // A booth meeting this coming Saturday, its booth asking the sector in-charge to preside.
+    let booth = "UP-AC-86-B0001";
+    // The demo's first booth president holds UP-AC-86-B0001 (see README).
+    if let Some(pres) = s.user_by_mobile("+919500000001").await?.map(|u| u.person_id) {
+        let saturday = today + chrono::Duration::days((6 - today.weekday().num_days_from_sunday() as i64).rem_euclid(7).max(1));
+        let m = s
+            .add_meeting(
+                &NewMeeting {
+                    wing: "party".into(),
+                    venue: booth.into(),
+                    date: saturday,
+                    time: NaiveTime::from_hms_opt(17, 0, 0).expect("valid time"),
+                    minutes: 90,
+                    kind: "booth".into(),
+                    chair: Some(pres),
+                    organiser: Some(pres),
+                    due_hours: 48,
+                },
+                &format!("person:{pres}"),
+            )
+            .await?;
+        s.request_chair(m.id, None, 48, &format!("person:{pres}"), now).await?;
+    }
+    Ok(plan.occurrences.len() + 1)
 }

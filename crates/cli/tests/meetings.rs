@@ -523,4 +523,22 @@ for m in msgs:
         "{c}"
     );
     assert!(ok(&db, &["verify"]).starts_with("ok"));
+
+    // The weekly digest names the one answerable for Hill's meetings, and reaches them by email.
+    ok(&db, &["meetings", "charge", "9811111102", "--unit", "TS-DT-HILL", "--for", "meetings"]);
+    let d = json(&ok_env(
+        &db,
+        &at("2027-01-18T09:00:00+05:30"),
+        &["meetings", "digest", "TS-DIV-NORTH", "--week", "2027-W01", "--send", "--json"],
+    ));
+    let text = d["digest"]["text"].as_str().unwrap();
+    assert!(text.contains("हुई बैठकें") && text.contains("Held:") && text.contains(booth), "{text}");
+    assert!(text.contains("Hill President") && text.contains("ज़िम्मेदार"), "{text}");
+    assert!(d["queued"].as_u64().unwrap() >= 2, "the division in-charge and the one in charge: {d}");
+    let again = json(&ok_env(&db, &at("2027-01-18T10:00:00+05:30"), &["meetings", "digest", "TS-DIV-NORTH", "--week", "2027-W01", "--send", "--json"]));
+    assert_eq!(again["queued"], 0, "once per week");
+    ok_env(&db, &at("2027-01-18T10:01:00+05:30"), &["meetings", "deliver"]);
+    let out = Command::new(&py).args(["-c", read]).arg(&maildir).output().unwrap();
+    let mails = String::from_utf8(out.stdout).unwrap();
+    assert!(mails.lines().any(|l| l.starts_with("hill@example.org |") && l.contains("Weekly digest")), "{mails}");
 }

@@ -10,6 +10,7 @@
 pub mod audit;
 pub mod auth;
 pub mod calendar;
+pub mod digest;
 pub mod doc;
 pub mod dto;
 pub mod error;

@@ -156,8 +156,9 @@ pub fn whatsapp_share(text: &str) -> String {
     format!("https://wa.me/?text={}", crate::web::urlencode(text))
 }
 
-/// Run in the background while serving: deliver every 30 s, escalate overdue reports hourly
-/// (each meeting at most once a day, so the hour only bounds the delay).
+/// Run in the background while serving: deliver every 30 s; hourly, escalate overdue reports and
+/// unanswered requests to preside (each at most once a day) and, on Mondays, send last week's
+/// digests.
 pub fn spawn_jobs(store: DynStore) {
     let providers = match Providers::from_env() {
         Ok(p) => p,
@@ -175,6 +176,15 @@ pub fn spawn_jobs(store: DynStore) {
                 last_escalation = Some(std::time::Instant::now());
                 if let Err(e) = store.escalate(clock::now()).await {
                     tracing::warn!("escalation run failed: {e}");
+                }
+                // Monday from 08:00 IST: last week's digests (each once per person and week).
+                let now = clock::now();
+                let local = now.with_timezone(&clock::ist());
+                if chrono::Datelike::weekday(&local) == chrono::Weekday::Mon
+                    && chrono::Timelike::hour(&local) >= 8
+                    && let Err(e) = crate::digest::send_all(&store, now).await
+                {
+                    tracing::warn!("weekly digests failed: {e}");
                 }
             }
             if let Err(e) = deliver(&store, &providers).await {

@@ -61,6 +61,7 @@ fn may(role: &str, action: &str) -> bool {
                 "meetings",
                 "manage-meetings",
                 "report",
+                "users",
             ],
         ),
         (
@@ -407,6 +408,10 @@ async fn authorization_matrix(backend: Backend) {
                 let want = if w.allowed(role, "meetings", u, None) { 200 } else { denied("meetings") };
                 check(format!("{role} GET {path} ({rel})"), a.status.as_u16(), want);
             }
+            covered.insert(("get".into(), "/api/v1/units/{code}/digest".into()));
+            let a = w.as_role(role, Method::GET, &format!("/api/v1/units/{u}/digest"), None).await;
+            let want = if w.allowed(role, "meetings", u, None) { 200 } else { denied("meetings") };
+            check(format!("{role} digest of {u} ({rel})"), a.status.as_u16(), want);
             covered.insert(("post".into(), "/api/v1/meetings".into()));
             let body = json!({"wing": "party", "venue": u, "date": "2027-03-07", "time": "10:00", "kind": "workers"});
             let a = w.as_role(role, Method::POST, "/api/v1/meetings", Some(&body)).await;
@@ -572,6 +577,9 @@ async fn authorization_matrix(backend: Backend) {
                 ("post", format!("/api/v1/meetings/{mid}/report/acknowledge"), "/api/v1/meetings/{id}/report/acknowledge", json!({}), if waiting { 200 } else { 409 }),
                 ("post", format!("/api/v1/meetings/{mid}/report/return"), "/api/v1/meetings/{id}/report/return", json!({}), 422),
                 ("put", format!("/api/v1/meetings/{mid}/report"), "/api/v1/meetings/{id}/report", json!({"held": true, "attendance": 2}), report),
+                ("post", format!("/api/v1/meetings/{mid}/requests"), "/api/v1/meetings/{id}/requests", json!({"person_id": 999_999}), manage(422)),
+                ("get", format!("/api/v1/meetings/{mid}/requests"), "/api/v1/meetings/{id}/requests", json!({}), see),
+                ("post", format!("/api/v1/meetings/{mid}/requests/answer"), "/api/v1/meetings/{id}/requests/answer", json!({"accept": true}), 409),
             ] {
                 covered.insert((m.into(), tmpl.into()));
                 let method = Method::from_bytes(m.to_uppercase().as_bytes()).unwrap();
@@ -588,6 +596,15 @@ async fn authorization_matrix(backend: Backend) {
             ("post", format!("/api/v1/meetings/series/{series}/plan?weeks=1&from=2027-01-01"), "/api/v1/meetings/series/{id}/plan", json!({}), manage_div(200)),
             ("post", "/api/v1/meetings/series".to_string(), "/api/v1/meetings/series", series_body, manage_div(201)),
             ("get", "/api/v1/reports/inbox".to_string(), "/api/v1/reports/inbox", json!({}), 200),
+            ("get", "/api/v1/charges".to_string(), "/api/v1/charges", json!({}), 200),
+            (
+                "post",
+                "/api/v1/charges".to_string(),
+                "/api/v1/charges",
+                json!({"person_id": 999_999, "unit": "TS-AC-1", "what": "drive"}),
+                if may(role, "users") { 422 } else { 403 },
+            ),
+            ("delete", "/api/v1/charges/999999".to_string(), "/api/v1/charges/{id}", json!({}), if may(role, "users") { 404 } else { 403 }),
             ("post", "/api/v1/meetings/escalate".to_string(), "/api/v1/meetings/escalate", json!({}), if *role == "state-admin" { 200 } else { 403 }),
             ("post", "/api/v1/calendar/feeds".to_string(), "/api/v1/calendar/feeds", json!({"kind": "person"}), 201),
             (

@@ -230,8 +230,38 @@ pub struct EscalationRun {
     pub overdue: u64,
     /// Of those, escalated now (each at most once a day).
     pub escalated: u64,
+    /// Requests to preside left unanswered past their time, now put to the next senior.
+    pub requests_moved: u64,
     /// Notifications queued.
     pub notified: u64,
+}
+
+/// A request to a senior to preside over a meeting.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
+pub struct ChairRequest {
+    pub meeting_id: i64,
+    pub person_id: i64,
+    pub name: String,
+    /// `pending`, `accepted`, `declined`, `expired` (unanswered in time) or `withdrawn`
+    /// (someone else accepted).
+    pub state: String,
+    pub asked_at: DateTime<Utc>,
+    pub due_at: DateTime<Utc>,
+    pub answered_at: Option<DateTime<Utc>>,
+}
+
+/// A senior leader answerable for a unit's drive or its meetings.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
+pub struct Charge {
+    pub id: i64,
+    pub person_id: i64,
+    pub name: String,
+    pub unit: String,
+    pub unit_name: String,
+    pub unit_name_hi: Option<String>,
+    /// `drive` or `meetings`.
+    pub what: String,
+    pub since: DateTime<Utc>,
 }
 
 /// A notification waiting to be sent.
@@ -343,6 +373,26 @@ pub trait Meetings: Send + Sync {
     async fn unit_code_of(&self, id: i64) -> Result<Option<String>>;
     /// A unit's id from its code.
     async fn unit_id_of(&self, code: &str) -> Result<Option<i64>>;
+
+    /// Ask a senior to preside over a meeting (`person`, or the next eligible one up the levels
+    /// who was not asked yet), answering within `hours`. All the meeting's requests.
+    async fn request_chair(&self, meeting_id: i64, person: Option<i64>, hours: u32, actor: &str, now: DateTime<Utc>) -> Result<Vec<ChairRequest>>;
+    /// The asked senior accepts (they become the chair) or declines (the next one is asked).
+    async fn answer_request(&self, meeting_id: i64, person_id: i64, accept: bool, now: DateTime<Utc>) -> Result<MeetingView>;
+    async fn chair_requests(&self, meeting_id: i64) -> Result<Vec<ChairRequest>>;
+    /// Requests waiting for this person's answer, with their meetings.
+    async fn requests_for(&self, person_id: i64) -> Result<Vec<(MeetingView, ChairRequest)>>;
+
+    /// Put a person in charge of a unit's `drive` or `meetings`.
+    async fn add_charge(&self, person_id: i64, unit: &str, what: &str, actor: &str) -> Result<Charge>;
+    async fn end_charge(&self, id: i64) -> Result<bool>;
+    /// What a person answers for.
+    async fn charges_of(&self, person_id: i64) -> Result<Vec<Charge>>;
+    /// Who answers for the unit and the units below it. None: no such unit.
+    async fn charges_within(&self, unit: &str) -> Result<Option<Vec<Charge>>>;
+
+    /// The office-bearers holding a post at the unit today: (person id, name, role). None: no unit.
+    async fn office_bearers(&self, unit: &str, day: NaiveDate) -> Result<Option<Vec<(i64, String, String)>>>;
 
     /// Queue notifications (a key already queued is skipped): email when the person has an
     /// address, SMS to their mobile otherwise. How many were new.

@@ -630,6 +630,94 @@ fn venue_within(kind: UnitKind) -> String {
     format!("(m.venue_id = $1 OR m.venue_id IN (SELECT id FROM units WHERE {col} = $1))")
 }
 
+
+const REQUEST_SELECT: &str = "SELECT r.meeting_id, r.person_id, p.name, r.state, r.asked_at, r.due_at, r.answered_at \
+     FROM chair_requests r JOIN people p ON p.id = r.person_id";
+
+type RequestRow = (i64, i64, String, String, DateTime<Utc>, DateTime<Utc>, Option<DateTime<Utc>>);
+
+fn request_of(r: RequestRow) -> ChairRequest {
+    ChairRequest { meeting_id: r.0, person_id: r.1, name: r.2, state: r.3, asked_at: r.4, due_at: r.5, answered_at: r.6 }
+}
+
+async fn requests_of(c: &mut Conn, meeting_id: i64) -> Result<Vec<ChairRequest>> {
+    let sql = format!("{REQUEST_SELECT} WHERE r.meeting_id = $1 ORDER BY r.asked_at, r.id");
+    let rows: Vec<RequestRow> = sqlx::query_as(AssertSqlSafe(sql)).bind(meeting_id).fetch_all(&mut *c).await?;
+    Ok(rows.into_iter().map(request_of).collect())
+}
+
+/// Ask `person` to preside (or, with None, the nearest senior not asked yet and free that day);
+/// notify them. False when nobody is left to ask.
+async fn ask_chair(c: &mut Conn, meeting_id: i64, person: Option<i64>, hours: u32, actor: &str, now: DateTime<Utc>) -> Result<bool> {
+    let m = meeting_core(c, meeting_id).await?;
+    let asked: HashSet<i64> =
+        sqlx::query_scalar::<_, i64>("SELECT person_id FROM chair_requests WHERE meeting_id = $1").bind(meeting_id).fetch_all(&mut *c).await?.into_iter().collect();
+    let who = match person {
+        Some(p) => Some(p),
+        None => {
+            let Some(v) = m.1 else { return Ok(false) };
+            let venue = unit_by_id(c, v).await?;
+            let near = mt::chair_levels(venue.kind);
+            let far = [UnitKind::Sector, UnitKind::Ac, UnitKind::District, UnitKind::Division, UnitKind::State].into_iter().filter(|k| !near.contains(k));
+            let mut found = None;
+            'levels: for k in near.iter().copied().chain(far) {
+                let Some(u) = ancestor_of(&venue, k) else { continue };
+                for p in office_bearers_at(c, u, m.2, m.3).await? {
+                    if !asked.contains(&p) && Some(p) != m.6 && !chair_busy(c, p, m.3, meeting_id).await? {
+                        found = Some(p);
+                        break 'levels;
+                    }
+                }
+            }
+            found
+        }
+    };
+    let Some(p) = who else { return Ok(false) };
+    if asked.contains(&p) {
+        return Err(invalid("person", "already_asked", format!("person {p} was already asked"), format!("व्यक्ति {p} से पहले ही पूछा जा चुका है")));
+    }
+    let known: Option<i64> = sqlx::query_scalar("SELECT id FROM people WHERE id = $1 AND erased_at IS NULL").bind(p).fetch_optional(&mut *c).await?;
+    if known.is_none() {
+        return Err(invalid("person", "unknown_person", format!("no person {p}"), format!("व्यक्ति {p} नहीं मिला")));
+    }
+    sqlx::query("INSERT INTO chair_requests (meeting_id, person_id, state, asked_by, asked_at, due_at) VALUES ($1, $2, 'pending', $3, $4, $5)")
+        .bind(meeting_id)
+        .bind(p)
+        .bind(actor)
+        .bind(now)
+        .bind(now + Duration::hours(hours.clamp(1, 24 * 14) as i64))
+        .execute(&mut *c)
+        .await?;
+    let venue = match m.1 {
+        Some(v) => unit_by_id(c, v).await?.code.to_string(),
+        None => String::new(),
+    };
+    notify_in(
+        c,
+        &[Notice {
+            person_id: p,
+            key: format!("chair-request:{meeting_id}:{p}"),
+            subject: "बैठक की अध्यक्षता का अनुरोध / Request to preside over a meeting".into(),
+            body: format!(
+                "{venue} में {} को होने वाली बैठक {meeting_id} की अध्यक्षता के लिए आपसे अनुरोध है। कृपया स्वीकार या अस्वीकार करें।\n\nYou are asked to preside over meeting {meeting_id} at {venue} on {}. Please accept or decline.",
+                m.3, m.3
+            ),
+        }],
+        now,
+    )
+    .await?;
+    Ok(true)
+}
+
+type ChargeRow = (i64, i64, String, String, String, Option<String>, String, DateTime<Utc>);
+
+const CHARGE_SELECT: &str = "SELECT ch.id, ch.person_id, p.name, u.code, u.name_en, u.name_hi, ch.what, ch.given_at \
+     FROM charges ch JOIN people p ON p.id = ch.person_id JOIN units u ON u.id = ch.unit_id";
+
+fn charge_of(r: ChargeRow) -> Charge {
+    Charge { id: r.0, person_id: r.1, name: r.2, unit: r.3, unit_name: r.4, unit_name_hi: r.5, what: r.6, since: r.7 }
+}
+
 #[async_trait]
 impl Meetings for StoreImpl {
     async fn add_series(&self, n: &NewSeries, actor: &str) -> Result<Series> {
@@ -1196,6 +1284,26 @@ impl Meetings for StoreImpl {
             sqlx::query("UPDATE meeting_escalations SET notified = $3 WHERE meeting_id = $1 AND day = $2").bind(id).bind(today).bind(n as i64).execute(&mut *tx).await?;
             run.notified += n;
         }
+        // Requests to preside nobody answered in time go one senior further.
+        let stale: Vec<(i64, i64, DateTime<Utc>, DateTime<Utc>)> = sqlx::query_as(
+            "SELECT meeting_id, person_id, asked_at, due_at FROM chair_requests WHERE state = 'pending' AND due_at < $1 ORDER BY id",
+        )
+        .bind(now)
+        .fetch_all(&mut *tx)
+        .await?;
+        for (meeting_id, person_id, asked_at, due) in stale {
+            sqlx::query("UPDATE chair_requests SET state = 'expired', answered_at = $3 WHERE meeting_id = $1 AND person_id = $2")
+                .bind(meeting_id)
+                .bind(person_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            let hours = ((due - asked_at).num_hours()).max(1) as u32;
+            if ask_chair(&mut tx, meeting_id, None, hours, "escalation", now).await? {
+                run.requests_moved += 1;
+                run.notified += 1;
+            }
+        }
         tx.commit().await?;
         Ok(run)
     }
@@ -1348,6 +1456,148 @@ impl Meetings for StoreImpl {
             .rows_affected();
         tx.commit().await?;
         Ok(n > 0)
+    }
+
+    async fn request_chair(&self, meeting_id: i64, person: Option<i64>, hours: u32, actor: &str, now: DateTime<Utc>) -> Result<Vec<ChairRequest>> {
+        let mut tx = self.begin_write().await?;
+        Self::lock_keys(&mut tx, &[format!("meeting:{meeting_id}")]).await?;
+        let m = meeting_core(&mut tx, meeting_id).await?;
+        if m.4 != "planned" {
+            return Err(StoreError::Refused(format!("meeting {meeting_id} is cancelled")));
+        }
+        let pending: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM chair_requests WHERE meeting_id = $1 AND state IN ('pending', 'accepted')")
+            .bind(meeting_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        if pending > 0 {
+            return Err(StoreError::Refused(format!("meeting {meeting_id} already has a request pending or accepted")));
+        }
+        if !ask_chair(&mut tx, meeting_id, person, hours, actor, now).await? {
+            return Err(invalid("person", "nobody_to_ask", "no senior office-bearer is left to ask".into(), "पूछने के लिए कोई वरिष्ठ पदाधिकारी नहीं बचा".into()));
+        }
+        let v = requests_of(&mut tx, meeting_id).await?;
+        tx.commit().await?;
+        Ok(v)
+    }
+
+    async fn answer_request(&self, meeting_id: i64, person_id: i64, accept: bool, now: DateTime<Utc>) -> Result<MeetingView> {
+        let mut tx = self.begin_write().await?;
+        Self::lock_keys(&mut tx, &[format!("meeting:{meeting_id}")]).await?;
+        let m = meeting_core(&mut tx, meeting_id).await?;
+        let pending: Option<DateTime<Utc>> =
+            sqlx::query_scalar("SELECT due_at FROM chair_requests WHERE meeting_id = $1 AND person_id = $2 AND state = 'pending'")
+                .bind(meeting_id)
+                .bind(person_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some(due) = pending else {
+            return Err(StoreError::Refused(format!("no request to preside over meeting {meeting_id} waits for you")));
+        };
+        if accept {
+            if chair_busy(&mut tx, person_id, m.3, meeting_id).await? {
+                return Err(invalid("person", "double_booked", format!("you already chair a meeting on {}", m.3), format!("{} को आप पहले से एक बैठक की अध्यक्षता कर रहे हैं", m.3)));
+            }
+            sqlx::query("UPDATE chair_requests SET state = 'accepted', answered_at = $3 WHERE meeting_id = $1 AND person_id = $2").bind(meeting_id).bind(person_id).bind(now).execute(&mut *tx).await?;
+            sqlx::query("UPDATE meetings SET chair_id = $2, sequence = sequence + 1 WHERE id = $1").bind(meeting_id).bind(person_id).execute(&mut *tx).await?;
+        } else {
+            sqlx::query("UPDATE chair_requests SET state = 'declined', answered_at = $3 WHERE meeting_id = $1 AND person_id = $2").bind(meeting_id).bind(person_id).bind(now).execute(&mut *tx).await?;
+            sqlx::query("INSERT INTO meeting_declines (meeting_id, person_id, at) VALUES ($1, $2, $3) ON CONFLICT (meeting_id, person_id) DO NOTHING")
+                .bind(meeting_id)
+                .bind(person_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            // The next senior is asked at once, with as long to answer as this one had.
+            let asked_at: DateTime<Utc> = sqlx::query_scalar("SELECT asked_at FROM chair_requests WHERE meeting_id = $1 AND person_id = $2")
+                .bind(meeting_id)
+                .bind(person_id)
+                .fetch_one(&mut *tx)
+                .await?;
+            let hours = ((due - asked_at).num_hours()).max(1) as u32;
+            ask_chair(&mut tx, meeting_id, None, hours, "escalation", now).await?;
+        }
+        let v = meeting_view(&mut tx, meeting_id).await?.expect("exists");
+        tx.commit().await?;
+        Ok(v)
+    }
+
+    async fn chair_requests(&self, meeting_id: i64) -> Result<Vec<ChairRequest>> {
+        let mut c = self.read.acquire().await?;
+        requests_of(&mut c, meeting_id).await
+    }
+
+    async fn requests_for(&self, person_id: i64) -> Result<Vec<(MeetingView, ChairRequest)>> {
+        let mut c = self.read.acquire().await?;
+        let sql = format!("{REQUEST_SELECT} WHERE r.person_id = $1 AND r.state = 'pending' ORDER BY r.due_at");
+        let rows: Vec<RequestRow> = sqlx::query_as(AssertSqlSafe(sql)).bind(person_id).fetch_all(&mut *c).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            if let Some(m) = meeting_view(&mut c, r.0).await? {
+                out.push((m, request_of(r)));
+            }
+        }
+        Ok(out)
+    }
+
+    async fn add_charge(&self, person_id: i64, unit: &str, what: &str, actor: &str) -> Result<Charge> {
+        if !matches!(what, "drive" | "meetings") {
+            return Err(invalid("what", "bad_charge", "a charge is of the `drive` or the `meetings`".into(), "ज़िम्मेदारी `drive` (अभियान) या `meetings` (बैठकें) की होती है".into()));
+        }
+        let mut tx = self.begin_write().await?;
+        let u = unit_by_code(&mut tx, unit).await?.ok_or_else(|| unknown_unit(unit))?;
+        let user: Option<i64> = sqlx::query_scalar("SELECT person_id FROM users WHERE person_id = $1 AND disabled_at IS NULL").bind(person_id).fetch_optional(&mut *tx).await?;
+        if user.is_none() {
+            return Err(invalid("person", "not_a_user", format!("person {person_id} is not an enabled user"), format!("व्यक्ति {person_id} सक्रिय उपयोगकर्ता नहीं है")));
+        }
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO charges (person_id, unit_id, what, given_by, given_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (person_id, unit_id, what) DO UPDATE SET ended_at = NULL, given_by = excluded.given_by RETURNING id",
+        )
+        .bind(person_id)
+        .bind(u.id)
+        .bind(what)
+        .bind(actor)
+        .bind(crate::clock::now())
+        .fetch_one(&mut *tx)
+        .await?;
+        let sql = format!("{CHARGE_SELECT} WHERE ch.id = $1");
+        let row: ChargeRow = sqlx::query_as(AssertSqlSafe(sql)).bind(id).fetch_one(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(charge_of(row))
+    }
+
+    async fn end_charge(&self, id: i64) -> Result<bool> {
+        let mut tx = self.begin_write().await?;
+        let n = sqlx::query("UPDATE charges SET ended_at = $2 WHERE id = $1 AND ended_at IS NULL").bind(id).bind(crate::clock::now()).execute(&mut *tx).await?.rows_affected();
+        tx.commit().await?;
+        Ok(n > 0)
+    }
+
+    async fn charges_of(&self, person_id: i64) -> Result<Vec<Charge>> {
+        let mut c = self.read.acquire().await?;
+        let sql = format!("{CHARGE_SELECT} WHERE ch.person_id = $1 AND ch.ended_at IS NULL ORDER BY u.id, ch.what");
+        let rows: Vec<ChargeRow> = sqlx::query_as(AssertSqlSafe(sql)).bind(person_id).fetch_all(&mut *c).await?;
+        Ok(rows.into_iter().map(charge_of).collect())
+    }
+
+    async fn charges_within(&self, unit: &str) -> Result<Option<Vec<Charge>>> {
+        let mut c = self.read.acquire().await?;
+        let Some(u) = unit_by_code(&mut c, unit).await? else { return Ok(None) };
+        let cond = venue_within(u.kind).replace("m.venue_id", "ch.unit_id");
+        let sql = format!("{CHARGE_SELECT} WHERE {cond} AND ch.ended_at IS NULL ORDER BY u.id, ch.what, ch.person_id");
+        let rows: Vec<ChargeRow> = sqlx::query_as(AssertSqlSafe(sql)).bind(u.id).fetch_all(&mut *c).await?;
+        Ok(Some(rows.into_iter().map(charge_of).collect()))
+    }
+
+    async fn office_bearers(&self, unit: &str, day: NaiveDate) -> Result<Option<Vec<(i64, String, String)>>> {
+        let mut c = self.read.acquire().await?;
+        let Some(u) = unit_by_code(&mut c, unit).await? else { return Ok(None) };
+        let sql = format!(
+            "SELECT DISTINCT p.person_id, pe.name, p.role FROM posts p JOIN users us ON us.person_id = p.person_id \
+             JOIN people pe ON pe.id = p.person_id WHERE p.unit_id = $1 AND p.role IN {OFFICE_ROLES} AND p.starts_on <= $2 \
+             AND (p.ends_on IS NULL OR p.ends_on >= $2) AND us.disabled_at IS NULL ORDER BY p.person_id, p.role"
+        );
+        Ok(Some(sqlx::query_as(AssertSqlSafe(sql)).bind(u.id).bind(day).fetch_all(&mut *c).await?))
     }
 
     async fn unit_code_of(&self, id: i64) -> Result<Option<String>> {

@@ -57,6 +57,7 @@ on_both!(
     concurrent_opposite_merges_one_wins,
     meetings_rotate_across_a_division_for_a_year,
     reports_climb_the_chain_and_overdue_ones_escalate_daily,
+    requests_to_preside_move_up_and_charges_name_who_answers,
 );
 
 fn start() -> NaiveDate {
@@ -1574,4 +1575,70 @@ async fn reports_climb_the_chain_and_overdue_ones_escalate_daily(db: TestDb) {
         assert_eq!((c.planned, c.held, c.not_held, c.on_time, c.late, c.missing), (1, 1, 0, 0, 1, 0), "{unit}");
     }
     assert!(s.verify().await.unwrap().is_empty());
+}
+
+async fn requests_to_preside_move_up_and_charges_name_who_answers(db: TestDb) {
+    let s = mini(&db).await;
+    let on = start();
+    let booth = s.units_within("TS-AC-1-S01", UnitKind::Booth).await.unwrap().unwrap()[0].code.clone();
+    let sector = appoint(&s, 1, Role::SectorIncharge, "TS-AC-1-S01", "party", on).await;
+    let ac = appoint(&s, 2, Role::AcIncharge, "TS-AC-1", "party", on).await;
+    let dist = appoint(&s, 3, Role::DistrictPresident, "TS-DT-HILL", "party", on).await;
+    let booth_pres = appoint(&s, 4, Role::BoothPresident, &booth, "party", on).await;
+    let m = s
+        .add_meeting(
+            &NewMeeting {
+                wing: "party".into(),
+                venue: booth.clone(),
+                date: clock::today() + Duration::days(5),
+                time: chrono::NaiveTime::from_hms_opt(17, 0, 0).unwrap(),
+                minutes: 60,
+                kind: "booth".into(),
+                chair: Some(booth_pres),
+                organiser: Some(booth_pres),
+                due_hours: 48,
+            },
+            "person:4",
+        )
+        .await
+        .unwrap();
+    let now = Utc::now();
+    // The booth asks: the nearest senior first (the sector in-charge), with a day to answer.
+    let rs = s.request_chair(m.id, None, 24, "person:4", now).await.unwrap();
+    assert_eq!(rs.iter().map(|r| (r.person_id, r.state.as_str())).collect::<Vec<_>>(), vec![(sector, "pending")]);
+    assert!(matches!(s.request_chair(m.id, None, 24, "person:4", now).await, Err(StoreError::Refused(_))), "one pending at a time");
+    assert_eq!(s.requests_for(sector).await.unwrap().len(), 1);
+    // Declined → the AC in-charge is asked at once; left unanswered → the district president.
+    s.answer_request(m.id, sector, false, now).await.unwrap();
+    assert!(s.requests_for(sector).await.unwrap().is_empty());
+    assert_eq!(s.requests_for(ac).await.unwrap().len(), 1);
+    assert_eq!(s.escalate(now + Duration::hours(23)).await.unwrap().requests_moved, 0, "not yet due");
+    let run = s.escalate(now + Duration::hours(25)).await.unwrap();
+    assert_eq!(run.requests_moved, 1);
+    assert!(matches!(s.answer_request(m.id, ac, true, now).await, Err(StoreError::Refused(_))), "expired");
+    let v = s.answer_request(m.id, dist, true, now + Duration::hours(26)).await.unwrap();
+    assert_eq!(v.chair, Some(dist));
+    let states: Vec<(i64, String)> = s.chair_requests(m.id).await.unwrap().into_iter().map(|r| (r.person_id, r.state)).collect();
+    assert_eq!(states, vec![(sector, "declined".into()), (ac, "expired".into()), (dist, "accepted".into())]);
+    assert!(matches!(s.answer_request(m.id, dist, true, now).await, Err(StoreError::Refused(_))));
+    // Each was told (SMS, no email on file), once.
+    for p in [sector, ac, dist] {
+        let mobile = format!("+91{}", 7_000_000_000u64 + [sector, ac, dist].iter().position(|x| *x == p).unwrap() as u64 + 1);
+        let texts = s.outbox(&mobile).await.unwrap();
+        assert_eq!(texts.iter().filter(|t| t.contains("preside")).count(), 1, "{mobile}: {texts:?}");
+    }
+
+    // Charges: a named person answerable for a district's meetings.
+    let c = s.add_charge(dist, "TS-DT-HILL", "meetings", "admin").await.unwrap();
+    assert_eq!((c.unit.as_str(), c.what.as_str()), ("TS-DT-HILL", "meetings"));
+    assert_eq!(code_of(s.add_charge(dist, "TS-DT-HILL", "parties", "admin").await.unwrap_err()), "bad_charge");
+    let member = enrol(&s, &enr("Not A User", Some("9876501234"), None, &booth)).await.unwrap().person_id;
+    assert_eq!(code_of(s.add_charge(member, "TS-DT-HILL", "drive", "admin").await.unwrap_err()), "not_a_user");
+    assert_eq!(s.charges_of(dist).await.unwrap().len(), 1);
+    assert_eq!(s.charges_within("TS-DIV-NORTH").await.unwrap().unwrap().len(), 1);
+    assert!(s.charges_within("TS-DIV-SOUTH").await.unwrap().unwrap().is_empty());
+    assert!(s.end_charge(c.id).await.unwrap());
+    assert!(s.charges_of(dist).await.unwrap().is_empty());
+    let bearers = s.office_bearers("TS-AC-1", clock::today()).await.unwrap().unwrap();
+    assert_eq!(bearers.iter().map(|b| b.0).collect::<Vec<_>>(), vec![ac]);
 }

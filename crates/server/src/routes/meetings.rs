@@ -16,7 +16,7 @@ use sangathan_core::FieldError;
 use sangathan_core::access::Action;
 use sangathan_store::clock;
 use sangathan_store::meetings::{
-    Compliance, EscalationRun, FeedKind, InboxItem, MeetingView, NewMeeting, NewReport, NewSeries,
+    ChairRequest, Charge, Compliance, EscalationRun, FeedKind, InboxItem, MeetingView, NewMeeting, NewReport, NewSeries,
     Plan, ReportView, Series,
 };
 use serde::{Deserialize, Serialize};
@@ -335,7 +335,7 @@ pub async fn cancel_meeting(
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
-pub struct ChairRequest {
+pub struct SetChairBody {
     pub person_id: i64,
 }
 
@@ -345,7 +345,7 @@ pub struct ChairRequest {
     path = "/api/v1/meetings/{id}/chair",
     tag = "meetings",
     params(("id" = i64, Path, description = "Meeting id")),
-    request_body = ChairRequest,
+    request_body = SetChairBody,
     responses(
         (status = 200, description = "Chair set", body = MeetingView),
         (status = 404, description = "No such meeting", body = ErrorBody),
@@ -356,7 +356,7 @@ pub async fn set_chair(
     caller: Caller,
     State(state): State<AppState>,
     Path(id): Path<String>,
-    ApiJson(body): ApiJson<ChairRequest>,
+    ApiJson(body): ApiJson<SetChairBody>,
 ) -> Result<Response, ApiError> {
     let m = meeting_seen(&caller, &state, id_of(&id)?, Action::ManageMeetings).await?;
     let m = state
@@ -523,9 +523,18 @@ async fn act(
     Ok(AuditNote::new(action, Some(format!("meeting:{id}"))).on(Json(v)))
 }
 
+/// A request to preside, with its meeting.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RequestItem {
+    pub meeting: MeetingView,
+    pub request: ChairRequest,
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Inbox {
     pub reports: Vec<InboxItem>,
+    /// Requests to preside waiting for the caller's answer.
+    pub requests: Vec<RequestItem>,
 }
 
 /// Reports waiting for the caller.
@@ -534,14 +543,22 @@ pub struct Inbox {
     path = "/api/v1/reports/inbox",
     tag = "meetings",
     responses(
-        (status = 200, description = "Waiting reports, oldest first", body = Inbox),
+        (status = 200, description = "Waiting reports, oldest first, and requests to preside", body = Inbox),
         (status = 401, description = "No or bad token", body = ErrorBody),
     )
 )]
 pub async fn inbox(caller: Caller, State(state): State<AppState>) -> Result<Json<Inbox>, ApiError> {
     let me = caller.actor.person_id.ok_or(ApiError::Forbidden)?;
+    let requests = state
+        .store
+        .requests_for(me)
+        .await?
+        .into_iter()
+        .map(|(meeting, request)| RequestItem { meeting, request })
+        .collect();
     Ok(Json(Inbox {
         reports: state.store.inbox(me).await?,
+        requests,
     }))
 }
 
@@ -781,4 +798,190 @@ pub async fn public_feed(
         text,
     )
         .into_response())
+}
+
+/// Ask a senior to preside: a named person, or the nearest senior office-bearer not asked yet.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct ChairRequestBody {
+    pub person_id: Option<i64>,
+    /// Hours to answer before the next senior is asked (default 24).
+    pub hours: Option<u32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChairRequests {
+    pub requests: Vec<ChairRequest>,
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/meetings/{id}/requests",
+    tag = "meetings",
+    params(("id" = i64, Path, description = "Meeting id")),
+    request_body = ChairRequestBody,
+    responses(
+        (status = 201, description = "Asked; every request of the meeting", body = ChairRequests),
+        (status = 404, description = "No such meeting", body = ErrorBody),
+        (status = 409, description = "A request is already pending or accepted, or the meeting is cancelled", body = ErrorBody),
+        (status = 422, description = "Unknown person, or nobody left to ask", body = ErrorBody),
+    )
+)]
+pub async fn request_chair(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ChairRequestBody>,
+) -> Result<Response, ApiError> {
+    let id = id_of(&id)?;
+    let m = state.store.meeting(id).await?.ok_or(ApiError::NotFound)?;
+    // The organiser asks for their own meeting; otherwise whoever manages meetings there.
+    if m.organiser.is_none() || m.organiser != caller.actor.person_id {
+        meeting_seen(&caller, &state, id, Action::ManageMeetings).await?;
+    }
+    let requests = state.store.request_chair(id, body.person_id, body.hours.unwrap_or(24), &caller.actor.id, clock::now()).await?;
+    Ok(AuditNote::new("request-chair", Some(format!("meeting:{id}"))).on((StatusCode::CREATED, Json(ChairRequests { requests }))))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/meetings/{id}/requests",
+    tag = "meetings",
+    params(("id" = i64, Path, description = "Meeting id")),
+    responses(
+        (status = 200, description = "The meeting's requests to preside, oldest first", body = ChairRequests),
+        (status = 404, description = "No such meeting", body = ErrorBody),
+    )
+)]
+pub async fn list_requests(caller: Caller, State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<ChairRequests>, ApiError> {
+    let id = id_of(&id)?;
+    let me = caller.actor.person_id;
+    let requests = state.store.chair_requests(id).await?;
+    if !(me.is_some() && requests.iter().any(|r| Some(r.person_id) == me)) {
+        meeting_seen(&caller, &state, id, Action::ViewMeetings).await?;
+    }
+    Ok(Json(ChairRequests { requests }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct AnswerBody {
+    pub accept: bool,
+}
+
+/// The asked senior accepts (they chair it) or declines (the next senior is asked at once).
+#[utoipa::path(
+    post,
+    path = "/api/v1/meetings/{id}/requests/answer",
+    tag = "meetings",
+    params(("id" = i64, Path, description = "Meeting id")),
+    request_body = AnswerBody,
+    responses(
+        (status = 200, description = "Answered; the meeting as it stands", body = MeetingView),
+        (status = 409, description = "No request waits for the caller", body = ErrorBody),
+        (status = 422, description = "Accepting would double-book the caller", body = ErrorBody),
+    )
+)]
+pub async fn answer_request(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<AnswerBody>,
+) -> Result<Response, ApiError> {
+    let me = caller.actor.person_id.ok_or(ApiError::Forbidden)?;
+    let id = id_of(&id)?;
+    let m = state.store.answer_request(id, me, body.accept, clock::now()).await?;
+    let action = if body.accept { "accept-chair" } else { "decline-chair" };
+    Ok(AuditNote::new(action, Some(format!("meeting:{id}"))).on(Json(m)))
+}
+
+/// Put a person in charge of a unit's drive or its meetings.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ChargeBody {
+    pub person_id: i64,
+    pub unit: String,
+    /// `drive` or `meetings`.
+    pub what: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Charges {
+    pub charges: Vec<Charge>,
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/charges",
+    tag = "meetings",
+    request_body = ChargeBody,
+    responses(
+        (status = 201, description = "Given", body = Charge),
+        (status = 403, description = "The caller may not appoint", body = ErrorBody),
+        (status = 422, description = "Unknown unit, not a user, or not drive/meetings", body = ErrorBody),
+    )
+)]
+pub async fn create_charge(caller: Caller, State(state): State<AppState>, ApiJson(body): ApiJson<ChargeBody>) -> Result<Response, ApiError> {
+    caller.must_be_able(Action::ManageUsers)?;
+    scope_at(&caller, &state, &body.unit, Action::ManageUsers).await?;
+    let c = state.store.add_charge(body.person_id, &body.unit, &body.what, &caller.actor.id).await?;
+    Ok(AuditNote::new("add-charge", Some(format!("charge:{} person:{} {}", c.id, c.person_id, c.unit)))
+        .person(c.person_id)
+        .on((StatusCode::CREATED, Json(c))))
+}
+
+/// What the caller answers for.
+#[utoipa::path(
+    get,
+    path = "/api/v1/charges",
+    tag = "meetings",
+    responses((status = 200, description = "The caller's charges", body = Charges))
+)]
+pub async fn my_charges(caller: Caller, State(state): State<AppState>) -> Result<Json<Charges>, ApiError> {
+    let me = caller.actor.person_id.ok_or(ApiError::Forbidden)?;
+    Ok(Json(Charges { charges: state.store.charges_of(me).await? }))
+}
+
+#[utoipa::path(
+    delete,
+    path = "/api/v1/charges/{id}",
+    tag = "meetings",
+    params(("id" = i64, Path, description = "Charge id")),
+    responses(
+        (status = 204, description = "Ended"),
+        (status = 403, description = "The caller may not appoint", body = ErrorBody),
+        (status = 404, description = "No such charge in force", body = ErrorBody),
+    )
+)]
+pub async fn end_charge(caller: Caller, State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    caller.must_be_able(Action::ManageUsers)?;
+    let id = id_of(&id)?;
+    if !state.store.end_charge(id).await? {
+        return Err(ApiError::NotFound);
+    }
+    Ok(AuditNote::new("end-charge", Some(format!("charge:{id}"))).on(StatusCode::NO_CONTENT))
+}
+
+/// A unit's weekly digest (as sent to its office-bearers on Mondays), in Hindi and English.
+#[utoipa::path(
+    get,
+    path = "/api/v1/units/{code}/digest",
+    tag = "meetings",
+    params(("code" = String, Path, description = "Unit code"), WeekQuery),
+    responses(
+        (status = 200, description = "The digest", body = crate::digest::Digest),
+        (status = 404, description = "No such unit", body = ErrorBody),
+    )
+)]
+pub async fn digest(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    ApiQuery(q): ApiQuery<WeekQuery>,
+) -> Result<Json<crate::digest::Digest>, ApiError> {
+    caller.must_be_able(Action::ViewMeetings)?;
+    scope_at(&caller, &state, &code, Action::ViewMeetings).await?;
+    let monday = match present(&q.week) {
+        Some(w) => sangathan_core::meetings::parse_week(w)?,
+        None => clock::today(),
+    };
+    let d = crate::digest::compose(&state.store, &code, monday, clock::now()).await?.ok_or(ApiError::NotFound)?;
+    Ok(Json(d))
 }

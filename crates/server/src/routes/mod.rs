@@ -62,4 +62,9 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(meetings::unit_meetings))
         .routes(routes!(meetings::create_feed))
         .routes(routes!(meetings::revoke_feed))
+        .routes(routes!(meetings::request_chair, meetings::list_requests))
+        .routes(routes!(meetings::answer_request))
+        .routes(routes!(meetings::create_charge, meetings::my_charges))
+        .routes(routes!(meetings::end_charge))
+        .routes(routes!(meetings::digest))
 }

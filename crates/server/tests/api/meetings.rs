@@ -40,6 +40,8 @@ pub async fn seed(app: &App) {
     .await
     .unwrap();
     s.create_feed(FeedKind::Series, id, "admin").await.unwrap();
+    let (person, _) = user(app, 90, Role::DivisionIncharge, "TS-DIV-NORTH").await;
+    s.add_charge(person, "TS-DIV-NORTH", "meetings", "admin").await.unwrap();
 }
 
 /// A user with one post and an API token.

@@ -78,6 +78,13 @@ pub const ROUTES: &[(&str, &str, &str)] = &[
     ("get", "/api/v1/units/{code}/meetings", "/api/v1/units/TS/meetings"),
     ("post", "/api/v1/calendar/feeds", "/api/v1/calendar/feeds"),
     ("delete", "/api/v1/calendar/feeds/{id}", "/api/v1/calendar/feeds/1"),
+    ("post", "/api/v1/meetings/{id}/requests", "/api/v1/meetings/1/requests"),
+    ("get", "/api/v1/meetings/{id}/requests", "/api/v1/meetings/1/requests"),
+    ("post", "/api/v1/meetings/{id}/requests/answer", "/api/v1/meetings/1/requests/answer"),
+    ("post", "/api/v1/charges", "/api/v1/charges"),
+    ("get", "/api/v1/charges", "/api/v1/charges"),
+    ("delete", "/api/v1/charges/{id}", "/api/v1/charges/1"),
+    ("get", "/api/v1/units/{code}/digest", "/api/v1/units/TS/digest"),
 ];
 
 fn method(m: &str) -> Method {
