@@ -177,7 +177,7 @@
 
   // The outbox: how many of mine are waiting, and those the server refused, with the reason.
   function render() {
-    return Outbox.mine(person).then(function (all) {
+    return Outbox.mine(person, 'enrol').then(function (all) {
       var waiting = all.filter(function (e) { return e.state === 'waiting'; });
       var rejected = all.filter(function (e) { return e.state === 'rejected'; });
       $('outbox').hidden = !all.length;

@@ -1,8 +1,11 @@
-// The offline outbox: enrolments wait in IndexedDB, each with the idempotency key made when it
-// was typed and the person who typed it, until the server has answered them. Shared by the
-// enrolment page and the service worker (Background Sync). The server's idempotency makes a
-// repeated send land once. Only the logged-in person's entries are shown or sent: on a shared
-// phone nobody sends, or sees, another worker's entries.
+// The offline outbox: enrolments and meeting reports wait in IndexedDB, each with a key made
+// when it was typed and the person who typed it, until the server has answered them. Shared by
+// the enrolment page, the report form and the service worker (Background Sync). A repeated send
+// lands once: enrolments carry an idempotency key; a report is a PUT of the whole report, and
+// filing the same report again changes nothing. Only the logged-in person's entries are shown
+// or sent: on a shared phone nobody sends, or sees, another worker's entries.
+// An entry: {key, person, kind ('enrol' when absent, or 'report'), url and method (default
+// POST /api/v1/members), body, lang, state, created}.
 (function (scope) {
   'use strict';
   var DB = 'sangathan', STORE = 'outbox';
@@ -47,11 +50,14 @@
   function send(entry, csrf) {
     var ctl = typeof AbortController !== 'undefined' ? new AbortController() : null;
     var timer = ctl ? setTimeout(function () { ctl.abort(); }, 20000) : null;
-    return fetch('/api/v1/members', {
-      method: 'POST',
+    var method = entry.method || 'POST';
+    var headers = { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf || '' };
+    if (method === 'POST') headers['Idempotency-Key'] = entry.key;
+    return fetch(entry.url || '/api/v1/members', {
+      method: method,
       credentials: 'same-origin',
       signal: ctl ? ctl.signal : undefined,
-      headers: { 'Content-Type': 'application/json', 'Idempotency-Key': entry.key, 'X-CSRF-Token': csrf || '' },
+      headers: headers,
       body: JSON.stringify(entry.body)
     }).then(function (res) {
       return res.json().catch(function () { return null; }).then(function (body) {
@@ -87,10 +93,10 @@
     },
     put: function (entry) { return tx('readwrite', function (s) { s.put(entry); }); },
     remove: function (key) { return tx('readwrite', function (s) { s.delete(key); }); },
-    // The entries of `person`, oldest first.
-    mine: function (person) {
+    // The entries of `person` (of one kind, when given), oldest first.
+    mine: function (person, kind) {
       return tx('readonly', function (s) { return s.getAll(); }).then(function (all) {
-        return all.filter(function (e) { return e.person === person; })
+        return all.filter(function (e) { return e.person === person && (!kind || (e.kind || 'enrol') === kind); })
           .sort(function (a, b) { return a.created - b.created; });
       });
     },

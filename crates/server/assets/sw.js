@@ -1,6 +1,7 @@
-// Sangathan's service worker: keeps the app shell (the enrolment page and its assets) so that
-// enrolment works with no connection, and sends the outbox when the connection returns
-// (Background Sync where the browser has it; the page also sends on the `online` event).
+// Sangathan's service worker: keeps the app shell (the enrolment page, the report forms opened
+// online, and their assets) so that enrolment and meeting reports work with no connection, and
+// sends the outbox when the connection returns (Background Sync where the browser has it; the
+// pages also send on the `online` event).
 'use strict';
 var VERSION = '__VERSION__';
 var CACHE = 'sangathan-' + VERSION;
@@ -20,9 +21,12 @@ self.addEventListener('activate', function (event) {
   }).then(function () { return self.clients.claim(); }));
 });
 
-// Only the enrolment page and the booth lists are kept: pages with members' records never are.
+// Only the enrolment page, the booth lists and the report forms are kept: pages with members'
+// records never are, nor meeting pages (they name office-bearers). A report form names nobody:
+// the meeting's kind, date and venue, and the filer's own report.
 function keepable(url) {
-  return url.pathname === '/enrol' || url.pathname === '/enrol/booths';
+  return url.pathname === '/enrol' || url.pathname === '/enrol/booths' ||
+    /^\/meetings\/[0-9]+\/report$/.test(url.pathname);
 }
 
 self.addEventListener('fetch', function (event) {

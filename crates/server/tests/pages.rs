@@ -35,6 +35,7 @@ on_both_backends!(
     pages_need_a_session_and_speak_hindi_first,
     page_forms_need_the_csrf_token_and_retries_land_once,
     member_pages_are_scoped_and_audited,
+    meeting_pages_report_inbox_and_compliance,
 );
 
 /// A browser-like client: no automatic redirects, cookies sent by hand.
@@ -47,32 +48,54 @@ fn client() -> reqwest::Client {
 
 /// An AC in-charge of TS-AC-1 with a password; logs in through the login form.
 async fn officer(app: &App) -> (i64, String) {
+    user(
+        app,
+        "Asha Verma",
+        "9811100001",
+        Role::AcIncharge,
+        "TS-AC-1",
+        "/enrol",
+    )
+    .await
+}
+
+/// A user holding one post (party wing) with a password, logged in through the login form:
+/// (person id, session cookie).
+async fn user(
+    app: &App,
+    name: &str,
+    mobile: &str,
+    role: Role,
+    unit: &str,
+    next: &str,
+) -> (i64, String) {
     let hash = sangathan_server::auth::hash_password("correct horse").unwrap();
-    let name = sangathan_core::ids::PersonName::parse("Asha Verma").unwrap();
-    let mobile = sangathan_core::ids::Mobile::parse("9811100001").unwrap();
+    let name = sangathan_core::ids::PersonName::parse(name).unwrap();
+    let parsed = sangathan_core::ids::Mobile::parse(mobile).unwrap();
     let post = NewPost {
-        role: Role::AcIncharge,
-        unit: "TS-AC-1".into(),
+        role,
+        unit: unit.into(),
         wing: "party".into(),
-        starts_on: clock::today(),
+        // Held for a while: a report climbs to those holding posts on the meeting's day.
+        starts_on: clock::today() - chrono::Duration::days(7),
     };
     let id = app
         .store
-        .add_user(&name, &mobile, Some(&hash), &[post], "test")
+        .add_user(&name, &parsed, Some(&hash), &[post], "test")
         .await
         .unwrap();
     let res = client()
         .post(app.url("/login"))
         .form(&[
-            ("mobile", "9811100001"),
+            ("mobile", mobile),
             ("password", "correct horse"),
-            ("next", "/enrol"),
+            ("next", next),
         ])
         .send()
         .await
         .unwrap();
     assert_eq!(res.status(), 303);
-    assert_eq!(res.headers()["location"], "/enrol");
+    assert_eq!(res.headers()["location"], next);
     let cookie = res.headers()["set-cookie"]
         .to_str()
         .unwrap()
@@ -104,7 +127,16 @@ async fn pages_need_a_session_and_speak_hindi_first(backend: Backend) {
         return;
     };
     // No session: every page sends the reader to the login page, and back afterwards.
-    for path in ["/", "/enrol", "/members", "/units/TS", "/map"] {
+    for path in [
+        "/",
+        "/enrol",
+        "/members",
+        "/units/TS",
+        "/map",
+        "/reports/inbox",
+        "/meetings/1",
+        "/units/TS/compliance",
+    ] {
         let res = client().get(app.url(path)).send().await.unwrap();
         assert_eq!(res.status(), 303, "{path}");
         assert_eq!(
@@ -257,12 +289,8 @@ async fn member_pages_are_scoped_and_audited(backend: Backend) {
     let other = app.enrol(&other_body, &key()).await.expect(201);
     // While typing: a mobile already recorded in the enroller's units is flagged, with the name
     // for those who may see members; one recorded elsewhere is not (nothing leaks out of scope).
-    let check = |v: &serde_json::Value| {
-        format!(
-            "/enrol/check?value={}",
-            v["mobile"].as_str().unwrap().to_string()
-        )
-    };
+    let check =
+        |v: &serde_json::Value| format!("/enrol/check?value={}", v["mobile"].as_str().unwrap());
     let (status, body) = page(&app, &check(&mine_body), &cookie).await;
     assert_eq!(status, 200);
     let found: serde_json::Value = serde_json::from_str(&body).unwrap();
@@ -350,4 +378,302 @@ async fn member_pages_are_scoped_and_audited(backend: Backend) {
     assert_eq!(status, 200);
     assert!(list.contains(&format!("href=\"/members/{ram}\"")), "{list}");
     assert!(!list.contains(&format!("href=\"/members/{other}\"")));
+}
+
+/// A form post with the session cookie: (status, Location, body).
+async fn post_form(
+    app: &App,
+    path: &str,
+    cookie: &str,
+    form: &[(&str, &str)],
+) -> (u16, String, String) {
+    let res = client()
+        .post(app.url(path))
+        .header("cookie", cookie)
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    let location = res
+        .headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    (status, location, res.text().await.unwrap())
+}
+
+async fn meeting_pages_report_inbox_and_compliance(backend: Backend) {
+    use chrono::{Datelike, Duration, NaiveTime};
+    use sangathan_store::meetings::NewMeeting;
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let (ac, ac_cookie) = officer(&app).await;
+    let (_, dp_cookie) = user(
+        &app,
+        "Dinesh Yadav",
+        "9811100002",
+        Role::DistrictPresident,
+        "TS-DT-HILL",
+        "/",
+    )
+    .await;
+    let (_, other_cookie) = user(
+        &app,
+        "Kiran Pal",
+        "9811100003",
+        Role::AcIncharge,
+        "TS-AC-3",
+        "/",
+    )
+    .await;
+    // A booth meeting of TS-AC-1 yesterday, organised by its AC in-charge.
+    let day = clock::today() - Duration::days(1);
+    let m = app
+        .store
+        .add_meeting(
+            &NewMeeting {
+                wing: "party".into(),
+                venue: "TS-AC-1-B0001".into(),
+                date: day,
+                time: NaiveTime::from_hms_opt(10, 0, 0).unwrap(),
+                minutes: 120,
+                kind: "booth".into(),
+                chair: None,
+                organiser: Some(ac),
+                due_hours: 48,
+            },
+            "test",
+        )
+        .await
+        .unwrap();
+    let id = m.id;
+    let path = format!("/meetings/{id}");
+    let form_path = format!("{path}/report");
+
+    // Hindi by default: the kind, the venue linked to its drill-down, WhatsApp, the form link.
+    let (status, hi) = page(&app, &path, &ac_cookie).await;
+    assert_eq!(status, 200, "{hi}");
+    assert!(
+        hi.contains("<html lang=\"hi\">") && hi.contains("बूथ बैठक"),
+        "{hi}"
+    );
+    assert!(hi.contains("href=\"/units/TS-AC-1-B0001\""));
+    assert!(hi.contains("href=\"https://wa.me/?text="));
+    assert!(hi.contains(&format!("href=\"{form_path}\"")));
+    assert!(hi.contains("id=\"no-report\""));
+    // English with the language cookie.
+    let (_, en) = page(&app, &path, &format!("sangathan_lang=en; {ac_cookie}")).await;
+    assert!(
+        en.contains("<html lang=\"en\">") && en.contains("Booth meeting"),
+        "{en}"
+    );
+    assert!(en.contains("No report has been filed yet."));
+    // Outside the scope: answered like a meeting that does not exist.
+    let (s1, hidden) = page(&app, &path, &other_cookie).await;
+    let (s2, none) = page(&app, "/meetings/999999999", &other_cookie).await;
+    assert_eq!((s1, s2), (404, 404));
+    assert_eq!(hidden, none);
+    let (status, _) = page(&app, &form_path, &other_cookie).await;
+    assert_eq!(status, 404);
+
+    // The form: numeric keypads, and the reason required when the meeting did not happen.
+    let (status, form) = page(&app, &form_path, &ac_cookie).await;
+    assert_eq!(status, 200);
+    assert!(
+        form.contains("id=\"attendance\" name=\"attendance\" type=\"text\" inputmode=\"numeric\"")
+    );
+    assert!(form.contains("बैठक न होने पर कारण लिखना आवश्यक है"));
+    let csrf = csrf_of(&form);
+    // Without the session's token: refused, nothing written.
+    let (status, _, _) = post_form(
+        &app,
+        &form_path,
+        &ac_cookie,
+        &[("held", "yes"), ("attendance", "31")],
+    )
+    .await;
+    assert_eq!(status, 403);
+    assert!(app.store.report(id).await.unwrap().is_none());
+    // Not held and no reason; a count that is not a number: each field's reason in Hindi.
+    let (status, _, body) = post_form(
+        &app,
+        &form_path,
+        &ac_cookie,
+        &[
+            ("_csrf", &csrf),
+            ("held", "no"),
+            ("reason", "  "),
+            ("attendance", "thirty"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(
+        body.contains("id=\"reason-err\">बताइए कि बैठक क्यों नहीं हुई"),
+        "{body}"
+    );
+    assert!(body.contains("id=\"attendance-err\">पूरी संख्या लिखें"));
+    assert!(
+        body.contains("value=\"thirty\""),
+        "what was typed comes back"
+    );
+    assert!(app.store.report(id).await.unwrap().is_none());
+    // Filed (Devanagari digits too); posted again (a double tap) it changes nothing.
+    let report = [
+        ("_csrf", csrf.as_str()),
+        ("held", "yes"),
+        ("attendance", "३१"),
+        ("employees_met", "9"),
+        ("new_supporters", ""),
+        ("new_members", "2"),
+        ("agenda", "सदस्यता अभियान"),
+        ("issues", "वेतन आयोग"),
+        ("notes", ""),
+    ];
+    for _ in 0..2 {
+        let (status, location, _) = post_form(&app, &form_path, &ac_cookie, &report).await;
+        assert_eq!(status, 303);
+        assert_eq!(location, format!("{path}?filed=1"));
+    }
+    let r = app.store.report(id).await.unwrap().unwrap();
+    assert_eq!(
+        (r.report.attendance, r.report.new_members, r.revision),
+        (31, 2, 1)
+    );
+    let (_, filed) = page(&app, &format!("{path}?filed=1"), &ac_cookie).await;
+    assert!(filed.contains("id=\"meeting-note\"") && filed.contains("रिपोर्ट भेज दी गई"));
+    assert!(filed.contains("id=\"report-attendance\">31<"));
+    assert!(
+        !filed.contains("id=\"act\""),
+        "it does not wait for its filer"
+    );
+
+    // It climbs past the filer to the district president: in their inbox, not the filer's.
+    let (status, inbox) = page(&app, "/reports/inbox", &dp_cookie).await;
+    assert_eq!(status, 200);
+    assert!(
+        inbox.contains(&format!("href=\"{path}\"")),
+        "{:?}",
+        app.store.report(id).await.unwrap()
+    );
+    assert!(inbox.contains("समय पर"));
+    let (_, empty) = page(&app, "/reports/inbox", &ac_cookie).await;
+    assert!(empty.contains("id=\"inbox-empty\""));
+    let (_, home) = page(&app, "/", &dp_cookie).await;
+    assert!(home.contains("मेरे पास लंबित रिपोर्टें: 1"), "{home}");
+    let (_, home) = page(&app, "/", &ac_cookie).await;
+    assert!(home.contains("id=\"my-meetings\"") && home.contains(&format!("href=\"{path}\"")));
+
+    // The district president returns it (a comment is required), the filer corrects it, and
+    // the district president acknowledges the correction.
+    let (_, dp_page) = page(&app, &path, &dp_cookie).await;
+    assert!(dp_page.contains("id=\"act\""), "{dp_page}");
+    let dp_csrf = csrf_of(&dp_page);
+    let ret = format!("{path}/return");
+    let (status, _, _) = post_form(&app, &ret, &dp_cookie, &[("comment", "x")]).await;
+    assert_eq!(status, 403);
+    let (status, _, body) = post_form(
+        &app,
+        &ret,
+        &dp_cookie,
+        &[("_csrf", &dp_csrf), ("comment", " ")],
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(body.contains("बताइए कि क्या सुधारना है"));
+    assert_eq!(app.store.report(id).await.unwrap().unwrap().status, "filed");
+    let (status, location, _) = post_form(
+        &app,
+        &ret,
+        &dp_cookie,
+        &[("_csrf", &dp_csrf), ("comment", "उपस्थिति दोबारा गिनें")],
+    )
+    .await;
+    assert_eq!(
+        (status, location.as_str()),
+        (303, &*format!("{path}?acted=ret"))
+    );
+    let (_, back) = page(&app, &form_path, &ac_cookie).await;
+    assert!(back.contains("उपस्थिति दोबारा गिनें") && back.contains("value=\"31\""));
+    let mut corrected = report.to_vec();
+    corrected[2] = ("attendance", "33");
+    let (status, _, _) = post_form(&app, &form_path, &ac_cookie, &corrected).await;
+    assert_eq!(status, 303);
+    assert_eq!(app.store.report(id).await.unwrap().unwrap().revision, 2);
+    let (status, location, _) = post_form(
+        &app,
+        &format!("{path}/acknowledge"),
+        &dp_cookie,
+        &[("_csrf", &dp_csrf)],
+    )
+    .await;
+    assert_eq!(
+        (status, location.as_str()),
+        (303, &*format!("{path}?acted=ack"))
+    );
+    let r = app.store.report(id).await.unwrap().unwrap();
+    assert_eq!(
+        (r.status.as_str(), r.report.attendance),
+        ("acknowledged", 33)
+    );
+    let (_, inbox) = page(&app, "/reports/inbox", &dp_cookie).await;
+    assert!(inbox.contains("id=\"inbox-empty\""));
+    // Acknowledged: no more form, and the page says why.
+    let (_, done) = page(&app, &path, &ac_cookie).await;
+    assert!(!done.contains(&format!("href=\"{form_path}\"")));
+    assert!(done.contains("स्वीकार की गई"));
+    // Acting again, or filing again: refused, and the page says why in the reader's language.
+    let (status, _, body) = post_form(
+        &app,
+        &format!("{path}/acknowledge"),
+        &dp_cookie,
+        &[("_csrf", &dp_csrf)],
+    )
+    .await;
+    assert_eq!(status, 409);
+    assert!(body.contains("यह रिपोर्ट आपके पास लंबित नहीं है"));
+    let (status, _, body) = post_form(&app, &form_path, &ac_cookie, &report).await;
+    assert_eq!(status, 409);
+    assert!(body.contains("id=\"report-closed\""));
+    let (_, closed) = page(&app, &form_path, &ac_cookie).await;
+    assert!(closed.contains("id=\"report-closed\"") && !closed.contains("id=\"report-form\""));
+
+    // Compliance for the meeting's week: the AC and its sectors, each a link to its own week.
+    let monday = day - Duration::days(i64::from(day.weekday().num_days_from_monday()));
+    let week = sangathan_core::meetings::week_code(monday);
+    let (_, drill) = page(&app, "/units/TS-AC-1", &ac_cookie).await;
+    assert!(drill.contains("href=\"/units/TS-AC-1/compliance\""));
+    let (status, c) = page(
+        &app,
+        &format!("/units/TS-AC-1/compliance?week={week}"),
+        &ac_cookie,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let unit_row = &c[c.find("id=\"compliance-unit\"").unwrap()..];
+    for (col, n) in [
+        ("planned", 1),
+        ("held", 1),
+        ("not_held", 0),
+        ("on_time", 1),
+        ("late", 0),
+        ("missing", 0),
+    ] {
+        assert!(
+            unit_row.contains(&format!("data-col=\"{col}\">{n}<")),
+            "{col}: {unit_row}"
+        );
+    }
+    assert!(
+        c.contains(&format!("/compliance?week={week}\">")),
+        "children link to their week"
+    );
+    let prev = sangathan_core::meetings::week_code(monday - Duration::days(7));
+    assert!(c.contains(&format!("href=\"/units/TS-AC-1/compliance?week={prev}\"")));
+    let (status, _) = page(&app, "/units/TS-AC-1/compliance", &other_cookie).await;
+    assert_eq!(status, 404);
+    let (status, _) = page(&app, "/units/TS-AC-1/compliance?week=2027-W99", &ac_cookie).await;
+    assert_eq!(status, 422);
 }

@@ -32,6 +32,11 @@ const FILES: &[(&str, &[u8], &str)] = &[
         "text/javascript; charset=utf-8",
     ),
     (
+        "report.js",
+        include_bytes!("../../assets/report.js"),
+        "text/javascript; charset=utf-8",
+    ),
+    (
         "outbox.js",
         include_bytes!("../../assets/outbox.js"),
         "text/javascript; charset=utf-8",
@@ -121,10 +126,17 @@ pub async fn asset(Path(file): Path<String>, Query(q): Query<V>) -> Response {
 pub async fn service_worker() -> Response {
     static BODY: OnceLock<String> = OnceLock::new();
     let body = BODY.get_or_init(|| {
-        let shell: Vec<String> = ["app.css", "app.js", "enrol.js", "outbox.js", "icon.svg"]
-            .iter()
-            .map(|n| format!("\"{}\"", url(n)))
-            .collect();
+        let shell: Vec<String> = [
+            "app.css",
+            "app.js",
+            "enrol.js",
+            "report.js",
+            "outbox.js",
+            "icon.svg",
+        ]
+        .iter()
+        .map(|n| format!("\"{}\"", url(n)))
+        .collect();
         SW.replace("__VERSION__", version())
             .replace("\"__SHELL__\"", &shell.join(","))
     });

@@ -140,7 +140,16 @@ mod tests {
         assert_eq!(h, e, "the two languages have the same keys");
         for k in &hi {
             for l in [Lang::Hi, Lang::En] {
-                let s = l.ta(k, &[("n", "1".into()), ("unit", "x".into())]);
+                let s = l.ta(
+                    k,
+                    &[
+                        ("n", "1".into()),
+                        ("unit", "x".into()),
+                        ("week", "2027-W02".into()),
+                        ("from", "11-01-2027".into()),
+                        ("to", "17-01-2027".into()),
+                    ],
+                );
                 assert!(!s.contains('\u{2068}') && !s.contains('\u{2069}'), "{k}");
                 assert!(!s.starts_with("Unknown"), "{k} missing in {l:?}");
             }

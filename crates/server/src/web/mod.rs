@@ -9,6 +9,7 @@
 pub mod assets;
 pub mod bulk;
 pub mod i18n;
+pub mod meetings;
 pub mod pages;
 
 use crate::AppState;
@@ -34,6 +35,15 @@ pub fn router() -> Router<AppState> {
         .route("/lang/{lang}", get(pages::switch_lang))
         .route("/units/{code}", get(pages::drill))
         .route("/units/{code}/map", get(pages::unit_map))
+        .route("/units/{code}/compliance", get(meetings::compliance))
+        .route("/reports/inbox", get(meetings::inbox))
+        .route("/meetings/{id}", get(meetings::meeting))
+        .route(
+            "/meetings/{id}/report",
+            get(meetings::report_page).post(meetings::report_submit),
+        )
+        .route("/meetings/{id}/acknowledge", post(meetings::acknowledge))
+        .route("/meetings/{id}/return", post(meetings::return_report))
         .route("/map", get(pages::state_map))
         .route("/enrol", get(pages::enrol_page).post(pages::enrol_submit))
         .route("/enrol/booths", get(pages::enrol_booths))
@@ -120,6 +130,8 @@ impl PageCaller {
             can_enrol: s.may_somewhere(Action::Enrol),
             can_export: s.may_somewhere(Action::Export),
             can_import: s.may_somewhere(Action::Import),
+            can_meetings: s.may_somewhere(Action::ViewMeetings)
+                || s.may_somewhere(Action::FileReport),
             scripts: Vec::new(),
         }
     }
@@ -170,6 +182,8 @@ pub struct Chrome {
     pub can_enrol: bool,
     pub can_export: bool,
     pub can_import: bool,
+    /// Meetings and reports (the inbox link).
+    pub can_meetings: bool,
     /// Extra scripts of this page (under /assets/).
     pub scripts: Vec<&'static str>,
 }
@@ -187,6 +201,7 @@ impl Chrome {
             can_enrol: false,
             can_export: false,
             can_import: false,
+            can_meetings: false,
             scripts: Vec::new(),
         }
     }

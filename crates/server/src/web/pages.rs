@@ -123,7 +123,7 @@ fn same_origin(headers: &HeaderMap) -> bool {
     })
 }
 
-fn message_of(e: &ApiError, lang: Lang) -> String {
+pub(super) fn message_of(e: &ApiError, lang: Lang) -> String {
     let b = e.body().error;
     let fields = match lang {
         Lang::Hi => b.fields_hi,
@@ -270,6 +270,11 @@ pub async fn switch_lang(Path(lang): Path<String>, Query(q): Query<NextQuery>) -
 struct HomePage {
     c: Chrome,
     cards: Vec<Card>,
+    /// "Reports waiting for me: N", for those who take part in meetings.
+    show_inbox: bool,
+    inbox: String,
+    /// My meetings (chair or organiser), from a week ago to a month ahead.
+    mine: Vec<super::meetings::MeetingLine>,
 }
 
 pub struct Card {
@@ -328,8 +333,17 @@ pub async fn home(pc: PageCaller, State(state): State<AppState>) -> PageResult {
             map: matches!(kind.as_str(), "state" | "division" | "district"),
         });
     }
+    let (waiting, mine) = super::meetings::home_lines(&pc, &state)
+        .await
+        .map_err(|e| pc.err(e))?;
     let c = pc.chrome(pc.lang.t("home-title"));
-    Ok(pc.respond(html(&HomePage { c, cards })))
+    Ok(pc.respond(html(&HomePage {
+        show_inbox: c.can_meetings || waiting > 0,
+        inbox: pc.lang.ta("inbox-count", &[("n", waiting.to_string())]),
+        c,
+        cards,
+        mine,
+    })))
 }
 
 #[derive(Template)]
@@ -346,6 +360,7 @@ struct UnitPage {
     child_kind: String,
     map: bool,
     can_members: bool,
+    can_meetings: bool,
     as_of: String,
 }
 
@@ -469,6 +484,14 @@ pub async fn drill(
         can_members: scope_at(&pc.caller, &state, &progress.unit.code, Action::ViewMembers)
             .await
             .is_ok(),
+        can_meetings: scope_at(
+            &pc.caller,
+            &state,
+            &progress.unit.code,
+            Action::ViewMeetings,
+        )
+        .await
+        .is_ok(),
         as_of: progress.as_of.format("%d-%m-%Y").to_string(),
         unit,
     };
