@@ -273,6 +273,12 @@ pub struct ReportArgs {
     pub issues: String,
     #[arg(long, default_value = "")]
     pub notes: String,
+    /// Members present (person ids, comma-separated; default: as filed before).
+    #[arg(long, value_delimiter = ',')]
+    pub present: Vec<i64>,
+    /// Members enrolled at the meeting (person ids; default: as filed before).
+    #[arg(long, value_delimiter = ',')]
+    pub enrolled: Vec<i64>,
     #[arg(long)]
     pub json: bool,
 }
@@ -316,6 +322,16 @@ async fn must_at(op: &Operator, action: Action, unit: &str) -> anyhow::Result<()
     Ok(())
 }
 
+/// Like [`must_at`], in one wing: a meeting of a wing the user holds no post of there does not
+/// exist for them.
+async fn must_at_wing(op: &Operator, action: Action, unit: &str, wing: &str) -> anyhow::Result<()> {
+    op.must_be_able(action)?;
+    if op.wings_named(action, unit, Some(wing)).await?.is_none() {
+        bail!("unknown unit: {unit}");
+    }
+    Ok(())
+}
+
 fn person_id_of(op: &Operator) -> Option<i64> {
     op.actor
         .strip_prefix("person:")
@@ -349,7 +365,7 @@ pub async fn run(
             due_hours,
             json,
         }) => {
-            must_at(&op, Action::ManageMeetings, &unit).await?;
+            must_at_wing(&op, Action::ManageMeetings, &unit, &wing).await?;
             let n = NewSeries {
                 wing,
                 unit,
@@ -388,7 +404,7 @@ pub async fn run(
                 .series(id)
                 .await?
                 .ok_or_else(|| anyhow!("no series {id}"))?;
-            must_at(&op, Action::ViewMeetings, &series.unit).await?;
+            must_at_wing(&op, Action::ViewMeetings, &series.unit, &series.wing).await?;
             if json {
                 print_json(&series)?;
             } else {
@@ -414,7 +430,7 @@ pub async fn run(
                 .series(id)
                 .await?
                 .ok_or_else(|| anyhow!("no series {id}"))?;
-            must_at(&op, Action::ManageMeetings, &series.unit).await?;
+            must_at_wing(&op, Action::ManageMeetings, &series.unit, &series.wing).await?;
             let plan = s
                 .plan(id, from.unwrap_or_else(clock::today), weeks, &op.actor)
                 .await?
@@ -446,7 +462,7 @@ pub async fn run(
             chair,
             json,
         } => {
-            must_at(&op, Action::ManageMeetings, &venue).await?;
+            must_at_wing(&op, Action::ManageMeetings, &venue, &wing).await?;
             let n = NewMeeting {
                 wing,
                 venue,
@@ -469,7 +485,7 @@ pub async fn run(
         }
         MeetingsCmd::Show { id, json } => {
             let m = venue_of(s, id).await?;
-            must_at(&op, Action::ViewMeetings, m.venue.as_deref().unwrap_or("")).await?;
+            must_at_wing(&op, Action::ViewMeetings, m.venue.as_deref().unwrap_or(""), &m.wing).await?;
             let r = s.report(id).await?;
             if json {
                 print_json(&serde_json::json!({"meeting": m, "report": r}))?;
@@ -574,7 +590,7 @@ pub async fn run(
         MeetingsCmd::Request { id, person, hours, json } => {
             let m = venue_of(s, id).await?;
             if person_id_of(&op).is_none() || m.organiser != person_id_of(&op) {
-                must_at(&op, Action::ManageMeetings, m.venue.as_deref().unwrap_or("")).await?;
+                must_at_wing(&op, Action::ManageMeetings, m.venue.as_deref().unwrap_or(""), &m.wing).await?;
             }
             let rs = s.request_chair(id, person, hours, &op.actor, clock::now()).await?;
             op.audit("request-chair", Some(format!("meeting:{id}")), None).await?;
@@ -644,7 +660,7 @@ pub async fn run(
             // The chair and organiser may always report their meeting; others need the right in scope.
             let me = person_id_of(&op);
             if me.is_none() || (m.chair != me && m.organiser != me) {
-                must_at(&op, Action::FileReport, m.venue.as_deref().unwrap_or("")).await?;
+                must_at_wing(&op, Action::FileReport, m.venue.as_deref().unwrap_or(""), &m.wing).await?;
             }
             let r = NewReport {
                 held: a.held == "yes",
@@ -656,7 +672,18 @@ pub async fn run(
                 agenda: a.agenda,
                 issues: a.issues,
                 notes: a.notes,
+                present: a.present,
+                enrolled: a.enrolled,
             };
+            let mut r = r;
+            if let Some(old) = s.report(a.meeting_id).await? {
+                if r.present.is_empty() {
+                    r.present = old.report.present;
+                }
+                if r.enrolled.is_empty() {
+                    r.enrolled = old.report.enrolled;
+                }
+            }
             let v = s
                 .file_report(a.meeting_id, &r, &op.actor, clock::now())
                 .await?;
@@ -786,7 +813,7 @@ pub async fn run(
                         .series(id)
                         .await?
                         .ok_or_else(|| anyhow!("no series {id}"))?;
-                    must_at(&op, Action::ViewMeetings, &se.unit).await?;
+                    must_at_wing(&op, Action::ViewMeetings, &se.unit, &se.wing).await?;
                     sangathan_server::calendar::series_feed(s, id)
                         .await?
                         .ok_or_else(|| anyhow!("no series {id}"))?
@@ -819,7 +846,7 @@ pub async fn run(
                         .series(id)
                         .await?
                         .ok_or_else(|| anyhow!("no series {id}"))?;
-                    must_at(&op, Action::ViewMeetings, &se.unit).await?;
+                    must_at_wing(&op, Action::ViewMeetings, &se.unit, &se.wing).await?;
                     (FeedKind::Series, id)
                 }
                 (None, Some(u), _) => {
@@ -925,11 +952,18 @@ pub async fn demo_meetings(s: &DynStore) -> anyhow::Result<usize> {
     use chrono::Datelike;
     let today = clock::today();
     let start = today - chrono::Duration::days(today.weekday().num_days_from_sunday() as i64 + 56);
+    // The first division (Agra in the UP preset).
+    let state = s.state_code().await?;
+    let Some(division) = s.units_within(&state, UnitKind::Division).await?.and_then(|d| d.into_iter().next()) else {
+        return Ok(0);
+    };
+    let division = division.code;
+    let acs = s.units_within(&division, UnitKind::Ac).await?.unwrap_or_default().len() as u32;
     let series = s
         .add_series(
             &NewSeries {
                 wing: "employees".into(),
-                unit: "UP-DIV-AGRA".into(),
+                unit: division.clone(),
                 rotate: UnitKind::Ac,
                 rule: "FREQ=WEEKLY;BYDAY=SU".into(),
                 time: NaiveTime::from_hms_opt(11, 0, 0).expect("valid time"),
@@ -937,7 +971,7 @@ pub async fn demo_meetings(s: &DynStore) -> anyhow::Result<usize> {
                 start,
                 end: None,
                 kind: "employees".into(),
-                min_gap_weeks: 4,
+                min_gap_weeks: 4.min(acs.saturating_sub(1)),
                 due_hours: 48,
             },
             sangathan_store::OPERATOR,
@@ -962,20 +996,24 @@ pub async fn demo_meetings(s: &DynStore) -> anyhow::Result<usize> {
             new_members: if held { (i as u32 * 3) % 7 } else { 0 },
             agenda: "संगठन की उपलब्धियाँ; सदस्यता अभियान".into(),
             issues: if held { issues[i % issues.len()].into() } else { String::new() },
-            notes: String::new(),
+            ..Default::default()
         };
         // Most on time, every third a day late.
         let filed = m.starts_at + chrono::Duration::hours(if i % 3 == 2 { 70 } else { 20 });
         let by = m.chair.map(|c| format!("person:{c}")).unwrap_or_else(|| sangathan_store::OPERATOR.into());
         s.file_report(m.id, &r, &by, filed).await?;
     }
-    if let Some(p) = s.office_bearers("UP-DIV-AGRA", clock::today()).await?.unwrap_or_default().first() {
-        s.add_charge(p.0, "UP-DIV-AGRA", "meetings", sangathan_store::OPERATOR).await?;
+    if let Some(p) = s.office_bearers(&division, clock::today()).await?.unwrap_or_default().first() {
+        s.add_charge(p.0, &division, "meetings", sangathan_store::OPERATOR).await?;
     }
-    // A booth meeting this coming Saturday, its booth asking the sector in-charge to preside.
-    let booth = "UP-AC-86-B0001";
-    // The demo's first booth president holds UP-AC-86-B0001 (see README).
-    if let Some(pres) = s.user_by_mobile("+919500000001").await?.map(|u| u.person_id) {
+    // A booth meeting this coming Saturday at the demo's first booth president's booth
+    // (UP-AC-86-B0001 in UP, see README), the booth asking its sector in-charge to preside.
+    let first = match s.user_by_mobile("+919500000001").await? {
+        Some(u) => s.posts(u.person_id, today).await?.into_iter().find(|p| p.active).map(|p| (u.person_id, p.unit)),
+        None => None,
+    };
+    if let Some((pres, booth)) = first {
+        let booth = booth.as_str();
         let saturday = today + chrono::Duration::days((6 - today.weekday().num_days_from_sunday() as i64).rem_euclid(7).max(1));
         let m = s
             .add_meeting(
@@ -986,7 +1024,7 @@ pub async fn demo_meetings(s: &DynStore) -> anyhow::Result<usize> {
                     time: NaiveTime::from_hms_opt(17, 0, 0).expect("valid time"),
                     minutes: 90,
                     kind: "booth".into(),
-                    chair: Some(pres),
+                    chair: None,
                     organiser: Some(pres),
                     due_hours: 48,
                 },

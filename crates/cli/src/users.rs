@@ -342,7 +342,8 @@ pub async fn appoint_demo(s: &DynStore) -> anyhow::Result<Vec<(String, String, S
             role,
             unit: unit.clone(),
             wing: wing.into(),
-            starts_on: today,
+            // Held since before the demo's campaign and meetings began.
+            starts_on: today - chrono::Duration::days(180),
         };
         let id = s
             .add_user(&name, &m, Some(&hash), &[post], OPERATOR)

@@ -295,7 +295,7 @@ async fn authorization_matrix(backend: Backend) {
     for venue in ["TS-AC-1-B0001", "TS-AC-1-B0002", "TS-AC-2", "TS-AC-4"] {
         let m = w
             .app
-            .post("/api/v1/meetings", &json!({"wing": "party", "venue": venue, "date": "2027-02-07", "time": "10:00", "kind": "booth"}))
+            .post("/api/v1/meetings", &json!({"wing": "party", "venue": venue, "date": clock::today() - chrono::Duration::days(3), "time": "10:00", "kind": "booth"}))
             .await
             .expect(201);
         let id = m["id"].as_i64().unwrap();
@@ -303,7 +303,17 @@ async fn authorization_matrix(backend: Backend) {
             .send(Method::PUT, &format!("/api/v1/meetings/{id}/report"), None, Some(&json!({"held": true, "attendance": 5})), None)
             .await
             .expect(200);
+        w.app
+            .post(&format!("/api/v1/meetings/{id}/contacts"), &json!({"contacts": [{"name": "Met Someone", "mobile": "9876512340", "consent": true}]}))
+            .await
+            .expect(201);
         meetings.push((venue.to_string(), id));
+    }
+    let mut contact_of = std::collections::HashMap::new();
+    for (venue, mid) in &meetings {
+        let list = w.app.get(&format!("/api/v1/units/{venue}/contacts")).await.expect(200);
+        let cid = list["contacts"].as_array().unwrap().iter().find(|c| c["meeting_id"] == *mid).unwrap()["id"].as_i64().unwrap();
+        contact_of.insert(*mid, cid);
     }
     let admin_feed = w.app.post("/api/v1/calendar/feeds", &json!({"kind": "series", "series": series})).await.expect(201)["id"]
         .as_i64()
@@ -408,6 +418,10 @@ async fn authorization_matrix(backend: Backend) {
                 let want = if w.allowed(role, "meetings", u, None) { 200 } else { denied("meetings") };
                 check(format!("{role} GET {path} ({rel})"), a.status.as_u16(), want);
             }
+            covered.insert(("get".into(), "/api/v1/units/{code}/contacts".into()));
+            let a = w.as_role(role, Method::GET, &format!("/api/v1/units/{u}/contacts"), None).await;
+            let any_wing = WINGS.iter().any(|x| w.allowed(role, "members", u, Some(x)));
+            check(format!("{role} contacts of {u} ({rel})"), a.status.as_u16(), if any_wing { 200 } else { denied("members") });
             covered.insert(("get".into(), "/api/v1/units/{code}/digest".into()));
             let a = w.as_role(role, Method::GET, &format!("/api/v1/units/{u}/digest"), None).await;
             let want = if w.allowed(role, "meetings", u, None) { 200 } else { denied("meetings") };
@@ -415,8 +429,8 @@ async fn authorization_matrix(backend: Backend) {
             covered.insert(("post".into(), "/api/v1/meetings".into()));
             let body = json!({"wing": "party", "venue": u, "date": "2027-03-07", "time": "10:00", "kind": "workers"});
             let a = w.as_role(role, Method::POST, "/api/v1/meetings", Some(&body)).await;
-            let want = if w.allowed(role, "manage-meetings", u, None) { 201 } else { denied("manage-meetings") };
-            check(format!("{role} call a meeting at {u} ({rel})"), a.status.as_u16(), want);
+            let want = if w.allowed(role, "manage-meetings", u, Some("party")) { 201 } else { denied("manage-meetings") };
+            check(format!("{role} call a party meeting at {u} ({rel})"), a.status.as_u16(), want);
             covered.insert(("post".into(), "/api/v1/calendar/feeds".into()));
             let a = w.as_role(role, Method::POST, "/api/v1/calendar/feeds", Some(&json!({"kind": "unit", "unit": u}))).await;
             let want = if w.allowed(role, "meetings", u, None) { 201 } else { denied("meetings") };
@@ -556,12 +570,12 @@ async fn authorization_matrix(backend: Backend) {
             let me = w.person_ids[role];
             let now = w.app.store.meeting(*mid).await.unwrap().unwrap();
             let involved = now.chair == Some(me) || now.organiser == Some(me);
-            let see = if w.allowed(role, "meetings", venue, None) || involved { 200 } else { denied_at(role, "meetings") };
-            let manage = |ok: u16| if w.allowed(role, "manage-meetings", venue, None) { ok } else { denied_at(role, "manage-meetings") };
+            let see = if w.allowed(role, "meetings", venue, Some("party")) || involved { 200 } else { denied_at(role, "meetings") };
+            let manage = |ok: u16| if w.allowed(role, "manage-meetings", venue, Some("party")) { ok } else { denied_at(role, "manage-meetings") };
             // A report nobody stands above (the South division has no office-bearers) is
             // complete at once and can no longer change.
             let complete = w.app.store.report(*mid).await.unwrap().is_some_and(|r| r.status == "acknowledged");
-            let report = if w.allowed(role, "report", venue, None) || involved {
+            let report = if w.allowed(role, "report", venue, Some("party")) || involved {
                 if complete { 409 } else { 200 }
             } else {
                 denied_at(role, "report")
@@ -580,6 +594,7 @@ async fn authorization_matrix(backend: Backend) {
                 ("post", format!("/api/v1/meetings/{mid}/requests"), "/api/v1/meetings/{id}/requests", json!({"person_id": 999_999}), manage(422)),
                 ("get", format!("/api/v1/meetings/{mid}/requests"), "/api/v1/meetings/{id}/requests", json!({}), see),
                 ("post", format!("/api/v1/meetings/{mid}/requests/answer"), "/api/v1/meetings/{id}/requests/answer", json!({"accept": true}), 409),
+                ("post", format!("/api/v1/meetings/{mid}/contacts"), "/api/v1/meetings/{id}/contacts", json!({"contacts": [{"name": "Met Again", "consent": false}]}), if report == 409 { 201 } else if report == 200 { 201 } else { report }),
             ] {
                 covered.insert((m.into(), tmpl.into()));
                 let method = Method::from_bytes(m.to_uppercase().as_bytes()).unwrap();
@@ -587,8 +602,28 @@ async fn authorization_matrix(backend: Backend) {
                 check(format!("{role} {m} {path} at {venue}"), a.status.as_u16(), want);
             }
         }
-        let view_div = if w.allowed(role, "meetings", "TS-DIV-NORTH", None) { 200 } else { denied_at(role, "meetings") };
-        let manage_div = |ok: u16| if w.allowed(role, "manage-meetings", "TS-DIV-NORTH", None) { ok } else { denied_at(role, "manage-meetings") };
+        // The series is the employees' federation's: other wings do not see it.
+        // Contacts (personal data): those who see the venue's members in its wing.
+        for (venue, mid) in &meetings {
+            let cid = contact_of[mid];
+            let exists = w.app.store.contact(cid).await.unwrap().is_some();
+            let see = w.allowed(role, "members", venue, Some("party"));
+            // Those who may see members somewhere learn nothing more from a deleted contact.
+            let want = |ok: u16| if !may(role, "members") { 403 } else if !exists { 404 } else if see { ok } else { 404 };
+            for (m, path, tmpl, body, expect) in [
+                ("post", format!("/api/v1/contacts/{cid}/assign"), "/api/v1/contacts/{id}/assign", json!({"person_id": 999_999}), want(422)),
+                ("post", format!("/api/v1/contacts/{cid}/outcome"), "/api/v1/contacts/{id}/outcome", json!({"status": "bogus"}), want(422)),
+                ("post", format!("/api/v1/contacts/{cid}/convert"), "/api/v1/contacts/{id}/convert", json!({"mobile": "123"}), want(422)),
+                ("delete", format!("/api/v1/contacts/{cid}"), "/api/v1/contacts/{id}", json!({}), want(204)),
+            ] {
+                covered.insert((m.into(), tmpl.into()));
+                let method = Method::from_bytes(m.to_uppercase().as_bytes()).unwrap();
+                let a = w.as_role(role, method, &path, Some(&body)).await;
+                check(format!("{role} {m} {path} at {venue}"), a.status.as_u16(), expect);
+            }
+        }
+        let view_div = if w.allowed(role, "meetings", "TS-DIV-NORTH", Some("employees")) { 200 } else { denied_at(role, "meetings") };
+        let manage_div = |ok: u16| if w.allowed(role, "manage-meetings", "TS-DIV-NORTH", Some("employees")) { ok } else { denied_at(role, "manage-meetings") };
         let series_body = json!({"wing": "employees", "unit": "TS-DIV-NORTH", "rotate": "ac", "rule": "FREQ=WEEKLY;BYDAY=SU", "time": "11:00", "start": "2027-01-03"});
         for (m, path, tmpl, body, want) in [
             ("get", format!("/api/v1/meetings/series/{series}"), "/api/v1/meetings/series/{id}", json!({}), view_div),

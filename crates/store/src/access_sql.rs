@@ -175,6 +175,17 @@ async fn erase_in(c: &mut Conn, person_id: i64) -> Result<bool> {
         .bind(&digits)
         .execute(&mut *c)
         .await?;
+        // Their calendar feeds stop, their charges end.
+        sqlx::query("UPDATE calendar_feeds SET revoked_at = $2 WHERE revoked_at IS NULL AND (created_by = $3 OR (kind = 'person' AND target_id = $1))")
+            .bind(id)
+            .bind(crate::clock::now())
+            .bind(format!("person:{id}"))
+            .execute(&mut *c)
+            .await?;
+        sqlx::query("UPDATE charges SET ended_at = $2 WHERE person_id = $1 AND ended_at IS NULL").bind(id).bind(crate::clock::now()).execute(&mut *c).await?;
+        // Their contact record (if they were met before joining) and meeting links go too.
+        sqlx::query("DELETE FROM contacts WHERE person_id = $1").bind(id).execute(&mut *c).await?;
+        sqlx::query("DELETE FROM meeting_people WHERE person_id = $1").bind(id).execute(&mut *c).await?;
         // Notifications to them and their email address go too.
         sqlx::query("DELETE FROM outbox WHERE recipient = (SELECT email FROM users WHERE person_id = $1)").bind(id).execute(&mut *c).await?;
         sqlx::query("UPDATE users SET email = NULL WHERE person_id = $1").bind(id).execute(&mut *c).await?;
@@ -402,6 +413,12 @@ impl StoreImpl {
         sqlx::query("UPDATE api_tokens SET revoked_at = $2 WHERE person_id = $1 AND revoked_at IS NULL")
             .bind(person_id)
             .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        // Calendar feeds they made stop too (a feed URL is a credential).
+        sqlx::query("UPDATE calendar_feeds SET revoked_at = $1 WHERE created_by = $2 AND revoked_at IS NULL")
+            .bind(now)
+            .bind(format!("person:{person_id}"))
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;

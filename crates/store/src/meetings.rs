@@ -156,7 +156,50 @@ pub struct NewReport {
     pub issues: String,
     #[serde(default)]
     pub notes: String,
+    /// Members present (person ids).
+    #[serde(default)]
+    pub present: Vec<i64>,
+    /// Members enrolled at the meeting (person ids).
+    #[serde(default)]
+    pub enrolled: Vec<i64>,
 }
+
+/// Someone met at a meeting who is not a member yet.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Default, ToSchema)]
+pub struct NewContact {
+    pub name: String,
+    /// Department or office.
+    #[serde(default)]
+    pub department: String,
+    /// Kept only with `consent`.
+    pub mobile: Option<String>,
+    /// They agreed to be contacted again.
+    #[serde(default)]
+    pub consent: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
+pub struct Contact {
+    pub id: i64,
+    pub meeting_id: Option<i64>,
+    pub unit: String,
+    pub wing: String,
+    pub name: String,
+    pub department: String,
+    pub mobile: Option<String>,
+    pub consent: bool,
+    pub assigned_to: Option<i64>,
+    pub assigned_name: Option<String>,
+    /// `new`, `assigned`, `reached`, `not_reachable`, `will_come`, `moved_away`, `declined` or
+    /// `converted` (then `person_id` is the member).
+    pub status: String,
+    pub note: String,
+    pub person_id: Option<i64>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Follow-up outcomes a contact can be given.
+pub const CONTACT_OUTCOMES: [&str; 5] = ["reached", "not_reachable", "will_come", "moved_away", "declined"];
 
 /// One step of a report's way up the chain.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
@@ -390,6 +433,27 @@ pub trait Meetings: Send + Sync {
     async fn charges_of(&self, person_id: i64) -> Result<Vec<Charge>>;
     /// Who answers for the unit and the units below it. None: no such unit.
     async fn charges_within(&self, unit: &str) -> Result<Option<Vec<Charge>>>;
+
+    /// Record the people met at a meeting as contacts (all or none). A mobile without consent is
+    /// refused: no number is kept without it.
+    async fn add_contacts(&self, meeting_id: i64, list: &[NewContact], actor: &str) -> Result<Vec<Contact>>;
+    async fn contact(&self, id: i64) -> Result<Option<Contact>>;
+    /// Contacts at units within `unit` in `wings`, newest first; optionally by status or assignee.
+    async fn contacts(
+        &self,
+        unit: &str,
+        wings: &sangathan_core::access::Wings,
+        status: Option<&str>,
+        assigned_to: Option<i64>,
+        limit: u32,
+    ) -> Result<Option<Vec<Contact>>>;
+    async fn assign_contact(&self, id: i64, person_id: i64) -> Result<Contact>;
+    /// A follow-up outcome (one of [`CONTACT_OUTCOMES`]) with a note.
+    async fn contact_outcome(&self, id: i64, status: &str, note: &str) -> Result<Contact>;
+    /// The contact became this member.
+    async fn link_contact(&self, id: i64, person_id: i64) -> Result<Contact>;
+    /// Delete a contact (on their request, or when no longer needed). False: no such contact.
+    async fn delete_contact(&self, id: i64) -> Result<bool>;
 
     /// The office-bearers holding a post at the unit today: (person id, name, role). None: no unit.
     async fn office_bearers(&self, unit: &str, day: NaiveDate) -> Result<Option<Vec<(i64, String, String)>>>;

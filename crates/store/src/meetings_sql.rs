@@ -248,6 +248,34 @@ async fn choose_chair(c: &mut Conn, venue: &UnitSpec, day: NaiveDate, meeting: O
     Ok(mt::pick_chair(&eligible, &load, &last, &busy, &declined))
 }
 
+/// Refuse anyone but an enabled user (organisers, assignees).
+async fn must_be_user(c: &mut Conn, field: &str, person: i64) -> Result<()> {
+    let ok: Option<i64> = sqlx::query_scalar("SELECT person_id FROM users WHERE person_id = $1 AND disabled_at IS NULL").bind(person).fetch_optional(&mut *c).await?;
+    if ok.is_none() {
+        return Err(invalid(field, "not_a_user", format!("person {person} is not an enabled user"), format!("व्यक्ति {person} सक्रिय उपयोगकर्ता नहीं है")));
+    }
+    Ok(())
+}
+
+/// Refuse anyone but an enabled user holding an office-bearer's post on `day` (chairs, seniors
+/// asked to preside): members are never named or messaged this way.
+async fn must_be_office_bearer(c: &mut Conn, field: &str, person: i64, day: NaiveDate) -> Result<()> {
+    let sql = format!(
+        "SELECT COUNT(*) FROM posts p JOIN users us ON us.person_id = p.person_id WHERE p.person_id = $1 AND us.disabled_at IS NULL \
+         AND p.role IN {OFFICE_ROLES} AND p.starts_on <= $2 AND (p.ends_on IS NULL OR p.ends_on >= $2)"
+    );
+    let n: i64 = sqlx::query_scalar(AssertSqlSafe(sql)).bind(person).bind(day).fetch_one(&mut *c).await?;
+    if n == 0 {
+        return Err(invalid(
+            field,
+            "not_an_office_bearer",
+            format!("person {person} holds no office-bearer's post"),
+            format!("व्यक्ति {person} किसी पदाधिकारी पद पर नहीं हैं"),
+        ));
+    }
+    Ok(())
+}
+
 /// Is `person` chairing another planned meeting on `day`?
 async fn chair_busy(c: &mut Conn, person: i64, day: NaiveDate, except: i64) -> Result<bool> {
     let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM meetings WHERE status = 'planned' AND chair_id = $1 AND day = $2 AND id <> $3")
@@ -415,8 +443,50 @@ impl ReportRow {
             agenda: self.agenda.clone(),
             issues: self.issues.clone(),
             notes: self.notes.clone(),
+            present: Vec::new(),
+            enrolled: Vec::new(),
         }
     }
+}
+
+/// The members linked to a meeting in `role` (`present` or `enrolled`), by id.
+async fn meeting_people(c: &mut Conn, meeting_id: i64, role: &str) -> Result<Vec<i64>> {
+    Ok(sqlx::query_scalar("SELECT person_id FROM meeting_people WHERE meeting_id = $1 AND role = $2 ORDER BY person_id")
+        .bind(meeting_id)
+        .bind(role)
+        .fetch_all(&mut *c)
+        .await?)
+}
+
+/// A report's content as stored, with its linked members.
+async fn report_content(c: &mut Conn, meeting_id: i64, r: &ReportRow) -> Result<NewReport> {
+    let mut n = r.content();
+    n.present = meeting_people(c, meeting_id, "present").await?;
+    n.enrolled = meeting_people(c, meeting_id, "enrolled").await?;
+    Ok(n)
+}
+
+/// Replace a meeting's linked members; every id must be a live person.
+async fn link_people(c: &mut Conn, meeting_id: i64, r: &NewReport) -> Result<()> {
+    for (role, ids) in [("present", &r.present), ("enrolled", &r.enrolled)] {
+        for id in ids {
+            let live: Option<i64> = sqlx::query_scalar("SELECT id FROM people WHERE id = $1 AND erased_at IS NULL AND merged_into IS NULL")
+                .bind(*id)
+                .fetch_optional(&mut *c)
+                .await?;
+            if live.is_none() {
+                return Err(invalid(role, "unknown_person", format!("no such member: {id}"), format!("ऐसा कोई सदस्य नहीं: {id}")));
+            }
+        }
+        sqlx::query("DELETE FROM meeting_people WHERE meeting_id = $1 AND role = $2").bind(meeting_id).bind(role).execute(&mut *c).await?;
+        let mut ids = ids.clone();
+        ids.sort_unstable();
+        ids.dedup();
+        for id in ids {
+            sqlx::query("INSERT INTO meeting_people (meeting_id, person_id, role) VALUES ($1, $2, $3)").bind(meeting_id).bind(id).bind(role).execute(&mut *c).await?;
+        }
+    }
+    Ok(())
 }
 
 async fn report_row(c: &mut Conn, meeting_id: i64) -> Result<Option<ReportRow>> {
@@ -439,9 +509,10 @@ async fn report_view(c: &mut Conn, meeting_id: i64) -> Result<Option<ReportView>
     .bind(meeting_id)
     .fetch_all(&mut *c)
     .await?;
+    let content = report_content(c, meeting_id, &r).await?;
     Ok(Some(ReportView {
         meeting_id,
-        report: r.content(),
+        report: content,
         filed_by: r.filed_by,
         first_filed_at: r.first_filed_at,
         filed_at: r.filed_at,
@@ -483,7 +554,8 @@ fn check_report(r: &NewReport) -> Result<()> {
 async fn route_from(c: &mut Conn, m: &MeetingCore, venue: &UnitSpec, from: usize, now: DateTime<Utc>) -> Result<()> {
     let filed_by: String = sqlx::query_scalar("SELECT filed_by FROM meeting_reports WHERE meeting_id = $1").bind(m.0).fetch_one(&mut *c).await?;
     let filer = filed_by.strip_prefix("person:").and_then(|p| p.parse::<i64>().ok());
-    match next_level(c, venue, m.2, m.3, from, filer).await? {
+    // Whoever holds the post when the report moves receives it (posts change hands).
+    match next_level(c, venue, m.2, crate::clock::day_of(now), from, filer).await? {
         Some((level, unit, people)) => {
             let rev: i64 = sqlx::query_scalar("SELECT revision FROM meeting_reports WHERE meeting_id = $1").bind(m.0).fetch_one(&mut *c).await?;
             for p in &people {
@@ -526,7 +598,8 @@ async fn notify_in(c: &mut Conn, notices: &[Notice], now: DateTime<Utc>) -> Resu
     let mut n = 0;
     for x in notices {
         let who: Option<(Option<String>, Option<String>)> = sqlx::query_as(
-            "SELECT us.email, p.mobile FROM people p LEFT JOIN users us ON us.person_id = p.id WHERE p.id = $1 AND p.erased_at IS NULL",
+            "SELECT us.email, p.mobile FROM people p LEFT JOIN users us ON us.person_id = p.id \
+             WHERE p.id = $1 AND p.erased_at IS NULL AND (us.person_id IS NULL OR us.disabled_at IS NULL)",
         )
         .bind(x.person_id)
         .fetch_optional(&mut *c)
@@ -672,13 +745,13 @@ async fn ask_chair(c: &mut Conn, meeting_id: i64, person: Option<i64>, hours: u3
             found
         }
     };
+    if m.4 != "planned" || m.3 < crate::clock::day_of(now) {
+        return Ok(false);
+    }
     let Some(p) = who else { return Ok(false) };
+    must_be_office_bearer(c, "person", p, m.3).await?;
     if asked.contains(&p) {
         return Err(invalid("person", "already_asked", format!("person {p} was already asked"), format!("व्यक्ति {p} से पहले ही पूछा जा चुका है")));
-    }
-    let known: Option<i64> = sqlx::query_scalar("SELECT id FROM people WHERE id = $1 AND erased_at IS NULL").bind(p).fetch_optional(&mut *c).await?;
-    if known.is_none() {
-        return Err(invalid("person", "unknown_person", format!("no person {p}"), format!("व्यक्ति {p} नहीं मिला")));
     }
     sqlx::query("INSERT INTO chair_requests (meeting_id, person_id, state, asked_by, asked_at, due_at) VALUES ($1, $2, 'pending', $3, $4, $5)")
         .bind(meeting_id)
@@ -716,6 +789,59 @@ const CHARGE_SELECT: &str = "SELECT ch.id, ch.person_id, p.name, u.code, u.name_
 
 fn charge_of(r: ChargeRow) -> Charge {
     Charge { id: r.0, person_id: r.1, name: r.2, unit: r.3, unit_name: r.4, unit_name_hi: r.5, what: r.6, since: r.7 }
+}
+
+
+const CONTACT_SELECT: &str = "SELECT c.id, c.meeting_id, u.code AS unit, w.code AS wing, c.name, c.department, c.mobile, c.consent, \
+     c.assigned_to, a.name AS assigned_name, c.status, c.note, c.person_id, c.created_at \
+     FROM contacts c JOIN units u ON u.id = c.unit_id JOIN wings w ON w.id = c.wing_id LEFT JOIN people a ON a.id = c.assigned_to";
+
+#[derive(sqlx::FromRow)]
+struct ContactRow {
+    id: i64,
+    meeting_id: Option<i64>,
+    unit: String,
+    wing: String,
+    name: String,
+    department: String,
+    mobile: Option<String>,
+    consent: bool,
+    assigned_to: Option<i64>,
+    assigned_name: Option<String>,
+    status: String,
+    note: String,
+    person_id: Option<i64>,
+    created_at: DateTime<Utc>,
+}
+
+impl From<ContactRow> for Contact {
+    fn from(r: ContactRow) -> Self {
+        Contact {
+            id: r.id,
+            meeting_id: r.meeting_id,
+            unit: r.unit,
+            wing: r.wing,
+            name: r.name,
+            department: r.department,
+            mobile: r.mobile,
+            consent: r.consent,
+            assigned_to: r.assigned_to,
+            assigned_name: r.assigned_name,
+            status: r.status,
+            note: r.note,
+            person_id: r.person_id,
+            created_at: r.created_at,
+        }
+    }
+}
+
+async fn contact_in(c: &mut Conn, id: i64) -> Result<Option<Contact>> {
+    let sql = format!("{CONTACT_SELECT} WHERE c.id = $1");
+    Ok(sqlx::query_as::<_, ContactRow>(AssertSqlSafe(sql)).bind(id).fetch_optional(&mut *c).await?.map(Contact::from))
+}
+
+fn no_contact(id: i64) -> StoreError {
+    invalid("contact", "unknown_contact", format!("no contact {id}"), format!("संपर्क {id} नहीं मिला"))
 }
 
 #[async_trait]
@@ -783,7 +909,7 @@ impl Meetings for StoreImpl {
 
     async fn plan(&self, series_id: i64, from: NaiveDate, weeks: u32, actor: &str) -> Result<Option<Plan>> {
         let mut tx = self.begin_write().await?;
-        Self::lock_keys(&mut tx, &[format!("series:{series_id}")]).await?;
+        Self::lock_keys(&mut tx, &[format!("series:{series_id}"), "chairs".into()]).await?;
         let Some((series, wing_id, unit)) = series_in(&mut tx, series_id).await? else { return Ok(None) };
         let rule = mt::Rule::parse(&series.rule)?;
         let from = from.max(series.start);
@@ -891,10 +1017,15 @@ impl Meetings for StoreImpl {
             return Err(invalid("minutes", "bad_length", "a meeting lasts 15 minutes to 24 hours".into(), "बैठक 15 मिनट से 24 घंटे तक की होती है".into()));
         }
         let mut tx = self.begin_write().await?;
+        Self::lock_keys(&mut tx, &["chairs".into()]).await?;
         let wing_id = wing_id_of(&mut tx, &n.wing).await?;
         let venue = unit_by_code(&mut tx, &n.venue).await?.ok_or_else(|| unknown_unit(&n.venue))?;
+        if let Some(o) = n.organiser {
+            must_be_user(&mut tx, "organiser", o).await?;
+        }
         let chair = match n.chair {
             Some(p) => {
+                must_be_office_bearer(&mut tx, "chair", p, n.date).await?;
                 if chair_busy(&mut tx, p, n.date, 0).await? {
                     return Err(invalid("chair", "double_booked", format!("person {p} already chairs a meeting on {}", n.date), format!("व्यक्ति {p} {} को पहले से एक बैठक की अध्यक्षता कर रहे हैं", n.date)));
                 }
@@ -933,6 +1064,7 @@ impl Meetings for StoreImpl {
 
     async fn move_meeting(&self, id: i64, date: Option<NaiveDate>, time: Option<NaiveTime>, venue: Option<&str>, _actor: &str) -> Result<MeetingView> {
         let mut tx = self.begin_write().await?;
+        Self::lock_keys(&mut tx, &[format!("meeting:{id}"), "chairs".into()]).await?;
         let m = meeting_core(&mut tx, id).await?;
         if m.4 != "planned" {
             return Err(StoreError::Refused(format!("meeting {id} is cancelled")));
@@ -981,15 +1113,26 @@ impl Meetings for StoreImpl {
 
     async fn cancel_meeting(&self, id: i64, _actor: &str) -> Result<MeetingView> {
         let mut tx = self.begin_write().await?;
+        Self::lock_keys(&mut tx, &[format!("meeting:{id}")]).await?;
         let m = meeting_core(&mut tx, id).await?;
         if report_row(&mut tx, id).await?.is_some() {
             return Err(StoreError::Refused(format!("meeting {id} has a report; it cannot be cancelled")));
         }
-        if m.4 == "planned" {
-            sqlx::query("UPDATE meetings SET status = 'cancelled', sequence = sequence + 1 WHERE id = $1").bind(id).execute(&mut *tx).await?;
+        let changed = sqlx::query("UPDATE meetings SET status = 'cancelled', sequence = sequence + 1 WHERE id = $1 AND status = 'planned'")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if changed == 1 {
             if let Some(v) = m.1 {
                 count_meeting(&mut tx, v, m.2, m.3, [-1, 0, 0, 0, 0]).await?;
             }
+            // Nobody need answer a request to preside over it any more.
+            sqlx::query("UPDATE chair_requests SET state = 'withdrawn', answered_at = $2 WHERE meeting_id = $1 AND state = 'pending'")
+                .bind(id)
+                .bind(crate::clock::now())
+                .execute(&mut *tx)
+                .await?;
         }
         let v = meeting_view(&mut tx, id).await?.expect("exists");
         tx.commit().await?;
@@ -998,11 +1141,9 @@ impl Meetings for StoreImpl {
 
     async fn set_chair(&self, id: i64, person_id: i64, _actor: &str) -> Result<MeetingView> {
         let mut tx = self.begin_write().await?;
+        Self::lock_keys(&mut tx, &[format!("meeting:{id}"), "chairs".into()]).await?;
         let m = meeting_core(&mut tx, id).await?;
-        let known: Option<i64> = sqlx::query_scalar("SELECT id FROM people WHERE id = $1 AND erased_at IS NULL").bind(person_id).fetch_optional(&mut *tx).await?;
-        if known.is_none() {
-            return Err(invalid("chair", "unknown_person", format!("no person {person_id}"), format!("व्यक्ति {person_id} नहीं मिला")));
-        }
+        must_be_office_bearer(&mut tx, "chair", person_id, m.3).await?;
         if chair_busy(&mut tx, person_id, m.3, id).await? {
             return Err(invalid("chair", "double_booked", format!("person {person_id} already chairs a meeting on {}", m.3), format!("व्यक्ति {person_id} {} को पहले से एक बैठक की अध्यक्षता कर रहे हैं", m.3)));
         }
@@ -1014,6 +1155,7 @@ impl Meetings for StoreImpl {
 
     async fn decline_chair(&self, id: i64, person_id: i64) -> Result<MeetingView> {
         let mut tx = self.begin_write().await?;
+        Self::lock_keys(&mut tx, &[format!("meeting:{id}"), "chairs".into()]).await?;
         let m = meeting_core(&mut tx, id).await?;
         sqlx::query("INSERT INTO meeting_declines (meeting_id, person_id, at) VALUES ($1, $2, $3) ON CONFLICT (meeting_id, person_id) DO NOTHING")
             .bind(id)
@@ -1053,10 +1195,31 @@ impl Meetings for StoreImpl {
             return Err(StoreError::Refused(format!("meeting {meeting_id} is cancelled")));
         }
         let Some(venue_id) = m.1 else { return Err(StoreError::Refused(format!("meeting {meeting_id} has no venue"))) };
+        if crate::clock::day_of(now) < m.3 {
+            return Err(invalid(
+                "meeting",
+                "not_yet",
+                format!("the meeting is on {}; report it from that day", m.3),
+                format!("बैठक {} को है; रिपोर्ट उसी दिन से भरी जा सकती है", m.3),
+            ));
+        }
         let venue = unit_by_id(&mut tx, venue_id).await?;
         let reason = r.reason.as_deref().map(str::trim).filter(|s| !s.is_empty() && !r.held);
-        match report_row(&mut tx, meeting_id).await? {
-            Some(old) if old.content() == NewReport { reason: reason.map(String::from), ..r.clone() } => {
+        let mut wanted = NewReport { reason: reason.map(String::from), ..r.clone() };
+        wanted.present.sort_unstable();
+        wanted.present.dedup();
+        wanted.enrolled.sort_unstable();
+        wanted.enrolled.dedup();
+        let old = report_row(&mut tx, meeting_id).await?;
+        let same = match &old {
+            Some(o) => report_content(&mut tx, meeting_id, o).await? == wanted,
+            None => false,
+        };
+        let returned = old.as_ref().is_some_and(|o| o.status == "returned");
+        match old {
+            // The same report again (a retry) changes nothing; after a return, sending it
+            // unchanged means the filer stands by it, and it climbs again.
+            Some(_) if same && !returned => {
                 // The same report again (a retry): nothing changes.
             }
             Some(old) if old.status == "acknowledged" => {
@@ -1082,6 +1245,7 @@ impl Meetings for StoreImpl {
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
+                link_people(&mut tx, meeting_id, r).await?;
                 if old.held != r.held {
                     let d = report_counts(r.held, &old.timing);
                     let o = report_counts(old.held, &old.timing);
@@ -1116,6 +1280,7 @@ impl Meetings for StoreImpl {
                 .bind(timing)
                 .execute(&mut *tx)
                 .await?;
+                link_people(&mut tx, meeting_id, r).await?;
                 count_meeting(&mut tx, venue_id, m.2, m.3, report_counts(r.held, timing)).await?;
                 route_from(&mut tx, &m, &venue, 1, now).await?;
             }
@@ -1222,7 +1387,7 @@ impl Meetings for StoreImpl {
 
     async fn escalate(&self, now: DateTime<Utc>) -> Result<EscalationRun> {
         let mut tx = self.begin_write().await?;
-        Self::lock_keys(&mut tx, &["escalate".to_string()]).await?;
+        Self::lock_keys(&mut tx, &["escalate".to_string(), "chairs".into()]).await?;
         let overdue: Vec<(i64, DateTime<Utc>)> = sqlx::query_as(
             "SELECT m.id, m.report_due FROM meetings m LEFT JOIN meeting_reports r ON r.meeting_id = m.id \
              WHERE m.status = 'planned' AND m.venue_id IS NOT NULL AND m.report_due < $1 AND r.meeting_id IS NULL ORDER BY m.id",
@@ -1233,7 +1398,11 @@ impl Meetings for StoreImpl {
         let today = crate::clock::day_of(now);
         let mut run = EscalationRun { overdue: overdue.len() as u64, ..Default::default() };
         for (id, due) in overdue {
-            let Some(step) = mt::escalation_step(due, now) else { continue };
+            // One level further up each calendar day (IST) since the day it fell due.
+            if mt::escalation_step(due, now).is_none() {
+                continue;
+            }
+            let step = ((today - crate::clock::day_of(due)).num_days() + 1).max(1) as u32;
             let m = meeting_core(&mut tx, id).await?;
             let venue = unit_by_id(&mut tx, m.1.expect("selected with a venue")).await?;
             let chain = chain_of(&mut tx, &venue, m.2).await?;
@@ -1242,7 +1411,7 @@ impl Meetings for StoreImpl {
             let mut people = Vec::new();
             while level > 0 && people.is_empty() {
                 if let Some(u) = ancestor_of(&venue, chain[level - 1]) {
-                    people = office_bearers_at(&mut tx, u, m.2, m.3).await?;
+                    people = office_bearers_at(&mut tx, u, m.2, today).await?;
                 }
                 if people.is_empty() {
                     level -= 1;
@@ -1292,12 +1461,16 @@ impl Meetings for StoreImpl {
         .fetch_all(&mut *tx)
         .await?;
         for (meeting_id, person_id, asked_at, due) in stale {
-            sqlx::query("UPDATE chair_requests SET state = 'expired', answered_at = $3 WHERE meeting_id = $1 AND person_id = $2")
+            let expired = sqlx::query("UPDATE chair_requests SET state = 'expired', answered_at = $3 WHERE meeting_id = $1 AND person_id = $2 AND state = 'pending'")
                 .bind(meeting_id)
                 .bind(person_id)
                 .bind(now)
                 .execute(&mut *tx)
-                .await?;
+                .await?
+                .rows_affected();
+            if expired == 0 {
+                continue;
+            }
             let hours = ((due - asked_at).num_hours()).max(1) as u32;
             if ask_chair(&mut tx, meeting_id, None, hours, "escalation", now).await? {
                 run.requests_moved += 1;
@@ -1460,7 +1633,7 @@ impl Meetings for StoreImpl {
 
     async fn request_chair(&self, meeting_id: i64, person: Option<i64>, hours: u32, actor: &str, now: DateTime<Utc>) -> Result<Vec<ChairRequest>> {
         let mut tx = self.begin_write().await?;
-        Self::lock_keys(&mut tx, &[format!("meeting:{meeting_id}")]).await?;
+        Self::lock_keys(&mut tx, &[format!("meeting:{meeting_id}"), "chairs".into()]).await?;
         let m = meeting_core(&mut tx, meeting_id).await?;
         if m.4 != "planned" {
             return Err(StoreError::Refused(format!("meeting {meeting_id} is cancelled")));
@@ -1482,7 +1655,7 @@ impl Meetings for StoreImpl {
 
     async fn answer_request(&self, meeting_id: i64, person_id: i64, accept: bool, now: DateTime<Utc>) -> Result<MeetingView> {
         let mut tx = self.begin_write().await?;
-        Self::lock_keys(&mut tx, &[format!("meeting:{meeting_id}")]).await?;
+        Self::lock_keys(&mut tx, &[format!("meeting:{meeting_id}"), "chairs".into()]).await?;
         let m = meeting_core(&mut tx, meeting_id).await?;
         let pending: Option<DateTime<Utc>> =
             sqlx::query_scalar("SELECT due_at FROM chair_requests WHERE meeting_id = $1 AND person_id = $2 AND state = 'pending'")
@@ -1493,6 +1666,9 @@ impl Meetings for StoreImpl {
         let Some(due) = pending else {
             return Err(StoreError::Refused(format!("no request to preside over meeting {meeting_id} waits for you")));
         };
+        if m.4 != "planned" {
+            return Err(StoreError::Refused(format!("meeting {meeting_id} is cancelled")));
+        }
         if accept {
             if chair_busy(&mut tx, person_id, m.3, meeting_id).await? {
                 return Err(invalid("person", "double_booked", format!("you already chair a meeting on {}", m.3), format!("{} को आप पहले से एक बैठक की अध्यक्षता कर रहे हैं", m.3)));
@@ -1589,6 +1765,181 @@ impl Meetings for StoreImpl {
         Ok(Some(rows.into_iter().map(charge_of).collect()))
     }
 
+    async fn add_contacts(&self, meeting_id: i64, list: &[NewContact], actor: &str) -> Result<Vec<Contact>> {
+        // Everything is checked before anything is written; each error names its row.
+        let mut errs = Vec::new();
+        let mut rows = Vec::with_capacity(list.len());
+        for (i, n) in list.iter().enumerate() {
+            let f = |x: &str| format!("contacts[{i}].{x}");
+            let name = match sangathan_core::ids::PersonName::parse(&n.name) {
+                Ok(p) => Some(p),
+                Err(mut e) => {
+                    e.field = f("name");
+                    errs.push(e);
+                    None
+                }
+            };
+            let department = n.department.trim().to_string();
+            if department.chars().count() > 200 {
+                errs.push(FieldError::new(f("department"), "too_long", "at most 200 characters", "अधिकतम 200 अक्षर"));
+            }
+            let mobile = match n.mobile.as_deref().map(str::trim).filter(|m| !m.is_empty()) {
+                None => None,
+                Some(m) => match Mobile::parse(m) {
+                    Ok(m) if n.consent => Some(m.e164().to_string()),
+                    Ok(_) => {
+                        errs.push(FieldError::new(
+                            f("mobile"),
+                            "consent_required",
+                            "a number is kept only if they agreed to be contacted",
+                            "नंबर तभी रखा जाता है जब वे संपर्क के लिए सहमत हों",
+                        ));
+                        None
+                    }
+                    Err(mut e) => {
+                        e.field = f("mobile");
+                        errs.push(e);
+                        None
+                    }
+                },
+            };
+            rows.push((name, department, mobile, n.consent));
+        }
+        if list.is_empty() {
+            errs.push(FieldError::new("contacts", "required", "give at least one contact", "कम से कम एक संपर्क दीजिए"));
+        }
+        if list.len() > 500 {
+            errs.push(FieldError::new("contacts", "too_many", "at most 500 contacts at once", "एक बार में अधिकतम 500 संपर्क"));
+        }
+        if !errs.is_empty() {
+            return Err(StoreError::Invalid(Invalid(errs)));
+        }
+        let mut tx = self.begin_write().await?;
+        let m = meeting_core(&mut tx, meeting_id).await?;
+        let Some(venue) = m.1 else { return Err(StoreError::Refused(format!("meeting {meeting_id} has no venue"))) };
+        let now = crate::clock::now();
+        let mut ids = Vec::with_capacity(rows.len());
+        for (name, department, mobile, consent) in rows {
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO contacts (meeting_id, unit_id, wing_id, name, department, mobile, consent, status, note, created_by, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, 'new', '', $8, $9, $9) RETURNING id",
+            )
+            .bind(meeting_id)
+            .bind(venue)
+            .bind(m.2)
+            .bind(name.expect("checked").as_str())
+            .bind(department)
+            .bind(mobile)
+            .bind(consent)
+            .bind(actor)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
+            ids.push(id);
+        }
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            out.push(contact_in(&mut tx, id).await?.expect("just written"));
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    async fn contact(&self, id: i64) -> Result<Option<Contact>> {
+        let mut c = self.read.acquire().await?;
+        contact_in(&mut c, id).await
+    }
+
+    async fn contacts(&self, unit: &str, wings: &Wings, status: Option<&str>, assigned_to: Option<i64>, limit: u32) -> Result<Option<Vec<Contact>>> {
+        let mut c = self.read.acquire().await?;
+        let Some(u) = unit_by_code(&mut c, unit).await? else { return Ok(None) };
+        let within = venue_within(u.kind).replace("m.venue_id", "c.unit_id");
+        let wing = wings_filter(wings).replace("m.wing_id", "c.wing_id");
+        let sql = format!(
+            "{CONTACT_SELECT} WHERE {within} AND {wing} AND ($2 IS NULL OR c.status = $2) AND ($3 IS NULL OR c.assigned_to = $3) \
+             ORDER BY c.id DESC LIMIT $4"
+        );
+        let rows: Vec<ContactRow> = sqlx::query_as(AssertSqlSafe(sql))
+            .bind(u.id)
+            .bind(status)
+            .bind(assigned_to)
+            .bind(limit.clamp(1, 1000) as i64)
+            .fetch_all(&mut *c)
+            .await?;
+        Ok(Some(rows.into_iter().map(Contact::from).collect()))
+    }
+
+    async fn assign_contact(&self, id: i64, person_id: i64) -> Result<Contact> {
+        let mut tx = self.begin_write().await?;
+        must_be_user(&mut tx, "person_id", person_id).await?;
+        let n = sqlx::query(
+            "UPDATE contacts SET assigned_to = $2, status = CASE WHEN status = 'new' THEN 'assigned' ELSE status END, updated_at = $3 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(person_id)
+        .bind(crate::clock::now())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Err(no_contact(id));
+        }
+        let v = contact_in(&mut tx, id).await?.expect("exists");
+        tx.commit().await?;
+        Ok(v)
+    }
+
+    async fn contact_outcome(&self, id: i64, status: &str, note: &str) -> Result<Contact> {
+        if !CONTACT_OUTCOMES.contains(&status) {
+            return Err(invalid(
+                "status",
+                "bad_outcome",
+                format!("one of {}", CONTACT_OUTCOMES.join(", ")),
+                "इनमें से एक: reached (संपर्क हुआ), not_reachable (संपर्क नहीं), will_come (आएँगे), moved_away (चले गए), declined (मना किया)".into(),
+            ));
+        }
+        let note: String = note.trim().chars().take(1000).collect();
+        let mut tx = self.begin_write().await?;
+        let n = sqlx::query("UPDATE contacts SET status = $2, note = $3, updated_at = $4 WHERE id = $1 AND status <> 'converted'")
+            .bind(id)
+            .bind(status)
+            .bind(note)
+            .bind(crate::clock::now())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Err(no_contact(id));
+        }
+        let v = contact_in(&mut tx, id).await?.expect("exists");
+        tx.commit().await?;
+        Ok(v)
+    }
+
+    async fn link_contact(&self, id: i64, person_id: i64) -> Result<Contact> {
+        let mut tx = self.begin_write().await?;
+        let n = sqlx::query("UPDATE contacts SET status = 'converted', person_id = $2, updated_at = $3 WHERE id = $1 AND (person_id IS NULL OR person_id = $2)")
+            .bind(id)
+            .bind(person_id)
+            .bind(crate::clock::now())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Err(no_contact(id));
+        }
+        let v = contact_in(&mut tx, id).await?.expect("exists");
+        tx.commit().await?;
+        Ok(v)
+    }
+
+    async fn delete_contact(&self, id: i64) -> Result<bool> {
+        let mut tx = self.begin_write().await?;
+        let n = sqlx::query("DELETE FROM contacts WHERE id = $1").bind(id).execute(&mut *tx).await?.rows_affected();
+        tx.commit().await?;
+        Ok(n > 0)
+    }
+
     async fn office_bearers(&self, unit: &str, day: NaiveDate) -> Result<Option<Vec<(i64, String, String)>>> {
         let mut c = self.read.acquire().await?;
         let Some(u) = unit_by_code(&mut c, unit).await? else { return Ok(None) };
@@ -1618,15 +1969,32 @@ impl Meetings for StoreImpl {
     }
 
     async fn outbox_due(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<OutboxItem>> {
-        let mut c = self.read.acquire().await?;
+        // Notices only: one-time login codes (no key) wait for the SMS relay. Each row is
+        // claimed for ten minutes before it is handed out, so two senders never send one twice.
+        let mut tx = self.begin_write().await?;
         let rows: Vec<(i64, String, String, Option<String>, String, i64)> = sqlx::query_as(
-            "SELECT id, channel, recipient, subject, body, attempts FROM outbox WHERE sent_at IS NULL AND attempts < 10 \
-             AND (next_at IS NULL OR next_at <= $1) ORDER BY id LIMIT $2",
+            "SELECT id, channel, recipient, subject, body, attempts FROM outbox WHERE sent_at IS NULL AND idem_key IS NOT NULL \
+             AND attempts < 10 AND (next_at IS NULL OR next_at <= $1) ORDER BY id LIMIT $2",
         )
         .bind(now)
         .bind(limit.clamp(1, 1000) as i64)
-        .fetch_all(&mut *c)
+        .fetch_all(&mut *tx)
         .await?;
+        let mut claimed = Vec::with_capacity(rows.len());
+        for r in rows {
+            let n = sqlx::query("UPDATE outbox SET next_at = $2 WHERE id = $1 AND sent_at IS NULL AND (next_at IS NULL OR next_at <= $3)")
+                .bind(r.0)
+                .bind(now + Duration::minutes(10))
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if n == 1 {
+                claimed.push(r);
+            }
+        }
+        tx.commit().await?;
+        let rows = claimed;
         Ok(rows
             .into_iter()
             .map(|r| OutboxItem { id: r.0, channel: r.1, recipient: r.2, subject: r.3, body: r.4, attempts: r.5 as u32 })

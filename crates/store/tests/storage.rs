@@ -1594,7 +1594,7 @@ async fn requests_to_preside_move_up_and_charges_name_who_answers(db: TestDb) {
                 time: chrono::NaiveTime::from_hms_opt(17, 0, 0).unwrap(),
                 minutes: 60,
                 kind: "booth".into(),
-                chair: Some(booth_pres),
+                chair: None,
                 organiser: Some(booth_pres),
                 due_hours: 48,
             },

@@ -16,7 +16,7 @@ use sangathan_core::FieldError;
 use sangathan_core::access::Action;
 use sangathan_store::clock;
 use sangathan_store::meetings::{
-    ChairRequest, Charge, Compliance, EscalationRun, FeedKind, InboxItem, MeetingView, NewMeeting, NewReport, NewSeries,
+    ChairRequest, Charge, Compliance, Contact, NewContact, EscalationRun, FeedKind, InboxItem, MeetingView, NewMeeting, NewReport, NewSeries,
     Plan, ReportView, Series,
 };
 use serde::{Deserialize, Serialize};
@@ -26,7 +26,20 @@ fn id_of(s: &str) -> Result<i64, ApiError> {
     s.trim().parse().map_err(|_| ApiError::NotFound)
 }
 
-/// A meeting the caller may see: at a venue in their scope, or one they chair or organise.
+/// The id of a wing by its code (None: no such wing; the store then refuses it by name).
+async fn wing_id(state: &AppState, code: &str) -> Result<Option<i64>, ApiError> {
+    Ok(state.store.wings().await?.into_iter().find(|w| w.code.eq_ignore_ascii_case(code.trim())).map(|w| w.id))
+}
+
+/// Refuse a wing the caller holds no post of at the unit (as if the record did not exist).
+async fn in_wing(state: &AppState, wings: &sangathan_core::access::Wings, code: &str) -> Result<(), ApiError> {
+    match wing_id(state, code).await? {
+        Some(id) if !wings.contains(id) => Err(ApiError::Hidden),
+        _ => Ok(()),
+    }
+}
+
+/// A meeting the caller may see: at a venue in their scope and wing, or one they chair or organise.
 pub async fn meeting_seen(
     caller: &Caller,
     state: &AppState,
@@ -39,7 +52,8 @@ pub async fn meeting_seen(
         return Ok(m);
     }
     caller.must_be_able(action)?;
-    scope_at(caller, state, m.venue.as_deref().unwrap_or(""), action).await?;
+    let wings = scope_at(caller, state, m.venue.as_deref().unwrap_or(""), action).await?;
+    in_wing(state, &wings, &m.wing).await?;
     Ok(m)
 }
 
@@ -55,7 +69,8 @@ async fn series_seen(
         .series(id_of(id)?)
         .await?
         .ok_or(ApiError::NotFound)?;
-    scope_at(caller, state, &s.unit, action).await?;
+    let wings = scope_at(caller, state, &s.unit, action).await?;
+    in_wing(state, &wings, &s.wing).await?;
     Ok(s)
 }
 
@@ -78,7 +93,8 @@ pub async fn create_series(
     ApiJson(body): ApiJson<NewSeries>,
 ) -> Result<Response, ApiError> {
     caller.must_be_able(Action::ManageMeetings)?;
-    scope_at(&caller, &state, &body.unit, Action::ManageMeetings).await?;
+    let wings = scope_at(&caller, &state, &body.unit, Action::ManageMeetings).await?;
+    in_wing(&state, &wings, &body.wing).await?;
     let s = state.store.add_series(&body, &caller.actor.id).await?;
     Ok(
         AuditNote::new("add-series", Some(format!("series:{}", s.id)))
@@ -200,7 +216,8 @@ pub async fn create_meeting(
     ApiJson(mut body): ApiJson<NewMeeting>,
 ) -> Result<Response, ApiError> {
     caller.must_be_able(Action::ManageMeetings)?;
-    scope_at(&caller, &state, &body.venue, Action::ManageMeetings).await?;
+    let wings = scope_at(&caller, &state, &body.venue, Action::ManageMeetings).await?;
+    in_wing(&state, &wings, &body.wing).await?;
     body.organiser = body.organiser.or(caller.actor.person_id);
     let m = state.store.add_meeting(&body, &caller.actor.id).await?;
     Ok(
@@ -657,15 +674,19 @@ pub async fn unit_meetings(
     ApiQuery(q): ApiQuery<RangeQuery>,
 ) -> Result<Json<Meetings>, ApiError> {
     caller.must_be_able(Action::ViewMeetings)?;
-    scope_at(&caller, &state, &code, Action::ViewMeetings).await?;
+    let wings = scope_at(&caller, &state, &code, Action::ViewMeetings).await?;
     let today = clock::today();
     let from = q.from.unwrap_or(today - chrono::Duration::days(30));
     let to = q.to.unwrap_or(today + chrono::Duration::days(90));
-    let meetings = state
+    let mut meetings = state
         .store
         .meetings_within(&code, from, to)
         .await?
         .ok_or(ApiError::NotFound)?;
+    // Only the wings the caller holds posts of here.
+    let ids: std::collections::HashMap<String, i64> =
+        state.store.wings().await?.into_iter().map(|w| (w.code, w.id)).collect();
+    meetings.retain(|m| ids.get(&m.wing).is_some_and(|id| wings.contains(*id)));
     Ok(Json(Meetings { meetings }))
 }
 
@@ -984,4 +1005,200 @@ pub async fn digest(
     };
     let d = crate::digest::compose(&state.store, &code, monday, clock::now()).await?.ok_or(ApiError::NotFound)?;
     Ok(Json(d))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ContactsBody {
+    pub contacts: Vec<NewContact>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Contacts {
+    pub contacts: Vec<Contact>,
+}
+
+/// Record the people met at a meeting (not members yet) for follow-up; all or none.
+#[utoipa::path(
+    post,
+    path = "/api/v1/meetings/{id}/contacts",
+    tag = "meetings",
+    params(("id" = i64, Path, description = "Meeting id")),
+    request_body = ContactsBody,
+    responses(
+        (status = 201, description = "Recorded", body = Contacts),
+        (status = 404, description = "No such meeting", body = ErrorBody),
+        (status = 422, description = "A bad row (named by its index), or a number without consent", body = ErrorBody),
+    )
+)]
+pub async fn add_contacts(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ContactsBody>,
+) -> Result<Response, ApiError> {
+    let m = meeting_seen(&caller, &state, id_of(&id)?, Action::FileReport).await?;
+    let contacts = state.store.add_contacts(m.id, &body.contacts, &caller.actor.id).await?;
+    Ok(AuditNote::new("add-contacts", Some(format!("meeting:{} {} contacts", m.id, contacts.len())))
+        .on((StatusCode::CREATED, Json(Contacts { contacts }))))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ContactQuery {
+    /// Only this status.
+    pub status: Option<String>,
+    /// `true`: only those assigned to the caller.
+    pub mine: Option<bool>,
+}
+
+/// Contacts at a unit and below, in the wings the caller may see members of, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/units/{code}/contacts",
+    tag = "meetings",
+    params(("code" = String, Path, description = "Unit code"), ContactQuery),
+    responses(
+        (status = 200, description = "Contacts", body = Contacts),
+        (status = 404, description = "No such unit in the caller's scope", body = ErrorBody),
+    )
+)]
+pub async fn list_contacts(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    ApiQuery(q): ApiQuery<ContactQuery>,
+) -> Result<Response, ApiError> {
+    caller.must_be_able(Action::ViewMembers)?;
+    let wings = scope_at(&caller, &state, &code, Action::ViewMembers).await?;
+    let mine = if q.mine == Some(true) { Some(caller.actor.person_id.ok_or(ApiError::Forbidden)?) } else { None };
+    let contacts = state.store.contacts(&code, &wings, present(&q.status), mine, 500).await?.ok_or(ApiError::NotFound)?;
+    Ok(AuditNote::new("list-contacts", Some(format!("{code} {} rows", contacts.len()))).on(Json(Contacts { contacts })))
+}
+
+/// A contact the caller may work on: assigned to them, or in their scope (members' wings).
+async fn contact_seen(caller: &Caller, state: &AppState, id: &str) -> Result<Contact, ApiError> {
+    let c = state.store.contact(id_of(id)?).await?;
+    if let Some(c) = &c
+        && caller.actor.person_id.is_some()
+        && c.assigned_to == caller.actor.person_id
+    {
+        return Ok(c.clone());
+    }
+    caller.must_be_able(Action::ViewMembers)?;
+    let c = c.ok_or(ApiError::NotFound)?;
+    let wings = scope_at(caller, state, &c.unit, Action::ViewMembers).await?;
+    in_wing(state, &wings, &c.wing).await?;
+    Ok(c)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct AssignBody {
+    pub person_id: i64,
+}
+
+/// Give a contact to someone to call or visit.
+#[utoipa::path(
+    post,
+    path = "/api/v1/contacts/{id}/assign",
+    tag = "meetings",
+    params(("id" = i64, Path, description = "Contact id")),
+    request_body = AssignBody,
+    responses(
+        (status = 200, description = "Assigned", body = Contact),
+        (status = 404, description = "No such contact in the caller's scope", body = ErrorBody),
+        (status = 422, description = "Not a user", body = ErrorBody),
+    )
+)]
+pub async fn assign_contact(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<AssignBody>,
+) -> Result<Response, ApiError> {
+    let c = contact_seen(&caller, &state, &id).await?;
+    let c = state.store.assign_contact(c.id, body.person_id).await?;
+    Ok(AuditNote::new("assign-contact", Some(format!("contact:{} person:{}", c.id, body.person_id))).on(Json(c)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct OutcomeBody {
+    /// `reached`, `not_reachable`, `will_come`, `moved_away` or `declined`.
+    pub status: String,
+    #[serde(default)]
+    pub note: String,
+}
+
+/// Record a follow-up's outcome.
+#[utoipa::path(
+    post,
+    path = "/api/v1/contacts/{id}/outcome",
+    tag = "meetings",
+    params(("id" = i64, Path, description = "Contact id")),
+    request_body = OutcomeBody,
+    responses(
+        (status = 200, description = "Recorded", body = Contact),
+        (status = 404, description = "No such contact for the caller", body = ErrorBody),
+        (status = 422, description = "Not an outcome", body = ErrorBody),
+    )
+)]
+pub async fn contact_outcome(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<OutcomeBody>,
+) -> Result<Response, ApiError> {
+    let c = contact_seen(&caller, &state, &id).await?;
+    let c = state.store.contact_outcome(c.id, &body.status, &body.note).await?;
+    Ok(AuditNote::new("contact-outcome", Some(format!("contact:{} {}", c.id, c.status))).on(Json(c)))
+}
+
+/// Enrol a contact as a member (name and mobile from the contact unless given) and link them.
+/// Retrying is safe: the enrolment's idempotency key is the contact's.
+#[utoipa::path(
+    post,
+    path = "/api/v1/contacts/{id}/convert",
+    tag = "meetings",
+    params(("id" = i64, Path, description = "Contact id")),
+    request_body = crate::routes::members::EnrolRequest,
+    responses(
+        (status = 200, description = "Enrolled and linked", body = Contact),
+        (status = 404, description = "No such contact for the caller", body = ErrorBody),
+        (status = 422, description = "The enrolment was refused (fields say why)", body = ErrorBody),
+    )
+)]
+pub async fn convert_contact(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ApiJson(mut body): ApiJson<crate::routes::members::EnrolRequest>,
+) -> Result<Response, ApiError> {
+    let c = contact_seen(&caller, &state, &id).await?;
+    body.name = body.name.or(Some(c.name.clone()));
+    body.mobile = body.mobile.or(c.mobile.clone());
+    body.wing = body.wing.or(Some(c.wing.clone()));
+    body.unit = body.unit.or(Some(c.unit.clone()));
+    let (outcome, _, _) = crate::routes::members::enrol_as(&caller, &state, Ok(format!("contact:{}", c.id)), &body, "contact").await?;
+    let c = state.store.link_contact(c.id, outcome.person_id).await?;
+    Ok(AuditNote::new("convert-contact", Some(format!("contact:{} person:{}", c.id, outcome.person_id)))
+        .person(outcome.person_id)
+        .on(Json(c)))
+}
+
+/// Delete a contact: on their request, or when they are no longer to be followed up.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/contacts/{id}",
+    tag = "meetings",
+    params(("id" = i64, Path, description = "Contact id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such contact for the caller", body = ErrorBody),
+    )
+)]
+pub async fn delete_contact(caller: Caller, State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let c = contact_seen(&caller, &state, &id).await?;
+    if !state.store.delete_contact(c.id).await? {
+        return Err(ApiError::NotFound);
+    }
+    Ok(AuditNote::new("delete-contact", Some(format!("contact:{}", c.id))).on(StatusCode::NO_CONTENT))
 }

@@ -67,4 +67,10 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(meetings::create_charge, meetings::my_charges))
         .routes(routes!(meetings::end_charge))
         .routes(routes!(meetings::digest))
+        .routes(routes!(meetings::add_contacts))
+        .routes(routes!(meetings::list_contacts))
+        .routes(routes!(meetings::assign_contact))
+        .routes(routes!(meetings::contact_outcome))
+        .routes(routes!(meetings::convert_contact))
+        .routes(routes!(meetings::delete_contact))
 }

@@ -19,14 +19,14 @@ pub async fn seed(app: &App) {
         rule: "FREQ=WEEKLY;BYDAY=SU".into(),
         time: NaiveTime::from_hms_opt(11, 0, 0).unwrap(),
         minutes: 120,
-        start: clock::today(),
+        start: clock::today() - Duration::days(14),
         end: None,
         kind: "employees".into(),
         min_gap_weeks: 0,
         due_hours: 48,
     };
     let id = s.add_series(&series, "admin").await.unwrap().id;
-    s.plan(id, clock::today(), 2, "admin").await.unwrap();
+    s.plan(id, clock::today() - Duration::days(14), 2, "admin").await.unwrap();
     s.file_report(
         1,
         &NewReport {
@@ -40,6 +40,13 @@ pub async fn seed(app: &App) {
     .await
     .unwrap();
     s.create_feed(FeedKind::Series, id, "admin").await.unwrap();
+    let met = sangathan_store::meetings::NewContact {
+        name: "Sunita Verma".into(),
+        department: "Education".into(),
+        mobile: Some("9876512345".into()),
+        consent: true,
+    };
+    s.add_contacts(1, &[met], "admin").await.unwrap();
     let (person, _) = user(app, 90, Role::DivisionIncharge, "TS-DIV-NORTH").await;
     s.add_charge(person, "TS-DIV-NORTH", "meetings", "admin").await.unwrap();
 }
@@ -207,6 +214,34 @@ pub async fn meetings_scoped_reports_and_a_revocable_feed(backend: Backend) {
         done["status"], "acknowledged",
         "nobody above the district in the mini state: {done}"
     );
+
+    // Contacts met there: no number kept without consent (all or none), followed up, converted.
+    let cpath = format!("{path}/contacts");
+    let bad = json!({"contacts": [{"name": "Geeta Devi", "department": "Health"}, {"name": "Mohan Lal", "mobile": "9876512399"}]});
+    let e = as_user(&app, &a_tok, Method::POST, &cpath, Some(&bad)).await.expect(422);
+    assert_eq!(e["error"]["code"], "consent_required", "{e}");
+    assert!(e["error"]["fields"]["contacts[1].mobile"].is_string(), "{e}");
+    let listed = as_user(&app, &a_tok, Method::GET, "/api/v1/units/TS-AC-1/contacts", None).await.expect(200);
+    assert!(listed["contacts"].as_array().unwrap().is_empty(), "nothing written: {listed}");
+    let good = json!({"contacts": [{"name": "Geeta Devi", "department": "Health"}, {"name": "Mohan Lal", "mobile": "9876512399", "consent": true}]});
+    let made = as_user(&app, &a_tok, Method::POST, &cpath, Some(&good)).await.expect(201);
+    let mohan = made["contacts"][1]["id"].as_i64().unwrap();
+    as_user(&app, &c_tok, Method::GET, "/api/v1/units/TS-AC-1/contacts", None).await.expect(404);
+    let assigned = as_user(&app, &a_tok, Method::POST, &format!("/api/v1/contacts/{mohan}/assign"), Some(&json!({"person_id": d}))).await.expect(200);
+    assert_eq!(assigned["status"], "assigned");
+    let mine = as_user(&app, &d_tok, Method::GET, "/api/v1/units/TS-DT-HILL/contacts?mine=true", None).await.expect(200);
+    assert_eq!(mine["contacts"].as_array().unwrap().len(), 1);
+    as_user(&app, &d_tok, Method::POST, &format!("/api/v1/contacts/{mohan}/outcome"), Some(&json!({"status": "will_come", "note": "रविवार को आएँगे"}))).await.expect(200);
+    let conv = json!({"unit": "TS-AC-1-B0001"});
+    let c1 = as_user(&app, &d_tok, Method::POST, &format!("/api/v1/contacts/{mohan}/convert"), Some(&conv)).await.expect(200);
+    let c2 = as_user(&app, &d_tok, Method::POST, &format!("/api/v1/contacts/{mohan}/convert"), Some(&conv)).await.expect(200);
+    assert_eq!(c1["status"], "converted");
+    assert_eq!(c1["person_id"], c2["person_id"], "a retried conversion enrols once");
+    let member = app.get(&format!("/api/v1/members/{}", c1["person_id"])).await.expect(200);
+    assert_eq!(member["name"], "Mohan Lal", "{member}");
+    let geeta = made["contacts"][0]["id"].as_i64().unwrap();
+    as_user(&app, &a_tok, Method::DELETE, &format!("/api/v1/contacts/{geeta}"), None).await.expect_status(204);
+    assert!(app.store.contact(geeta).await.unwrap().is_none());
 
     // Compliance for the week, in the AC and at the state (the admin).
     let monday = day - Duration::days(day.weekday().num_days_from_monday() as i64);

@@ -85,6 +85,12 @@ pub const ROUTES: &[(&str, &str, &str)] = &[
     ("get", "/api/v1/charges", "/api/v1/charges"),
     ("delete", "/api/v1/charges/{id}", "/api/v1/charges/1"),
     ("get", "/api/v1/units/{code}/digest", "/api/v1/units/TS/digest"),
+    ("post", "/api/v1/meetings/{id}/contacts", "/api/v1/meetings/1/contacts"),
+    ("get", "/api/v1/units/{code}/contacts", "/api/v1/units/TS/contacts"),
+    ("post", "/api/v1/contacts/{id}/assign", "/api/v1/contacts/1/assign"),
+    ("post", "/api/v1/contacts/{id}/outcome", "/api/v1/contacts/1/outcome"),
+    ("post", "/api/v1/contacts/{id}/convert", "/api/v1/contacts/1/convert"),
+    ("delete", "/api/v1/contacts/{id}", "/api/v1/contacts/1"),
 ];
 
 fn method(m: &str) -> Method {
