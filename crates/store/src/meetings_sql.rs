@@ -1225,45 +1225,24 @@ impl Meetings for StoreImpl {
             Some(old) if old.status == "acknowledged" => {
                 return Err(StoreError::Refused(format!("the report of meeting {meeting_id} was acknowledged; it cannot be changed")));
             }
-            Some(old) => {
-                sqlx::query(
-                    "UPDATE meeting_reports SET held = $2, reason = $3, attendance = $4, employees_met = $5, new_supporters = $6, \
-                     new_members = $7, agenda = $8, issues = $9, notes = $10, filed_by = $11, filed_at = $12, revision = revision + 1 \
-                     WHERE meeting_id = $1",
-                )
-                .bind(meeting_id)
-                .bind(r.held)
-                .bind(reason)
-                .bind(r.attendance as i64)
-                .bind(r.employees_met as i64)
-                .bind(r.new_supporters as i64)
-                .bind(r.new_members as i64)
-                .bind(&r.agenda)
-                .bind(&r.issues)
-                .bind(&r.notes)
-                .bind(filed_by)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-                link_people(&mut tx, meeting_id, r).await?;
-                if old.held != r.held {
-                    let d = report_counts(r.held, &old.timing);
-                    let o = report_counts(old.held, &old.timing);
-                    count_meeting(&mut tx, venue_id, m.2, m.3, [0, d[1] - o[1], d[2] - o[2], 0, 0]).await?;
-                }
-                // A corrected report starts up the chain again; earlier steps stay as history.
-                sqlx::query("UPDATE report_recipients SET state = 'superseded' WHERE meeting_id = $1 AND state = 'waiting'").bind(meeting_id).execute(&mut *tx).await?;
-                route_from(&mut tx, &m, &venue, 1, now).await?;
-            }
-            None => {
-                let timing = match mt::timing(m.8, now) {
-                    mt::Timing::OnTime => "on_time",
-                    mt::Timing::Late => "late",
+            old => {
+                // First filing, or a correction: one upsert; timing and the first filing time
+                // stay those of the first filing.
+                let timing = match &old {
+                    Some(o) => o.timing.clone(),
+                    None => match mt::timing(m.8, now) {
+                        mt::Timing::OnTime => "on_time".to_string(),
+                        mt::Timing::Late => "late".to_string(),
+                    },
                 };
                 sqlx::query(
                     "INSERT INTO meeting_reports (meeting_id, held, reason, attendance, employees_met, new_supporters, new_members, \
                      agenda, issues, notes, filed_by, first_filed_at, filed_at, timing, status, level, revision) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, 'filed', 0, 1)",
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, 'filed', 0, 1) \
+                     ON CONFLICT (meeting_id) DO UPDATE SET held = excluded.held, reason = excluded.reason, \
+                     attendance = excluded.attendance, employees_met = excluded.employees_met, new_supporters = excluded.new_supporters, \
+                     new_members = excluded.new_members, agenda = excluded.agenda, issues = excluded.issues, notes = excluded.notes, \
+                     filed_by = excluded.filed_by, filed_at = excluded.filed_at, revision = meeting_reports.revision + 1",
                 )
                 .bind(meeting_id)
                 .bind(r.held)
@@ -1277,11 +1256,15 @@ impl Meetings for StoreImpl {
                 .bind(&r.notes)
                 .bind(filed_by)
                 .bind(now)
-                .bind(timing)
+                .bind(&timing)
                 .execute(&mut *tx)
                 .await?;
                 link_people(&mut tx, meeting_id, r).await?;
-                count_meeting(&mut tx, venue_id, m.2, m.3, report_counts(r.held, timing)).await?;
+                let now_counts = report_counts(r.held, &timing);
+                let before = old.as_ref().map_or([0; 5], |o| report_counts(o.held, &o.timing));
+                count_meeting(&mut tx, venue_id, m.2, m.3, std::array::from_fn(|i| now_counts[i] - before[i])).await?;
+                // A corrected report starts up the chain again; earlier steps stay as history.
+                sqlx::query("UPDATE report_recipients SET state = 'superseded' WHERE meeting_id = $1 AND state = 'waiting'").bind(meeting_id).execute(&mut *tx).await?;
                 route_from(&mut tx, &m, &venue, 1, now).await?;
             }
         }

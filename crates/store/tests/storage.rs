@@ -1555,9 +1555,16 @@ async fn reports_climb_the_chain_and_overdue_ones_escalate_daily(db: TestDb) {
     let v = s.act_on_report(m.id, ac_in, false, Some("attendance list missing"), now).await.unwrap();
     assert_eq!(v.status, "returned");
     assert!(s.inbox(ac_in).await.unwrap().is_empty());
+    // A correction that says it did not happen after all moves the counts, exactly.
+    let not_held = NewReport { held: false, reason: Some("सभागार नहीं मिला".into()), ..Default::default() };
+    let v = s.file_report(m.id, &not_held, "person:4", now + Duration::minutes(30)).await.unwrap();
+    assert_eq!((v.status.as_str(), v.revision), ("filed", 2));
+    let c = s.compliance(ac, monday, now).await.unwrap().unwrap().unit;
+    assert_eq!((c.held, c.not_held, c.late), (0, 1, 1));
+    assert!(s.verify().await.unwrap().is_empty());
     let fixed = NewReport { notes: "list attached".into(), ..rep.clone() };
     let v = s.file_report(m.id, &fixed, "person:4", now + Duration::hours(1)).await.unwrap();
-    assert_eq!((v.status.as_str(), v.level, v.revision, v.timing.as_str()), ("filed", 1, 2, "late"));
+    assert_eq!((v.status.as_str(), v.level, v.revision, v.timing.as_str()), ("filed", 1, 3, "late"));
     s.act_on_report(m.id, ac_in, true, None, now).await.unwrap();
     assert_eq!(s.inbox(dist).await.unwrap().len(), 1);
     assert!(s.inbox(ac_in).await.unwrap().is_empty());
@@ -1565,8 +1572,8 @@ async fn reports_climb_the_chain_and_overdue_ones_escalate_daily(db: TestDb) {
     let v = s.act_on_report(m.id, div, true, None, now).await.unwrap();
     assert_eq!(v.status, "acknowledged");
     assert!(s.inbox(div).await.unwrap().is_empty());
-    let states: Vec<(u32, &str)> = v.route.iter().map(|r| (r.level, r.state.as_str())).collect();
-    assert_eq!(states, vec![(1, "returned"), (1, "acknowledged"), (2, "acknowledged"), (3, "acknowledged")]);
+    let states: Vec<(u32, u32, &str)> = v.route.iter().map(|r| (r.revision, r.level, r.state.as_str())).collect();
+    assert_eq!(states, vec![(1, 1, "returned"), (2, 1, "superseded"), (3, 1, "acknowledged"), (3, 2, "acknowledged"), (3, 3, "acknowledged")]);
     assert!(matches!(s.file_report(m.id, &NewReport { attendance: 1, ..rep }, "person:4", now).await, Err(StoreError::Refused(_))));
 
     // Compliance rolls up exactly: the AC, its district, the state.
