@@ -2358,6 +2358,14 @@ impl Store for StoreImpl {
             }
             let keep: HashSet<i64> = new.iter().map(|u| u.id).collect();
             let gone: Vec<&UnitSpec> = old.iter().filter(|u| !keep.contains(&u.id)).collect();
+            for g in &gone {
+                if meetings_refer_to(&mut tx, g.id).await? {
+                    return Err(StoreError::Refused(format!(
+                        "{} has meetings, series, contacts or charges and is not in the new list; keep it in the list",
+                        g.code
+                    )));
+                }
+            }
             for g in gone.iter().filter(|g| g.kind == UnitKind::Booth) {
                 let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM memberships WHERE unit_id = $1")
                     .bind(g.id)
@@ -2452,6 +2460,9 @@ impl Store for StoreImpl {
                 .execute(&mut *tx)
                 .await?;
             }
+            // Meeting counters of the sectors: recomputed from the meetings (booths keep theirs).
+            let sector_ids: Vec<i64> = sectors.iter().map(|s| s.id).chain(gone.iter().map(|g| g.id)).collect();
+            rebuild_meeting_counters(&mut tx, ac.id, &sector_ids).await?;
             written += booths.len();
         }
         tx.commit().await?;

@@ -627,6 +627,70 @@ async fn notify_in(c: &mut Conn, notices: &[Notice], now: DateTime<Utc>) -> Resu
     Ok(n)
 }
 
+/// Does anything of the meetings' world point at this unit (so it must not be dropped)?
+async fn meetings_refer_to(c: &mut Conn, unit_id: i64) -> Result<bool> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT (SELECT COUNT(*) FROM meetings WHERE venue_id = $1) + (SELECT COUNT(*) FROM meeting_series WHERE unit_id = $1) \
+         + (SELECT COUNT(*) FROM contacts WHERE unit_id = $1) + (SELECT COUNT(*) FROM charges WHERE unit_id = $1) \
+         + (SELECT COUNT(*) FROM unit_unavailable WHERE unit_id = $1) + (SELECT COUNT(*) FROM report_recipients WHERE unit_id = $1)",
+    )
+    .bind(unit_id)
+    .fetch_one(&mut *c)
+    .await?;
+    Ok(n > 0)
+}
+
+/// Recompute the compliance counters of `units` (in the AC `ac_id`) from the meetings held at
+/// venues in that AC, after its booths moved between sectors.
+async fn rebuild_meeting_counters(c: &mut Conn, ac_id: i64, units: &[i64]) -> Result<()> {
+    if units.is_empty() {
+        return Ok(());
+    }
+    let list = units.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(",");
+    sqlx::query(AssertSqlSafe(format!("DELETE FROM meeting_counters WHERE unit_id IN ({list})"))).execute(&mut *c).await?;
+    let rows: Vec<(i64, i64, NaiveDate, Option<bool>, Option<String>)> = sqlx::query_as(
+        "SELECT m.venue_id, m.wing_id, m.day, r.held, r.timing FROM meetings m JOIN units v ON v.id = m.venue_id \
+         LEFT JOIN meeting_reports r ON r.meeting_id = m.id WHERE m.status = 'planned' AND (v.id = $1 OR v.ac_id = $1)",
+    )
+    .bind(ac_id)
+    .fetch_all(&mut *c)
+    .await?;
+    let wanted: HashSet<i64> = units.iter().copied().collect();
+    let mut sums: BTreeMap<(i64, i64, String), [i64; 5]> = BTreeMap::new();
+    for (venue, wing, day, held, timing) in rows {
+        let v = unit_by_id(c, venue).await?;
+        let mut d = [1, 0, 0, 0, 0];
+        if let (Some(h), Some(t)) = (held, timing) {
+            let r = report_counts(h, &t);
+            for i in 0..5 {
+                d[i] += r[i];
+            }
+        }
+        for id in v.anc.rollup(v.id).into_iter().filter(|id| wanted.contains(id)) {
+            let e = sums.entry((id, wing, mt::week_code(day))).or_default();
+            for i in 0..5 {
+                e[i] += d[i];
+            }
+        }
+    }
+    for ((unit, wing, week), d) in sums {
+        sqlx::query(
+            "INSERT INTO meeting_counters (unit_id, wing_id, week, planned, held, not_held, on_time, late) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(unit)
+        .bind(wing)
+        .bind(week)
+        .bind(d[0])
+        .bind(d[1])
+        .bind(d[2])
+        .bind(d[3])
+        .bind(d[4])
+        .execute(&mut *c)
+        .await?;
+    }
+    Ok(())
+}
+
 /// Recompute the compliance counters from the meetings and reports; every disagreement.
 async fn meeting_mismatches(c: &mut Conn) -> Result<Vec<Mismatch>> {
     let rows: Vec<(i64, i64, NaiveDate, Option<bool>, Option<String>)> = sqlx::query_as(

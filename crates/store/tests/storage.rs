@@ -58,6 +58,7 @@ on_both!(
     meetings_rotate_across_a_division_for_a_year,
     reports_climb_the_chain_and_overdue_ones_escalate_daily,
     requests_to_preside_move_up_and_charges_name_who_answers,
+    booth_lists_keep_meeting_counters_exact,
 );
 
 fn start() -> NaiveDate {
@@ -1648,4 +1649,44 @@ async fn requests_to_preside_move_up_and_charges_name_who_answers(db: TestDb) {
     assert!(s.charges_of(dist).await.unwrap().is_empty());
     let bearers = s.office_bearers("TS-AC-1", clock::today()).await.unwrap().unwrap();
     assert_eq!(bearers.iter().map(|b| b.0).collect::<Vec<_>>(), vec![ac]);
+}
+
+async fn booth_lists_keep_meeting_counters_exact(db: TestDb) {
+    let s = mini(&db).await;
+    let m = s
+        .add_meeting(
+            &NewMeeting {
+                wing: "party".into(),
+                venue: "TS-AC-2-B0009".into(),
+                date: clock::today() - Duration::days(2),
+                time: chrono::NaiveTime::from_hms_opt(10, 0, 0).unwrap(),
+                minutes: 60,
+                kind: "booth".into(),
+                chair: None,
+                organiser: None,
+                due_hours: 48,
+            },
+            "admin",
+        )
+        .await
+        .unwrap();
+    s.file_report(m.id, &NewReport { held: true, attendance: 12, ..Default::default() }, "admin", Utc::now()).await.unwrap();
+    // Booth 9 goes to sector 2, then moves to sector 1: the sectors' counts follow it.
+    let day = clock::today() - Duration::days(2);
+    let monday = day - Duration::days(day.weekday().num_days_from_monday() as i64);
+    for (last_in_s1, (s1_want, s2_want)) in [(8, (0, 1)), (9, (1, 0))] {
+        let list: Vec<BoothRow> = (1..=14)
+            .map(|p| BoothRow { ac_no: 2, part_no: p, name: format!("School {p}"), sector: Some(if p <= last_in_s1 { 1 } else { 2 }) })
+            .collect();
+        s.import_booths(&list).await.unwrap();
+        assert!(s.verify().await.unwrap().is_empty(), "{:?}", s.verify().await.unwrap());
+        let c = s.compliance("TS-AC-2", monday, Utc::now()).await.unwrap().unwrap();
+        let held = |code: &str| c.children.iter().find(|r| r.code == code).map_or(0, |r| r.held);
+        assert_eq!((held("TS-AC-2-S01"), held("TS-AC-2-S02")), (s1_want, s2_want));
+        assert_eq!(c.unit.held, 1);
+    }
+    // A list without the booth that hosted the meeting is refused whole.
+    let shorter: Vec<BoothRow> = (1..=8).map(|p| BoothRow { ac_no: 2, part_no: p, name: format!("S {p}"), sector: None }).collect();
+    assert!(matches!(s.import_booths(&shorter).await, Err(StoreError::Refused(_))));
+    assert!(s.unit("TS-AC-2-B0009").await.unwrap().is_some());
 }
