@@ -57,18 +57,33 @@ fn one_event(m: &MeetingView, uid: String, recurrence_id: Option<NaiveDateTime>)
 fn feed_rule(s: &Series) -> String {
     let mut until = s.end;
     let mut parts = Vec::new();
+    let mut count = false;
     for p in s.rule.split(';') {
         if let Some(v) = p.strip_prefix("UNTIL=") {
             if let Ok(d) = NaiveDate::parse_from_str(&v[..v.len().min(8)], "%Y%m%d") {
                 until = Some(until.map_or(d, |u| u.min(d)));
             }
+        } else if p.starts_with("COUNT=") {
+            count = true;
+            parts.push(p.to_string());
         } else {
             parts.push(p.to_string());
         }
     }
-    if let Some(u) = until
-        && !parts.iter().any(|p| p.starts_with("COUNT="))
-    {
+    // A COUNT that would run past the series' end: end at the last date the series holds.
+    if count && let Some(end) = s.end {
+        if let Ok(rule) = mt::Rule::parse(&s.rule)
+            && let Some(last) = rule.dates(s.start, Some(end), 100_000).last().copied()
+            && rule.dates(s.start, None, 100_000).last().is_some_and(|l| *l > end)
+        {
+            parts.retain(|p| !p.starts_with("COUNT="));
+            until = Some(last);
+            count = false;
+        } else {
+            until = None;
+        }
+    }
+    if let Some(u) = until.filter(|_| !count) {
         let end = clock::ist()
             .from_local_datetime(&u.and_hms_opt(23, 59, 59).expect("valid time"))
             .single()

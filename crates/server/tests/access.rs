@@ -107,6 +107,8 @@ struct World {
     tokens: HashMap<&'static str, String>,
     /// role → the caller's person id.
     person_ids: HashMap<&'static str, i64>,
+    /// role → the caller's mobile (as typed).
+    mobile: HashMap<&'static str, String>,
     /// (booth, wing, person id) of the members.
     members: Vec<(String, String, i64)>,
 }
@@ -168,6 +170,7 @@ async fn world(backend: Backend) -> Option<World> {
     let today = clock::today();
     let mut tokens = HashMap::new();
     let mut person_ids = HashMap::new();
+    let mut mobiles = HashMap::new();
     for (i, (role, unit, wing)) in CALLERS.iter().enumerate() {
         let post = NewPost {
             role: Role::parse(role).unwrap(),
@@ -184,6 +187,7 @@ async fn world(backend: Backend) -> Option<World> {
             .unwrap();
         tokens.insert(*role, app.store.issue_user_token(id, "test").await.unwrap());
         person_ids.insert(*role, id);
+        mobiles.insert(*role, format!("70000000{i:02}"));
     }
     // Members in every wing at booths in each relation to the posts.
     let booths = [
@@ -222,6 +226,7 @@ async fn world(backend: Backend) -> Option<World> {
         parent,
         tokens,
         person_ids,
+        mobile: mobiles,
         members,
     })
 }
@@ -418,6 +423,12 @@ async fn authorization_matrix(backend: Backend) {
                 let want = if w.allowed(role, "meetings", u, None) { 200 } else { denied("meetings") };
                 check(format!("{role} GET {path} ({rel})"), a.status.as_u16(), want);
             }
+            covered.insert(("post".into(), "/api/v1/units/{code}/unavailable".into()));
+            let a = w
+                .as_role(role, Method::POST, &format!("/api/v1/units/{u}/unavailable"), Some(&json!({"from": "2030-01-01", "to": "2030-01-02"})))
+                .await;
+            let want = if w.allowed(role, "manage-meetings", u, None) { 204 } else { denied("manage-meetings") };
+            check(format!("{role} unavailable {u} ({rel})"), a.status.as_u16(), want);
             covered.insert(("get".into(), "/api/v1/units/{code}/contacts".into()));
             let a = w.as_role(role, Method::GET, &format!("/api/v1/units/{u}/contacts"), None).await;
             let any_wing = WINGS.iter().any(|x| w.allowed(role, "members", u, Some(x)));
@@ -632,6 +643,17 @@ async fn authorization_matrix(backend: Backend) {
             ("post", "/api/v1/meetings/series".to_string(), "/api/v1/meetings/series", series_body, manage_div(201)),
             ("get", "/api/v1/reports/inbox".to_string(), "/api/v1/reports/inbox", json!({}), 200),
             ("get", "/api/v1/charges".to_string(), "/api/v1/charges", json!({}), 200),
+            ("post", "/api/v1/holidays".to_string(), "/api/v1/holidays", json!({"date": "2030-01-26", "name": ""}), if *role == "state-admin" { 422 } else { 403 }),
+            (
+                "put",
+                "/api/v1/wings/party/report-chain".to_string(),
+                "/api/v1/wings/{code}/report-chain",
+                json!({"levels": "district,ac"}),
+                if *role == "state-admin" { 422 } else { 403 },
+            ),
+            // Their own address; someone else's only with the right to manage users.
+            ("put", format!("/api/v1/users/{}/email", w.mobile[role]), "/api/v1/users/{mobile}/email", json!({"email": ""}), 204),
+            ("put", "/api/v1/users/7000000000/email".to_string(), "/api/v1/users/{mobile}/email", json!({"email": ""}), if may(role, "users") { 204 } else { 403 }),
             (
                 "post",
                 "/api/v1/charges".to_string(),

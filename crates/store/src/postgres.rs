@@ -116,6 +116,9 @@ impl PgStore {
                 "sensitive_attributes",
                 "outbox",
                 "one_time_codes",
+                "users",
+                "contacts",
+                "meeting_people",
             ] {
                 sqlx::query(AssertSqlSafe(format!("VACUUM {t}")))
                     .execute(&self.write)

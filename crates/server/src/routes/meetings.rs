@@ -1202,3 +1202,136 @@ pub async fn delete_contact(caller: Caller, State(state): State<AppState>, Path(
     }
     Ok(AuditNote::new("delete-contact", Some(format!("contact:{}", c.id))).on(StatusCode::NO_CONTENT))
 }
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct HolidayBody {
+    pub date: NaiveDate,
+    pub name: String,
+}
+
+/// A date no series meets on (state-wide; the state office's).
+#[utoipa::path(
+    post,
+    path = "/api/v1/holidays",
+    tag = "meetings",
+    request_body = HolidayBody,
+    responses(
+        (status = 204, description = "Recorded"),
+        (status = 403, description = "For the state office", body = ErrorBody),
+        (status = 422, description = "No name", body = ErrorBody),
+    )
+)]
+pub async fn add_holiday(caller: Caller, State(state): State<AppState>, ApiJson(body): ApiJson<HolidayBody>) -> Result<Response, ApiError> {
+    if !caller.scope.is_state_admin() {
+        return Err(ApiError::Forbidden);
+    }
+    state.store.add_holiday(body.date, &body.name).await?;
+    Ok(AuditNote::new("add-holiday", Some(body.date.to_string())).on(StatusCode::NO_CONTENT))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct UnavailableBody {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// A unit that cannot host meetings from one date to another (rotation skips it).
+#[utoipa::path(
+    post,
+    path = "/api/v1/units/{code}/unavailable",
+    tag = "meetings",
+    params(("code" = String, Path, description = "Unit code")),
+    request_body = UnavailableBody,
+    responses(
+        (status = 204, description = "Recorded"),
+        (status = 404, description = "No such unit in the caller's scope", body = ErrorBody),
+        (status = 422, description = "Dates out of order", body = ErrorBody),
+    )
+)]
+pub async fn set_unavailable(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    ApiJson(body): ApiJson<UnavailableBody>,
+) -> Result<Response, ApiError> {
+    caller.must_be_able(Action::ManageMeetings)?;
+    scope_at(&caller, &state, &code, Action::ManageMeetings).await?;
+    state.store.set_unavailable(&code, body.from, body.to, &body.reason).await?;
+    Ok(AuditNote::new("unit-unavailable", Some(format!("{code} {}..{}", body.from, body.to))).on(StatusCode::NO_CONTENT))
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+pub struct ChainBody {
+    /// Unit levels from nearest to highest, e.g. `ac,district,division`.
+    pub levels: String,
+}
+
+/// The levels a wing's meeting reports climb (the state office's).
+#[utoipa::path(
+    put,
+    path = "/api/v1/wings/{code}/report-chain",
+    tag = "meetings",
+    params(("code" = String, Path, description = "Wing code")),
+    request_body = ChainBody,
+    responses(
+        (status = 200, description = "Set", body = ChainBody),
+        (status = 403, description = "For the state office", body = ErrorBody),
+        (status = 422, description = "Not a chain of levels, or no such wing", body = ErrorBody),
+    )
+)]
+pub async fn set_report_chain(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    ApiJson(body): ApiJson<ChainBody>,
+) -> Result<Response, ApiError> {
+    if !caller.scope.is_state_admin() {
+        return Err(ApiError::Forbidden);
+    }
+    let chain = sangathan_core::meetings::parse_chain(&body.levels)?;
+    state.store.set_report_chain(&code, &chain).await?;
+    Ok(AuditNote::new("report-chain", Some(format!("{code}: {}", body.levels))).on(Json(body)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct EmailBody {
+    /// An address for notifications; absent or empty: back to SMS.
+    pub email: Option<String>,
+}
+
+/// Where a user's notifications go: their own, or anyone's for those who manage users.
+#[utoipa::path(
+    put,
+    path = "/api/v1/users/{mobile}/email",
+    tag = "meetings",
+    params(("mobile" = String, Path, description = "The user's mobile")),
+    request_body = EmailBody,
+    responses(
+        (status = 204, description = "Set"),
+        (status = 403, description = "Someone else's, without the right to manage users", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+        (status = 422, description = "Not an email address", body = ErrorBody),
+    )
+)]
+pub async fn set_email(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(mobile): Path<String>,
+    ApiJson(body): ApiJson<EmailBody>,
+) -> Result<Response, ApiError> {
+    let m = sangathan_core::ids::Mobile::parse(&mobile).map_err(|_| ApiError::NotFound)?;
+    let user = state.store.user_by_mobile(m.e164()).await?;
+    let own = user.as_ref().is_some_and(|u| Some(u.person_id) == caller.actor.person_id);
+    if !own {
+        caller.must_be_able(Action::ManageUsers)?;
+    }
+    let user = user.ok_or(ApiError::NotFound)?;
+    if !state.store.set_email(user.person_id, present(&body.email)).await? {
+        return Err(ApiError::NotFound);
+    }
+    Ok(AuditNote::new("set-email", Some(format!("person:{}", user.person_id)))
+        .person(user.person_id)
+        .on(StatusCode::NO_CONTENT))
+}

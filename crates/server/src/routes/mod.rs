@@ -73,4 +73,8 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(meetings::contact_outcome))
         .routes(routes!(meetings::convert_contact))
         .routes(routes!(meetings::delete_contact))
+        .routes(routes!(meetings::add_holiday))
+        .routes(routes!(meetings::set_unavailable))
+        .routes(routes!(meetings::set_report_chain))
+        .routes(routes!(meetings::set_email))
 }

@@ -91,6 +91,10 @@ pub const ROUTES: &[(&str, &str, &str)] = &[
     ("post", "/api/v1/contacts/{id}/outcome", "/api/v1/contacts/1/outcome"),
     ("post", "/api/v1/contacts/{id}/convert", "/api/v1/contacts/1/convert"),
     ("delete", "/api/v1/contacts/{id}", "/api/v1/contacts/1"),
+    ("post", "/api/v1/holidays", "/api/v1/holidays"),
+    ("post", "/api/v1/units/{code}/unavailable", "/api/v1/units/TS-AC-1/unavailable"),
+    ("put", "/api/v1/wings/{code}/report-chain", "/api/v1/wings/party/report-chain"),
+    ("put", "/api/v1/users/{mobile}/email", "/api/v1/users/6300000090/email"),
 ];
 
 fn method(m: &str) -> Method {
