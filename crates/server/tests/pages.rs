@@ -32,6 +32,7 @@ macro_rules! on_both_backends {
 }
 
 on_both_backends!(
+    asked_to_preside_from_the_inbox_and_charges_on_home,
     pages_need_a_session_and_speak_hindi_first,
     page_forms_need_the_csrf_token_and_retries_land_once,
     member_pages_are_scoped_and_audited,
@@ -676,4 +677,52 @@ async fn meeting_pages_report_inbox_and_compliance(backend: Backend) {
     assert_eq!(status, 404);
     let (status, _) = page(&app, "/units/TS-AC-1/compliance?week=2027-W99", &ac_cookie).await;
     assert_eq!(status, 422);
+}
+
+async fn asked_to_preside_from_the_inbox_and_charges_on_home(backend: Backend) {
+    use chrono::{Duration, NaiveTime};
+    use sangathan_store::meetings::NewMeeting;
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let (ac, ac_cookie) = officer(&app).await;
+    // A meeting at a booth of TS-AC-1 next week, its organiser asking a senior to preside.
+    let m = app
+        .store
+        .add_meeting(
+            &NewMeeting {
+                wing: "party".into(),
+                venue: "TS-AC-1-B0001".into(),
+                date: clock::today() + Duration::days(6),
+                time: NaiveTime::from_hms_opt(16, 0, 0).unwrap(),
+                minutes: 90,
+                kind: "booth".into(),
+                chair: None,
+                organiser: None,
+                due_hours: 48,
+            },
+            "test",
+        )
+        .await
+        .unwrap();
+    app.store.request_chair(m.id, Some(ac), 24, "test", clock::now()).await.unwrap();
+    app.store.add_charge(ac, "TS-AC-1", "meetings", "test").await.unwrap();
+    let (status, home) = page(&app, "/", &ac_cookie).await;
+    assert_eq!(status, 200);
+    assert!(home.contains("id=\"my-charges\"") && home.contains("href=\"/units/TS-AC-1/compliance\""), "{home}");
+    let (_, inbox) = page(&app, "/reports/inbox", &ac_cookie).await;
+    assert!(inbox.contains("id=\"asks\"") && inbox.contains(&format!("/meetings/{}/requests/accept", m.id)), "{inbox}");
+    let csrf = csrf_of(&inbox);
+    let accept = format!("/meetings/{}/requests/accept", m.id);
+    // Without the token: refused, nothing changes.
+    let (status, _, _) = post_form(&app, &accept, &ac_cookie, &[]).await;
+    assert_eq!(status, 403);
+    assert_eq!(app.store.chair_requests(m.id).await.unwrap()[0].state, "pending");
+    let (status, to, _) = post_form(&app, &accept, &ac_cookie, &[("_csrf", csrf.as_str())]).await;
+    assert_eq!((status, to.as_str()), (303, "/reports/inbox"));
+    assert_eq!(app.store.meeting(m.id).await.unwrap().unwrap().chair, Some(ac));
+    assert_eq!(app.store.chair_requests(m.id).await.unwrap()[0].state, "accepted");
+    // Answered: a second answer is refused.
+    let (status, _, _) = post_form(&app, &accept, &ac_cookie, &[("_csrf", csrf.as_str())]).await;
+    assert_eq!(status, 409);
 }

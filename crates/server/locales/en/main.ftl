@@ -221,3 +221,12 @@ compliance-total = All
 compliance-link = Meetings
 report-not-waiting = This report is not waiting for you (it may have been answered already).
 report-conflict = This report can no longer be changed: it was acknowledged, or the meeting was cancelled.
+
+charges-title = What I answer for
+charge-drive = the membership drive
+charge-meetings = its meetings
+charge-missing = Reports missing (this week and last): { $n }
+requests-title = Asked to preside
+request-due = answer by
+request-accept = Accept
+request-decline = Decline

@@ -221,3 +221,12 @@ compliance-total = कुल
 compliance-link = बैठकें
 report-not-waiting = यह रिपोर्ट आपके पास लंबित नहीं है (शायद इसका जवाब दिया जा चुका है)।
 report-conflict = यह रिपोर्ट अब बदली नहीं जा सकती: यह स्वीकार हो चुकी है, या बैठक रद्द हो गई है।
+
+charges-title = मेरी ज़िम्मेदारी
+charge-drive = सदस्यता अभियान
+charge-meetings = बैठकें
+charge-missing = बाकी रिपोर्टें (इस और पिछले सप्ताह): { $n }
+requests-title = अध्यक्षता का अनुरोध
+request-due = जवाब दें
+request-accept = स्वीकार करें
+request-decline = अस्वीकार करें

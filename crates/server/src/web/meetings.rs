@@ -108,25 +108,59 @@ impl MeetingLine {
     }
 }
 
-/// For the home page: how many reports wait for me, and my meetings (chair or organiser) from a
-/// week ago to a month ahead.
+/// What I answer for, on the home page: the unit, what of it, its drive's progress and the
+/// reports missing there this week and last.
+pub struct ChargeLine {
+    pub unit: String,
+    pub name: String,
+    pub what: String,
+    pub progress: String,
+    pub missing: String,
+    pub behind: bool,
+}
+
+/// For the home page: how many reports (and requests to preside) wait for me, my meetings
+/// (chair or organiser) from a week ago to a month ahead, and what I answer for.
 pub async fn home_lines(
     pc: &PageCaller,
     state: &AppState,
-) -> Result<(usize, Vec<MeetingLine>), ApiError> {
+) -> Result<(usize, Vec<MeetingLine>, Vec<ChargeLine>), ApiError> {
     let Some(me) = pc.caller.actor.person_id else {
-        return Ok((0, Vec::new()));
+        return Ok((0, Vec::new(), Vec::new()));
     };
-    let waiting = state.store.inbox(me).await?.len();
+    let lang = pc.lang;
+    let waiting = state.store.inbox(me).await?.len() + state.store.requests_for(me).await?.len();
     let today = clock::today();
     let mine = state
         .store
         .meetings_of_person(me, today - Duration::days(7), today + Duration::days(30))
         .await?
         .iter()
-        .map(|m| MeetingLine::of(m, pc.lang))
+        .map(|m| MeetingLine::of(m, lang))
         .collect();
-    Ok((waiting, mine))
+    let now = clock::now();
+    let mut charges = Vec::new();
+    for ch in state.store.charges_of(me).await? {
+        let progress = match state.store.progress(&ch.unit, None, today).await? {
+            Some(p) => format!("{} / {} ({:.1}%)", indian(p.unit.achieved), indian(p.unit.target), p.unit.percent),
+            None => String::new(),
+        };
+        let mut missing = 0;
+        for monday in [monday_of(today), monday_of(today) - Duration::days(7)] {
+            if let Some(c) = state.store.compliance(&ch.unit, monday, now).await? {
+                missing += c.unit.missing;
+            }
+        }
+        charges.push(ChargeLine {
+            name: lang.pick(&ch.unit_name, ch.unit_name_hi.as_deref()).to_string(),
+            what: lang.t(if ch.what == "drive" { "charge-drive" } else { "charge-meetings" }),
+            progress,
+            missing: lang.ta("charge-missing", &[("n", missing.to_string())]),
+            behind: missing > 0,
+            unit: ch.unit,
+        });
+    }
+    Ok((waiting, mine, charges))
 }
 
 // ---------------------------------------------------------------- inbox
@@ -136,6 +170,13 @@ pub async fn home_lines(
 struct InboxPage {
     c: Chrome,
     rows: Vec<InboxLine>,
+    /// Requests to preside waiting for my answer.
+    asks: Vec<AskLine>,
+}
+
+pub struct AskLine {
+    pub m: MeetingLine,
+    pub due: String,
 }
 
 pub struct InboxLine {
@@ -168,11 +209,41 @@ pub async fn inbox(pc: PageCaller, State(state): State<AppState>) -> PageResult 
             late: i.timing == "late",
         })
         .collect();
+    let asks = state
+        .store
+        .requests_for(me)
+        .await
+        .map_err(|e| pc.err(e))?
+        .iter()
+        .map(|(m, r)| AskLine { m: MeetingLine::of(m, lang), due: ist(r.due_at) })
+        .collect();
     let page = InboxPage {
         c: pc.chrome(lang.t("inbox-title")),
         rows,
+        asks,
     };
     Ok(pc.respond(html(&page)))
+}
+
+/// Accept or decline a request to preside (from the inbox).
+pub async fn answer_ask(
+    pc: PageCaller,
+    State(state): State<AppState>,
+    Path((id, answer)): Path<(String, String)>,
+    Form(f): Form<ActForm>,
+) -> PageResult {
+    pc.check_csrf(f.csrf.as_deref().unwrap_or(""))?;
+    let id = id_of(&id).map_err(|e| pc.err(e))?;
+    let accept = match answer.as_str() {
+        "accept" => true,
+        "decline" => false,
+        _ => return Err(pc.err(ApiError::NotFound)),
+    };
+    let me = pc.caller.actor.person_id.ok_or_else(|| pc.err(ApiError::Forbidden))?;
+    state.store.answer_request(id, me, accept, clock::now()).await.map_err(|e| pc.err(ApiError::from(e)))?;
+    let action = if accept { "accept-chair" } else { "decline-chair" };
+    let res = Redirect::to("/reports/inbox");
+    Ok(pc.respond(AuditNote::new(action, Some(format!("meeting:{id}"))).on(res)))
 }
 
 // ---------------------------------------------------------------- one meeting

@@ -275,6 +275,8 @@ struct HomePage {
     inbox: String,
     /// My meetings (chair or organiser), from a week ago to a month ahead.
     mine: Vec<super::meetings::MeetingLine>,
+    /// What I answer for.
+    charges: Vec<super::meetings::ChargeLine>,
 }
 
 pub struct Card {
@@ -333,7 +335,7 @@ pub async fn home(pc: PageCaller, State(state): State<AppState>) -> PageResult {
             map: matches!(kind.as_str(), "state" | "division" | "district"),
         });
     }
-    let (waiting, mine) = super::meetings::home_lines(&pc, &state)
+    let (waiting, mine, charges) = super::meetings::home_lines(&pc, &state)
         .await
         .map_err(|e| pc.err(e))?;
     let c = pc.chrome(pc.lang.t("home-title"));
@@ -343,6 +345,7 @@ pub async fn home(pc: PageCaller, State(state): State<AppState>) -> PageResult {
         c,
         cards,
         mine,
+        charges,
     })))
 }
 
