@@ -1960,3 +1960,36 @@ mod tests {
         assert_eq!(unfold(&out), format!("{}\r\n", "क".repeat(60)));
     }
 }
+
+/// The largest photo of a meeting the server keeps, in bytes.
+pub const PHOTO_MAX_BYTES: usize = 512 * 1024;
+/// How many photos a meeting keeps.
+pub const PHOTOS_PER_MEETING: u32 = 3;
+
+/// The image type of a photo by its first bytes: JPEG, PNG or WebP; None for anything else.
+pub fn photo_kind(b: &[u8]) -> Option<&'static str> {
+    if b.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some("image/jpeg")
+    } else if b.starts_with(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A]) {
+        Some("image/png")
+    } else if b.len() >= 12 && &b[..4] == b"RIFF" && &b[8..12] == b"WEBP" {
+        Some("image/webp")
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod photo_tests {
+    use super::photo_kind;
+
+    #[test]
+    fn photos_are_known_by_their_first_bytes() {
+        assert_eq!(photo_kind(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 0]), Some("image/jpeg"));
+        assert_eq!(photo_kind(b"\x89PNG\r\n\x1a\n...."), Some("image/png"));
+        assert_eq!(photo_kind(b"RIFF\0\0\0\0WEBPVP8 "), Some("image/webp"));
+        assert_eq!(photo_kind(b"<svg onload=alert(1)>"), None);
+        assert_eq!(photo_kind(b"{}"), None);
+        assert_eq!(photo_kind(b""), None);
+    }
+}

@@ -328,6 +328,16 @@ pub struct Notice {
     pub body: String,
 }
 
+/// A meeting's photo, as listed.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
+pub struct PhotoInfo {
+    /// 1, 2 or 3.
+    pub n: u32,
+    pub content_type: String,
+    pub size: u64,
+    pub uploaded_at: DateTime<Utc>,
+}
+
 /// What a calendar feed covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -454,6 +464,14 @@ pub trait Meetings: Send + Sync {
     async fn link_contact(&self, id: i64, person_id: i64) -> Result<Contact>;
     /// Delete a contact (on their request, or when no longer needed). False: no such contact.
     async fn delete_contact(&self, id: i64) -> Result<bool>;
+
+    /// Keep photo `n` (1..=3) of a meeting (replacing one there): JPEG, PNG or WebP, at most
+    /// `sangathan_core::meetings::PHOTO_MAX_BYTES`.
+    async fn put_photo(&self, meeting_id: i64, n: u32, bytes: &[u8], actor: &str) -> Result<PhotoInfo>;
+    /// A photo's type and bytes.
+    async fn photo(&self, meeting_id: i64, n: u32) -> Result<Option<(String, Vec<u8>)>>;
+    async fn photos(&self, meeting_id: i64) -> Result<Vec<PhotoInfo>>;
+    async fn delete_photo(&self, meeting_id: i64, n: u32) -> Result<bool>;
 
     /// The office-bearers holding a post at the unit today: (person id, name, role). None: no unit.
     async fn office_bearers(&self, unit: &str, day: NaiveDate) -> Result<Option<Vec<(i64, String, String)>>>;

@@ -1987,6 +1987,63 @@ impl Meetings for StoreImpl {
         Ok(n > 0)
     }
 
+    async fn put_photo(&self, meeting_id: i64, n: u32, bytes: &[u8], actor: &str) -> Result<PhotoInfo> {
+        if !(1..=mt::PHOTOS_PER_MEETING).contains(&n) {
+            return Err(invalid("n", "bad_photo_number", format!("photos are numbered 1 to {}", mt::PHOTOS_PER_MEETING), format!("फ़ोटो 1 से {} तक क्रमांकित होती हैं", mt::PHOTOS_PER_MEETING)));
+        }
+        if bytes.len() > mt::PHOTO_MAX_BYTES {
+            return Err(invalid("photo", "too_large", format!("a photo is at most {} KB", mt::PHOTO_MAX_BYTES / 1024), format!("फ़ोटो अधिकतम {} KB की हो सकती है", mt::PHOTO_MAX_BYTES / 1024)));
+        }
+        let Some(kind) = mt::photo_kind(bytes) else {
+            return Err(invalid("photo", "not_an_image", "a photo is a JPEG, PNG or WebP image".into(), "फ़ोटो JPEG, PNG या WebP चित्र होनी चाहिए".into()));
+        };
+        let mut tx = self.begin_write().await?;
+        meeting_core(&mut tx, meeting_id).await?;
+        let now = crate::clock::now();
+        sqlx::query(
+            "INSERT INTO meeting_photos (meeting_id, n, content_type, bytes, size, uploaded_by, uploaded_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             ON CONFLICT (meeting_id, n) DO UPDATE SET content_type = excluded.content_type, bytes = excluded.bytes, size = excluded.size, \
+             uploaded_by = excluded.uploaded_by, uploaded_at = excluded.uploaded_at",
+        )
+        .bind(meeting_id)
+        .bind(n as i64)
+        .bind(kind)
+        .bind(bytes)
+        .bind(bytes.len() as i64)
+        .bind(actor)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(PhotoInfo { n, content_type: kind.into(), size: bytes.len() as u64, uploaded_at: now })
+    }
+
+    async fn photo(&self, meeting_id: i64, n: u32) -> Result<Option<(String, Vec<u8>)>> {
+        let mut c = self.read.acquire().await?;
+        Ok(sqlx::query_as("SELECT content_type, bytes FROM meeting_photos WHERE meeting_id = $1 AND n = $2")
+            .bind(meeting_id)
+            .bind(n as i64)
+            .fetch_optional(&mut *c)
+            .await?)
+    }
+
+    async fn photos(&self, meeting_id: i64) -> Result<Vec<PhotoInfo>> {
+        let mut c = self.read.acquire().await?;
+        let rows: Vec<(i64, String, i64, DateTime<Utc>)> =
+            sqlx::query_as("SELECT n, content_type, size, uploaded_at FROM meeting_photos WHERE meeting_id = $1 ORDER BY n")
+                .bind(meeting_id)
+                .fetch_all(&mut *c)
+                .await?;
+        Ok(rows.into_iter().map(|r| PhotoInfo { n: r.0 as u32, content_type: r.1, size: r.2 as u64, uploaded_at: r.3 }).collect())
+    }
+
+    async fn delete_photo(&self, meeting_id: i64, n: u32) -> Result<bool> {
+        let mut tx = self.begin_write().await?;
+        let k = sqlx::query("DELETE FROM meeting_photos WHERE meeting_id = $1 AND n = $2").bind(meeting_id).bind(n as i64).execute(&mut *tx).await?.rows_affected();
+        tx.commit().await?;
+        Ok(k > 0)
+    }
+
     async fn office_bearers(&self, unit: &str, day: NaiveDate) -> Result<Option<Vec<(i64, String, String)>>> {
         let mut c = self.read.acquire().await?;
         let Some(u) = unit_by_code(&mut c, unit).await? else { return Ok(None) };

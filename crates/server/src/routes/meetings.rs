@@ -1335,3 +1335,92 @@ pub async fn set_email(
         .person(user.person_id)
         .on(StatusCode::NO_CONTENT))
 }
+
+fn photo_number(n: &str) -> Result<u32, ApiError> {
+    n.trim().parse().map_err(|_| ApiError::NotFound)
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Photos {
+    pub photos: Vec<sangathan_store::meetings::PhotoInfo>,
+}
+
+/// A meeting's photos (numbers, types, sizes).
+#[utoipa::path(
+    get,
+    path = "/api/v1/meetings/{id}/photos",
+    tag = "meetings",
+    params(("id" = i64, Path, description = "Meeting id")),
+    responses(
+        (status = 200, description = "The photos", body = Photos),
+        (status = 404, description = "No such meeting", body = ErrorBody),
+    )
+)]
+pub async fn list_photos(caller: Caller, State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Photos>, ApiError> {
+    let m = meeting_seen(&caller, &state, id_of(&id)?, Action::ViewMeetings).await?;
+    Ok(Json(Photos { photos: state.store.photos(m.id).await? }))
+}
+
+/// Upload photo N (1 to 3) of a meeting: the body is the image itself (JPEG, PNG or WebP, at
+/// most 512 KB); a photo already there is replaced.
+#[utoipa::path(
+    put,
+    path = "/api/v1/meetings/{id}/photos/{n}",
+    tag = "meetings",
+    params(("id" = i64, Path, description = "Meeting id"), ("n" = u32, Path, description = "1, 2 or 3")),
+    request_body(content = Vec<u8>, content_type = "image/jpeg"),
+    responses(
+        (status = 200, description = "Kept", body = sangathan_store::meetings::PhotoInfo),
+        (status = 404, description = "No such meeting", body = ErrorBody),
+        (status = 413, description = "Larger than 512 KB", body = ErrorBody),
+        (status = 422, description = "Not an image, or not 1 to 3", body = ErrorBody),
+    )
+)]
+pub async fn put_photo(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path((id, n)): Path<(String, String)>,
+    body: axum::body::Body,
+) -> Result<Response, ApiError> {
+    let m = meeting_seen(&caller, &state, id_of(&id)?, Action::FileReport).await?;
+    let n = photo_number(&n)?;
+    // Read at most one byte past the limit: a larger photo is refused without buffering it.
+    let bytes = axum::body::to_bytes(body, sangathan_core::meetings::PHOTO_MAX_BYTES + 1).await.map_err(|_| ApiError::PayloadTooLarge)?;
+    let info = state.store.put_photo(m.id, n, &bytes, &caller.actor.id).await?;
+    Ok(AuditNote::new("put-photo", Some(format!("meeting:{} photo {n}", m.id))).on(Json(info)))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/meetings/{id}/photos/{n}",
+    tag = "meetings",
+    params(("id" = i64, Path, description = "Meeting id"), ("n" = u32, Path, description = "1, 2 or 3")),
+    responses(
+        (status = 200, description = "The image", content_type = "image/jpeg", body = Vec<u8>),
+        (status = 404, description = "No such meeting or photo", body = ErrorBody),
+    )
+)]
+pub async fn get_photo(caller: Caller, State(state): State<AppState>, Path((id, n)): Path<(String, String)>) -> Result<Response, ApiError> {
+    let m = meeting_seen(&caller, &state, id_of(&id)?, Action::ViewMeetings).await?;
+    let (ct, bytes) = state.store.photo(m.id, photo_number(&n)?).await?.ok_or(ApiError::NotFound)?;
+    Ok(AuditNote::new("view-photo", Some(format!("meeting:{} photo {n}", m.id)))
+        .on(([(header::CONTENT_TYPE, ct), (header::CACHE_CONTROL, "private, no-store".to_string())], bytes)))
+}
+
+#[utoipa::path(
+    delete,
+    path = "/api/v1/meetings/{id}/photos/{n}",
+    tag = "meetings",
+    params(("id" = i64, Path, description = "Meeting id"), ("n" = u32, Path, description = "1, 2 or 3")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such meeting or photo", body = ErrorBody),
+    )
+)]
+pub async fn delete_photo(caller: Caller, State(state): State<AppState>, Path((id, n)): Path<(String, String)>) -> Result<Response, ApiError> {
+    let m = meeting_seen(&caller, &state, id_of(&id)?, Action::FileReport).await?;
+    if !state.store.delete_photo(m.id, photo_number(&n)?).await? {
+        return Err(ApiError::NotFound);
+    }
+    Ok(AuditNote::new("delete-photo", Some(format!("meeting:{} photo {n}", m.id))).on(StatusCode::NO_CONTENT))
+}

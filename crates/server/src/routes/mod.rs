@@ -77,4 +77,6 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(meetings::set_unavailable))
         .routes(routes!(meetings::set_report_chain))
         .routes(routes!(meetings::set_email))
+        .routes(routes!(meetings::list_photos))
+        .routes(routes!(meetings::put_photo, meetings::get_photo, meetings::delete_photo))
 }

@@ -47,8 +47,16 @@ pub async fn seed(app: &App) {
         consent: true,
     };
     s.add_contacts(1, &[met], "admin").await.unwrap();
+    s.put_photo(1, 1, &jpeg(100), "admin").await.unwrap();
     let (person, _) = user(app, 90, Role::DivisionIncharge, "TS-DIV-NORTH").await;
     s.add_charge(person, "TS-DIV-NORTH", "meetings", "admin").await.unwrap();
+}
+
+/// A JPEG-looking image of `n` bytes.
+pub fn jpeg(n: usize) -> Vec<u8> {
+    let mut v = vec![0xFF, 0xD8, 0xFF, 0xE0];
+    v.resize(n.max(4), 0x42);
+    v
 }
 
 /// A user with one post and an API token.
@@ -242,6 +250,27 @@ pub async fn meetings_scoped_reports_and_a_revocable_feed(backend: Backend) {
     let geeta = made["contacts"][0]["id"].as_i64().unwrap();
     as_user(&app, &a_tok, Method::DELETE, &format!("/api/v1/contacts/{geeta}"), None).await.expect_status(204);
     assert!(app.store.contact(geeta).await.unwrap().is_none());
+
+    // Photos: images only, at most 512 KB, three per meeting, seen like the meeting.
+    let photo = |n: u32, body: Vec<u8>, tok: String| {
+        let app = &app;
+        let url = app.url(&format!("{path}/photos/{n}"));
+        async move {
+            let res = app.client.put(url).bearer_auth(tok).header("content-type", "image/jpeg").body(body).send().await.unwrap();
+            res.status().as_u16()
+        }
+    };
+    assert_eq!(photo(1, jpeg(20_000), a_tok.clone()).await, 200);
+    assert_eq!(photo(2, jpeg(600 * 1024), a_tok.clone()).await, 413);
+    assert_eq!(photo(2, b"<svg onload=alert(1)>".to_vec(), a_tok.clone()).await, 422);
+    assert_eq!(photo(4, jpeg(100), a_tok.clone()).await, 422);
+    assert_eq!(photo(2, jpeg(100), c_tok.clone()).await, 404);
+    let got = app.client.get(app.url(&format!("{path}/photos/1"))).bearer_auth(&a_tok).send().await.unwrap();
+    assert_eq!(got.headers()["content-type"], "image/jpeg");
+    assert_eq!(got.bytes().await.unwrap().to_vec(), jpeg(20_000));
+    as_user(&app, &c_tok, Method::GET, &format!("{path}/photos/1"), None).await.expect(404);
+    let list = as_user(&app, &a_tok, Method::GET, &format!("{path}/photos"), None).await.expect(200);
+    assert_eq!(list["photos"].as_array().unwrap().len(), 1);
 
     // Compliance for the week, in the AC and at the state (the admin).
     let monday = day - Duration::days(day.weekday().num_days_from_monday() as i64);

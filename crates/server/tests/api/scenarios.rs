@@ -95,6 +95,10 @@ pub const ROUTES: &[(&str, &str, &str)] = &[
     ("post", "/api/v1/units/{code}/unavailable", "/api/v1/units/TS-AC-1/unavailable"),
     ("put", "/api/v1/wings/{code}/report-chain", "/api/v1/wings/party/report-chain"),
     ("put", "/api/v1/users/{mobile}/email", "/api/v1/users/6300000090/email"),
+    ("get", "/api/v1/meetings/{id}/photos", "/api/v1/meetings/1/photos"),
+    ("put", "/api/v1/meetings/{id}/photos/{n}", "/api/v1/meetings/1/photos/1"),
+    ("get", "/api/v1/meetings/{id}/photos/{n}", "/api/v1/meetings/1/photos/1"),
+    ("delete", "/api/v1/meetings/{id}/photos/{n}", "/api/v1/meetings/1/photos/1"),
 ];
 
 fn method(m: &str) -> Method {
