@@ -672,18 +672,9 @@ pub async fn run(
                 agenda: a.agenda,
                 issues: a.issues,
                 notes: a.notes,
-                present: a.present,
-                enrolled: a.enrolled,
+                present: (!a.present.is_empty()).then_some(a.present),
+                enrolled: (!a.enrolled.is_empty()).then_some(a.enrolled),
             };
-            let mut r = r;
-            if let Some(old) = s.report(a.meeting_id).await? {
-                if r.present.is_empty() {
-                    r.present = old.report.present;
-                }
-                if r.enrolled.is_empty() {
-                    r.enrolled = old.report.enrolled;
-                }
-            }
             let v = s
                 .file_report(a.meeting_id, &r, &op.actor, clock::now())
                 .await?;

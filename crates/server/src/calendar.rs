@@ -158,8 +158,14 @@ fn singles(name: &str, meetings: &[MeetingView]) -> String {
 
 /// The meetings at venues within a unit. None: no such unit.
 pub async fn unit_feed(store: &DynStore, code: &str) -> Result<Option<String>> {
+    unit_feed_in(store, code, &sangathan_core::access::Wings::All).await
+}
+
+/// The meetings at venues within a unit, of the wings given.
+pub async fn unit_feed_in(store: &DynStore, code: &str, wings: &sangathan_core::access::Wings) -> Result<Option<String>> {
     let today = clock::today();
-    let Some(ms) = store
+    let ids: std::collections::HashMap<String, i64> = store.wings().await?.into_iter().map(|w| (w.code, w.id)).collect();
+    let Some(mut ms) = store
         .meetings_within(
             code,
             today - Duration::days(BACK_DAYS),
@@ -169,6 +175,7 @@ pub async fn unit_feed(store: &DynStore, code: &str) -> Result<Option<String>> {
     else {
         return Ok(None);
     };
+    ms.retain(|m| ids.get(&m.wing).is_some_and(|id| wings.contains(*id)));
     Ok(Some(singles(
         &format!("बैठकें / Meetings — {}", code.to_ascii_uppercase()),
         &ms,
@@ -189,18 +196,51 @@ pub async fn person_feed(store: &DynStore, person_id: i64) -> Result<String> {
 }
 
 /// The feed a token names (unit feeds carry the unit's id; its code is looked up).
+///
+/// A feed shows only what its maker may still see: a person's feed made by someone else, a unit
+/// or series outside their scope now, or a wing they hold no post of there, shows nothing.
 pub async fn feed_for(
     store: &DynStore,
     kind: sangathan_store::meetings::FeedKind,
     target: i64,
+    made_by: &str,
 ) -> Result<Option<String>> {
+    use sangathan_core::access::{Action, Wings};
     use sangathan_store::meetings::FeedKind;
+    let maker = made_by.strip_prefix("person:").and_then(|p| p.parse::<i64>().ok());
+    let wings_at = |code: String| {
+        let store = store.clone();
+        async move {
+            let Some(p) = maker else { return Ok::<Wings, sangathan_store::StoreError>(Wings::All) };
+            let scope = store.scope(p, clock::today()).await?;
+            Ok(match store.place(&code).await? {
+                Some(place) => scope.wings(Action::ViewMeetings, &place),
+                None => Wings::none(),
+            })
+        }
+    };
     match kind {
-        FeedKind::Series => series_feed(store, target).await,
+        FeedKind::Series => {
+            let Some(s) = store.series(target).await? else { return Ok(None) };
+            let wing = store.wings().await?.into_iter().find(|w| w.code == s.wing).map(|w| w.id);
+            let wings = wings_at(s.unit.clone()).await?;
+            if !wing.is_some_and(|w| wings.contains(w)) {
+                return Ok(None);
+            }
+            series_feed(store, target).await
+        }
+        FeedKind::Person if maker.is_some_and(|m| m != target) => Ok(None),
         FeedKind::Person => Ok(Some(person_feed(store, target).await?)),
         FeedKind::Unit => match store.unit_code_of(target).await? {
-            Some(code) => unit_feed(store, &code).await,
+            Some(code) => {
+                let wings = wings_at(code.clone()).await?;
+                if wings.is_none() {
+                    return Ok(None);
+                }
+                unit_feed_in(store, &code, &wings).await
+            }
             None => Ok(None),
         },
     }
 }
+

@@ -130,21 +130,27 @@ pub async fn deliver(
     providers: &Providers,
 ) -> sangathan_store::Result<Delivered> {
     let mut out = Delivered::default();
-    let now = clock::now();
-    for item in store.outbox_due(now, 500).await? {
-        let Some(p) = providers.for_channel(&item.channel) else {
-            out.held += 1;
-            continue;
-        };
-        match p.send(&item).await {
-            Ok(()) => {
-                store.outbox_done(item.id, None, clock::now()).await?;
-                out.sent += 1;
-            }
-            Err(e) => {
-                tracing::warn!(id = item.id, channel = %item.channel, "notification not delivered; will retry");
-                store.outbox_done(item.id, Some(&e), clock::now()).await?;
-                out.failed += 1;
+    // Small batches, each claimed just before it is sent, until nothing is due.
+    loop {
+        let batch = store.outbox_due(clock::now(), 20).await?;
+        if batch.is_empty() {
+            break;
+        }
+        for item in batch {
+            let Some(p) = providers.for_channel(&item.channel) else {
+                out.held += 1;
+                continue;
+            };
+            match p.send(&item).await {
+                Ok(()) => {
+                    store.outbox_done(item.id, None, clock::now()).await?;
+                    out.sent += 1;
+                }
+                Err(e) => {
+                    tracing::warn!(id = item.id, channel = %item.channel, "notification not delivered; will retry");
+                    store.outbox_done(item.id, Some(&e), clock::now()).await?;
+                    out.failed += 1;
+                }
             }
         }
     }

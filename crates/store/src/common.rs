@@ -1266,6 +1266,17 @@ async fn merge_in(c: &mut Conn, from: i64, into: i64, actor: &str) -> Result<Mer
         });
     }
     deltas.apply(c).await?;
+    // Meetings and contacts that named the merged record now name the person it joined.
+    sqlx::query(
+        "INSERT INTO meeting_people (meeting_id, person_id, role) SELECT meeting_id, $2, role FROM meeting_people WHERE person_id = $1 \
+         ON CONFLICT (meeting_id, role, person_id) DO NOTHING",
+    )
+    .bind(from)
+    .bind(into)
+    .execute(&mut *c)
+    .await?;
+    sqlx::query("DELETE FROM meeting_people WHERE person_id = $1").bind(from).execute(&mut *c).await?;
+    sqlx::query("UPDATE contacts SET person_id = $2 WHERE person_id = $1").bind(from).bind(into).execute(&mut *c).await?;
 
     let snapshot = MergeSnapshot {
         from_mobile: f.3,
@@ -2387,6 +2398,7 @@ impl Store for StoreImpl {
                 .await?;
             for g in &gone {
                 for sql in [
+                    "UPDATE calendar_feeds SET revoked_at = created_at WHERE kind = 'unit' AND target_id = $1 AND revoked_at IS NULL",
                     "DELETE FROM targets WHERE unit_id = $1",
                     "DELETE FROM unit_counters WHERE unit_id = $1",
                     "DELETE FROM unit_daily WHERE unit_id = $1",

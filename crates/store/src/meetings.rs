@@ -156,12 +156,12 @@ pub struct NewReport {
     pub issues: String,
     #[serde(default)]
     pub notes: String,
-    /// Members present (person ids).
-    #[serde(default)]
-    pub present: Vec<i64>,
-    /// Members enrolled at the meeting (person ids).
-    #[serde(default)]
-    pub enrolled: Vec<i64>,
+    /// Members present (person ids); absent: as on file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub present: Option<Vec<i64>>,
+    /// Members enrolled at the meeting (person ids); absent: as on file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enrolled: Option<Vec<i64>>,
 }
 
 /// Someone met at a meeting who is not a member yet.
@@ -419,7 +419,8 @@ pub trait Meetings: Send + Sync {
 
     /// A new secret feed URL token (returned once; only its hash is kept): (feed id, token).
     async fn create_feed(&self, kind: FeedKind, target_id: i64, actor: &str) -> Result<(i64, String)>;
-    async fn feed(&self, token: &str) -> Result<Option<(FeedKind, i64)>>;
+    /// A live feed by its token: what it covers, and who made it (`person:ID` or the operator).
+    async fn feed(&self, token: &str) -> Result<Option<(FeedKind, i64, String)>>;
     /// Revoke a feed; `by` Some(actor): only a feed that actor created (None: any, the state office).
     async fn revoke_feed(&self, id: i64, by: Option<&str>) -> Result<bool>;
     /// A unit's code from its id (feeds keep ids).

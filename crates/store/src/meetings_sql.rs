@@ -276,6 +276,34 @@ async fn must_be_office_bearer(c: &mut Conn, field: &str, person: i64, day: Naiv
     Ok(())
 }
 
+/// Refuse a chair (or a senior asked to preside) who holds no office-bearer's post above the venue.
+async fn must_be_eligible_chair(c: &mut Conn, field: &str, person: i64, venue: Option<i64>, day: NaiveDate) -> Result<()> {
+    must_be_office_bearer(c, field, person, day).await?;
+    let Some(v) = venue else { return Ok(()) };
+    let venue = unit_by_id(c, v).await?;
+    // Any office-bearer of a unit above the venue (the automatic choice prefers the nearest).
+    let mut senior = false;
+    for k in [UnitKind::Sector, UnitKind::Ac, UnitKind::District, UnitKind::Division, UnitKind::State] {
+        if let Some(u) = ancestor_of(&venue, k) {
+            let sql = format!(
+                "SELECT COUNT(*) FROM posts p WHERE p.person_id = $1 AND p.unit_id = $2 AND p.role IN {OFFICE_ROLES} \
+                 AND p.starts_on <= $3 AND (p.ends_on IS NULL OR p.ends_on >= $3)"
+            );
+            let n: i64 = sqlx::query_scalar(AssertSqlSafe(sql)).bind(person).bind(u).bind(day).fetch_one(&mut *c).await?;
+            senior |= n > 0;
+        }
+    }
+    if !senior {
+        return Err(invalid(
+            field,
+            "not_senior_here",
+            format!("person {person} holds no post above {} to preside there", venue.code),
+            format!("व्यक्ति {person} का {} से ऊपर कोई पद नहीं, इसलिए वे वहाँ अध्यक्षता नहीं कर सकते", venue.code),
+        ));
+    }
+    Ok(())
+}
+
 /// Is `person` chairing another planned meeting on `day`?
 async fn chair_busy(c: &mut Conn, person: i64, day: NaiveDate, except: i64) -> Result<bool> {
     let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM meetings WHERE status = 'planned' AND chair_id = $1 AND day = $2 AND id <> $3")
@@ -443,8 +471,8 @@ impl ReportRow {
             agenda: self.agenda.clone(),
             issues: self.issues.clone(),
             notes: self.notes.clone(),
-            present: Vec::new(),
-            enrolled: Vec::new(),
+            present: None,
+            enrolled: None,
         }
     }
 }
@@ -461,14 +489,16 @@ async fn meeting_people(c: &mut Conn, meeting_id: i64, role: &str) -> Result<Vec
 /// A report's content as stored, with its linked members.
 async fn report_content(c: &mut Conn, meeting_id: i64, r: &ReportRow) -> Result<NewReport> {
     let mut n = r.content();
-    n.present = meeting_people(c, meeting_id, "present").await?;
-    n.enrolled = meeting_people(c, meeting_id, "enrolled").await?;
+    n.present = Some(meeting_people(c, meeting_id, "present").await?);
+    n.enrolled = Some(meeting_people(c, meeting_id, "enrolled").await?);
     Ok(n)
 }
 
-/// Replace a meeting's linked members; every id must be a live person.
+/// Replace a meeting's linked members (the lists given; an absent one stays as on file); every
+/// id must be a live person.
 async fn link_people(c: &mut Conn, meeting_id: i64, r: &NewReport) -> Result<()> {
     for (role, ids) in [("present", &r.present), ("enrolled", &r.enrolled)] {
+        let Some(ids) = ids else { continue };
         for id in ids {
             let live: Option<i64> = sqlx::query_scalar("SELECT id FROM people WHERE id = $1 AND erased_at IS NULL AND merged_into IS NULL")
                 .bind(*id)
@@ -813,7 +843,7 @@ async fn ask_chair(c: &mut Conn, meeting_id: i64, person: Option<i64>, hours: u3
         return Ok(false);
     }
     let Some(p) = who else { return Ok(false) };
-    must_be_office_bearer(c, "person", p, m.3).await?;
+    must_be_eligible_chair(c, "person", p, m.1, m.3).await?;
     if asked.contains(&p) {
         return Err(invalid("person", "already_asked", format!("person {p} was already asked"), format!("व्यक्ति {p} से पहले ही पूछा जा चुका है")));
     }
@@ -1089,7 +1119,7 @@ impl Meetings for StoreImpl {
         }
         let chair = match n.chair {
             Some(p) => {
-                must_be_office_bearer(&mut tx, "chair", p, n.date).await?;
+                must_be_eligible_chair(&mut tx, "chair", p, Some(venue.id), n.date).await?;
                 if chair_busy(&mut tx, p, n.date, 0).await? {
                     return Err(invalid("chair", "double_booked", format!("person {p} already chairs a meeting on {}", n.date), format!("व्यक्ति {p} {} को पहले से एक बैठक की अध्यक्षता कर रहे हैं", n.date)));
                 }
@@ -1177,7 +1207,7 @@ impl Meetings for StoreImpl {
 
     async fn cancel_meeting(&self, id: i64, _actor: &str) -> Result<MeetingView> {
         let mut tx = self.begin_write().await?;
-        Self::lock_keys(&mut tx, &[format!("meeting:{id}")]).await?;
+        Self::lock_keys(&mut tx, &[format!("meeting:{id}"), "chairs".into()]).await?;
         let m = meeting_core(&mut tx, id).await?;
         if report_row(&mut tx, id).await?.is_some() {
             return Err(StoreError::Refused(format!("meeting {id} has a report; it cannot be cancelled")));
@@ -1207,7 +1237,7 @@ impl Meetings for StoreImpl {
         let mut tx = self.begin_write().await?;
         Self::lock_keys(&mut tx, &[format!("meeting:{id}"), "chairs".into()]).await?;
         let m = meeting_core(&mut tx, id).await?;
-        must_be_office_bearer(&mut tx, "chair", person_id, m.3).await?;
+        must_be_eligible_chair(&mut tx, "chair", person_id, m.1, m.3).await?;
         if chair_busy(&mut tx, person_id, m.3, id).await? {
             return Err(invalid("chair", "double_booked", format!("person {person_id} already chairs a meeting on {}", m.3), format!("व्यक्ति {person_id} {} को पहले से एक बैठक की अध्यक्षता कर रहे हैं", m.3)));
         }
@@ -1270,10 +1300,15 @@ impl Meetings for StoreImpl {
         let venue = unit_by_id(&mut tx, venue_id).await?;
         let reason = r.reason.as_deref().map(str::trim).filter(|s| !s.is_empty() && !r.held);
         let mut wanted = NewReport { reason: reason.map(String::from), ..r.clone() };
-        wanted.present.sort_unstable();
-        wanted.present.dedup();
-        wanted.enrolled.sort_unstable();
-        wanted.enrolled.dedup();
+        for (role, list) in [("present", &mut wanted.present), ("enrolled", &mut wanted.enrolled)] {
+            match list {
+                Some(l) => {
+                    l.sort_unstable();
+                    l.dedup();
+                }
+                None => *list = Some(meeting_people(&mut tx, meeting_id, role).await?),
+            }
+        }
         let old = report_row(&mut tx, meeting_id).await?;
         let same = match &old {
             Some(o) => report_content(&mut tx, meeting_id, o).await? == wanted,
@@ -1656,13 +1691,13 @@ impl Meetings for StoreImpl {
         Ok((id, token))
     }
 
-    async fn feed(&self, token: &str) -> Result<Option<(FeedKind, i64)>> {
+    async fn feed(&self, token: &str) -> Result<Option<(FeedKind, i64, String)>> {
         let mut c = self.read.acquire().await?;
-        let row: Option<(String, i64)> = sqlx::query_as("SELECT kind, target_id FROM calendar_feeds WHERE token_hash = $1 AND revoked_at IS NULL")
+        let row: Option<(String, i64, String)> = sqlx::query_as("SELECT kind, target_id, created_by FROM calendar_feeds WHERE token_hash = $1 AND revoked_at IS NULL")
             .bind(hash_token(token))
             .fetch_optional(&mut *c)
             .await?;
-        Ok(row.and_then(|(k, t)| FeedKind::parse(&k).map(|k| (k, t))))
+        Ok(row.and_then(|(k, t, by)| FeedKind::parse(&k).map(|k| (k, t, by))))
     }
 
     async fn revoke_feed(&self, id: i64, by: Option<&str>) -> Result<bool> {
@@ -2081,7 +2116,7 @@ impl Meetings for StoreImpl {
              AND attempts < 10 AND (next_at IS NULL OR next_at <= $1) ORDER BY id LIMIT $2",
         )
         .bind(now)
-        .bind(limit.clamp(1, 1000) as i64)
+        .bind(limit.clamp(1, 50) as i64)
         .fetch_all(&mut *tx)
         .await?;
         let mut claimed = Vec::with_capacity(rows.len());

@@ -218,7 +218,10 @@ pub async fn create_meeting(
     caller.must_be_able(Action::ManageMeetings)?;
     let wings = scope_at(&caller, &state, &body.venue, Action::ManageMeetings).await?;
     in_wing(&state, &wings, &body.wing).await?;
-    body.organiser = body.organiser.or(caller.actor.person_id);
+    // The caller organises it; only the state office may name someone else.
+    if !caller.scope.is_state_admin() || body.organiser.is_none() {
+        body.organiser = caller.actor.person_id;
+    }
     let m = state.store.add_meeting(&body, &caller.actor.id).await?;
     Ok(
         AuditNote::new("add-meeting", Some(format!("meeting:{}", m.id)))
@@ -315,7 +318,8 @@ pub async fn move_meeting(
 ) -> Result<Response, ApiError> {
     let m = meeting_seen(&caller, &state, id_of(&id)?, Action::ManageMeetings).await?;
     if let Some(v) = &body.venue {
-        scope_at(&caller, &state, v, Action::ManageMeetings).await?;
+        let wings = scope_at(&caller, &state, v, Action::ManageMeetings).await?;
+        in_wing(&state, &wings, &m.wing).await?;
     }
     let m = state
         .store
@@ -438,6 +442,15 @@ pub async fn file_report(
     ApiJson(body): ApiJson<NewReport>,
 ) -> Result<Response, ApiError> {
     let m = meeting_seen(&caller, &state, id_of(&id)?, Action::FileReport).await?;
+    // Members linked to the report must be ones the caller may see: any other id, existing or
+    // not, gets the same answer.
+    for (field, ids) in [("present", &body.present), ("enrolled", &body.enrolled)] {
+        for pid in ids.iter().flatten() {
+            if crate::routes::members::member_seen(&caller, &state, &pid.to_string()).await.is_err() {
+                return Err(FieldError::new(field, "unknown_person", format!("no such member: {pid}"), format!("ऐसा कोई सदस्य नहीं: {pid}")).into());
+            }
+        }
+    }
     let v = state
         .store
         .file_report(m.id, &body, &caller.actor.id, clock::now())
@@ -807,8 +820,8 @@ pub async fn public_feed(
     if token.len() > 100 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(ApiError::NotFound);
     }
-    let (kind, target) = state.store.feed(token).await?.ok_or(ApiError::NotFound)?;
-    let text = crate::calendar::feed_for(&state.store, kind, target)
+    let (kind, target, made_by) = state.store.feed(token).await?.ok_or(ApiError::NotFound)?;
+    let text = crate::calendar::feed_for(&state.store, kind, target, &made_by)
         .await?
         .ok_or(ApiError::NotFound)?;
     Ok((
@@ -1076,9 +1089,11 @@ pub async fn list_contacts(
 }
 
 /// A contact the caller may work on: assigned to them, or in their scope (members' wings).
-async fn contact_seen(caller: &Caller, state: &AppState, id: &str) -> Result<Contact, ApiError> {
+/// The assignee may record outcomes and convert; assigning and deleting need the scope.
+async fn contact_seen(caller: &Caller, state: &AppState, id: &str, assignee_ok: bool) -> Result<Contact, ApiError> {
     let c = state.store.contact(id_of(id)?).await?;
     if let Some(c) = &c
+        && assignee_ok
         && caller.actor.person_id.is_some()
         && c.assigned_to == caller.actor.person_id
     {
@@ -1115,7 +1130,20 @@ pub async fn assign_contact(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<AssignBody>,
 ) -> Result<Response, ApiError> {
-    let c = contact_seen(&caller, &state, &id).await?;
+    let c = contact_seen(&caller, &state, &id, false).await?;
+    // The assignee must be able to see this contact themself (its unit and wing).
+    let scope = state.store.scope(body.person_id, clock::today()).await?;
+    let place = state.store.place(&c.unit).await?.ok_or(ApiError::NotFound)?;
+    let wing = wing_id(&state, &c.wing).await?.ok_or(ApiError::NotFound)?;
+    if !scope.wings(Action::ViewMembers, &place).contains(wing) {
+        return Err(FieldError::new(
+            "person_id",
+            "not_in_scope",
+            "they cannot see members there, so they cannot follow this contact up",
+            "वे वहाँ के सदस्य नहीं देख सकते, इसलिए यह संपर्क उन्हें नहीं सौंपा जा सकता",
+        )
+        .into());
+    }
     let c = state.store.assign_contact(c.id, body.person_id).await?;
     Ok(AuditNote::new("assign-contact", Some(format!("contact:{} person:{}", c.id, body.person_id))).on(Json(c)))
 }
@@ -1147,7 +1175,7 @@ pub async fn contact_outcome(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<OutcomeBody>,
 ) -> Result<Response, ApiError> {
-    let c = contact_seen(&caller, &state, &id).await?;
+    let c = contact_seen(&caller, &state, &id, true).await?;
     let c = state.store.contact_outcome(c.id, &body.status, &body.note).await?;
     Ok(AuditNote::new("contact-outcome", Some(format!("contact:{} {}", c.id, c.status))).on(Json(c)))
 }
@@ -1172,7 +1200,11 @@ pub async fn convert_contact(
     Path(id): Path<String>,
     ApiJson(mut body): ApiJson<crate::routes::members::EnrolRequest>,
 ) -> Result<Response, ApiError> {
-    let c = contact_seen(&caller, &state, &id).await?;
+    let c = contact_seen(&caller, &state, &id, true).await?;
+    // Already a member: nothing to enrol again.
+    if c.person_id.is_some() {
+        return Ok(AuditNote::new("convert-contact", Some(format!("contact:{} (already)", c.id))).on(Json(c)));
+    }
     body.name = body.name.or(Some(c.name.clone()));
     body.mobile = body.mobile.or(c.mobile.clone());
     body.wing = body.wing.or(Some(c.wing.clone()));
@@ -1196,7 +1228,7 @@ pub async fn convert_contact(
     )
 )]
 pub async fn delete_contact(caller: Caller, State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
-    let c = contact_seen(&caller, &state, &id).await?;
+    let c = contact_seen(&caller, &state, &id, false).await?;
     if !state.store.delete_contact(c.id).await? {
         return Err(ApiError::NotFound);
     }
@@ -1386,6 +1418,9 @@ pub async fn put_photo(
     let n = photo_number(&n)?;
     // Read at most one byte past the limit: a larger photo is refused without buffering it.
     let bytes = axum::body::to_bytes(body, sangathan_core::meetings::PHOTO_MAX_BYTES + 1).await.map_err(|_| ApiError::PayloadTooLarge)?;
+    if bytes.len() > sangathan_core::meetings::PHOTO_MAX_BYTES {
+        return Err(ApiError::PayloadTooLarge);
+    }
     let info = state.store.put_photo(m.id, n, &bytes, &caller.actor.id).await?;
     Ok(AuditNote::new("put-photo", Some(format!("meeting:{} photo {n}", m.id))).on(Json(info)))
 }

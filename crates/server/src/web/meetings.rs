@@ -731,8 +731,8 @@ impl ReportForm {
             issues: text(&self.issues),
             notes: text(&self.notes),
             // The form does not edit linked members; `report_submit` keeps those on file.
-            present: Vec::new(),
-            enrolled: Vec::new(),
+            present: None,
+            enrolled: None,
         })
     }
 }
@@ -812,14 +812,11 @@ pub async fn report_submit(
     let m = meeting_seen(&pc.caller, &state, id, Action::FileReport)
         .await
         .map_err(|e| pc.err(e))?;
-    let mut body = match f.parse(lang) {
+    let body = match f.parse(lang) {
         Ok(b) => b,
         Err(errors) => return report_page_with(&pc, &state, &m, Some(f), errors).await,
     };
-    if let Some(old) = state.store.report(m.id).await.map_err(|e| pc.err(crate::error::ApiError::from(e)))? {
-        body.present = old.report.present;
-        body.enrolled = old.report.enrolled;
-    }
+
     match state
         .store
         .file_report(m.id, &body, &pc.caller.actor.id, clock::now())
@@ -849,7 +846,8 @@ pub async fn report_submit(
                             Lang::Hi => e.hi,
                             Lang::En => e.en,
                         };
-                        (e.field, msg)
+                        let known = ["held", "reason", "attendance", "employees_met", "new_supporters", "new_members", "agenda", "issues", "notes"];
+                        (if known.contains(&e.field.as_str()) { e.field } else { "form".to_string() }, msg)
                     })
                     .collect(),
                 other => vec![("form".to_string(), message_of(&other, lang))],

@@ -235,6 +235,10 @@ pub async fn meetings_scoped_reports_and_a_revocable_feed(backend: Backend) {
     let made = as_user(&app, &a_tok, Method::POST, &cpath, Some(&good)).await.expect(201);
     let mohan = made["contacts"][1]["id"].as_i64().unwrap();
     as_user(&app, &c_tok, Method::GET, "/api/v1/units/TS-AC-1/contacts", None).await.expect(404);
+    // Not to someone who cannot see members there (the other AC's in-charge).
+    let c_id = app.store.user_by_mobile("+916300000003").await.unwrap().unwrap().person_id;
+    let refused = as_user(&app, &a_tok, Method::POST, &format!("/api/v1/contacts/{mohan}/assign"), Some(&json!({"person_id": c_id}))).await.expect(422);
+    assert_eq!(refused["error"]["code"], "not_in_scope");
     let assigned = as_user(&app, &a_tok, Method::POST, &format!("/api/v1/contacts/{mohan}/assign"), Some(&json!({"person_id": d}))).await.expect(200);
     assert_eq!(assigned["status"], "assigned");
     let mine = as_user(&app, &d_tok, Method::GET, "/api/v1/units/TS-DT-HILL/contacts?mine=true", None).await.expect(200);
