@@ -767,14 +767,15 @@ pub async fn run(
             }
         }
         MeetingsCmd::Compliance { unit, week, json } => {
-            must_at(&op, Action::ViewMeetings, &unit).await?;
+            op.must_be_able(Action::ViewMeetings)?;
+            let wings = op.wings(Action::ViewMeetings, &unit).await?;
             let monday = match week {
                 Some(w) => sangathan_core::meetings::parse_week(&w)
                     .map_err(|e| anyhow!("--week: {} | {}", e.en, e.hi))?,
                 None => clock::today(),
             };
             let c = s
-                .compliance(&unit, monday, clock::now())
+                .compliance_in(&unit, monday, clock::now(), &wings)
                 .await?
                 .ok_or_else(|| anyhow!("unknown unit: {unit}"))?;
             if json {

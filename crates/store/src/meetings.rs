@@ -409,8 +409,19 @@ pub trait Meetings: Send + Sync {
     /// The overdue check: each meeting due and not reported is escalated one level further up
     /// each day and the organiser, chair and that level are notified; at most once a day.
     async fn escalate(&self, now: DateTime<Utc>) -> Result<EscalationRun>;
-    /// A unit's and its children's compliance for the ISO week starting `monday`. None: no unit.
-    async fn compliance(&self, unit: &str, monday: NaiveDate, now: DateTime<Utc>) -> Result<Option<Compliance>>;
+    /// A unit's and its children's compliance for the ISO week starting `monday`, every wing.
+    /// None: no unit.
+    async fn compliance(&self, unit: &str, monday: NaiveDate, now: DateTime<Utc>) -> Result<Option<Compliance>> {
+        self.compliance_in(unit, monday, now, &sangathan_core::access::Wings::All).await
+    }
+    /// The same, counting only the meetings of `wings` (a caller's wings at the unit).
+    async fn compliance_in(
+        &self,
+        unit: &str,
+        monday: NaiveDate,
+        now: DateTime<Utc>,
+        wings: &sangathan_core::access::Wings,
+    ) -> Result<Option<Compliance>>;
 
     async fn add_holiday(&self, day: NaiveDate, name: &str) -> Result<()>;
     async fn set_unavailable(&self, unit: &str, from: NaiveDate, to: NaiveDate, reason: &str) -> Result<()>;

@@ -1563,7 +1563,8 @@ impl Meetings for StoreImpl {
         Ok(run)
     }
 
-    async fn compliance(&self, unit: &str, monday: NaiveDate, now: DateTime<Utc>) -> Result<Option<Compliance>> {
+    async fn compliance_in(&self, unit: &str, monday: NaiveDate, now: DateTime<Utc>, wings: &Wings) -> Result<Option<Compliance>> {
+        let wing_cond = wings_filter(wings);
         let mut c = self.read.acquire().await?;
         let Some(u) = unit_by_code(&mut c, unit).await? else { return Ok(None) };
         let week = mt::week_code(monday);
@@ -1575,7 +1576,8 @@ impl Meetings for StoreImpl {
         let list = ids.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(",");
         let sql = format!(
             "SELECT unit_id, SUM(planned), SUM(held), SUM(not_held), SUM(on_time), SUM(late) FROM meeting_counters \
-             WHERE week = $1 AND unit_id IN ({list}) GROUP BY unit_id"
+             WHERE week = $1 AND unit_id IN ({list}) AND {} GROUP BY unit_id",
+            wing_cond.replace("m.wing_id", "wing_id")
         );
         let sums: Vec<(i64, i64, i64, i64, i64, i64)> = if self.backend() == Backend::Postgres {
             let sql = sql.replace("SUM(planned), SUM(held), SUM(not_held), SUM(on_time), SUM(late)", "CAST(SUM(planned) AS BIGINT), CAST(SUM(held) AS BIGINT), CAST(SUM(not_held) AS BIGINT), CAST(SUM(on_time) AS BIGINT), CAST(SUM(late) AS BIGINT)");
@@ -1587,7 +1589,7 @@ impl Meetings for StoreImpl {
         // Missing: due by now and not reported, counted up the tree from each venue.
         let sql = format!(
             "SELECT m.venue_id FROM meetings m LEFT JOIN meeting_reports r ON r.meeting_id = m.id WHERE {} AND m.status = 'planned' \
-             AND r.meeting_id IS NULL AND m.report_due < $2 AND m.day >= $3 AND m.day <= $4",
+             AND r.meeting_id IS NULL AND m.report_due < $2 AND m.day >= $3 AND m.day <= $4 AND {wing_cond}",
             venue_within(u.kind)
         );
         let venues: Vec<i64> = sqlx::query_scalar(AssertSqlSafe(sql)).bind(u.id).bind(now).bind(monday).bind(sunday).fetch_all(&mut *c).await?;

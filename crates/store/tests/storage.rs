@@ -1469,6 +1469,10 @@ async fn meetings_rotate_across_a_division_for_a_year(db: TestDb) {
     assert_eq!(c.unit.planned, 2, "{c:?}");
     assert_eq!(c.children.iter().map(|r| r.planned).sum::<i64>(), 2);
     assert_eq!(s.compliance("UP", occ[0].date, Utc::now()).await.unwrap().unwrap().unit.planned, 2);
+    // Counted in one wing: only that wing's series.
+    let party = s.wings().await.unwrap().into_iter().find(|w| w.code == "party").unwrap().id;
+    let only = Wings::Only(std::collections::BTreeSet::from([party]));
+    assert_eq!(s.compliance_in(div, occ[0].date, Utc::now(), &only).await.unwrap().unwrap().unit.planned, 1);
     assert!(s.verify().await.unwrap().is_empty());
 }
 

@@ -641,15 +641,16 @@ pub async fn compliance(
     ApiQuery(q): ApiQuery<WeekQuery>,
 ) -> Result<Json<Compliance>, ApiError> {
     caller.must_be_able(Action::ViewMeetings)?;
-    scope_at(&caller, &state, &code, Action::ViewMeetings).await?;
+    let wings = scope_at(&caller, &state, &code, Action::ViewMeetings).await?;
     let monday = match present(&q.week) {
         Some(w) => sangathan_core::meetings::parse_week(w)?,
         None => clock::today(),
     };
+    // Only the wings the caller holds posts of here are counted.
     Ok(Json(
         state
             .store
-            .compliance(&code, monday, clock::now())
+            .compliance_in(&code, monday, clock::now(), &wings)
             .await?
             .ok_or(ApiError::NotFound)?,
     ))

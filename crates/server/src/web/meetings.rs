@@ -913,7 +913,7 @@ pub async fn compliance(
     Query(q): Query<WeekQuery>,
 ) -> PageResult {
     pc.must_be_able(Action::ViewMeetings)?;
-    scope_at(&pc.caller, &state, &code, Action::ViewMeetings)
+    let wings = scope_at(&pc.caller, &state, &code, Action::ViewMeetings)
         .await
         .map_err(|e| pc.err(e))?;
     let lang = pc.lang;
@@ -923,7 +923,7 @@ pub async fn compliance(
     };
     let c = state
         .store
-        .compliance(&code, monday, clock::now())
+        .compliance_in(&code, monday, clock::now(), &wings)
         .await
         .map_err(|e| pc.err(e))?
         .ok_or_else(|| pc.err(ApiError::NotFound))?;
