@@ -318,6 +318,15 @@ impl Scope {
     pub fn may_somewhere(&self, action: Action) -> bool {
         self.posts.iter().any(|p| role_may(p.role, action))
     }
+
+    /// The wings in which some post may do `action` somewhere (every wing for a state admin):
+    /// for what belongs to a wing rather than to a unit, like its talking points.
+    pub fn wings_for(&self, action: Action) -> Wings {
+        if self.is_state_admin() {
+            return Wings::All;
+        }
+        Wings::Only(self.posts.iter().filter(|p| role_may(p.role, action)).map(|p| p.wing_id).collect())
+    }
 }
 
 #[cfg(test)]

@@ -321,6 +321,13 @@ async fn authorization_matrix(backend: Backend) {
         let cid = list["contacts"].as_array().unwrap().iter().find(|c| c["meeting_id"] == *mid).unwrap()["id"].as_i64().unwrap();
         contact_of.insert(*mid, cid);
     }
+    let point = w
+        .app
+        .post("/api/v1/talking-points", &json!({"wing": "party", "title": "Membership drive", "body_hi": "सदस्यता अभियान", "published": true}))
+        .await
+        .expect(201)["id"]
+        .as_i64()
+        .unwrap();
     let admin_feed = w.app.post("/api/v1/calendar/feeds", &json!({"kind": "series", "series": series})).await.expect(201)["id"]
         .as_i64()
         .unwrap();
@@ -609,6 +616,7 @@ async fn authorization_matrix(backend: Backend) {
                 // Adding contacts and photos needs the right to report there, whatever the report's state.
                 ("post", format!("/api/v1/meetings/{mid}/contacts"), "/api/v1/meetings/{id}/contacts", json!({"contacts": [{"name": "Met Again", "consent": false}]}), if matches!(report, 200 | 409) { 201 } else { report }),
                 ("get", format!("/api/v1/meetings/{mid}/photos"), "/api/v1/meetings/{id}/photos", json!({}), see),
+                ("post", format!("/api/v1/meetings/{mid}/talking-points"), "/api/v1/meetings/{id}/talking-points", json!({"ids": [point]}), if matches!(report, 200 | 409) { 200 } else { report }),
                 ("get", format!("/api/v1/meetings/{mid}/photos/1"), "/api/v1/meetings/{id}/photos/{n}", json!({}), see),
                 ("put", format!("/api/v1/meetings/{mid}/photos/2"), "/api/v1/meetings/{id}/photos/{n}", json!({}), if matches!(report, 200 | 409) { 422 } else { report }),
                 ("delete", format!("/api/v1/meetings/{mid}/photos/3"), "/api/v1/meetings/{id}/photos/{n}", json!({}), if matches!(report, 200 | 409) { 404 } else { report }),
@@ -619,6 +627,8 @@ async fn authorization_matrix(backend: Backend) {
                 check(format!("{role} {m} {path} at {venue}"), a.status.as_u16(), want);
             }
         }
+        let party_post = CALLERS.iter().any(|c| c.0 == *role && c.2 == "party");
+        let read_point = if !may(role, "meetings") { 403 } else if party_post { 200 } else { 404 };
         // The series is the employees' federation's: other wings do not see it.
         // Contacts (personal data): those who see the venue's members in its wing.
         for (venue, mid) in &meetings {
@@ -649,6 +659,24 @@ async fn authorization_matrix(backend: Backend) {
             ("post", "/api/v1/meetings/series".to_string(), "/api/v1/meetings/series", series_body, manage_div(201)),
             ("get", "/api/v1/reports/inbox".to_string(), "/api/v1/reports/inbox", json!({}), 200),
             ("get", "/api/v1/charges".to_string(), "/api/v1/charges", json!({}), 200),
+            // Talking points of the party wing: read by its members' office-bearers, written by those who manage its meetings.
+            ("get", "/api/v1/talking-points".to_string(), "/api/v1/talking-points", json!({}), if may(role, "meetings") { 200 } else { 403 }),
+            (
+                "post",
+                "/api/v1/talking-points".to_string(),
+                "/api/v1/talking-points",
+                json!({"wing": "party", "title": ""}),
+                if may(role, "manage-meetings") && party_post { 422 } else { 403 },
+            ),
+            ("get", format!("/api/v1/talking-points/{point}"), "/api/v1/talking-points/{id}", json!({}), read_point),
+            ("get", format!("/api/v1/talking-points/{point}/versions"), "/api/v1/talking-points/{id}/versions", json!({}), read_point),
+            (
+                "put",
+                format!("/api/v1/talking-points/{point}"),
+                "/api/v1/talking-points/{id}",
+                json!({"wing": "party", "title": ""}),
+                if !may(role, "manage-meetings") { 403 } else if party_post { 422 } else { 404 },
+            ),
             ("post", "/api/v1/holidays".to_string(), "/api/v1/holidays", json!({"date": "2030-01-26", "name": ""}), if *role == "state-admin" { 422 } else { 403 }),
             (
                 "put",

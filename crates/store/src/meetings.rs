@@ -338,6 +338,53 @@ pub struct PhotoInfo {
     pub uploaded_at: DateTime<Utc>,
 }
 
+/// A talking point as written (a new one, or the next version of one).
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Default, ToSchema)]
+pub struct NewPoint {
+    /// Wing code.
+    pub wing: String,
+    pub title: String,
+    #[serde(default)]
+    pub body_hi: String,
+    #[serde(default)]
+    pub body_en: String,
+    /// Who it is for: free tags (e.g. `government employees`, `youth`, `farmers`).
+    #[serde(default)]
+    pub audience: Vec<String>,
+    /// Published (offered for agendas) or a draft.
+    #[serde(default)]
+    pub published: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
+pub struct Point {
+    pub id: i64,
+    pub wing: String,
+    pub title: String,
+    pub body_hi: String,
+    pub body_en: String,
+    pub audience: Vec<String>,
+    /// `draft` or `published`.
+    pub status: String,
+    pub version: u32,
+    /// How many meeting agendas carry it.
+    pub uses: u32,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// An earlier (or the current) version of a talking point.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
+pub struct PointVersion {
+    pub version: u32,
+    pub title: String,
+    pub body_hi: String,
+    pub body_en: String,
+    pub audience: Vec<String>,
+    pub status: String,
+    pub edited_by: String,
+    pub edited_at: DateTime<Utc>,
+}
+
 /// What a calendar feed covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -484,6 +531,21 @@ pub trait Meetings: Send + Sync {
     async fn photo(&self, meeting_id: i64, n: u32) -> Result<Option<(String, Vec<u8>)>>;
     async fn photos(&self, meeting_id: i64) -> Result<Vec<PhotoInfo>>;
     async fn delete_photo(&self, meeting_id: i64, n: u32) -> Result<bool>;
+
+    /// Add a talking point (version 1).
+    async fn add_point(&self, p: &NewPoint, actor: &str) -> Result<Point>;
+    /// Edit one: the version before is kept. Its wing cannot change.
+    async fn edit_point(&self, id: i64, p: &NewPoint, actor: &str) -> Result<Point>;
+    async fn point(&self, id: i64) -> Result<Option<Point>>;
+    /// Every version, oldest first.
+    async fn point_versions(&self, id: i64) -> Result<Vec<PointVersion>>;
+    /// The library in `wings`: published ones (and drafts when asked), optionally for one
+    /// audience tag; most used first.
+    async fn points(&self, wings: &sangathan_core::access::Wings, audience: Option<&str>, drafts: bool) -> Result<Vec<Point>>;
+    /// Put published talking points on a meeting's agenda (each once; each new one counts a use).
+    async fn attach_points(&self, meeting_id: i64, ids: &[i64]) -> Result<Vec<Point>>;
+    /// The talking points on a meeting's agenda.
+    async fn meeting_points(&self, meeting_id: i64) -> Result<Vec<Point>>;
 
     /// The office-bearers holding a post at the unit today: (person id, name, role). None: no unit.
     async fn office_bearers(&self, unit: &str, day: NaiveDate) -> Result<Option<Vec<(i64, String, String)>>>;

@@ -766,6 +766,17 @@ async fn meeting_mismatches(c: &mut Conn) -> Result<Vec<Mismatch>> {
         .collect();
     let wings: HashMap<i64, String> = sqlx::query_as::<_, (i64, String)>("SELECT id, code FROM wings").fetch_all(&mut *c).await?.into_iter().collect();
     let mut out = Vec::new();
+    // Talking points: each one's use count is the number of agendas carrying it.
+    let uses: Vec<(i64, i64, i64)> = sqlx::query_as(
+        "SELECT t.id, t.uses, (SELECT COUNT(*) FROM meeting_points mp WHERE mp.point_id = t.id) FROM talking_points t ORDER BY t.id",
+    )
+    .fetch_all(&mut *c)
+    .await?;
+    for (id, found, expected) in uses {
+        if found != expected {
+            out.push(Mismatch { what: format!("talking point {id} uses"), unit: "-".into(), wing: "-".into(), expected, found });
+        }
+    }
     for k in keys {
         let (e, f) = (expected.get(&k).copied().unwrap_or_default(), found_map.get(&k).copied().unwrap_or_default());
         for (i, what) in ["planned", "held", "not held", "on time", "late"].iter().enumerate() {
@@ -936,6 +947,66 @@ async fn contact_in(c: &mut Conn, id: i64) -> Result<Option<Contact>> {
 
 fn no_contact(id: i64) -> StoreError {
     invalid("contact", "unknown_contact", format!("no contact {id}"), format!("संपर्क {id} नहीं मिला"))
+}
+
+const POINT_SELECT: &str = "SELECT t.id, w.code, t.title, t.body_hi, t.body_en, t.audience, t.status, t.version, t.uses, t.updated_at \
+     FROM talking_points t JOIN wings w ON w.id = t.wing_id";
+
+type PointRow = (i64, String, String, String, String, String, String, i64, i64, DateTime<Utc>);
+
+fn tags_of(s: &str) -> Vec<String> {
+    s.split('|').filter(|t| !t.is_empty()).map(String::from).collect()
+}
+
+fn point_of(r: PointRow) -> Point {
+    Point { id: r.0, wing: r.1, title: r.2, body_hi: r.3, body_en: r.4, audience: tags_of(&r.5), status: r.6, version: r.7 as u32, uses: r.8 as u32, updated_at: r.9 }
+}
+
+async fn point_in(c: &mut Conn, id: i64) -> Result<Option<Point>> {
+    let sql = format!("{POINT_SELECT} WHERE t.id = $1");
+    Ok(sqlx::query_as::<_, PointRow>(AssertSqlSafe(sql)).bind(id).fetch_optional(&mut *c).await?.map(point_of))
+}
+
+/// A point's fields checked and normalised: (title, hi, en, audience as `|tag|tag|`, status).
+fn check_point(p: &NewPoint) -> Result<(String, String, String, String, &'static str)> {
+    let mut errs = Vec::new();
+    let title = p.title.trim().to_string();
+    if title.is_empty() || title.chars().count() > 200 {
+        errs.push(FieldError::new("title", "bad_title", "a title of 1 to 200 characters", "1 से 200 अक्षरों का शीर्षक"));
+    }
+    let (hi, en) = (p.body_hi.trim().to_string(), p.body_en.trim().to_string());
+    if hi.is_empty() && en.is_empty() {
+        errs.push(FieldError::new("body_hi", "required", "write the point in Hindi or English (or both)", "बात हिंदी या अंग्रेज़ी (या दोनों) में लिखिए"));
+    }
+    for (f, v) in [("body_hi", &hi), ("body_en", &en)] {
+        if v.chars().count() > 10_000 {
+            errs.push(FieldError::new(f, "too_long", "at most 10,000 characters", "अधिकतम 10,000 अक्षर"));
+        }
+    }
+    let mut tags: Vec<String> = p.audience.iter().map(|t| t.trim().to_lowercase().replace('|', " ")).filter(|t| !t.is_empty()).collect();
+    tags.sort();
+    tags.dedup();
+    if tags.len() > 10 || tags.iter().any(|t| t.chars().count() > 40) {
+        errs.push(FieldError::new("audience", "bad_audience", "at most 10 audience tags of up to 40 characters", "अधिकतम 10 श्रोता-टैग, हर एक 40 अक्षरों तक"));
+    }
+    if !errs.is_empty() {
+        return Err(StoreError::Invalid(Invalid(errs)));
+    }
+    let audience = if tags.is_empty() { String::new() } else { format!("|{}|", tags.join("|")) };
+    Ok((title, hi, en, audience, if p.published { "published" } else { "draft" }))
+}
+
+async fn keep_point_version(c: &mut Conn, id: i64, actor: &str, at: DateTime<Utc>) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO talking_point_versions (point_id, version, title, body_hi, body_en, audience, status, edited_by, edited_at) \
+         SELECT id, version, title, body_hi, body_en, audience, status, $2, $3 FROM talking_points WHERE id = $1",
+    )
+    .bind(id)
+    .bind(actor)
+    .bind(at)
+    .execute(&mut *c)
+    .await?;
+    Ok(())
 }
 
 #[async_trait]
@@ -2079,6 +2150,127 @@ impl Meetings for StoreImpl {
         let k = sqlx::query("DELETE FROM meeting_photos WHERE meeting_id = $1 AND n = $2").bind(meeting_id).bind(n as i64).execute(&mut *tx).await?.rows_affected();
         tx.commit().await?;
         Ok(k > 0)
+    }
+
+    async fn add_point(&self, p: &NewPoint, actor: &str) -> Result<Point> {
+        let (title, hi, en, audience, status) = check_point(p)?;
+        let mut tx = self.begin_write().await?;
+        let wing_id = wing_id_of(&mut tx, &p.wing).await?;
+        let now = crate::clock::now();
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO talking_points (wing_id, title, body_hi, body_en, audience, status, version, uses, created_by, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, 1, 0, $7, $8) RETURNING id",
+        )
+        .bind(wing_id)
+        .bind(title)
+        .bind(hi)
+        .bind(en)
+        .bind(audience)
+        .bind(status)
+        .bind(actor)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        keep_point_version(&mut tx, id, actor, now).await?;
+        let v = point_in(&mut tx, id).await?.expect("just written");
+        tx.commit().await?;
+        Ok(v)
+    }
+
+    async fn edit_point(&self, id: i64, p: &NewPoint, actor: &str) -> Result<Point> {
+        let (title, hi, en, audience, status) = check_point(p)?;
+        let mut tx = self.begin_write().await?;
+        Self::lock_keys(&mut tx, &[format!("point:{id}")]).await?;
+        let old = point_in(&mut tx, id).await?.ok_or_else(|| invalid("point", "unknown_point", format!("no talking point {id}"), format!("बिंदु {id} नहीं मिला")))?;
+        if !old.wing.eq_ignore_ascii_case(p.wing.trim()) {
+            return Err(invalid("wing", "wing_fixed", "a talking point stays in its wing".into(), "बिंदु की शाखा नहीं बदलती".into()));
+        }
+        let now = crate::clock::now();
+        sqlx::query("UPDATE talking_points SET title = $2, body_hi = $3, body_en = $4, audience = $5, status = $6, version = version + 1, updated_at = $7 WHERE id = $1")
+            .bind(id)
+            .bind(title)
+            .bind(hi)
+            .bind(en)
+            .bind(audience)
+            .bind(status)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        keep_point_version(&mut tx, id, actor, now).await?;
+        let v = point_in(&mut tx, id).await?.expect("exists");
+        tx.commit().await?;
+        Ok(v)
+    }
+
+    async fn point(&self, id: i64) -> Result<Option<Point>> {
+        let mut c = self.read.acquire().await?;
+        point_in(&mut c, id).await
+    }
+
+    async fn point_versions(&self, id: i64) -> Result<Vec<PointVersion>> {
+        let mut c = self.read.acquire().await?;
+        let rows: Vec<(i64, String, String, String, String, String, String, DateTime<Utc>)> = sqlx::query_as(
+            "SELECT version, title, body_hi, body_en, audience, status, edited_by, edited_at FROM talking_point_versions \
+             WHERE point_id = $1 ORDER BY version",
+        )
+        .bind(id)
+        .fetch_all(&mut *c)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| PointVersion { version: r.0 as u32, title: r.1, body_hi: r.2, body_en: r.3, audience: tags_of(&r.4), status: r.5, edited_by: r.6, edited_at: r.7 })
+            .collect())
+    }
+
+    async fn points(&self, wings: &Wings, audience: Option<&str>, drafts: bool) -> Result<Vec<Point>> {
+        let mut c = self.read.acquire().await?;
+        let cond = wings_filter(wings).replace("m.wing_id", "t.wing_id");
+        let tag = audience.map(|a| format!("%|{}|%", a.trim().to_lowercase()));
+        let sql = format!(
+            "{POINT_SELECT} WHERE {cond} AND ($1 OR t.status = 'published') AND ($2 IS NULL OR t.audience LIKE $2) \
+             ORDER BY t.uses DESC, t.id"
+        );
+        let rows: Vec<PointRow> = sqlx::query_as(AssertSqlSafe(sql)).bind(drafts).bind(tag).fetch_all(&mut *c).await?;
+        Ok(rows.into_iter().map(point_of).collect())
+    }
+
+    async fn attach_points(&self, meeting_id: i64, ids: &[i64]) -> Result<Vec<Point>> {
+        let mut tx = self.begin_write().await?;
+        let m = meeting_core(&mut tx, meeting_id).await?;
+        for id in ids {
+            let p = point_in(&mut tx, *id).await?;
+            let ok = p.as_ref().is_some_and(|p| p.status == "published");
+            let same_wing: Option<i64> = sqlx::query_scalar("SELECT wing_id FROM talking_points WHERE id = $1").bind(*id).fetch_optional(&mut *tx).await?;
+            if !ok || same_wing != Some(m.2) {
+                return Err(invalid(
+                    "talking_points",
+                    "unknown_point",
+                    format!("no published talking point {id} of this meeting's wing"),
+                    format!("इस बैठक की शाखा का कोई प्रकाशित बिंदु {id} नहीं"),
+                ));
+            }
+            let new = sqlx::query("INSERT INTO meeting_points (meeting_id, point_id, version) VALUES ($1, $2, $3) ON CONFLICT (meeting_id, point_id) DO NOTHING")
+                .bind(meeting_id)
+                .bind(*id)
+                .bind(p.expect("checked").version as i64)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if new == 1 {
+                sqlx::query("UPDATE talking_points SET uses = uses + 1 WHERE id = $1").bind(*id).execute(&mut *tx).await?;
+            }
+        }
+        let sql = format!("{POINT_SELECT} JOIN meeting_points mp ON mp.point_id = t.id WHERE mp.meeting_id = $1 ORDER BY t.id");
+        let rows: Vec<PointRow> = sqlx::query_as(AssertSqlSafe(sql)).bind(meeting_id).fetch_all(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(rows.into_iter().map(point_of).collect())
+    }
+
+    async fn meeting_points(&self, meeting_id: i64) -> Result<Vec<Point>> {
+        let mut c = self.read.acquire().await?;
+        let sql = format!("{POINT_SELECT} JOIN meeting_points mp ON mp.point_id = t.id WHERE mp.meeting_id = $1 ORDER BY t.id");
+        let rows: Vec<PointRow> = sqlx::query_as(AssertSqlSafe(sql)).bind(meeting_id).fetch_all(&mut *c).await?;
+        Ok(rows.into_iter().map(point_of).collect())
     }
 
     async fn office_bearers(&self, unit: &str, day: NaiveDate) -> Result<Option<Vec<(i64, String, String)>>> {

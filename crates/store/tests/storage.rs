@@ -59,6 +59,7 @@ on_both!(
     reports_climb_the_chain_and_overdue_ones_escalate_daily,
     requests_to_preside_move_up_and_charges_name_who_answers,
     booth_lists_keep_meeting_counters_exact,
+    talking_points_keep_versions_and_count_uses,
 );
 
 fn start() -> NaiveDate {
@@ -1693,4 +1694,59 @@ async fn booth_lists_keep_meeting_counters_exact(db: TestDb) {
     let shorter: Vec<BoothRow> = (1..=8).map(|p| BoothRow { ac_no: 2, part_no: p, name: format!("S {p}"), sector: None }).collect();
     assert!(matches!(s.import_booths(&shorter).await, Err(StoreError::Refused(_))));
     assert!(s.unit("TS-AC-2-B0009").await.unwrap().is_some());
+}
+
+async fn talking_points_keep_versions_and_count_uses(db: TestDb) {
+    use sangathan_store::meetings::NewPoint;
+    let s = mini(&db).await;
+    let np = |title: &str, published: bool| NewPoint {
+        wing: "employees".into(),
+        title: title.into(),
+        body_hi: "पुरानी पेंशन योजना पर संगठन का रुख".into(),
+        body_en: String::new(),
+        audience: vec!["Government Employees".into(), " teachers ".into()],
+        published,
+    };
+    // Bad input names its fields; nothing is written.
+    let bad = NewPoint { title: " ".into(), body_hi: String::new(), ..np("x", true) };
+    match s.add_point(&bad, "admin").await {
+        Err(StoreError::Invalid(i)) => assert_eq!(i.0.iter().map(|e| e.field.as_str()).collect::<Vec<_>>(), vec!["title", "body_hi"]),
+        other => panic!("{other:?}"),
+    }
+    let p = s.add_point(&np("Pension", false), "admin").await.unwrap();
+    assert_eq!((p.version, p.status.as_str(), p.audience.clone()), (1, "draft", vec!["government employees".to_string(), "teachers".into()]));
+    let emp = s.wings().await.unwrap().into_iter().find(|w| w.code == "employees").unwrap().id;
+    let only = Wings::Only(std::collections::BTreeSet::from([emp]));
+    assert!(s.points(&only, None, false).await.unwrap().is_empty(), "a draft is not offered");
+    let p2 = s.edit_point(p.id, &NewPoint { body_en: "Our stand on the old pension scheme".into(), ..np("Pension scheme", true) }, "person:9").await.unwrap();
+    assert_eq!((p2.version, p2.status.as_str()), (2, "published"));
+    let versions = s.point_versions(p.id).await.unwrap();
+    assert_eq!(versions.iter().map(|v| (v.version, v.title.as_str())).collect::<Vec<_>>(), vec![(1, "Pension"), (2, "Pension scheme")]);
+    assert!(matches!(s.edit_point(p.id, &NewPoint { wing: "party".into(), ..np("x", true) }, "admin").await, Err(StoreError::Invalid(_))));
+    assert_eq!(s.points(&only, Some("teachers"), false).await.unwrap().len(), 1);
+    assert!(s.points(&only, Some("farmers"), false).await.unwrap().is_empty());
+    assert!(s.points(&Wings::Only(Default::default()), None, true).await.unwrap().is_empty());
+
+    // On two agendas (attaching twice to one counts once); another wing's meeting refuses it.
+    let meet = |wing: &str| NewMeeting {
+        wing: wing.into(),
+        venue: "TS-AC-1".into(),
+        date: clock::today() + Duration::days(3),
+        time: chrono::NaiveTime::from_hms_opt(11, 0, 0).unwrap(),
+        minutes: 60,
+        kind: "employees".into(),
+        chair: None,
+        organiser: None,
+        due_hours: 48,
+    };
+    let m1 = s.add_meeting(&meet("employees"), "admin").await.unwrap();
+    let m2 = s.add_meeting(&NewMeeting { date: clock::today() + Duration::days(10), ..meet("employees") }, "admin").await.unwrap();
+    let m3 = s.add_meeting(&meet("party"), "admin").await.unwrap();
+    s.attach_points(m1.id, &[p.id]).await.unwrap();
+    s.attach_points(m1.id, &[p.id]).await.unwrap();
+    assert_eq!(s.attach_points(m2.id, &[p.id]).await.unwrap().len(), 1);
+    assert_eq!(code_of(s.attach_points(m3.id, &[p.id]).await.unwrap_err()), "unknown_point");
+    assert_eq!(s.point(p.id).await.unwrap().unwrap().uses, 2);
+    assert_eq!(s.meeting_points(m1.id).await.unwrap()[0].id, p.id);
+    assert!(s.verify().await.unwrap().is_empty());
 }

@@ -16,7 +16,7 @@ use sangathan_core::FieldError;
 use sangathan_core::access::Action;
 use sangathan_store::clock;
 use sangathan_store::meetings::{
-    ChairRequest, Charge, Compliance, Contact, NewContact, EscalationRun, FeedKind, InboxItem, MeetingView, NewMeeting, NewReport, NewSeries,
+    ChairRequest, Charge, Compliance, Contact, NewContact, NewPoint, EscalationRun, FeedKind, InboxItem, MeetingView, NewMeeting, NewReport, NewSeries,
     Plan, ReportView, Series,
 };
 use serde::{Deserialize, Serialize};
@@ -236,6 +236,8 @@ pub struct MeetingPage {
     pub report: Option<ReportView>,
     /// `https://wa.me/?text=…`: a notice to share, no provider needed.
     pub whatsapp: String,
+    /// The talking points on its agenda.
+    pub talking_points: Vec<sangathan_store::meetings::Point>,
 }
 
 /// The notice of a meeting, in Hindi and English, for sharing.
@@ -280,10 +282,12 @@ pub async fn get_meeting(
     let m = meeting_seen(&caller, &state, id_of(&id)?, Action::ViewMeetings).await?;
     let report = state.store.report(m.id).await?;
     let whatsapp = crate::notify::whatsapp_share(&notice(&m));
+    let talking_points = state.store.meeting_points(m.id).await?;
     Ok(Json(MeetingPage {
         meeting: m,
         report,
         whatsapp,
+        talking_points,
     }))
 }
 
@@ -1459,4 +1463,167 @@ pub async fn delete_photo(caller: Caller, State(state): State<AppState>, Path((i
         return Err(ApiError::NotFound);
     }
     Ok(AuditNote::new("delete-photo", Some(format!("meeting:{} photo {n}", m.id))).on(StatusCode::NO_CONTENT))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PointQuery {
+    /// Only points for this audience tag.
+    pub audience: Option<String>,
+    /// `true`: drafts too (for those who may write talking points).
+    pub drafts: Option<bool>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Points {
+    pub talking_points: Vec<sangathan_store::meetings::Point>,
+}
+
+/// The talking-point library of the caller's wings: published ones, most used first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/talking-points",
+    tag = "meetings",
+    params(PointQuery),
+    responses(
+        (status = 200, description = "The library", body = Points),
+        (status = 403, description = "The caller's posts take no part in meetings", body = ErrorBody),
+    )
+)]
+pub async fn list_points(caller: Caller, State(state): State<AppState>, ApiQuery(q): ApiQuery<PointQuery>) -> Result<Json<Points>, ApiError> {
+    caller.must_be_able(Action::ViewMeetings)?;
+    let drafts = q.drafts == Some(true);
+    let wings = if drafts { caller.scope.wings_for(Action::ManageMeetings) } else { caller.scope.wings_for(Action::ViewMeetings) };
+    Ok(Json(Points { talking_points: state.store.points(&wings, present(&q.audience), drafts).await? }))
+}
+
+/// A talking point the caller may read: published in a wing they take part in meetings of, or
+/// any in a wing they may write for.
+async fn point_seen(caller: &Caller, state: &AppState, id: &str) -> Result<sangathan_store::meetings::Point, ApiError> {
+    caller.must_be_able(Action::ViewMeetings)?;
+    let p = state.store.point(id_of(id)?).await?.ok_or(ApiError::NotFound)?;
+    let wing = wing_id(state, &p.wing).await?.ok_or(ApiError::NotFound)?;
+    let reads = p.status == "published" && caller.scope.wings_for(Action::ViewMeetings).contains(wing);
+    if reads || caller.scope.wings_for(Action::ManageMeetings).contains(wing) { Ok(p) } else { Err(ApiError::Hidden) }
+}
+
+/// Refuse writing for a wing the caller may not manage meetings of.
+async fn may_write_points(caller: &Caller, state: &AppState, wing: &str) -> Result<(), ApiError> {
+    caller.must_be_able(Action::ManageMeetings)?;
+    match wing_id(state, wing).await? {
+        Some(w) if !caller.scope.wings_for(Action::ManageMeetings).contains(w) => Err(ApiError::Forbidden),
+        _ => Ok(()),
+    }
+}
+
+/// Add a talking point (Hindi and/or English; draft or published).
+#[utoipa::path(
+    post,
+    path = "/api/v1/talking-points",
+    tag = "meetings",
+    request_body = NewPoint,
+    responses(
+        (status = 201, description = "Added (version 1)", body = sangathan_store::meetings::Point),
+        (status = 403, description = "Not a wing the caller may write for", body = ErrorBody),
+        (status = 422, description = "Invalid fields (nothing written)", body = ErrorBody),
+    )
+)]
+pub async fn create_point(caller: Caller, State(state): State<AppState>, ApiJson(body): ApiJson<NewPoint>) -> Result<Response, ApiError> {
+    may_write_points(&caller, &state, &body.wing).await?;
+    let p = state.store.add_point(&body, &caller.actor.id).await?;
+    Ok(AuditNote::new("add-talking-point", Some(format!("point:{}", p.id))).on((StatusCode::CREATED, Json(p))))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/talking-points/{id}",
+    tag = "meetings",
+    params(("id" = i64, Path, description = "Talking point id")),
+    responses(
+        (status = 200, description = "The point", body = sangathan_store::meetings::Point),
+        (status = 404, description = "No such point for the caller", body = ErrorBody),
+    )
+)]
+pub async fn get_point(caller: Caller, State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<sangathan_store::meetings::Point>, ApiError> {
+    Ok(Json(point_seen(&caller, &state, &id).await?))
+}
+
+/// Edit a talking point: the next version (the ones before are kept).
+#[utoipa::path(
+    put,
+    path = "/api/v1/talking-points/{id}",
+    tag = "meetings",
+    params(("id" = i64, Path, description = "Talking point id")),
+    request_body = NewPoint,
+    responses(
+        (status = 200, description = "Edited", body = sangathan_store::meetings::Point),
+        (status = 404, description = "No such point for the caller", body = ErrorBody),
+        (status = 422, description = "Invalid fields (nothing written)", body = ErrorBody),
+    )
+)]
+pub async fn edit_point(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<NewPoint>,
+) -> Result<Response, ApiError> {
+    caller.must_be_able(Action::ManageMeetings)?;
+    let p = state.store.point(id_of(&id)?).await?.ok_or(ApiError::NotFound)?;
+    let wing = wing_id(&state, &p.wing).await?.ok_or(ApiError::NotFound)?;
+    if !caller.scope.wings_for(Action::ManageMeetings).contains(wing) {
+        return Err(ApiError::Hidden);
+    }
+    let p = state.store.edit_point(p.id, &body, &caller.actor.id).await?;
+    Ok(AuditNote::new("edit-talking-point", Some(format!("point:{} v{}", p.id, p.version))).on(Json(p)))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PointVersions {
+    pub versions: Vec<sangathan_store::meetings::PointVersion>,
+}
+
+/// Every version of a talking point, oldest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/talking-points/{id}/versions",
+    tag = "meetings",
+    params(("id" = i64, Path, description = "Talking point id")),
+    responses(
+        (status = 200, description = "The versions", body = PointVersions),
+        (status = 404, description = "No such point for the caller", body = ErrorBody),
+    )
+)]
+pub async fn point_versions(caller: Caller, State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<PointVersions>, ApiError> {
+    let p = point_seen(&caller, &state, &id).await?;
+    Ok(Json(PointVersions { versions: state.store.point_versions(p.id).await? }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct AttachBody {
+    /// Published talking points of the meeting's wing.
+    pub ids: Vec<i64>,
+}
+
+/// Put talking points on a meeting's agenda (each counts one use, once per meeting).
+#[utoipa::path(
+    post,
+    path = "/api/v1/meetings/{id}/talking-points",
+    tag = "meetings",
+    params(("id" = i64, Path, description = "Meeting id")),
+    request_body = AttachBody,
+    responses(
+        (status = 200, description = "The agenda's talking points", body = Points),
+        (status = 404, description = "No such meeting", body = ErrorBody),
+        (status = 422, description = "Not a published point of the meeting's wing (nothing attached)", body = ErrorBody),
+    )
+)]
+pub async fn attach_points(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<AttachBody>,
+) -> Result<Response, ApiError> {
+    let m = meeting_seen(&caller, &state, id_of(&id)?, Action::FileReport).await?;
+    let talking_points = state.store.attach_points(m.id, &body.ids).await?;
+    Ok(AuditNote::new("attach-talking-points", Some(format!("meeting:{}", m.id))).on(Json(Points { talking_points })))
 }

@@ -78,5 +78,9 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(meetings::set_report_chain))
         .routes(routes!(meetings::set_email))
         .routes(routes!(meetings::list_photos))
+        .routes(routes!(meetings::list_points, meetings::create_point))
+        .routes(routes!(meetings::get_point, meetings::edit_point))
+        .routes(routes!(meetings::point_versions))
+        .routes(routes!(meetings::attach_points))
         .routes(routes!(meetings::put_photo, meetings::get_photo, meetings::delete_photo))
 }

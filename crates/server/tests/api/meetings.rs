@@ -48,6 +48,14 @@ pub async fn seed(app: &App) {
     };
     s.add_contacts(1, &[met], "admin").await.unwrap();
     s.put_photo(1, 1, &jpeg(100), "admin").await.unwrap();
+    let point = sangathan_store::meetings::NewPoint {
+        wing: "employees".into(),
+        title: "Old pension scheme".into(),
+        body_hi: "पुरानी पेंशन योजना".into(),
+        published: true,
+        ..Default::default()
+    };
+    s.add_point(&point, "admin").await.unwrap();
     let (person, _) = user(app, 90, Role::DivisionIncharge, "TS-DIV-NORTH").await;
     s.add_charge(person, "TS-DIV-NORTH", "meetings", "admin").await.unwrap();
 }

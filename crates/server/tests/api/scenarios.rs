@@ -99,6 +99,12 @@ pub const ROUTES: &[(&str, &str, &str)] = &[
     ("put", "/api/v1/meetings/{id}/photos/{n}", "/api/v1/meetings/1/photos/1"),
     ("get", "/api/v1/meetings/{id}/photos/{n}", "/api/v1/meetings/1/photos/1"),
     ("delete", "/api/v1/meetings/{id}/photos/{n}", "/api/v1/meetings/1/photos/1"),
+    ("get", "/api/v1/talking-points", "/api/v1/talking-points"),
+    ("post", "/api/v1/talking-points", "/api/v1/talking-points"),
+    ("get", "/api/v1/talking-points/{id}", "/api/v1/talking-points/1"),
+    ("put", "/api/v1/talking-points/{id}", "/api/v1/talking-points/1"),
+    ("get", "/api/v1/talking-points/{id}/versions", "/api/v1/talking-points/1/versions"),
+    ("post", "/api/v1/meetings/{id}/talking-points", "/api/v1/meetings/1/talking-points"),
 ];
 
 fn method(m: &str) -> Method {
