@@ -186,6 +186,9 @@ pub enum MeetingsCmd {
         #[arg(long)]
         levels: String,
     },
+    /// The talking-point library.
+    #[command(subcommand)]
+    Points(PointsCmd),
     /// Send the notifications that are due now (SMTP from SANGATHAN_SMTP_URL; SMS and WhatsApp log).
     Deliver {
         #[arg(long)]
@@ -233,6 +236,67 @@ pub enum SeriesCmd {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Subcommand)]
+pub enum PointsCmd {
+    /// Published talking points (with --drafts, drafts too), most used first.
+    List {
+        #[arg(long)]
+        audience: Option<String>,
+        #[arg(long)]
+        drafts: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add one (a draft unless --publish).
+    Add(PointArgs),
+    /// Edit one: the next version (earlier versions are kept).
+    Edit {
+        id: i64,
+        #[command(flatten)]
+        point: PointArgs,
+    },
+    /// Every version of one.
+    Versions {
+        id: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Put talking points on a meeting's agenda.
+    Attach { meeting_id: i64, ids: Vec<i64> },
+}
+
+#[derive(Args)]
+pub struct PointArgs {
+    #[arg(long)]
+    pub wing: String,
+    #[arg(long)]
+    pub title: String,
+    /// The text in Hindi.
+    #[arg(long, default_value = "")]
+    pub hi: String,
+    /// The text in English.
+    #[arg(long, default_value = "")]
+    pub en: String,
+    /// Audience tags, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub audience: Vec<String>,
+    #[arg(long)]
+    pub publish: bool,
+}
+
+impl PointArgs {
+    fn point(self) -> sangathan_store::meetings::NewPoint {
+        sangathan_store::meetings::NewPoint {
+            wing: self.wing,
+            title: self.title,
+            body_hi: self.hi,
+            body_en: self.en,
+            audience: self.audience,
+            published: self.publish,
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -912,6 +976,7 @@ pub async fn run(
                 .await?;
             println!("{wing}: reports climb {levels}");
         }
+        MeetingsCmd::Points(cmd) => points(s, &op, cmd).await?,
         MeetingsCmd::Deliver { json } => {
             installation_wide(&op)?;
             let providers = sangathan_server::notify::Providers::from_env()?;
@@ -1026,4 +1091,76 @@ pub async fn demo_meetings(s: &DynStore) -> anyhow::Result<usize> {
         s.request_chair(m.id, None, 48, &format!("person:{pres}"), now).await?;
     }
     Ok(plan.occurrences.len() + 1)
+}
+
+/// The wings in which the command's user may do `action` (all for the operator).
+fn wings_for(op: &Operator, action: Action) -> sangathan_core::access::Wings {
+    match &op.scope {
+        None => sangathan_core::access::Wings::All,
+        Some(sc) => sc.wings_for(action),
+    }
+}
+
+async fn wing_allowed(s: &DynStore, op: &Operator, action: Action, wing: &str) -> anyhow::Result<()> {
+    op.must_be_able(action)?;
+    let id = s.wings().await?.into_iter().find(|w| w.code.eq_ignore_ascii_case(wing.trim())).map(|w| w.id);
+    match id {
+        Some(id) if !wings_for(op, action).contains(id) => bail!("your posts do not allow this in the {wing} wing"),
+        _ => Ok(()),
+    }
+}
+
+async fn points(s: &DynStore, op: &Operator, cmd: PointsCmd) -> anyhow::Result<()> {
+    match cmd {
+        PointsCmd::List { audience, drafts, json } => {
+            op.must_be_able(Action::ViewMeetings)?;
+            let wings = wings_for(op, if drafts { Action::ManageMeetings } else { Action::ViewMeetings });
+            let ps = s.points(&wings, audience.as_deref(), drafts).await?;
+            if json {
+                print_json(&serde_json::json!({ "talking_points": ps }))?;
+            } else {
+                for p in &ps {
+                    println!("{:>5}  v{:<3} {:<10} {:>4} uses  {}  [{}]", p.id, p.version, p.status, p.uses, p.title, p.audience.join(", "));
+                }
+            }
+        }
+        PointsCmd::Add(a) => {
+            wing_allowed(s, op, Action::ManageMeetings, &a.wing).await?;
+            let p = s.add_point(&a.point(), &op.actor).await?;
+            op.audit("add-talking-point", Some(format!("point:{}", p.id)), None).await?;
+            println!("talking point {} ({}, version {})", p.id, p.status, p.version);
+        }
+        PointsCmd::Edit { id, point } => {
+            let old = s.point(id).await?.ok_or_else(|| anyhow!("no talking point {id}"))?;
+            wing_allowed(s, op, Action::ManageMeetings, &old.wing).await?;
+            let p = s.edit_point(id, &point.point(), &op.actor).await?;
+            op.audit("edit-talking-point", Some(format!("point:{} v{}", p.id, p.version)), None).await?;
+            println!("talking point {} now version {} ({})", p.id, p.version, p.status);
+        }
+        PointsCmd::Versions { id, json } => {
+            let p = s.point(id).await?.ok_or_else(|| anyhow!("no talking point {id}"))?;
+            wing_allowed(s, op, Action::ViewMeetings, &p.wing).await?;
+            let vs = s.point_versions(id).await?;
+            if json {
+                print_json(&serde_json::json!({ "versions": vs }))?;
+            } else {
+                for v in &vs {
+                    println!("v{:<3} {} {} {}", v.version, v.edited_at, v.status, v.title);
+                }
+            }
+        }
+        PointsCmd::Attach { meeting_id, ids } => {
+            let m = venue_of(s, meeting_id).await?;
+            let me = person_id_of(op);
+            if me.is_none() || (m.chair != me && m.organiser != me) {
+                must_at_wing(op, Action::FileReport, m.venue.as_deref().unwrap_or(""), &m.wing).await?;
+            }
+            let ps = s.attach_points(meeting_id, &ids).await?;
+            op.audit("attach-talking-points", Some(format!("meeting:{meeting_id}")), None).await?;
+            for p in &ps {
+                println!("{:>5}  {}", p.id, p.title);
+            }
+        }
+    }
+    Ok(())
 }

@@ -542,3 +542,40 @@ for m in msgs:
     let mails = String::from_utf8(out.stdout).unwrap();
     assert!(mails.lines().any(|l| l.starts_with("hill@example.org |") && l.contains("Weekly digest")), "{mails}");
 }
+
+#[test]
+fn talking_points_keep_versions_and_go_on_agendas() {
+    let (db, _dir) = state();
+    let now = [("SANGATHAN_NOW", "2026-12-20T10:00:00+05:30")];
+    let add = ok(
+        &db,
+        &[
+            "meetings", "points", "add", "--wing", "employees", "--title", "Old pension", "--hi",
+            "पुरानी पेंशन योजना पर संगठन का रुख", "--audience", "government employees,teachers",
+        ],
+    );
+    assert!(add.contains("draft"), "{add}");
+    let list = json(&ok(&db, &["meetings", "points", "list", "--json"]));
+    assert!(list["talking_points"].as_array().unwrap().is_empty(), "drafts are not offered: {list}");
+    ok(
+        &db,
+        &[
+            "meetings", "points", "edit", "1", "--wing", "employees", "--title", "Old pension scheme",
+            "--hi", "पुरानी पेंशन योजना", "--en", "The old pension scheme", "--audience", "teachers", "--publish",
+        ],
+    );
+    let v = json(&ok(&db, &["meetings", "points", "versions", "1", "--json"]));
+    assert_eq!(v["versions"].as_array().unwrap().len(), 2);
+    assert_eq!(v["versions"][0]["title"], "Old pension");
+    let m = json(&ok_env(
+        &db,
+        &now,
+        &["meetings", "add", "--wing", "employees", "--venue", "TS-AC-1", "--date", "2027-01-10", "--time", "11:00", "--kind", "employees", "--json"],
+    ));
+    let mid = m["id"].to_string();
+    ok(&db, &["meetings", "points", "attach", &mid, "1"]);
+    ok(&db, &["meetings", "points", "attach", &mid, "1"]);
+    let list = json(&ok(&db, &["meetings", "points", "list", "--audience", "teachers", "--json"]));
+    assert_eq!(list["talking_points"][0]["uses"], 1, "attached twice to one agenda counts once");
+    assert!(ok(&db, &["verify"]).starts_with("ok"));
+}
