@@ -33,6 +33,7 @@ macro_rules! on_both_backends {
 
 on_both_backends!(
     asked_to_preside_from_the_inbox_and_charges_on_home,
+    talking_points_page_in_my_language_and_wings,
     pages_need_a_session_and_speak_hindi_first,
     page_forms_need_the_csrf_token_and_retries_land_once,
     member_pages_are_scoped_and_audited,
@@ -725,4 +726,34 @@ async fn asked_to_preside_from_the_inbox_and_charges_on_home(backend: Backend) {
     // Answered: a second answer is refused.
     let (status, _, _) = post_form(&app, &accept, &ac_cookie, &[("_csrf", csrf.as_str())]).await;
     assert_eq!(status, 409);
+}
+
+async fn talking_points_page_in_my_language_and_wings(backend: Backend) {
+    use sangathan_store::meetings::NewPoint;
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let (_, cookie) = officer(&app).await;
+    let point = |wing: &str, title: &str, tags: &[&str]| NewPoint {
+        wing: wing.into(),
+        title: title.into(),
+        body_hi: format!("{title} — हिंदी में"),
+        body_en: format!("{title} — in English"),
+        audience: tags.iter().map(|t| t.to_string()).collect(),
+        published: true,
+    };
+    app.store.add_point(&point("party", "Membership drive", &["youth"]), "test").await.unwrap();
+    app.store.add_point(&point("party", "Farm prices", &["farmers"]), "test").await.unwrap();
+    app.store.add_point(&point("employees", "Old pension", &["teachers"]), "test").await.unwrap();
+    app.store.add_point(&NewPoint { published: false, ..point("party", "Draft idea", &[]) }, "test").await.unwrap();
+    let (status, hi) = page(&app, "/talking-points", &cookie).await;
+    assert_eq!(status, 200, "{hi}");
+    assert!(hi.contains("Membership drive — हिंदी में") && hi.contains("Farm prices"), "{hi}");
+    assert!(!hi.contains("Old pension"), "another wing's points are not mine");
+    assert!(!hi.contains("Draft idea"), "drafts are not offered");
+    let (_, en) = page(&app, "/talking-points?audience=youth", &format!("sangathan_lang=en; {cookie}")).await;
+    assert!(en.contains("Membership drive — in English") && !en.contains("Farm prices"), "{en}");
+    // Without a session: the login page.
+    let res = client().get(app.url("/talking-points")).send().await.unwrap();
+    assert_eq!(res.status(), 303);
 }

@@ -304,6 +304,17 @@ async fn must_be_eligible_chair(c: &mut Conn, field: &str, person: i64, venue: O
     Ok(())
 }
 
+/// `person` declined to chair `meeting`: never chosen or asked for it again.
+async fn record_decline(c: &mut Conn, meeting: i64, person: i64, at: DateTime<Utc>) -> Result<()> {
+    sqlx::query("INSERT INTO meeting_declines (meeting_id, person_id, at) VALUES ($1, $2, $3) ON CONFLICT (meeting_id, person_id) DO NOTHING")
+        .bind(meeting)
+        .bind(person)
+        .bind(at)
+        .execute(&mut *c)
+        .await?;
+    Ok(())
+}
+
 /// Is `person` chairing another planned meeting on `day`?
 async fn chair_busy(c: &mut Conn, person: i64, day: NaiveDate, except: i64) -> Result<bool> {
     let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM meetings WHERE status = 'planned' AND chair_id = $1 AND day = $2 AND id <> $3")
@@ -1322,12 +1333,7 @@ impl Meetings for StoreImpl {
         let mut tx = self.begin_write().await?;
         Self::lock_keys(&mut tx, &[format!("meeting:{id}"), "chairs".into()]).await?;
         let m = meeting_core(&mut tx, id).await?;
-        sqlx::query("INSERT INTO meeting_declines (meeting_id, person_id, at) VALUES ($1, $2, $3) ON CONFLICT (meeting_id, person_id) DO NOTHING")
-            .bind(id)
-            .bind(person_id)
-            .bind(crate::clock::now())
-            .execute(&mut *tx)
-            .await?;
+        record_decline(&mut tx, id, person_id, crate::clock::now()).await?;
         if m.5 == Some(person_id)
             && let Some(v) = m.1
         {
@@ -1832,12 +1838,7 @@ impl Meetings for StoreImpl {
             sqlx::query("UPDATE meetings SET chair_id = $2, sequence = sequence + 1 WHERE id = $1").bind(meeting_id).bind(person_id).execute(&mut *tx).await?;
         } else {
             sqlx::query("UPDATE chair_requests SET state = 'declined', answered_at = $3 WHERE meeting_id = $1 AND person_id = $2").bind(meeting_id).bind(person_id).bind(now).execute(&mut *tx).await?;
-            sqlx::query("INSERT INTO meeting_declines (meeting_id, person_id, at) VALUES ($1, $2, $3) ON CONFLICT (meeting_id, person_id) DO NOTHING")
-                .bind(meeting_id)
-                .bind(person_id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+            record_decline(&mut tx, meeting_id, person_id, now).await?;
             // The next senior is asked at once, with as long to answer as this one had.
             let asked_at: DateTime<Utc> = sqlx::query_scalar("SELECT asked_at FROM chair_requests WHERE meeting_id = $1 AND person_id = $2")
                 .bind(meeting_id)

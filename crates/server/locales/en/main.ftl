@@ -230,3 +230,10 @@ requests-title = Asked to preside
 request-due = answer by
 request-accept = Accept
 request-decline = Decline
+
+nav-points = Talking points
+points-title = Talking points
+points-audience = For whom (e.g. teachers)
+points-filter = Show
+points-none = No talking points here yet.
+points-meta = version { $v } · on { $n } agendas

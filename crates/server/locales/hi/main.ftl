@@ -230,3 +230,10 @@ requests-title = अध्यक्षता का अनुरोध
 request-due = जवाब दें
 request-accept = स्वीकार करें
 request-decline = अस्वीकार करें
+
+nav-points = बातचीत के बिंदु
+points-title = बातचीत के बिंदु
+points-audience = किसके लिए (जैसे शिक्षक)
+points-filter = दिखाएँ
+points-none = यहाँ अभी कोई बिंदु नहीं है।
+points-meta = संस्करण { $v } · { $n } बैठकों के एजेंडे पर

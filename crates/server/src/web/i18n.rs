@@ -148,6 +148,7 @@ mod tests {
                         ("week", "2027-W02".into()),
                         ("from", "11-01-2027".into()),
                         ("to", "17-01-2027".into()),
+                        ("v", "2".into()),
                     ],
                 );
                 assert!(!s.contains('\u{2068}') && !s.contains('\u{2069}'), "{k}");

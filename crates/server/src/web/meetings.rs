@@ -951,3 +951,57 @@ pub async fn compliance(
     };
     Ok(pc.respond(html(&page)))
 }
+
+// ---------------------------------------------------------------- talking points
+
+#[derive(Template)]
+#[template(path = "points.html")]
+struct PointsPage {
+    c: Chrome,
+    audience: String,
+    rows: Vec<PointLine>,
+}
+
+pub struct PointLine {
+    pub id: i64,
+    pub title: String,
+    pub text: String,
+    pub tags: String,
+    pub meta: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PointsQuery {
+    audience: Option<String>,
+}
+
+/// The talking-point library of my wings: published points in my language (the other one when a
+/// point has only that), filtered by audience, most used first.
+pub async fn points(pc: PageCaller, State(state): State<AppState>, Query(q): Query<PointsQuery>) -> PageResult {
+    pc.must_be_able(Action::ViewMeetings)?;
+    let lang = pc.lang;
+    let audience = q.audience.unwrap_or_default().trim().to_string();
+    let wings = pc.caller.scope.wings_for(Action::ViewMeetings);
+    let rows = state
+        .store
+        .points(&wings, Some(audience.as_str()).filter(|a| !a.is_empty()), false)
+        .await
+        .map_err(|e| pc.err(ApiError::from(e)))?
+        .into_iter()
+        .map(|p| {
+            let (mine, other) = match lang {
+                Lang::Hi => (&p.body_hi, &p.body_en),
+                Lang::En => (&p.body_en, &p.body_hi),
+            };
+            PointLine {
+                id: p.id,
+                title: p.title.clone(),
+                text: if mine.is_empty() { other.clone() } else { mine.clone() },
+                tags: p.audience.join(", "),
+                meta: lang.ta("points-meta", &[("v", p.version.to_string()), ("n", p.uses.to_string())]),
+            }
+        })
+        .collect();
+    let page = PointsPage { c: pc.chrome(lang.t("points-title")), audience, rows };
+    Ok(pc.respond(html(&page)))
+}

@@ -38,6 +38,7 @@ pub fn router() -> Router<AppState> {
         .route("/units/{code}/compliance", get(meetings::compliance))
         .route("/reports/inbox", get(meetings::inbox))
         .route("/meetings/{id}", get(meetings::meeting))
+        .route("/talking-points", get(meetings::points))
         .route(
             "/meetings/{id}/report",
             get(meetings::report_page).post(meetings::report_submit),
