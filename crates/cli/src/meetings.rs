@@ -402,6 +402,13 @@ fn person_id_of(op: &Operator) -> Option<i64> {
         .and_then(|p| p.parse().ok())
 }
 
+/// A meeting the command's user may do `action` on: at a venue in their scope, in its wing.
+async fn meeting_at(s: &DynStore, op: &Operator, id: i64, action: Action) -> anyhow::Result<MeetingView> {
+    let m = venue_of(s, id).await?;
+    must_at_wing(op, action, m.venue.as_deref().unwrap_or(""), &m.wing).await?;
+    Ok(m)
+}
+
 async fn venue_of(s: &DynStore, id: i64) -> anyhow::Result<MeetingView> {
     s.meeting(id)
         .await?
@@ -548,8 +555,7 @@ pub async fn run(
             }
         }
         MeetingsCmd::Show { id, json } => {
-            let m = venue_of(s, id).await?;
-            must_at_wing(&op, Action::ViewMeetings, m.venue.as_deref().unwrap_or(""), &m.wing).await?;
+            let m = meeting_at(s, &op, id, Action::ViewMeetings).await?;
             let r = s.report(id).await?;
             if json {
                 print_json(&serde_json::json!({"meeting": m, "report": r}))?;
@@ -577,15 +583,9 @@ pub async fn run(
             venue,
             json,
         } => {
-            let m = venue_of(s, id).await?;
-            must_at(
-                &op,
-                Action::ManageMeetings,
-                m.venue.as_deref().unwrap_or(""),
-            )
-            .await?;
+            let m = meeting_at(s, &op, id, Action::ManageMeetings).await?;
             if let Some(v) = &venue {
-                must_at(&op, Action::ManageMeetings, v).await?;
+                must_at_wing(&op, Action::ManageMeetings, v, &m.wing).await?;
             }
             let m = s
                 .move_meeting(id, date, time, venue.as_deref(), &op.actor)
@@ -599,13 +599,7 @@ pub async fn run(
             }
         }
         MeetingsCmd::Cancel { id, json } => {
-            let m = venue_of(s, id).await?;
-            must_at(
-                &op,
-                Action::ManageMeetings,
-                m.venue.as_deref().unwrap_or(""),
-            )
-            .await?;
+            meeting_at(s, &op, id, Action::ManageMeetings).await?;
             let m = s.cancel_meeting(id, &op.actor).await?;
             op.audit("cancel-meeting", Some(format!("meeting:{id}")), None)
                 .await?;
@@ -616,13 +610,7 @@ pub async fn run(
             }
         }
         MeetingsCmd::Chair { id, person } => {
-            let m = venue_of(s, id).await?;
-            must_at(
-                &op,
-                Action::ManageMeetings,
-                m.venue.as_deref().unwrap_or(""),
-            )
-            .await?;
+            meeting_at(s, &op, id, Action::ManageMeetings).await?;
             let m = s.set_chair(id, person, &op.actor).await?;
             op.audit(
                 "set-chair",

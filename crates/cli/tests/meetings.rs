@@ -187,6 +187,13 @@ fn series_plan_move_cancel_and_the_ical_feed_parse_in_a_third_party_parser() {
     assert_eq!(plan["skipped"][0]["date"], "2027-01-24");
 
     // Move the second, cancel the fourth; the plan prints the same for the others.
+    // The party's AC in-charge cannot touch the employees' federation meeting at their AC.
+    let first = occ[0]["id"].to_string();
+    for args in [["meetings", "cancel", &first], ["meetings", "show", &first]] {
+        let mut a = vec!["--as", "9811111104"];
+        a.extend(args);
+        assert!(!run_env(&db, &[], &a).status.success(), "{args:?} in another wing");
+    }
     let second = occ[1]["id"].to_string();
     let fourth = occ[3]["id"].to_string();
     ok(
