@@ -1017,6 +1017,19 @@ async fn unit_view(c: &mut Conn, u: UnitSpec) -> Result<Unit> {
 }
 
 /// The SQL condition selecting memberships in a unit's subtree (`m` is memberships).
+/// The column of `units` that names a unit of `kind` above it (None for a booth: nothing is below).
+fn below_column(kind: UnitKind) -> Option<&'static str> {
+    Some(match kind {
+        UnitKind::State => "state_id",
+        UnitKind::Division => "division_id",
+        UnitKind::District => "district_id",
+        UnitKind::Pc => "pc_id",
+        UnitKind::Ac => "ac_id",
+        UnitKind::Sector => "parent_id",
+        UnitKind::Booth => return None,
+    })
+}
+
 fn subtree_filter(u: &UnitSpec) -> String {
     match u.kind {
         UnitKind::Booth => "m.unit_id = $1".into(),
@@ -1711,16 +1724,7 @@ impl Store for StoreImpl {
             let rows: Vec<(String, Option<i32>, String, Option<String>)> = sqlx::query_as(sql).bind(u.id).fetch_all(&mut *c).await?;
             return Ok(Some(rows.into_iter().map(|(code, number, name, name_hi)| UnitBrief { code, number, name, name_hi }).collect()));
         }
-        // The ancestor column of the top unit's kind; a kind that is not below it has none.
-        let col = match u.kind {
-            UnitKind::State => "state_id",
-            UnitKind::Division => "division_id",
-            UnitKind::District => "district_id",
-            UnitKind::Pc => "pc_id",
-            UnitKind::Ac => "ac_id",
-            UnitKind::Sector => "parent_id",
-            UnitKind::Booth => return Ok(Some(Vec::new())),
-        };
+        let Some(col) = below_column(u.kind) else { return Ok(Some(Vec::new())) };
         let sql = format!("SELECT code, number, name_en, name_hi FROM units WHERE {col} = $1 AND kind = $2 ORDER BY number, code");
         let rows: Vec<(String, Option<i32>, String, Option<String>)> =
             sqlx::query_as(AssertSqlSafe(sql)).bind(u.id).bind(kind.as_str()).fetch_all(&mut *c).await?;

@@ -125,15 +125,7 @@ async fn units_of_kind_within(c: &mut Conn, u: &UnitSpec, kind: UnitKind) -> Res
     if u.kind == kind {
         return Ok(vec![u.clone()]);
     }
-    let col = match u.kind {
-        UnitKind::State => "state_id",
-        UnitKind::Division => "division_id",
-        UnitKind::District => "district_id",
-        UnitKind::Pc => "pc_id",
-        UnitKind::Ac => "ac_id",
-        UnitKind::Sector => "parent_id",
-        UnitKind::Booth => return Ok(Vec::new()),
-    };
+    let Some(col) = below_column(u.kind) else { return Ok(Vec::new()) };
     let sql = format!("SELECT {UNIT_COLS} FROM units u WHERE u.{col} = $1 AND u.kind = $2 ORDER BY u.number, u.code");
     let rows: Vec<UnitTuple> = sqlx::query_as(AssertSqlSafe(sql)).bind(u.id).bind(kind.as_str()).fetch_all(&mut *c).await?;
     Ok(rows.into_iter().map(spec_of).collect())
