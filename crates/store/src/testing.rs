@@ -10,6 +10,39 @@ static N: AtomicU32 = AtomicU32::new(0);
 pub struct TestDb {
     pub url: String,
     _dir: Option<tempfile::TempDir>,
+    /// (admin URL, database name) of a PostgreSQL test database, dropped with the TestDb so
+    /// that test runs do not pile databases up on a shared server.
+    pg: Option<(String, String)>,
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some((admin, name)) = self.pg.take() else {
+            return;
+        };
+        // Drop may run inside a runtime; a thread of its own with its own runtime avoids
+        // blocking it. FORCE closes whatever pool the test left open.
+        let _ = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            rt.block_on(async move {
+                use sqlx::Connection;
+                if let Ok(mut c) = sqlx::PgConnection::connect(&admin).await {
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                    )))
+                    .execute(&mut c)
+                    .await;
+                    let _ = c.close().await;
+                }
+            });
+        })
+        .join();
+    }
 }
 
 impl TestDb {
@@ -19,6 +52,7 @@ impl TestDb {
         TestDb {
             url,
             _dir: Some(dir),
+            pg: None,
         }
     }
 
@@ -61,6 +95,7 @@ impl TestDb {
         Some(TestDb {
             url: format!("{base}/{name}"),
             _dir: None,
+            pg: Some((admin.clone(), name)),
         })
     }
 
