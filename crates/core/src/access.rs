@@ -112,10 +112,20 @@ pub enum Action {
     ManageMeetings,
     /// File a meeting's report.
     FileReport,
+    /// Programmes, their duties and rosters within the scope.
+    ViewProgrammes,
+    /// Create programmes and duties, put volunteers on duties, record incidents.
+    ManageProgrammes,
+    /// Check volunteers in and out at a programme's venue.
+    CheckIn,
+    /// Post bulletins to the scope, and moderate comments on bulletins posted within it.
+    PostBulletins,
+    /// Follow-up lists of inactive workers: make them, assign them, see them.
+    ManageFollowups,
 }
 
 impl Action {
-    pub const ALL: [Action; 15] = [
+    pub const ALL: [Action; 20] = [
         Action::ViewUnit,
         Action::ViewMembers,
         Action::Enrol,
@@ -131,6 +141,11 @@ impl Action {
         Action::ViewMeetings,
         Action::ManageMeetings,
         Action::FileReport,
+        Action::ViewProgrammes,
+        Action::ManageProgrammes,
+        Action::CheckIn,
+        Action::PostBulletins,
+        Action::ManageFollowups,
     ];
 
     pub fn code(self) -> &'static str {
@@ -150,6 +165,11 @@ impl Action {
             Action::ViewMeetings => "view-meetings",
             Action::ManageMeetings => "manage-meetings",
             Action::FileReport => "file-report",
+            Action::ViewProgrammes => "view-programmes",
+            Action::ManageProgrammes => "manage-programmes",
+            Action::CheckIn => "check-in",
+            Action::PostBulletins => "post-bulletins",
+            Action::ManageFollowups => "manage-followups",
         }
     }
 }
@@ -173,6 +193,11 @@ pub fn role_may(role: Role, action: Action) -> bool {
                 | ViewMeetings
                 | ManageMeetings
                 | FileReport
+                | ViewProgrammes
+                | ManageProgrammes
+                | CheckIn
+                | PostBulletins
+                | ManageFollowups
         ),
         AcIncharge => matches!(
             action,
@@ -185,18 +210,51 @@ pub fn role_may(role: Role, action: Action) -> bool {
                 | ViewMeetings
                 | ManageMeetings
                 | FileReport
+                | ViewProgrammes
+                | ManageProgrammes
+                | CheckIn
+                | PostBulletins
+                | ManageFollowups
         ),
         // The federation's officers run its rotating meetings.
         FederationOfficer => matches!(
             action,
-            ViewUnit | ViewMembers | Enrol | ViewMeetings | ManageMeetings | FileReport
+            ViewUnit
+                | ViewMembers
+                | Enrol
+                | ViewMeetings
+                | ManageMeetings
+                | FileReport
+                | ViewProgrammes
+                | PostBulletins
         ),
-        // Sector and booth office-bearers call their own meetings and report them.
+        // Sector and booth office-bearers call their own meetings and report them, and keep
+        // their workers active.
         SectorIncharge | BoothPresident => matches!(
             action,
-            ViewUnit | ViewMembers | Enrol | ViewMeetings | ManageMeetings | FileReport
+            ViewUnit
+                | ViewMembers
+                | Enrol
+                | ViewMeetings
+                | ManageMeetings
+                | FileReport
+                | ViewProgrammes
+                | PostBulletins
+                | ManageFollowups
         ),
-        VolunteerCommander => matches!(action, ViewUnit | ViewMembers | Enrol | ViewMeetings),
+        // The commander runs the force at programmes: duties, rosters, check-in, follow-ups.
+        VolunteerCommander => matches!(
+            action,
+            ViewUnit
+                | ViewMembers
+                | Enrol
+                | ViewMeetings
+                | ViewProgrammes
+                | ManageProgrammes
+                | CheckIn
+                | PostBulletins
+                | ManageFollowups
+        ),
         // Volunteers enrol door to door; they do not browse the membership.
         Volunteer => matches!(action, ViewUnit | Enrol),
         Member => false,

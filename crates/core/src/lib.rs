@@ -9,6 +9,8 @@
 //! - [`search`]: the cross-script name search key;
 //! - [`access`]: roles, posts, scopes and the one authorization policy;
 //! - [`consent`]: the versioned consent notice, purposes and sensitive fields;
+//! - [`meetings`]: rotation, chairs, report chains and escalation;
+//! - [`volunteers`]: programmes, duties, check-in codes, activation, follow-ups, bulletins;
 //! - [`error`]: field errors with English and Hindi messages.
 
 pub mod access;
@@ -22,5 +24,6 @@ pub mod meetings;
 pub mod rng;
 pub mod search;
 pub mod targets;
+pub mod volunteers;
 
 pub use error::{FieldError, Invalid};

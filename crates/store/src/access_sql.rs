@@ -186,6 +186,7 @@ async fn erase_in(c: &mut Conn, person_id: i64) -> Result<bool> {
         // Their contact record (if they were met before joining) and meeting links go too.
         sqlx::query("DELETE FROM contacts WHERE person_id = $1").bind(id).execute(&mut *c).await?;
         sqlx::query("DELETE FROM meeting_people WHERE person_id = $1").bind(id).execute(&mut *c).await?;
+        erase_volunteer_data(c, *id).await?;
         // Notifications to them and their email address go too.
         sqlx::query("DELETE FROM outbox WHERE recipient = (SELECT email FROM users WHERE person_id = $1)").bind(id).execute(&mut *c).await?;
         sqlx::query("UPDATE users SET email = NULL WHERE person_id = $1").bind(id).execute(&mut *c).await?;

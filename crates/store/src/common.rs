@@ -632,6 +632,17 @@ async fn enrol_rows(c: &mut Conn, s: &Settings, rows: &[(&Enrolment, &EnrolConte
         });
         qb.build().execute(&mut *c).await?;
     }
+    // Enrolling a member makes the enroller active (activation; verify recomputes it).
+    let mut enrollers: BTreeMap<i64, DateTime<Utc>> = BTreeMap::new();
+    for m in &new_members {
+        if let Some(p) = person_id_of(&m.enrolled_by) {
+            let e = enrollers.entry(p).or_insert(m.enrolled_at);
+            *e = (*e).max(m.enrolled_at);
+        }
+    }
+    for (p, at) in enrollers {
+        touch_activity(c, &[p], "enrol", at).await?;
+    }
     let mut serials: Vec<(i64, i64)> = serials.into_iter().collect();
     serials.sort_unstable();
     for (ac, last) in serials {
@@ -1289,6 +1300,7 @@ async fn merge_in(c: &mut Conn, from: i64, into: i64, actor: &str) -> Result<Mer
     .execute(&mut *c)
     .await?;
     sqlx::query("DELETE FROM meeting_people WHERE person_id = $1").bind(from).execute(&mut *c).await?;
+    refresh_activity(c, &[from, into]).await?;
     sqlx::query("UPDATE contacts SET person_id = $2 WHERE person_id = $1").bind(from).bind(into).execute(&mut *c).await?;
 
     let snapshot = MergeSnapshot {
@@ -2710,6 +2722,7 @@ impl Store for StoreImpl {
             }
         }
         out.extend(meeting_mismatches(&mut c).await?);
+        out.extend(volunteer_mismatches(&mut c).await?);
         Ok(out)
     }
 

@@ -12,10 +12,12 @@ pub mod postgres;
 pub mod preset;
 pub mod sqlite;
 pub mod testing;
+pub mod volunteers;
 
 use async_trait::async_trait;
 use chrono::NaiveDate;
 pub use meetings::Meetings;
+pub use volunteers::Volunteers;
 pub use model::*;
 use sangathan_core::Invalid;
 pub use sangathan_core::access::{Action, Place, Role, Scope, Wings};
@@ -72,7 +74,7 @@ pub struct Idempotent {
 }
 
 #[async_trait]
-pub trait Store: Meetings + Send + Sync {
+pub trait Store: Meetings + Volunteers + Send + Sync {
     fn backend(&self) -> Backend;
 
     /// Is a preset loaded?

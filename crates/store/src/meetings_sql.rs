@@ -511,12 +511,21 @@ async fn link_people(c: &mut Conn, meeting_id: i64, r: &NewReport) -> Result<()>
                 return Err(invalid(role, "unknown_person", format!("no such member: {id}"), format!("ऐसा कोई सदस्य नहीं: {id}")));
             }
         }
+        let before = meeting_people(c, meeting_id, role).await?;
         sqlx::query("DELETE FROM meeting_people WHERE meeting_id = $1 AND role = $2").bind(meeting_id).bind(role).execute(&mut *c).await?;
         let mut ids = ids.clone();
         ids.sort_unstable();
         ids.dedup();
-        for id in ids {
-            sqlx::query("INSERT INTO meeting_people (meeting_id, person_id, role) VALUES ($1, $2, $3)").bind(meeting_id).bind(id).bind(role).execute(&mut *c).await?;
+        for id in &ids {
+            sqlx::query("INSERT INTO meeting_people (meeting_id, person_id, role) VALUES ($1, $2, $3)").bind(meeting_id).bind(*id).bind(role).execute(&mut *c).await?;
+        }
+        if role == "present" {
+            // Those added and those dropped: each one's last meeting is recomputed.
+            let mut touched = before;
+            touched.extend(ids);
+            touched.sort_unstable();
+            touched.dedup();
+            refresh_activity(c, &touched).await?;
         }
     }
     Ok(())

@@ -136,3 +136,4 @@ impl PgStore {
 include!("common.rs");
 include!("access_sql.rs");
 include!("meetings_sql.rs");
+include!("volunteers_sql.rs");

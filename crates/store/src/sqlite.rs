@@ -124,3 +124,4 @@ impl SqliteStore {
 include!("common.rs");
 include!("access_sql.rs");
 include!("meetings_sql.rs");
+include!("volunteers_sql.rs");

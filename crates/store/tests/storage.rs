@@ -60,6 +60,9 @@ on_both!(
     requests_to_preside_move_up_and_charges_name_who_answers,
     booth_lists_keep_meeting_counters_exact,
     talking_points_keep_versions_and_count_uses,
+    duties_never_double_book_or_exceed_headcount,
+    checkins_count_once_and_activation_rolls_up,
+    followups_and_bulletins,
 );
 
 fn start() -> NaiveDate {
@@ -1749,4 +1752,229 @@ async fn talking_points_keep_versions_and_count_uses(db: TestDb) {
     assert_eq!(s.point(p.id).await.unwrap().unwrap().uses, 2);
     assert_eq!(s.meeting_points(m1.id).await.unwrap()[0].id, p.id);
     assert!(s.verify().await.unwrap().is_empty());
+}
+
+// ---- The volunteer force: duties, check-in, activation, follow-ups, bulletins ----
+
+use sangathan_store::volunteers::{NewBulletin, NewDuty, NewProgramme};
+
+/// `n` volunteers (volunteer-wing members) at the first booths of `ac`; their person ids.
+async fn volunteers_at(s: &DynStore, ac: u32, n: u32, first_mobile: u64) -> Vec<i64> {
+    let mut out = Vec::new();
+    for i in 0..n {
+        let mut e = enr(&format!("Volunteer {ac} {i}"), Some(&format!("{}", first_mobile + i as u64)), None, &format!("TS-AC-{ac}-B{:04}", i + 1));
+        e.wing = "volunteers".into();
+        out.push(enrol(s, &e).await.unwrap().person_id);
+    }
+    out
+}
+
+fn at(days: i64, h: u32) -> chrono::DateTime<Utc> {
+    let d = clock::today() + Duration::days(days);
+    clock::ist().from_local_datetime(&d.and_hms_opt(h, 0, 0).unwrap()).single().unwrap().with_timezone(&Utc)
+}
+
+fn duty(kind: &str, from: u32, to: u32, headcount: u32) -> NewDuty {
+    NewDuty { kind: kind.into(), label: String::new(), starts_at: Some(at(1, from)), ends_at: Some(at(1, to)), headcount, leader: None }
+}
+
+async fn rally(s: &DynStore, days: i64) -> sangathan_store::volunteers::Programme {
+    let p = NewProgramme {
+        wing: "volunteers".into(),
+        unit: "TS-DT-HILL".into(),
+        venue: "TS-AC-1".into(),
+        title: "Jan Sabha at Alpha".into(),
+        kind: "jan-sabha".into(),
+        starts_at: at(days, 10),
+        ends_at: at(days, 14),
+        expected: 2000,
+    };
+    s.add_programme(&p, "admin").await.unwrap()
+}
+
+async fn duties_never_double_book_or_exceed_headcount(db: TestDb) {
+    let s = mini(&db).await;
+    let ac1 = volunteers_at(&s, 1, 6, 9_100_000_000).await;
+    let ac2 = volunteers_at(&s, 2, 2, 9_100_000_100).await;
+    let far = volunteers_at(&s, 4, 1, 9_100_000_200).await; // another district
+    // Bad input names the field; nothing is written.
+    let bad = NewProgramme { venue: "TS-AC-4".into(), ..serde_json::from_value(serde_json::json!({
+        "wing": "volunteers", "unit": "TS-DT-HILL", "venue": "TS-AC-1", "title": "x", "starts_at": at(1, 10), "ends_at": at(1, 14)})).unwrap() };
+    assert_eq!(code_of(s.add_programme(&bad, "admin").await.unwrap_err()), "venue_outside_unit");
+    let p = rally(&s, 1).await;
+    assert_eq!(code_of(s.add_duty(p.id, &duty("gate", 9, 12, 3)).await.unwrap_err()), "shift_outside_programme");
+    assert_eq!(code_of(s.add_duty(p.id, &NewDuty { kind: "gate duty".into(), ..duty("gate", 10, 12, 3) }).await.unwrap_err()), "bad_duty_kind");
+    let gate = s.add_duty(p.id, &duty("gate", 10, 12, 3)).await.unwrap();
+    let stage = s.add_duty(p.id, &duty("stage", 11, 13, 10)).await.unwrap();
+    let water = s.add_duty(p.id, &duty("water", 12, 14, 2)).await.unwrap();
+    assert_eq!(gate.label, "Gate");
+
+    // Same AC first, lowest ids; never beyond the headcount.
+    let g = s.assign(gate.id, None, "admin", Utc::now()).await.unwrap();
+    let on_gate: Vec<i64> = g.people.iter().map(|a| a.person_id).collect();
+    assert_eq!(on_gate, ac1[..3].to_vec());
+    assert_eq!((g.filled, g.gap), (3, 0));
+    // The stage overlaps the gate: the gate's three are not asked; the district's are, the far one is not.
+    let st = s.assign(stage.id, None, "admin", Utc::now()).await.unwrap();
+    let mut on_stage: Vec<i64> = st.people.iter().map(|a| a.person_id).collect();
+    on_stage.sort();
+    let mut want: Vec<i64> = ac1[3..].iter().chain(&ac2).copied().collect();
+    want.sort();
+    assert_eq!(on_stage, want);
+    assert_eq!(st.gap, 5);
+    assert!(!on_stage.contains(&far[0]));
+    // Water starts when the gate ends: the gate's volunteers may serve it (back to back).
+    let w = s.assign(water.id, None, "admin", Utc::now()).await.unwrap();
+    assert_eq!(w.people.iter().map(|a| a.person_id).collect::<Vec<_>>(), ac1[..2].to_vec());
+    // By hand: a full duty, an overlapping shift, a non-volunteer are refused.
+    assert_eq!(code_of(s.assign(gate.id, Some(far[0]), "admin", Utc::now()).await.unwrap_err()), "duty_full");
+    assert_eq!(code_of(s.assign(stage.id, Some(ac1[0]), "admin", Utc::now()).await.unwrap_err()), "overlapping_shift");
+    let member = enrol(&s, &enr("Not A Volunteer", Some("9100000300"), None, "TS-AC-1-B0001")).await.unwrap().person_id;
+    assert_eq!(code_of(s.assign(stage.id, Some(member), "admin", Utc::now()).await.unwrap_err()), "not_a_volunteer");
+    // A decline frees the place; the refill never asks the decliner again.
+    let after = s.answer_duty(water.id, ac1[1], false, Utc::now()).await.unwrap();
+    assert_eq!(after.gap, 1);
+    assert_eq!(code_of(s.answer_duty(water.id, ac1[1], true, Utc::now()).await.unwrap_err()), "declined");
+    let refilled = s.assign(water.id, None, "admin", Utc::now()).await.unwrap();
+    let taken: Vec<i64> = refilled.people.iter().filter(|a| a.status != "declined").map(|a| a.person_id).collect();
+    assert_eq!(taken, vec![ac1[0], ac1[2]]);
+    assert_eq!(code_of(s.assign(water.id, Some(ac1[1]), "admin", Utc::now()).await.unwrap_err()), "duty_full");
+    s.answer_duty(gate.id, ac1[0], true, Utc::now()).await.unwrap();
+    // Unavailable that day: not asked.
+    s.set_volunteer_unavailable(far[0], clock::today(), clock::today() + Duration::days(2)).await.unwrap();
+    let extra = s.add_duty(p.id, &duty("parking", 10, 14, 5)).await.unwrap();
+    assert_eq!(code_of(s.assign(extra.id, Some(far[0]), "admin", Utc::now()).await.unwrap_err()), "unavailable");
+    // Two fills at once never put more than the headcount on a duty.
+    let late = s.add_duty(p.id, &duty("first-aid", 13, 14, 2)).await.unwrap();
+    let (a, b) = tokio::join!(s.assign(late.id, None, "admin", Utc::now()), s.assign(late.id, None, "admin", Utc::now()));
+    a.unwrap();
+    b.unwrap();
+    assert_eq!(s.duty(late.id).await.unwrap().unwrap().filled, 2);
+    // Everyone asked was told, once.
+    assert_eq!(scalar(&db, "SELECT COUNT(*) FROM outbox WHERE idem_key LIKE 'duty:%'").await, scalar(&db, "SELECT COUNT(*) FROM duty_assignments").await);
+    let r = s.roster(p.id).await.unwrap().unwrap();
+    assert_eq!(r.duties.len(), 5);
+    assert_eq!(r.programme.places, 3 + 10 + 2 + 5 + 2);
+    assert!(s.verify().await.unwrap().is_empty(), "{:?}", s.verify().await.unwrap());
+    // Tampering with a roster behind the store's back is caught.
+    exec(&db, "UPDATE duties SET headcount = 1 WHERE kind = 'gate'").await;
+    assert!(s.verify().await.unwrap().iter().any(|m| m.what.contains("headcount")));
+}
+
+async fn checkins_count_once_and_activation_rolls_up(db: TestDb) {
+    let s = mini(&db).await;
+    let ac1 = volunteers_at(&s, 1, 3, 9_200_000_000).await;
+    let ac2 = volunteers_at(&s, 2, 1, 9_200_000_100).await;
+    let p = rally(&s, 0).await;
+    let d = s.add_duty(p.id, &NewDuty { kind: "gate".into(), label: "Gate 1".into(), starts_at: None, ends_at: None, headcount: 2, leader: Some(ac1[2]) }).await.unwrap();
+    s.assign(d.id, None, "admin", Utc::now()).await.unwrap();
+    let code = s.checkin_code(ac1[0]).await.unwrap();
+    assert_eq!(s.checkin_code(ac1[0]).await.unwrap(), code, "one code per volunteer");
+    let now = p.starts_at + Duration::minutes(30);
+    let first = s.check_in(p.id, &code.to_lowercase(), None, "admin", now).await.unwrap();
+    assert!(!first.already);
+    assert_eq!(first.duties, vec!["Gate 1".to_string()]);
+    // The same scan again (a retried queue, a double tap) is the same one check-in.
+    let again = s.check_in(p.id, &format!("SGV:{code}"), Some(now + Duration::minutes(5)), "admin", now + Duration::minutes(6)).await.unwrap();
+    assert!(again.already);
+    assert_eq!(again.in_at, first.in_at);
+    assert_eq!(scalar(&db, "SELECT COUNT(*) FROM checkins").await, 1);
+    // Not on this programme's roster, unknown, or outside the window: refused, nothing written.
+    let other = s.checkin_code(ac2[0]).await.unwrap();
+    assert_eq!(code_of(s.check_in(p.id, &other, None, "admin", now).await.unwrap_err()), "not_on_roster");
+    assert_eq!(code_of(s.check_in(p.id, "ZZZZZ2", None, "admin", now).await.unwrap_err()), "unknown_code");
+    let c1 = s.checkin_code(ac1[1]).await.unwrap();
+    assert_eq!(code_of(s.check_in(p.id, &c1, Some(p.starts_at - Duration::hours(9)), "admin", now).await.unwrap_err()), "outside_programme");
+    let out = s.check_out(p.id, &code, None, now + Duration::hours(3)).await.unwrap();
+    assert!(out.out_at.is_some());
+    assert_eq!(scalar(&db, "SELECT COUNT(*) FROM checkins").await, 1);
+    let sum = s.programme_summary(p.id).await.unwrap().unwrap();
+    assert_eq!((sum.checked_in, sum.duties[0].present, sum.duties[0].no_shows.len()), (1, 1, 1));
+    s.add_incident(p.id, "medium", "Crowd pushed at gate 1", "admin", now).await.unwrap();
+    assert_eq!(code_of(s.add_incident(p.id, "huge", "x", "admin", now).await.unwrap_err()), "bad_severity");
+    assert_eq!(s.programme_summary(p.id).await.unwrap().unwrap().incidents.len(), 1);
+
+    // Activation: the one who checked in is active; the rest of the cadre is not.
+    let a = s.activation("TS-AC-1", 30, Utc::now()).await.unwrap().unwrap();
+    assert_eq!((a.unit.cadre, a.unit.active), (3, 1));
+    let state = s.activation("TS", 30, Utc::now()).await.unwrap().unwrap();
+    assert_eq!((state.unit.cadre, state.unit.active), (4, 1));
+    for level in ["TS", "TS-DIV-NORTH", "TS-DT-HILL", "TS-AC-1", "TS-AC-1-S01"] {
+        let x = s.activation(level, 30, Utc::now()).await.unwrap().unwrap();
+        let (c, act) = x.children.iter().fold((0, 0), |acc, r| (acc.0 + r.cadre, acc.1 + r.active));
+        assert_eq!((c, act), (x.unit.cadre, x.unit.active), "{level} rolls up exactly");
+    }
+    // A volunteer enrolling a member becomes active too.
+    let mut ctx2 = ctx();
+    ctx2.actor = format!("person:{}", ac2[0]);
+    s.enrol(&enr("New Member", Some("9200000500"), None, "TS-AC-2-B0003"), &ctx2, "k-act-1").await.unwrap();
+    assert_eq!(s.activation("TS", 30, Utc::now()).await.unwrap().unwrap().unit.active, 2);
+    assert_eq!(s.activation("TS", 30, Utc::now() + Duration::days(31)).await.unwrap().unwrap().unit.active, 0);
+    assert!(s.verify().await.unwrap().is_empty(), "{:?}", s.verify().await.unwrap());
+    exec(&db, "DELETE FROM activity WHERE source = 'checkin'").await;
+    assert!(s.verify().await.unwrap().iter().any(|m| m.what.contains("checkin activity")));
+}
+
+async fn followups_and_bulletins(db: TestDb) {
+    let s = mini(&db).await;
+    let vols = volunteers_at(&s, 1, 4, 9_300_000_000).await;
+    let on = clock::today() - Duration::days(1);
+    let commander = appoint(&s, 1, Role::VolunteerCommander, "TS-AC-1", "volunteers", on).await;
+    // Follow-ups: the inactive cadre, once each while open.
+    let made = s.make_followups("TS-AC-1", vols[0], 3, 30, "admin", Utc::now()).await.unwrap();
+    assert_eq!(made.len(), 3);
+    assert!(made.iter().all(|f| f.person_id != vols[0] && f.outcome.is_none()));
+    assert_eq!(made[0].whatsapp.as_deref().map(|w| w.starts_with("https://wa.me/91")), Some(true));
+    let more = s.make_followups("TS-AC-1", vols[0], 10, 30, "admin", Utc::now()).await.unwrap();
+    let mut everyone: Vec<i64> = made.iter().chain(&more).map(|f| f.person_id).collect();
+    everyone.sort();
+    everyone.dedup();
+    assert_eq!(everyone.len(), made.len() + more.len(), "nobody gets two open follow-ups");
+    let f = s.followup_outcome(made[0].id, "will_come", "Call on Sunday", "", Utc::now()).await.unwrap();
+    assert_eq!(f.outcome.as_deref(), Some("will_come"));
+    assert_eq!(code_of(s.followup_outcome(made[0].id, "maybe", "", "", Utc::now()).await.unwrap_err()), "bad_outcome");
+    assert_eq!(s.followups_of(vols[0]).await.unwrap().len(), made.len() + more.len());
+    assert_eq!(s.followups_within("TS-AC-1", true).await.unwrap().unwrap().len(), made.len() + more.len() - 1);
+
+    // Bulletins: to the district, to a wing, read once per reader.
+    let post = |unit: &str, wing: Option<&str>, title: &str| NewBulletin {
+        unit: unit.into(),
+        wing: wing.map(Into::into),
+        title: title.into(),
+        body_hi: Some("रविवार को जन सभा है".into()),
+        body_en: None,
+        pinned: false,
+    };
+    assert_eq!(code_of(s.post_bulletin(&NewBulletin { body_hi: None, ..post("TS-DT-HILL", None, "x") }, Some(commander), "person", Utc::now()).await.unwrap_err()), "required");
+    let b = s.post_bulletin(&post("TS-DT-HILL", None, "Jan sabha"), Some(commander), &format!("person:{commander}"), Utc::now()).await.unwrap();
+    let emp = s.post_bulletin(&post("TS", Some("employees"), "For employees"), None, "admin", Utc::now()).await.unwrap();
+    let far = volunteers_at(&s, 4, 1, 9_300_000_100).await;
+    let reader = s.reader(vols[1], clock::today()).await.unwrap();
+    let far_reader = s.reader(far[0], clock::today()).await.unwrap();
+    assert_eq!(s.unread_bulletins(&reader).await.unwrap(), 1, "the employees' bulletin is not theirs");
+    assert!(s.read_bulletin(emp.id, &reader, Utc::now()).await.unwrap().is_none());
+    assert!(s.read_bulletin(b.id, &far_reader, Utc::now()).await.unwrap().is_none(), "another district's reader");
+    let r1 = s.read_bulletin(b.id, &reader, Utc::now()).await.unwrap().unwrap();
+    let r2 = s.read_bulletin(b.id, &reader, Utc::now()).await.unwrap().unwrap();
+    assert_eq!((r1.views, r2.views, r2.read), (1, 1, true));
+    let other = s.reader(vols[2], clock::today()).await.unwrap();
+    let (x, y) = tokio::join!(s.read_bulletin(b.id, &other, Utc::now()), s.read_bulletin(b.id, &other, Utc::now()));
+    x.unwrap();
+    y.unwrap();
+    assert_eq!(s.bulletin(b.id).await.unwrap().unwrap().views, 2);
+    assert_eq!(s.unread_bulletins(&reader).await.unwrap(), 0);
+    // Comments; a hidden one disappears for readers and stays, with why, for moderators.
+    let k1 = s.add_comment(b.id, vols[1], "हम आएंगे", Utc::now()).await.unwrap();
+    let k2 = s.add_comment(b.id, vols[2], "spam spam", Utc::now()).await.unwrap();
+    assert_eq!(code_of(s.add_comment(b.id, vols[2], "  ", Utc::now()).await.unwrap_err()), "required");
+    s.hide_comment(b.id, k2.id, "Off topic", &format!("person:{commander}"), Utc::now()).await.unwrap();
+    assert_eq!(s.comments(b.id, false).await.unwrap().iter().map(|k| k.id).collect::<Vec<_>>(), vec![k1.id]);
+    let all = s.comments(b.id, true).await.unwrap();
+    assert_eq!(all.iter().find(|k| k.id == k2.id).unwrap().hidden_reason.as_deref(), Some("Off topic"));
+    assert_eq!(s.bulletin(b.id).await.unwrap().unwrap().comments, 1);
+    let feed = s.bulletins_for(&reader, 20).await.unwrap();
+    assert_eq!(feed.iter().map(|b| b.id).collect::<Vec<_>>(), vec![b.id]);
+    assert!(s.verify().await.unwrap().is_empty(), "{:?}", s.verify().await.unwrap());
+    exec(&db, "UPDATE bulletins SET views = 7").await;
+    assert!(s.verify().await.unwrap().iter().any(|m| m.what.contains("views")));
 }
