@@ -29,7 +29,9 @@ pub const ABSOLUTE: Duration = Duration::hours(12);
 pub fn is_public(method: &Method, path: &str) -> bool {
     match *method {
         // A calendar feed's secret token is its credential (calendar apps cannot log in).
-        Method::GET => path == "/healthz" || path == "/api/v1/consent" || path.starts_with("/ical/"),
+        Method::GET => {
+            path == "/healthz" || path == "/api/v1/consent" || path.starts_with("/ical/")
+        }
         Method::POST => matches!(
             path,
             "/api/v1/session" | "/api/v1/session/code" | "/api/v1/me/code" | "/api/v1/me/session"

@@ -74,7 +74,10 @@ fn feed_rule(s: &Series) -> String {
     if count && let Some(end) = s.end {
         if let Ok(rule) = mt::Rule::parse(&s.rule)
             && let Some(last) = rule.dates(s.start, Some(end), 100_000).last().copied()
-            && rule.dates(s.start, None, 100_000).last().is_some_and(|l| *l > end)
+            && rule
+                .dates(s.start, None, 100_000)
+                .last()
+                .is_some_and(|l| *l > end)
         {
             parts.retain(|p| !p.starts_with("COUNT="));
             until = Some(last);
@@ -162,9 +165,18 @@ pub async fn unit_feed(store: &DynStore, code: &str) -> Result<Option<String>> {
 }
 
 /// The meetings at venues within a unit, of the wings given.
-pub async fn unit_feed_in(store: &DynStore, code: &str, wings: &sangathan_core::access::Wings) -> Result<Option<String>> {
+pub async fn unit_feed_in(
+    store: &DynStore,
+    code: &str,
+    wings: &sangathan_core::access::Wings,
+) -> Result<Option<String>> {
     let today = clock::today();
-    let ids: std::collections::HashMap<String, i64> = store.wings().await?.into_iter().map(|w| (w.code, w.id)).collect();
+    let ids: std::collections::HashMap<String, i64> = store
+        .wings()
+        .await?
+        .into_iter()
+        .map(|w| (w.code, w.id))
+        .collect();
     let Some(mut ms) = store
         .meetings_within(
             code,
@@ -207,11 +219,15 @@ pub async fn feed_for(
 ) -> Result<Option<String>> {
     use sangathan_core::access::{Action, Wings};
     use sangathan_store::meetings::FeedKind;
-    let maker = made_by.strip_prefix("person:").and_then(|p| p.parse::<i64>().ok());
+    let maker = made_by
+        .strip_prefix("person:")
+        .and_then(|p| p.parse::<i64>().ok());
     let wings_at = |code: String| {
         let store = store.clone();
         async move {
-            let Some(p) = maker else { return Ok::<Wings, sangathan_store::StoreError>(Wings::All) };
+            let Some(p) = maker else {
+                return Ok::<Wings, sangathan_store::StoreError>(Wings::All);
+            };
             let scope = store.scope(p, clock::today()).await?;
             Ok(match store.place(&code).await? {
                 Some(place) => scope.wings(Action::ViewMeetings, &place),
@@ -221,8 +237,15 @@ pub async fn feed_for(
     };
     match kind {
         FeedKind::Series => {
-            let Some(s) = store.series(target).await? else { return Ok(None) };
-            let wing = store.wings().await?.into_iter().find(|w| w.code == s.wing).map(|w| w.id);
+            let Some(s) = store.series(target).await? else {
+                return Ok(None);
+            };
+            let wing = store
+                .wings()
+                .await?
+                .into_iter()
+                .find(|w| w.code == s.wing)
+                .map(|w| w.id);
             let wings = wings_at(s.unit.clone()).await?;
             if !wing.is_some_and(|w| wings.contains(w)) {
                 return Ok(None);
@@ -243,4 +266,3 @@ pub async fn feed_for(
         },
     }
 }
-

@@ -24,6 +24,8 @@ pub const BEARER: &str = "bearer";
         (name = "members", description = "Enrolment and members"),
         (name = "campaigns", description = "Wings and membership campaigns"),
         (name = "merges", description = "Duplicate review, and merges that lose nothing and can be undone"),
+        (name = "volunteers", description = "Programmes, duties and rosters, check-in, activation and follow-up lists"),
+        (name = "bulletins", description = "Bulletins to a scope, views and moderated comments"),
         (name = "meta", description = "Health and this document"),
     )
 )]

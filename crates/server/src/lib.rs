@@ -97,7 +97,10 @@ pub fn router_with(store: DynStore, config: Config) -> Router {
     };
     routes
         // Calendar apps subscribe by secret URL (not in the API document: no JSON, no login).
-        .route("/ical/{file}", axum::routing::get(routes::meetings::public_feed))
+        .route(
+            "/ical/{file}",
+            axum::routing::get(routes::meetings::public_feed),
+        )
         .fallback(not_found)
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(axum::middleware::from_fn_with_state(

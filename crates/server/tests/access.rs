@@ -66,17 +66,79 @@ fn may(role: &str, action: &str) -> bool {
         ),
         (
             "division-incharge",
-            &["unit", "members", "enrol", "merge", "sensitive", "meetings", "manage-meetings", "report"],
+            &[
+                "unit",
+                "members",
+                "enrol",
+                "merge",
+                "sensitive",
+                "meetings",
+                "manage-meetings",
+                "report",
+            ],
         ),
         (
             "district-president",
-            &["unit", "members", "enrol", "merge", "sensitive", "meetings", "manage-meetings", "report"],
+            &[
+                "unit",
+                "members",
+                "enrol",
+                "merge",
+                "sensitive",
+                "meetings",
+                "manage-meetings",
+                "report",
+            ],
         ),
-        ("ac-incharge", &["unit", "members", "enrol", "merge", "meetings", "manage-meetings", "report"]),
-        ("sector-incharge", &["unit", "members", "enrol", "meetings", "manage-meetings", "report"]),
-        ("booth-president", &["unit", "members", "enrol", "meetings", "manage-meetings", "report"]),
-        ("federation-officer", &["unit", "members", "enrol", "meetings", "manage-meetings", "report"]),
-        ("volunteer-commander", &["unit", "members", "enrol", "meetings"]),
+        (
+            "ac-incharge",
+            &[
+                "unit",
+                "members",
+                "enrol",
+                "merge",
+                "meetings",
+                "manage-meetings",
+                "report",
+            ],
+        ),
+        (
+            "sector-incharge",
+            &[
+                "unit",
+                "members",
+                "enrol",
+                "meetings",
+                "manage-meetings",
+                "report",
+            ],
+        ),
+        (
+            "booth-president",
+            &[
+                "unit",
+                "members",
+                "enrol",
+                "meetings",
+                "manage-meetings",
+                "report",
+            ],
+        ),
+        (
+            "federation-officer",
+            &[
+                "unit",
+                "members",
+                "enrol",
+                "meetings",
+                "manage-meetings",
+                "report",
+            ],
+        ),
+        (
+            "volunteer-commander",
+            &["unit", "members", "enrol", "meetings"],
+        ),
         ("volunteer", &["unit", "enrol"]),
         ("member", &[]),
     ];
@@ -305,10 +367,20 @@ async fn authorization_matrix(backend: Backend) {
             .expect(201);
         let id = m["id"].as_i64().unwrap();
         w.app
-            .send(Method::PUT, &format!("/api/v1/meetings/{id}/report"), None, Some(&json!({"held": true, "attendance": 5})), None)
+            .send(
+                Method::PUT,
+                &format!("/api/v1/meetings/{id}/report"),
+                None,
+                Some(&json!({"held": true, "attendance": 5})),
+                None,
+            )
             .await
             .expect(200);
-        w.app.store.put_photo(id, 1, &[0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3], "admin").await.unwrap();
+        w.app
+            .store
+            .put_photo(id, 1, &[0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3], "admin")
+            .await
+            .unwrap();
         w.app
             .post(&format!("/api/v1/meetings/{id}/contacts"), &json!({"contacts": [{"name": "Met Someone", "mobile": "9876512340", "consent": true}]}))
             .await
@@ -317,8 +389,19 @@ async fn authorization_matrix(backend: Backend) {
     }
     let mut contact_of = std::collections::HashMap::new();
     for (venue, mid) in &meetings {
-        let list = w.app.get(&format!("/api/v1/units/{venue}/contacts")).await.expect(200);
-        let cid = list["contacts"].as_array().unwrap().iter().find(|c| c["meeting_id"] == *mid).unwrap()["id"].as_i64().unwrap();
+        let list = w
+            .app
+            .get(&format!("/api/v1/units/{venue}/contacts"))
+            .await
+            .expect(200);
+        let cid = list["contacts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["meeting_id"] == *mid)
+            .unwrap()["id"]
+            .as_i64()
+            .unwrap();
         contact_of.insert(*mid, cid);
     }
     let point = w
@@ -328,7 +411,14 @@ async fn authorization_matrix(backend: Backend) {
         .expect(201)["id"]
         .as_i64()
         .unwrap();
-    let admin_feed = w.app.post("/api/v1/calendar/feeds", &json!({"kind": "series", "series": series})).await.expect(201)["id"]
+    let admin_feed = w
+        .app
+        .post(
+            "/api/v1/calendar/feeds",
+            &json!({"kind": "series", "series": series}),
+        )
+        .await
+        .expect(201)["id"]
         .as_i64()
         .unwrap();
     let denied_at = |role: &str, action: &str| if may(role, action) { 404 } else { 403 };
@@ -423,37 +513,115 @@ async fn authorization_matrix(backend: Backend) {
             }
             // Meetings at the unit: compliance, the list, calling one, a unit calendar feed.
             for (path, tmpl) in [
-                (format!("/api/v1/units/{u}/compliance"), "/api/v1/units/{code}/compliance"),
-                (format!("/api/v1/units/{u}/meetings"), "/api/v1/units/{code}/meetings"),
+                (
+                    format!("/api/v1/units/{u}/compliance"),
+                    "/api/v1/units/{code}/compliance",
+                ),
+                (
+                    format!("/api/v1/units/{u}/meetings"),
+                    "/api/v1/units/{code}/meetings",
+                ),
             ] {
                 covered.insert(("get".into(), tmpl.into()));
                 let a = w.as_role(role, Method::GET, &path, None).await;
-                let want = if w.allowed(role, "meetings", u, None) { 200 } else { denied("meetings") };
-                check(format!("{role} GET {path} ({rel})"), a.status.as_u16(), want);
+                let want = if w.allowed(role, "meetings", u, None) {
+                    200
+                } else {
+                    denied("meetings")
+                };
+                check(
+                    format!("{role} GET {path} ({rel})"),
+                    a.status.as_u16(),
+                    want,
+                );
             }
             covered.insert(("post".into(), "/api/v1/units/{code}/unavailable".into()));
             let a = w
-                .as_role(role, Method::POST, &format!("/api/v1/units/{u}/unavailable"), Some(&json!({"from": "2030-01-01", "to": "2030-01-02"})))
+                .as_role(
+                    role,
+                    Method::POST,
+                    &format!("/api/v1/units/{u}/unavailable"),
+                    Some(&json!({"from": "2030-01-01", "to": "2030-01-02"})),
+                )
                 .await;
-            let want = if w.allowed(role, "manage-meetings", u, None) { 204 } else { denied("manage-meetings") };
-            check(format!("{role} unavailable {u} ({rel})"), a.status.as_u16(), want);
+            let want = if w.allowed(role, "manage-meetings", u, None) {
+                204
+            } else {
+                denied("manage-meetings")
+            };
+            check(
+                format!("{role} unavailable {u} ({rel})"),
+                a.status.as_u16(),
+                want,
+            );
             covered.insert(("get".into(), "/api/v1/units/{code}/contacts".into()));
-            let a = w.as_role(role, Method::GET, &format!("/api/v1/units/{u}/contacts"), None).await;
+            let a = w
+                .as_role(
+                    role,
+                    Method::GET,
+                    &format!("/api/v1/units/{u}/contacts"),
+                    None,
+                )
+                .await;
             let any_wing = WINGS.iter().any(|x| w.allowed(role, "members", u, Some(x)));
-            check(format!("{role} contacts of {u} ({rel})"), a.status.as_u16(), if any_wing { 200 } else { denied("members") });
+            check(
+                format!("{role} contacts of {u} ({rel})"),
+                a.status.as_u16(),
+                if any_wing { 200 } else { denied("members") },
+            );
             covered.insert(("get".into(), "/api/v1/units/{code}/digest".into()));
-            let a = w.as_role(role, Method::GET, &format!("/api/v1/units/{u}/digest"), None).await;
-            let want = if w.allowed(role, "meetings", u, None) { 200 } else { denied("meetings") };
-            check(format!("{role} digest of {u} ({rel})"), a.status.as_u16(), want);
+            let a = w
+                .as_role(
+                    role,
+                    Method::GET,
+                    &format!("/api/v1/units/{u}/digest"),
+                    None,
+                )
+                .await;
+            let want = if w.allowed(role, "meetings", u, None) {
+                200
+            } else {
+                denied("meetings")
+            };
+            check(
+                format!("{role} digest of {u} ({rel})"),
+                a.status.as_u16(),
+                want,
+            );
             covered.insert(("post".into(), "/api/v1/meetings".into()));
             let body = json!({"wing": "party", "venue": u, "date": "2027-03-07", "time": "10:00", "kind": "workers"});
-            let a = w.as_role(role, Method::POST, "/api/v1/meetings", Some(&body)).await;
-            let want = if w.allowed(role, "manage-meetings", u, Some("party")) { 201 } else { denied("manage-meetings") };
-            check(format!("{role} call a party meeting at {u} ({rel})"), a.status.as_u16(), want);
+            let a = w
+                .as_role(role, Method::POST, "/api/v1/meetings", Some(&body))
+                .await;
+            let want = if w.allowed(role, "manage-meetings", u, Some("party")) {
+                201
+            } else {
+                denied("manage-meetings")
+            };
+            check(
+                format!("{role} call a party meeting at {u} ({rel})"),
+                a.status.as_u16(),
+                want,
+            );
             covered.insert(("post".into(), "/api/v1/calendar/feeds".into()));
-            let a = w.as_role(role, Method::POST, "/api/v1/calendar/feeds", Some(&json!({"kind": "unit", "unit": u}))).await;
-            let want = if w.allowed(role, "meetings", u, None) { 201 } else { denied("meetings") };
-            check(format!("{role} unit feed of {u} ({rel})"), a.status.as_u16(), want);
+            let a = w
+                .as_role(
+                    role,
+                    Method::POST,
+                    "/api/v1/calendar/feeds",
+                    Some(&json!({"kind": "unit", "unit": u})),
+                )
+                .await;
+            let want = if w.allowed(role, "meetings", u, None) {
+                201
+            } else {
+                denied("meetings")
+            };
+            check(
+                format!("{role} unit feed of {u} ({rel})"),
+                a.status.as_u16(),
+                want,
+            );
             covered.insert(("get".into(), "/api/v1/units/{code}/sensitive".into()));
             let a = w
                 .as_role(
@@ -589,46 +757,203 @@ async fn authorization_matrix(backend: Backend) {
             let me = w.person_ids[role];
             let now = w.app.store.meeting(*mid).await.unwrap().unwrap();
             let involved = now.chair == Some(me) || now.organiser == Some(me);
-            let see = if w.allowed(role, "meetings", venue, Some("party")) || involved { 200 } else { denied_at(role, "meetings") };
-            let manage = |ok: u16| if w.allowed(role, "manage-meetings", venue, Some("party")) { ok } else { denied_at(role, "manage-meetings") };
+            let see = if w.allowed(role, "meetings", venue, Some("party")) || involved {
+                200
+            } else {
+                denied_at(role, "meetings")
+            };
+            let manage = |ok: u16| {
+                if w.allowed(role, "manage-meetings", venue, Some("party")) {
+                    ok
+                } else {
+                    denied_at(role, "manage-meetings")
+                }
+            };
             // A report nobody stands above (the South division has no office-bearers) is
             // complete at once and can no longer change.
-            let complete = w.app.store.report(*mid).await.unwrap().is_some_and(|r| r.status == "acknowledged");
+            let complete = w
+                .app
+                .store
+                .report(*mid)
+                .await
+                .unwrap()
+                .is_some_and(|r| r.status == "acknowledged");
             let report = if w.allowed(role, "report", venue, Some("party")) || involved {
                 if complete { 409 } else { 200 }
             } else {
                 denied_at(role, "report")
             };
-            let waiting = w.app.store.inbox(me).await.unwrap().iter().any(|i| i.meeting.id == *mid);
+            let waiting = w
+                .app
+                .store
+                .inbox(me)
+                .await
+                .unwrap()
+                .iter()
+                .any(|i| i.meeting.id == *mid);
             for (m, path, tmpl, body, want) in [
-                ("get", format!("/api/v1/meetings/{mid}"), "/api/v1/meetings/{id}", json!({}), see),
-                ("get", format!("/api/v1/meetings/{mid}/report"), "/api/v1/meetings/{id}/report", json!({}), see),
-                ("post", format!("/api/v1/meetings/{mid}/move"), "/api/v1/meetings/{id}/move", json!({}), manage(409)),
-                ("post", format!("/api/v1/meetings/{mid}/cancel"), "/api/v1/meetings/{id}/cancel", json!({}), manage(409)),
-                ("post", format!("/api/v1/meetings/{mid}/chair"), "/api/v1/meetings/{id}/chair", json!({"person_id": 999_999}), manage(422)),
-                ("post", format!("/api/v1/meetings/{mid}/decline"), "/api/v1/meetings/{id}/decline", json!({}), if now.chair == Some(me) { 200 } else { 404 }),
-                ("post", format!("/api/v1/meetings/{mid}/report/acknowledge"), "/api/v1/meetings/{id}/report/acknowledge", json!({}), if waiting { 200 } else { 409 }),
-                ("post", format!("/api/v1/meetings/{mid}/report/return"), "/api/v1/meetings/{id}/report/return", json!({}), 422),
-                ("put", format!("/api/v1/meetings/{mid}/report"), "/api/v1/meetings/{id}/report", json!({"held": true, "attendance": 2}), report),
-                ("post", format!("/api/v1/meetings/{mid}/requests"), "/api/v1/meetings/{id}/requests", json!({"person_id": 999_999}), manage(422)),
-                ("get", format!("/api/v1/meetings/{mid}/requests"), "/api/v1/meetings/{id}/requests", json!({}), see),
-                ("post", format!("/api/v1/meetings/{mid}/requests/answer"), "/api/v1/meetings/{id}/requests/answer", json!({"accept": true}), 409),
+                (
+                    "get",
+                    format!("/api/v1/meetings/{mid}"),
+                    "/api/v1/meetings/{id}",
+                    json!({}),
+                    see,
+                ),
+                (
+                    "get",
+                    format!("/api/v1/meetings/{mid}/report"),
+                    "/api/v1/meetings/{id}/report",
+                    json!({}),
+                    see,
+                ),
+                (
+                    "post",
+                    format!("/api/v1/meetings/{mid}/move"),
+                    "/api/v1/meetings/{id}/move",
+                    json!({}),
+                    manage(409),
+                ),
+                (
+                    "post",
+                    format!("/api/v1/meetings/{mid}/cancel"),
+                    "/api/v1/meetings/{id}/cancel",
+                    json!({}),
+                    manage(409),
+                ),
+                (
+                    "post",
+                    format!("/api/v1/meetings/{mid}/chair"),
+                    "/api/v1/meetings/{id}/chair",
+                    json!({"person_id": 999_999}),
+                    manage(422),
+                ),
+                (
+                    "post",
+                    format!("/api/v1/meetings/{mid}/decline"),
+                    "/api/v1/meetings/{id}/decline",
+                    json!({}),
+                    if now.chair == Some(me) { 200 } else { 404 },
+                ),
+                (
+                    "post",
+                    format!("/api/v1/meetings/{mid}/report/acknowledge"),
+                    "/api/v1/meetings/{id}/report/acknowledge",
+                    json!({}),
+                    if waiting { 200 } else { 409 },
+                ),
+                (
+                    "post",
+                    format!("/api/v1/meetings/{mid}/report/return"),
+                    "/api/v1/meetings/{id}/report/return",
+                    json!({}),
+                    422,
+                ),
+                (
+                    "put",
+                    format!("/api/v1/meetings/{mid}/report"),
+                    "/api/v1/meetings/{id}/report",
+                    json!({"held": true, "attendance": 2}),
+                    report,
+                ),
+                (
+                    "post",
+                    format!("/api/v1/meetings/{mid}/requests"),
+                    "/api/v1/meetings/{id}/requests",
+                    json!({"person_id": 999_999}),
+                    manage(422),
+                ),
+                (
+                    "get",
+                    format!("/api/v1/meetings/{mid}/requests"),
+                    "/api/v1/meetings/{id}/requests",
+                    json!({}),
+                    see,
+                ),
+                (
+                    "post",
+                    format!("/api/v1/meetings/{mid}/requests/answer"),
+                    "/api/v1/meetings/{id}/requests/answer",
+                    json!({"accept": true}),
+                    409,
+                ),
                 // Adding contacts and photos needs the right to report there, whatever the report's state.
-                ("post", format!("/api/v1/meetings/{mid}/contacts"), "/api/v1/meetings/{id}/contacts", json!({"contacts": [{"name": "Met Again", "consent": false}]}), if matches!(report, 200 | 409) { 201 } else { report }),
-                ("get", format!("/api/v1/meetings/{mid}/photos"), "/api/v1/meetings/{id}/photos", json!({}), see),
-                ("post", format!("/api/v1/meetings/{mid}/talking-points"), "/api/v1/meetings/{id}/talking-points", json!({"ids": [point]}), if matches!(report, 200 | 409) { 200 } else { report }),
-                ("get", format!("/api/v1/meetings/{mid}/photos/1"), "/api/v1/meetings/{id}/photos/{n}", json!({}), see),
-                ("put", format!("/api/v1/meetings/{mid}/photos/2"), "/api/v1/meetings/{id}/photos/{n}", json!({}), if matches!(report, 200 | 409) { 422 } else { report }),
-                ("delete", format!("/api/v1/meetings/{mid}/photos/3"), "/api/v1/meetings/{id}/photos/{n}", json!({}), if matches!(report, 200 | 409) { 404 } else { report }),
+                (
+                    "post",
+                    format!("/api/v1/meetings/{mid}/contacts"),
+                    "/api/v1/meetings/{id}/contacts",
+                    json!({"contacts": [{"name": "Met Again", "consent": false}]}),
+                    if matches!(report, 200 | 409) {
+                        201
+                    } else {
+                        report
+                    },
+                ),
+                (
+                    "get",
+                    format!("/api/v1/meetings/{mid}/photos"),
+                    "/api/v1/meetings/{id}/photos",
+                    json!({}),
+                    see,
+                ),
+                (
+                    "post",
+                    format!("/api/v1/meetings/{mid}/talking-points"),
+                    "/api/v1/meetings/{id}/talking-points",
+                    json!({"ids": [point]}),
+                    if matches!(report, 200 | 409) {
+                        200
+                    } else {
+                        report
+                    },
+                ),
+                (
+                    "get",
+                    format!("/api/v1/meetings/{mid}/photos/1"),
+                    "/api/v1/meetings/{id}/photos/{n}",
+                    json!({}),
+                    see,
+                ),
+                (
+                    "put",
+                    format!("/api/v1/meetings/{mid}/photos/2"),
+                    "/api/v1/meetings/{id}/photos/{n}",
+                    json!({}),
+                    if matches!(report, 200 | 409) {
+                        422
+                    } else {
+                        report
+                    },
+                ),
+                (
+                    "delete",
+                    format!("/api/v1/meetings/{mid}/photos/3"),
+                    "/api/v1/meetings/{id}/photos/{n}",
+                    json!({}),
+                    if matches!(report, 200 | 409) {
+                        404
+                    } else {
+                        report
+                    },
+                ),
             ] {
                 covered.insert((m.into(), tmpl.into()));
                 let method = Method::from_bytes(m.to_uppercase().as_bytes()).unwrap();
                 let a = w.as_role(role, method, &path, Some(&body)).await;
-                check(format!("{role} {m} {path} at {venue}"), a.status.as_u16(), want);
+                check(
+                    format!("{role} {m} {path} at {venue}"),
+                    a.status.as_u16(),
+                    want,
+                );
             }
         }
         let party_post = CALLERS.iter().any(|c| c.0 == *role && c.2 == "party");
-        let read_point = if !may(role, "meetings") { 403 } else if party_post { 200 } else { 404 };
+        let read_point = if !may(role, "meetings") {
+            403
+        } else if party_post {
+            200
+        } else {
+            404
+        };
         // The series is the employees' federation's: other wings do not see it.
         // Contacts (personal data): those who see the venue's members in its wing.
         for (venue, mid) in &meetings {
@@ -636,48 +961,166 @@ async fn authorization_matrix(backend: Backend) {
             let exists = w.app.store.contact(cid).await.unwrap().is_some();
             let see = w.allowed(role, "members", venue, Some("party"));
             // Those who may see members somewhere learn nothing more from a deleted contact.
-            let want = |ok: u16| if !may(role, "members") { 403 } else if !exists { 404 } else if see { ok } else { 404 };
+            let want = |ok: u16| {
+                if !may(role, "members") {
+                    403
+                } else if !exists {
+                    404
+                } else if see {
+                    ok
+                } else {
+                    404
+                }
+            };
             for (m, path, tmpl, body, expect) in [
-                ("post", format!("/api/v1/contacts/{cid}/assign"), "/api/v1/contacts/{id}/assign", json!({"person_id": 999_999}), want(422)),
-                ("post", format!("/api/v1/contacts/{cid}/outcome"), "/api/v1/contacts/{id}/outcome", json!({"status": "bogus"}), want(422)),
-                ("post", format!("/api/v1/contacts/{cid}/convert"), "/api/v1/contacts/{id}/convert", json!({"mobile": "123"}), want(422)),
-                ("delete", format!("/api/v1/contacts/{cid}"), "/api/v1/contacts/{id}", json!({}), want(204)),
+                (
+                    "post",
+                    format!("/api/v1/contacts/{cid}/assign"),
+                    "/api/v1/contacts/{id}/assign",
+                    json!({"person_id": 999_999}),
+                    want(422),
+                ),
+                (
+                    "post",
+                    format!("/api/v1/contacts/{cid}/outcome"),
+                    "/api/v1/contacts/{id}/outcome",
+                    json!({"status": "bogus"}),
+                    want(422),
+                ),
+                (
+                    "post",
+                    format!("/api/v1/contacts/{cid}/convert"),
+                    "/api/v1/contacts/{id}/convert",
+                    json!({"mobile": "123"}),
+                    want(422),
+                ),
+                (
+                    "delete",
+                    format!("/api/v1/contacts/{cid}"),
+                    "/api/v1/contacts/{id}",
+                    json!({}),
+                    want(204),
+                ),
             ] {
                 covered.insert((m.into(), tmpl.into()));
                 let method = Method::from_bytes(m.to_uppercase().as_bytes()).unwrap();
                 let a = w.as_role(role, method, &path, Some(&body)).await;
-                check(format!("{role} {m} {path} at {venue}"), a.status.as_u16(), expect);
+                check(
+                    format!("{role} {m} {path} at {venue}"),
+                    a.status.as_u16(),
+                    expect,
+                );
             }
         }
-        let view_div = if w.allowed(role, "meetings", "TS-DIV-NORTH", Some("employees")) { 200 } else { denied_at(role, "meetings") };
-        let manage_div = |ok: u16| if w.allowed(role, "manage-meetings", "TS-DIV-NORTH", Some("employees")) { ok } else { denied_at(role, "manage-meetings") };
+        let view_div = if w.allowed(role, "meetings", "TS-DIV-NORTH", Some("employees")) {
+            200
+        } else {
+            denied_at(role, "meetings")
+        };
+        let manage_div = |ok: u16| {
+            if w.allowed(role, "manage-meetings", "TS-DIV-NORTH", Some("employees")) {
+                ok
+            } else {
+                denied_at(role, "manage-meetings")
+            }
+        };
         let series_body = json!({"wing": "employees", "unit": "TS-DIV-NORTH", "rotate": "ac", "rule": "FREQ=WEEKLY;BYDAY=SU", "time": "11:00", "start": "2027-01-03"});
         for (m, path, tmpl, body, want) in [
-            ("get", format!("/api/v1/meetings/series/{series}"), "/api/v1/meetings/series/{id}", json!({}), view_div),
-            ("get", format!("/api/v1/meetings/series/{series}/ical"), "/api/v1/meetings/series/{id}/ical", json!({}), view_div),
-            ("post", format!("/api/v1/meetings/series/{series}/plan?weeks=1&from=2027-01-01"), "/api/v1/meetings/series/{id}/plan", json!({}), manage_div(200)),
-            ("post", "/api/v1/meetings/series".to_string(), "/api/v1/meetings/series", series_body, manage_div(201)),
-            ("get", "/api/v1/reports/inbox".to_string(), "/api/v1/reports/inbox", json!({}), 200),
-            ("get", "/api/v1/charges".to_string(), "/api/v1/charges", json!({}), 200),
+            (
+                "get",
+                format!("/api/v1/meetings/series/{series}"),
+                "/api/v1/meetings/series/{id}",
+                json!({}),
+                view_div,
+            ),
+            (
+                "get",
+                format!("/api/v1/meetings/series/{series}/ical"),
+                "/api/v1/meetings/series/{id}/ical",
+                json!({}),
+                view_div,
+            ),
+            (
+                "post",
+                format!("/api/v1/meetings/series/{series}/plan?weeks=1&from=2027-01-01"),
+                "/api/v1/meetings/series/{id}/plan",
+                json!({}),
+                manage_div(200),
+            ),
+            (
+                "post",
+                "/api/v1/meetings/series".to_string(),
+                "/api/v1/meetings/series",
+                series_body,
+                manage_div(201),
+            ),
+            (
+                "get",
+                "/api/v1/reports/inbox".to_string(),
+                "/api/v1/reports/inbox",
+                json!({}),
+                200,
+            ),
+            (
+                "get",
+                "/api/v1/charges".to_string(),
+                "/api/v1/charges",
+                json!({}),
+                200,
+            ),
             // Talking points of the party wing: read by its members' office-bearers, written by those who manage its meetings.
-            ("get", "/api/v1/talking-points".to_string(), "/api/v1/talking-points", json!({}), if may(role, "meetings") { 200 } else { 403 }),
+            (
+                "get",
+                "/api/v1/talking-points".to_string(),
+                "/api/v1/talking-points",
+                json!({}),
+                if may(role, "meetings") { 200 } else { 403 },
+            ),
             (
                 "post",
                 "/api/v1/talking-points".to_string(),
                 "/api/v1/talking-points",
                 json!({"wing": "party", "title": ""}),
-                if may(role, "manage-meetings") && party_post { 422 } else { 403 },
+                if may(role, "manage-meetings") && party_post {
+                    422
+                } else {
+                    403
+                },
             ),
-            ("get", format!("/api/v1/talking-points/{point}"), "/api/v1/talking-points/{id}", json!({}), read_point),
-            ("get", format!("/api/v1/talking-points/{point}/versions"), "/api/v1/talking-points/{id}/versions", json!({}), read_point),
+            (
+                "get",
+                format!("/api/v1/talking-points/{point}"),
+                "/api/v1/talking-points/{id}",
+                json!({}),
+                read_point,
+            ),
+            (
+                "get",
+                format!("/api/v1/talking-points/{point}/versions"),
+                "/api/v1/talking-points/{id}/versions",
+                json!({}),
+                read_point,
+            ),
             (
                 "put",
                 format!("/api/v1/talking-points/{point}"),
                 "/api/v1/talking-points/{id}",
                 json!({"wing": "party", "title": ""}),
-                if !may(role, "manage-meetings") { 403 } else if party_post { 422 } else { 404 },
+                if !may(role, "manage-meetings") {
+                    403
+                } else if party_post {
+                    422
+                } else {
+                    404
+                },
             ),
-            ("post", "/api/v1/holidays".to_string(), "/api/v1/holidays", json!({"date": "2030-01-26", "name": ""}), if *role == "state-admin" { 422 } else { 403 }),
+            (
+                "post",
+                "/api/v1/holidays".to_string(),
+                "/api/v1/holidays",
+                json!({"date": "2030-01-26", "name": ""}),
+                if *role == "state-admin" { 422 } else { 403 },
+            ),
             (
                 "put",
                 "/api/v1/wings/party/report-chain".to_string(),
@@ -686,8 +1129,20 @@ async fn authorization_matrix(backend: Backend) {
                 if *role == "state-admin" { 422 } else { 403 },
             ),
             // Their own address; someone else's only with the right to manage users.
-            ("put", format!("/api/v1/users/{}/email", w.mobile[role]), "/api/v1/users/{mobile}/email", json!({"email": ""}), 204),
-            ("put", "/api/v1/users/7000000000/email".to_string(), "/api/v1/users/{mobile}/email", json!({"email": ""}), if may(role, "users") { 204 } else { 403 }),
+            (
+                "put",
+                format!("/api/v1/users/{}/email", w.mobile[role]),
+                "/api/v1/users/{mobile}/email",
+                json!({"email": ""}),
+                204,
+            ),
+            (
+                "put",
+                "/api/v1/users/7000000000/email".to_string(),
+                "/api/v1/users/{mobile}/email",
+                json!({"email": ""}),
+                if may(role, "users") { 204 } else { 403 },
+            ),
             (
                 "post",
                 "/api/v1/charges".to_string(),
@@ -695,15 +1150,39 @@ async fn authorization_matrix(backend: Backend) {
                 json!({"person_id": 999_999, "unit": "TS-AC-1", "what": "drive"}),
                 if may(role, "users") { 422 } else { 403 },
             ),
-            ("delete", "/api/v1/charges/999999".to_string(), "/api/v1/charges/{id}", json!({}), if may(role, "users") { 404 } else { 403 }),
-            ("post", "/api/v1/meetings/escalate".to_string(), "/api/v1/meetings/escalate", json!({}), if *role == "state-admin" { 200 } else { 403 }),
-            ("post", "/api/v1/calendar/feeds".to_string(), "/api/v1/calendar/feeds", json!({"kind": "person"}), 201),
+            (
+                "delete",
+                "/api/v1/charges/999999".to_string(),
+                "/api/v1/charges/{id}",
+                json!({}),
+                if may(role, "users") { 404 } else { 403 },
+            ),
+            (
+                "post",
+                "/api/v1/meetings/escalate".to_string(),
+                "/api/v1/meetings/escalate",
+                json!({}),
+                if *role == "state-admin" { 200 } else { 403 },
+            ),
+            (
+                "post",
+                "/api/v1/calendar/feeds".to_string(),
+                "/api/v1/calendar/feeds",
+                json!({"kind": "person"}),
+                201,
+            ),
             (
                 "delete",
                 format!("/api/v1/calendar/feeds/{admin_feed}"),
                 "/api/v1/calendar/feeds/{id}",
                 json!({}),
-                if *role == "state-admin" { 204 } else if may(role, "meetings") { 404 } else { 403 },
+                if *role == "state-admin" {
+                    204
+                } else if may(role, "meetings") {
+                    404
+                } else {
+                    403
+                },
             ),
         ] {
             covered.insert((m.into(), tmpl.into()));

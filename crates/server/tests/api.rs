@@ -44,4 +44,3 @@ on_both_backends!(
     duplicates_merge_and_undo,
     meetings_scoped_reports_and_a_revocable_feed,
 );
-

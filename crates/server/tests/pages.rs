@@ -706,23 +706,45 @@ async fn asked_to_preside_from_the_inbox_and_charges_on_home(backend: Backend) {
         )
         .await
         .unwrap();
-    app.store.request_chair(m.id, Some(ac), 24, "test", clock::now()).await.unwrap();
-    app.store.add_charge(ac, "TS-AC-1", "meetings", "test").await.unwrap();
+    app.store
+        .request_chair(m.id, Some(ac), 24, "test", clock::now())
+        .await
+        .unwrap();
+    app.store
+        .add_charge(ac, "TS-AC-1", "meetings", "test")
+        .await
+        .unwrap();
     let (status, home) = page(&app, "/", &ac_cookie).await;
     assert_eq!(status, 200);
-    assert!(home.contains("id=\"my-charges\"") && home.contains("href=\"/units/TS-AC-1/compliance\""), "{home}");
+    assert!(
+        home.contains("id=\"my-charges\"") && home.contains("href=\"/units/TS-AC-1/compliance\""),
+        "{home}"
+    );
     let (_, inbox) = page(&app, "/reports/inbox", &ac_cookie).await;
-    assert!(inbox.contains("id=\"asks\"") && inbox.contains(&format!("/meetings/{}/requests/accept", m.id)), "{inbox}");
+    assert!(
+        inbox.contains("id=\"asks\"")
+            && inbox.contains(&format!("/meetings/{}/requests/accept", m.id)),
+        "{inbox}"
+    );
     let csrf = csrf_of(&inbox);
     let accept = format!("/meetings/{}/requests/accept", m.id);
     // Without the token: refused, nothing changes.
     let (status, _, _) = post_form(&app, &accept, &ac_cookie, &[]).await;
     assert_eq!(status, 403);
-    assert_eq!(app.store.chair_requests(m.id).await.unwrap()[0].state, "pending");
+    assert_eq!(
+        app.store.chair_requests(m.id).await.unwrap()[0].state,
+        "pending"
+    );
     let (status, to, _) = post_form(&app, &accept, &ac_cookie, &[("_csrf", csrf.as_str())]).await;
     assert_eq!((status, to.as_str()), (303, "/reports/inbox"));
-    assert_eq!(app.store.meeting(m.id).await.unwrap().unwrap().chair, Some(ac));
-    assert_eq!(app.store.chair_requests(m.id).await.unwrap()[0].state, "accepted");
+    assert_eq!(
+        app.store.meeting(m.id).await.unwrap().unwrap().chair,
+        Some(ac)
+    );
+    assert_eq!(
+        app.store.chair_requests(m.id).await.unwrap()[0].state,
+        "accepted"
+    );
     // Answered: a second answer is refused.
     let (status, _, _) = post_form(&app, &accept, &ac_cookie, &[("_csrf", csrf.as_str())]).await;
     assert_eq!(status, 409);
@@ -742,18 +764,54 @@ async fn talking_points_page_in_my_language_and_wings(backend: Backend) {
         audience: tags.iter().map(|t| t.to_string()).collect(),
         published: true,
     };
-    app.store.add_point(&point("party", "Membership drive", &["youth"]), "test").await.unwrap();
-    app.store.add_point(&point("party", "Farm prices", &["farmers"]), "test").await.unwrap();
-    app.store.add_point(&point("employees", "Old pension", &["teachers"]), "test").await.unwrap();
-    app.store.add_point(&NewPoint { published: false, ..point("party", "Draft idea", &[]) }, "test").await.unwrap();
+    app.store
+        .add_point(&point("party", "Membership drive", &["youth"]), "test")
+        .await
+        .unwrap();
+    app.store
+        .add_point(&point("party", "Farm prices", &["farmers"]), "test")
+        .await
+        .unwrap();
+    app.store
+        .add_point(&point("employees", "Old pension", &["teachers"]), "test")
+        .await
+        .unwrap();
+    app.store
+        .add_point(
+            &NewPoint {
+                published: false,
+                ..point("party", "Draft idea", &[])
+            },
+            "test",
+        )
+        .await
+        .unwrap();
     let (status, hi) = page(&app, "/talking-points", &cookie).await;
     assert_eq!(status, 200, "{hi}");
-    assert!(hi.contains("Membership drive — हिंदी में") && hi.contains("Farm prices"), "{hi}");
-    assert!(!hi.contains("Old pension"), "another wing's points are not mine");
+    assert!(
+        hi.contains("Membership drive — हिंदी में") && hi.contains("Farm prices"),
+        "{hi}"
+    );
+    assert!(
+        !hi.contains("Old pension"),
+        "another wing's points are not mine"
+    );
     assert!(!hi.contains("Draft idea"), "drafts are not offered");
-    let (_, en) = page(&app, "/talking-points?audience=youth", &format!("sangathan_lang=en; {cookie}")).await;
-    assert!(en.contains("Membership drive — in English") && !en.contains("Farm prices"), "{en}");
+    let (_, en) = page(
+        &app,
+        "/talking-points?audience=youth",
+        &format!("sangathan_lang=en; {cookie}"),
+    )
+    .await;
+    assert!(
+        en.contains("Membership drive — in English") && !en.contains("Farm prices"),
+        "{en}"
+    );
     // Without a session: the login page.
-    let res = client().get(app.url("/talking-points")).send().await.unwrap();
+    let res = client()
+        .get(app.url("/talking-points"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 303);
 }

@@ -16,8 +16,8 @@ use sangathan_core::FieldError;
 use sangathan_core::access::Action;
 use sangathan_store::clock;
 use sangathan_store::meetings::{
-    ChairRequest, Charge, Compliance, Contact, NewContact, NewPoint, EscalationRun, FeedKind, InboxItem, MeetingView, NewMeeting, NewReport, NewSeries,
-    Plan, ReportView, Series,
+    ChairRequest, Charge, Compliance, Contact, EscalationRun, FeedKind, InboxItem, MeetingView,
+    NewContact, NewMeeting, NewPoint, NewReport, NewSeries, Plan, ReportView, Series,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -28,11 +28,21 @@ fn id_of(s: &str) -> Result<i64, ApiError> {
 
 /// The id of a wing by its code (None: no such wing; the store then refuses it by name).
 async fn wing_id(state: &AppState, code: &str) -> Result<Option<i64>, ApiError> {
-    Ok(state.store.wings().await?.into_iter().find(|w| w.code.eq_ignore_ascii_case(code.trim())).map(|w| w.id))
+    Ok(state
+        .store
+        .wings()
+        .await?
+        .into_iter()
+        .find(|w| w.code.eq_ignore_ascii_case(code.trim()))
+        .map(|w| w.id))
 }
 
 /// Refuse a wing the caller holds no post of at the unit (as if the record did not exist).
-async fn in_wing(state: &AppState, wings: &sangathan_core::access::Wings, code: &str) -> Result<(), ApiError> {
+async fn in_wing(
+    state: &AppState,
+    wings: &sangathan_core::access::Wings,
+    code: &str,
+) -> Result<(), ApiError> {
     match wing_id(state, code).await? {
         Some(id) if !wings.contains(id) => Err(ApiError::Hidden),
         _ => Ok(()),
@@ -450,8 +460,17 @@ pub async fn file_report(
     // not, gets the same answer.
     for (field, ids) in [("present", &body.present), ("enrolled", &body.enrolled)] {
         for pid in ids.iter().flatten() {
-            if crate::routes::members::member_seen(&caller, &state, &pid.to_string()).await.is_err() {
-                return Err(FieldError::new(field, "unknown_person", format!("no such member: {pid}"), format!("ऐसा कोई सदस्य नहीं: {pid}")).into());
+            if crate::routes::members::member_seen(&caller, &state, &pid.to_string())
+                .await
+                .is_err()
+            {
+                return Err(FieldError::new(
+                    field,
+                    "unknown_person",
+                    format!("no such member: {pid}"),
+                    format!("ऐसा कोई सदस्य नहीं: {pid}"),
+                )
+                .into());
             }
         }
     }
@@ -702,8 +721,13 @@ pub async fn unit_meetings(
         .await?
         .ok_or(ApiError::NotFound)?;
     // Only the wings the caller holds posts of here.
-    let ids: std::collections::HashMap<String, i64> =
-        state.store.wings().await?.into_iter().map(|w| (w.code, w.id)).collect();
+    let ids: std::collections::HashMap<String, i64> = state
+        .store
+        .wings()
+        .await?
+        .into_iter()
+        .map(|w| (w.code, w.id))
+        .collect();
     meetings.retain(|m| ids.get(&m.wing).is_some_and(|id| wings.contains(*id)));
     Ok(Json(Meetings { meetings }))
 }
@@ -877,8 +901,20 @@ pub async fn request_chair(
     if m.organiser.is_none() || m.organiser != caller.actor.person_id {
         meeting_seen(&caller, &state, id, Action::ManageMeetings).await?;
     }
-    let requests = state.store.request_chair(id, body.person_id, body.hours.unwrap_or(24), &caller.actor.id, clock::now()).await?;
-    Ok(AuditNote::new("request-chair", Some(format!("meeting:{id}"))).on((StatusCode::CREATED, Json(ChairRequests { requests }))))
+    let requests = state
+        .store
+        .request_chair(
+            id,
+            body.person_id,
+            body.hours.unwrap_or(24),
+            &caller.actor.id,
+            clock::now(),
+        )
+        .await?;
+    Ok(
+        AuditNote::new("request-chair", Some(format!("meeting:{id}")))
+            .on((StatusCode::CREATED, Json(ChairRequests { requests }))),
+    )
 }
 
 #[utoipa::path(
@@ -891,7 +927,11 @@ pub async fn request_chair(
         (status = 404, description = "No such meeting", body = ErrorBody),
     )
 )]
-pub async fn list_requests(caller: Caller, State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<ChairRequests>, ApiError> {
+pub async fn list_requests(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<ChairRequests>, ApiError> {
     let id = id_of(&id)?;
     let me = caller.actor.person_id;
     let requests = state.store.chair_requests(id).await?;
@@ -927,8 +967,15 @@ pub async fn answer_request(
 ) -> Result<Response, ApiError> {
     let me = caller.actor.person_id.ok_or(ApiError::Forbidden)?;
     let id = id_of(&id)?;
-    let m = state.store.answer_request(id, me, body.accept, clock::now()).await?;
-    let action = if body.accept { "accept-chair" } else { "decline-chair" };
+    let m = state
+        .store
+        .answer_request(id, me, body.accept, clock::now())
+        .await?;
+    let action = if body.accept {
+        "accept-chair"
+    } else {
+        "decline-chair"
+    };
     Ok(AuditNote::new(action, Some(format!("meeting:{id}"))).on(Json(m)))
 }
 
@@ -957,13 +1004,23 @@ pub struct Charges {
         (status = 422, description = "Unknown unit, not a user, or not drive/meetings", body = ErrorBody),
     )
 )]
-pub async fn create_charge(caller: Caller, State(state): State<AppState>, ApiJson(body): ApiJson<ChargeBody>) -> Result<Response, ApiError> {
+pub async fn create_charge(
+    caller: Caller,
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<ChargeBody>,
+) -> Result<Response, ApiError> {
     caller.must_be_able(Action::ManageUsers)?;
     scope_at(&caller, &state, &body.unit, Action::ManageUsers).await?;
-    let c = state.store.add_charge(body.person_id, &body.unit, &body.what, &caller.actor.id).await?;
-    Ok(AuditNote::new("add-charge", Some(format!("charge:{} person:{} {}", c.id, c.person_id, c.unit)))
-        .person(c.person_id)
-        .on((StatusCode::CREATED, Json(c))))
+    let c = state
+        .store
+        .add_charge(body.person_id, &body.unit, &body.what, &caller.actor.id)
+        .await?;
+    Ok(AuditNote::new(
+        "add-charge",
+        Some(format!("charge:{} person:{} {}", c.id, c.person_id, c.unit)),
+    )
+    .person(c.person_id)
+    .on((StatusCode::CREATED, Json(c))))
 }
 
 /// What the caller answers for.
@@ -973,9 +1030,14 @@ pub async fn create_charge(caller: Caller, State(state): State<AppState>, ApiJso
     tag = "meetings",
     responses((status = 200, description = "The caller's charges", body = Charges))
 )]
-pub async fn my_charges(caller: Caller, State(state): State<AppState>) -> Result<Json<Charges>, ApiError> {
+pub async fn my_charges(
+    caller: Caller,
+    State(state): State<AppState>,
+) -> Result<Json<Charges>, ApiError> {
     let me = caller.actor.person_id.ok_or(ApiError::Forbidden)?;
-    Ok(Json(Charges { charges: state.store.charges_of(me).await? }))
+    Ok(Json(Charges {
+        charges: state.store.charges_of(me).await?,
+    }))
 }
 
 #[utoipa::path(
@@ -989,7 +1051,11 @@ pub async fn my_charges(caller: Caller, State(state): State<AppState>) -> Result
         (status = 404, description = "No such charge in force", body = ErrorBody),
     )
 )]
-pub async fn end_charge(caller: Caller, State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn end_charge(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     caller.must_be_able(Action::ManageUsers)?;
     let id = id_of(&id)?;
     if !state.store.end_charge(id).await? {
@@ -1021,7 +1087,9 @@ pub async fn digest(
         Some(w) => sangathan_core::meetings::parse_week(w)?,
         None => clock::today(),
     };
-    let d = crate::digest::compose(&state.store, &code, monday, clock::now()).await?.ok_or(ApiError::NotFound)?;
+    let d = crate::digest::compose(&state.store, &code, monday, clock::now())
+        .await?
+        .ok_or(ApiError::NotFound)?;
     Ok(Json(d))
 }
 
@@ -1055,9 +1123,15 @@ pub async fn add_contacts(
     ApiJson(body): ApiJson<ContactsBody>,
 ) -> Result<Response, ApiError> {
     let m = meeting_seen(&caller, &state, id_of(&id)?, Action::FileReport).await?;
-    let contacts = state.store.add_contacts(m.id, &body.contacts, &caller.actor.id).await?;
-    Ok(AuditNote::new("add-contacts", Some(format!("meeting:{} {} contacts", m.id, contacts.len())))
-        .on((StatusCode::CREATED, Json(Contacts { contacts }))))
+    let contacts = state
+        .store
+        .add_contacts(m.id, &body.contacts, &caller.actor.id)
+        .await?;
+    Ok(AuditNote::new(
+        "add-contacts",
+        Some(format!("meeting:{} {} contacts", m.id, contacts.len())),
+    )
+    .on((StatusCode::CREATED, Json(Contacts { contacts }))))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -1088,14 +1162,31 @@ pub async fn list_contacts(
 ) -> Result<Response, ApiError> {
     caller.must_be_able(Action::ViewMembers)?;
     let wings = scope_at(&caller, &state, &code, Action::ViewMembers).await?;
-    let mine = if q.mine == Some(true) { Some(caller.actor.person_id.ok_or(ApiError::Forbidden)?) } else { None };
-    let contacts = state.store.contacts(&code, &wings, present(&q.status), mine, 500).await?.ok_or(ApiError::NotFound)?;
-    Ok(AuditNote::new("list-contacts", Some(format!("{code} {} rows", contacts.len()))).on(Json(Contacts { contacts })))
+    let mine = if q.mine == Some(true) {
+        Some(caller.actor.person_id.ok_or(ApiError::Forbidden)?)
+    } else {
+        None
+    };
+    let contacts = state
+        .store
+        .contacts(&code, &wings, present(&q.status), mine, 500)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(AuditNote::new(
+        "list-contacts",
+        Some(format!("{code} {} rows", contacts.len())),
+    )
+    .on(Json(Contacts { contacts })))
 }
 
 /// A contact the caller may work on: assigned to them, or in their scope (members' wings).
 /// The assignee may record outcomes and convert; assigning and deleting need the scope.
-async fn contact_seen(caller: &Caller, state: &AppState, id: &str, assignee_ok: bool) -> Result<Contact, ApiError> {
+async fn contact_seen(
+    caller: &Caller,
+    state: &AppState,
+    id: &str,
+    assignee_ok: bool,
+) -> Result<Contact, ApiError> {
     let c = state.store.contact(id_of(id)?).await?;
     if let Some(c) = &c
         && assignee_ok
@@ -1138,7 +1229,11 @@ pub async fn assign_contact(
     let c = contact_seen(&caller, &state, &id, false).await?;
     // The assignee must be able to see this contact themself (its unit and wing).
     let scope = state.store.scope(body.person_id, clock::today()).await?;
-    let place = state.store.place(&c.unit).await?.ok_or(ApiError::NotFound)?;
+    let place = state
+        .store
+        .place(&c.unit)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     let wing = wing_id(&state, &c.wing).await?.ok_or(ApiError::NotFound)?;
     if !scope.wings(Action::ViewMembers, &place).contains(wing) {
         return Err(FieldError::new(
@@ -1150,7 +1245,11 @@ pub async fn assign_contact(
         .into());
     }
     let c = state.store.assign_contact(c.id, body.person_id).await?;
-    Ok(AuditNote::new("assign-contact", Some(format!("contact:{} person:{}", c.id, body.person_id))).on(Json(c)))
+    Ok(AuditNote::new(
+        "assign-contact",
+        Some(format!("contact:{} person:{}", c.id, body.person_id)),
+    )
+    .on(Json(c)))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -1181,8 +1280,15 @@ pub async fn contact_outcome(
     ApiJson(body): ApiJson<OutcomeBody>,
 ) -> Result<Response, ApiError> {
     let c = contact_seen(&caller, &state, &id, true).await?;
-    let c = state.store.contact_outcome(c.id, &body.status, &body.note).await?;
-    Ok(AuditNote::new("contact-outcome", Some(format!("contact:{} {}", c.id, c.status))).on(Json(c)))
+    let c = state
+        .store
+        .contact_outcome(c.id, &body.status, &body.note)
+        .await?;
+    Ok(AuditNote::new(
+        "contact-outcome",
+        Some(format!("contact:{} {}", c.id, c.status)),
+    )
+    .on(Json(c)))
 }
 
 /// Enrol a contact as a member (name and mobile from the contact unless given) and link them.
@@ -1208,17 +1314,31 @@ pub async fn convert_contact(
     let c = contact_seen(&caller, &state, &id, true).await?;
     // Already a member: nothing to enrol again.
     if c.person_id.is_some() {
-        return Ok(AuditNote::new("convert-contact", Some(format!("contact:{} (already)", c.id))).on(Json(c)));
+        return Ok(AuditNote::new(
+            "convert-contact",
+            Some(format!("contact:{} (already)", c.id)),
+        )
+        .on(Json(c)));
     }
     body.name = body.name.or(Some(c.name.clone()));
     body.mobile = body.mobile.or(c.mobile.clone());
     body.wing = body.wing.or(Some(c.wing.clone()));
     body.unit = body.unit.or(Some(c.unit.clone()));
-    let (outcome, _, _) = crate::routes::members::enrol_as(&caller, &state, Ok(format!("contact:{}", c.id)), &body, "contact").await?;
+    let (outcome, _, _) = crate::routes::members::enrol_as(
+        &caller,
+        &state,
+        Ok(format!("contact:{}", c.id)),
+        &body,
+        "contact",
+    )
+    .await?;
     let c = state.store.link_contact(c.id, outcome.person_id).await?;
-    Ok(AuditNote::new("convert-contact", Some(format!("contact:{} person:{}", c.id, outcome.person_id)))
-        .person(outcome.person_id)
-        .on(Json(c)))
+    Ok(AuditNote::new(
+        "convert-contact",
+        Some(format!("contact:{} person:{}", c.id, outcome.person_id)),
+    )
+    .person(outcome.person_id)
+    .on(Json(c)))
 }
 
 /// Delete a contact: on their request, or when they are no longer to be followed up.
@@ -1232,12 +1352,19 @@ pub async fn convert_contact(
         (status = 404, description = "No such contact for the caller", body = ErrorBody),
     )
 )]
-pub async fn delete_contact(caller: Caller, State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn delete_contact(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     let c = contact_seen(&caller, &state, &id, false).await?;
     if !state.store.delete_contact(c.id).await? {
         return Err(ApiError::NotFound);
     }
-    Ok(AuditNote::new("delete-contact", Some(format!("contact:{}", c.id))).on(StatusCode::NO_CONTENT))
+    Ok(
+        AuditNote::new("delete-contact", Some(format!("contact:{}", c.id)))
+            .on(StatusCode::NO_CONTENT),
+    )
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -1258,7 +1385,11 @@ pub struct HolidayBody {
         (status = 422, description = "No name", body = ErrorBody),
     )
 )]
-pub async fn add_holiday(caller: Caller, State(state): State<AppState>, ApiJson(body): ApiJson<HolidayBody>) -> Result<Response, ApiError> {
+pub async fn add_holiday(
+    caller: Caller,
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<HolidayBody>,
+) -> Result<Response, ApiError> {
     if !caller.scope.is_state_admin() {
         return Err(ApiError::Forbidden);
     }
@@ -1295,8 +1426,15 @@ pub async fn set_unavailable(
 ) -> Result<Response, ApiError> {
     caller.must_be_able(Action::ManageMeetings)?;
     scope_at(&caller, &state, &code, Action::ManageMeetings).await?;
-    state.store.set_unavailable(&code, body.from, body.to, &body.reason).await?;
-    Ok(AuditNote::new("unit-unavailable", Some(format!("{code} {}..{}", body.from, body.to))).on(StatusCode::NO_CONTENT))
+    state
+        .store
+        .set_unavailable(&code, body.from, body.to, &body.reason)
+        .await?;
+    Ok(AuditNote::new(
+        "unit-unavailable",
+        Some(format!("{code} {}..{}", body.from, body.to)),
+    )
+    .on(StatusCode::NO_CONTENT))
 }
 
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
@@ -1360,17 +1498,25 @@ pub async fn set_email(
 ) -> Result<Response, ApiError> {
     let m = sangathan_core::ids::Mobile::parse(&mobile).map_err(|_| ApiError::NotFound)?;
     let user = state.store.user_by_mobile(m.e164()).await?;
-    let own = user.as_ref().is_some_and(|u| Some(u.person_id) == caller.actor.person_id);
+    let own = user
+        .as_ref()
+        .is_some_and(|u| Some(u.person_id) == caller.actor.person_id);
     if !own {
         caller.must_be_able(Action::ManageUsers)?;
     }
     let user = user.ok_or(ApiError::NotFound)?;
-    if !state.store.set_email(user.person_id, present(&body.email)).await? {
+    if !state
+        .store
+        .set_email(user.person_id, present(&body.email))
+        .await?
+    {
         return Err(ApiError::NotFound);
     }
-    Ok(AuditNote::new("set-email", Some(format!("person:{}", user.person_id)))
-        .person(user.person_id)
-        .on(StatusCode::NO_CONTENT))
+    Ok(
+        AuditNote::new("set-email", Some(format!("person:{}", user.person_id)))
+            .person(user.person_id)
+            .on(StatusCode::NO_CONTENT),
+    )
 }
 
 fn photo_number(n: &str) -> Result<u32, ApiError> {
@@ -1393,9 +1539,15 @@ pub struct Photos {
         (status = 404, description = "No such meeting", body = ErrorBody),
     )
 )]
-pub async fn list_photos(caller: Caller, State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Photos>, ApiError> {
+pub async fn list_photos(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Photos>, ApiError> {
     let m = meeting_seen(&caller, &state, id_of(&id)?, Action::ViewMeetings).await?;
-    Ok(Json(Photos { photos: state.store.photos(m.id).await? }))
+    Ok(Json(Photos {
+        photos: state.store.photos(m.id).await?,
+    }))
 }
 
 /// Upload photo N (1 to 3) of a meeting: the body is the image itself (JPEG, PNG or WebP, at
@@ -1422,11 +1574,16 @@ pub async fn put_photo(
     let m = meeting_seen(&caller, &state, id_of(&id)?, Action::FileReport).await?;
     let n = photo_number(&n)?;
     // Read at most one byte past the limit: a larger photo is refused without buffering it.
-    let bytes = axum::body::to_bytes(body, sangathan_core::meetings::PHOTO_MAX_BYTES + 1).await.map_err(|_| ApiError::PayloadTooLarge)?;
+    let bytes = axum::body::to_bytes(body, sangathan_core::meetings::PHOTO_MAX_BYTES + 1)
+        .await
+        .map_err(|_| ApiError::PayloadTooLarge)?;
     if bytes.len() > sangathan_core::meetings::PHOTO_MAX_BYTES {
         return Err(ApiError::PayloadTooLarge);
     }
-    let info = state.store.put_photo(m.id, n, &bytes, &caller.actor.id).await?;
+    let info = state
+        .store
+        .put_photo(m.id, n, &bytes, &caller.actor.id)
+        .await?;
     Ok(AuditNote::new("put-photo", Some(format!("meeting:{} photo {n}", m.id))).on(Json(info)))
 }
 
@@ -1440,11 +1597,26 @@ pub async fn put_photo(
         (status = 404, description = "No such meeting or photo", body = ErrorBody),
     )
 )]
-pub async fn get_photo(caller: Caller, State(state): State<AppState>, Path((id, n)): Path<(String, String)>) -> Result<Response, ApiError> {
+pub async fn get_photo(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path((id, n)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
     let m = meeting_seen(&caller, &state, id_of(&id)?, Action::ViewMeetings).await?;
-    let (ct, bytes) = state.store.photo(m.id, photo_number(&n)?).await?.ok_or(ApiError::NotFound)?;
-    Ok(AuditNote::new("view-photo", Some(format!("meeting:{} photo {n}", m.id)))
-        .on(([(header::CONTENT_TYPE, ct), (header::CACHE_CONTROL, "private, no-store".to_string())], bytes)))
+    let (ct, bytes) = state
+        .store
+        .photo(m.id, photo_number(&n)?)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(
+        AuditNote::new("view-photo", Some(format!("meeting:{} photo {n}", m.id))).on((
+            [
+                (header::CONTENT_TYPE, ct),
+                (header::CACHE_CONTROL, "private, no-store".to_string()),
+            ],
+            bytes,
+        )),
+    )
 }
 
 #[utoipa::path(
@@ -1457,12 +1629,19 @@ pub async fn get_photo(caller: Caller, State(state): State<AppState>, Path((id, 
         (status = 404, description = "No such meeting or photo", body = ErrorBody),
     )
 )]
-pub async fn delete_photo(caller: Caller, State(state): State<AppState>, Path((id, n)): Path<(String, String)>) -> Result<Response, ApiError> {
+pub async fn delete_photo(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path((id, n)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
     let m = meeting_seen(&caller, &state, id_of(&id)?, Action::FileReport).await?;
     if !state.store.delete_photo(m.id, photo_number(&n)?).await? {
         return Err(ApiError::NotFound);
     }
-    Ok(AuditNote::new("delete-photo", Some(format!("meeting:{} photo {n}", m.id))).on(StatusCode::NO_CONTENT))
+    Ok(
+        AuditNote::new("delete-photo", Some(format!("meeting:{} photo {n}", m.id)))
+            .on(StatusCode::NO_CONTENT),
+    )
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -1490,28 +1669,61 @@ pub struct Points {
         (status = 403, description = "The caller's posts take no part in meetings", body = ErrorBody),
     )
 )]
-pub async fn list_points(caller: Caller, State(state): State<AppState>, ApiQuery(q): ApiQuery<PointQuery>) -> Result<Json<Points>, ApiError> {
+pub async fn list_points(
+    caller: Caller,
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<PointQuery>,
+) -> Result<Json<Points>, ApiError> {
     caller.must_be_able(Action::ViewMeetings)?;
     let drafts = q.drafts == Some(true);
-    let wings = if drafts { caller.scope.wings_for(Action::ManageMeetings) } else { caller.scope.wings_for(Action::ViewMeetings) };
-    Ok(Json(Points { talking_points: state.store.points(&wings, present(&q.audience), drafts).await? }))
+    let wings = if drafts {
+        caller.scope.wings_for(Action::ManageMeetings)
+    } else {
+        caller.scope.wings_for(Action::ViewMeetings)
+    };
+    Ok(Json(Points {
+        talking_points: state
+            .store
+            .points(&wings, present(&q.audience), drafts)
+            .await?,
+    }))
 }
 
 /// A talking point the caller may read: published in a wing they take part in meetings of, or
 /// any in a wing they may write for.
-async fn point_seen(caller: &Caller, state: &AppState, id: &str) -> Result<sangathan_store::meetings::Point, ApiError> {
+async fn point_seen(
+    caller: &Caller,
+    state: &AppState,
+    id: &str,
+) -> Result<sangathan_store::meetings::Point, ApiError> {
     caller.must_be_able(Action::ViewMeetings)?;
-    let p = state.store.point(id_of(id)?).await?.ok_or(ApiError::NotFound)?;
+    let p = state
+        .store
+        .point(id_of(id)?)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     let wing = wing_id(state, &p.wing).await?.ok_or(ApiError::NotFound)?;
-    let reads = p.status == "published" && caller.scope.wings_for(Action::ViewMeetings).contains(wing);
-    if reads || caller.scope.wings_for(Action::ManageMeetings).contains(wing) { Ok(p) } else { Err(ApiError::Hidden) }
+    let reads =
+        p.status == "published" && caller.scope.wings_for(Action::ViewMeetings).contains(wing);
+    if reads
+        || caller
+            .scope
+            .wings_for(Action::ManageMeetings)
+            .contains(wing)
+    {
+        Ok(p)
+    } else {
+        Err(ApiError::Hidden)
+    }
 }
 
 /// Refuse writing for a wing the caller may not manage meetings of.
 async fn may_write_points(caller: &Caller, state: &AppState, wing: &str) -> Result<(), ApiError> {
     caller.must_be_able(Action::ManageMeetings)?;
     match wing_id(state, wing).await? {
-        Some(w) if !caller.scope.wings_for(Action::ManageMeetings).contains(w) => Err(ApiError::Forbidden),
+        Some(w) if !caller.scope.wings_for(Action::ManageMeetings).contains(w) => {
+            Err(ApiError::Forbidden)
+        }
         _ => Ok(()),
     }
 }
@@ -1528,10 +1740,17 @@ async fn may_write_points(caller: &Caller, state: &AppState, wing: &str) -> Resu
         (status = 422, description = "Invalid fields (nothing written)", body = ErrorBody),
     )
 )]
-pub async fn create_point(caller: Caller, State(state): State<AppState>, ApiJson(body): ApiJson<NewPoint>) -> Result<Response, ApiError> {
+pub async fn create_point(
+    caller: Caller,
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<NewPoint>,
+) -> Result<Response, ApiError> {
     may_write_points(&caller, &state, &body.wing).await?;
     let p = state.store.add_point(&body, &caller.actor.id).await?;
-    Ok(AuditNote::new("add-talking-point", Some(format!("point:{}", p.id))).on((StatusCode::CREATED, Json(p))))
+    Ok(
+        AuditNote::new("add-talking-point", Some(format!("point:{}", p.id)))
+            .on((StatusCode::CREATED, Json(p))),
+    )
 }
 
 #[utoipa::path(
@@ -1544,7 +1763,11 @@ pub async fn create_point(caller: Caller, State(state): State<AppState>, ApiJson
         (status = 404, description = "No such point for the caller", body = ErrorBody),
     )
 )]
-pub async fn get_point(caller: Caller, State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<sangathan_store::meetings::Point>, ApiError> {
+pub async fn get_point(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<sangathan_store::meetings::Point>, ApiError> {
     Ok(Json(point_seen(&caller, &state, &id).await?))
 }
 
@@ -1568,13 +1791,28 @@ pub async fn edit_point(
     ApiJson(body): ApiJson<NewPoint>,
 ) -> Result<Response, ApiError> {
     caller.must_be_able(Action::ManageMeetings)?;
-    let p = state.store.point(id_of(&id)?).await?.ok_or(ApiError::NotFound)?;
+    let p = state
+        .store
+        .point(id_of(&id)?)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     let wing = wing_id(&state, &p.wing).await?.ok_or(ApiError::NotFound)?;
-    if !caller.scope.wings_for(Action::ManageMeetings).contains(wing) {
+    if !caller
+        .scope
+        .wings_for(Action::ManageMeetings)
+        .contains(wing)
+    {
         return Err(ApiError::Hidden);
     }
-    let p = state.store.edit_point(p.id, &body, &caller.actor.id).await?;
-    Ok(AuditNote::new("edit-talking-point", Some(format!("point:{} v{}", p.id, p.version))).on(Json(p)))
+    let p = state
+        .store
+        .edit_point(p.id, &body, &caller.actor.id)
+        .await?;
+    Ok(AuditNote::new(
+        "edit-talking-point",
+        Some(format!("point:{} v{}", p.id, p.version)),
+    )
+    .on(Json(p)))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -1593,9 +1831,15 @@ pub struct PointVersions {
         (status = 404, description = "No such point for the caller", body = ErrorBody),
     )
 )]
-pub async fn point_versions(caller: Caller, State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<PointVersions>, ApiError> {
+pub async fn point_versions(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<PointVersions>, ApiError> {
     let p = point_seen(&caller, &state, &id).await?;
-    Ok(Json(PointVersions { versions: state.store.point_versions(p.id).await? }))
+    Ok(Json(PointVersions {
+        versions: state.store.point_versions(p.id).await?,
+    }))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -1625,5 +1869,8 @@ pub async fn attach_points(
 ) -> Result<Response, ApiError> {
     let m = meeting_seen(&caller, &state, id_of(&id)?, Action::FileReport).await?;
     let talking_points = state.store.attach_points(m.id, &body.ids).await?;
-    Ok(AuditNote::new("attach-talking-points", Some(format!("meeting:{}", m.id))).on(Json(Points { talking_points })))
+    Ok(
+        AuditNote::new("attach-talking-points", Some(format!("meeting:{}", m.id)))
+            .on(Json(Points { talking_points })),
+    )
 }

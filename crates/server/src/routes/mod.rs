@@ -9,6 +9,7 @@ pub mod merges;
 pub mod meta;
 pub mod session;
 pub mod units;
+pub mod volunteers;
 
 use crate::AppState;
 use utoipa_axum::router::OpenApiRouter;
@@ -82,5 +83,38 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(meetings::get_point, meetings::edit_point))
         .routes(routes!(meetings::point_versions))
         .routes(routes!(meetings::attach_points))
-        .routes(routes!(meetings::put_photo, meetings::get_photo, meetings::delete_photo))
+        .routes(routes!(
+            meetings::put_photo,
+            meetings::get_photo,
+            meetings::delete_photo
+        ))
+        .routes(routes!(volunteers::create_programme))
+        .routes(routes!(volunteers::unit_programmes))
+        .routes(routes!(volunteers::get_programme))
+        .routes(routes!(volunteers::add_duty))
+        .routes(routes!(volunteers::assign_duty))
+        .routes(routes!(volunteers::answer_duty))
+        .routes(routes!(volunteers::my_duties))
+        .routes(routes!(volunteers::my_code))
+        .routes(routes!(volunteers::my_code_svg))
+        .routes(routes!(volunteers::check_in))
+        .routes(routes!(volunteers::check_out))
+        .routes(routes!(volunteers::add_incident))
+        .routes(routes!(volunteers::programme_summary))
+        .routes(routes!(volunteers::my_unavailable))
+        .routes(routes!(volunteers::activation))
+        .routes(routes!(
+            volunteers::make_followups,
+            volunteers::unit_followups
+        ))
+        .routes(routes!(volunteers::my_followups))
+        .routes(routes!(volunteers::followup_outcome))
+        .routes(routes!(
+            volunteers::post_bulletin,
+            volunteers::bulletin_feed
+        ))
+        .routes(routes!(volunteers::get_bulletin))
+        .routes(routes!(volunteers::add_comment))
+        .routes(routes!(volunteers::hide_comment))
+        .routes(routes!(volunteers::my_unread))
 }

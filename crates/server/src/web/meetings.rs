@@ -142,7 +142,12 @@ pub async fn home_lines(
     let mut charges = Vec::new();
     for ch in state.store.charges_of(me).await? {
         let progress = match state.store.progress(&ch.unit, None, today).await? {
-            Some(p) => format!("{} / {} ({:.1}%)", indian(p.unit.achieved), indian(p.unit.target), p.unit.percent),
+            Some(p) => format!(
+                "{} / {} ({:.1}%)",
+                indian(p.unit.achieved),
+                indian(p.unit.target),
+                p.unit.percent
+            ),
             None => String::new(),
         };
         let mut missing = 0;
@@ -152,8 +157,14 @@ pub async fn home_lines(
             }
         }
         charges.push(ChargeLine {
-            name: lang.pick(&ch.unit_name, ch.unit_name_hi.as_deref()).to_string(),
-            what: lang.t(if ch.what == "drive" { "charge-drive" } else { "charge-meetings" }),
+            name: lang
+                .pick(&ch.unit_name, ch.unit_name_hi.as_deref())
+                .to_string(),
+            what: lang.t(if ch.what == "drive" {
+                "charge-drive"
+            } else {
+                "charge-meetings"
+            }),
             progress,
             missing: lang.ta("charge-missing", &[("n", missing.to_string())]),
             behind: missing > 0,
@@ -215,7 +226,10 @@ pub async fn inbox(pc: PageCaller, State(state): State<AppState>) -> PageResult 
         .await
         .map_err(|e| pc.err(e))?
         .iter()
-        .map(|(m, r)| AskLine { m: MeetingLine::of(m, lang), due: ist(r.due_at) })
+        .map(|(m, r)| AskLine {
+            m: MeetingLine::of(m, lang),
+            due: ist(r.due_at),
+        })
         .collect();
     let page = InboxPage {
         c: pc.chrome(lang.t("inbox-title")),
@@ -239,9 +253,21 @@ pub async fn answer_ask(
         "decline" => false,
         _ => return Err(pc.err(ApiError::NotFound)),
     };
-    let me = pc.caller.actor.person_id.ok_or_else(|| pc.err(ApiError::Forbidden))?;
-    state.store.answer_request(id, me, accept, clock::now()).await.map_err(|e| pc.err(ApiError::from(e)))?;
-    let action = if accept { "accept-chair" } else { "decline-chair" };
+    let me = pc
+        .caller
+        .actor
+        .person_id
+        .ok_or_else(|| pc.err(ApiError::Forbidden))?;
+    state
+        .store
+        .answer_request(id, me, accept, clock::now())
+        .await
+        .map_err(|e| pc.err(ApiError::from(e)))?;
+    let action = if accept {
+        "accept-chair"
+    } else {
+        "decline-chair"
+    };
     let res = Redirect::to("/reports/inbox");
     Ok(pc.respond(AuditNote::new(action, Some(format!("meeting:{id}"))).on(res)))
 }
@@ -846,8 +872,25 @@ pub async fn report_submit(
                             Lang::Hi => e.hi,
                             Lang::En => e.en,
                         };
-                        let known = ["held", "reason", "attendance", "employees_met", "new_supporters", "new_members", "agenda", "issues", "notes"];
-                        (if known.contains(&e.field.as_str()) { e.field } else { "form".to_string() }, msg)
+                        let known = [
+                            "held",
+                            "reason",
+                            "attendance",
+                            "employees_met",
+                            "new_supporters",
+                            "new_members",
+                            "agenda",
+                            "issues",
+                            "notes",
+                        ];
+                        (
+                            if known.contains(&e.field.as_str()) {
+                                e.field
+                            } else {
+                                "form".to_string()
+                            },
+                            msg,
+                        )
                     })
                     .collect(),
                 other => vec![("form".to_string(), message_of(&other, lang))],
@@ -977,14 +1020,22 @@ pub struct PointsQuery {
 
 /// The talking-point library of my wings: published points in my language (the other one when a
 /// point has only that), filtered by audience, most used first.
-pub async fn points(pc: PageCaller, State(state): State<AppState>, Query(q): Query<PointsQuery>) -> PageResult {
+pub async fn points(
+    pc: PageCaller,
+    State(state): State<AppState>,
+    Query(q): Query<PointsQuery>,
+) -> PageResult {
     pc.must_be_able(Action::ViewMeetings)?;
     let lang = pc.lang;
     let audience = q.audience.unwrap_or_default().trim().to_string();
     let wings = pc.caller.scope.wings_for(Action::ViewMeetings);
     let rows = state
         .store
-        .points(&wings, Some(audience.as_str()).filter(|a| !a.is_empty()), false)
+        .points(
+            &wings,
+            Some(audience.as_str()).filter(|a| !a.is_empty()),
+            false,
+        )
         .await
         .map_err(|e| pc.err(ApiError::from(e)))?
         .into_iter()
@@ -996,12 +1047,23 @@ pub async fn points(pc: PageCaller, State(state): State<AppState>, Query(q): Que
             PointLine {
                 id: p.id,
                 title: p.title.clone(),
-                text: if mine.is_empty() { other.clone() } else { mine.clone() },
+                text: if mine.is_empty() {
+                    other.clone()
+                } else {
+                    mine.clone()
+                },
                 tags: p.audience.join(", "),
-                meta: lang.ta("points-meta", &[("v", p.version.to_string()), ("n", p.uses.to_string())]),
+                meta: lang.ta(
+                    "points-meta",
+                    &[("v", p.version.to_string()), ("n", p.uses.to_string())],
+                ),
             }
         })
         .collect();
-    let page = PointsPage { c: pc.chrome(lang.t("points-title")), audience, rows };
+    let page = PointsPage {
+        c: pc.chrome(lang.t("points-title")),
+        audience,
+        rows,
+    };
     Ok(pc.respond(html(&page)))
 }

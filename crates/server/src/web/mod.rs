@@ -44,7 +44,10 @@ pub fn router() -> Router<AppState> {
             get(meetings::report_page).post(meetings::report_submit),
         )
         .route("/meetings/{id}/acknowledge", post(meetings::acknowledge))
-        .route("/meetings/{id}/requests/{answer}", post(meetings::answer_ask))
+        .route(
+            "/meetings/{id}/requests/{answer}",
+            post(meetings::answer_ask),
+        )
         .route("/meetings/{id}/return", post(meetings::return_report))
         .route("/map", get(pages::state_map))
         .route("/enrol", get(pages::enrol_page).post(pages::enrol_submit))

@@ -26,7 +26,9 @@ pub async fn seed(app: &App) {
         due_hours: 48,
     };
     let id = s.add_series(&series, "admin").await.unwrap().id;
-    s.plan(id, clock::today() - Duration::days(14), 2, "admin").await.unwrap();
+    s.plan(id, clock::today() - Duration::days(14), 2, "admin")
+        .await
+        .unwrap();
     s.file_report(
         1,
         &NewReport {
@@ -57,7 +59,9 @@ pub async fn seed(app: &App) {
     };
     s.add_point(&point, "admin").await.unwrap();
     let (person, _) = user(app, 90, Role::DivisionIncharge, "TS-DIV-NORTH").await;
-    s.add_charge(person, "TS-DIV-NORTH", "meetings", "admin").await.unwrap();
+    s.add_charge(person, "TS-DIV-NORTH", "meetings", "admin")
+        .await
+        .unwrap();
 }
 
 /// A JPEG-looking image of `n` bytes.
@@ -234,33 +238,127 @@ pub async fn meetings_scoped_reports_and_a_revocable_feed(backend: Backend) {
     // Contacts met there: no number kept without consent (all or none), followed up, converted.
     let cpath = format!("{path}/contacts");
     let bad = json!({"contacts": [{"name": "Geeta Devi", "department": "Health"}, {"name": "Mohan Lal", "mobile": "9876512399"}]});
-    let e = as_user(&app, &a_tok, Method::POST, &cpath, Some(&bad)).await.expect(422);
+    let e = as_user(&app, &a_tok, Method::POST, &cpath, Some(&bad))
+        .await
+        .expect(422);
     assert_eq!(e["error"]["code"], "consent_required", "{e}");
-    assert!(e["error"]["fields"]["contacts[1].mobile"].is_string(), "{e}");
-    let listed = as_user(&app, &a_tok, Method::GET, "/api/v1/units/TS-AC-1/contacts", None).await.expect(200);
-    assert!(listed["contacts"].as_array().unwrap().is_empty(), "nothing written: {listed}");
+    assert!(
+        e["error"]["fields"]["contacts[1].mobile"].is_string(),
+        "{e}"
+    );
+    let listed = as_user(
+        &app,
+        &a_tok,
+        Method::GET,
+        "/api/v1/units/TS-AC-1/contacts",
+        None,
+    )
+    .await
+    .expect(200);
+    assert!(
+        listed["contacts"].as_array().unwrap().is_empty(),
+        "nothing written: {listed}"
+    );
     let good = json!({"contacts": [{"name": "Geeta Devi", "department": "Health"}, {"name": "Mohan Lal", "mobile": "9876512399", "consent": true}]});
-    let made = as_user(&app, &a_tok, Method::POST, &cpath, Some(&good)).await.expect(201);
+    let made = as_user(&app, &a_tok, Method::POST, &cpath, Some(&good))
+        .await
+        .expect(201);
     let mohan = made["contacts"][1]["id"].as_i64().unwrap();
-    as_user(&app, &c_tok, Method::GET, "/api/v1/units/TS-AC-1/contacts", None).await.expect(404);
+    as_user(
+        &app,
+        &c_tok,
+        Method::GET,
+        "/api/v1/units/TS-AC-1/contacts",
+        None,
+    )
+    .await
+    .expect(404);
     // Not to someone who cannot see members there (the other AC's in-charge).
-    let c_id = app.store.user_by_mobile("+916300000003").await.unwrap().unwrap().person_id;
-    let refused = as_user(&app, &a_tok, Method::POST, &format!("/api/v1/contacts/{mohan}/assign"), Some(&json!({"person_id": c_id}))).await.expect(422);
+    let c_id = app
+        .store
+        .user_by_mobile("+916300000003")
+        .await
+        .unwrap()
+        .unwrap()
+        .person_id;
+    let refused = as_user(
+        &app,
+        &a_tok,
+        Method::POST,
+        &format!("/api/v1/contacts/{mohan}/assign"),
+        Some(&json!({"person_id": c_id})),
+    )
+    .await
+    .expect(422);
     assert_eq!(refused["error"]["code"], "not_in_scope");
-    let assigned = as_user(&app, &a_tok, Method::POST, &format!("/api/v1/contacts/{mohan}/assign"), Some(&json!({"person_id": d}))).await.expect(200);
+    let assigned = as_user(
+        &app,
+        &a_tok,
+        Method::POST,
+        &format!("/api/v1/contacts/{mohan}/assign"),
+        Some(&json!({"person_id": d})),
+    )
+    .await
+    .expect(200);
     assert_eq!(assigned["status"], "assigned");
-    let mine = as_user(&app, &d_tok, Method::GET, "/api/v1/units/TS-DT-HILL/contacts?mine=true", None).await.expect(200);
+    let mine = as_user(
+        &app,
+        &d_tok,
+        Method::GET,
+        "/api/v1/units/TS-DT-HILL/contacts?mine=true",
+        None,
+    )
+    .await
+    .expect(200);
     assert_eq!(mine["contacts"].as_array().unwrap().len(), 1);
-    as_user(&app, &d_tok, Method::POST, &format!("/api/v1/contacts/{mohan}/outcome"), Some(&json!({"status": "will_come", "note": "रविवार को आएँगे"}))).await.expect(200);
+    as_user(
+        &app,
+        &d_tok,
+        Method::POST,
+        &format!("/api/v1/contacts/{mohan}/outcome"),
+        Some(&json!({"status": "will_come", "note": "रविवार को आएँगे"})),
+    )
+    .await
+    .expect(200);
     let conv = json!({"unit": "TS-AC-1-B0001"});
-    let c1 = as_user(&app, &d_tok, Method::POST, &format!("/api/v1/contacts/{mohan}/convert"), Some(&conv)).await.expect(200);
-    let c2 = as_user(&app, &d_tok, Method::POST, &format!("/api/v1/contacts/{mohan}/convert"), Some(&conv)).await.expect(200);
+    let c1 = as_user(
+        &app,
+        &d_tok,
+        Method::POST,
+        &format!("/api/v1/contacts/{mohan}/convert"),
+        Some(&conv),
+    )
+    .await
+    .expect(200);
+    let c2 = as_user(
+        &app,
+        &d_tok,
+        Method::POST,
+        &format!("/api/v1/contacts/{mohan}/convert"),
+        Some(&conv),
+    )
+    .await
+    .expect(200);
     assert_eq!(c1["status"], "converted");
-    assert_eq!(c1["person_id"], c2["person_id"], "a retried conversion enrols once");
-    let member = app.get(&format!("/api/v1/members/{}", c1["person_id"])).await.expect(200);
+    assert_eq!(
+        c1["person_id"], c2["person_id"],
+        "a retried conversion enrols once"
+    );
+    let member = app
+        .get(&format!("/api/v1/members/{}", c1["person_id"]))
+        .await
+        .expect(200);
     assert_eq!(member["name"], "Mohan Lal", "{member}");
     let geeta = made["contacts"][0]["id"].as_i64().unwrap();
-    as_user(&app, &a_tok, Method::DELETE, &format!("/api/v1/contacts/{geeta}"), None).await.expect_status(204);
+    as_user(
+        &app,
+        &a_tok,
+        Method::DELETE,
+        &format!("/api/v1/contacts/{geeta}"),
+        None,
+    )
+    .await
+    .expect_status(204);
     assert!(app.store.contact(geeta).await.unwrap().is_none());
 
     // Photos: images only, at most 512 KB, three per meeting, seen like the meeting.
@@ -268,20 +366,41 @@ pub async fn meetings_scoped_reports_and_a_revocable_feed(backend: Backend) {
         let app = &app;
         let url = app.url(&format!("{path}/photos/{n}"));
         async move {
-            let res = app.client.put(url).bearer_auth(tok).header("content-type", "image/jpeg").body(body).send().await.unwrap();
+            let res = app
+                .client
+                .put(url)
+                .bearer_auth(tok)
+                .header("content-type", "image/jpeg")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
             res.status().as_u16()
         }
     };
     assert_eq!(photo(1, jpeg(20_000), a_tok.clone()).await, 200);
     assert_eq!(photo(2, jpeg(600 * 1024), a_tok.clone()).await, 413);
-    assert_eq!(photo(2, b"<svg onload=alert(1)>".to_vec(), a_tok.clone()).await, 422);
+    assert_eq!(
+        photo(2, b"<svg onload=alert(1)>".to_vec(), a_tok.clone()).await,
+        422
+    );
     assert_eq!(photo(4, jpeg(100), a_tok.clone()).await, 422);
     assert_eq!(photo(2, jpeg(100), c_tok.clone()).await, 404);
-    let got = app.client.get(app.url(&format!("{path}/photos/1"))).bearer_auth(&a_tok).send().await.unwrap();
+    let got = app
+        .client
+        .get(app.url(&format!("{path}/photos/1")))
+        .bearer_auth(&a_tok)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(got.headers()["content-type"], "image/jpeg");
     assert_eq!(got.bytes().await.unwrap().to_vec(), jpeg(20_000));
-    as_user(&app, &c_tok, Method::GET, &format!("{path}/photos/1"), None).await.expect(404);
-    let list = as_user(&app, &a_tok, Method::GET, &format!("{path}/photos"), None).await.expect(200);
+    as_user(&app, &c_tok, Method::GET, &format!("{path}/photos/1"), None)
+        .await
+        .expect(404);
+    let list = as_user(&app, &a_tok, Method::GET, &format!("{path}/photos"), None)
+        .await
+        .expect(200);
     assert_eq!(list["photos"].as_array().unwrap().len(), 1);
 
     // Compliance for the week, in the AC and at the state (the admin).
