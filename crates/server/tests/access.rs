@@ -52,6 +52,11 @@ fn may(role: &str, action: &str) -> bool {
         (
             "state-admin",
             &[
+                "programmes",
+                "manage-programmes",
+                "checkin",
+                "bulletins",
+                "followups",
                 "unit",
                 "members",
                 "enrol",
@@ -67,6 +72,11 @@ fn may(role: &str, action: &str) -> bool {
         (
             "division-incharge",
             &[
+                "programmes",
+                "manage-programmes",
+                "checkin",
+                "bulletins",
+                "followups",
                 "unit",
                 "members",
                 "enrol",
@@ -80,6 +90,11 @@ fn may(role: &str, action: &str) -> bool {
         (
             "district-president",
             &[
+                "programmes",
+                "manage-programmes",
+                "checkin",
+                "bulletins",
+                "followups",
                 "unit",
                 "members",
                 "enrol",
@@ -93,6 +108,11 @@ fn may(role: &str, action: &str) -> bool {
         (
             "ac-incharge",
             &[
+                "programmes",
+                "manage-programmes",
+                "checkin",
+                "bulletins",
+                "followups",
                 "unit",
                 "members",
                 "enrol",
@@ -105,6 +125,9 @@ fn may(role: &str, action: &str) -> bool {
         (
             "sector-incharge",
             &[
+                "programmes",
+                "bulletins",
+                "followups",
                 "unit",
                 "members",
                 "enrol",
@@ -116,6 +139,9 @@ fn may(role: &str, action: &str) -> bool {
         (
             "booth-president",
             &[
+                "programmes",
+                "bulletins",
+                "followups",
                 "unit",
                 "members",
                 "enrol",
@@ -127,6 +153,8 @@ fn may(role: &str, action: &str) -> bool {
         (
             "federation-officer",
             &[
+                "programmes",
+                "bulletins",
                 "unit",
                 "members",
                 "enrol",
@@ -137,7 +165,17 @@ fn may(role: &str, action: &str) -> bool {
         ),
         (
             "volunteer-commander",
-            &["unit", "members", "enrol", "meetings"],
+            &[
+                "unit",
+                "members",
+                "enrol",
+                "meetings",
+                "programmes",
+                "manage-programmes",
+                "checkin",
+                "bulletins",
+                "followups",
+            ],
         ),
         ("volunteer", &["unit", "enrol"]),
         ("member", &[]),
@@ -421,6 +459,32 @@ async fn authorization_matrix(backend: Backend) {
         .expect(201)["id"]
         .as_i64()
         .unwrap();
+    // Programmes of the volunteer force at venues in each relation to the posts, each with a duty;
+    // bulletins to district Hill and to AC 4 (another division), each with a comment.
+    let mut programmes = Vec::new();
+    for venue in ["TS-AC-1-B0001", "TS-AC-2", "TS-AC-4"] {
+        let p = w
+            .app
+            .post("/api/v1/programmes", &json!({"wing": "volunteers", "unit": "TS", "venue": venue, "title": "Rally", "kind": "rally",
+                "starts_at": "2030-01-01T05:00:00Z", "ends_at": "2030-01-01T09:00:00Z", "expected": 100}))
+            .await
+            .expect(201);
+        let pid = p["id"].as_i64().unwrap();
+        let d = w
+            .app
+            .post(&format!("/api/v1/programmes/{pid}/duties"), &json!({"kind": "gate", "headcount": 2}))
+            .await
+            .expect(201);
+        programmes.push((venue.to_string(), pid, d["id"].as_i64().unwrap()));
+    }
+    let mut bulletins = Vec::new();
+    for unit in ["TS-DT-HILL", "TS-AC-4"] {
+        let b = w.app.store.post_bulletin(
+            &sangathan_store::volunteers::NewBulletin { unit: unit.into(), wing: None, title: "News".into(), body_hi: Some("समाचार".into()), body_en: None, pinned: false },
+            None, "admin", clock::now()).await.unwrap();
+        let k = w.app.store.add_comment(b.id, w.members[0].2, "टिप्पणी", clock::now()).await.unwrap();
+        bulletins.push((unit.to_string(), b.id, k.id));
+    }
     let denied_at = |role: &str, action: &str| if may(role, action) { 404 } else { 403 };
 
     // Members as they grow: the matrix's own enrolments count in later lists.
@@ -588,6 +652,49 @@ async fn authorization_matrix(backend: Backend) {
                 a.status.as_u16(),
                 want,
             );
+            // The volunteer force at the unit: programmes, activation (figures), follow-ups.
+            for (m, path, tmpl, body, want) in [
+                (
+                    "get",
+                    format!("/api/v1/units/{u}/programmes"),
+                    "/api/v1/units/{code}/programmes",
+                    json!({}),
+                    if w.allowed(role, "programmes", u, None) { 200 } else { denied("programmes") },
+                ),
+                (
+                    "get",
+                    format!("/api/v1/units/{u}/activation"),
+                    "/api/v1/units/{code}/activation",
+                    json!({}),
+                    if w.allowed(role, "unit", u, None) { 200 } else { denied("unit") },
+                ),
+                (
+                    "get",
+                    format!("/api/v1/units/{u}/followups"),
+                    "/api/v1/units/{code}/followups",
+                    json!({}),
+                    if w.allowed(role, "followups", u, None) { 200 } else { denied("followups") },
+                ),
+                (
+                    "post",
+                    format!("/api/v1/units/{u}/followups"),
+                    "/api/v1/units/{code}/followups",
+                    json!({"assign_to": 999_999}),
+                    if w.allowed(role, "followups", u, None) { 422 } else { denied("followups") },
+                ),
+                (
+                    "post",
+                    "/api/v1/programmes".to_string(),
+                    "/api/v1/programmes",
+                    json!({"wing": "volunteers", "unit": u, "venue": u, "title": " ", "starts_at": "2030-01-01T05:00:00Z", "ends_at": "2030-01-01T09:00:00Z"}),
+                    if w.allowed(role, "manage-programmes", u, Some("volunteers")) { 422 } else { denied("manage-programmes") },
+                ),
+            ] {
+                covered.insert((m.into(), tmpl.into()));
+                let method = Method::from_bytes(m.to_uppercase().as_bytes()).unwrap();
+                let a = w.as_role(role, method, &path, Some(&body)).await;
+                check(format!("{role} {m} {path} ({rel})"), a.status.as_u16(), want);
+            }
             covered.insert(("post".into(), "/api/v1/meetings".into()));
             let body = json!({"wing": "party", "venue": u, "date": "2027-03-07", "time": "10:00", "kind": "workers"});
             let a = w
@@ -1183,6 +1290,68 @@ async fn authorization_matrix(backend: Backend) {
                 } else {
                     403
                 },
+            ),
+        ] {
+            covered.insert((m.into(), tmpl.into()));
+            let method = Method::from_bytes(m.to_uppercase().as_bytes()).unwrap();
+            let a = w.as_role(role, method, &path, Some(&body)).await;
+            check(format!("{role} {m} {path}"), a.status.as_u16(), want);
+        }
+        // Programmes: seen and managed at the venue in the volunteers' wing; anyone answers only their own duty.
+        for (venue, pid, did) in &programmes {
+            let see = w.allowed(role, "programmes", venue, Some("volunteers"));
+            let view = if see { 200 } else { denied_at(role, "programmes") };
+            let manage = |ok: u16| if w.allowed(role, "manage-programmes", venue, Some("volunteers")) { ok } else { denied_at(role, "manage-programmes") };
+            let scan = |ok: u16| if w.allowed(role, "checkin", venue, Some("volunteers")) { ok } else { denied_at(role, "checkin") };
+            for (m, path, tmpl, body, want) in [
+                ("get", format!("/api/v1/programmes/{pid}"), "/api/v1/programmes/{id}", json!({}), view),
+                ("get", format!("/api/v1/programmes/{pid}/summary"), "/api/v1/programmes/{id}/summary", json!({}), view),
+                ("post", format!("/api/v1/programmes/{pid}/duties"), "/api/v1/programmes/{id}/duties", json!({"kind": "", "headcount": 1}), manage(422)),
+                ("post", format!("/api/v1/duties/{did}/assign"), "/api/v1/duties/{id}/assign", json!({"person": 999_999}), manage(422)),
+                ("post", format!("/api/v1/duties/{did}/answer"), "/api/v1/duties/{id}/answer", json!({"accept": true}), 422),
+                ("post", format!("/api/v1/programmes/{pid}/checkin"), "/api/v1/programmes/{id}/checkin", json!({"code": "no"}), scan(422)),
+                ("post", format!("/api/v1/programmes/{pid}/checkout"), "/api/v1/programmes/{id}/checkout", json!({"code": "no"}), scan(422)),
+                ("post", format!("/api/v1/programmes/{pid}/incidents"), "/api/v1/programmes/{id}/incidents", json!({"severity": "x", "text": "y"}), scan(422)),
+            ] {
+                covered.insert((m.into(), tmpl.into()));
+                let method = Method::from_bytes(m.to_uppercase().as_bytes()).unwrap();
+                let a = w.as_role(role, method, &path, Some(&body)).await;
+                check(format!("{role} {m} {path} at {venue}"), a.status.as_u16(), want);
+            }
+        }
+        // Bulletins: read by those within the unit (and above it nobody but moderators); moderated
+        // by posts that may post bulletins at the unit or above.
+        let (_, post_unit, _) = CALLERS.iter().find(|c| c.0 == *role).unwrap();
+        for (unit, bid, cid) in &bulletins {
+            let reader = w.inside(post_unit, unit);
+            let moderator = w.allowed(role, "bulletins", unit, None);
+            let see = if reader || moderator { 200 } else { 404 };
+            for (m, path, tmpl, body, want) in [
+                ("get", format!("/api/v1/bulletins/{bid}"), "/api/v1/bulletins/{id}", json!({}), see),
+                ("post", format!("/api/v1/bulletins/{bid}/comments"), "/api/v1/bulletins/{id}/comments", json!({"body": " "}), if see == 200 { 422 } else { 404 }),
+                ("post", format!("/api/v1/bulletins/{bid}/comments/{cid}/hide"), "/api/v1/bulletins/{id}/comments/{comment}/hide", json!({"reason": " "}), if moderator { 422 } else { 404 }),
+            ] {
+                covered.insert((m.into(), tmpl.into()));
+                let method = Method::from_bytes(m.to_uppercase().as_bytes()).unwrap();
+                let a = w.as_role(role, method, &path, Some(&body)).await;
+                check(format!("{role} {m} {path} to {unit}"), a.status.as_u16(), want);
+            }
+        }
+        for (m, path, tmpl, body, want) in [
+            ("get", "/api/v1/me/duties".to_string(), "/api/v1/me/duties", json!({}), 200),
+            ("get", "/api/v1/me/checkin-code".to_string(), "/api/v1/me/checkin-code", json!({}), 200),
+            ("get", "/api/v1/me/checkin-code.svg".to_string(), "/api/v1/me/checkin-code.svg", json!({}), 200),
+            ("post", "/api/v1/me/unavailable".to_string(), "/api/v1/me/unavailable", json!({"from": "2030-01-02", "to": "2030-01-01"}), 422),
+            ("get", "/api/v1/me/followups".to_string(), "/api/v1/me/followups", json!({}), 200),
+            ("post", "/api/v1/followups/999999".to_string(), "/api/v1/followups/{id}", json!({"outcome": "reached"}), 404),
+            ("get", "/api/v1/bulletins".to_string(), "/api/v1/bulletins", json!({}), 200),
+            ("get", "/api/v1/me/unread".to_string(), "/api/v1/me/unread", json!({}), 200),
+            (
+                "post",
+                "/api/v1/bulletins".to_string(),
+                "/api/v1/bulletins",
+                json!({"unit": "TS-DT-HILL", "title": " ", "body_hi": "x"}),
+                if w.allowed(role, "bulletins", "TS-DT-HILL", None) { 422 } else { denied_at(role, "bulletins") },
             ),
         ] {
             covered.insert((m.into(), tmpl.into()));

@@ -8,6 +8,8 @@ mod meetings_api;
 mod scenarios;
 #[path = "api/support.rs"]
 mod support;
+#[path = "api/volunteers.rs"]
+mod volunteers_api;
 
 /// `sqlite::NAME` and `postgres::NAME` for each scenario.
 macro_rules! on_both_backends {
@@ -43,4 +45,5 @@ on_both_backends!(
     search_in_both_scripts,
     duplicates_merge_and_undo,
     meetings_scoped_reports_and_a_revocable_feed,
+    volunteer_force_end_to_end,
 );

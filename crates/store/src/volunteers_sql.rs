@@ -352,6 +352,11 @@ const CADRE: &str = "p.erased_at IS NULL AND p.merged_into IS NULL AND (EXISTS (
      OR EXISTS (SELECT 1 FROM memberships vm JOIN wings vw ON vw.id = vm.wing_id WHERE vm.person_id = p.id AND vw.code = 'volunteers' \
      AND vm.status IN ('pending', 'verified')))";
 
+/// Where a member of the cadre `p` sits: their volunteer-force membership's unit, else their
+/// own (a user's home unit).
+const CADRE_UNIT: &str = "COALESCE((SELECT vm.unit_id FROM memberships vm JOIN wings vw ON vw.id = vm.wing_id WHERE vm.person_id = p.id \
+     AND vw.code = 'volunteers' AND vm.status IN ('pending', 'verified')), p.unit_id)";
+
 /// The SQL condition for units `u` within the unit `$1` of `kind`.
 fn unit_within(kind: UnitKind) -> String {
     match below_column(kind) {
@@ -851,7 +856,7 @@ impl Volunteers for StoreImpl {
             "SELECT CAST(u.id AS BIGINT), CAST(u.state_id AS BIGINT), CAST(u.division_id AS BIGINT), CAST(u.district_id AS BIGINT), \
              CAST(u.pc_id AS BIGINT), CAST(u.ac_id AS BIGINT), CAST(u.sector_id AS BIGINT), COUNT(*), \
              CAST(SUM(CASE WHEN (SELECT MAX(a.last_at) FROM activity a WHERE a.person_id = p.id) > $2 THEN 1 ELSE 0 END) AS BIGINT) \
-             FROM people p JOIN units u ON u.id = p.unit_id WHERE {} AND {CADRE} \
+             FROM people p JOIN units u ON u.id = {CADRE_UNIT} WHERE {} AND {CADRE} \
              GROUP BY u.id, u.state_id, u.division_id, u.district_id, u.pc_id, u.ac_id, u.sector_id",
             unit_within(u.kind)
         );
@@ -893,7 +898,7 @@ impl Volunteers for StoreImpl {
             return Err(invalid("assign_to", "unknown_person", format!("no such person: {assignee}"), format!("ऐसा कोई व्यक्ति नहीं: {assignee}")));
         }
         let sql = format!(
-            "SELECT p.id, p.unit_id FROM people p JOIN units u ON u.id = p.unit_id WHERE {} AND {CADRE} AND p.id <> $3 \
+            "SELECT p.id, u.id FROM people p JOIN units u ON u.id = {CADRE_UNIT} WHERE {} AND {CADRE} AND p.id <> $3 \
              AND NOT EXISTS (SELECT 1 FROM followups f WHERE f.person_id = p.id AND f.outcome IS NULL) \
              AND NOT EXISTS (SELECT 1 FROM activity a WHERE a.person_id = p.id AND a.last_at > $2) \
              ORDER BY (SELECT MAX(a.last_at) FROM activity a WHERE a.person_id = p.id) IS NOT NULL, \
@@ -1110,7 +1115,8 @@ impl Volunteers for StoreImpl {
     async fn reader(&self, person_id: i64, day: NaiveDate) -> Result<Reader> {
         let mut c = self.read.acquire().await?;
         let mut units: Vec<i64> = sqlx::query_scalar(
-            "SELECT unit_id FROM people WHERE id = $1 UNION SELECT unit_id FROM posts WHERE person_id = $1 AND starts_on <= $2 AND (ends_on IS NULL OR ends_on >= $2)",
+            "SELECT unit_id FROM people WHERE id = $1 UNION SELECT unit_id FROM posts WHERE person_id = $1 AND starts_on <= $2 AND (ends_on IS NULL OR ends_on >= $2) \
+             UNION SELECT unit_id FROM memberships WHERE person_id = $1 AND status IN ('pending', 'verified')",
         )
         .bind(person_id)
         .bind(day)

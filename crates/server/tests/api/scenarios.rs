@@ -3,6 +3,7 @@
 use sangathan_store::Wings;
 
 pub use super::meetings_api::meetings_scoped_reports_and_a_revocable_feed;
+pub use super::volunteers_api::volunteer_force_end_to_end;
 use super::support::{key, person, spawn_app};
 use reqwest::Method;
 use sangathan_store::Backend;
@@ -244,7 +245,31 @@ pub const ROUTES: &[(&str, &str, &str)] = &[
         "post",
         "/api/v1/meetings/{id}/talking-points",
         "/api/v1/meetings/1/talking-points",
-    ),
+    ),    ("post", "/api/v1/programmes", "/api/v1/programmes"),
+    ("get", "/api/v1/units/{code}/programmes", "/api/v1/units/TS/programmes"),
+    ("get", "/api/v1/programmes/{id}", "/api/v1/programmes/1"),
+    ("post", "/api/v1/programmes/{id}/duties", "/api/v1/programmes/1/duties"),
+    ("post", "/api/v1/duties/{id}/assign", "/api/v1/duties/1/assign"),
+    ("post", "/api/v1/duties/{id}/answer", "/api/v1/duties/1/answer"),
+    ("get", "/api/v1/me/duties", "/api/v1/me/duties"),
+    ("get", "/api/v1/me/checkin-code", "/api/v1/me/checkin-code"),
+    ("get", "/api/v1/me/checkin-code.svg", "/api/v1/me/checkin-code.svg"),
+    ("post", "/api/v1/programmes/{id}/checkin", "/api/v1/programmes/1/checkin"),
+    ("post", "/api/v1/programmes/{id}/checkout", "/api/v1/programmes/1/checkout"),
+    ("post", "/api/v1/programmes/{id}/incidents", "/api/v1/programmes/1/incidents"),
+    ("get", "/api/v1/programmes/{id}/summary", "/api/v1/programmes/1/summary"),
+    ("post", "/api/v1/me/unavailable", "/api/v1/me/unavailable"),
+    ("get", "/api/v1/units/{code}/activation", "/api/v1/units/TS/activation"),
+    ("post", "/api/v1/units/{code}/followups", "/api/v1/units/TS/followups"),
+    ("get", "/api/v1/units/{code}/followups", "/api/v1/units/TS/followups"),
+    ("get", "/api/v1/me/followups", "/api/v1/me/followups"),
+    ("post", "/api/v1/followups/{id}", "/api/v1/followups/1"),
+    ("post", "/api/v1/bulletins", "/api/v1/bulletins"),
+    ("get", "/api/v1/bulletins", "/api/v1/bulletins"),
+    ("get", "/api/v1/bulletins/{id}", "/api/v1/bulletins/1"),
+    ("post", "/api/v1/bulletins/{id}/comments", "/api/v1/bulletins/1/comments"),
+    ("post", "/api/v1/bulletins/{id}/comments/{comment}/hide", "/api/v1/bulletins/1/comments/1/hide"),
+    ("get", "/api/v1/me/unread", "/api/v1/me/unread"),
 ];
 
 fn method(m: &str) -> Method {
@@ -945,6 +970,7 @@ pub async fn openapi_document(backend: Backend) {
         .merge_id;
     // ...and the meeting routes a series, its first meeting with a filed report, and a feed.
     super::meetings_api::seed(&app).await;
+    super::volunteers_api::seed(&app).await;
     for (m, _, path) in ROUTES {
         let path = path
             .replace("/members/1", &format!("/members/{id}"))
