@@ -6,6 +6,7 @@ mod demo;
 mod meetings;
 mod merges;
 mod users;
+mod volunteers;
 
 use anyhow::{Context, anyhow, bail};
 use chrono::{Duration, NaiveDate, TimeZone};
@@ -116,6 +117,15 @@ enum Cmd {
     /// Meetings: rotating series, chairs, reports up the chain, compliance, calendars.
     #[command(subcommand)]
     Meetings(meetings::MeetingsCmd),
+    /// Programmes of the volunteer force: duties, rosters, check-in, incidents, summaries.
+    #[command(subcommand)]
+    Programmes(volunteers::ProgrammesCmd),
+    /// The volunteer force: check-in codes, availability, activation, follow-up lists.
+    #[command(subcommand)]
+    Volunteers(volunteers::VolunteersCmd),
+    /// Bulletins to a scope, and moderation of their comments.
+    #[command(subcommand)]
+    Bulletins(volunteers::BulletinsCmd),
     /// Bulk import from a spreadsheet.
     #[command(subcommand)]
     Import(ImportCmd),
@@ -274,7 +284,10 @@ enum UserCmd {
     /// Disable a user: their sessions end and tokens stop at once.
     Disable { mobile: String },
     /// Where a user's notifications go: an email address (omit it to go back to SMS).
-    Email { mobile: String, email: Option<String> },
+    Email {
+        mobile: String,
+        email: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -477,7 +490,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     .await?;
                 let logins = users::appoint_demo(&s).await?;
                 let placed = meetings::demo_meetings(&s).await?;
-                eprintln!("{placed} demo meetings (the employees' federation in the Agra division, a booth meeting)");
+                eprintln!(
+                    "{placed} demo meetings (the employees' federation in the Agra division, a booth meeting)"
+                );
                 users::print_demo_logins(&logins);
             }
             println!("admin API token:");
@@ -499,6 +514,18 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::Meetings(cmd) => {
             let s = open_initialised(&cli.db).await?;
             return meetings::run(&s, cli.as_user.as_deref(), cmd).await;
+        }
+        Cmd::Programmes(cmd) => {
+            let s = open_initialised(&cli.db).await?;
+            volunteers::programmes(&s, cli.as_user.as_deref(), cmd).await?;
+        }
+        Cmd::Volunteers(cmd) => {
+            let s = open_initialised(&cli.db).await?;
+            volunteers::volunteers(&s, cli.as_user.as_deref(), cmd).await?;
+        }
+        Cmd::Bulletins(cmd) => {
+            let s = open_initialised(&cli.db).await?;
+            volunteers::bulletins(&s, cli.as_user.as_deref(), cmd).await?;
         }
         Cmd::Audit(cmd) => return users::audit(&cli.db, cmd).await,
         Cmd::Member(cmd) => users::member(&cli.db, cli.as_user.as_deref(), cmd).await?,
