@@ -15,6 +15,15 @@ assert.ok(BASE, 'SANGATHAN_URL is set (run through e2e/run)');
 export const PASSWORD = 'sangathan-demo';
 export const STATE_ADMIN = '9000000001';
 export const AC_INCHARGE = '9300000001'; // ac-incharge@UP-AC-86
+// The volunteer force: the commander of the Agra district and two volunteers of UP-AC-86
+// (users named "Demo volunteer 1" and "Demo volunteer 2"; the tests enrol them in the force).
+export const COMMANDER = '9700000001'; // volunteer-commander@UP-DT-AGRA:volunteers
+export const VOLUNTEER = '9800000001'; // volunteer@UP-AC-86-…:volunteers
+export const VOLUNTEER_2 = '9800000002';
+// What `demo` adds for the volunteer force at UP-AC-86 (see crates/cli/src/demo.rs): the AC's
+// commander and four volunteers (members of the force with logins).
+export const AC_COMMANDER = '9700000101'; // volunteer-commander@UP-AC-86:volunteers
+export const AC_VOLUNTEERS = ['9800000101', '9800000102', '9800000103', '9800000104'];
 
 /** Every URL any page asked for, across all browsers of this process. */
 export const requested = [];
@@ -49,6 +58,36 @@ export async function api(path) {
   const res = await fetch(BASE + path, { headers: { Authorization: 'Bearer ' + TOKEN } });
   assert.equal(res.status, 200, `${path}: ${res.status}`);
   return res.json();
+}
+
+/** A write through the API with the operator's token: {status, body}. */
+export async function apiSend(method, path, body, headers = {}) {
+  const res = await fetch(BASE + path, {
+    method,
+    headers: { Authorization: 'Bearer ' + TOKEN, 'Content-Type': 'application/json', ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, body: await res.json().catch(() => null) };
+}
+
+/** A user's own API session (cookie and CSRF token), logged in with their password. */
+export async function session(mobile, password = PASSWORD) {
+  const res = await fetch(BASE + '/api/v1/session', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ mobile, password }),
+  });
+  assert.ok(res.status === 200 || res.status === 201, `login ${mobile}: ${res.status}`);
+  const cookie = res.headers.get('set-cookie').split(';')[0];
+  const body = await res.json();
+  return {
+    csrf: body.csrf_token,
+    get: async (path) => {
+      const r = await fetch(BASE + path, { headers: { cookie } });
+      assert.equal(r.status, 200, `${path}: ${r.status}`);
+      return r.json();
+    },
+  };
 }
 
 /** Members of `unit` found by `q` (name, mobile or EPIC), through the API. */

@@ -216,6 +216,167 @@ impl Generator {
     }
 }
 
+/// The demo's volunteer force at the first AC (`UP-AC-86` in the UP preset): a commander of the
+/// AC, four volunteers who are members of the force and log in (mobiles `9800000101`…), a jan
+/// sabha tomorrow 10:00–14:00 IST with a gate and a stage duty (the gate filled from the force,
+/// one place confirmed), and a pinned bulletin from the commander. Returns (role, unit, mobile)
+/// of the logins it made. Deterministic; nothing when the AC already has a programme.
+pub async fn volunteers(
+    s: &sangathan_store::DynStore,
+) -> anyhow::Result<Vec<(String, String, String)>> {
+    use anyhow::anyhow;
+    use chrono::TimeZone;
+    use sangathan_core::access::{Role, Wings};
+    use sangathan_store::volunteers::{NewBulletin, NewDuty, NewProgramme};
+    use sangathan_store::{EnrolContext, NewPost, clock};
+    let state = s.state_code().await?;
+    let Some(ac) = first_ac(s, &state).await? else {
+        return Ok(Vec::new());
+    };
+    let district = s
+        .unit(&ac)
+        .await?
+        .and_then(|u| u.parent)
+        .ok_or_else(|| anyhow!("{ac} has no district"))?;
+    let now = clock::now();
+    if !s
+        .programmes_within(&ac, now - Duration::days(1), &Wings::All)
+        .await?
+        .unwrap_or_default()
+        .is_empty()
+    {
+        return Ok(Vec::new());
+    }
+    let hash = sangathan_server::auth::hash_password(crate::users::DEMO_PASSWORD)?;
+    let since = clock::today() - Duration::days(180);
+    let mut out = Vec::new();
+    // The volunteers: members of the force first, then users (the same person: same name and mobile).
+    let mut volunteers = Vec::new();
+    for n in 1..=4u64 {
+        let name = PersonName::parse(&format!("Demo sevak {n}")).map_err(|e| anyhow!(e.en))?;
+        let mobile =
+            Mobile::parse(&(9_800_000_100u64 + n).to_string()).map_err(|e| anyhow!(e.en))?;
+        let e = Enrolment {
+            name: name.clone(),
+            mobile: Some(mobile.clone()),
+            epic: None,
+            gender: Some(if n % 2 == 0 { Gender::F } else { Gender::M }),
+            birth_year: Some(1990 + n as i32),
+            address: None,
+            unit: ac.clone(),
+            wing: "volunteers".into(),
+        };
+        let ctx = EnrolContext {
+            actor: "demo".into(),
+            channel: "demo".into(),
+            at: now - Duration::days(30),
+            scope: None,
+            consent: None,
+        };
+        s.enrol_batch(&[(e, ctx)]).await?;
+        let post = NewPost {
+            role: Role::Volunteer,
+            unit: ac.clone(),
+            wing: "volunteers".into(),
+            starts_on: since,
+        };
+        let id = s
+            .add_user(&name, &mobile, Some(&hash), &[post], "demo")
+            .await?;
+        volunteers.push(id);
+        out.push((
+            "volunteer".to_string(),
+            format!("{ac}:volunteers"),
+            mobile.e164().to_string(),
+        ));
+    }
+    let name = PersonName::parse("Demo AC commander").map_err(|e| anyhow!(e.en))?;
+    let mobile = Mobile::parse("9700000101").map_err(|e| anyhow!(e.en))?;
+    let post = NewPost {
+        role: Role::VolunteerCommander,
+        unit: ac.clone(),
+        wing: "volunteers".into(),
+        starts_on: since,
+    };
+    let commander = s
+        .add_user(&name, &mobile, Some(&hash), &[post], "demo")
+        .await?;
+    out.push((
+        "volunteer-commander".to_string(),
+        format!("{ac}:volunteers"),
+        mobile.e164().to_string(),
+    ));
+    // Tomorrow, 10:00–14:00 IST.
+    let day = clock::today() + Duration::days(1);
+    let at = |h: u32| {
+        clock::ist()
+            .from_local_datetime(&day.and_hms_opt(h, 0, 0).expect("valid time"))
+            .single()
+            .expect("fixed offset")
+            .to_utc()
+    };
+    let p = s
+        .add_programme(
+            &NewProgramme {
+                wing: "volunteers".into(),
+                unit: district,
+                venue: ac.clone(),
+                title: "जनसभा / Jan sabha".into(),
+                kind: "jan-sabha".into(),
+                starts_at: at(10),
+                ends_at: at(14),
+                expected: 2000,
+            },
+            "demo",
+        )
+        .await?;
+    let duty = |kind: &str, label: &str, headcount: u32| NewDuty {
+        kind: kind.into(),
+        label: label.into(),
+        starts_at: None,
+        ends_at: None,
+        headcount,
+        leader: None,
+    };
+    let gate = s.add_duty(p.id, &duty("gate", "Gate 1", 3)).await?;
+    let stage = s.add_duty(p.id, &duty("stage", "Stage", 2)).await?;
+    s.assign(stage.id, Some(volunteers[0]), "demo", now).await?;
+    s.answer_duty(stage.id, volunteers[0], true, now).await?;
+    s.assign(gate.id, None, "demo", now).await?;
+    s.post_bulletin(
+        &NewBulletin {
+            unit: ac.clone(),
+            wing: None,
+            title: "कल की जनसभा / Tomorrow's jan sabha".into(),
+            body_hi: Some("सभी स्वयंसेवक सुबह 9 बजे पहुँचें और अपना चेक-इन कोड साथ रखें।".into()),
+            body_en: Some("All volunteers please arrive by 9 am with your check-in code.".into()),
+            pinned: true,
+        },
+        Some(commander),
+        "demo",
+        now,
+    )
+    .await?;
+    Ok(out)
+}
+
+/// The first AC of the state in tree order.
+async fn first_ac(s: &sangathan_store::DynStore, state: &str) -> anyhow::Result<Option<String>> {
+    use sangathan_core::geo::UnitKind;
+    let mut code = state.to_string();
+    for _ in 0..4 {
+        let kids = s.children(&code).await?.unwrap_or_default();
+        if let Some(ac) = kids.iter().find(|k| k.kind == UnitKind::Ac) {
+            return Ok(Some(ac.code.clone()));
+        }
+        match kids.into_iter().next() {
+            Some(k) => code = k.code,
+            None => return Ok(None),
+        }
+    }
+    Ok(None)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -488,11 +488,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         None,
                     )
                     .await?;
-                let logins = users::appoint_demo(&s).await?;
+                let mut logins = users::appoint_demo(&s).await?;
                 let placed = meetings::demo_meetings(&s).await?;
                 eprintln!(
                     "{placed} demo meetings (the employees' federation in the Agra division, a booth meeting)"
                 );
+                let force = demo::volunteers(&s).await?;
+                eprintln!("the volunteer force at the first AC: a commander, {} volunteers, a jan sabha tomorrow, a bulletin", force.len().saturating_sub(1));
+                logins.extend(force);
                 users::print_demo_logins(&logins);
             }
             println!("admin API token:");

@@ -218,13 +218,19 @@ pub fn followup_outcome(s: &str) -> Result<&'static str, FieldError> {
         })
 }
 
+/// The ten digits of an Indian mobile written as stored (`+91…`) or typed (`0…`, `91…`).
+fn ten_digits(mobile: &str) -> String {
+    let d: String = mobile.chars().filter(char::is_ascii_digit).collect();
+    d[d.len().saturating_sub(10)..].to_string()
+}
+
 /// A click-to-chat link for an Indian mobile (the phone opens it; nothing goes through us).
 pub fn whatsapp_link(mobile: &str) -> String {
-    format!("https://wa.me/91{mobile}")
+    format!("https://wa.me/91{}", ten_digits(mobile))
 }
 
 pub fn call_link(mobile: &str) -> String {
-    format!("tel:+91{mobile}")
+    format!("tel:+91{}", ten_digits(mobile))
 }
 
 /// Incident severities, least to most serious.
@@ -356,6 +362,8 @@ mod tests {
         assert!(bulletin_bodies(Some("  "), None).is_err());
         assert_eq!(bulletin_bodies(Some(" नमस्ते "), None).unwrap(), (Some("नमस्ते".into()), None));
         assert_eq!(whatsapp_link("9839012345"), "https://wa.me/919839012345");
+        assert_eq!(whatsapp_link("+919839012345"), "https://wa.me/919839012345");
+        assert_eq!(call_link("+919839012345"), "tel:+919839012345");
         assert!(window("starts_at", t(12, 0), t(12, 0)).is_err());
     }
 }

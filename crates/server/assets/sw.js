@@ -1,5 +1,6 @@
-// Sangathan's service worker: keeps the app shell (the enrolment page, the report forms opened
-// online, and their assets) so that enrolment and meeting reports work with no connection, and
+// Sangathan's service worker: keeps the app shell (the enrolment page, the report forms and
+// check-in scanners opened online, my duties with my check-in code, and their assets) so that
+// enrolment, meeting reports and check-in work with no connection, and
 // sends the outbox when the connection returns (Background Sync where the browser has it; the
 // pages also send on the `online` event).
 'use strict';
@@ -21,12 +22,16 @@ self.addEventListener('activate', function (event) {
   }).then(function () { return self.clients.claim(); }));
 });
 
-// Only the enrolment page, the booth lists and the report forms are kept: pages with members'
-// records never are, nor meeting pages (they name office-bearers). A report form names nobody:
-// the meeting's kind, date and venue, and the filer's own report.
+// Only the enrolment page, the booth lists, the report forms, the check-in scanners and my own
+// duties are kept: pages with members' records never are, nor meeting pages or rosters (they
+// name office-bearers and volunteers). A report form names nobody: the meeting's kind, date and
+// venue, and the filer's own report; a scanner names only the programme; my duties page holds
+// only my own duties and check-in code.
 function keepable(url) {
   return url.pathname === '/enrol' || url.pathname === '/enrol/booths' ||
-    /^\/meetings\/[0-9]+\/report$/.test(url.pathname);
+    url.pathname === '/duties' ||
+    /^\/meetings\/[0-9]+\/report$/.test(url.pathname) ||
+    /^\/programmes\/[0-9]+\/checkin$/.test(url.pathname);
 }
 
 self.addEventListener('fetch', function (event) {

@@ -38,6 +38,8 @@ on_both_backends!(
     page_forms_need_the_csrf_token_and_retries_land_once,
     member_pages_are_scoped_and_audited,
     meeting_pages_report_inbox_and_compliance,
+    volunteer_roster_checkin_and_duty_pages,
+    bulletin_and_followup_pages,
 );
 
 /// A browser-like client: no automatic redirects, cookies sent by hand.
@@ -71,13 +73,26 @@ async fn user(
     unit: &str,
     next: &str,
 ) -> (i64, String) {
+    user_in(app, name, mobile, role, unit, "party", next).await
+}
+
+/// A user holding one post in `wing`, logged in through the login form.
+async fn user_in(
+    app: &App,
+    name: &str,
+    mobile: &str,
+    role: Role,
+    unit: &str,
+    wing: &str,
+    next: &str,
+) -> (i64, String) {
     let hash = sangathan_server::auth::hash_password("correct horse").unwrap();
     let name = sangathan_core::ids::PersonName::parse(name).unwrap();
     let parsed = sangathan_core::ids::Mobile::parse(mobile).unwrap();
     let post = NewPost {
         role,
         unit: unit.into(),
-        wing: "party".into(),
+        wing: wing.into(),
         // Held for a while: a report climbs to those holding posts on the meeting's day.
         starts_on: clock::today() - chrono::Duration::days(7),
     };
@@ -814,4 +829,434 @@ async fn talking_points_page_in_my_language_and_wings(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(res.status(), 303);
+}
+
+/// A member of the volunteer force at `unit` (enrolled through the API): (person id, name, mobile).
+async fn volunteer(app: &App, unit: &str) -> (i64, String, String) {
+    let mut body = person(unit);
+    body["wing"] = "volunteers".into();
+    let id = app.enrol(&body, &key()).await.expect(201)["person_id"]
+        .as_i64()
+        .unwrap();
+    (
+        id,
+        body["name"].as_str().unwrap().to_string(),
+        body["mobile"].as_str().unwrap().to_string(),
+    )
+}
+
+/// The text of the element with `id` (up to its first tag).
+fn text_of_id(html: &str, id: &str) -> String {
+    let open = format!("id=\"{id}\"");
+    let at = html.find(&open).unwrap_or_else(|| panic!("no #{id}"));
+    let start = at + html[at..].find('>').unwrap() + 1;
+    html[start..start + html[start..].find('<').unwrap()].to_string()
+}
+
+async fn volunteer_roster_checkin_and_duty_pages(backend: Backend) {
+    use chrono::Duration;
+    use sangathan_store::volunteers::{NewDuty, NewProgramme};
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let (_, cmd) = user_in(
+        &app,
+        "Vikram Singh",
+        "9811100011",
+        Role::VolunteerCommander,
+        "TS-DT-HILL",
+        "volunteers",
+        "/",
+    )
+    .await;
+    let (_, far) = user_in(
+        &app,
+        "Kiran Pal",
+        "9811100012",
+        Role::VolunteerCommander,
+        "TS-DT-LAKE",
+        "volunteers",
+        "/",
+    )
+    .await;
+    // A volunteer who logs in (a member of the force and a user), and two more of the force.
+    let (vol_id, vol_name, vol_mobile) = volunteer(&app, "TS-AC-1-B0001").await;
+    let (vol_user, vol) = user_in(
+        &app,
+        &vol_name,
+        &vol_mobile,
+        Role::Volunteer,
+        "TS-AC-1-B0001",
+        "volunteers",
+        "/",
+    )
+    .await;
+    assert_eq!(vol_user, vol_id, "the user is the enrolled volunteer");
+    volunteer(&app, "TS-AC-1-B0002").await;
+    volunteer(&app, "TS-AC-2").await;
+    let now = chrono::Utc::now();
+    let p = app
+        .store
+        .add_programme(
+            &NewProgramme {
+                wing: "volunteers".into(),
+                unit: "TS-DT-HILL".into(),
+                venue: "TS-AC-1".into(),
+                title: "Jan Sabha Alpha".into(),
+                kind: "jan-sabha".into(),
+                starts_at: now - Duration::hours(1),
+                ends_at: now + Duration::hours(3),
+                expected: 500,
+            },
+            "test",
+        )
+        .await
+        .unwrap();
+    let gate = app
+        .store
+        .add_duty(
+            p.id,
+            &NewDuty {
+                kind: "gate".into(),
+                label: "Gate 1".into(),
+                starts_at: None,
+                ends_at: None,
+                headcount: 4,
+                leader: None,
+            },
+        )
+        .await
+        .unwrap();
+    let path = format!("/programmes/{}", p.id);
+
+    // The roster: the duty with its gap, the fill button, links to check-in and the report.
+    let (status, html) = page(&app, &path, &cmd).await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("<html lang=\"hi\">") && html.contains("Jan Sabha Alpha"));
+    assert!(
+        html.contains(&format!(
+            "data-duty=\"{}\" data-gap=\"4\" data-filled=\"0\"",
+            gate.id
+        )),
+        "{html}"
+    );
+    assert!(html.contains("खाली स्थान भरें"));
+    assert!(html.contains(&format!("href=\"/meetings/{}\"", p.meeting_id)));
+    assert!(html.contains(&format!("href=\"{path}/checkin\"")));
+    let csrf = csrf_of(&html);
+
+    // Filling needs the session's token; with it, the three volunteers within reach are asked.
+    let fill = format!("/duties/{}/fill", gate.id);
+    let (status, _, _) = post_form(&app, &fill, &cmd, &[]).await;
+    assert_eq!(status, 403);
+    let (status, to, _) = post_form(&app, &fill, &cmd, &[("_csrf", &csrf)]).await;
+    assert_eq!(status, 303);
+    assert!(to.starts_with(&format!("{path}?done=filled")), "{to}");
+    let (_, html) = page(&app, &to, &cmd).await;
+    assert!(
+        html.contains(&format!(
+            "data-duty=\"{}\" data-gap=\"1\" data-filled=\"3\"",
+            gate.id
+        )),
+        "{html}"
+    );
+    assert!(html.contains(&vol_name) && html.contains("पूछा गया"));
+    assert!(html.contains("id=\"programme-note\""));
+
+    // Adding a duty: a bad headcount is said on the page, a good one lands.
+    let add = format!("{path}/duties");
+    let (status, _, body) = post_form(
+        &app,
+        &add,
+        &cmd,
+        &[
+            ("_csrf", &csrf),
+            ("kind", "stage"),
+            ("label", "Manch"),
+            ("headcount", "x"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(body.contains("id=\"programme-error\""));
+    let (status, to, _) = post_form(
+        &app,
+        &add,
+        &cmd,
+        &[
+            ("_csrf", &csrf),
+            ("kind", "stage"),
+            ("label", "Manch"),
+            ("headcount", "२"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 303);
+    let (_, html) = page(&app, &to, &cmd).await;
+    assert!(html.contains("Manch") && html.contains("मंच"), "{html}");
+
+    // The scanner: the typed code always, the script, and no volunteer's name.
+    let (status, html) = page(&app, &format!("{path}/checkin"), &cmd).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("id=\"code\"") && html.contains("/assets/checkin.js"));
+    assert!(html.contains(&format!("data-programme=\"{}\"", p.id)));
+    assert!(!html.contains(&vol_name));
+
+    // My duties: the duty, Confirm and Decline, my QR code with its code printed large.
+    let (status, html) = page(&app, "/duties", &vol).await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("Jan Sabha Alpha") && html.contains("<svg"));
+    let code = text_of_id(&html, "my-code");
+    assert_eq!(code.len(), 6, "{code}");
+    assert!(html.contains("href=\"/duties\""), "the nav links my duties");
+    let vcsrf = csrf_of(&html);
+    let (status, to, _) = post_form(
+        &app,
+        &format!("/duties/{}/answer/confirm", gate.id),
+        &vol,
+        &[("_csrf", &vcsrf)],
+    )
+    .await;
+    assert_eq!((status, to.as_str()), (303, "/duties?done=confirmed"));
+    let (_, html) = page(&app, "/duties", &vol).await;
+    assert!(html.contains("data-status=\"confirmed\""));
+    // Checked in (as the scanner does): the roster shows the time.
+    let c = app
+        .store
+        .check_in(p.id, &code, None, "test", chrono::Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(c.person_id, vol_id);
+    let (_, html) = page(&app, &path, &cmd).await;
+    assert!(html.contains("class=\"in\""), "{html}");
+    assert!(html.contains("<dd class=\"confirmed\">1</dd>"));
+    // Home: my duties, for the volunteer.
+    let (_, home) = page(&app, "/", &vol).await;
+    assert!(
+        home.contains("id=\"home-duties\"") && home.contains("मेरी ड्यूटी: 1"),
+        "{home}"
+    );
+
+    // Outside the scope: exactly like a programme that does not exist; a volunteer sees no roster.
+    let (s1, hidden) = page(&app, &path, &far).await;
+    let (s2, none) = page(&app, "/programmes/999999999", &far).await;
+    assert_eq!((s1, s2), (404, 404));
+    assert_eq!(hidden, none);
+    let (status, _) = page(&app, &format!("{path}/checkin"), &far).await;
+    assert_eq!(status, 404);
+    let far_csrf = csrf_of(&page(&app, "/", &far).await.1);
+    let (status, _, _) = post_form(&app, &fill, &far, &[("_csrf", &far_csrf)]).await;
+    assert_eq!(status, 404);
+    let (status, _) = page(&app, &path, &vol).await;
+    assert_eq!(status, 403);
+}
+
+async fn bulletin_and_followup_pages(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let (cmd_id, cmd) = user_in(
+        &app,
+        "Vikram Singh",
+        "9811100011",
+        Role::VolunteerCommander,
+        "TS-DT-HILL",
+        "volunteers",
+        "/",
+    )
+    .await;
+    let (_, reader) = officer(&app).await;
+    let (_, far) = user(
+        &app,
+        "Kiran Pal",
+        "9811100003",
+        Role::AcIncharge,
+        "TS-AC-3",
+        "/",
+    )
+    .await;
+
+    // The commander posts a bulletin to the district (all wings) from the feed's form.
+    let (status, html) = page(&app, "/bulletins", &cmd).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("id=\"post-bulletin\"") && html.contains("value=\"TS-DT-HILL\""));
+    let csrf = csrf_of(&html);
+    let (status, _, body) = post_form(
+        &app,
+        "/bulletins",
+        &cmd,
+        &[
+            ("_csrf", &csrf),
+            ("unit", "TS-DT-HILL"),
+            ("title", "Rally on Sunday"),
+            ("body_hi", " "),
+        ],
+    )
+    .await;
+    assert_eq!(status, 422, "a bulletin needs a text");
+    assert!(body.contains("id=\"bulletin-error\""));
+    let (status, to, _) = post_form(
+        &app,
+        "/bulletins",
+        &cmd,
+        &[
+            ("_csrf", &csrf),
+            ("unit", "TS-DT-HILL"),
+            ("wing", ""),
+            ("title", "Rally on Sunday"),
+            ("body_hi", "रविवार को रैली है।"),
+            ("body_en", "The rally is on Sunday."),
+            ("pinned", "1"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 303);
+    let id: i64 = to.trim_start_matches("/bulletins/").parse().unwrap();
+
+    // A reader in the district: unread on the home page and in the feed, in their language.
+    let (_, home) = page(&app, "/", &reader).await;
+    assert!(home.contains("अपठित बुलेटिन: 1"), "{home}");
+    assert!(home.contains("href=\"/bulletins\""));
+    let (_, feed) = page(&app, "/bulletins", &reader).await;
+    assert!(feed.contains("data-read=\"false\"") && feed.contains("रविवार को रैली है।"));
+    assert!(!feed.contains("id=\"post-bulletin\"") || feed.contains("TS-AC-1"));
+    // Opening it counts one view, however often it is opened.
+    for _ in 0..2 {
+        let (status, html) = page(&app, &format!("/bulletins/{id}"), &reader).await;
+        assert_eq!(status, 200);
+        assert!(html.contains("data-views=\"1\""), "{html}");
+    }
+    let (_, en) = page(
+        &app,
+        &format!("/bulletins/{id}"),
+        &format!("sangathan_lang=en; {reader}"),
+    )
+    .await;
+    assert!(en.contains("The rally is on Sunday."));
+    assert_eq!(app.store.bulletin(id).await.unwrap().unwrap().views, 1);
+    let (_, feed) = page(&app, "/bulletins", &reader).await;
+    assert!(feed.contains("data-read=\"true\""));
+    // Outside the district: not theirs to read.
+    let (status, _) = page(&app, &format!("/bulletins/{id}"), &far).await;
+    assert_eq!(status, 404);
+
+    // Comments: the reader posts two; the commander hides one, with a reason.
+    let (_, html) = page(&app, &format!("/bulletins/{id}"), &reader).await;
+    let rcsrf = csrf_of(&html);
+    assert!(!html.contains("/hide\""), "a reader cannot hide");
+    for text in ["Rude words here", "We will be there"] {
+        let (status, _, _) = post_form(
+            &app,
+            &format!("/bulletins/{id}/comments"),
+            &reader,
+            &[("_csrf", &rcsrf), ("body", text)],
+        )
+        .await;
+        assert_eq!(status, 303);
+    }
+    let comments = app.store.comments(id, true).await.unwrap();
+    let rude = comments
+        .iter()
+        .find(|c| c.body.starts_with("Rude"))
+        .unwrap()
+        .id;
+    let hide = format!("/bulletins/{id}/comments/{rude}/hide");
+    let (status, _, _) =
+        post_form(&app, &hide, &reader, &[("_csrf", &rcsrf), ("reason", "x")]).await;
+    assert_eq!(status, 404, "a reader may not moderate");
+    let (_, html) = page(&app, &format!("/bulletins/{id}"), &cmd).await;
+    assert!(html.contains(&hide), "{html}");
+    let (status, _, _) = post_form(&app, &hide, &cmd, &[("_csrf", &csrf), ("reason", " ")]).await;
+    assert_eq!(status, 422, "a reason is required");
+    let (status, _, _) = post_form(
+        &app,
+        &hide,
+        &cmd,
+        &[("_csrf", &csrf), ("reason", "abusive language")],
+    )
+    .await;
+    assert_eq!(status, 303);
+    let (_, html) = page(&app, &format!("/bulletins/{id}"), &reader).await;
+    assert!(!html.contains("Rude words") && html.contains("We will be there"));
+    let (_, html) = page(&app, &format!("/bulletins/{id}"), &cmd).await;
+    assert!(
+        html.contains("Rude words")
+            && html.contains("hidden-comment")
+            && html.contains("abusive language")
+    );
+    let recent = app
+        .store
+        .audit_before(chrono::Utc::now() + chrono::Duration::minutes(1), 100)
+        .await
+        .unwrap();
+    assert!(
+        recent.iter().any(|e| e.event.action == "hide-comment"
+            && e.event.actor == format!("person:{cmd_id}")
+            && e.event
+                .record
+                .as_deref()
+                .is_some_and(|r| r.contains("reason:abusive language"))),
+        "{recent:?}"
+    );
+    assert!(recent.iter().any(|e| e.event.action == "post-bulletin"));
+
+    // Follow-ups: two inactive volunteers of TS-AC-1 go on the commander's list.
+    volunteer(&app, "TS-AC-1-B0001").await;
+    volunteer(&app, "TS-AC-1-B0003").await;
+    let path = "/units/TS-AC-1/followups";
+    let (status, html) = page(&app, path, &cmd).await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("id=\"make-followups\""));
+    let (status, to, _) = post_form(
+        &app,
+        path,
+        &cmd,
+        &[
+            ("_csrf", &csrf),
+            ("assign_to", &cmd_id.to_string()),
+            ("limit", "5"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, to.as_str()),
+        (303, "/units/TS-AC-1/followups?done=made")
+    );
+    let (_, html) = page(&app, path, &cmd).await;
+    assert!(html.contains("href=\"https://wa.me/9198"), "{html}");
+    assert!(html.contains("href=\"tel:+9198"));
+    let list = app.store.followups_of(cmd_id).await.unwrap();
+    assert!(list.len() >= 2, "{list:?}");
+    let f = list[0].id;
+    let (status, to, _) = post_form(
+        &app,
+        &format!("/followups/{f}"),
+        &cmd,
+        &[
+            ("_csrf", &csrf),
+            ("outcome", "will_come"),
+            ("next_step", "Call on Friday"),
+            ("note", ""),
+        ],
+    )
+    .await;
+    assert_eq!(status, 303);
+    assert!(to.starts_with("/followups?done=outcome"), "{to}");
+    let (_, mine) = page(&app, "/followups", &cmd).await;
+    assert!(
+        mine.contains("आएंगे") && mine.contains("Call on Friday"),
+        "{mine}"
+    );
+    assert!(mine.contains("href=\"https://wa.me/91"));
+    // A bad outcome is refused on the page; someone outside the unit gets nothing.
+    let (status, _, _) = post_form(
+        &app,
+        &format!("/followups/{f}"),
+        &cmd,
+        &[("_csrf", &csrf), ("outcome", "maybe")],
+    )
+    .await;
+    assert_eq!(status, 422);
+    let (status, _) = page(&app, path, &far).await;
+    assert_eq!(status, 404);
 }

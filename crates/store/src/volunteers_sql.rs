@@ -347,15 +347,23 @@ fn followup_of(r: FollowupRow) -> Followup {
     }
 }
 
-/// The condition on `p` (people) for the cadre: users not disabled, and volunteer-wing members.
-const CADRE: &str = "p.erased_at IS NULL AND p.merged_into IS NULL AND (EXISTS (SELECT 1 FROM users us WHERE us.person_id = p.id AND us.disabled_at IS NULL) \
-     OR EXISTS (SELECT 1 FROM memberships vm JOIN wings vw ON vw.id = vm.wing_id WHERE vm.person_id = p.id AND vw.code = 'volunteers' \
-     AND vm.status IN ('pending', 'verified')))";
-
-/// Where a member of the cadre `p` sits: their volunteer-force membership's unit, else their
-/// own (a user's home unit).
-const CADRE_UNIT: &str = "COALESCE((SELECT vm.unit_id FROM memberships vm JOIN wings vw ON vw.id = vm.wing_id WHERE vm.person_id = p.id \
-     AND vw.code = 'volunteers' AND vm.status IN ('pending', 'verified')), p.unit_id)";
+/// The cadre within the unit `$1` (a UnitSpec `u`) as a CTE `cadre(pid, uid)`: volunteer-force
+/// members where their membership is (found through the memberships' AC index), and users not
+/// in the force at their home unit. Erased and merged records are left out. The wing is written
+/// as a number so that the planner walks the memberships' AC index rather than the wing.
+fn cadre_cte(u: &UnitSpec, volunteer_wing: i64) -> String {
+    format!(
+        "WITH cadre AS (\
+           SELECT m.person_id AS pid, m.unit_id AS uid FROM memberships m \
+            WHERE m.wing_id = {volunteer_wing} AND m.status IN ('pending', 'verified') AND {} \
+           UNION \
+           SELECT p.id, p.unit_id FROM people p WHERE p.id IN (SELECT person_id FROM users WHERE disabled_at IS NULL) \
+            AND p.unit_id IN (SELECT u.id FROM units u WHERE {}) AND NOT EXISTS (SELECT 1 FROM memberships vm \
+              WHERE vm.person_id = p.id AND vm.wing_id = {volunteer_wing} AND vm.status IN ('pending', 'verified'))) ",
+        subtree_filter(u),
+        unit_within(u.kind)
+    )
+}
 
 /// The SQL condition for units `u` within the unit `$1` of `kind`.
 fn unit_within(kind: UnitKind) -> String {
@@ -848,17 +856,19 @@ impl Volunteers for StoreImpl {
     async fn activation(&self, unit: &str, days: i64, now: DateTime<Utc>) -> Result<Option<Activation>> {
         let mut c = self.read.acquire().await?;
         let Some(u) = unit_by_code(&mut c, unit).await? else { return Ok(None) };
+        let vol = volunteer_wing_id(&mut c).await?;
         let children = child_specs(&mut c, &u).await?;
         let cutoff = now - Duration::days(days);
         // Per unit where cadre sit (with its ancestors), then folded into the children here:
         // the unit's figure is the sum of its children's plus those placed at the unit itself.
         let sql = format!(
-            "SELECT CAST(u.id AS BIGINT), CAST(u.state_id AS BIGINT), CAST(u.division_id AS BIGINT), CAST(u.district_id AS BIGINT), \
+            "{}SELECT CAST(u.id AS BIGINT), CAST(u.state_id AS BIGINT), CAST(u.division_id AS BIGINT), CAST(u.district_id AS BIGINT), \
              CAST(u.pc_id AS BIGINT), CAST(u.ac_id AS BIGINT), CAST(u.sector_id AS BIGINT), COUNT(*), \
              CAST(SUM(CASE WHEN (SELECT MAX(a.last_at) FROM activity a WHERE a.person_id = p.id) > $2 THEN 1 ELSE 0 END) AS BIGINT) \
-             FROM people p JOIN units u ON u.id = {CADRE_UNIT} WHERE {} AND {CADRE} \
+             FROM cadre JOIN people p ON p.id = cadre.pid JOIN units u ON u.id = cadre.uid \
+             WHERE p.erased_at IS NULL AND p.merged_into IS NULL \
              GROUP BY u.id, u.state_id, u.division_id, u.district_id, u.pc_id, u.ac_id, u.sector_id",
-            unit_within(u.kind)
+            cadre_cte(&u, vol)
         );
         let rows: Vec<(i64, Option<i64>, Option<i64>, Option<i64>, Option<i64>, Option<i64>, Option<i64>, i64, i64)> =
             sqlx::query_as(AssertSqlSafe(sql)).bind(u.id).bind(cutoff).fetch_all(&mut *c).await?;
@@ -890,6 +900,7 @@ impl Volunteers for StoreImpl {
         let mut tx = self.begin_write().await?;
         Self::lock_keys(&mut tx, &[format!("followups:{}", unit.trim().to_ascii_uppercase())]).await?;
         let u = unit_by_code(&mut tx, unit).await?.ok_or_else(|| invalid("unit", "unknown_unit", format!("no unit {}", unit.trim()), format!("इकाई {} नहीं मिली", unit.trim())))?;
+        let vol = volunteer_wing_id(&mut tx).await?;
         let live: Option<i64> = sqlx::query_scalar("SELECT id FROM people WHERE id = $1 AND erased_at IS NULL AND merged_into IS NULL")
             .bind(assignee)
             .fetch_optional(&mut *tx)
@@ -898,12 +909,13 @@ impl Volunteers for StoreImpl {
             return Err(invalid("assign_to", "unknown_person", format!("no such person: {assignee}"), format!("ऐसा कोई व्यक्ति नहीं: {assignee}")));
         }
         let sql = format!(
-            "SELECT p.id, u.id FROM people p JOIN units u ON u.id = {CADRE_UNIT} WHERE {} AND {CADRE} AND p.id <> $3 \
+            "{}SELECT p.id, cadre.uid FROM cadre JOIN people p ON p.id = cadre.pid \
+             WHERE p.erased_at IS NULL AND p.merged_into IS NULL AND p.id <> $3 \
              AND NOT EXISTS (SELECT 1 FROM followups f WHERE f.person_id = p.id AND f.outcome IS NULL) \
              AND NOT EXISTS (SELECT 1 FROM activity a WHERE a.person_id = p.id AND a.last_at > $2) \
              ORDER BY (SELECT MAX(a.last_at) FROM activity a WHERE a.person_id = p.id) IS NOT NULL, \
              (SELECT MAX(a.last_at) FROM activity a WHERE a.person_id = p.id), p.id LIMIT $4",
-            unit_within(u.kind)
+            cadre_cte(&u, vol)
         );
         let rows: Vec<(i64, i64)> = sqlx::query_as(AssertSqlSafe(sql))
             .bind(u.id)

@@ -42,6 +42,11 @@ const FILES: &[(&str, &[u8], &str)] = &[
         "text/javascript; charset=utf-8",
     ),
     (
+        "checkin.js",
+        include_bytes!("../../assets/checkin.js"),
+        "text/javascript; charset=utf-8",
+    ),
+    (
         "icon.svg",
         include_bytes!("../../assets/icon.svg"),
         "image/svg+xml",
@@ -132,6 +137,7 @@ pub async fn service_worker() -> Response {
             "enrol.js",
             "report.js",
             "outbox.js",
+            "checkin.js",
             "icon.svg",
         ]
         .iter()

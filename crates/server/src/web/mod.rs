@@ -11,6 +11,7 @@ pub mod bulk;
 pub mod i18n;
 pub mod meetings;
 pub mod pages;
+pub mod volunteers;
 
 use crate::AppState;
 use crate::auth::{self, Caller, Kind};
@@ -49,6 +50,31 @@ pub fn router() -> Router<AppState> {
             post(meetings::answer_ask),
         )
         .route("/meetings/{id}/return", post(meetings::return_report))
+        .route("/programmes/{id}", get(volunteers::programme))
+        .route("/programmes/{id}/duties", post(volunteers::add_duty))
+        .route("/programmes/{id}/checkin", get(volunteers::checkin_page))
+        .route("/duties", get(volunteers::duties))
+        .route("/duties/{id}/fill", post(volunteers::fill_duty))
+        .route(
+            "/duties/{id}/answer/{answer}",
+            post(volunteers::answer_duty),
+        )
+        .route(
+            "/units/{code}/followups",
+            get(volunteers::unit_followups).post(volunteers::make_followups),
+        )
+        .route("/followups", get(volunteers::my_followups))
+        .route("/followups/{id}", post(volunteers::followup_outcome))
+        .route(
+            "/bulletins",
+            get(volunteers::bulletins).post(volunteers::post_bulletin),
+        )
+        .route("/bulletins/{id}", get(volunteers::bulletin))
+        .route("/bulletins/{id}/comments", post(volunteers::add_comment))
+        .route(
+            "/bulletins/{id}/comments/{comment}/hide",
+            post(volunteers::hide_comment),
+        )
         .route("/map", get(pages::state_map))
         .route("/enrol", get(pages::enrol_page).post(pages::enrol_submit))
         .route("/enrol/booths", get(pages::enrol_booths))
@@ -137,6 +163,17 @@ impl PageCaller {
             can_import: s.may_somewhere(Action::Import),
             can_meetings: s.may_somewhere(Action::ViewMeetings)
                 || s.may_somewhere(Action::FileReport),
+            can_bulletins: self.caller.actor.person_id.is_some(),
+            // The volunteer force: its commanders and volunteers (others reach their duties
+            // from the home page when they have any).
+            can_duties: self.caller.actor.person_id.is_some()
+                && s.posts.iter().any(|p| {
+                    matches!(
+                        p.role,
+                        sangathan_core::access::Role::Volunteer
+                            | sangathan_core::access::Role::VolunteerCommander
+                    )
+                }),
             scripts: Vec::new(),
         }
     }
@@ -189,6 +226,9 @@ pub struct Chrome {
     pub can_import: bool,
     /// Meetings and reports (the inbox link).
     pub can_meetings: bool,
+    /// Bulletins (every person) and my duties (the volunteer force).
+    pub can_bulletins: bool,
+    pub can_duties: bool,
     /// Extra scripts of this page (under /assets/).
     pub scripts: Vec<&'static str>,
 }
@@ -207,6 +247,8 @@ impl Chrome {
             can_export: false,
             can_import: false,
             can_meetings: false,
+            can_bulletins: false,
+            can_duties: false,
             scripts: Vec::new(),
         }
     }

@@ -277,6 +277,8 @@ struct HomePage {
     mine: Vec<super::meetings::MeetingLine>,
     /// What I answer for.
     charges: Vec<super::meetings::ChargeLine>,
+    /// Unread bulletins, my duties, follow-ups and programmes.
+    vol: super::volunteers::HomeVolunteers,
 }
 
 pub struct Card {
@@ -338,8 +340,12 @@ pub async fn home(pc: PageCaller, State(state): State<AppState>) -> PageResult {
     let (waiting, mine, charges) = super::meetings::home_lines(&pc, &state)
         .await
         .map_err(|e| pc.err(e))?;
+    let vol = super::volunteers::home_lines(&pc, &state)
+        .await
+        .map_err(|e| pc.err(e))?;
     let c = pc.chrome(pc.lang.t("home-title"));
     Ok(pc.respond(html(&HomePage {
+        vol,
         show_inbox: c.can_meetings || waiting > 0,
         inbox: pc.lang.ta("inbox-count", &[("n", waiting.to_string())]),
         c,
