@@ -213,6 +213,8 @@ pub struct CampaignSpec {
     pub wing: String,
     pub target_per_ac: i64,
     pub days: i64,
+    /// What drives its percentage and pacing: `verified` (the default) or `achieved`.
+    pub counts: crate::verification::Drive,
 }
 
 /// A booth of an AC as a real list gives it (or as the generator makes it).
@@ -552,6 +554,8 @@ impl Preset {
                     wing: col(f, r, "wing")?.into(),
                     target_per_ac: num(f, r, "target_per_ac")?,
                     days: num(f, r, "days")?,
+                    counts: crate::verification::Drive::parse(r.get("counts").map(String::as_str).unwrap_or(""))
+                        .map_err(|e| PresetError { file: f, msg: e.en })?,
                 };
                 if !wings.iter().any(|w| w.code == c.wing) {
                     return Err(PresetError {

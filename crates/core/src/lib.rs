@@ -10,6 +10,7 @@
 //! - [`access`]: roles, posts, scopes and the one authorization policy;
 //! - [`consent`]: the versioned consent notice, purposes and sensitive fields;
 //! - [`meetings`]: rotation, chairs, report chains and escalation;
+//! - [`verification`]: membership states and their counters, which count drives progress, codes;
 //! - [`volunteers`]: programmes, duties, check-in codes, activation, follow-ups, bulletins;
 //! - [`error`]: field errors with English and Hindi messages.
 
@@ -24,6 +25,7 @@ pub mod meetings;
 pub mod rng;
 pub mod search;
 pub mod targets;
+pub mod verification;
 pub mod volunteers;
 
 pub use error::{FieldError, Invalid};

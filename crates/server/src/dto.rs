@@ -117,6 +117,8 @@ pub struct CampaignDto {
     pub end_date: NaiveDate,
     /// The state's target.
     pub target: i64,
+    /// What drives percentage and pacing: `verified` or `achieved`.
+    pub counts: String,
 }
 
 impl From<store::Campaign> for CampaignDto {
@@ -129,6 +131,7 @@ impl From<store::Campaign> for CampaignDto {
             start_date: c.start_date,
             end_date: c.end_date,
             target: c.target,
+            counts: c.counts,
         }
     }
 }

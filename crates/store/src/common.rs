@@ -11,6 +11,7 @@ use sangathan_core::access::{Action, Place, Wings};
 use sangathan_core::geo::{Ancestors, BoothRow, Preset, UnitCode, UnitKind, UnitSpec};
 use sangathan_core::identity::{self, Claim, Decision, Known};
 use sangathan_core::ids::{Epic, Mobile};
+use sangathan_core::verification::Drive;
 use sangathan_core::{FieldError, Invalid};
 use sqlx::{AssertSqlSafe, QueryBuilder, Transaction};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -94,39 +95,55 @@ fn wings_filter(w: &Wings) -> String {
 }
 
 /// Counter changes gathered during a transaction and written at its end in a fixed order.
+/// Each map holds (achieved, verified) changes: per unit and wing, and per unit, wing and day
+/// (the enrolment day for achieved, the verification day for verified).
 #[derive(Default)]
 struct Deltas {
-    achieved: BTreeMap<(i64, i64), i64>,
-    daily: BTreeMap<(i64, i64, NaiveDate), i64>,
+    achieved: BTreeMap<(i64, i64), (i64, i64)>,
+    daily: BTreeMap<(i64, i64, NaiveDate), (i64, i64)>,
 }
 
 impl Deltas {
+    /// A membership enrolled on `day` starts or stops counting towards achieved.
     fn count(&mut self, u: &UnitSpec, wing_id: i64, day: NaiveDate, by: i64) {
         for id in u.anc.rollup(u.id) {
-            *self.achieved.entry((id, wing_id)).or_default() += by;
+            self.achieved.entry((id, wing_id)).or_default().0 += by;
         }
         for id in daily_rollup(u) {
-            *self.daily.entry((id, wing_id, day)).or_default() += by;
+            self.daily.entry((id, wing_id, day)).or_default().0 += by;
+        }
+    }
+
+    /// A membership verified on `day` starts or stops counting as verified.
+    fn count_verified(&mut self, u: &UnitSpec, wing_id: i64, day: NaiveDate, by: i64) {
+        for id in u.anc.rollup(u.id) {
+            self.achieved.entry((id, wing_id)).or_default().1 += by;
+        }
+        for id in daily_rollup(u) {
+            self.daily.entry((id, wing_id, day)).or_default().1 += by;
         }
     }
 
     async fn apply(self, c: &mut Conn) -> Result<()> {
-        let achieved: Vec<((i64, i64), i64)> = self.achieved.into_iter().filter(|(_, n)| *n != 0).collect();
+        let achieved: Vec<((i64, i64), (i64, i64))> = self.achieved.into_iter().filter(|(_, n)| *n != (0, 0)).collect();
         for chunk in achieved.chunks(1000) {
-            let mut qb: QueryBuilder<DB> = QueryBuilder::new("INSERT INTO unit_counters (unit_id, wing_id, achieved) ");
-            qb.push_values(chunk, |mut b, ((u, w), n)| {
-                b.push_bind(*u).push_bind(*w).push_bind(*n);
+            let mut qb: QueryBuilder<DB> = QueryBuilder::new("INSERT INTO unit_counters (unit_id, wing_id, achieved, verified) ");
+            qb.push_values(chunk, |mut b, ((u, w), (n, v))| {
+                b.push_bind(*u).push_bind(*w).push_bind(*n).push_bind(*v);
             });
-            qb.push(" ON CONFLICT (unit_id, wing_id) DO UPDATE SET achieved = unit_counters.achieved + excluded.achieved");
+            qb.push(
+                " ON CONFLICT (unit_id, wing_id) DO UPDATE SET achieved = unit_counters.achieved + excluded.achieved, \
+                 verified = unit_counters.verified + excluded.verified",
+            );
             qb.build().execute(&mut *c).await?;
         }
-        let daily: Vec<((i64, i64, NaiveDate), i64)> = self.daily.into_iter().filter(|(_, n)| *n != 0).collect();
+        let daily: Vec<((i64, i64, NaiveDate), (i64, i64))> = self.daily.into_iter().filter(|(_, n)| *n != (0, 0)).collect();
         for chunk in daily.chunks(1000) {
-            let mut qb: QueryBuilder<DB> = QueryBuilder::new("INSERT INTO unit_daily (unit_id, wing_id, day, n) ");
-            qb.push_values(chunk, |mut b, ((u, w, d), n)| {
-                b.push_bind(*u).push_bind(*w).push_bind(*d).push_bind(*n);
+            let mut qb: QueryBuilder<DB> = QueryBuilder::new("INSERT INTO unit_daily (unit_id, wing_id, day, n, verified) ");
+            qb.push_values(chunk, |mut b, ((u, w, d), (n, v))| {
+                b.push_bind(*u).push_bind(*w).push_bind(*d).push_bind(*n).push_bind(*v);
             });
-            qb.push(" ON CONFLICT (unit_id, wing_id, day) DO UPDATE SET n = unit_daily.n + excluded.n");
+            qb.push(" ON CONFLICT (unit_id, wing_id, day) DO UPDATE SET n = unit_daily.n + excluded.n, verified = unit_daily.verified + excluded.verified");
             qb.build().execute(&mut *c).await?;
         }
         Ok(())
@@ -916,89 +933,120 @@ fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-type CampaignTuple = (i64, String, String, String, String, NaiveDate, NaiveDate, Option<i64>);
+type CampaignTuple = (i64, String, String, String, String, NaiveDate, NaiveDate, Option<i64>, String);
 
-const CAMPAIGN_SQL: &str = "SELECT c.id, c.code, c.name_en, c.name_hi, w.code, c.start_date, c.end_date, t.target \
+const CAMPAIGN_SQL: &str = "SELECT c.id, c.code, c.name_en, c.name_hi, w.code, c.start_date, c.end_date, t.target, c.counts \
      FROM campaigns c JOIN wings w ON w.id = c.wing_id \
      LEFT JOIN targets t ON t.campaign_id = c.id AND t.unit_id = (SELECT id FROM units WHERE kind = 'state' ORDER BY id LIMIT 1)";
 
 fn campaign_of(t: CampaignTuple) -> Campaign {
-    Campaign { code: t.1, name: t.2, name_hi: t.3, wing: t.4, start_date: t.5, end_date: t.6, target: t.7.unwrap_or(0) }
+    Campaign { code: t.1, name: t.2, name_hi: t.3, wing: t.4, start_date: t.5, end_date: t.6, target: t.7.unwrap_or(0), counts: t.8 }
 }
 
-/// (target, achieved) of a unit for a campaign and wing.
-async fn target_achieved(c: &mut Conn, unit_id: i64, campaign_id: i64, wing_id: i64) -> Result<(i64, i64)> {
+/// (target, achieved, verified) of a unit for a campaign and wing.
+async fn target_achieved(c: &mut Conn, unit_id: i64, campaign_id: i64, wing_id: i64) -> Result<(i64, i64, i64)> {
     let t: Option<i64> = sqlx::query_scalar("SELECT target FROM targets WHERE campaign_id = $1 AND unit_id = $2")
         .bind(campaign_id)
         .bind(unit_id)
         .fetch_optional(&mut *c)
         .await?;
-    let a: Option<i64> = sqlx::query_scalar("SELECT achieved FROM unit_counters WHERE unit_id = $1 AND wing_id = $2")
+    let a: Option<(i64, i64)> = sqlx::query_as("SELECT achieved, verified FROM unit_counters WHERE unit_id = $1 AND wing_id = $2")
         .bind(unit_id)
         .bind(wing_id)
         .fetch_optional(&mut *c)
         .await?;
-    Ok((t.unwrap_or(0), a.unwrap_or(0)))
+    let (a, v) = a.unwrap_or((0, 0));
+    Ok((t.unwrap_or(0), a, v))
 }
 
-/// Enrolments counted in the last 7 days (from `since` on) at a unit.
-async fn last_7(c: &mut Conn, u: &UnitSpec, wing_id: i64, since: NaiveDate) -> Result<i64> {
+/// What the campaign's pacing counts over the last 7 days: enrolments (still counted) or
+/// verifications, by day.
+fn daily_column(drive: Drive) -> &'static str {
+    match drive {
+        Drive::Achieved => "n",
+        Drive::Verified => "verified",
+    }
+}
+
+/// The membership condition for the last 7 days (`$3`: the first day) when counted from the
+/// memberships themselves (a booth keeps no daily counts).
+fn recent_members(drive: Drive) -> String {
+    match drive {
+        Drive::Achieved => format!("m.enrolled_on >= $3 AND m.status IN {COUNTED}"),
+        Drive::Verified => "m.verified_on >= $3 AND m.status = 'verified'".to_string(),
+    }
+}
+
+/// The campaign's count over the last 7 days (from `since` on) at a unit.
+async fn last_7(c: &mut Conn, u: &UnitSpec, wing_id: i64, since: NaiveDate, drive: Drive) -> Result<i64> {
     let sql = match u.kind {
-        k if keeps_daily(k) => {
-            "SELECT COALESCE(CAST(SUM(n) AS BIGINT), 0) FROM unit_daily WHERE unit_id = $1 AND wing_id = $2 AND day >= $3".to_string()
-        }
-        _ => format!(
-            "SELECT COUNT(*) FROM memberships m WHERE m.unit_id = $1 AND m.wing_id = $2 AND m.enrolled_on >= $3 AND m.status IN {COUNTED}"
+        k if keeps_daily(k) => format!(
+            "SELECT COALESCE(CAST(SUM({}) AS BIGINT), 0) FROM unit_daily WHERE unit_id = $1 AND wing_id = $2 AND day >= $3",
+            daily_column(drive)
         ),
+        _ => format!("SELECT COUNT(*) FROM memberships m WHERE m.unit_id = $1 AND m.wing_id = $2 AND {}", recent_members(drive)),
     };
     Ok(sqlx::query_scalar(AssertSqlSafe(sql)).bind(u.id).bind(wing_id).bind(since).fetch_one(&mut *c).await?)
 }
 
-fn progress_row(code: String, kind: &str, name: String, name_hi: Option<String>, target: i64, achieved: i64, last7: i64, today: NaiveDate, end: NaiveDate) -> ProgressRow {
-    let p = sangathan_core::targets::pacing(target, achieved, last7, today, end);
+/// A unit's figures for a campaign: target, achieved, verified, the last 7 days' count.
+#[derive(Debug, Clone, Copy, Default)]
+struct Figures {
+    target: i64,
+    achieved: i64,
+    verified: i64,
+    last7: i64,
+}
+
+fn progress_row(code: String, kind: &str, name: String, name_hi: Option<String>, f: Figures, drive: Drive, today: NaiveDate, end: NaiveDate) -> ProgressRow {
+    let p = sangathan_core::targets::pacing(f.target, drive.pick(f.achieved, f.verified), f.last7, today, end);
     ProgressRow {
         code,
         kind: kind.to_string(),
         name,
         name_hi,
-        target,
-        achieved,
+        target: f.target,
+        achieved: f.achieved,
+        verified: f.verified,
         percent: p.percent,
         needed: p.needed,
         days_left: p.days_left,
         daily_needed: p.daily_needed,
         rate_7d: p.rate_7d,
-        last_7_days: last7,
+        last_7_days: f.last7,
     }
 }
 
-/// Target, achieved and last-7-days count of every child of `u`, in a few grouped queries
-/// (constant per level, not per child).
-async fn children_figures(c: &mut Conn, u: &UnitSpec, campaign_id: i64, wing_id: i64, since: NaiveDate) -> Result<HashMap<i64, (i64, i64, i64)>> {
+/// The figures of every child of `u`, in a few grouped queries (constant per level, not per
+/// child).
+async fn children_figures(c: &mut Conn, u: &UnitSpec, campaign_id: i64, wing_id: i64, since: NaiveDate, drive: Drive) -> Result<HashMap<i64, Figures>> {
     let children = if u.kind == UnitKind::Pc { "k.pc_id = $1 AND k.kind = 'ac'" } else { "k.parent_id = $1 AND k.kind <> 'pc'" };
     let sql = format!(
-        "SELECT k.id, COALESCE(t.target, 0), COALESCE(n.achieved, 0) FROM units k \
+        "SELECT k.id, COALESCE(t.target, 0), COALESCE(n.achieved, 0), COALESCE(n.verified, 0) FROM units k \
          LEFT JOIN targets t ON t.unit_id = k.id AND t.campaign_id = $2 \
          LEFT JOIN unit_counters n ON n.unit_id = k.id AND n.wing_id = $3 WHERE {children}"
     );
-    let rows: Vec<(i64, i64, i64)> = sqlx::query_as(AssertSqlSafe(sql)).bind(u.id).bind(campaign_id).bind(wing_id).fetch_all(&mut *c).await?;
-    let mut out: HashMap<i64, (i64, i64, i64)> = rows.into_iter().map(|(id, t, a)| (id, (t, a, 0))).collect();
+    let rows: Vec<(i64, i64, i64, i64)> = sqlx::query_as(AssertSqlSafe(sql)).bind(u.id).bind(campaign_id).bind(wing_id).fetch_all(&mut *c).await?;
+    let mut out: HashMap<i64, Figures> =
+        rows.into_iter().map(|(id, t, a, v)| (id, Figures { target: t, achieved: a, verified: v, last7: 0 })).collect();
     // The last 7 days: from the children's daily counters, or from the members of a sector's booths.
     let sql = match u.kind {
         UnitKind::Sector => format!(
             "SELECT b.id, COUNT(*) FROM units b JOIN memberships m ON m.unit_id = b.id \
-             WHERE b.parent_id = $1 AND m.wing_id = $2 AND m.enrolled_on >= $3 AND m.status IN {COUNTED} GROUP BY b.id"
+             WHERE b.parent_id = $1 AND m.wing_id = $2 AND {} GROUP BY b.id",
+            recent_members(drive)
         ),
         UnitKind::Booth => return Ok(out),
         _ => format!(
-            "SELECT d.unit_id, CAST(SUM(d.n) AS BIGINT) FROM units k JOIN unit_daily d ON d.unit_id = k.id \
-             WHERE {children} AND d.wing_id = $2 AND d.day >= $3 GROUP BY d.unit_id"
+            "SELECT d.unit_id, CAST(SUM(d.{}) AS BIGINT) FROM units k JOIN unit_daily d ON d.unit_id = k.id \
+             WHERE {children} AND d.wing_id = $2 AND d.day >= $3 GROUP BY d.unit_id",
+            daily_column(drive)
         ),
     };
     let rows: Vec<(Option<i64>, i64)> = sqlx::query_as(AssertSqlSafe(sql)).bind(u.id).bind(wing_id).bind(since).fetch_all(&mut *c).await?;
     for (id, n) in rows {
         if let Some(f) = id.and_then(|id| out.get_mut(&id)) {
-            f.2 = n;
+            f.last7 = n;
         }
     }
     Ok(out)
@@ -1244,9 +1292,9 @@ async fn merge_in(c: &mut Conn, from: i64, into: i64, actor: &str) -> Result<Mer
     }
 
     // Memberships: a wing `into` lacks moves over; a wing both hold is cancelled on `from`.
-    type Row = (i64, String, i64, i64, String, NaiveDate);
+    type Row = (i64, String, i64, i64, String, NaiveDate, Option<NaiveDate>);
     let ms: Vec<Row> = sqlx::query_as(
-        "SELECT id, number, wing_id, unit_id, status, enrolled_on FROM memberships WHERE person_id = $1 ORDER BY id",
+        "SELECT id, number, wing_id, unit_id, status, enrolled_on, verified_on FROM memberships WHERE person_id = $1 ORDER BY id",
     )
     .bind(from)
     .fetch_all(&mut *c)
@@ -1260,7 +1308,7 @@ async fn merge_in(c: &mut Conn, from: i64, into: i64, actor: &str) -> Result<Mer
     let mut deltas = Deltas::default();
     let mut units: HashMap<i64, UnitSpec> = HashMap::new();
     let (mut moved, mut cancelled, mut snapshot_ms) = (Vec::new(), Vec::new(), Vec::new());
-    for (id, number, wing_id, unit_id, status, day) in ms {
+    for (id, number, wing_id, unit_id, status, day, verified_on) in ms {
         let action = if into_wings.contains(&wing_id) {
             sqlx::query("UPDATE memberships SET status = 'cancelled' WHERE id = $1").bind(id).execute(&mut *c).await?;
             if counts(&status) {
@@ -1269,6 +1317,9 @@ async fn merge_in(c: &mut Conn, from: i64, into: i64, actor: &str) -> Result<Mer
                     None => unit_by_id(c, unit_id).await?,
                 };
                 deltas.count(&u, wing_id, day, -1);
+                if let (true, Some(v)) = (status == "verified", verified_on) {
+                    deltas.count_verified(&u, wing_id, v, -1);
+                }
                 units.insert(unit_id, u);
             }
             cancelled.push(number.clone());
@@ -1436,12 +1487,12 @@ async fn unmerge_in(c: &mut Conn, merge_id: i64, actor: &str) -> Result<MergeOut
     let mut deltas = Deltas::default();
     let (mut moved_back, mut restored) = (Vec::new(), Vec::new());
     for m in &snap.memberships {
-        let now: Option<(i64, String, i64, i64, NaiveDate)> =
-            sqlx::query_as("SELECT person_id, status, wing_id, unit_id, enrolled_on FROM memberships WHERE id = $1")
+        let now: Option<(i64, String, i64, i64, NaiveDate, Option<NaiveDate>)> =
+            sqlx::query_as("SELECT person_id, status, wing_id, unit_id, enrolled_on, verified_on FROM memberships WHERE id = $1")
                 .bind(m.id)
                 .fetch_optional(&mut *c)
                 .await?;
-        let Some((person, status, wing_id, unit_id, day)) = now else {
+        let Some((person, status, wing_id, unit_id, day, verified_on)) = now else {
             return Err(StoreError::Refused(format!("membership {} is no longer on record", m.number)));
         };
         if m.action == "moved" {
@@ -1469,6 +1520,9 @@ async fn unmerge_in(c: &mut Conn, merge_id: i64, actor: &str) -> Result<MergeOut
             if counts(&m.previous_status) {
                 let u = unit_by_id(c, unit_id).await?;
                 deltas.count(&u, wing_id, day, 1);
+                if let (true, Some(v)) = (m.previous_status == "verified", verified_on) {
+                    deltas.count_verified(&u, wing_id, v, 1);
+                }
             }
             restored.push(m.number.clone());
         }
@@ -1623,7 +1677,7 @@ impl Store for StoreImpl {
             let e = end.unwrap_or(start + Duration::days(c.days.max(1) - 1));
             let wing_id = preset.wings.iter().position(|w| w.code == c.wing).expect("preset checks wings") as i64 + 1;
             sqlx::query(
-                "INSERT INTO campaigns (id, code, name_en, name_hi, wing_id, start_date, end_date) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                "INSERT INTO campaigns (id, code, name_en, name_hi, wing_id, start_date, end_date, counts) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             )
             .bind(i as i64 + 1)
             .bind(&c.code)
@@ -1632,6 +1686,7 @@ impl Store for StoreImpl {
             .bind(wing_id)
             .bind(start)
             .bind(e)
+            .bind(c.counts.code())
             .execute(&mut *tx)
             .await?;
             insert_targets(&mut tx, i as i64 + 1, &split_targets(&preset.units, c.target_per_ac)).await?;
@@ -1785,8 +1840,8 @@ impl Store for StoreImpl {
             .into());
         }
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO campaigns (id, code, name_en, name_hi, wing_id, start_date, end_date) \
-             VALUES ((SELECT COALESCE(MAX(id), 0) + 1 FROM campaigns), $1, $2, $3, $4, $5, $6) RETURNING id",
+            "INSERT INTO campaigns (id, code, name_en, name_hi, wing_id, start_date, end_date, counts) \
+             VALUES ((SELECT COALESCE(MAX(id), 0) + 1 FROM campaigns), $1, $2, $3, $4, $5, $6, $7) RETURNING id",
         )
         .bind(&n.code)
         .bind(name)
@@ -1794,6 +1849,7 @@ impl Store for StoreImpl {
         .bind(wing_id)
         .bind(n.start_date)
         .bind(n.end_date)
+        .bind(sangathan_core::verification::Drive::parse(n.counts.as_deref().unwrap_or(""))?.code())
         .fetch_one(&mut *tx)
         .await?;
         let units = all_units(&mut tx).await?;
@@ -1828,32 +1884,27 @@ impl Store for StoreImpl {
         let wing_id: i64 = sqlx::query_scalar("SELECT id FROM wings WHERE code = $1").bind(&wing_code).fetch_one(&mut *c).await?;
         let since = today - Duration::days(6);
 
-        let (t, a) = target_achieved(&mut c, u.id, campaign_id, wing_id).await?;
-        let l7 = last_7(&mut c, &u, wing_id, since).await?;
-        let unit_row = progress_row(u.code.to_string(), u.kind.as_str(), u.name_en.clone(), u.name_hi.clone(), t, a, l7, today, end);
+        let drive = Drive::parse(&ct.8)?;
+        let (t, a, v) = target_achieved(&mut c, u.id, campaign_id, wing_id).await?;
+        let l7 = last_7(&mut c, &u, wing_id, since, drive).await?;
+        let here = Figures { target: t, achieved: a, verified: v, last7: l7 };
+        let unit_row = progress_row(u.code.to_string(), u.kind.as_str(), u.name_en.clone(), u.name_hi.clone(), here, drive, today, end);
         let kids = child_specs(&mut c, &u).await?;
-        let figures = children_figures(&mut c, &u, campaign_id, wing_id, since).await?;
+        let figures = children_figures(&mut c, &u, campaign_id, wing_id, since, drive).await?;
         let mut children = Vec::with_capacity(kids.len());
         for k in kids {
-            let (t, a, l7) = figures.get(&k.id).copied().unwrap_or((0, 0, 0));
-            children.push(progress_row(k.code.to_string(), k.kind.as_str(), k.name_en, k.name_hi, t, a, l7, today, end));
+            let f = figures.get(&k.id).copied().unwrap_or_default();
+            children.push(progress_row(k.code.to_string(), k.kind.as_str(), k.name_en, k.name_hi, f, drive, today, end));
         }
         if u.kind == UnitKind::Ac {
             // Members enrolled without a booth count at the AC: shown as their own row so children sum to the parent.
-            let a_rest = a - children.iter().map(|r| r.achieved).sum::<i64>();
-            let l_rest = l7 - children.iter().map(|r| r.last_7_days).sum::<i64>();
-            let t_rest = t - children.iter().map(|r| r.target).sum::<i64>();
-            children.push(progress_row(
-                format!("{}-UNASSIGNED", u.code),
-                "unassigned",
-                "unassigned".into(),
-                Some("बूथ अज्ञात".into()),
-                t_rest,
-                a_rest,
-                l_rest,
-                today,
-                end,
-            ));
+            let rest = Figures {
+                target: t - children.iter().map(|r| r.target).sum::<i64>(),
+                achieved: a - children.iter().map(|r| r.achieved).sum::<i64>(),
+                verified: v - children.iter().map(|r| r.verified).sum::<i64>(),
+                last7: l7 - children.iter().map(|r| r.last_7_days).sum::<i64>(),
+            };
+            children.push(progress_row(format!("{}-UNASSIGNED", u.code), "unassigned", "unassigned".into(), Some("बूथ अज्ञात".into()), rest, drive, today, end));
         }
         Ok(Some(Progress { unit: unit_row, children, campaign: ct.1, wing: wing_code, as_of: today }))
     }
@@ -2471,8 +2522,8 @@ impl Store for StoreImpl {
             for s in &sectors {
                 sqlx::query("DELETE FROM unit_counters WHERE unit_id = $1").bind(s.id).execute(&mut *tx).await?;
                 sqlx::query(
-                    "INSERT INTO unit_counters (unit_id, wing_id, achieved) \
-                     SELECT $1, c.wing_id, CAST(SUM(c.achieved) AS BIGINT) FROM unit_counters c JOIN units b ON b.id = c.unit_id \
+                    "INSERT INTO unit_counters (unit_id, wing_id, achieved, verified) \
+                     SELECT $1, c.wing_id, CAST(SUM(c.achieved) AS BIGINT), CAST(SUM(c.verified) AS BIGINT) FROM unit_counters c JOIN units b ON b.id = c.unit_id \
                      WHERE b.parent_id = $1 GROUP BY c.wing_id",
                 )
                 .bind(s.id)
@@ -2484,6 +2535,16 @@ impl Store for StoreImpl {
                      SELECT $1, m.wing_id, m.enrolled_on, COUNT(*) FROM memberships m JOIN units b ON b.id = m.unit_id \
                      WHERE b.parent_id = $1 AND m.status IN {COUNTED} GROUP BY m.wing_id, m.enrolled_on"
                 )))
+                .bind(s.id)
+                .execute(&mut *tx)
+                .await?;
+                // Verifications by day, added to the enrolment days' rows (or rows of their own).
+                sqlx::query(
+                    "INSERT INTO unit_daily (unit_id, wing_id, day, n, verified) \
+                     SELECT $1, m.wing_id, m.verified_on, 0, COUNT(*) FROM memberships m JOIN units b ON b.id = m.unit_id \
+                     WHERE b.parent_id = $1 AND m.status = 'verified' GROUP BY m.wing_id, m.verified_on \
+                     ON CONFLICT (unit_id, wing_id, day) DO UPDATE SET verified = excluded.verified",
+                )
                 .bind(s.id)
                 .execute(&mut *tx)
                 .await?;
@@ -2639,10 +2700,14 @@ impl Store for StoreImpl {
             sqlx::query_as::<_, (i64, String)>("SELECT id, code FROM wings").fetch_all(&mut *c).await?.into_iter().collect();
         let mut achieved: HashMap<(i64, i64), i64> = HashMap::new();
         let mut daily: HashMap<(i64, i64, NaiveDate), i64> = HashMap::new();
+        let mut verified: HashMap<(i64, i64), i64> = HashMap::new();
+        let mut daily_verified: HashMap<(i64, i64, NaiveDate), i64> = HashMap::new();
         let sql = format!(
             "SELECT unit_id, wing_id, enrolled_on, COUNT(*) FROM memberships WHERE ac_id = $1 AND status IN {COUNTED} \
              GROUP BY unit_id, wing_id, enrolled_on"
         );
+        let vsql = "SELECT unit_id, wing_id, verified_on, COUNT(*) FROM memberships WHERE ac_id = $1 AND status = 'verified' \
+             GROUP BY unit_id, wing_id, verified_on";
         let mut out = Vec::new();
         let name = |id: i64| by_id.get(&id).map(|u| u.code.to_string()).unwrap_or_else(|| format!("unit #{id}"));
         let wname = |id: i64| wings.get(&id).cloned().unwrap_or_else(|| format!("#{id}"));
@@ -2660,6 +2725,41 @@ impl Store for StoreImpl {
                 for id in daily_rollup(u) {
                     *daily.entry((id, wing_id, day)).or_default() += n;
                 }
+            }
+            let rows: Vec<(i64, i64, Option<NaiveDate>, i64)> = sqlx::query_as(vsql).bind(ac.id).fetch_all(&mut *c).await?;
+            for (unit_id, wing_id, day, n) in rows {
+                let Some(u) = by_id.get(&unit_id) else { continue };
+                let Some(day) = day else {
+                    out.push(Mismatch { what: "verified without a day".into(), unit: name(unit_id), wing: wname(wing_id), expected: 0, found: n });
+                    continue;
+                };
+                for id in u.anc.rollup(u.id) {
+                    *verified.entry((id, wing_id)).or_default() += n;
+                }
+                for id in daily_rollup(u) {
+                    *daily_verified.entry((id, wing_id, day)).or_default() += n;
+                }
+            }
+        }
+        // Verified counts, and verifications per day, like achieved.
+        let found: Vec<(i64, i64, i64)> = sqlx::query_as("SELECT unit_id, wing_id, verified FROM unit_counters").fetch_all(&mut *c).await?;
+        let found_map: HashMap<(i64, i64), i64> = found.into_iter().map(|(u, w, v)| ((u, w), v)).collect();
+        let mut keys: Vec<(i64, i64)> = verified.keys().chain(found_map.keys()).copied().collect::<HashSet<_>>().into_iter().collect();
+        keys.sort_unstable();
+        for k in keys {
+            let (e, f) = (verified.get(&k).copied().unwrap_or(0), found_map.get(&k).copied().unwrap_or(0));
+            if e != f {
+                out.push(Mismatch { what: "verified".into(), unit: name(k.0), wing: wname(k.1), expected: e, found: f });
+            }
+        }
+        let found: Vec<(i64, i64, NaiveDate, i64)> = sqlx::query_as("SELECT unit_id, wing_id, day, verified FROM unit_daily").fetch_all(&mut *c).await?;
+        let found_map: HashMap<(i64, i64, NaiveDate), i64> = found.into_iter().map(|(u, w, d, v)| ((u, w, d), v)).collect();
+        let mut keys: Vec<(i64, i64, NaiveDate)> = daily_verified.keys().chain(found_map.keys()).copied().collect::<HashSet<_>>().into_iter().collect();
+        keys.sort_unstable();
+        for k in keys {
+            let (e, f) = (daily_verified.get(&k).copied().unwrap_or(0), found_map.get(&k).copied().unwrap_or(0));
+            if e != f {
+                out.push(Mismatch { what: format!("verified on {}", k.2), unit: name(k.0), wing: wname(k.1), expected: e, found: f });
             }
         }
         let found: Vec<(i64, i64, i64)> =

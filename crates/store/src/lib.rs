@@ -12,11 +12,13 @@ pub mod postgres;
 pub mod preset;
 pub mod sqlite;
 pub mod testing;
+pub mod verification;
 pub mod volunteers;
 
 use async_trait::async_trait;
 use chrono::NaiveDate;
 pub use meetings::Meetings;
+pub use verification::Verification;
 pub use volunteers::Volunteers;
 pub use model::*;
 use sangathan_core::Invalid;
@@ -74,7 +76,7 @@ pub struct Idempotent {
 }
 
 #[async_trait]
-pub trait Store: Meetings + Volunteers + Send + Sync {
+pub trait Store: Meetings + Volunteers + Verification + Send + Sync {
     fn backend(&self) -> Backend;
 
     /// Is a preset loaded?

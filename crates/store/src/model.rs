@@ -47,6 +47,8 @@ pub struct Campaign {
     pub end_date: NaiveDate,
     /// The state's target.
     pub target: i64,
+    /// What drives its percentage and pacing: `verified` or `achieved`.
+    pub counts: String,
 }
 
 /// A new campaign: its target per AC is split over sectors and booths like the preset's.
@@ -59,6 +61,9 @@ pub struct NewCampaign {
     pub start_date: NaiveDate,
     pub end_date: NaiveDate,
     pub target_per_ac: i64,
+    /// `verified` (the default) or `achieved`: which count drives percentage and pacing.
+    #[serde(default)]
+    pub counts: Option<String>,
 }
 
 /// One row of a progress report.
@@ -69,7 +74,11 @@ pub struct ProgressRow {
     pub name: String,
     pub name_hi: Option<String>,
     pub target: i64,
+    /// Pending and verified memberships.
     pub achieved: i64,
+    /// Verified memberships.
+    pub verified: i64,
+    /// Of target, by the count the campaign is driven by (`counts`).
     pub percent: f64,
     pub needed: i64,
     pub days_left: i64,

@@ -125,3 +125,4 @@ include!("common.rs");
 include!("access_sql.rs");
 include!("meetings_sql.rs");
 include!("volunteers_sql.rs");
+include!("verification_sql.rs");

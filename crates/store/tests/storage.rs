@@ -63,6 +63,8 @@ on_both!(
     duties_never_double_book_or_exceed_headcount,
     checkins_count_once_and_activation_rolls_up,
     followups_and_bulletins,
+    verification_moves_counters_exactly,
+    merges_carry_verified_counts,
 );
 
 fn start() -> NaiveDate {
@@ -210,7 +212,8 @@ async fn up_preset_targets_and_rollup(db: TestDb) {
     );
     assert_eq!(up.unit.target, 18_135_000);
     assert_eq!(up.unit.achieved, party);
-    assert_eq!(up.unit.last_7_days, party);
+    // The UP drive counts verified members: nothing is verified yet, so nothing moves its pace.
+    assert_eq!((up.unit.verified, up.unit.last_7_days, up.unit.percent), (0, 0, 0.0));
     // Walk one branch down to a booth, checking sums at every level.
     let ac173 = s.unit("up-ac-173").await.unwrap().unwrap();
     let district = s
@@ -732,8 +735,10 @@ async fn campaigns_are_validated(db: TestDb) {
         start_date: d(2027, 1, 1),
         end_date: d(2027, 6, 30),
         target_per_ac: 100,
+        counts: None,
     };
     let c = s.create_campaign(&ok).await.unwrap();
+    assert_eq!(c.counts, "verified", "new campaigns count verified members");
     assert_eq!(c.target, 400);
     let bad = NewCampaign {
         code: "x".into(),
@@ -1977,4 +1982,130 @@ async fn followups_and_bulletins(db: TestDb) {
     assert!(s.verify().await.unwrap().is_empty(), "{:?}", s.verify().await.unwrap());
     exec(&db, "UPDATE bulletins SET views = 7").await;
     assert!(s.verify().await.unwrap().iter().any(|m| m.what.contains("views")));
+}
+
+// ---- Verification: states, counters, codes, the queue ----
+
+async fn outbox_code(db: &TestDb) -> String {
+    use sqlx::Connection;
+    let sql = "SELECT body FROM outbox WHERE idem_key LIKE 'verify:%' ORDER BY id DESC LIMIT 1";
+    let body: String = if db.url.starts_with("sqlite:") {
+        let mut c = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
+        sqlx::query_scalar(sql).fetch_one(&mut c).await.unwrap()
+    } else {
+        let mut c = sqlx::PgConnection::connect(&db.url).await.unwrap();
+        sqlx::query_scalar(sql).fetch_one(&mut c).await.unwrap()
+    };
+    let at = body.find("कोड: ").unwrap() + "कोड: ".len();
+    body[at..at + 6].to_string()
+}
+
+async fn membership_id(db: &TestDb, person: i64) -> i64 {
+    use sqlx::Connection;
+    let sql = "SELECT id FROM memberships WHERE person_id = $1 ORDER BY id LIMIT 1";
+    if db.url.starts_with("sqlite:") {
+        let mut c = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
+        sqlx::query_scalar(sql).bind(person).fetch_one(&mut c).await.unwrap()
+    } else {
+        let mut c = sqlx::PgConnection::connect(&db.url).await.unwrap();
+        sqlx::query_scalar(sql).bind(person).fetch_one(&mut c).await.unwrap()
+    }
+}
+
+async fn verification_moves_counters_exactly(db: TestDb) {
+    let s = mini(&db).await;
+    let mut ids = Vec::new();
+    for (i, booth) in ["TS-AC-1-B0001", "TS-AC-1-B0002", "TS-AC-1-B0003", "TS-AC-1-B0004", "TS-AC-2-B0001"].iter().enumerate() {
+        let p = enrol(&s, &enr(&format!("Member {i}"), Some(&format!("98300000{i:02}")), None, booth)).await.unwrap().person_id;
+        ids.push(membership_id(&db, p).await);
+    }
+    let figures = |p: sangathan_store::Progress| (p.unit.achieved, p.unit.verified);
+    let ac = |s: DynStore| async move { figures(s.progress("TS-AC-1", None, clock::today()).await.unwrap().unwrap()) };
+    assert_eq!(ac(s.clone()).await, (4, 0));
+    // Verify one; reject one (a reason is required); nothing half-done on a bad move.
+    let v = s.set_status(&[ids[0]], "verified", None, "person:1", Utc::now()).await.unwrap();
+    assert_eq!((v.changed, v.memberships[0].verified_on), (1, Some(clock::today())));
+    assert_eq!(code_of(s.set_status(&[ids[1]], "rejected", Some(" "), "person:1", Utc::now()).await.unwrap_err()), "reason_required");
+    s.set_status(&[ids[1]], "rejected", Some("No such voter at the address"), "person:1", Utc::now()).await.unwrap();
+    assert_eq!(ac(s.clone()).await, (3, 1));
+    assert_eq!(code_of(s.set_status(&[ids[2], ids[0]], "pending", None, "person:1", Utc::now()).await.unwrap_err()), "bad_transition");
+    // A batch is all or nothing: one bad move, none made.
+    assert_eq!(code_of(s.set_status(&[ids[2], ids[1]], "lapsed", None, "x", Utc::now()).await.unwrap_err()), "bad_transition");
+    assert_eq!(ac(s.clone()).await, (3, 1));
+    // A flagged batch rejected at once: counters move exactly; the same again changes nothing.
+    let r = s.set_status(&[ids[0], ids[2]], "rejected", Some("fake pattern"), "person:1", Utc::now()).await.unwrap();
+    assert_eq!((r.changed, r.unchanged), (2, 0));
+    assert_eq!(ac(s.clone()).await, (1, 0));
+    assert_eq!(s.set_status(&[ids[0], ids[2]], "rejected", Some("again"), "x", Utc::now()).await.unwrap().changed, 0);
+    // Found genuine after all: back to verified, counted again.
+    s.set_status(&[ids[0]], "verified", None, "person:1", Utc::now()).await.unwrap();
+    assert_eq!(ac(s.clone()).await, (2, 1));
+    let state = s.progress("TS", None, clock::today()).await.unwrap().unwrap();
+    assert_eq!((state.unit.achieved, state.unit.verified), (3, 1));
+    assert_eq!(state.children.iter().map(|c| c.verified).sum::<i64>(), 1);
+    assert!(s.verify().await.unwrap().is_empty(), "{:?}", s.verify().await.unwrap());
+    exec(&db, "UPDATE unit_counters SET verified = verified + 1 WHERE unit_id = (SELECT id FROM units WHERE code = 'TS')").await;
+    assert!(s.verify().await.unwrap().iter().any(|m| m.what == "verified"));
+    exec(&db, "UPDATE unit_counters SET verified = verified - 1 WHERE unit_id = (SELECT id FROM units WHERE code = 'TS')").await;
+
+    // A campaign driven by verified members paces by verifications.
+    let c = sangathan_store::NewCampaign {
+        code: "verified-drive".into(),
+        name: "Verified drive".into(),
+        name_hi: "सत्यापित अभियान".into(),
+        wing: "party".into(),
+        start_date: clock::today() - Duration::days(10),
+        end_date: clock::today() + Duration::days(20),
+        target_per_ac: 100,
+        counts: None,
+    };
+    s.create_campaign(&c).await.unwrap();
+    let p = s.progress("TS-AC-1", Some("verified-drive"), clock::today()).await.unwrap().unwrap();
+    assert_eq!((p.unit.achieved, p.unit.verified, p.unit.last_7_days, p.unit.needed), (2, 1, 1, 99));
+
+    // The queue: pending members in scope, oldest first.
+    let q = s.verification_queue("TS-AC-1", &Wings::All, 0, 50).await.unwrap().unwrap();
+    assert_eq!(q.iter().map(|m| m.membership_id).collect::<Vec<_>>(), vec![ids[3]]);
+    assert_eq!(q[0].mobile_tail.as_deref(), Some("0003"));
+    assert!(s.verification_queue("TS-AC-2", &Wings::All, 0, 50).await.unwrap().unwrap().iter().all(|m| m.unit.starts_with("TS-AC-2")));
+
+    // Codes: wrong tries count, the right code verifies exactly once, codes expire.
+    let token = s.send_verification_code(ids[3], Utc::now()).await.unwrap();
+    let code = outbox_code(&db).await;
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    assert_eq!(code_of(s.confirm_verification_code(ids[3], wrong, "person:1", Utc::now()).await.unwrap_err()), "wrong_code");
+    let ok = s.confirm_verification_code(ids[3], &code, "person:1", Utc::now()).await.unwrap();
+    assert_eq!(ok.status, "verified");
+    assert_eq!(code_of(s.confirm_verification_code(ids[3], &code, "person:1", Utc::now()).await.unwrap_err()), "not_pending");
+    assert!(matches!(s.confirm_by_link(&token, &code, Utc::now()).await, Err(StoreError::Invalid(_))));
+    s.send_verification_code(ids[4], Utc::now()).await.unwrap();
+    let code = outbox_code(&db).await;
+    assert_eq!(code_of(s.confirm_verification_code(ids[4], &code, "x", Utc::now() + Duration::hours(49)).await.unwrap_err()), "code_expired");
+    let token = s.send_verification_code(ids[4], Utc::now()).await.unwrap();
+    let code = outbox_code(&db).await;
+    for _ in 0..5 {
+        let _ = s.confirm_verification_code(ids[4], wrong, "x", Utc::now()).await;
+    }
+    assert_eq!(code_of(s.confirm_by_link(&token, &code, Utc::now()).await.unwrap_err()), "too_many_attempts");
+    let token = s.send_verification_code(ids[4], Utc::now()).await.unwrap();
+    let code = outbox_code(&db).await;
+    assert_eq!(s.confirm_by_link(&token, &code, Utc::now()).await.unwrap().status, "verified");
+    assert_eq!(code_of(s.send_verification_code(ids[4], Utc::now()).await.unwrap_err()), "not_pending");
+    assert!(s.verify().await.unwrap().is_empty(), "{:?}", s.verify().await.unwrap());
+}
+
+async fn merges_carry_verified_counts(db: TestDb) {
+    let s = mini(&db).await;
+    let a = enrol(&s, &enr("Ramesh Kumar", Some("9830001111"), None, "TS-AC-1-B0001")).await.unwrap().person_id;
+    let b = enrol(&s, &enr("Ramesh K", Some("9830002222"), None, "TS-AC-1-B0002")).await.unwrap().person_id;
+    let mb = membership_id(&db, b).await;
+    s.set_status(&[mb], "verified", None, "x", Utc::now()).await.unwrap();
+    let v = |s: DynStore| async move { s.progress("TS", None, clock::today()).await.unwrap().unwrap().unit.verified };
+    assert_eq!(v(s.clone()).await, 1);
+    let m = s.merge(b, a, "admin").await.unwrap();
+    assert_eq!(v(s.clone()).await, 0, "the merged record's verified membership is cancelled");
+    assert!(s.verify().await.unwrap().is_empty(), "{:?}", s.verify().await.unwrap());
+    s.unmerge(m.merge_id, "admin").await.unwrap();
+    assert_eq!(v(s.clone()).await, 1);
+    assert!(s.verify().await.unwrap().is_empty(), "{:?}", s.verify().await.unwrap());
 }

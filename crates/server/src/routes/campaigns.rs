@@ -101,6 +101,9 @@ pub struct NewCampaignRequest {
     pub end_date: Option<String>,
     #[schema(example = 45000)]
     pub target_per_ac: Option<i64>,
+    /// What drives percentage and pacing: `verified` (the default) or `achieved`.
+    #[schema(example = "verified")]
+    pub counts: Option<String>,
 }
 
 fn required(field: &str, en: &str, hi: &str) -> FieldError {
@@ -189,6 +192,7 @@ pub fn validate_campaign(body: &NewCampaignRequest) -> Result<NewCampaign, Inval
             start_date,
             end_date,
             target_per_ac,
+            counts: present(&body.counts).map(String::from),
         }),
         _ => Err(Invalid(errs)),
     }

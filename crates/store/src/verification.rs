@@ -1,0 +1,60 @@
+//! Members you can trust: the storage side of verification states (counters kept exact in the
+//! same transaction), the verification queue, and member verification codes. The rules live in
+//! `sangathan_core::verification`.
+
+use crate::Result;
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use sangathan_core::access::Wings;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// One membership as verification sees it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
+pub struct MembershipState {
+    pub membership_id: i64,
+    pub number: String,
+    pub person_id: i64,
+    pub name: String,
+    /// The mobile's last four digits only (the queue is for checking, not for copying).
+    pub mobile_tail: Option<String>,
+    pub unit: String,
+    pub wing: String,
+    /// `pending`, `verified`, `rejected`, `lapsed` or `cancelled`.
+    pub status: String,
+    pub verified_on: Option<NaiveDate>,
+    pub reason: Option<String>,
+    pub enrolled_by: String,
+    pub enrolled_at: DateTime<Utc>,
+    /// A verification code was sent and not yet used.
+    pub code_sent: bool,
+}
+
+/// What a change of state did.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
+pub struct StatusChange {
+    /// Memberships whose state changed.
+    pub changed: u64,
+    /// Memberships already in the wanted state (nothing done).
+    pub unchanged: u64,
+    pub memberships: Vec<MembershipState>,
+}
+
+#[async_trait]
+pub trait Verification: Send + Sync {
+    /// One membership, by id.
+    async fn membership_state(&self, id: i64) -> Result<Option<MembershipState>>;
+    /// Move memberships to `to` (all or none): each move must be allowed, a rejection needs a
+    /// reason, and achieved and verified counters move exactly in the same transaction. A
+    /// membership already in `to` is left alone. Every change is logged with who and why.
+    async fn set_status(&self, ids: &[i64], to: &str, reason: Option<&str>, actor: &str, now: DateTime<Utc>) -> Result<StatusChange>;
+    /// Pending memberships within `unit` in `wings`, oldest first, after membership id `after`.
+    async fn verification_queue(&self, unit: &str, wings: &Wings, after: i64, limit: u32) -> Result<Option<Vec<MembershipState>>>;
+    /// Send a one-time code to the member's mobile through the outbox; the link token for the
+    /// member's own confirmation page. Refused without a mobile, or when not pending.
+    async fn send_verification_code(&self, membership_id: i64, now: DateTime<Utc>) -> Result<String>;
+    /// Confirm with the code typed by the worker: verified once; a wrong code counts an attempt.
+    async fn confirm_verification_code(&self, membership_id: i64, code: &str, actor: &str, now: DateTime<Utc>) -> Result<MembershipState>;
+    /// The member's own confirmation through the link they were sent (token and code).
+    async fn confirm_by_link(&self, token: &str, code: &str, now: DateTime<Utc>) -> Result<MembershipState>;
+}
