@@ -426,3 +426,48 @@ mod tests {
         );
     }
 }
+
+/// Verification in the demo, as it goes in practice: of the members enrolled more than a few
+/// days ago, `share` are verified one to four days after they joined and about one in fifty is
+/// rejected as unreachable; the most recent stay pending. Deterministic for a seed. Returns
+/// (verified, rejected).
+pub async fn verify_share(s: &sangathan_store::DynStore, seed: u64, share: f64) -> anyhow::Result<(u64, u64)> {
+    use chrono::TimeZone;
+    use sangathan_core::access::Wings;
+    use std::collections::BTreeMap;
+    let state = s.state_code().await?;
+    let now = Utc::now();
+    // (day of the decision, rejected?) → membership ids.
+    let mut plan: BTreeMap<(chrono::NaiveDate, bool), Vec<i64>> = BTreeMap::new();
+    let mut after = 0;
+    loop {
+        let page = s.verification_queue(&state, &Wings::All, after, 200).await?.unwrap_or_default();
+        let Some(last) = page.last() else { break };
+        after = last.membership_id;
+        for m in &page {
+            let mut r = SplitMix64::new(mix(&[seed, m.membership_id as u64, 0x7E41]));
+            let when = m.enrolled_at + Duration::hours(r.range(20, 96) as i64);
+            if when > now || r.unit() >= share {
+                continue;
+            }
+            let rejected = r.unit() < 0.02;
+            plan.entry((sangathan_store::clock::day_of(when), rejected)).or_default().push(m.membership_id);
+        }
+    }
+    let (mut verified, mut rejected) = (0, 0);
+    for ((day, reject), ids) in plan {
+        let at = sangathan_store::clock::ist()
+            .from_local_datetime(&day.and_hms_opt(12, 0, 0).expect("noon"))
+            .single()
+            .expect("IST has no gaps")
+            .with_timezone(&Utc);
+        for chunk in ids.chunks(5_000) {
+            if reject {
+                rejected += s.set_status(chunk, "rejected", Some("not reachable on the given mobile"), "demo", at).await?.changed;
+            } else {
+                verified += s.set_status(chunk, "verified", None, "demo", at).await?.changed;
+            }
+        }
+    }
+    Ok((verified, rejected))
+}

@@ -6,6 +6,7 @@ mod demo;
 mod meetings;
 mod merges;
 mod users;
+mod verification;
 mod volunteers;
 
 use anyhow::{Context, anyhow, bail};
@@ -60,6 +61,10 @@ enum Cmd {
         seed: u64,
         #[arg(long, default_value = "up")]
         preset: String,
+        /// Share of the members enrolled more than a few days ago who are verified (most of the
+        /// rest stay pending; about 2% are rejected).
+        #[arg(long, default_value_t = 0.85)]
+        verified_share: f64,
         /// Start the server afterwards.
         #[arg(long)]
         serve: bool,
@@ -126,6 +131,9 @@ enum Cmd {
     /// Bulletins to a scope, and moderation of their comments.
     #[command(subcommand)]
     Bulletins(volunteers::BulletinsCmd),
+    /// Verifying members: the queue, and verifying or rejecting memberships.
+    #[command(subcommand)]
+    Verification(verification::VerificationCmd),
     /// Bulk import from a spreadsheet.
     #[command(subcommand)]
     Import(ImportCmd),
@@ -454,6 +462,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             members,
             seed,
             preset,
+            verified_share,
             serve,
             addr,
         } => {
@@ -493,6 +502,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 eprintln!(
                     "{placed} demo meetings (the employees' federation in the Agra division, a booth meeting)"
                 );
+                let (v, r) = demo::verify_share(&s, seed, verified_share.clamp(0.0, 1.0)).await?;
+                eprintln!("verification: {v} members verified, {r} rejected, the newest pending");
                 let force = demo::volunteers(&s).await?;
                 eprintln!("the volunteer force at the first AC: a commander, {} volunteers, a jan sabha tomorrow, a bulletin", force.len().saturating_sub(1));
                 logins.extend(force);
@@ -529,6 +540,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::Bulletins(cmd) => {
             let s = open_initialised(&cli.db).await?;
             volunteers::bulletins(&s, cli.as_user.as_deref(), cmd).await?;
+        }
+        Cmd::Verification(cmd) => {
+            let s = open_initialised(&cli.db).await?;
+            verification::run(&s, cli.as_user.as_deref(), cmd).await?;
         }
         Cmd::Audit(cmd) => return users::audit(&cli.db, cmd).await,
         Cmd::Member(cmd) => users::member(&cli.db, cli.as_user.as_deref(), cmd).await?,
@@ -861,19 +876,19 @@ async fn load_demo(s: &DynStore, n: u64, seed: u64) -> anyhow::Result<()> {
 
 fn print_progress(p: &sangathan_store::Progress) {
     println!(
-        "campaign {} (wing {}), as of {}",
-        p.campaign, p.wing, p.as_of
+        "campaign {} (wing {}), as of {}; % and pace count {} members",
+        p.campaign, p.wing, p.as_of, p.counts
     );
     let header = format!(
-        "{:<26} {:<28} {:>11} {:>11} {:>7} {:>11} {:>9} {:>8}",
-        "unit", "name", "target", "achieved", "%", "needed", "need/day", "7d/day"
+        "{:<26} {:<28} {:>11} {:>11} {:>11} {:>7} {:>11} {:>9} {:>8}",
+        "unit", "name", "target", "achieved", "verified", "%", "needed", "need/day", "7d/day"
     );
     println!("{header}");
     let row = |r: &sangathan_store::ProgressRow| {
         let name: String = r.name.chars().take(28).collect();
         println!(
-            "{:<26} {:<28} {:>11} {:>11} {:>7.1} {:>11} {:>9.1} {:>8.1}",
-            r.code, name, r.target, r.achieved, r.percent, r.needed, r.daily_needed, r.rate_7d
+            "{:<26} {:<28} {:>11} {:>11} {:>11} {:>7.1} {:>11} {:>9.1} {:>8.1}",
+            r.code, name, r.target, r.achieved, r.verified, r.percent, r.needed, r.daily_needed, r.rate_7d
         );
     };
     row(&p.unit);

@@ -122,10 +122,12 @@ pub enum Action {
     PostBulletins,
     /// Follow-up lists of inactive workers: make them, assign them, see them.
     ManageFollowups,
+    /// Verify or reject members (an office-bearer above the enroller: sector in-charge or higher).
+    Verify,
 }
 
 impl Action {
-    pub const ALL: [Action; 20] = [
+    pub const ALL: [Action; 21] = [
         Action::ViewUnit,
         Action::ViewMembers,
         Action::Enrol,
@@ -146,6 +148,7 @@ impl Action {
         Action::CheckIn,
         Action::PostBulletins,
         Action::ManageFollowups,
+        Action::Verify,
     ];
 
     pub fn code(self) -> &'static str {
@@ -170,6 +173,7 @@ impl Action {
             Action::CheckIn => "check-in",
             Action::PostBulletins => "post-bulletins",
             Action::ManageFollowups => "manage-followups",
+            Action::Verify => "verify",
         }
     }
 }
@@ -198,6 +202,7 @@ pub fn role_may(role: Role, action: Action) -> bool {
                 | CheckIn
                 | PostBulletins
                 | ManageFollowups
+                | Verify
         ),
         AcIncharge => matches!(
             action,
@@ -215,6 +220,7 @@ pub fn role_may(role: Role, action: Action) -> bool {
                 | CheckIn
                 | PostBulletins
                 | ManageFollowups
+                | Verify
         ),
         // The federation's officers run its rotating meetings.
         FederationOfficer => matches!(
@@ -228,9 +234,24 @@ pub fn role_may(role: Role, action: Action) -> bool {
                 | ViewProgrammes
                 | PostBulletins
         ),
-        // Sector and booth office-bearers call their own meetings and report them, and keep
-        // their workers active.
-        SectorIncharge | BoothPresident => matches!(
+        // A sector in-charge checks the members enrolled in the sector (the first level above
+        // the booth workers who enrol them).
+        SectorIncharge => matches!(
+            action,
+            ViewUnit
+                | ViewMembers
+                | Enrol
+                | ViewMeetings
+                | ManageMeetings
+                | FileReport
+                | ViewProgrammes
+                | PostBulletins
+                | ManageFollowups
+                | Verify
+        ),
+        // Booth office-bearers call their own meetings and report them, and keep their workers
+        // active.
+        BoothPresident => matches!(
             action,
             ViewUnit
                 | ViewMembers

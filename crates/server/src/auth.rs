@@ -34,7 +34,12 @@ pub fn is_public(method: &Method, path: &str) -> bool {
         }
         Method::POST => matches!(
             path,
-            "/api/v1/session" | "/api/v1/session/code" | "/api/v1/me/code" | "/api/v1/me/session"
+            "/api/v1/session"
+                | "/api/v1/session/code"
+                | "/api/v1/me/code"
+                | "/api/v1/me/session"
+                // A member confirms with the link's secret token and the code they were sent.
+                | "/api/v1/member-verification"
         ),
         _ => false,
     }

@@ -26,6 +26,7 @@ pub const BEARER: &str = "bearer";
         (name = "merges", description = "Duplicate review, and merges that lose nothing and can be undone"),
         (name = "volunteers", description = "Programmes, duties and rosters, check-in, activation and follow-up lists"),
         (name = "bulletins", description = "Bulletins to a scope, views and moderated comments"),
+        (name = "verification", description = "Verifying members: the queue, states with exact counters, member codes"),
         (name = "meta", description = "Health and this document"),
     )
 )]

@@ -151,8 +151,13 @@ pub struct ProgressRowDto {
     pub name: String,
     pub name_hi: Option<String>,
     pub target: i64,
+    /// Pending and verified memberships.
     pub achieved: i64,
+    /// Verified memberships.
+    pub verified: i64,
+    /// Of target, counting what the campaign counts (`counts`: verified or achieved).
     pub percent: f64,
+    /// Still needed, by the same count.
     pub needed: i64,
     pub days_left: i64,
     pub daily_needed: f64,
@@ -169,6 +174,7 @@ impl From<store::ProgressRow> for ProgressRowDto {
             name_hi: r.name_hi,
             target: r.target,
             achieved: r.achieved,
+            verified: r.verified,
             percent: r.percent,
             needed: r.needed,
             days_left: r.days_left,
@@ -188,6 +194,9 @@ pub struct ProgressDto {
     pub campaign: String,
     pub wing: String,
     pub as_of: NaiveDate,
+    /// What drives percentage, needed and pacing: `verified` (verifications per day) or
+    /// `achieved` (enrolments per day).
+    pub counts: String,
 }
 
 impl From<store::Progress> for ProgressDto {
@@ -198,6 +207,7 @@ impl From<store::Progress> for ProgressDto {
             campaign: p.campaign,
             wing: p.wing,
             as_of: p.as_of,
+            counts: p.counts,
         }
     }
 }
@@ -236,6 +246,8 @@ impl From<store::EnrolOutcome> for EnrolOutcomeDto {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[schema(as = Membership)]
 pub struct MembershipDto {
+    /// The id the verification routes take (`/api/v1/memberships/{id}/…`).
+    pub id: i64,
     pub membership_number: String,
     pub wing: String,
     pub unit: String,
@@ -248,6 +260,7 @@ pub struct MembershipDto {
 impl From<store::MembershipView> for MembershipDto {
     fn from(m: store::MembershipView) -> Self {
         MembershipDto {
+            id: m.membership_id,
             membership_number: m.membership_number,
             wing: m.wing,
             unit: m.unit,

@@ -52,6 +52,7 @@ fn may(role: &str, action: &str) -> bool {
         (
             "state-admin",
             &[
+                "verify",
                 "programmes",
                 "manage-programmes",
                 "checkin",
@@ -72,6 +73,7 @@ fn may(role: &str, action: &str) -> bool {
         (
             "division-incharge",
             &[
+                "verify",
                 "programmes",
                 "manage-programmes",
                 "checkin",
@@ -90,6 +92,7 @@ fn may(role: &str, action: &str) -> bool {
         (
             "district-president",
             &[
+                "verify",
                 "programmes",
                 "manage-programmes",
                 "checkin",
@@ -108,6 +111,7 @@ fn may(role: &str, action: &str) -> bool {
         (
             "ac-incharge",
             &[
+                "verify",
                 "programmes",
                 "manage-programmes",
                 "checkin",
@@ -125,6 +129,7 @@ fn may(role: &str, action: &str) -> bool {
         (
             "sector-incharge",
             &[
+                "verify",
                 "programmes",
                 "bulletins",
                 "followups",
@@ -485,6 +490,11 @@ async fn authorization_matrix(backend: Backend) {
         let k = w.app.store.add_comment(b.id, w.members[0].2, "टिप्पणी", clock::now()).await.unwrap();
         bulletins.push((unit.to_string(), b.id, k.id));
     }
+    let mut membership_of = HashMap::new();
+    for (_, _, pid) in &w.members {
+        let mine = w.app.get(&format!("/api/v1/members/{pid}")).await.expect(200);
+        membership_of.insert(*pid, mine["memberships"][0]["id"].as_i64().unwrap_or_else(|| panic!("{mine}")));
+    }
     let denied_at = |role: &str, action: &str| if may(role, action) { 404 } else { 403 };
 
     // Members as they grow: the matrix's own enrolments count in later lists.
@@ -652,6 +662,18 @@ async fn authorization_matrix(backend: Backend) {
                 a.status.as_u16(),
                 want,
             );
+            // The verification queue of the unit: any wing the caller verifies in there.
+            covered.insert(("get".into(), "/api/v1/units/{code}/verification-queue".into()));
+            let a = w.as_role(role, Method::GET, &format!("/api/v1/units/{u}/verification-queue"), None).await;
+            let want = if w.allowed(role, "verify", u, None) { 200 } else { denied("verify") };
+            check(format!("{role} verification queue of {u} ({rel})"), a.status.as_u16(), want);
+            if a.status == 200 {
+                // Only pending members the caller may verify: at units inside the post, in its wing.
+                for item in a.json()["members"].as_array().unwrap() {
+                    let (unit, wing) = (item["unit"].as_str().unwrap(), item["wing"].as_str().unwrap());
+                    check(format!("{role} queue of {u} shows {unit}:{wing}"), w.allowed(role, "verify", unit, Some(wing)) as u16, 1);
+                }
+            }
             // The volunteer force at the unit: programmes, activation (figures), follow-ups.
             for (m, path, tmpl, body, want) in [
                 (
@@ -1337,6 +1359,30 @@ async fn authorization_matrix(backend: Backend) {
                 check(format!("{role} {m} {path} to {unit}"), a.status.as_u16(), want);
             }
         }
+        // Verification of each member: by office-bearers above the booth whose post covers the
+        // member's unit and wing; codes are sent and confirmed by those who may enrol there.
+        for (booth, wing, pid) in &w.members {
+            let mid = membership_of[pid];
+            let verify = |ok: u16| if w.allowed(role, "verify", booth, Some(wing)) { ok } else { denied_at(role, "verify") };
+            let enrol = |ok: u16| if w.allowed(role, "enrol", booth, Some(wing)) { ok } else { denied_at(role, "enrol") };
+            for (m, path, tmpl, body, want) in [
+                ("post", format!("/api/v1/memberships/{mid}/status"), "/api/v1/memberships/{id}/status", json!({"status": "rejected"}), verify(422)),
+                ("post", "/api/v1/memberships/status".to_string(), "/api/v1/memberships/status", json!({"ids": [mid], "status": "rejected"}), verify(422)),
+                ("post", format!("/api/v1/memberships/{mid}/code/confirm"), "/api/v1/memberships/{id}/code/confirm", json!({"code": "1"}), enrol(422)),
+            ] {
+                covered.insert((m.into(), tmpl.into()));
+                let method = Method::from_bytes(m.to_uppercase().as_bytes()).unwrap();
+                let a = w.as_role(role, method, &path, Some(&body)).await;
+                check(format!("{role} {m} {path} at {booth}:{wing}"), a.status.as_u16(), want);
+            }
+        }
+        // Sending a code (one member per caller: at most three codes a day go to one member).
+        covered.insert(("post".into(), "/api/v1/memberships/{id}/code".into()));
+        let nth = CALLERS.iter().position(|c| c.0 == *role).unwrap();
+        let (booth, wing, pid) = &w.members[nth];
+        let a = w.as_role(role, Method::POST, &format!("/api/v1/memberships/{}/code", membership_of[pid]), None).await;
+        let want = if w.allowed(role, "enrol", booth, Some(wing)) { 202 } else { denied_at(role, "enrol") };
+        check(format!("{role} send a code at {booth}:{wing}"), a.status.as_u16(), want);
         for (m, path, tmpl, body, want) in [
             ("get", "/api/v1/me/duties".to_string(), "/api/v1/me/duties", json!({}), 200),
             ("get", "/api/v1/me/checkin-code".to_string(), "/api/v1/me/checkin-code", json!({}), 200),
@@ -1441,6 +1487,12 @@ async fn authorization_matrix(backend: Backend) {
                 "post",
                 "/api/v1/me/session".to_string(),
                 "/api/v1/me/session",
+                422,
+            ),
+            (
+                "post",
+                "/api/v1/member-verification".to_string(),
+                "/api/v1/member-verification",
                 422,
             ),
             (

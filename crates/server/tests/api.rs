@@ -10,6 +10,8 @@ mod scenarios;
 mod support;
 #[path = "api/volunteers.rs"]
 mod volunteers_api;
+#[path = "api/verification.rs"]
+mod verification_api;
 
 /// `sqlite::NAME` and `postgres::NAME` for each scenario.
 macro_rules! on_both_backends {
@@ -46,4 +48,5 @@ on_both_backends!(
     duplicates_merge_and_undo,
     meetings_scoped_reports_and_a_revocable_feed,
     volunteer_force_end_to_end,
+    verification_queue_codes_and_batches,
 );

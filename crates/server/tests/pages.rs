@@ -40,6 +40,7 @@ on_both_backends!(
     meeting_pages_report_inbox_and_compliance,
     volunteer_roster_checkin_and_duty_pages,
     bulletin_and_followup_pages,
+    new_programme_form_and_activation_on_the_drill_down,
 );
 
 /// A browser-like client: no automatic redirects, cookies sent by hand.
@@ -1258,5 +1259,264 @@ async fn bulletin_and_followup_pages(backend: Backend) {
     .await;
     assert_eq!(status, 422);
     let (status, _) = page(&app, path, &far).await;
+    assert_eq!(status, 404);
+}
+
+/// The numbers in `attr="…"` after each occurrence of `marker`.
+fn numbers_after(html: &str, marker: &str, attr: &str) -> Vec<i64> {
+    html.match_indices(marker)
+        .map(|(at, _)| {
+            let rest = &html[at..];
+            let open = format!("{attr}=\"");
+            let from = rest.find(&open).unwrap() + open.len();
+            rest[from..from + rest[from..].find('"').unwrap()]
+                .parse()
+                .unwrap()
+        })
+        .collect()
+}
+
+async fn new_programme_form_and_activation_on_the_drill_down(backend: Backend) {
+    use chrono::{Duration, NaiveTime};
+    use sangathan_store::volunteers::{NewDuty, NewProgramme};
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let (cmd_id, cmd) = user_in(
+        &app,
+        "Vikram Singh",
+        "9811100011",
+        Role::VolunteerCommander,
+        "TS-DT-HILL",
+        "volunteers",
+        "/",
+    )
+    .await;
+    let (_, far) = user_in(
+        &app,
+        "Kiran Pal",
+        "9811100012",
+        Role::VolunteerCommander,
+        "TS-DT-LAKE",
+        "volunteers",
+        "/",
+    )
+    .await;
+    let (_, booth) = user(
+        &app,
+        "Ramesh Yadav",
+        "9811100013",
+        Role::BoothPresident,
+        "TS-AC-1-B0001",
+        "/",
+    )
+    .await;
+
+    // The home page leads those who may manage programmes to the form, and no one else.
+    let (_, home) = page(&app, "/", &cmd).await;
+    assert!(home.contains("href=\"/programmes/new\""), "{home}");
+    let (_, home) = page(&app, "/", &booth).await;
+    assert!(!home.contains("href=\"/programmes/new\""));
+
+    // The form, in Hindi first: my wing and my unit filled in.
+    let (status, html) = page(&app, "/programmes/new", &cmd).await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("<html lang=\"hi\">") && html.contains("नया कार्यक्रम"));
+    assert!(
+        html.contains("<option value=\"volunteers\" selected>"),
+        "{html}"
+    );
+    assert!(html.contains("value=\"TS-DT-HILL\""));
+    assert!(html.contains("जनसभा") && html.contains("type=\"time\""));
+    let csrf = csrf_of(&html);
+    let tomorrow = (chrono::Utc::now() + Duration::minutes(330)).date_naive() + Duration::days(1);
+    let day = tomorrow.format("%Y-%m-%d").to_string();
+    let form = |venue: &'static str, end: &'static str| {
+        vec![
+            ("_csrf", csrf.clone()),
+            ("wing", "volunteers".to_string()),
+            ("unit", "ts-dt-hill ".to_string()),
+            ("venue", venue.to_string()),
+            ("title", "Karyakarta Sammelan".to_string()),
+            ("kind", "workers-conference".to_string()),
+            ("date", day.clone()),
+            ("start", "10:00".to_string()),
+            ("end", end.to_string()),
+            ("expected", "१२००".to_string()),
+        ]
+    };
+    let post = |cookie: String, f: Vec<(&'static str, String)>| {
+        let app = &app;
+        async move {
+            let res = client()
+                .post(app.url("/programmes/new"))
+                .header("cookie", cookie)
+                .form(&f)
+                .send()
+                .await
+                .unwrap();
+            let status = res.status().as_u16();
+            let to = res
+                .headers()
+                .get("location")
+                .map(|v| v.to_str().unwrap().to_string())
+                .unwrap_or_default();
+            (status, to, res.text().await.unwrap())
+        }
+    };
+
+    // Without the session's token: refused.
+    let mut no_token = form("TS-AC-1", "14:00");
+    no_token.remove(0);
+    let (status, _, _) = post(cmd.clone(), no_token).await;
+    assert_eq!(status, 403);
+    // A venue that does not exist: the venue field says so, in Hindi, and the form keeps what
+    // was typed; in English for an English reader.
+    let (status, _, body) = post(cmd.clone(), form("TS-XX-9", "14:00")).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body.contains("id=\"venue-err\">इकाई TS-XX-9 नहीं मिली<"),
+        "{body}"
+    );
+    assert!(body.contains("value=\"Karyakarta Sammelan\""));
+    let (status, _, body) = post(
+        format!("sangathan_lang=en; {cmd}"),
+        form("TS-XX-9", "14:00"),
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(body.contains("id=\"venue-err\">no unit TS-XX-9<"), "{body}");
+    // The end before the start: said at the end time.
+    let (status, _, body) = post(cmd.clone(), form("TS-AC-1", "09:00")).await;
+    assert_eq!(status, 422);
+    assert!(
+        body.contains("id=\"end-err\">समाप्ति का समय आरंभ के बाद होना चाहिए<"),
+        "{body}"
+    );
+
+    // A good one: created, and the browser goes to its roster; the times were Indian time.
+    let (status, to, _) = post(cmd.clone(), form("TS-AC-1", "14:00")).await;
+    assert_eq!(status, 303);
+    let id: i64 = to.trim_start_matches("/programmes/").parse().unwrap();
+    let p = app.store.programme(id).await.unwrap().unwrap();
+    let ten_ist = tomorrow
+        .and_time(NaiveTime::from_hms_opt(4, 30, 0).unwrap())
+        .and_utc();
+    assert_eq!(p.starts_at, ten_ist);
+    assert_eq!(p.ends_at, ten_ist + Duration::hours(4));
+    assert_eq!((p.expected, p.kind.as_str()), (1200, "workers-conference"));
+    assert_eq!(
+        (p.unit.as_str(), p.venue.as_str()),
+        ("TS-DT-HILL", "TS-AC-1")
+    );
+    let (status, html) = page(&app, &to, &cmd).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Karyakarta Sammelan"));
+    let recent = app
+        .store
+        .audit_before(chrono::Utc::now() + Duration::minutes(1), 50)
+        .await
+        .unwrap();
+    assert!(
+        recent.iter().any(|e| e.event.action == "add-programme"
+            && e.event.actor == format!("person:{cmd_id}")
+            && e.event.record.as_deref() == Some(&*format!("programme:{id}"))),
+        "{recent:?}"
+    );
+
+    // Without the right: a booth president may manage no programme (403); a commander of
+    // another district may not organise in this one (as if it did not exist).
+    let (status, _) = page(&app, "/programmes/new", &booth).await;
+    assert_eq!(status, 403);
+    let bcsrf = csrf_of(&page(&app, "/", &booth).await.1);
+    let mut f = form("TS-AC-1-B0001", "14:00");
+    f[0].1 = bcsrf;
+    let (status, _, _) = post(booth.clone(), f).await;
+    assert_eq!(status, 403);
+    let fcsrf = csrf_of(&page(&app, "/", &far).await.1);
+    let mut f = form("TS-AC-1", "14:00");
+    f[0].1 = fcsrf;
+    let (status, _, _) = post(far.clone(), f).await;
+    assert_eq!(status, 404);
+
+    // Activation on the drill-down: three of the force in the district, one of them checked in
+    // at a programme; each child's figures add up to the district's.
+    let (vol_id, _, _) = volunteer(&app, "TS-AC-1-B0001").await;
+    volunteer(&app, "TS-AC-1-B0002").await;
+    volunteer(&app, "TS-AC-2").await;
+    let now = chrono::Utc::now();
+    let today = app
+        .store
+        .add_programme(
+            &NewProgramme {
+                wing: "volunteers".into(),
+                unit: "TS-DT-HILL".into(),
+                venue: "TS-AC-1".into(),
+                title: "Rally Beta".into(),
+                kind: "rally".into(),
+                starts_at: now - Duration::hours(1),
+                ends_at: now + Duration::hours(3),
+                expected: 100,
+            },
+            "test",
+        )
+        .await
+        .unwrap();
+    let gate = app
+        .store
+        .add_duty(
+            today.id,
+            &NewDuty {
+                kind: "gate".into(),
+                label: "Gate 1".into(),
+                starts_at: None,
+                ends_at: None,
+                headcount: 1,
+                leader: None,
+            },
+        )
+        .await
+        .unwrap();
+    app.store
+        .assign(gate.id, Some(vol_id), "test", now)
+        .await
+        .unwrap();
+    let code = app.store.checkin_code(vol_id).await.unwrap();
+    app.store
+        .check_in(today.id, &code, None, "test", chrono::Utc::now())
+        .await
+        .unwrap();
+    for unit in ["TS-DT-HILL", "TS-AC-1"] {
+        let (status, html) = page(&app, &format!("/units/{unit}"), &cmd).await;
+        assert_eq!(status, 200, "{html}");
+        assert!(html.contains("सक्रिय कार्यकर्ता"), "{html}");
+        let cadre = numbers_after(&html, "id=\"unit-activation\"", "data-cadre")[0];
+        let active = numbers_after(&html, "id=\"unit-activation\"", "data-active")[0];
+        assert!(cadre >= 3 && active >= 1, "{unit}: {active} / {cadre}");
+        let here = |attr| {
+            numbers_after(&html, "id=\"unit-activation-here\"", attr)
+                .first()
+                .copied()
+                .unwrap_or(0)
+        };
+        let cells = "class=\"num act\" data-active";
+        let children_cadre: i64 = numbers_after(&html, cells, "data-cadre").iter().sum();
+        let children_active: i64 = numbers_after(&html, cells, "data-active").iter().sum();
+        assert_eq!(children_cadre + here("data-cadre"), cadre, "{html}");
+        assert_eq!(children_active + here("data-active"), active, "{html}");
+        assert!(
+            children_active >= 1,
+            "the checked-in volunteer's row: {html}"
+        );
+    }
+    // In English too; and a unit outside the scope shows nothing.
+    let (_, en) = page(
+        &app,
+        "/units/TS-DT-HILL",
+        &format!("sangathan_lang=en; {cmd}"),
+    )
+    .await;
+    assert!(en.contains("Active workers (last 30 days)"), "{en}");
+    let (status, _) = page(&app, "/units/TS-DT-HILL", &far).await;
     assert_eq!(status, 404);
 }

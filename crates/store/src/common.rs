@@ -1906,7 +1906,7 @@ impl Store for StoreImpl {
             };
             children.push(progress_row(format!("{}-UNASSIGNED", u.code), "unassigned", "unassigned".into(), Some("बूथ अज्ञात".into()), rest, drive, today, end));
         }
-        Ok(Some(Progress { unit: unit_row, children, campaign: ct.1, wing: wing_code, as_of: today }))
+        Ok(Some(Progress { unit: unit_row, children, campaign: ct.1, wing: wing_code, as_of: today, counts: drive.code().to_string() }))
     }
 
     async fn enrol(&self, e: &Enrolment, ctx: &EnrolContext, key: &str) -> Result<Idempotent> {
@@ -1984,8 +1984,8 @@ impl Store for StoreImpl {
         .fetch_optional(&mut *c)
         .await?;
         let Some(p) = p else { return Ok(None) };
-        let ms: Vec<(String, String, String, String, String, String, DateTime<Utc>)> = sqlx::query_as(
-            "SELECT m.number, w.code, u.code, m.status, m.channel, m.enrolled_by, m.enrolled_at \
+        let ms: Vec<(String, String, String, String, String, String, DateTime<Utc>, i64)> = sqlx::query_as(
+            "SELECT m.number, w.code, u.code, m.status, m.channel, m.enrolled_by, m.enrolled_at, m.id \
              FROM memberships m JOIN wings w ON w.id = m.wing_id JOIN units u ON u.id = m.unit_id \
              WHERE m.person_id = $1 ORDER BY m.id",
         )
@@ -2012,6 +2012,7 @@ impl Store for StoreImpl {
                     channel: m.4,
                     enrolled_by: m.5,
                     enrolled_at: m.6,
+                    membership_id: m.7,
                 })
                 .collect(),
             merged_into: p.9,

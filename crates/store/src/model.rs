@@ -94,6 +94,8 @@ pub struct Progress {
     pub campaign: String,
     pub wing: String,
     pub as_of: NaiveDate,
+    /// What drives percentage and pacing: `verified` or `achieved`.
+    pub counts: String,
 }
 
 /// An enrolment whose fields have been validated (see `sangathan_core::ids`).
@@ -177,6 +179,8 @@ pub struct EnrolOutcome {
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct MembershipView {
+    /// The id the verification routes take.
+    pub membership_id: i64,
     pub membership_number: String,
     pub wing: String,
     pub unit: String,

@@ -39,7 +39,8 @@ fn no_membership(id: i64) -> StoreError {
     invalid("membership", "unknown_membership", format!("no membership {id}"), format!("सदस्यता {id} नहीं मिली"))
 }
 
-/// Move memberships to `to` in the caller's transaction; counters move exactly.
+/// Move memberships to `to` in the caller's transaction; counters move exactly. Batched: a few
+/// statements per 500 memberships, whatever their number.
 async fn set_status_in(c: &mut Conn, ids: &[i64], to: Status, reason: Option<&str>, actor: &str, now: DateTime<Utc>) -> Result<(u64, u64)> {
     let reason = vf::reason(to, reason)?;
     let today = crate::clock::day_of(now);
@@ -49,67 +50,79 @@ async fn set_status_in(c: &mut Conn, ids: &[i64], to: Status, reason: Option<&st
     let mut deltas = Deltas::default();
     let mut units: HashMap<i64, UnitSpec> = HashMap::new();
     let (mut changed, mut unchanged) = (0, 0);
-    for id in ids {
-        let row: Option<(String, String, i64, i64, NaiveDate, Option<NaiveDate>)> =
-            sqlx::query_as("SELECT number, status, wing_id, unit_id, enrolled_on, verified_on FROM memberships WHERE id = $1")
-                .bind(id)
-                .fetch_optional(&mut *c)
-                .await?;
-        let Some((number, status, wing_id, unit_id, enrolled_on, verified_on)) = row else {
-            return Err(no_membership(id));
-        };
-        let from = Status::parse(&status)?;
-        if from == to {
-            unchanged += 1;
-            continue;
+    type Row = (i64, String, String, i64, i64, NaiveDate, Option<NaiveDate>);
+    for chunk in ids.chunks(500) {
+        let list = id_list(chunk);
+        let rows: Vec<Row> = sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT id, number, status, wing_id, unit_id, enrolled_on, verified_on FROM memberships WHERE id IN ({list})"
+        )))
+        .fetch_all(&mut *c)
+        .await?;
+        if rows.len() != chunk.len() {
+            let found: HashSet<i64> = rows.iter().map(|r| r.0).collect();
+            let missing = chunk.iter().find(|i| !found.contains(i)).copied().unwrap_or(0);
+            return Err(no_membership(missing));
         }
-        if !from.may_become(to) {
-            let mut e = vf::cannot_move(from, to);
-            e.en = format!("{number}: {}", e.en);
-            e.hi = format!("{number}: {}", e.hi);
-            return Err(e.into());
+        let need: Vec<i64> = rows.iter().map(|r| r.4).filter(|u| !units.contains_key(u)).collect::<HashSet<_>>().into_iter().collect();
+        if !need.is_empty() {
+            let sql = format!("SELECT {UNIT_COLS} FROM units u WHERE u.id IN ({})", id_list(&need));
+            let found: Vec<UnitTuple> = sqlx::query_as(AssertSqlSafe(sql)).fetch_all(&mut *c).await?;
+            for t in found {
+                let u = spec_of(t);
+                units.insert(u.id, u);
+            }
         }
-        let u = match units.get(&unit_id) {
-            Some(u) => u.clone(),
-            None => unit_by_id(c, unit_id).await?,
-        };
-        let (da, _) = from.deltas(to);
-        if da != 0 {
-            deltas.count(&u, wing_id, enrolled_on, da);
+        // Grouped by the state they leave, so that each UPDATE can be guarded on it.
+        let mut by_from: BTreeMap<&'static str, Vec<i64>> = BTreeMap::new();
+        for (id, number, status, wing_id, unit_id, enrolled_on, verified_on) in &rows {
+            let from = Status::parse(status)?;
+            if from == to {
+                unchanged += 1;
+                continue;
+            }
+            if !from.may_become(to) {
+                let mut e = vf::cannot_move(from, to);
+                e.en = format!("{number}: {}", e.en);
+                e.hi = format!("{number}: {}", e.hi);
+                return Err(e.into());
+            }
+            let u = units.get(unit_id).ok_or_else(|| StoreError::Refused(format!("membership {number}: its unit is gone")))?;
+            let (da, _) = from.deltas(to);
+            if da != 0 {
+                deltas.count(u, *wing_id, *enrolled_on, da);
+            }
+            if from.counts_verified() {
+                deltas.count_verified(u, *wing_id, verified_on.unwrap_or(today), -1);
+            }
+            if to.counts_verified() {
+                deltas.count_verified(u, *wing_id, today, 1);
+            }
+            by_from.entry(from.code()).or_default().push(*id);
         }
-        if from.counts_verified() {
-            deltas.count_verified(&u, wing_id, verified_on.unwrap_or(today), -1);
-        }
-        let new_verified_on = if to.counts_verified() {
-            deltas.count_verified(&u, wing_id, today, 1);
-            Some(today)
-        } else {
-            None
-        };
-        units.insert(unit_id, u);
-        // The guard on the old status: a concurrent change makes this one fail, never double-count.
-        let n = sqlx::query("UPDATE memberships SET status = $2, verified_on = $3, status_reason = $4 WHERE id = $1 AND status = $5")
-            .bind(id)
+        let new_verified_on = to.counts_verified().then_some(today);
+        for (from, moved) in by_from {
+            // The guard on the old state: a concurrent change makes this fail, never double-count.
+            let n = sqlx::query(AssertSqlSafe(format!(
+                "UPDATE memberships SET status = $1, verified_on = $2, status_reason = $3 WHERE id IN ({}) AND status = $4",
+                id_list(&moved)
+            )))
             .bind(to.code())
             .bind(new_verified_on)
             .bind(&reason)
-            .bind(from.code())
+            .bind(from)
             .execute(&mut *c)
             .await?
             .rows_affected();
-        if n != 1 {
-            return Err(StoreError::Refused(format!("membership {number} changed while this was being done; try again")));
+            if n != moved.len() as u64 {
+                return Err(StoreError::Refused("memberships changed while this was being done; try again".into()));
+            }
+            let mut qb: QueryBuilder<DB> = QueryBuilder::new("INSERT INTO membership_states (membership_id, from_status, to_status, reason, by_actor, at) ");
+            qb.push_values(&moved, |mut b, id| {
+                b.push_bind(*id).push_bind(from).push_bind(to.code()).push_bind(reason.clone()).push_bind(actor.to_string()).push_bind(now);
+            });
+            qb.build().execute(&mut *c).await?;
+            changed += moved.len() as u64;
         }
-        sqlx::query("INSERT INTO membership_states (membership_id, from_status, to_status, reason, by_actor, at) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(id)
-            .bind(from.code())
-            .bind(to.code())
-            .bind(&reason)
-            .bind(actor)
-            .bind(now)
-            .execute(&mut *c)
-            .await?;
-        changed += 1;
     }
     deltas.apply(c).await?;
     Ok((changed, unchanged))
@@ -146,9 +159,10 @@ impl Verification for StoreImpl {
     async fn verification_queue(&self, unit: &str, wings: &Wings, after: i64, limit: u32) -> Result<Option<Vec<MembershipState>>> {
         let mut c = self.read.acquire().await?;
         let Some(u) = unit_by_code(&mut c, unit).await? else { return Ok(None) };
+        // The whole state needs no unit filter (and then pages walk the primary key in order).
+        let within = if u.kind == UnitKind::State { "($1 = $1)".to_string() } else { subtree_filter(&u) };
         let sql = format!(
-            "{STATE_SELECT} WHERE {} AND {} AND m.status = 'pending' AND m.id > $2 AND p.erased_at IS NULL ORDER BY m.id LIMIT $3",
-            subtree_filter(&u),
+            "{STATE_SELECT} WHERE {within} AND {} AND m.status = 'pending' AND m.id > $2 AND p.erased_at IS NULL ORDER BY m.id LIMIT $3",
             wings_filter(wings)
         );
         let rows: Vec<StateRow> = sqlx::query_as(AssertSqlSafe(sql)).bind(u.id).bind(after).bind(limit.clamp(1, 200) as i64).fetch_all(&mut *c).await?;

@@ -9,6 +9,7 @@ pub mod merges;
 pub mod meta;
 pub mod session;
 pub mod units;
+pub mod verification;
 pub mod volunteers;
 
 use crate::AppState;
@@ -117,4 +118,10 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(volunteers::add_comment))
         .routes(routes!(volunteers::hide_comment))
         .routes(routes!(volunteers::my_unread))
+        .routes(routes!(verification::queue))
+        .routes(routes!(verification::set_status))
+        .routes(routes!(verification::set_status_batch))
+        .routes(routes!(verification::send_code))
+        .routes(routes!(verification::confirm_code))
+        .routes(routes!(verification::member_confirm))
 }

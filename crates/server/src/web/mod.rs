@@ -50,6 +50,10 @@ pub fn router() -> Router<AppState> {
             post(meetings::answer_ask),
         )
         .route("/meetings/{id}/return", post(meetings::return_report))
+        .route(
+            "/programmes/new",
+            get(volunteers::new_programme).post(volunteers::create_programme),
+        )
         .route("/programmes/{id}", get(volunteers::programme))
         .route("/programmes/{id}/duties", post(volunteers::add_duty))
         .route("/programmes/{id}/checkin", get(volunteers::checkin_page))

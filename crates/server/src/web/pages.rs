@@ -19,6 +19,8 @@ use axum::http::{Extensions, HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use sangathan_core::access::Action;
 use sangathan_core::geo::UnitKind;
+use sangathan_core::volunteers::ACTIVE_WINDOW_DAYS;
+use sangathan_store::volunteers::{Activation, ActivationRow};
 use sangathan_store::{ProgressRow, UnitBrief, clock};
 use serde::Deserialize;
 
@@ -361,7 +363,11 @@ struct UnitPage {
     c: Chrome,
     unit: Row,
     crumbs: Vec<(String, String, bool)>,
-    rows: Vec<Row>,
+    /// Each child's progress, with its activation when the installation has a volunteer force.
+    rows: Vec<(Row, Option<Act>)>,
+    /// The unit's activation ("Active workers (30 days): …"), and those placed at the unit
+    /// itself rather than in a child; None: no activation column.
+    activation: Option<(String, Act, Option<(String, i64, i64)>)>,
     sort: String,
     dir: String,
     /// `campaign=…&` to keep in the sort links, when not the default campaign.
@@ -400,6 +406,45 @@ pub struct SortQuery {
     sort: Option<String>,
     dir: Option<String>,
     campaign: Option<String>,
+}
+
+/// Activation at a unit as a page shows it: "12 / 40" and "30.0%" (aggregates, no names).
+pub struct Act {
+    pub active: i64,
+    pub cadre: i64,
+    pub figures: String,
+    pub rate: String,
+}
+
+impl Act {
+    fn of(r: &ActivationRow) -> Act {
+        Act {
+            active: r.active,
+            cadre: r.cadre,
+            figures: format!("{} / {}", indian(r.active), indian(r.cadre)),
+            rate: r
+                .rate
+                .map(|x| format!("{x:.1}%"))
+                .unwrap_or_else(|| "–".into()),
+        }
+    }
+}
+
+/// Activation at a unit and its children over the active window, by code; None when the
+/// installation keeps no volunteer force (the store refuses) or the read fails.
+async fn activation_of(state: &AppState, code: &str) -> Option<Activation> {
+    match state
+        .store
+        .activation(code, ACTIVE_WINDOW_DAYS, clock::now())
+        .await
+    {
+        Ok(a) => a,
+        Err(sangathan_store::StoreError::Invalid(_)) => None,
+        Err(e) => {
+            tracing::warn!(error = %e, unit = code, "activation figures could not be read");
+            None
+        }
+    }
 }
 
 /// The path from the state down to a unit; each one a link when the caller may see it.
@@ -444,8 +489,14 @@ pub async fn drill(
         "asc"
     };
     let mut children = progress.children.clone();
+    let act = activation_of(&state, &progress.unit.code).await;
+    let act_of = |code: &str| -> Option<&ActivationRow> {
+        act.as_ref()
+            .and_then(|a| a.children.iter().find(|c| c.code == code))
+    };
     let key = |r: &ProgressRow| -> f64 {
         match sort.as_str() {
+            "active" => act_of(&r.code).and_then(|a| a.rate).unwrap_or(-1.0),
             "target" => r.target as f64,
             "achieved" => r.achieved as f64,
             "percent" => r.percent,
@@ -480,8 +531,32 @@ pub async fn drill(
         crumbs,
         rows: children
             .iter()
-            .map(|r| Row::of(r, lang, !r.code.ends_with("UNASSIGNED")))
+            .map(|r| {
+                let a = act.as_ref().map(|_| act_of(&r.code).map(Act::of));
+                (
+                    Row::of(r, lang, !r.code.ends_with("UNASSIGNED")),
+                    a.flatten(),
+                )
+            })
             .collect(),
+        activation: act.as_ref().map(|a| {
+            let placed: (i64, i64) = a
+                .children
+                .iter()
+                .fold((a.unit.cadre, a.unit.active), |(c, n), r| {
+                    (c - r.cadre, n - r.active)
+                });
+            let here = (placed.0 > 0).then(|| {
+                let n = format!("{} / {}", indian(placed.1), indian(placed.0));
+                let text = lang.ta("activation-here", &[("n", n)]);
+                (text, placed.1, placed.0)
+            });
+            (
+                lang.ta("activation-unit", &[("n", a.days.to_string())]),
+                Act::of(&a.unit),
+                here,
+            )
+        }),
         campaign: campaign
             .as_deref()
             .map(|c| format!("campaign={}&", urlencode(c)))

@@ -19,11 +19,13 @@ use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Redirect, Response};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use sangathan_core::access::Action;
 use sangathan_core::volunteers as vt;
 use sangathan_store::clock;
-use sangathan_store::volunteers::{Bulletin, Followup, NewBulletin, NewDuty, Programme};
+use sangathan_store::volunteers::{
+    Bulletin, Followup, NewBulletin, NewDuty, NewProgramme, Programme,
+};
 use serde::Deserialize;
 
 type PageResult = Result<Response, PageError>;
@@ -332,6 +334,264 @@ pub async fn fill_duty(
         Err(e) => {
             let msg = refusal(ApiError::from(e), pc.lang).map_err(|e| pc.err(e))?;
             programme_page_with(&pc, &state, p.id, None, Some(msg)).await
+        }
+    }
+}
+
+// ---------------------------------------------------------------- a new programme
+
+#[derive(Template)]
+#[template(path = "programme_new.html")]
+struct NewProgrammePage {
+    c: Chrome,
+    /// Wings in which I may manage programmes: (code, name).
+    wings: Vec<(String, String)>,
+    /// Units where I hold a post that manages programmes: (code, name), for suggestions.
+    units: Vec<(String, String)>,
+    kinds: Vec<(&'static str, String)>,
+    form: ProgrammeForm,
+    /// Field errors: (field, message); "form" for the whole form.
+    errors: Vec<(String, String)>,
+}
+
+impl NewProgrammePage {
+    pub fn v<'a>(&self, s: &'a Option<String>) -> &'a str {
+        s.as_deref().unwrap_or("")
+    }
+    pub fn chosen(&self, s: &Option<String>, v: &str) -> bool {
+        s.as_deref() == Some(v)
+    }
+    pub fn err(&self, field: &str) -> String {
+        self.errors
+            .iter()
+            .filter(|(f, _)| f == field)
+            .map(|(_, m)| m.as_str())
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+    pub fn bad(&self, field: &str) -> bool {
+        self.errors.iter().any(|(f, _)| f == field)
+    }
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct ProgrammeForm {
+    #[serde(rename = "_csrf")]
+    csrf: Option<String>,
+    wing: Option<String>,
+    unit: Option<String>,
+    venue: Option<String>,
+    title: Option<String>,
+    kind: Option<String>,
+    date: Option<String>,
+    start: Option<String>,
+    end: Option<String>,
+    expected: Option<String>,
+}
+
+fn kind_name(lang: Lang, kind: &str) -> String {
+    lang.t(&format!("programme-kind-{kind}"))
+}
+
+async fn new_programme_page(
+    pc: &PageCaller,
+    state: &AppState,
+    mut form: ProgrammeForm,
+    errors: Vec<(String, String)>,
+) -> PageResult {
+    let lang = pc.lang;
+    let may = pc.caller.scope.wings_for(Action::ManageProgrammes);
+    let wings: Vec<(String, String)> = state
+        .store
+        .wings()
+        .await
+        .map_err(|e| pc.err(e))?
+        .into_iter()
+        .filter(|w| may.contains(w.id))
+        .map(|w| {
+            let name = lang.pick(&w.name, Some(&w.name_hi)).to_string();
+            (w.code, name)
+        })
+        .collect();
+    let units = super::post_units(pc, state, Action::ManageProgrammes)
+        .await
+        .map_err(|e| pc.err(e))?;
+    // A fresh form: the volunteer force's wing when I may manage there, my first unit.
+    if form.wing.is_none() {
+        form.wing = wings
+            .iter()
+            .find(|w| w.0 == "volunteers")
+            .or(wings.first())
+            .map(|w| w.0.clone());
+    }
+    if form.unit.is_none() {
+        form.unit = units.first().map(|u| u.0.clone());
+    }
+    if form.kind.is_none() {
+        form.kind = Some("event".into());
+    }
+    let page = NewProgrammePage {
+        c: pc.chrome(lang.t("programme-new")),
+        wings,
+        units,
+        kinds: vt::PROGRAMME_KINDS
+            .iter()
+            .map(|k| (*k, kind_name(lang, k)))
+            .collect(),
+        form,
+        errors,
+    };
+    let mut res = html(&page);
+    if !page.errors.is_empty() {
+        *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    Ok(pc.respond(res))
+}
+
+/// The form for a new programme, for those who may manage programmes somewhere.
+pub async fn new_programme(pc: PageCaller, State(state): State<AppState>) -> PageResult {
+    pc.must_be_able(Action::ManageProgrammes)?;
+    new_programme_page(&pc, &state, ProgrammeForm::default(), Vec::new()).await
+}
+
+/// Digits typed in either script.
+fn ascii_digits(s: &str) -> String {
+    s.trim()
+        .chars()
+        .map(sangathan_core::ids::ascii_digit)
+        .collect()
+}
+
+/// A day typed as the date picker sends it (2026-12-06) or as people write it (06-12-2026).
+fn parse_date(s: &str) -> Option<NaiveDate> {
+    let s = ascii_digits(s).replace('/', "-").replace('.', "-");
+    NaiveDate::parse_from_str(&s, "%Y-%m-%d")
+        .or_else(|_| NaiveDate::parse_from_str(&s, "%d-%m-%Y"))
+        .ok()
+}
+
+fn parse_time(s: &str) -> Option<NaiveTime> {
+    let s = ascii_digits(s).replace('.', ":");
+    NaiveTime::parse_from_str(&s, "%H:%M")
+        .or_else(|_| NaiveTime::parse_from_str(&s, "%H:%M:%S"))
+        .ok()
+}
+
+/// A moment in Indian time as UTC.
+fn from_ist(day: NaiveDate, t: NaiveTime) -> Option<DateTime<Utc>> {
+    day.and_time(t)
+        .and_local_timezone(clock::ist())
+        .single()
+        .map(|d| d.with_timezone(&Utc))
+}
+
+/// The field of the form a store's field error belongs to.
+fn form_field(store_field: &str) -> &str {
+    match store_field {
+        "starts_at" => "start",
+        "ends_at" => "end",
+        "wing" | "unit" | "venue" | "title" | "kind" | "expected" => store_field,
+        _ => "form",
+    }
+}
+
+/// Create a programme (and its meeting), with the API's scope check: managing programmes at
+/// the organising unit, in the wing.
+pub async fn create_programme(
+    pc: PageCaller,
+    State(state): State<AppState>,
+    Form(f): Form<ProgrammeForm>,
+) -> PageResult {
+    pc.check_csrf(f.csrf.as_deref().unwrap_or(""))?;
+    pc.must_be_able(Action::ManageProgrammes)?;
+    let lang = pc.lang;
+    let mut errors: Vec<(String, String)> = Vec::new();
+    let day = parse_date(f.date.as_deref().unwrap_or(""));
+    if day.is_none() {
+        errors.push(("date".into(), lang.t("err-programme-date")));
+    }
+    let start = parse_time(f.start.as_deref().unwrap_or(""));
+    if start.is_none() {
+        errors.push(("start".into(), lang.t("err-programme-time")));
+    }
+    let end = parse_time(f.end.as_deref().unwrap_or(""));
+    if end.is_none() {
+        errors.push(("end".into(), lang.t("err-programme-time")));
+    }
+    let typed = ascii_digits(f.expected.as_deref().unwrap_or(""));
+    let expected = if typed.is_empty() {
+        Some(0)
+    } else {
+        typed.parse::<u32>().ok()
+    };
+    if expected.is_none() {
+        errors.push(("expected".into(), lang.t("err-expected")));
+    }
+    let (starts_at, ends_at) = match (day, start, end) {
+        (Some(d), Some(s), Some(e)) => match (from_ist(d, s), from_ist(d, e)) {
+            (Some(s), Some(e)) => (s, e),
+            _ => {
+                errors.push(("start".into(), lang.t("err-programme-time")));
+                (Utc::now(), Utc::now())
+            }
+        },
+        _ => (Utc::now(), Utc::now()),
+    };
+    if !errors.is_empty() {
+        return new_programme_page(&pc, &state, f, errors).await;
+    }
+    let unit = f.unit.as_deref().unwrap_or("").trim().to_uppercase();
+    let wing = f.wing.as_deref().unwrap_or("").trim().to_string();
+    // As the API: the organising unit in my scope for managing programmes, the wing one of mine
+    // there (otherwise as if neither existed).
+    let wings = scope_at(&pc.caller, &state, &unit, Action::ManageProgrammes)
+        .await
+        .map_err(|e| pc.err(e))?;
+    let wing_id = state
+        .store
+        .wings()
+        .await
+        .map_err(|e| pc.err(e))?
+        .into_iter()
+        .find(|w| w.code.eq_ignore_ascii_case(&wing))
+        .map(|w| w.id);
+    if wing_id.is_some_and(|id| !wings.contains(id)) {
+        return Err(pc.err(ApiError::Hidden));
+    }
+    let body = NewProgramme {
+        wing,
+        unit,
+        venue: f.venue.as_deref().unwrap_or("").trim().to_uppercase(),
+        title: f.title.clone().unwrap_or_default(),
+        kind: f.kind.clone().unwrap_or_else(|| "event".into()),
+        starts_at,
+        ends_at,
+        expected: expected.unwrap_or_default(),
+    };
+    match state.store.add_programme(&body, &pc.caller.actor.id).await {
+        Ok(p) => {
+            let res = Redirect::to(&format!("/programmes/{}", p.id));
+            Ok(pc.respond(
+                AuditNote::new("add-programme", Some(format!("programme:{}", p.id))).on(res),
+            ))
+        }
+        Err(e) => {
+            let errors = match ApiError::from(e) {
+                ApiError::Invalid(inv) => inv
+                    .0
+                    .into_iter()
+                    .map(|e| {
+                        let msg = match lang {
+                            Lang::Hi => e.hi,
+                            Lang::En => e.en,
+                        };
+                        (form_field(&e.field).to_string(), msg)
+                    })
+                    .collect(),
+                e @ ApiError::Conflict(_) => vec![("form".to_string(), message_of(&e, lang))],
+                other => return Err(pc.err(other)),
+            };
+            new_programme_page(&pc, &state, f, errors).await
         }
     }
 }
@@ -1138,6 +1398,8 @@ pub struct HomeVolunteers {
     pub programmes: Vec<(i64, String, String, String)>,
     /// Units where I may keep follow-up lists: (code, name).
     pub followup_units: Vec<(String, String)>,
+    /// May I create programmes (the "new programme" link)?
+    pub may_create: bool,
 }
 
 pub async fn home_lines(pc: &PageCaller, state: &AppState) -> Result<HomeVolunteers, ApiError> {
@@ -1149,6 +1411,7 @@ pub async fn home_lines(pc: &PageCaller, state: &AppState) -> Result<HomeVolunte
         followups: None,
         programmes: Vec::new(),
         followup_units: Vec::new(),
+        may_create: pc.caller.scope.may_somewhere(Action::ManageProgrammes),
     };
     let Some(me) = pc.caller.actor.person_id else {
         return Ok(out);

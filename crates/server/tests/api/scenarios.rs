@@ -4,6 +4,7 @@ use sangathan_store::Wings;
 
 pub use super::meetings_api::meetings_scoped_reports_and_a_revocable_feed;
 pub use super::volunteers_api::volunteer_force_end_to_end;
+pub use super::verification_api::verification_queue_codes_and_batches;
 use super::support::{key, person, spawn_app};
 use reqwest::Method;
 use sangathan_store::Backend;
@@ -270,6 +271,12 @@ pub const ROUTES: &[(&str, &str, &str)] = &[
     ("post", "/api/v1/bulletins/{id}/comments", "/api/v1/bulletins/1/comments"),
     ("post", "/api/v1/bulletins/{id}/comments/{comment}/hide", "/api/v1/bulletins/1/comments/1/hide"),
     ("get", "/api/v1/me/unread", "/api/v1/me/unread"),
+    ("get", "/api/v1/units/{code}/verification-queue", "/api/v1/units/TS/verification-queue"),
+    ("post", "/api/v1/memberships/{id}/status", "/api/v1/memberships/1/status"),
+    ("post", "/api/v1/memberships/status", "/api/v1/memberships/status"),
+    ("post", "/api/v1/memberships/{id}/code", "/api/v1/memberships/1/code"),
+    ("post", "/api/v1/memberships/{id}/code/confirm", "/api/v1/memberships/1/code/confirm"),
+    ("post", "/api/v1/member-verification", "/api/v1/member-verification"),
 ];
 
 fn method(m: &str) -> Method {

@@ -1,0 +1,73 @@
+//! `sangathan verification …`: the queue of pending members in a unit, and verifying or
+//! rejecting memberships (one or many, all or nothing, counters exact). Same policy as the API:
+//! office-bearers from the sector up, never one's own enrolments; audited.
+
+use crate::access::Operator;
+use anyhow::{anyhow, bail};
+use clap::Subcommand;
+use sangathan_core::access::Action;
+use sangathan_store::{DynStore, clock};
+
+#[derive(Subcommand)]
+pub enum VerificationCmd {
+    /// Pending members within a unit, oldest first.
+    Queue {
+        unit: String,
+        #[arg(long)]
+        wing: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Move memberships (by id) to verified, rejected, lapsed or cancelled.
+    Set {
+        #[arg(long)]
+        status: String,
+        /// Why (required for a rejection).
+        #[arg(long)]
+        reason: Option<String>,
+        #[arg(required = true)]
+        ids: Vec<i64>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub async fn run(s: &DynStore, as_user: Option<&str>, cmd: VerificationCmd) -> anyhow::Result<()> {
+    let op = Operator::resolve(s, as_user).await?;
+    op.must_be_able(Action::Verify)?;
+    match cmd {
+        VerificationCmd::Queue { unit, wing, limit, json } => {
+            let wings = op.wings_named(Action::Verify, &unit, wing.as_deref()).await?;
+            let q = s.verification_queue(&unit, &wings, 0, limit).await?.ok_or_else(|| anyhow!("unknown unit: {unit}"))?;
+            op.audit("view-verification-queue", Some(format!("unit:{}", unit.to_ascii_uppercase())), None).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "members": q }))?);
+            } else {
+                for m in q {
+                    println!("{:>8}  {:<20} {:<24} {:<10} …{}  by {}", m.membership_id, m.number, m.name, m.wing, m.mobile_tail.unwrap_or_default(), m.enrolled_by);
+                }
+            }
+        }
+        VerificationCmd::Set { status, reason, ids, json } => {
+            for id in &ids {
+                let m = s.membership_state(*id).await?.ok_or_else(|| anyhow!("no membership {id}"))?;
+                if op.wings_named(Action::Verify, &m.unit, Some(&m.wing)).await?.is_none() {
+                    bail!("no membership {id}");
+                }
+                if m.enrolled_by == op.actor && op.scope.is_some() {
+                    bail!("{}: you enrolled this member; someone above you verifies them", m.number);
+                }
+            }
+            let ch = s.set_status(&ids, &status, reason.as_deref(), &op.actor, clock::now()).await?;
+            op.audit("membership-status", Some(format!("{} memberships {}", ids.len(), status.trim())), None).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&ch)?);
+            } else {
+                println!("{} changed, {} already {}", ch.changed, ch.unchanged, status.trim());
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,241 @@
+//! Members you can trust: the verification queue, verifying and rejecting (one or a batch, with
+//! counters exact), member verification codes sent through the outbox and typed back by the
+//! worker, and the member's own confirmation through the link they were sent.
+
+use crate::AppState;
+use crate::audit::AuditNote;
+use crate::auth::Caller;
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{ApiJson, ApiQuery};
+use crate::routes::units::scope_at;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use sangathan_core::access::Action;
+use sangathan_store::clock;
+use sangathan_store::verification::{MembershipState, StatusChange};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+fn id_of(s: &str) -> Result<i64, ApiError> {
+    s.trim().parse().map_err(|_| ApiError::NotFound)
+}
+
+/// A membership the caller may do `action` on: at a unit in their scope, in its wing.
+pub async fn membership_seen(caller: &Caller, state: &AppState, id: i64, action: Action) -> Result<MembershipState, ApiError> {
+    caller.must_be_able(action)?;
+    let m = state.store.membership_state(id).await?.ok_or(ApiError::NotFound)?;
+    let wings = scope_at(caller, state, &m.unit, action).await?;
+    let wing = state.store.wings().await?.into_iter().find(|w| w.code == m.wing).map(|w| w.id);
+    match wing {
+        Some(w) if wings.contains(w) => Ok(m),
+        _ => Err(ApiError::Hidden),
+    }
+}
+
+/// Nobody verifies what they enrolled themselves.
+fn not_own(caller: &Caller, m: &MembershipState) -> Result<(), ApiError> {
+    if m.enrolled_by == caller.actor.id && caller.actor.person_id.is_some() {
+        return Err(ApiError::Invalid(sangathan_core::FieldError::new(
+            "membership",
+            "own_enrolment",
+            format!("{}: you enrolled this member; someone above you verifies them", m.number),
+            format!("{}: यह सदस्य आपने जोड़ा है; सत्यापन आपसे ऊपर का पदाधिकारी करेगा", m.number),
+        )
+        .into()));
+    }
+    Ok(())
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct QueueQuery {
+    /// Only this wing.
+    pub wing: Option<String>,
+    /// After this membership id (the last one of the previous page).
+    pub after: Option<i64>,
+    /// At most this many (default 50, at most 200).
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Queue {
+    pub members: Vec<MembershipState>,
+    /// Pass as `after` for the next page (none at the end).
+    pub next_after: Option<i64>,
+}
+
+/// Pending members within a unit, oldest first, for an office-bearer to verify or reject.
+#[utoipa::path(
+    get,
+    path = "/api/v1/units/{code}/verification-queue",
+    tag = "verification",
+    params(("code" = String, Path, description = "Unit code"), QueueQuery),
+    responses(
+        (status = 200, description = "The queue", body = Queue),
+        (status = 401, description = "No or bad token", body = ErrorBody),
+        (status = 403, description = "The caller's posts do not allow verifying", body = ErrorBody),
+        (status = 404, description = "No such unit (or outside the caller's scope)", body = ErrorBody),
+    )
+)]
+pub async fn queue(caller: Caller, State(state): State<AppState>, Path(code): Path<String>, ApiQuery(q): ApiQuery<QueueQuery>) -> Result<Response, ApiError> {
+    caller.must_be_able(Action::Verify)?;
+    let mut wings = scope_at(&caller, &state, &code, Action::Verify).await?;
+    if let Some(w) = q.wing.as_deref().map(str::trim).filter(|w| !w.is_empty()) {
+        let id = state.store.wings().await?.into_iter().find(|x| x.code.eq_ignore_ascii_case(w)).map(|x| x.id);
+        wings = wings.narrow(id.or(Some(-1)));
+    }
+    let limit = q.limit.unwrap_or(50).clamp(1, 200);
+    let members = state.store.verification_queue(&code, &wings, q.after.unwrap_or(0), limit).await?.ok_or(ApiError::NotFound)?;
+    let next_after = (members.len() as u32 == limit).then(|| members.last().map(|m| m.membership_id)).flatten();
+    Ok(AuditNote::new("view-verification-queue", Some(format!("unit:{}", code.trim().to_ascii_uppercase()))).on(Json(Queue { members, next_after })))
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+pub struct StatusBody {
+    /// `verified`, `rejected`, `lapsed` or `cancelled`.
+    pub status: String,
+    /// Why (required for a rejection).
+    pub reason: Option<String>,
+}
+
+/// Verify, reject, lapse or cancel one membership (the counters move in the same transaction).
+#[utoipa::path(
+    post,
+    path = "/api/v1/memberships/{id}/status",
+    tag = "verification",
+    params(("id" = i64, Path, description = "Membership id")),
+    request_body = StatusBody,
+    responses(
+        (status = 200, description = "Done (or already so)", body = StatusChange),
+        (status = 401, description = "No or bad token", body = ErrorBody),
+        (status = 404, description = "No such membership (or outside the caller's scope)", body = ErrorBody),
+        (status = 422, description = "A move not allowed, no reason for a rejection, or one's own enrolment", body = ErrorBody),
+    )
+)]
+pub async fn set_status(caller: Caller, State(state): State<AppState>, Path(id): Path<String>, ApiJson(body): ApiJson<StatusBody>) -> Result<Response, ApiError> {
+    let m = membership_seen(&caller, &state, id_of(&id)?, Action::Verify).await?;
+    not_own(&caller, &m)?;
+    let ch = state.store.set_status(&[m.membership_id], &body.status, body.reason.as_deref(), &caller.actor.id, clock::now()).await?;
+    Ok(AuditNote::new("membership-status", Some(format!("membership:{} {}", m.membership_id, body.status.trim()))).person(m.person_id).on(Json(ch)))
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+pub struct BatchBody {
+    /// Membership ids (at most 10,000), every one in the caller's scope.
+    pub ids: Vec<i64>,
+    pub status: String,
+    pub reason: Option<String>,
+}
+
+/// The same for a batch (e.g. the members of a flag found fake): all or nothing.
+#[utoipa::path(
+    post,
+    path = "/api/v1/memberships/status",
+    tag = "verification",
+    request_body = BatchBody,
+    responses(
+        (status = 200, description = "Done", body = StatusChange),
+        (status = 401, description = "No or bad token", body = ErrorBody),
+        (status = 404, description = "A membership outside the caller's scope (nothing done)", body = ErrorBody),
+        (status = 422, description = "A move not allowed, or no reason for a rejection (nothing done)", body = ErrorBody),
+    )
+)]
+pub async fn set_status_batch(caller: Caller, State(state): State<AppState>, ApiJson(body): ApiJson<BatchBody>) -> Result<Response, ApiError> {
+    caller.must_be_able(Action::Verify)?;
+    if body.ids.is_empty() || body.ids.len() > 10_000 {
+        return Err(ApiError::Invalid(
+            sangathan_core::FieldError::new("ids", "bad_ids", "give 1 to 10,000 memberships", "1 से 10,000 सदस्यताएँ दें").into(),
+        ));
+    }
+    for id in &body.ids {
+        let m = membership_seen(&caller, &state, *id, Action::Verify).await?;
+        not_own(&caller, &m)?;
+    }
+    let ch = state.store.set_status(&body.ids, &body.status, body.reason.as_deref(), &caller.actor.id, clock::now()).await?;
+    Ok(AuditNote::new("membership-status", Some(format!("{} memberships {}", body.ids.len(), body.status.trim()))).on(Json(ch)))
+}
+
+/// Send a verification code to the member's mobile (through the outbox; at most three a day).
+#[utoipa::path(
+    post,
+    path = "/api/v1/memberships/{id}/code",
+    tag = "verification",
+    params(("id" = i64, Path, description = "Membership id")),
+    responses(
+        (status = 202, description = "Sent (queued in the outbox)"),
+        (status = 401, description = "No or bad token", body = ErrorBody),
+        (status = 404, description = "No such membership (or outside the caller's scope)", body = ErrorBody),
+        (status = 422, description = "Not pending, no mobile, or too many codes today", body = ErrorBody),
+    )
+)]
+pub async fn send_code(caller: Caller, State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let m = membership_seen(&caller, &state, id_of(&id)?, Action::Enrol).await?;
+    state.store.send_verification_code(m.membership_id, clock::now()).await?;
+    Ok(AuditNote::new("send-verification-code", Some(format!("membership:{}", m.membership_id))).person(m.person_id).on(StatusCode::ACCEPTED))
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+pub struct CodeBody {
+    pub code: String,
+}
+
+/// The worker types back the code the member received: verified, exactly once.
+#[utoipa::path(
+    post,
+    path = "/api/v1/memberships/{id}/code/confirm",
+    tag = "verification",
+    params(("id" = i64, Path, description = "Membership id")),
+    request_body = CodeBody,
+    responses(
+        (status = 200, description = "Verified", body = MembershipState),
+        (status = 401, description = "No or bad token", body = ErrorBody),
+        (status = 404, description = "No such membership (or outside the caller's scope)", body = ErrorBody),
+        (status = 422, description = "Wrong, used or expired code, too many tries, or not pending", body = ErrorBody),
+    )
+)]
+pub async fn confirm_code(caller: Caller, State(state): State<AppState>, Path(id): Path<String>, ApiJson(body): ApiJson<CodeBody>) -> Result<Response, ApiError> {
+    let m = membership_seen(&caller, &state, id_of(&id)?, Action::Enrol).await?;
+    let s = state.store.confirm_verification_code(m.membership_id, &body.code, &caller.actor.id, clock::now()).await?;
+    Ok(AuditNote::new("confirm-verification-code", Some(format!("membership:{}", m.membership_id))).person(m.person_id).on(Json(s)))
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+pub struct LinkBody {
+    /// The token from the link in the message.
+    pub token: String,
+    pub code: String,
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+pub struct Confirmed {
+    pub status: String,
+    /// The membership number.
+    pub number: String,
+}
+
+/// The member's own confirmation, through the link they were sent (no login).
+#[utoipa::path(
+    post,
+    path = "/api/v1/member-verification",
+    tag = "verification",
+    request_body = LinkBody,
+    security(()),
+    responses(
+        (status = 200, description = "Verified", body = Confirmed),
+        (status = 404, description = "No such link"),
+        (status = 422, description = "Wrong, used or expired code, too many tries, or not pending", body = ErrorBody),
+    )
+)]
+pub async fn member_confirm(State(state): State<AppState>, ApiJson(body): ApiJson<LinkBody>) -> Result<Response, ApiError> {
+    let s = state.store.confirm_by_link(&body.token, &body.code, clock::now()).await.map_err(|e| match e {
+        sangathan_store::StoreError::NotFound => ApiError::NotFound,
+        e => e.into(),
+    })?;
+    Ok(AuditNote::new("member-confirmed", Some(format!("membership:{}", s.membership_id)))
+        .person(s.person_id)
+        .actor("member".into())
+        .on(Json(Confirmed { status: s.status, number: s.number }))
+        .into_response())
+}
