@@ -471,3 +471,71 @@ pub async fn verify_share(s: &sangathan_store::DynStore, seed: u64, share: f64) 
     }
     Ok((verified, rejected))
 }
+
+/// Workers per AC in the demo, who share its booths evenly.
+const WORKERS_PER_AC: u64 = 8;
+
+/// Who enrolled honest member `i` at `unit`: one of the AC's workers, evenly.
+pub fn worker_of(seed: u64, i: u64, unit: &str) -> String {
+    let ac = unit.rsplit_once("-B").map(|(a, _)| a).unwrap_or(unit);
+    format!("worker:{ac}:{}", mix(&[seed, i, 0x3E]) % WORKERS_PER_AC)
+}
+
+/// How many fake members one padding enroller adds.
+const FAKE_BLOCK: u64 = 150;
+
+/// `count` members enrolled through fake patterns, in blocks of 150 by one padding enroller
+/// each (`worker:AC:fJ`): consecutive mobile numbers, one booth, twelve to an address, all
+/// within about an hour. Names come from the generator (they look real).
+pub fn fake_members(
+    g: &mut Generator,
+    seed: u64,
+    honest: u64,
+    count: u64,
+    acs: &[(String, Vec<String>)],
+    now: DateTime<Utc>,
+) -> Vec<(Enrolment, sangathan_store::EnrolContext)> {
+    let with_booths: Vec<&(String, Vec<String>)> = acs.iter().filter(|(_, b)| !b.is_empty()).collect();
+    let mut out = Vec::with_capacity(count as usize);
+    let mut k = 0u64;
+    while k < count {
+        let j = k / FAKE_BLOCK;
+        let b = k % FAKE_BLOCK;
+        let (ac, booths) = with_booths[(mix(&[seed, j, 0xFA]) % with_booths.len() as u64) as usize];
+        let booth = &booths[(mix(&[seed, j, 0xB0]) % booths.len() as u64) as usize];
+        let mut m = g.member(honest + 1_000_000 + k);
+        m.unit = booth.clone();
+        m.wing = "party".into();
+        m.epic = None;
+        m.mobile = Some(Mobile::parse(&(6_900_000_000 + j * 1_000 + b).to_string()).expect("valid mobile"));
+        m.address = Some(format!("House {}, near the school", b / 12 + 1));
+        let at = now - Duration::days(2 + (j % 20) as i64) + Duration::seconds((b * 25) as i64);
+        out.push((
+            m,
+            sangathan_store::EnrolContext { actor: format!("worker:{ac}:f{j}"), channel: "demo".into(), at, scope: None, consent: None },
+        ));
+        k += 1;
+    }
+    out
+}
+
+/// What detection found on the demo: (fake members flagged, honest members flagged, recall %,
+/// honest share flagged %). The fake ones are known by their enrollers' labels, which the rules
+/// never look at.
+pub async fn detection_report(s: &sangathan_store::DynStore, honest: u64, fake: u64) -> anyhow::Result<(u64, u64, f64, f64)> {
+    let state = s.state_code().await?;
+    let flags = s.flags_within(&state, false).await?.unwrap_or_default();
+    let flagged: std::collections::HashSet<i64> = flags.iter().flat_map(|f| f.members.iter().map(|m| m.membership_id)).collect();
+    let (mut f, mut h) = (0u64, 0u64);
+    for id in flagged {
+        if let Some(m) = s.membership_state(id).await? {
+            if m.enrolled_by.rsplit(':').next().is_some_and(|k| k.starts_with('f')) {
+                f += 1;
+            } else {
+                h += 1;
+            }
+        }
+    }
+    let pct = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 * 100.0 / b as f64 };
+    Ok((f, h, pct(f, fake), pct(h, honest)))
+}

@@ -65,6 +65,11 @@ enum Cmd {
         /// rest stay pending; about 2% are rejected).
         #[arg(long, default_value_t = 0.85)]
         verified_share: f64,
+        /// Share of members (on top of the honest ones) enrolled through fake patterns: padding
+        /// enrollers with runs of consecutive mobiles and shared addresses, so that detection can
+        /// be seen working; the demo then reports what detection found.
+        #[arg(long, default_value_t = 0.0)]
+        fake_share: f64,
         /// Start the server afterwards.
         #[arg(long)]
         serve: bool,
@@ -134,6 +139,28 @@ enum Cmd {
     /// Verifying members: the queue, and verifying or rejecting memberships.
     #[command(subcommand)]
     Verification(verification::VerificationCmd),
+    /// Open fake-member flags in a unit's subtree: `{"flags":[{"id","rule","reason","members":[…]},…]}`.
+    Flags {
+        unit: String,
+        /// Resolved flags too.
+        #[arg(long)]
+        all: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run fake-member detection over what is new since the last run (the server runs it hourly).
+    Detect {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Resolve a flag: genuine (nothing changes) or fake (its members are rejected together).
+    ResolveFlag {
+        id: i64,
+        /// genuine or fake.
+        verdict: String,
+        #[arg(long, default_value = "")]
+        note: String,
+    },
     /// Bulk import from a spreadsheet.
     #[command(subcommand)]
     Import(ImportCmd),
@@ -463,6 +490,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             seed,
             preset,
             verified_share,
+            fake_share,
             serve,
             addr,
         } => {
@@ -489,7 +517,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     redact(&cli.db)
                 );
             } else {
-                load_demo(&s, members, seed).await?;
+                let (honest, fake) = load_demo(&s, members, seed, fake_share.clamp(0.0, 0.5)).await?;
                 access::Operator::operator(&s)
                     .audit(
                         "demo-load",
@@ -504,6 +532,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 );
                 let (v, r) = demo::verify_share(&s, seed, verified_share.clamp(0.0, 1.0)).await?;
                 eprintln!("verification: {v} members verified, {r} rejected, the newest pending");
+                let run = s.detect(&sangathan_core::detection::Thresholds::default(), clock::now()).await?;
+                let r = demo::detection_report(&s, honest, fake).await?;
+                eprintln!(
+                    "detection: {} flags in {:.1} s; {} of {} fake members flagged (recall {:.1}%), {} of {} honest members flagged ({:.2}%)",
+                    run.flags_raised, run.seconds, r.0, fake, r.2, r.1, honest, r.3
+                );
                 let force = demo::volunteers(&s).await?;
                 eprintln!("the volunteer force at the first AC: a commander, {} volunteers, a jan sabha tomorrow, a bulletin", force.len().saturating_sub(1));
                 logins.extend(force);
@@ -544,6 +578,18 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::Verification(cmd) => {
             let s = open_initialised(&cli.db).await?;
             verification::run(&s, cli.as_user.as_deref(), cmd).await?;
+        }
+        Cmd::Flags { unit, all, json } => {
+            let s = open_initialised(&cli.db).await?;
+            verification::flags(&s, cli.as_user.as_deref(), &unit, all, json).await?;
+        }
+        Cmd::Detect { json } => {
+            let s = open_initialised(&cli.db).await?;
+            verification::detect(&s, cli.as_user.as_deref(), json).await?;
+        }
+        Cmd::ResolveFlag { id, verdict, note } => {
+            let s = open_initialised(&cli.db).await?;
+            verification::resolve(&s, cli.as_user.as_deref(), id, verdict.trim(), &note).await?;
         }
         Cmd::Audit(cmd) => return users::audit(&cli.db, cmd).await,
         Cmd::Member(cmd) => users::member(&cli.db, cli.as_user.as_deref(), cmd).await?,
@@ -813,8 +859,11 @@ fn redact(url: &str) -> String {
     }
 }
 
-async fn load_demo(s: &DynStore, n: u64, seed: u64) -> anyhow::Result<()> {
+/// The demo's members: `n` honest ones enrolled by a few workers per AC, then `fake_share` × n
+/// more through fake patterns. Returns (honest, fake) enrolments accepted.
+async fn load_demo(s: &DynStore, n: u64, seed: u64, fake_share: f64) -> anyhow::Result<(u64, u64)> {
     let booths = s.booth_codes().await?;
+    let acs: Vec<(String, Vec<String>)> = booths.clone();
     let campaign = s
         .campaigns()
         .await?
@@ -846,10 +895,12 @@ async fn load_demo(s: &DynStore, n: u64, seed: u64) -> anyhow::Result<()> {
         let end = (i + 10_000).min(n);
         let rows: Vec<_> = (i..end)
             .map(|k| {
+                let m = g.member(k);
+                let worker = demo::worker_of(seed, k, &m.unit);
                 (
-                    g.member(k),
+                    m,
                     EnrolContext {
-                        actor: "demo".into(),
+                        actor: worker,
                         channel: "demo".into(),
                         at: g.enrolled_at(k),
                         scope: None,
@@ -871,7 +922,16 @@ async fn load_demo(s: &DynStore, n: u64, seed: u64) -> anyhow::Result<()> {
     eprintln!(
         "demo: {ok} enrolments accepted, {rejected} rejected by the identity rules (seed {seed})"
     );
-    Ok(())
+    let fake_n = (n as f64 * fake_share).round() as u64;
+    let mut fake_ok = 0;
+    if fake_n > 0 {
+        let rows = demo::fake_members(&mut g, seed, n, fake_n, &acs, now);
+        for chunk in rows.chunks(5_000) {
+            fake_ok += s.enrol_batch(chunk).await?.iter().filter(|r| r.is_ok()).count() as u64;
+        }
+        eprintln!("demo: {fake_ok} members enrolled through fake patterns (padding, number runs, shared addresses)");
+    }
+    Ok((ok, fake_ok))
 }
 
 fn print_progress(p: &sangathan_store::Progress) {

@@ -71,3 +71,54 @@ pub async fn run(s: &DynStore, as_user: Option<&str>, cmd: VerificationCmd) -> a
     }
     Ok(())
 }
+
+/// `sangathan flags UNIT [--all] [--json]`: open flags in the unit's subtree, each with its rule,
+/// why and the members concerned: `{"flags":[{"id","rule","reason","members":[…]},…]}`.
+pub async fn flags(s: &DynStore, as_user: Option<&str>, unit: &str, all: bool, json: bool) -> anyhow::Result<()> {
+    let op = Operator::resolve(s, as_user).await?;
+    op.must_be_able(Action::Verify)?;
+    op.wings(Action::Verify, unit).await?;
+    let flags = s.flags_within(unit, !all).await?.ok_or_else(|| anyhow!("unknown unit: {unit}"))?;
+    op.audit("view-flags", Some(format!("unit:{}", unit.to_ascii_uppercase())), None).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "flags": flags }))?);
+    } else {
+        for f in flags {
+            println!("{:>6}  {:<15} {:<8} {:>5} members  {}", f.id, f.rule, f.status, f.members.len(), f.reason);
+        }
+    }
+    Ok(())
+}
+
+/// `sangathan detect [--json]`: run the fake-member rules over what is new (state office).
+pub async fn detect(s: &DynStore, as_user: Option<&str>, json: bool) -> anyhow::Result<()> {
+    let op = Operator::resolve(s, as_user).await?;
+    if op.scope.as_ref().is_some_and(|sc| !sc.is_state_admin()) {
+        bail!("this command is for the state office");
+    }
+    let r = s.detect(&sangathan_core::detection::Thresholds::default(), clock::now()).await?;
+    op.audit("detect", None, None).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&r)?);
+    } else {
+        println!("{} new memberships read; {} flags raised, {} updated, in {:.1} s", r.new_memberships, r.flags_raised, r.flags_updated, r.seconds);
+    }
+    Ok(())
+}
+
+/// `sangathan resolve-flag ID genuine|fake [--note N]`.
+pub async fn resolve(s: &DynStore, as_user: Option<&str>, id: i64, verdict: &str, note: &str) -> anyhow::Result<()> {
+    let op = Operator::resolve(s, as_user).await?;
+    op.must_be_able(Action::Verify)?;
+    let f = s.flag(id).await?.ok_or_else(|| anyhow!("no flag {id}"))?;
+    op.wings(Action::Verify, &f.unit).await.map_err(|_| anyhow!("no flag {id}"))?;
+    let fake = match verdict {
+        "fake" => true,
+        "genuine" => false,
+        _ => bail!("the verdict is genuine or fake"),
+    };
+    let f = s.resolve_flag(id, fake, note, &op.actor, clock::now()).await?;
+    op.audit("resolve-flag", Some(format!("flag:{id} {}", f.status)), None).await?;
+    println!("flag {id}: {}", f.status);
+    Ok(())
+}

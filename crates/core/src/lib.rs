@@ -10,12 +10,14 @@
 //! - [`access`]: roles, posts, scopes and the one authorization policy;
 //! - [`consent`]: the versioned consent notice, purposes and sensitive fields;
 //! - [`meetings`]: rotation, chairs, report chains and escalation;
+//! - [`detection`]: the fake-member rules that raise flags, with their thresholds;
 //! - [`verification`]: membership states and their counters, which count drives progress, codes;
 //! - [`volunteers`]: programmes, duties, check-in codes, activation, follow-ups, bulletins;
 //! - [`error`]: field errors with English and Hindi messages.
 
 pub mod access;
 pub mod consent;
+pub mod detection;
 pub mod error;
 pub mod geo;
 pub mod identity;

@@ -183,6 +183,12 @@ pub fn spawn_jobs(store: DynStore) {
                 if let Err(e) = store.escalate(clock::now()).await {
                     tracing::warn!("escalation run failed: {e}");
                 }
+                // Fake-member detection over what is new since the last run.
+                match store.detect(&sangathan_core::detection::Thresholds::default(), clock::now()).await {
+                    Ok(r) if r.flags_raised > 0 => tracing::info!("detection: {} new flags", r.flags_raised),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!("detection run failed: {e}"),
+                }
                 // Monday from 08:00 IST: last week's digests (each once per person and week).
                 let now = clock::now();
                 let local = now.with_timezone(&clock::ist());

@@ -662,6 +662,9 @@ async fn authorization_matrix(backend: Backend) {
                 a.status.as_u16(),
                 want,
             );
+            covered.insert(("get".into(), "/api/v1/units/{code}/flags".into()));
+            let a = w.as_role(role, Method::GET, &format!("/api/v1/units/{u}/flags"), None).await;
+            check(format!("{role} flags of {u} ({rel})"), a.status.as_u16(), if w.allowed(role, "verify", u, None) { 200 } else { denied("verify") });
             // The verification queue of the unit: any wing the caller verifies in there.
             covered.insert(("get".into(), "/api/v1/units/{code}/verification-queue".into()));
             let a = w.as_role(role, Method::GET, &format!("/api/v1/units/{u}/verification-queue"), None).await;
@@ -1375,6 +1378,16 @@ async fn authorization_matrix(backend: Backend) {
                 let a = w.as_role(role, method, &path, Some(&body)).await;
                 check(format!("{role} {m} {path} at {booth}:{wing}"), a.status.as_u16(), want);
             }
+        }
+        // Flags: detection is the state office's; a flag that does not exist is 404 to those who verify.
+        for (m, path, tmpl, body, want) in [
+            ("post", "/api/v1/flags/detect".to_string(), "/api/v1/flags/detect", json!({}), if *role == "state-admin" { 200 } else { 403 }),
+            ("post", "/api/v1/flags/999999/resolve".to_string(), "/api/v1/flags/{id}/resolve", json!({"verdict": "genuine"}), if may(role, "verify") { 404 } else { 403 }),
+        ] {
+            covered.insert((m.into(), tmpl.into()));
+            let method = Method::from_bytes(m.to_uppercase().as_bytes()).unwrap();
+            let a = w.as_role(role, method, &path, Some(&body)).await;
+            check(format!("{role} {m} {path}"), a.status.as_u16(), want);
         }
         // Sending a code (one member per caller: at most three codes a day go to one member).
         covered.insert(("post".into(), "/api/v1/memberships/{id}/code".into()));

@@ -18,7 +18,7 @@ pub mod volunteers;
 use async_trait::async_trait;
 use chrono::NaiveDate;
 pub use meetings::Meetings;
-pub use verification::Verification;
+pub use verification::{Detection, Verification};
 pub use volunteers::Volunteers;
 pub use model::*;
 use sangathan_core::Invalid;
@@ -76,7 +76,7 @@ pub struct Idempotent {
 }
 
 #[async_trait]
-pub trait Store: Meetings + Volunteers + Verification + Send + Sync {
+pub trait Store: Meetings + Volunteers + Verification + Detection + Send + Sync {
     fn backend(&self) -> Backend;
 
     /// Is a preset loaded?

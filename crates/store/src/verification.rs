@@ -58,3 +58,56 @@ pub trait Verification: Send + Sync {
     /// The member's own confirmation through the link they were sent (token and code).
     async fn confirm_by_link(&self, token: &str, code: &str, now: DateTime<Utc>) -> Result<MembershipState>;
 }
+
+/// A flag for an office-bearer to review.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
+pub struct Flag {
+    pub id: i64,
+    /// `padding`, `number_run`, `epic_run`, `shared_address`, `repeated_name`, `unconfirmed`,
+    /// `far_apart`.
+    pub rule: String,
+    /// Why, in English and Hindi.
+    pub reason: String,
+    pub reason_hi: String,
+    /// The unit it concerns (an AC or a booth).
+    pub unit: String,
+    /// `open`, `genuine` or `fake`.
+    pub status: String,
+    pub members: Vec<FlagMember>,
+    pub created_at: DateTime<Utc>,
+    pub resolved_by: Option<String>,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
+pub struct FlagMember {
+    pub membership_id: i64,
+    pub number: String,
+    pub person_id: i64,
+    pub unit: String,
+    pub status: String,
+}
+
+/// What a detection run did.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
+pub struct DetectRun {
+    /// Memberships new since the last run (all of them on the first).
+    pub new_memberships: u64,
+    pub flags_raised: u64,
+    pub flags_updated: u64,
+    pub seconds: f64,
+}
+
+#[async_trait]
+pub trait Detection: Send + Sync {
+    /// Run the rules over what is new since the last run (and the enrollers, ACs and booths it
+    /// touches). Reads through the read pool; writes flags in short transactions, so enrolment
+    /// goes on meanwhile.
+    async fn detect(&self, t: &sangathan_core::detection::Thresholds, now: DateTime<Utc>) -> Result<DetectRun>;
+    /// Flags about units within `unit` (open only, or all).
+    async fn flags_within(&self, unit: &str, open_only: bool) -> Result<Option<Vec<Flag>>>;
+    async fn flag(&self, id: i64) -> Result<Option<Flag>>;
+    /// Resolve a flag: genuine (nothing changes), or fake (its members still counted are
+    /// rejected in the same transaction, counters exact).
+    async fn resolve_flag(&self, id: i64, fake: bool, note: &str, actor: &str, now: DateTime<Utc>) -> Result<Flag>;
+}

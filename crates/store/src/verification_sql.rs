@@ -280,3 +280,287 @@ async fn check_code(c: &mut Conn, membership_id: i64, code: &str, now: DateTime<
     sqlx::query("UPDATE verification_codes SET used_at = $2 WHERE id = $1").bind(id).bind(now).execute(&mut *c).await?;
     Ok(Ok(()))
 }
+
+// ---- Detection and flags ----
+
+use sangathan_core::detection::{self as dt, Finding, Thresholds};
+
+const FLAG_SELECT: &str = "SELECT f.id, f.rule, f.reason, f.reason_hi, u.code, f.status, f.created_at, f.resolved_by, f.note FROM flags f \
+     JOIN units u ON u.id = f.unit_id";
+
+type FlagRow = (i64, String, String, String, String, String, DateTime<Utc>, Option<String>, Option<String>);
+
+async fn flag_in(c: &mut Conn, id: i64) -> Result<Option<Flag>> {
+    let r: Option<FlagRow> = sqlx::query_as(AssertSqlSafe(format!("{FLAG_SELECT} WHERE f.id = $1"))).bind(id).fetch_optional(&mut *c).await?;
+    let Some(r) = r else { return Ok(None) };
+    Ok(Some(flag_with_members(c, r).await?))
+}
+
+async fn flag_with_members(c: &mut Conn, r: FlagRow) -> Result<Flag> {
+    let members: Vec<(i64, String, i64, String, String)> = sqlx::query_as(
+        "SELECT m.id, m.number, m.person_id, u.code, m.status FROM flag_members fm JOIN memberships m ON m.id = fm.membership_id \
+         JOIN units u ON u.id = m.unit_id WHERE fm.flag_id = $1 ORDER BY m.id",
+    )
+    .bind(r.0)
+    .fetch_all(&mut *c)
+    .await?;
+    Ok(Flag {
+        id: r.0,
+        rule: r.1,
+        reason: r.2,
+        reason_hi: r.3,
+        unit: r.4,
+        status: r.5,
+        created_at: r.6,
+        resolved_by: r.7,
+        note: r.8,
+        members: members.into_iter().map(|m| FlagMember { membership_id: m.0, number: m.1, person_id: m.2, unit: m.3, status: m.4 }).collect(),
+    })
+}
+
+/// Write one finding (about `unit_id`): a new flag, or an open one's members and reason brought
+/// up to date; a resolved one is left as decided. Returns (raised, updated).
+async fn save_finding(c: &mut Conn, f: &Finding, unit_id: i64, now: DateTime<Utc>) -> Result<(u64, u64)> {
+    if f.members.is_empty() {
+        return Ok((0, 0));
+    }
+    let have: Option<(i64, String)> = sqlx::query_as("SELECT id, status FROM flags WHERE key = $1").bind(&f.key).fetch_optional(&mut *c).await?;
+    let (id, raised) = match have {
+        Some((_, status)) if status != "open" => return Ok((0, 0)),
+        Some((id, _)) => {
+            sqlx::query("UPDATE flags SET reason = $2, reason_hi = $3, updated_at = $4 WHERE id = $1")
+                .bind(id)
+                .bind(&f.en)
+                .bind(&f.hi)
+                .bind(now)
+                .execute(&mut *c)
+                .await?;
+            sqlx::query("DELETE FROM flag_members WHERE flag_id = $1").bind(id).execute(&mut *c).await?;
+            (id, false)
+        }
+        None => {
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO flags (rule, key, unit_id, reason, reason_hi, status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'open', $6, $6) RETURNING id",
+            )
+            .bind(f.rule)
+            .bind(&f.key)
+            .bind(unit_id)
+            .bind(&f.en)
+            .bind(&f.hi)
+            .bind(now)
+            .fetch_one(&mut *c)
+            .await?;
+            (id, true)
+        }
+    };
+    let mut ms = f.members.clone();
+    ms.sort_unstable();
+    ms.dedup();
+    for chunk in ms.chunks(1000) {
+        let mut qb: QueryBuilder<DB> = QueryBuilder::new("INSERT INTO flag_members (flag_id, membership_id) ");
+        qb.push_values(chunk, |mut b, m| {
+            b.push_bind(id).push_bind(*m);
+        });
+        qb.build().execute(&mut *c).await?;
+    }
+    Ok(if raised { (1, 0) } else { (0, 1) })
+}
+
+/// Digits of a stored mobile (`+91…`) as a number.
+fn mobile_number(m: &str) -> Option<u64> {
+    let d: String = m.chars().filter(char::is_ascii_digit).collect();
+    d.get(d.len().saturating_sub(10)..)?.parse().ok()
+}
+
+#[async_trait]
+impl Detection for StoreImpl {
+    async fn detect(&self, t: &Thresholds, now: DateTime<Utc>) -> Result<DetectRun> {
+        let started = std::time::Instant::now();
+        let mut c = self.read.acquire().await?;
+        let last: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(last_membership), 0) FROM detection_state").fetch_one(&mut *c).await?;
+        let top: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM memberships").fetch_one(&mut *c).await?;
+        let new_memberships = (top - last).max(0) as u64;
+        let mut findings: Vec<(Finding, i64)> = Vec::new();
+        if top > last {
+            // What the new memberships touch.
+            let touched: Vec<(String, i64, i64)> =
+                sqlx::query_as("SELECT DISTINCT enrolled_by, ac_id, unit_id FROM memberships WHERE id > $1 AND id <= $2")
+                    .bind(last)
+                    .bind(top)
+                    .fetch_all(&mut *c)
+                    .await?;
+            let enrollers: Vec<String> = touched.iter().map(|x| x.0.clone()).collect::<HashSet<_>>().into_iter().collect();
+            let acs: Vec<i64> = touched.iter().map(|x| x.1).collect::<HashSet<_>>().into_iter().collect();
+            let booths: Vec<i64> = touched.iter().map(|x| x.2).collect::<HashSet<_>>().into_iter().collect();
+            // Padding: enrollers against the median of their AC (imports are sheets, not enrollers).
+            for chunk in acs.chunks(200) {
+                let rows: Vec<(String, String, i64, i64)> = sqlx::query_as(AssertSqlSafe(format!(
+                    "SELECT m.enrolled_by, a.code, a.id, COUNT(*) FROM memberships m JOIN units a ON a.id = m.ac_id \
+                     WHERE m.ac_id IN ({}) AND m.status IN {COUNTED} AND m.channel <> 'import' GROUP BY m.enrolled_by, a.code, a.id",
+                    id_list(chunk)
+                )))
+                .fetch_all(&mut *c)
+                .await?;
+                let ac_ids: HashMap<String, i64> = rows.iter().map(|r| (r.1.clone(), r.2)).collect();
+                let counts: Vec<(String, String, usize)> = rows.into_iter().map(|r| (r.0, r.1, r.3 as usize)).collect();
+                for mut f in dt::padding(&counts, t) {
+                    let (who, ac) = counts.iter().find(|x| f.key == format!("padding:{}:{}", x.0, x.1)).map(|x| (x.0.clone(), x.1.clone())).expect("found");
+                    let ac_id = ac_ids[&ac];
+                    f.members = sqlx::query_scalar(AssertSqlSafe(format!(
+                        "SELECT id FROM memberships WHERE ac_id = $1 AND enrolled_by = $2 AND status IN {COUNTED} AND channel <> 'import' ORDER BY id"
+                    )))
+                    .bind(ac_id)
+                    .bind(&who)
+                    .fetch_all(&mut *c)
+                    .await?;
+                    findings.push((f, ac_id));
+                }
+            }
+            // Runs of mobiles and EPIC serials, and one enroller in two districts within minutes.
+            for who in &enrollers {
+                let rows: Vec<(i64, Option<String>, Option<String>, DateTime<Utc>, Option<i64>, i64)> = sqlx::query_as(
+                    "SELECT m.id, p.mobile, p.epic, m.enrolled_at, a.district_id, m.ac_id FROM memberships m JOIN people p ON p.id = m.person_id \
+                     JOIN units a ON a.id = m.ac_id WHERE m.enrolled_by = $1 AND m.status IN ('pending', 'verified')",
+                )
+                .bind(who)
+                .fetch_all(&mut *c)
+                .await?;
+                let ac_of: HashMap<i64, i64> = rows.iter().map(|r| (r.0, r.5)).collect();
+                let mobiles: Vec<(i64, u64)> = rows.iter().filter_map(|r| Some((r.0, mobile_number(r.1.as_deref()?)?))).collect();
+                let mut series: HashMap<String, Vec<(i64, u64)>> = HashMap::new();
+                for r in &rows {
+                    if let Some((letters, n)) = r.2.as_deref().and_then(dt::epic_serial) {
+                        series.entry(letters).or_default().push((r.0, n));
+                    }
+                }
+                let mut found = dt::runs(who, &mobiles, "mobile", t);
+                for items in series.values() {
+                    found.extend(dt::runs(who, items, "EPIC", t));
+                }
+                let times: Vec<(DateTime<Utc>, i64, i64)> = rows.iter().filter_map(|r| Some((r.3, r.4?, r.0))).collect();
+                found.extend(dt::far_apart(who, &times, t));
+                for f in found {
+                    let ac = f.members.first().and_then(|m| ac_of.get(m)).copied().unwrap_or(0);
+                    findings.push((f, ac));
+                }
+            }
+            // Crowded booths: one address, or one name, shared by too many.
+            for chunk in booths.chunks(500) {
+                for (kind, col, max) in [("address", "LOWER(TRIM(p.address))", t.address_max), ("name", "p.name_key", t.name_max)] {
+                    let rows: Vec<(i64, String, Option<String>)> = sqlx::query_as(AssertSqlSafe(format!(
+                        "SELECT m.unit_id, u.code, {col} FROM memberships m JOIN people p ON p.id = m.person_id JOIN units u ON u.id = m.unit_id \
+                         WHERE m.unit_id IN ({}) AND m.status IN {COUNTED} AND {col} IS NOT NULL AND {col} <> '' \
+                         GROUP BY m.unit_id, u.code, {col} HAVING COUNT(*) > $1",
+                        id_list(chunk)
+                    )))
+                    .bind(max as i64)
+                    .fetch_all(&mut *c)
+                    .await?;
+                    for (unit_id, code, value) in rows {
+                        let Some(value) = value else { continue };
+                        let ids: Vec<i64> = sqlx::query_scalar(AssertSqlSafe(format!(
+                            "SELECT m.id FROM memberships m JOIN people p ON p.id = m.person_id WHERE m.unit_id = $1 AND {col} = $2 \
+                             AND m.status IN {COUNTED} ORDER BY m.id"
+                        )))
+                        .bind(unit_id)
+                        .bind(&value)
+                        .fetch_all(&mut *c)
+                        .await?;
+                        for f in dt::crowded(kind, &[(code.clone(), value.clone(), ids)], t) {
+                            findings.push((f, unit_id));
+                        }
+                    }
+                }
+            }
+        }
+        // Codes never confirmed (every run: time alone makes these).
+        let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+            // Still pending, so never confirmed: a code went out before the cut-off.
+            "SELECT m.enrolled_by, m.id, m.ac_id FROM memberships m WHERE m.status = 'pending' AND m.id IN (SELECT vc.membership_id \
+             FROM verification_codes vc WHERE vc.created_at < $1) ORDER BY m.enrolled_by, m.id",
+        )
+        .bind(now - Duration::days(t.unconfirmed_days))
+        .fetch_all(&mut *c)
+        .await?;
+        let mut by_enroller: BTreeMap<String, (Vec<i64>, i64)> = BTreeMap::new();
+        for (who, id, ac) in rows {
+            let e = by_enroller.entry(who).or_insert((Vec::new(), ac));
+            e.0.push(id);
+        }
+        for (who, (ids, ac)) in by_enroller {
+            if let Some(f) = dt::unconfirmed(&who, &ids, t) {
+                findings.push((f, ac));
+            }
+        }
+        drop(c);
+        let (mut raised, mut updated) = (0, 0);
+        for chunk in findings.chunks(50) {
+            let mut tx = self.begin_write().await?;
+            for (f, unit) in chunk {
+                let (r, u) = save_finding(&mut tx, f, *unit, now).await?;
+                raised += r;
+                updated += u;
+            }
+            tx.commit().await?;
+        }
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO detection_state (id, last_membership, ran_at) VALUES (1, $1, $2) \
+             ON CONFLICT (id) DO UPDATE SET last_membership = excluded.last_membership, ran_at = excluded.ran_at",
+        )
+        .bind(top)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(DetectRun { new_memberships, flags_raised: raised, flags_updated: updated, seconds: started.elapsed().as_secs_f64() })
+    }
+
+    async fn flags_within(&self, unit: &str, open_only: bool) -> Result<Option<Vec<Flag>>> {
+        let mut c = self.read.acquire().await?;
+        let Some(u) = unit_by_code(&mut c, unit).await? else { return Ok(None) };
+        let sql = format!("{FLAG_SELECT} WHERE {} AND (NOT $2 OR f.status = 'open') ORDER BY f.id", unit_within(u.kind));
+        let rows: Vec<FlagRow> = sqlx::query_as(AssertSqlSafe(sql)).bind(u.id).bind(open_only).fetch_all(&mut *c).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            out.push(flag_with_members(&mut c, r).await?);
+        }
+        Ok(Some(out))
+    }
+
+    async fn flag(&self, id: i64) -> Result<Option<Flag>> {
+        let mut c = self.read.acquire().await?;
+        flag_in(&mut c, id).await
+    }
+
+    async fn resolve_flag(&self, id: i64, fake: bool, note: &str, actor: &str, now: DateTime<Utc>) -> Result<Flag> {
+        let note = note.trim();
+        if fake && note.is_empty() {
+            return Err(invalid("note", "reason_required", "say why these members are fake".into(), "बताएं कि ये सदस्य फ़र्ज़ी क्यों हैं".into()));
+        }
+        let mut tx = self.begin_write().await?;
+        Self::lock_keys(&mut tx, &[format!("flag:{id}")]).await?;
+        let f = flag_in(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
+        if f.status != "open" {
+            return Err(invalid("flag", "flag_resolved", format!("flag {id} was already resolved as {}", f.status), format!("फ़्लैग {id} पहले ही {} के रूप में निपटाया जा चुका है", f.status)));
+        }
+        if fake {
+            // Members still counted are rejected; those already rejected, lapsed or cancelled stay.
+            let ids: Vec<i64> = f.members.iter().filter(|m| m.status == "pending" || m.status == "verified").map(|m| m.membership_id).collect();
+            if !ids.is_empty() {
+                set_status_in(&mut tx, &ids, Status::Rejected, Some(&format!("flag {id} ({}): {note}", f.rule)), actor, now).await?;
+            }
+        }
+        sqlx::query("UPDATE flags SET status = $2, resolved_by = $3, resolved_at = $4, note = $5, updated_at = $4 WHERE id = $1")
+            .bind(id)
+            .bind(if fake { "fake" } else { "genuine" })
+            .bind(actor)
+            .bind(now)
+            .bind(note)
+            .execute(&mut *tx)
+            .await?;
+        let f = flag_in(&mut tx, id).await?.expect("exists");
+        tx.commit().await?;
+        Ok(f)
+    }
+}

@@ -65,6 +65,7 @@ on_both!(
     followups_and_bulletins,
     verification_moves_counters_exactly,
     merges_carry_verified_counts,
+    each_rule_fires_on_its_case_and_stays_quiet_otherwise,
 );
 
 fn start() -> NaiveDate {
@@ -2107,5 +2108,87 @@ async fn merges_carry_verified_counts(db: TestDb) {
     assert!(s.verify().await.unwrap().is_empty(), "{:?}", s.verify().await.unwrap());
     s.unmerge(m.merge_id, "admin").await.unwrap();
     assert_eq!(v(s.clone()).await, 1);
+    assert!(s.verify().await.unwrap().is_empty(), "{:?}", s.verify().await.unwrap());
+}
+
+async fn enrol_as(s: &DynStore, who: &str, at: chrono::DateTime<Utc>, e: &Enrolment) -> i64 {
+    let mut c = ctx();
+    c.actor = who.into();
+    c.at = at;
+    let key = uuid::Uuid::new_v4().to_string();
+    s.enrol(e, &c, &key).await.unwrap().outcome.person_id
+}
+
+async fn each_rule_fires_on_its_case_and_stays_quiet_otherwise(db: TestDb) {
+    use sangathan_core::detection::Thresholds;
+    let s = mini(&db).await;
+    let t = Thresholds { rate_min: 5, address_max: 4, ..Thresholds::default() };
+    let now = Utc::now();
+    let hour = |h: i64| now - Duration::days(3) + Duration::hours(h);
+    // Honest workers: three at AC 1, a few members each, random-looking numbers, no addresses.
+    let mut honest = Vec::new();
+    for (w, n) in [("w1", 3), ("w2", 4), ("w3", 3)] {
+        for i in 0..n {
+            let m = format!("98{:08}", (13_579_111u64 * (i + 1) + w.len() as u64 * 7_777 + n as u64 * 31) % 100_000_000);
+            honest.push(enrol_as(&s, w, hour(i as i64), &enr(&format!("{w} Member {i}"), Some(&m), None, &format!("TS-AC-1-B{:04}", i + 1))).await);
+        }
+    }
+    // A padding enroller: twelve members, consecutive mobiles, five to an address, one booth.
+    for i in 0..12u64 {
+        let mut e = enr(&format!("Padded Person {i}"), Some(&format!("{}", 9_100_000_001u64 + i)), None, "TS-AC-1-B0007");
+        e.address = Some(format!("House {}", i / 5 + 1));
+        enrol_as(&s, "padder", hour(5) + Duration::minutes(i as i64), &e).await;
+    }
+    // EPIC serials in a run; one name six times in a booth; one enroller in two districts.
+    for i in 0..5 {
+        enrol_as(&s, "epics", hour(6), &enr(&format!("Epic Holder {i}"), None, Some(&format!("XYZ00000{}", 11 + i)), "TS-AC-2-B0001")).await;
+    }
+    for i in 0..6 {
+        enrol_as(&s, &format!("n{i}"), hour(7), &enr("Ram Kumar", Some(&format!("97{:08}", (24_681_357u64 * (i + 2)) % 100_000_000)), None, "TS-AC-3-B0001")).await;
+    }
+    enrol_as(&s, "roamer", hour(8), &enr("Roamer One", Some("9600011111"), None, "TS-AC-1-B0002")).await;
+    enrol_as(&s, "roamer", hour(8) + Duration::minutes(5), &enr("Roamer Two", Some("9600022222"), None, "TS-AC-4-B0002")).await;
+    // Codes sent eight days ago and never confirmed, for five members of one enroller.
+    for i in 0..5 {
+        let p = enrol_as(&s, "silent", hour(9), &enr(&format!("Silent {i}"), Some(&format!("95{:08}", (11_223_344u64 * (i + 3)) % 100_000_000)), None, "TS-AC-2-B0002")).await;
+        s.send_verification_code(membership_id(&db, p).await, now - Duration::days(8)).await.unwrap();
+    }
+    let run = s.detect(&t, now).await.unwrap();
+    assert_eq!(run.new_memberships, 10 + 12 + 5 + 6 + 2 + 5);
+    let flags = s.flags_within("TS", true).await.unwrap().unwrap();
+    let mut rules: Vec<&str> = flags.iter().map(|f| f.rule.as_str()).collect();
+    rules.sort();
+    assert_eq!(rules, ["epic_run", "far_apart", "number_run", "padding", "repeated_name", "shared_address", "shared_address", "unconfirmed"], "{flags:#?}");
+    let honest_ms: Vec<i64> = {
+        let mut v = Vec::new();
+        for p in &honest {
+            v.push(membership_id(&db, *p).await);
+        }
+        v
+    };
+    assert!(flags.iter().all(|f| f.members.iter().all(|m| !honest_ms.contains(&m.membership_id))), "no honest member is flagged");
+    assert!(flags.iter().all(|f| !f.reason.is_empty() && !f.reason_hi.is_empty()));
+    // A flag is scoped: AC 4 sees the roamer, not AC 1's padding.
+    assert!(s.flags_within("TS-AC-4", true).await.unwrap().unwrap().iter().all(|f| f.rule != "padding"));
+    // Again with nothing new: nothing raised twice.
+    let again = s.detect(&t, now).await.unwrap();
+    assert_eq!((again.new_memberships, again.flags_raised), (0, 0));
+
+    // Found fake: the padding flag's members are rejected together, counters exact.
+    let pad = flags.iter().find(|f| f.rule == "padding").unwrap();
+    let before = s.progress("TS-AC-1", None, clock::today()).await.unwrap().unwrap().unit.achieved;
+    assert_eq!(code_of(s.resolve_flag(pad.id, true, " ", "person:1", now).await.unwrap_err()), "reason_required");
+    let done = s.resolve_flag(pad.id, true, "nobody lives at these houses", "person:1", now).await.unwrap();
+    assert_eq!(done.status, "fake");
+    assert!(done.members.iter().all(|m| m.status == "rejected"));
+    let after = s.progress("TS-AC-1", None, clock::today()).await.unwrap().unwrap().unit.achieved;
+    assert_eq!(after, before - 12);
+    assert_eq!(code_of(s.resolve_flag(pad.id, false, "", "x", now).await.unwrap_err()), "flag_resolved");
+    // Found genuine: nothing moves; resolved flags are not raised again.
+    let names = flags.iter().find(|f| f.rule == "repeated_name").unwrap();
+    s.resolve_flag(names.id, false, "a common name; checked", "person:1", now).await.unwrap();
+    enrol_as(&s, "n9", hour(10), &enr("Ram Kumar", Some("9712121212"), None, "TS-AC-3-B0001")).await;
+    s.detect(&t, now).await.unwrap();
+    assert!(s.flags_within("TS-AC-3", true).await.unwrap().unwrap().is_empty());
     assert!(s.verify().await.unwrap().is_empty(), "{:?}", s.verify().await.unwrap());
 }

@@ -124,4 +124,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(verification::send_code))
         .routes(routes!(verification::confirm_code))
         .routes(routes!(verification::member_confirm))
+        .routes(routes!(verification::flags))
+        .routes(routes!(verification::resolve_flag))
+        .routes(routes!(verification::detect))
 }

@@ -14,7 +14,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use sangathan_core::access::Action;
 use sangathan_store::clock;
-use sangathan_store::verification::{MembershipState, StatusChange};
+use sangathan_store::verification::{DetectRun, Flag, MembershipState, StatusChange};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -238,4 +238,96 @@ pub async fn member_confirm(State(state): State<AppState>, ApiJson(body): ApiJso
         .actor("member".into())
         .on(Json(Confirmed { status: s.status, number: s.number }))
         .into_response())
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FlagsQuery {
+    /// Resolved flags too (default: open ones only).
+    pub all: Option<bool>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Flags {
+    pub flags: Vec<Flag>,
+}
+
+/// Flags about units within a unit, each saying why and linking the members concerned: for an
+/// office-bearer to review (a flag never rejects anyone by itself).
+#[utoipa::path(
+    get,
+    path = "/api/v1/units/{code}/flags",
+    tag = "verification",
+    params(("code" = String, Path, description = "Unit code"), FlagsQuery),
+    responses(
+        (status = 200, description = "The flags", body = Flags),
+        (status = 401, description = "No or bad token", body = ErrorBody),
+        (status = 403, description = "The caller's posts do not allow verifying", body = ErrorBody),
+        (status = 404, description = "No such unit (or outside the caller's scope)", body = ErrorBody),
+    )
+)]
+pub async fn flags(caller: Caller, State(state): State<AppState>, Path(code): Path<String>, ApiQuery(q): ApiQuery<FlagsQuery>) -> Result<Response, ApiError> {
+    caller.must_be_able(Action::Verify)?;
+    scope_at(&caller, &state, &code, Action::Verify).await?;
+    let flags = state.store.flags_within(&code, !q.all.unwrap_or(false)).await?.ok_or(ApiError::NotFound)?;
+    Ok(AuditNote::new("view-flags", Some(format!("unit:{}", code.trim().to_ascii_uppercase()))).on(Json(Flags { flags })))
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+pub struct ResolveBody {
+    /// `genuine` (nothing changes) or `fake` (the members still counted are rejected).
+    pub verdict: String,
+    /// Why (required when fake).
+    #[serde(default)]
+    pub note: String,
+}
+
+/// Resolve a flag: genuine, or fake (its members rejected together, counters exact).
+#[utoipa::path(
+    post,
+    path = "/api/v1/flags/{id}/resolve",
+    tag = "verification",
+    params(("id" = i64, Path, description = "Flag id")),
+    request_body = ResolveBody,
+    responses(
+        (status = 200, description = "Resolved", body = Flag),
+        (status = 401, description = "No or bad token", body = ErrorBody),
+        (status = 404, description = "No such flag (or outside the caller's scope)", body = ErrorBody),
+        (status = 422, description = "Bad verdict, no note for fake, or already resolved", body = ErrorBody),
+    )
+)]
+pub async fn resolve_flag(caller: Caller, State(state): State<AppState>, Path(id): Path<String>, ApiJson(body): ApiJson<ResolveBody>) -> Result<Response, ApiError> {
+    caller.must_be_able(Action::Verify)?;
+    let f = state.store.flag(id_of(&id)?).await?.ok_or(ApiError::NotFound)?;
+    scope_at(&caller, &state, &f.unit, Action::Verify).await?;
+    let fake = match body.verdict.trim() {
+        "fake" => true,
+        "genuine" => false,
+        _ => {
+            return Err(ApiError::Invalid(
+                sangathan_core::FieldError::new("verdict", "bad_verdict", "verdict is genuine or fake", "निर्णय genuine या fake हो").into(),
+            ));
+        }
+    };
+    let f = state.store.resolve_flag(f.id, fake, &body.note, &caller.actor.id, clock::now()).await?;
+    Ok(AuditNote::new("resolve-flag", Some(format!("flag:{} {}", f.id, f.status))).on(Json(f)))
+}
+
+/// Run detection now over what is new (the server also runs it every hour). State office only.
+#[utoipa::path(
+    post,
+    path = "/api/v1/flags/detect",
+    tag = "verification",
+    responses(
+        (status = 200, description = "What the run did", body = DetectRun),
+        (status = 401, description = "No or bad token", body = ErrorBody),
+        (status = 403, description = "Not the state office", body = ErrorBody),
+    )
+)]
+pub async fn detect(caller: Caller, State(state): State<AppState>) -> Result<Response, ApiError> {
+    if !caller.scope.is_state_admin() {
+        return Err(ApiError::Forbidden);
+    }
+    let r = state.store.detect(&sangathan_core::detection::Thresholds::default(), clock::now()).await?;
+    Ok(AuditNote::new("detect", None).on(Json(r)))
 }

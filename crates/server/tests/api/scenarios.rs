@@ -277,6 +277,9 @@ pub const ROUTES: &[(&str, &str, &str)] = &[
     ("post", "/api/v1/memberships/{id}/code", "/api/v1/memberships/1/code"),
     ("post", "/api/v1/memberships/{id}/code/confirm", "/api/v1/memberships/1/code/confirm"),
     ("post", "/api/v1/member-verification", "/api/v1/member-verification"),
+    ("get", "/api/v1/units/{code}/flags", "/api/v1/units/TS/flags"),
+    ("post", "/api/v1/flags/{id}/resolve", "/api/v1/flags/1/resolve"),
+    ("post", "/api/v1/flags/detect", "/api/v1/flags/detect"),
 ];
 
 fn method(m: &str) -> Method {
