@@ -78,32 +78,68 @@ pub fn padding(rows: &[(String, String, usize)], t: &Thresholds) -> Vec<Finding>
     out
 }
 
-/// Runs of consecutive numbers from one enroller. `items`: (membership, number), any order.
-/// `what` names the kind ("mobile" → rule number_run, "EPIC" → epic_run).
-pub fn runs(who: &str, items: &[(i64, u64)], what: &str, t: &Thresholds) -> Vec<Finding> {
-    let mut v: Vec<(u64, i64)> = items.iter().map(|(m, n)| (*n, *m)).collect();
-    v.sort_unstable();
-    v.dedup_by_key(|x| x.0);
-    let rule = if what == "EPIC" { "epic_run" } else { "number_run" };
-    let mut out = Vec::new();
-    let mut start = 0;
-    for i in 1..=v.len() {
-        if i < v.len() && v[i].0 == v[i - 1].0 + 1 {
-            continue;
+/// Most flags one rule raises about one enroller in one run (a flood is one problem, and the
+/// first findings show it).
+pub const MAX_FINDINGS_PER_ENROLLER: usize = 50;
+
+/// Runs of consecutive numbers from one enroller, fed in ascending order (streamed from the
+/// database): `what` is "mobile" (rule number_run) or "EPIC" (epic_run, within one series).
+pub struct Runs<'a> {
+    who: &'a str,
+    what: &'static str,
+    t: &'a Thresholds,
+    cur: Vec<(u64, i64)>,
+    pub found: Vec<Finding>,
+}
+
+impl<'a> Runs<'a> {
+    pub fn new(who: &'a str, what: &'static str, t: &'a Thresholds) -> Self {
+        Runs { who, what, t, cur: Vec::new(), found: Vec::new() }
+    }
+
+    /// The next number (ascending; equal numbers — a household's shared phone — are one).
+    pub fn push(&mut self, membership: i64, n: u64) {
+        match self.cur.last() {
+            Some(&(last, _)) if n == last => {}
+            Some(&(last, _)) if n == last + 1 => self.cur.push((n, membership)),
+            _ => {
+                self.close();
+                self.cur.push((n, membership));
+            }
         }
-        if i - start >= t.run_length {
-            let (first, last) = (v[start].0, v[i - 1].0);
-            out.push(Finding {
+    }
+
+    /// A break in the sequence (e.g. another EPIC series).
+    pub fn close(&mut self) {
+        if self.cur.len() >= self.t.run_length && self.found.len() < MAX_FINDINGS_PER_ENROLLER {
+            let rule = if self.what == "EPIC" { "epic_run" } else { "number_run" };
+            let (first, last, n, who, what) = (self.cur[0].0, self.cur[self.cur.len() - 1].0, self.cur.len(), self.who, self.what);
+            self.found.push(Finding {
                 rule,
                 key: format!("{rule}:{who}:{first}"),
-                en: format!("{who} enrolled {} members with consecutive {what} numbers ({first} … {last})", i - start),
-                hi: format!("{who} ने लगातार {what} नंबरों ({first} … {last}) वाले {} सदस्य जोड़े", i - start),
-                members: v[start..i].iter().map(|x| x.1).collect(),
+                en: format!("{who} enrolled {n} members with consecutive {what} numbers ({first} … {last})"),
+                hi: format!("{who} ने लगातार {what} नंबरों ({first} … {last}) वाले {n} सदस्य जोड़े"),
+                members: self.cur.iter().map(|x| x.1).collect(),
             });
         }
-        start = i;
+        self.cur.clear();
     }
-    out
+
+    pub fn finish(mut self) -> Vec<Finding> {
+        self.close();
+        self.found
+    }
+}
+
+/// Runs of consecutive numbers from one enroller. `items`: (membership, number), any order.
+pub fn runs(who: &str, items: &[(i64, u64)], what: &'static str, t: &Thresholds) -> Vec<Finding> {
+    let mut v: Vec<(u64, i64)> = items.iter().map(|(m, n)| (*n, *m)).collect();
+    v.sort_unstable();
+    let mut r = Runs::new(who, what, t);
+    for (n, m) in v {
+        r.push(m, n);
+    }
+    r.finish()
 }
 
 /// Too many members sharing something in one booth: `kind` is "address" or "name"; `groups`:
@@ -138,24 +174,71 @@ pub fn unconfirmed(who: &str, members: &[i64], t: &Thresholds) -> Option<Finding
     })
 }
 
+/// One enroller in two districts within minutes, fed in time order (streamed): one flag per
+/// enroller, holding the pairs found (at most 500 members).
+pub struct FarApart<'a> {
+    who: &'a str,
+    t: &'a Thresholds,
+    prev: Option<(DateTime<Utc>, i64, i64)>,
+    pairs: usize,
+    shortest: Option<i64>,
+    members: Vec<i64>,
+}
+
+impl<'a> FarApart<'a> {
+    pub fn new(who: &'a str, t: &'a Thresholds) -> Self {
+        FarApart { who, t, prev: None, pairs: 0, shortest: None, members: Vec::new() }
+    }
+
+    pub fn push(&mut self, at: DateTime<Utc>, district: i64, membership: i64) {
+        if let Some((pat, pd, pm)) = self.prev
+            && pd != district
+            && at - pat <= Duration::minutes(self.t.far_minutes)
+        {
+            self.pairs += 1;
+            let gap = (at - pat).num_minutes();
+            self.shortest = Some(self.shortest.map_or(gap, |s| s.min(gap)));
+            if self.members.len() < 500 {
+                if self.members.last() != Some(&pm) {
+                    self.members.push(pm);
+                }
+                self.members.push(membership);
+            }
+        }
+        self.prev = Some((at, district, membership));
+    }
+
+    pub fn finish(self) -> Option<Finding> {
+        let who = self.who;
+        (self.pairs > 0).then(|| Finding {
+            rule: "far_apart",
+            key: format!("far_apart:{who}"),
+            en: format!(
+                "{who} enrolled in two different districts within {} minutes, {} times (closest: {} minutes apart)",
+                self.t.far_minutes,
+                self.pairs,
+                self.shortest.unwrap_or(0)
+            ),
+            hi: format!(
+                "{who} ने {} मिनट के भीतर दो अलग ज़िलों में नामांकन किया, {} बार (सबसे कम अंतर: {} मिनट)",
+                self.t.far_minutes,
+                self.pairs,
+                self.shortest.unwrap_or(0)
+            ),
+            members: self.members,
+        })
+    }
+}
+
 /// One enroller in two districts within minutes. `items`: (time, district, membership), any order.
 pub fn far_apart(who: &str, items: &[(DateTime<Utc>, i64, i64)], t: &Thresholds) -> Vec<Finding> {
     let mut v = items.to_vec();
     v.sort_unstable();
-    let mut out = Vec::new();
-    for w in v.windows(2) {
-        let (a, b) = (w[0], w[1]);
-        if a.1 != b.1 && b.0 - a.0 <= Duration::minutes(t.far_minutes) {
-            out.push(Finding {
-                rule: "far_apart",
-                key: format!("far_apart:{who}:{}", a.2),
-                en: format!("{who} enrolled in two districts {} minutes apart", (b.0 - a.0).num_minutes()),
-                hi: format!("{who} ने {} मिनट के अंतर पर दो ज़िलों में नामांकन किया", (b.0 - a.0).num_minutes()),
-                members: vec![a.2, b.2],
-            });
-        }
+    let mut f = FarApart::new(who, t);
+    for (at, d, m) in v {
+        f.push(at, d, m);
     }
-    out
+    f.finish().into_iter().collect()
 }
 
 /// The digits of an EPIC's serial and its letters (for runs within one series).

@@ -283,6 +283,7 @@ async fn check_code(c: &mut Conn, membership_id: i64, code: &str, now: DateTime<
 
 // ---- Detection and flags ----
 
+use futures::TryStreamExt;
 use sangathan_core::detection::{self as dt, Finding, Thresholds};
 
 const FLAG_SELECT: &str = "SELECT f.id, f.rule, f.reason, f.reason_hi, u.code, f.status, f.created_at, f.resolved_by, f.note FROM flags f \
@@ -416,31 +417,67 @@ impl Detection for StoreImpl {
                     findings.push((f, ac_id));
                 }
             }
-            // Runs of mobiles and EPIC serials, and one enroller in two districts within minutes.
+            // Runs of mobiles and EPIC serials, and one enroller in two districts within minutes:
+            // each enroller's members streamed in order, so memory stays flat however many.
             for who in &enrollers {
-                let rows: Vec<(i64, Option<String>, Option<String>, DateTime<Utc>, Option<i64>, i64)> = sqlx::query_as(
-                    "SELECT m.id, p.mobile, p.epic, m.enrolled_at, a.district_id, m.ac_id FROM memberships m JOIN people p ON p.id = m.person_id \
-                     JOIN units a ON a.id = m.ac_id WHERE m.enrolled_by = $1 AND m.status IN ('pending', 'verified')",
-                )
-                .bind(who)
-                .fetch_all(&mut *c)
-                .await?;
-                let ac_of: HashMap<i64, i64> = rows.iter().map(|r| (r.0, r.5)).collect();
-                let mobiles: Vec<(i64, u64)> = rows.iter().filter_map(|r| Some((r.0, mobile_number(r.1.as_deref()?)?))).collect();
-                let mut series: HashMap<String, Vec<(i64, u64)>> = HashMap::new();
-                for r in &rows {
-                    if let Some((letters, n)) = r.2.as_deref().and_then(dt::epic_serial) {
-                        series.entry(letters).or_default().push((r.0, n));
+                let mut found = Vec::new();
+                let mut runs = dt::Runs::new(who, "mobile", t);
+                let mut first_ac: Option<i64> = None;
+                {
+                    let mut rows = sqlx::query_as::<_, (i64, String, i64)>(
+                        "SELECT m.id, p.mobile, m.ac_id FROM memberships m JOIN people p ON p.id = m.person_id \
+                         WHERE m.enrolled_by = $1 AND m.status IN ('pending', 'verified') AND p.mobile IS NOT NULL ORDER BY p.mobile",
+                    )
+                    .bind(who)
+                    .fetch(&mut *c);
+                    while let Some((id, mobile, ac)) = rows.try_next().await? {
+                        first_ac.get_or_insert(ac);
+                        if let Some(n) = mobile_number(&mobile) {
+                            runs.push(id, n);
+                        }
                     }
                 }
-                let mut found = dt::runs(who, &mobiles, "mobile", t);
-                for items in series.values() {
-                    found.extend(dt::runs(who, items, "EPIC", t));
+                found.extend(runs.finish());
+                let mut epics = dt::Runs::new(who, "EPIC", t);
+                let mut series = String::new();
+                {
+                    let mut rows = sqlx::query_as::<_, (i64, String)>(
+                        "SELECT m.id, p.epic FROM memberships m JOIN people p ON p.id = m.person_id \
+                         WHERE m.enrolled_by = $1 AND m.status IN ('pending', 'verified') AND p.epic IS NOT NULL ORDER BY p.epic",
+                    )
+                    .bind(who)
+                    .fetch(&mut *c);
+                    while let Some((id, epic)) = rows.try_next().await? {
+                        if let Some((letters, n)) = dt::epic_serial(&epic) {
+                            if letters != series {
+                                epics.close();
+                                series = letters;
+                            }
+                            epics.push(id, n);
+                        }
+                    }
                 }
-                let times: Vec<(DateTime<Utc>, i64, i64)> = rows.iter().filter_map(|r| Some((r.3, r.4?, r.0))).collect();
-                found.extend(dt::far_apart(who, &times, t));
+                found.extend(epics.finish());
+                let mut far = dt::FarApart::new(who, t);
+                {
+                    let mut rows = sqlx::query_as::<_, (i64, DateTime<Utc>, Option<i64>)>(
+                        "SELECT m.id, m.enrolled_at, CAST(a.district_id AS BIGINT) FROM memberships m JOIN units a ON a.id = m.ac_id \
+                         WHERE m.enrolled_by = $1 AND m.status IN ('pending', 'verified') ORDER BY m.enrolled_at",
+                    )
+                    .bind(who)
+                    .fetch(&mut *c);
+                    while let Some((id, at, district)) = rows.try_next().await? {
+                        if let Some(d) = district {
+                            far.push(at, d, id);
+                        }
+                    }
+                }
+                found.extend(far.finish());
                 for f in found {
-                    let ac = f.members.first().and_then(|m| ac_of.get(m)).copied().unwrap_or(0);
+                    let ac = match f.members.first() {
+                        Some(m) => sqlx::query_scalar::<_, i64>("SELECT ac_id FROM memberships WHERE id = $1").bind(*m).fetch_one(&mut *c).await?,
+                        None => first_ac.unwrap_or(0),
+                    };
                     findings.push((f, ac));
                 }
             }
