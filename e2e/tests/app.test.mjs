@@ -123,7 +123,7 @@ test('drill down from the state to a booth; an enrolment there moves every level
   assert.equal(state, before.state + 1);
   // Sorting by percentage: the column's links sort the table.
   await page.click('th a[href*="sort=percent"]');
-  const pcts = await page.locator('table.progress tbody tr td:nth-child(4)').allTextContents();
+  const pcts = await page.locator('table.progress tbody tr td.percent').allTextContents();
   const values = pcts.map((t) => parseFloat(t.replace(/[^0-9.]/g, '')));
   assert.deepEqual(values, [...values].sort((a, b) => a - b));
 

@@ -41,6 +41,9 @@ on_both_backends!(
     volunteer_roster_checkin_and_duty_pages,
     bulletin_and_followup_pages,
     new_programme_form_and_activation_on_the_drill_down,
+    verification_queue_page_verifies_and_rejects_in_scope,
+    member_page_sends_a_code_and_takes_it_back,
+    member_confirms_through_their_own_link,
 );
 
 /// A browser-like client: no automatic redirects, cookies sent by hand.
@@ -1519,4 +1522,415 @@ async fn new_programme_form_and_activation_on_the_drill_down(backend: Backend) {
     assert!(en.contains("Active workers (last 30 days)"), "{en}");
     let (status, _) = page(&app, "/units/TS-DT-HILL", &far).await;
     assert_eq!(status, 404);
+}
+
+// ---------------------------------------------------------------- verification
+
+/// A membership's id, through the API (the operator's token).
+async fn membership_of(app: &App, person_id: &serde_json::Value) -> i64 {
+    let m = app
+        .get(&format!("/api/v1/members/{person_id}"))
+        .await
+        .expect(200);
+    m["memberships"][0]["id"].as_i64().unwrap()
+}
+
+/// The code and link token in the newest verification message (what the member's phone shows).
+async fn last_code(app: &App) -> (String, String) {
+    let items = app
+        .store
+        .outbox_due(clock::now() + chrono::Duration::hours(1), 200)
+        .await
+        .unwrap();
+    let body = items
+        .iter()
+        .rev()
+        .find(|i| i.body.contains("/m/verify/"))
+        .map(|i| i.body.clone())
+        .expect("a verification message");
+    let at = body.find("कोड: ").unwrap() + "कोड: ".len();
+    let t = body.find("/m/verify/").unwrap() + "/m/verify/".len();
+    (body[at..at + 6].to_string(), body[t..t + 32].to_string())
+}
+
+/// The audit log's actions about a person (the audit writer may lag a moment).
+async fn actions_of(app: &App, person_id: i64, want: &str) -> Vec<sangathan_store::AuditRecord> {
+    for _ in 0..50 {
+        let trail = app.store.audit_of_person(person_id, 50).await.unwrap();
+        if trail.iter().any(|e| e.event.action == want) {
+            return trail;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    app.store.audit_of_person(person_id, 50).await.unwrap()
+}
+
+async fn verification_queue_page_verifies_and_rejects_in_scope(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let (sector_id, sector) = user(
+        &app,
+        "Sector Checker",
+        "9811100071",
+        Role::SectorIncharge,
+        "TS-AC-1-S01",
+        "/",
+    )
+    .await;
+    let (_, booth) = user(
+        &app,
+        "Booth Worker",
+        "9811100072",
+        Role::BoothPresident,
+        "TS-AC-1-B0001",
+        "/",
+    )
+    .await;
+    let mut people = Vec::new();
+    for _ in 0..3 {
+        people.push(app.enrol(&person("TS-AC-1-B0001"), &key()).await.expect(201));
+    }
+    let outside = app.enrol(&person("TS-AC-2"), &key()).await.expect(201);
+    let mut ids = Vec::new();
+    for p in &people {
+        ids.push(membership_of(&app, &p["person_id"]).await);
+    }
+    // The nav shows the queue to those who may verify, and not to a booth president.
+    let (_, home) = page(&app, "/", &sector).await;
+    assert!(home.contains("href=\"/verification\"") && home.contains("सदस्य सत्यापन"));
+    let (_, home) = page(&app, "/", &booth).await;
+    assert!(!home.contains("href=\"/verification\""));
+    // The queue of the sector (the first post's unit): the three pending, oldest first; nobody
+    // from another AC.
+    let (status, html) = page(&app, "/verification", &sector).await;
+    assert_eq!(status, 200, "{html}");
+    let listed = numbers_after(&html, "id=\"m-", "data-id");
+    assert_eq!(listed, ids, "{html}");
+    for p in &people {
+        assert!(html.contains(p["membership_number"].as_str().unwrap()));
+    }
+    assert!(!html.contains(outside["membership_number"].as_str().unwrap()));
+    // Mobiles show their last four digits only.
+    let mobile = person_mobile(&app, &people[0]["person_id"]).await;
+    assert!(html.contains(&format!("••••••{}", &mobile[mobile.len() - 4..])));
+    assert!(!html.contains(&mobile));
+    let (status, same) = page(&app, "/units/TS-AC-1-S01/verification", &sector).await;
+    assert_eq!(status, 200);
+    assert_eq!(numbers_after(&same, "id=\"m-", "data-id"), ids);
+    // Another AC is not the sector's; a booth president may not verify at all.
+    let (status, _) = page(&app, "/verification?unit=TS-AC-2", &sector).await;
+    assert_eq!(status, 404);
+    for path in ["/verification", "/units/TS-AC-1-B0001/verification"] {
+        let (status, body) = page(&app, path, &booth).await;
+        assert_eq!(status, 403, "{path}");
+        assert!(body.contains("<!doctype html>"));
+    }
+    let csrf = csrf_of(&html);
+    let before = app.get("/api/v1/units/TS-AC-1/progress").await.expect(200);
+    let (achieved, verified) = (
+        before["unit"]["achieved"].as_i64().unwrap(),
+        before["unit"]["verified"].as_i64().unwrap(),
+    );
+    // Without the CSRF token: refused. A booth president's post: refused.
+    let (status, _, _) = post_form(
+        &app,
+        &format!("/verification/{}/verify", ids[0]),
+        &sector,
+        &[("unit", "TS-AC-1-S01")],
+    )
+    .await;
+    assert_eq!(status, 403);
+    let (_, booth_page) = page(&app, "/", &booth).await;
+    let (status, _, _) = post_form(
+        &app,
+        &format!("/verification/{}/verify", ids[0]),
+        &booth,
+        &[("_csrf", &csrf_of(&booth_page)), ("unit", "TS-AC-1-B0001")],
+    )
+    .await;
+    assert_eq!(status, 403);
+    // A rejection needs a reason, said at the row in the reader's language.
+    let reject = format!("/verification/{}/reject", ids[1]);
+    let form = [
+        ("_csrf", csrf.as_str()),
+        ("unit", "TS-AC-1-S01"),
+        ("after", "0"),
+        ("reason", "  "),
+    ];
+    let (status, _, body) = post_form(&app, &reject, &sector, &form).await;
+    assert_eq!(status, 422);
+    assert!(body.contains(&format!("id=\"err-{}\"", ids[1])), "{body}");
+    assert!(body.contains("लिखें कि सदस्य क्यों अस्वीकार किया जा रहा है"));
+    let en = format!("sangathan_lang=en; {sector}");
+    let (status, _, body) = post_form(&app, &reject, &en, &form).await;
+    assert_eq!(status, 422);
+    assert!(body.contains("Write why the member is rejected"));
+    // Verify one, reject another with a reason: back to the queue, counters moved.
+    let (status, location, _) = post_form(
+        &app,
+        &format!("/verification/{}/verify", ids[0]),
+        &sector,
+        &[("_csrf", &csrf), ("unit", "TS-AC-1-S01"), ("after", "0")],
+    )
+    .await;
+    assert_eq!(status, 303);
+    assert_eq!(location, "/verification?unit=TS-AC-1-S01&after=0&done=verified");
+    let (status, location, _) = post_form(
+        &app,
+        &reject,
+        &sector,
+        &[
+            ("_csrf", &csrf),
+            ("unit", "TS-AC-1-S01"),
+            ("after", "0"),
+            ("reason", "not on the voter list"),
+        ],
+    )
+    .await;
+    assert_eq!((status, location.ends_with("done=rejected")), (303, true));
+    let after = app.get("/api/v1/units/TS-AC-1/progress").await.expect(200);
+    assert_eq!(after["unit"]["achieved"].as_i64().unwrap(), achieved - 1);
+    assert_eq!(after["unit"]["verified"].as_i64().unwrap(), verified + 1);
+    let (_, html) = page(&app, &location, &sector).await;
+    assert!(html.contains("सदस्य अस्वीकार कर दिया गया"));
+    assert_eq!(numbers_after(&html, "id=\"m-", "data-id"), vec![ids[2]]);
+    let s = app.store.membership_state(ids[1]).await.unwrap().unwrap();
+    assert_eq!(
+        (s.status.as_str(), s.reason.as_deref()),
+        ("rejected", Some("not on the voter list"))
+    );
+    // Audited under the sector in-charge's name.
+    let trail = actions_of(&app, s.person_id, "membership-status").await;
+    assert!(
+        trail.iter().any(|e| e.event.action == "membership-status"
+            && e.event.actor == format!("person:{sector_id}")),
+        "{trail:?}"
+    );
+    // Nobody verifies what they enrolled themselves: no buttons, and a post is refused.
+    let token = app.store.issue_user_token(sector_id, "test").await.unwrap();
+    let mine = app
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/members",
+            Some(Some(&format!("Bearer {token}"))),
+            Some(&person("TS-AC-1-B0001")),
+            Some(&key()),
+        )
+        .await
+        .expect(201);
+    let mine = membership_of(&app, &mine["person_id"]).await;
+    let (_, html) = page(&app, "/verification", &sector).await;
+    assert!(html.contains(&format!("id=\"m-{mine}\"")));
+    assert!(!html.contains(&format!("/verification/{mine}/verify")));
+    let (status, _, body) = post_form(
+        &app,
+        &format!("/verification/{mine}/verify"),
+        &sector,
+        &[("_csrf", &csrf), ("unit", "TS-AC-1-S01")],
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(body.contains("यह सदस्य आपने जोड़ा है"));
+    assert_eq!(
+        app.store.membership_state(mine).await.unwrap().unwrap().status,
+        "pending"
+    );
+    // The drill-down shows verified beside enrolled and says which one the % counts; the
+    // switch changes it.
+    let progress = app.get("/api/v1/units/TS-AC-1-S01/progress").await.expect(200);
+    let (status, html) = page(&app, "/units/TS-AC-1-S01", &sector).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("id=\"unit-verified\"") && html.contains(">सत्यापित<"));
+    let by_verified = progress["counts"] == "verified";
+    let own_note = if by_verified {
+        "% सत्यापित सदस्यों से गिना जाता है"
+    } else {
+        "% सभी नामांकित सदस्यों"
+    };
+    assert!(html.contains(own_note), "{html}");
+    let (_, all) = page(&app, "/units/TS-AC-1-S01?count=all", &sector).await;
+    assert!(all.contains("% सभी नामांकित सदस्यों"));
+    let (_, ver) = page(&app, "/units/TS-AC-1-S01?count=verified", &sector).await;
+    assert!(ver.contains("% सत्यापित सदस्यों से गिना जाता है"));
+    let target = progress["unit"]["target"].as_i64().unwrap();
+    if target > 0 {
+        let pct = |n: i64| format!("{:.1}%", n as f64 * 100.0 / target as f64);
+        assert!(all.contains(&pct(progress["unit"]["achieved"].as_i64().unwrap())));
+        assert!(ver.contains(&pct(progress["unit"]["verified"].as_i64().unwrap())));
+    }
+    assert!(app.store.verify().await.unwrap().is_empty());
+}
+
+/// A member's mobile (digits as stored), through the API.
+async fn person_mobile(app: &App, person_id: &serde_json::Value) -> String {
+    let m = app
+        .get(&format!("/api/v1/members/{person_id}"))
+        .await
+        .expect(200);
+    m["mobile"].as_str().unwrap().to_string()
+}
+
+async fn member_page_sends_a_code_and_takes_it_back(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let (_, cookie) = officer(&app).await;
+    let p = app.enrol(&person("TS-AC-1-B0001"), &key()).await.expect(201);
+    let pid = p["person_id"].as_i64().unwrap();
+    let mid = membership_of(&app, &p["person_id"]).await;
+    let path = format!("/members/{pid}");
+    let (status, html) = page(&app, &path, &cookie).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("सत्यापन लंबित"), "{html}");
+    assert!(html.contains("सदस्य को कोड भेजें"));
+    assert!(!html.contains(&format!("/memberships/{mid}/code/confirm")));
+    let csrf = csrf_of(&html);
+    // Without the CSRF token: refused.
+    let (status, _, _) = post_form(&app, &format!("/memberships/{mid}/code"), &cookie, &[]).await;
+    assert_eq!(status, 403);
+    let (status, location, _) = post_form(
+        &app,
+        &format!("/memberships/{mid}/code"),
+        &cookie,
+        &[("_csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(status, 303);
+    assert_eq!(location, format!("/members/{pid}?code=sent#membership-{mid}"));
+    let (_, html) = page(&app, &format!("/members/{pid}?code=sent"), &cookie).await;
+    assert!(html.contains("कोड सदस्य के मोबाइल पर भेज दिया गया"));
+    assert!(html.contains(&format!("/memberships/{mid}/code/confirm")));
+    let (code, _) = last_code(&app).await;
+    // A wrong code: said at the membership, in the reader's language.
+    let wrong = if code == "111111" { "222222" } else { "111111" };
+    let confirm = format!("/memberships/{mid}/code/confirm");
+    let (status, _, body) =
+        post_form(&app, &confirm, &cookie, &[("_csrf", &csrf), ("code", wrong)]).await;
+    assert_eq!(status, 422);
+    assert!(body.contains(&format!("id=\"code-err-{mid}\"")));
+    assert!(body.contains("यह भेजा गया कोड नहीं है"), "{body}");
+    let (status, location, _) =
+        post_form(&app, &confirm, &cookie, &[("_csrf", &csrf), ("code", &code)]).await;
+    assert_eq!(status, 303);
+    assert_eq!(
+        location,
+        format!("/members/{pid}?code=confirmed#membership-{mid}")
+    );
+    let (_, html) = page(&app, &location, &cookie).await;
+    assert!(html.contains("सदस्यता सत्यापित हो गई"));
+    assert!(html.contains("data-status=\"verified\""));
+    assert!(!html.contains("सदस्य को कोड भेजें"));
+    // Twice: not pending any more.
+    let (status, _, body) =
+        post_form(&app, &confirm, &cookie, &[("_csrf", &csrf), ("code", &code)]).await;
+    assert_eq!(status, 422);
+    assert!(body.contains("लंबित नहीं"), "{body}");
+    assert_eq!(
+        app.store.membership_state(mid).await.unwrap().unwrap().status,
+        "verified"
+    );
+    let trail = actions_of(&app, pid, "confirm-verification-code").await;
+    assert!(
+        trail
+            .iter()
+            .any(|e| e.event.action == "send-verification-code")
+    );
+    // A rejected membership shows its reason, in English for an English reader.
+    let q = app.enrol(&person("TS-AC-1-B0001"), &key()).await.expect(201);
+    let qid = membership_of(&app, &q["person_id"]).await;
+    app.store
+        .set_status(&[qid], "rejected", Some("duplicate entry"), "test", clock::now())
+        .await
+        .unwrap();
+    let (_, html) = page(
+        &app,
+        &format!("/members/{}", q["person_id"]),
+        &format!("sangathan_lang=en; {cookie}"),
+    )
+    .await;
+    assert!(html.contains("Rejected") && html.contains("duplicate entry"), "{html}");
+    assert!(!html.contains("Send code to member"));
+    assert!(app.store.verify().await.unwrap().is_empty());
+}
+
+async fn member_confirms_through_their_own_link(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let p = app.enrol(&person("TS-AC-1-B0001"), &key()).await.expect(201);
+    let pid = p["person_id"].as_i64().unwrap();
+    let mid = membership_of(&app, &p["person_id"]).await;
+    let token = app
+        .store
+        .send_verification_code(mid, clock::now())
+        .await
+        .unwrap();
+    let (code, sent) = last_code(&app).await;
+    assert_eq!(sent, token);
+    let path = format!("/m/verify/{token}");
+    // No login needed: the form, in Hindi unless the reader chose English.
+    let (status, html) = page(&app, &path, "").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("<html lang=\"hi\">") && html.contains("6 अंकों का कोड"));
+    assert!(!html.contains("name=\"csrf-token\""));
+    // No such link: a 404 page.
+    let (status, body) = page(&app, "/m/verify/not-a-token", "").await;
+    assert_eq!(status, 404);
+    assert!(body.contains("<!doctype html>"));
+    let post = |path: String, code: String, cookie: &'static str, origin: Option<&'static str>| {
+        let app_url = app.url(&path);
+        async move {
+            let mut req = client().post(app_url).form(&[("code", code)]);
+            if !cookie.is_empty() {
+                req = req.header("cookie", cookie);
+            }
+            if let Some(o) = origin {
+                req = req.header("origin", o);
+            }
+            let res = req.send().await.unwrap();
+            (res.status().as_u16(), res.text().await.unwrap())
+        }
+    };
+    let unknown = format!("/m/verify/{}", "0".repeat(32));
+    let (status, _) = post(unknown, code.clone(), "", None).await;
+    assert_eq!(status, 404);
+    // Another site may not post it.
+    let (status, _) = post(path.clone(), code.clone(), "", Some("https://evil.example")).await;
+    assert_eq!(status, 403);
+    // Not six digits; a wrong code (in Hindi, and in English).
+    let (status, body) = post(path.clone(), "12".into(), "", None).await;
+    assert_eq!(status, 422);
+    assert!(body.contains("संदेश का 6 अंकों का कोड लिखें"));
+    let wrong = if code == "111111" { "222222" } else { "111111" };
+    let (status, body) = post(path.clone(), wrong.into(), "", None).await;
+    assert_eq!(status, 422);
+    assert!(body.contains("यह भेजा गया कोड नहीं है"), "{body}");
+    let (status, body) = post(path.clone(), wrong.into(), "sangathan_lang=en", None).await;
+    assert_eq!(status, 422);
+    assert!(body.contains("that is not the code that was sent"), "{body}");
+    // The right code: confirmed, with the membership number.
+    let (status, body) = post(path.clone(), code.clone(), "", None).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("आपकी सदस्यता की पुष्टि हो गई"));
+    assert!(body.contains(p["membership_number"].as_str().unwrap()));
+    assert_eq!(
+        app.store.membership_state(mid).await.unwrap().unwrap().status,
+        "verified"
+    );
+    // Once only: the second time says it is already confirmed.
+    let (status, body) = post(path.clone(), code.clone(), "", None).await;
+    assert_eq!(status, 422);
+    assert!(body.contains("पहले ही पुष्टि"), "{body}");
+    let (_, body) = post(path.clone(), code.clone(), "sangathan_lang=en", None).await;
+    assert!(body.contains("already confirmed"), "{body}");
+    // Audited as the member's own act.
+    let trail = actions_of(&app, pid, "member-confirmed").await;
+    assert!(
+        trail
+            .iter()
+            .any(|e| e.event.action == "member-confirmed" && e.event.actor == "member"),
+        "{trail:?}"
+    );
+    assert!(app.store.verify().await.unwrap().is_empty());
 }

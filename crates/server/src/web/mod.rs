@@ -11,6 +11,7 @@ pub mod bulk;
 pub mod i18n;
 pub mod meetings;
 pub mod pages;
+pub mod verification;
 pub mod volunteers;
 
 use crate::AppState;
@@ -86,6 +87,22 @@ pub fn router() -> Router<AppState> {
         .route("/members", get(pages::members))
         .route("/members/{id}", get(pages::member))
         .route("/members/{id}/correction", post(pages::correction))
+        .route("/verification", get(verification::queue))
+        .route("/units/{code}/verification", get(verification::unit_queue))
+        .route(
+            "/verification/{id}/{answer}",
+            post(verification::decide),
+        )
+        .route("/memberships/{id}/code", post(verification::send_code))
+        .route(
+            "/memberships/{id}/code/confirm",
+            post(verification::confirm_code),
+        )
+        // The member's own confirmation, behind the link in their message (no login).
+        .route(
+            "/m/verify/{token}",
+            get(verification::member_verify_page).post(verification::member_verify_submit),
+        )
         .route(
             "/import",
             get(bulk::import_page)
@@ -163,6 +180,7 @@ impl PageCaller {
             logged_in: true,
             can_members: s.may_somewhere(Action::ViewMembers),
             can_enrol: s.may_somewhere(Action::Enrol),
+            can_verify: s.may_somewhere(Action::Verify),
             can_export: s.may_somewhere(Action::Export),
             can_import: s.may_somewhere(Action::Import),
             can_meetings: s.may_somewhere(Action::ViewMeetings)
@@ -226,6 +244,8 @@ pub struct Chrome {
     pub logged_in: bool,
     pub can_members: bool,
     pub can_enrol: bool,
+    /// The verification queue.
+    pub can_verify: bool,
     pub can_export: bool,
     pub can_import: bool,
     /// Meetings and reports (the inbox link).
@@ -248,6 +268,7 @@ impl Chrome {
             logged_in: false,
             can_members: false,
             can_enrol: false,
+            can_verify: false,
             can_export: false,
             can_import: false,
             can_meetings: false,

@@ -33,6 +33,7 @@ pub struct Row {
     pub kind: String,
     pub target: String,
     pub achieved: String,
+    pub verified: String,
     pub percent: f64,
     pub percent_text: String,
     pub pace: String,
@@ -42,16 +43,68 @@ pub struct Row {
     pub link: bool,
 }
 
+/// Which count a page's % uses: the campaign's own (`counts`), or the reader's choice
+/// (`?count=all|verified`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Basis {
+    Verified,
+    Achieved,
+}
+
+impl Basis {
+    /// The campaign's own (`verified` or `achieved`).
+    fn of(counts: &str) -> Basis {
+        if counts == "achieved" {
+            Basis::Achieved
+        } else {
+            Basis::Verified
+        }
+    }
+    /// The reader's choice, if any.
+    fn chosen(q: Option<&str>) -> Option<Basis> {
+        match q.map(str::trim) {
+            Some("all") | Some("achieved") => Some(Basis::Achieved),
+            Some("verified") => Some(Basis::Verified),
+            _ => None,
+        }
+    }
+    fn param(self) -> &'static str {
+        match self {
+            Basis::Verified => "verified",
+            Basis::Achieved => "all",
+        }
+    }
+}
+
 impl Row {
     fn of(r: &ProgressRow, lang: Lang, link: bool) -> Row {
+        Row::by(r, lang, link, None)
+    }
+    /// A row whose % counts `basis` (computed here when it is not the campaign's own, `counts`).
+    fn by(r: &ProgressRow, lang: Lang, link: bool, basis: Option<(Basis, Basis)>) -> Row {
+        let percent = match basis {
+            Some((want, own)) if want != own => {
+                let n = match want {
+                    Basis::Verified => r.verified,
+                    Basis::Achieved => r.achieved,
+                };
+                if r.target > 0 {
+                    (n as f64) * 100.0 / (r.target as f64)
+                } else {
+                    0.0
+                }
+            }
+            _ => r.percent,
+        };
         Row {
             code: r.code.clone(),
             name: lang.pick(&r.name, r.name_hi.as_deref()).to_string(),
             kind: lang.t(&format!("kind-{}", r.kind)),
             target: indian(r.target),
             achieved: indian(r.achieved),
-            percent: r.percent,
-            percent_text: format!("{:.1}%", r.percent),
+            verified: indian(r.verified),
+            percent,
+            percent_text: format!("{percent:.1}%"),
             pace: if r.needed == 0 {
                 lang.t("pace-done")
             } else {
@@ -105,7 +158,7 @@ pub struct LoginForm {
 
 /// A form post from another site is refused (SameSite keeps the cookie off it; this keeps the
 /// login form itself from being posted by another site).
-fn same_origin(headers: &HeaderMap) -> bool {
+pub(super) fn same_origin(headers: &HeaderMap) -> bool {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         return true;
     };
@@ -370,13 +423,50 @@ struct UnitPage {
     activation: Option<(String, Act, Option<(String, i64, i64)>)>,
     sort: String,
     dir: String,
-    /// `campaign=…&` to keep in the sort links, when not the default campaign.
+    /// `campaign=…&count=…&` to keep in the sort links, when not the defaults.
     campaign: String,
+    /// What the % counts, and the switch: (label, link, current).
+    counts: Counts,
     child_kind: String,
     map: bool,
     can_members: bool,
     can_meetings: bool,
     as_of: String,
+}
+
+/// What a page's % counts, and the switch between verified and all enrolled.
+pub struct Counts {
+    pub note: String,
+    pub switch: Vec<(String, String, bool)>,
+}
+
+impl Counts {
+    /// `base`: the page's path with its query so far (ending in `?` or `&`).
+    fn of(lang: Lang, basis: Basis, base: &str) -> Counts {
+        Counts {
+            note: lang.t(match basis {
+                Basis::Verified => "counts-verified",
+                Basis::Achieved => "counts-achieved",
+            }),
+            switch: [Basis::Verified, Basis::Achieved]
+                .into_iter()
+                .map(|b| {
+                    let label = lang.t(match b {
+                        Basis::Verified => "count-verified",
+                        Basis::Achieved => "count-all",
+                    });
+                    (label, format!("{base}count={}", b.param()), b == basis)
+                })
+                .collect(),
+        }
+    }
+}
+
+/// `campaign=…&` when a campaign was chosen.
+fn campaign_param(campaign: Option<&str>) -> String {
+    campaign
+        .map(|c| format!("campaign={}&", urlencode(c)))
+        .unwrap_or_default()
 }
 
 impl UnitPage {
@@ -406,6 +496,8 @@ pub struct SortQuery {
     sort: Option<String>,
     dir: Option<String>,
     campaign: Option<String>,
+    /// `all` or `verified`: which count the % uses (default: the campaign's own).
+    count: Option<String>,
 }
 
 /// Activation at a unit as a page shows it: "12 / 40" and "30.0%" (aggregates, no names).
@@ -489,6 +581,10 @@ pub async fn drill(
         "asc"
     };
     let mut children = progress.children.clone();
+    let own = Basis::of(&progress.counts);
+    let chosen = Basis::chosen(q.count.as_deref());
+    let basis = chosen.unwrap_or(own);
+    let pct = |r: &ProgressRow| Row::by(r, lang, false, Some((basis, own))).percent;
     let act = activation_of(&state, &progress.unit.code).await;
     let act_of = |code: &str| -> Option<&ActivationRow> {
         act.as_ref()
@@ -499,7 +595,8 @@ pub async fn drill(
             "active" => act_of(&r.code).and_then(|a| a.rate).unwrap_or(-1.0),
             "target" => r.target as f64,
             "achieved" => r.achieved as f64,
-            "percent" => r.percent,
+            "verified" => r.verified as f64,
+            "percent" => pct(r),
             "pace" => r.daily_needed,
             "last7" => r.rate_7d,
             _ => 0.0,
@@ -516,7 +613,7 @@ pub async fn drill(
     if dir == "desc" {
         children.reverse();
     }
-    let unit = Row::of(&progress.unit, lang, false);
+    let unit = Row::by(&progress.unit, lang, false, Some((basis, own)));
     let child_kind = progress
         .children
         .first()
@@ -534,7 +631,12 @@ pub async fn drill(
             .map(|r| {
                 let a = act.as_ref().map(|_| act_of(&r.code).map(Act::of));
                 (
-                    Row::of(r, lang, !r.code.ends_with("UNASSIGNED")),
+                    Row::by(
+                        r,
+                        lang,
+                        !r.code.ends_with("UNASSIGNED"),
+                        Some((basis, own)),
+                    ),
                     a.flatten(),
                 )
             })
@@ -557,10 +659,22 @@ pub async fn drill(
                 here,
             )
         }),
-        campaign: campaign
-            .as_deref()
-            .map(|c| format!("campaign={}&", urlencode(c)))
-            .unwrap_or_default(),
+        campaign: format!(
+            "{}{}",
+            campaign_param(campaign.as_deref()),
+            chosen
+                .map(|b| format!("count={}&", b.param()))
+                .unwrap_or_default()
+        ),
+        counts: Counts::of(
+            lang,
+            basis,
+            &format!(
+                "/units/{}?{}sort={sort}&dir={dir}&",
+                progress.unit.code,
+                campaign_param(campaign.as_deref())
+            ),
+        ),
         sort,
         dir: dir.into(),
         child_kind,
@@ -592,6 +706,7 @@ struct MapPage {
     svg: String,
     legend: Vec<(&'static str, String)>,
     rows: Vec<Row>,
+    counts: Counts,
 }
 
 /// The colour of a percentage of target: five steps, light to dark, readable by the
@@ -613,10 +728,14 @@ fn colour(percent: f64) -> &'static str {
         .unwrap_or(STEPS[0].1)
 }
 
-pub async fn state_map(pc: PageCaller, State(state): State<AppState>) -> PageResult {
+pub async fn state_map(
+    pc: PageCaller,
+    State(state): State<AppState>,
+    Query(q): Query<SortQuery>,
+) -> PageResult {
     let top = state.store.state_code().await.map_err(|e| pc.err(e))?;
     if in_scope(&pc.caller, &state, &top).await.is_ok() {
-        return unit_map(pc, State(state), Path(top), Query(SortQuery::default())).await;
+        return unit_map(pc, State(state), Path(top), Query(q)).await;
     }
     // Not the whole state: the map of the first post's unit.
     let code = pc
@@ -641,6 +760,9 @@ pub async fn unit_map(
     let top = progress_seen(&pc.caller, &state, &code, campaign)
         .await
         .map_err(|e| pc.err(e))?;
+    let own = Basis::of(&top.counts);
+    let basis = Basis::chosen(q.count.as_deref()).unwrap_or(own);
+    let by = Some((basis, own));
     // The ACs' figures: from each district of the unit (one read per district), or the AC's own.
     let mut acs: Vec<ProgressRow> = Vec::new();
     if top.unit.kind == "ac" {
@@ -672,11 +794,12 @@ pub async fn unit_map(
         .filter_map(|r| {
             let no: u32 = r.code.rsplit('-').next()?.parse().ok()?;
             let name = lang.pick(&r.name, r.name_hi.as_deref());
+            let percent = Row::by(r, lang, true, by).percent;
             Some((
                 no,
-                format!("{name} ({no}): {:.1}%", r.percent),
+                format!("{name} ({no}): {percent:.1}%"),
                 format!("/units/{}", r.code),
-                colour(r.percent),
+                colour(percent),
             ))
         })
         .collect();
@@ -689,12 +812,12 @@ pub async fn unit_map(
             href,
         })
         .collect();
-    let unit = Row::of(&top.unit, lang, true);
+    let unit = Row::by(&top.unit, lang, true, by);
     let svg = crate::map::svg(
         &areas,
         &lang.ta("map-title", &[("unit", unit.name.clone())]),
     );
-    let mut rows: Vec<Row> = acs.iter().map(|r| Row::of(r, lang, true)).collect();
+    let mut rows: Vec<Row> = acs.iter().map(|r| Row::by(r, lang, true, by)).collect();
     rows.sort_by(|a, b| a.percent.total_cmp(&b.percent));
     let page = MapPage {
         c: pc.chrome(lang.ta("map-title", &[("unit", unit.name.clone())])),
@@ -702,6 +825,11 @@ pub async fn unit_map(
         svg,
         legend: STEPS.iter().map(|s| (s.1, s.2.to_string())).collect(),
         rows,
+        counts: Counts::of(
+            lang,
+            basis,
+            &format!("/units/{}/map?{}", top.unit.code, campaign_param(campaign)),
+        ),
     };
     Ok(pc.respond(html(&page)))
 }
@@ -1204,6 +1332,22 @@ struct MemberPage {
     can_audit: bool,
     saved: bool,
     wings: std::collections::HashMap<String, String>,
+    /// Each membership's verification, by membership id.
+    states: std::collections::HashMap<i64, MembershipLine>,
+    /// A note after a code was sent or confirmed.
+    note: Option<String>,
+}
+
+/// A membership's verification as the member page shows it.
+pub struct MembershipLine {
+    pub status: String,
+    pub reason: Option<String>,
+    pub pending: bool,
+    pub code_sent: bool,
+    /// The reader may send a code and type it back (Enrol there).
+    pub may_code: bool,
+    /// Why the last post about it was refused.
+    pub error: Option<String>,
 }
 
 impl MemberPage {
@@ -1230,11 +1374,21 @@ impl MemberPage {
             .map(|y| y.to_string())
             .unwrap_or_else(|| "—".into())
     }
+    pub fn line(&self, id: &i64) -> Option<&MembershipLine> {
+        self.states.get(id)
+    }
+    pub fn status_of(&self, s: &sangathan_store::MembershipView) -> String {
+        match self.states.get(&s.membership_id) {
+            Some(l) => l.status.clone(),
+            None => super::verification::status_name(self.c.lang, &s.status),
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
 pub struct SavedQuery {
     saved: Option<String>,
+    code: Option<String>,
 }
 
 pub async fn member(
@@ -1243,7 +1397,24 @@ pub async fn member(
     Path(id): Path<String>,
     Query(sq): Query<SavedQuery>,
 ) -> PageResult {
-    let (m, note) = member_seen(&pc.caller, &state, &id)
+    let note = sq
+        .code
+        .as_deref()
+        .filter(|c| matches!(*c, "sent" | "confirmed"))
+        .map(|c| pc.lang.t(&format!("code-done-{c}")));
+    member_page_with(&pc, &state, &id, sq.saved.is_some(), note, None).await
+}
+
+/// The member page; `error`: a refused post about one membership (its id, the message).
+pub(super) async fn member_page_with(
+    pc: &PageCaller,
+    state: &AppState,
+    id: &str,
+    saved: bool,
+    note: Option<String>,
+    error: Option<(i64, String)>,
+) -> PageResult {
+    let (m, audit) = member_seen(&pc.caller, state, id)
         .await
         .map_err(|e| pc.err(e))?;
     // The audit trail, for the roles that may read the audit log where the member lives.
@@ -1260,17 +1431,58 @@ pub async fn member(
     } else {
         Vec::new()
     };
+    let mut states = std::collections::HashMap::new();
+    for s in &m.memberships {
+        let Some(v) = state
+            .store
+            .membership_state(s.membership_id)
+            .await
+            .map_err(|e| pc.err(e))?
+        else {
+            continue;
+        };
+        let pending = v.status == "pending";
+        let may_code = pending
+            && crate::routes::verification::membership_seen(
+                &pc.caller,
+                state,
+                s.membership_id,
+                Action::Enrol,
+            )
+            .await
+            .is_ok();
+        states.insert(
+            s.membership_id,
+            MembershipLine {
+                status: super::verification::status_name(pc.lang, &v.status),
+                reason: v.reason.clone().filter(|r| !r.trim().is_empty()),
+                pending,
+                code_sent: v.code_sent,
+                may_code,
+                error: error
+                    .as_ref()
+                    .filter(|e| e.0 == s.membership_id)
+                    .map(|e| e.1.clone()),
+            },
+        );
+    }
     let page = MemberPage {
         c: pc.chrome(m.name.clone()),
         m,
         trail,
         can_audit,
-        saved: sq.saved.is_some(),
-        wings: super::wing_names(&state, pc.lang)
+        saved,
+        wings: super::wing_names(state, pc.lang)
             .await
             .map_err(|e| pc.err(e))?,
+        states,
+        note,
     };
-    Ok(pc.respond(note.on(html(&page))))
+    let mut res = html(&page);
+    if error.is_some() {
+        *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    Ok(pc.respond(audit.on(res)))
 }
 
 #[derive(Debug, Default, Deserialize)]
