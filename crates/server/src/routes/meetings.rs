@@ -38,7 +38,7 @@ async fn wing_id(state: &AppState, code: &str) -> Result<Option<i64>, ApiError> 
 }
 
 /// Refuse a wing the caller holds no post of at the unit (as if the record did not exist).
-async fn in_wing(
+pub async fn in_wing(
     state: &AppState,
     wings: &sangathan_core::access::Wings,
     code: &str,

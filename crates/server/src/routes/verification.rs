@@ -35,7 +35,7 @@ pub async fn membership_seen(caller: &Caller, state: &AppState, id: i64, action:
 }
 
 /// Nobody verifies what they enrolled themselves.
-fn not_own(caller: &Caller, m: &MembershipState) -> Result<(), ApiError> {
+pub fn not_own(caller: &Caller, m: &MembershipState) -> Result<(), ApiError> {
     if m.enrolled_by == caller.actor.id && caller.actor.person_id.is_some() {
         return Err(ApiError::Invalid(sangathan_core::FieldError::new(
             "membership",

@@ -9,6 +9,7 @@ use crate::audit::AuditNote;
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, ApiQuery};
+use crate::routes::meetings::in_wing;
 use crate::routes::units::scope_at;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -27,25 +28,6 @@ use utoipa::{IntoParams, ToSchema};
 
 fn id_of(s: &str) -> Result<i64, ApiError> {
     s.trim().parse().map_err(|_| ApiError::NotFound)
-}
-
-/// Refuse a wing the caller holds no post of at the unit (as if the record did not exist).
-async fn in_wing(
-    state: &AppState,
-    wings: &sangathan_core::access::Wings,
-    code: &str,
-) -> Result<(), ApiError> {
-    let id = state
-        .store
-        .wings()
-        .await?
-        .into_iter()
-        .find(|w| w.code.eq_ignore_ascii_case(code.trim()))
-        .map(|w| w.id);
-    match id {
-        Some(id) if !wings.contains(id) => Err(ApiError::Hidden),
-        _ => Ok(()),
-    }
 }
 
 /// A programme the caller may `action` on: its venue in their scope, in its wing.

@@ -12,7 +12,6 @@ use super::pages::{message_of, same_origin};
 use super::{Chrome, PageCaller, PageError, html, urlencode};
 use crate::AppState;
 use crate::audit::AuditNote;
-use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::routes::units::scope_at;
 use crate::routes::verification::membership_seen;
@@ -23,7 +22,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use sangathan_core::access::Action;
 use sangathan_store::clock;
-use sangathan_store::verification::MembershipState;
 use serde::Deserialize;
 
 type PageResult = Result<Response, PageError>;
@@ -35,27 +33,7 @@ fn id_of(s: &str) -> Result<i64, ApiError> {
     s.trim().parse().map_err(|_| ApiError::NotFound)
 }
 
-/// Nobody verifies what they enrolled themselves (the API's rule, `routes::verification`).
-fn not_own(caller: &Caller, m: &MembershipState) -> Result<(), ApiError> {
-    if m.enrolled_by == caller.actor.id && caller.actor.person_id.is_some() {
-        return Err(ApiError::Invalid(
-            sangathan_core::FieldError::new(
-                "membership",
-                "own_enrolment",
-                format!(
-                    "{}: you enrolled this member; someone above you verifies them",
-                    m.number
-                ),
-                format!(
-                    "{}: यह सदस्य आपने जोड़ा है; सत्यापन आपसे ऊपर का पदाधिकारी करेगा",
-                    m.number
-                ),
-            )
-            .into(),
-        ));
-    }
-    Ok(())
-}
+use crate::routes::verification::not_own;
 
 /// The reason of a refused write in the reader's language (other errors are error pages).
 fn refusal(e: ApiError, lang: Lang) -> Result<String, ApiError> {

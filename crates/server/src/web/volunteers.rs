@@ -547,17 +547,9 @@ pub async fn create_programme(
     let wings = scope_at(&pc.caller, &state, &unit, Action::ManageProgrammes)
         .await
         .map_err(|e| pc.err(e))?;
-    let wing_id = state
-        .store
-        .wings()
+    crate::routes::meetings::in_wing(&state, &wings, &wing)
         .await
-        .map_err(|e| pc.err(e))?
-        .into_iter()
-        .find(|w| w.code.eq_ignore_ascii_case(&wing))
-        .map(|w| w.id);
-    if wing_id.is_some_and(|id| !wings.contains(id)) {
-        return Err(pc.err(ApiError::Hidden));
-    }
+        .map_err(|e| pc.err(e))?;
     let body = NewProgramme {
         wing,
         unit,
