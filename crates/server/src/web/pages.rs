@@ -522,21 +522,50 @@ impl Act {
     }
 }
 
-/// Activation at a unit and its children over the active window, by code; None when the
-/// installation keeps no volunteer force (the store refuses) or the read fails.
-async fn activation_of(state: &AppState, code: &str) -> Option<Activation> {
-    match state
-        .store
-        .activation(code, ACTIVE_WINDOW_DAYS, clock::now())
-        .await
-    {
+/// Activation figures that were slow to read, by unit code, kept ten minutes: a division's or
+/// the state's take seconds at 18 M members (they read every volunteer membership), so the page
+/// never waits more than two seconds for them and the figures arrive on a later visit.
+type ActivationCache = std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, Option<Activation>)>>;
+
+fn activation_cache() -> &'static ActivationCache {
+    static CACHE: std::sync::OnceLock<ActivationCache> = std::sync::OnceLock::new();
+    CACHE.get_or_init(Default::default)
+}
+
+const ACTIVATION_FRESH: std::time::Duration = std::time::Duration::from_secs(600);
+
+async fn read_activation(store: sangathan_store::DynStore, code: String) -> Option<Activation> {
+    let started = std::time::Instant::now();
+    let a = match store.activation(&code, ACTIVE_WINDOW_DAYS, clock::now()).await {
         Ok(a) => a,
         Err(sangathan_store::StoreError::Invalid(_)) => None,
         Err(e) => {
             tracing::warn!(error = %e, unit = code, "activation figures could not be read");
-            None
+            return None;
         }
+    };
+    // Only slow units are kept: an AC's figures (a fraction of a second) are always fresh.
+    if started.elapsed() > std::time::Duration::from_millis(500)
+        && let Ok(mut c) = activation_cache().lock()
+    {
+        c.insert(code, (std::time::Instant::now(), a.clone()));
     }
+    a
+}
+
+/// Activation at a unit and its children over the active window, by code; None when the
+/// installation keeps no volunteer force (the store refuses), the read fails, or it is still
+/// being read (see [`ActivationCache`]).
+async fn activation_of(state: &AppState, code: &str) -> Option<Activation> {
+    if let Ok(c) = activation_cache().lock()
+        && let Some((at, a)) = c.get(code)
+        && at.elapsed() < ACTIVATION_FRESH
+    {
+        return a.clone();
+    }
+    let job = tokio::spawn(read_activation(state.store.clone(), code.to_string()));
+    // Past two seconds the read goes on in the background and fills the cache.
+    tokio::time::timeout(std::time::Duration::from_secs(2), job).await.ok()?.ok()?
 }
 
 /// The path from the state down to a unit; each one a link when the caller may see it.
