@@ -72,13 +72,37 @@ pub async fn run(s: &DynStore, as_user: Option<&str>, cmd: VerificationCmd) -> a
     Ok(())
 }
 
+/// May the command's user review a flag: every member one they may verify, none enrolled by them.
+async fn reviewable(s: &DynStore, op: &Operator, f: &sangathan_store::verification::Flag) -> anyhow::Result<bool> {
+    let Some(scope) = &op.scope else { return Ok(true) };
+    if scope.is_state_admin() {
+        return Ok(true);
+    }
+    let wings = s.wings().await?;
+    for m in &f.members {
+        if m.enrolled_by == op.actor {
+            return Ok(false);
+        }
+        let (Some(place), Some(w)) = (s.place(&m.unit).await?, wings.iter().find(|w| w.code == m.wing)) else { return Ok(false) };
+        if !scope.allows(Action::Verify, &place, w.id) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
 /// `sangathan flags UNIT [--all] [--json]`: open flags in the unit's subtree, each with its rule,
 /// why and the members concerned: `{"flags":[{"id","rule","reason","members":[…]},…]}`.
 pub async fn flags(s: &DynStore, as_user: Option<&str>, unit: &str, all: bool, json: bool) -> anyhow::Result<()> {
     let op = Operator::resolve(s, as_user).await?;
     op.must_be_able(Action::Verify)?;
     op.wings(Action::Verify, unit).await?;
-    let flags = s.flags_within(unit, !all).await?.ok_or_else(|| anyhow!("unknown unit: {unit}"))?;
+    let mut flags = Vec::new();
+    for f in s.flags_within(unit, !all).await?.ok_or_else(|| anyhow!("unknown unit: {unit}"))? {
+        if reviewable(s, &op, &f).await? {
+            flags.push(f);
+        }
+    }
     op.audit("view-flags", Some(format!("unit:{}", unit.to_ascii_uppercase())), None).await?;
     if json {
         println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "flags": flags }))?);
@@ -112,6 +136,9 @@ pub async fn resolve(s: &DynStore, as_user: Option<&str>, id: i64, verdict: &str
     op.must_be_able(Action::Verify)?;
     let f = s.flag(id).await?.ok_or_else(|| anyhow!("no flag {id}"))?;
     op.wings(Action::Verify, &f.unit).await.map_err(|_| anyhow!("no flag {id}"))?;
+    if !reviewable(s, &op, &f).await? {
+        bail!("no flag {id}");
+    }
     let fake = match verdict {
         "fake" => true,
         "genuine" => false,

@@ -231,6 +231,15 @@ async fn programme_at(
     Ok(p)
 }
 
+/// Follow-up lists (names and mobiles): managing follow-ups at the unit in the volunteer force.
+async fn followups_at(op: &Operator, unit: &str) -> anyhow::Result<()> {
+    op.must_be_able(Action::ManageFollowups)?;
+    if op.wings_named(Action::ManageFollowups, unit, Some("volunteers")).await?.is_none() {
+        bail!("unknown unit: {unit}");
+    }
+    Ok(())
+}
+
 async fn must_at(op: &Operator, action: Action, unit: &str) -> anyhow::Result<()> {
     op.must_be_able(action)?;
     op.wings(action, unit).await?;
@@ -579,7 +588,7 @@ pub async fn volunteers(
             days,
             json,
         } => {
-            must_at(&op, Action::ManageFollowups, &unit).await?;
+            followups_at(&op, &unit).await?;
             let list = s
                 .make_followups(
                     &unit,
@@ -603,7 +612,7 @@ pub async fn volunteers(
             }
         }
         VolunteersCmd::FollowupList { unit, open, json } => {
-            must_at(&op, Action::ManageFollowups, &unit).await?;
+            followups_at(&op, &unit).await?;
             let list = s
                 .followups_within(&unit, open)
                 .await?
@@ -640,7 +649,7 @@ pub async fn volunteers(
                 .await?
                 .ok_or_else(|| anyhow!("no follow-up {id}"))?;
             if op.actor != format!("person:{}", f.assigned_to) {
-                must_at(&op, Action::ManageFollowups, &f.unit).await?;
+                followups_at(&op, &f.unit).await?;
             }
             let f = s
                 .followup_outcome(id, &outcome, &next_step, &note, clock::now())

@@ -698,14 +698,14 @@ async fn authorization_matrix(backend: Backend) {
                     format!("/api/v1/units/{u}/followups"),
                     "/api/v1/units/{code}/followups",
                     json!({}),
-                    if w.allowed(role, "followups", u, None) { 200 } else { denied("followups") },
+                    if w.allowed(role, "followups", u, Some("volunteers")) { 200 } else { denied("followups") },
                 ),
                 (
                     "post",
                     format!("/api/v1/units/{u}/followups"),
                     "/api/v1/units/{code}/followups",
                     json!({"assign_to": 999_999}),
-                    if w.allowed(role, "followups", u, None) { 422 } else { denied("followups") },
+                    if w.allowed(role, "followups", u, Some("volunteers")) { 422 } else { denied("followups") },
                 ),
                 (
                     "post",

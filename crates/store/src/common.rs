@@ -1310,7 +1310,17 @@ async fn merge_in(c: &mut Conn, from: i64, into: i64, actor: &str) -> Result<Mer
     let (mut moved, mut cancelled, mut snapshot_ms) = (Vec::new(), Vec::new(), Vec::new());
     for (id, number, wing_id, unit_id, status, day, verified_on) in ms {
         let action = if into_wings.contains(&wing_id) {
-            sqlx::query("UPDATE memberships SET status = 'cancelled' WHERE id = $1").bind(id).execute(&mut *c).await?;
+            // Guarded on the state read above: a verification landing meanwhile fails the merge
+            // instead of leaving the counters one off.
+            let n = sqlx::query("UPDATE memberships SET status = 'cancelled' WHERE id = $1 AND status = $2")
+                .bind(id)
+                .bind(&status)
+                .execute(&mut *c)
+                .await?
+                .rows_affected();
+            if n != 1 {
+                return Err(StoreError::Refused(format!("membership {number} changed during the merge; try again")));
+            }
             if counts(&status) {
                 let u = match units.get(&unit_id) {
                     Some(u) => u.clone(),
@@ -1512,11 +1522,15 @@ async fn unmerge_in(c: &mut Conn, merge_id: i64, actor: &str) -> Result<MergeOut
             if person != from || status != "cancelled" {
                 return Err(StoreError::Refused(format!("membership {} has changed since the merge", m.number)));
             }
-            sqlx::query("UPDATE memberships SET status = $2 WHERE id = $1")
+            let n = sqlx::query("UPDATE memberships SET status = $2 WHERE id = $1 AND status = 'cancelled'")
                 .bind(m.id)
                 .bind(&m.previous_status)
                 .execute(&mut *c)
-                .await?;
+                .await?
+                .rows_affected();
+            if n != 1 {
+                return Err(StoreError::Refused(format!("membership {} changed during the undo; try again", m.number)));
+            }
             if counts(&m.previous_status) {
                 let u = unit_by_id(c, unit_id).await?;
                 deltas.count(&u, wing_id, day, 1);

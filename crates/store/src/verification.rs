@@ -85,7 +85,9 @@ pub struct FlagMember {
     pub number: String,
     pub person_id: i64,
     pub unit: String,
+    pub wing: String,
     pub status: String,
+    pub enrolled_by: String,
 }
 
 /// What a detection run did.

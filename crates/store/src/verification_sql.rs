@@ -298,9 +298,9 @@ async fn flag_in(c: &mut Conn, id: i64) -> Result<Option<Flag>> {
 }
 
 async fn flag_with_members(c: &mut Conn, r: FlagRow) -> Result<Flag> {
-    let members: Vec<(i64, String, i64, String, String)> = sqlx::query_as(
-        "SELECT m.id, m.number, m.person_id, u.code, m.status FROM flag_members fm JOIN memberships m ON m.id = fm.membership_id \
-         JOIN units u ON u.id = m.unit_id WHERE fm.flag_id = $1 ORDER BY m.id",
+    let members: Vec<(i64, String, i64, String, String, String, String)> = sqlx::query_as(
+        "SELECT m.id, m.number, m.person_id, u.code, w.code, m.status, m.enrolled_by FROM flag_members fm JOIN memberships m ON m.id = fm.membership_id \
+         JOIN units u ON u.id = m.unit_id JOIN wings w ON w.id = m.wing_id WHERE fm.flag_id = $1 ORDER BY m.id",
     )
     .bind(r.0)
     .fetch_all(&mut *c)
@@ -315,7 +315,10 @@ async fn flag_with_members(c: &mut Conn, r: FlagRow) -> Result<Flag> {
         created_at: r.6,
         resolved_by: r.7,
         note: r.8,
-        members: members.into_iter().map(|m| FlagMember { membership_id: m.0, number: m.1, person_id: m.2, unit: m.3, status: m.4 }).collect(),
+        members: members
+            .into_iter()
+            .map(|m| FlagMember { membership_id: m.0, number: m.1, person_id: m.2, unit: m.3, wing: m.4, status: m.5, enrolled_by: m.6 })
+            .collect(),
     })
 }
 
@@ -340,8 +343,10 @@ async fn save_finding(c: &mut Conn, f: &Finding, unit_id: i64, now: DateTime<Utc
             (id, false)
         }
         None => {
-            let id: i64 = sqlx::query_scalar(
-                "INSERT INTO flags (rule, key, unit_id, reason, reason_hi, status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'open', $6, $6) RETURNING id",
+            // Two runs at once (the hourly job and a manual one) may race here: the second leaves it.
+            let id: Option<i64> = sqlx::query_scalar(
+                "INSERT INTO flags (rule, key, unit_id, reason, reason_hi, status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'open', $6, $6) \
+                 ON CONFLICT (key) DO NOTHING RETURNING id",
             )
             .bind(f.rule)
             .bind(&f.key)
@@ -349,8 +354,9 @@ async fn save_finding(c: &mut Conn, f: &Finding, unit_id: i64, now: DateTime<Utc
             .bind(&f.en)
             .bind(&f.hi)
             .bind(now)
-            .fetch_one(&mut *c)
+            .fetch_optional(&mut *c)
             .await?;
+            let Some(id) = id else { return Ok((0, 0)) };
             (id, true)
         }
     };
@@ -378,16 +384,21 @@ impl Detection for StoreImpl {
     async fn detect(&self, t: &Thresholds, now: DateTime<Utc>) -> Result<DetectRun> {
         let started = std::time::Instant::now();
         let mut c = self.read.acquire().await?;
-        let last: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(last_membership), 0) FROM detection_state").fetch_one(&mut *c).await?;
+        let state: Option<(i64, DateTime<Utc>)> = sqlx::query_as("SELECT last_membership, ran_at FROM detection_state WHERE id = 1").fetch_optional(&mut *c).await?;
+        let last = state.map_or(0, |s| s.0);
+        // Ids come from a sequence: one below the last run's top may have committed after that
+        // run read. Memberships enrolled shortly before it are read again, so none is skipped.
+        let since = state.map_or(now, |s| s.1 - Duration::minutes(15));
         let top: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM memberships").fetch_one(&mut *c).await?;
         let new_memberships = (top - last).max(0) as u64;
         let mut findings: Vec<(Finding, i64)> = Vec::new();
-        if top > last {
-            // What the new memberships touch.
+        {
+            // What the new memberships touch (and those enrolled just before the last run).
             let touched: Vec<(String, i64, i64)> =
-                sqlx::query_as("SELECT DISTINCT enrolled_by, ac_id, unit_id FROM memberships WHERE id > $1 AND id <= $2")
+                sqlx::query_as("SELECT DISTINCT enrolled_by, ac_id, unit_id FROM memberships WHERE (id > $1 AND id <= $2) OR enrolled_at >= $3")
                     .bind(last)
                     .bind(top)
+                    .bind(since)
                     .fetch_all(&mut *c)
                     .await?;
             let enrollers: Vec<String> = touched.iter().map(|x| x.0.clone()).collect::<HashSet<_>>().into_iter().collect();

@@ -115,6 +115,16 @@ async fn cannot_serve(c: &mut Conn, person: i64, d: &Duty) -> Result<Option<Fiel
     if declined.as_deref() == Some("declined") {
         return Ok(Some(FieldError::new("person", "declined", "this volunteer declined this duty", "इस स्वयंसेवक ने यह ड्यूटी मना कर दी है")));
     }
+    let (from, to) = (crate::clock::day_of(d.starts_at), crate::clock::day_of(d.ends_at));
+    let away: Option<i64> = sqlx::query_scalar("SELECT id FROM volunteer_unavailable WHERE person_id = $1 AND from_day <= $3 AND to_day >= $2 LIMIT 1")
+        .bind(person)
+        .bind(from)
+        .bind(to)
+        .fetch_optional(&mut *c)
+        .await?;
+    if away.is_some() {
+        return Ok(Some(FieldError::new("person", "unavailable", "this volunteer is unavailable that day", "यह स्वयंसेवक उस दिन उपलब्ध नहीं है")));
+    }
     let clash: Option<i64> = sqlx::query_scalar(
         "SELECT duty_id FROM duty_assignments WHERE person_id = $1 AND status <> 'declined' AND duty_id <> $2 \
          AND starts_at < $4 AND ends_at > $3 LIMIT 1",
@@ -132,16 +142,6 @@ async fn cannot_serve(c: &mut Conn, person: i64, d: &Duty) -> Result<Option<Fiel
             format!("this volunteer is already on duty {other} at that time"),
             format!("यह स्वयंसेवक उसी समय ड्यूटी {other} पर है"),
         )));
-    }
-    let (from, to) = (crate::clock::day_of(d.starts_at), crate::clock::day_of(d.ends_at));
-    let away: Option<i64> = sqlx::query_scalar("SELECT id FROM volunteer_unavailable WHERE person_id = $1 AND from_day <= $3 AND to_day >= $2 LIMIT 1")
-        .bind(person)
-        .bind(from)
-        .bind(to)
-        .fetch_optional(&mut *c)
-        .await?;
-    if away.is_some() {
-        return Ok(Some(FieldError::new("person", "unavailable", "this volunteer is unavailable that day", "यह स्वयंसेवक उस दिन उपलब्ध नहीं है")));
     }
     Ok(None)
 }
@@ -518,12 +518,24 @@ impl Volunteers for StoreImpl {
         let shift = vt::window("ends_at", d.starts_at.unwrap_or(p.starts_at), d.ends_at.unwrap_or(p.ends_at))?;
         vt::shift_within(shift, (p.starts_at, p.ends_at))?;
         if let Some(l) = d.leader {
-            let live: Option<i64> = sqlx::query_scalar("SELECT id FROM people WHERE id = $1 AND erased_at IS NULL AND merged_into IS NULL")
-                .bind(l)
-                .fetch_optional(&mut *tx)
-                .await?;
+            // A leader from the venue's district (or AC): placed there, or a member or
+            // office-bearer there.
+            let venue = unit_by_code(&mut tx, &p.venue).await?.expect("the venue exists");
+            let top = match reach_of(&venue) {
+                (_, Some(district)) => unit_by_id(&mut tx, district).await?,
+                (Some(ac), None) => unit_by_id(&mut tx, ac).await?,
+                _ => venue,
+            };
+            let sql = format!(
+                "SELECT p.id FROM people p WHERE p.id = $2 AND p.erased_at IS NULL AND p.merged_into IS NULL AND ( \
+                   p.unit_id IN (SELECT u.id FROM units u WHERE {w}) \
+                   OR EXISTS (SELECT 1 FROM memberships m JOIN units u ON u.id = m.unit_id WHERE m.person_id = p.id AND m.status IN ('pending', 'verified') AND {w}) \
+                   OR EXISTS (SELECT 1 FROM posts ps JOIN units u ON u.id = ps.unit_id WHERE ps.person_id = p.id AND ps.ends_on IS NULL AND {w}))",
+                w = unit_within(top.kind)
+            );
+            let live: Option<i64> = sqlx::query_scalar(AssertSqlSafe(sql)).bind(top.id).bind(l).fetch_optional(&mut *tx).await?;
             if live.is_none() {
-                return Err(invalid("leader", "unknown_person", format!("no such person: {l}"), format!("ऐसा कोई व्यक्ति नहीं: {l}")));
+                return Err(invalid("leader", "out_of_reach", format!("person {l} is not one of the venue district's people"), format!("व्यक्ति {l} स्थल के ज़िले के लोगों में नहीं है")));
             }
         }
         let id: i64 = sqlx::query_scalar(
@@ -575,15 +587,28 @@ impl Volunteers for StoreImpl {
                     return Err(invalid("duty", "duty_full", format!("all {} places on this duty are taken", d.headcount), format!("इस ड्यूटी के सभी {} स्थान भरे हैं", d.headcount)));
                 }
                 let member: Option<i64> = sqlx::query_scalar(
-                    "SELECT m.person_id FROM memberships m JOIN people p ON p.id = m.person_id WHERE m.person_id = $1 AND m.wing_id = $2 \
+                    "SELECT m.ac_id FROM memberships m JOIN people p ON p.id = m.person_id WHERE m.person_id = $1 AND m.wing_id = $2 \
                      AND m.status IN ('pending', 'verified') AND p.erased_at IS NULL AND p.merged_into IS NULL",
                 )
                 .bind(pid)
                 .bind(wing)
                 .fetch_optional(&mut *tx)
                 .await?;
-                if member.is_none() {
+                let Some(their_ac) = member else {
                     return Err(invalid("person", "not_a_volunteer", format!("person {pid} is not a member of the volunteer force"), format!("व्यक्ति {pid} स्वयंसेवक बल का सदस्य नहीं है")));
+                };
+                // Within reach, as the fill: the venue's AC or district (and so, their name only
+                // to a commander whose programme it is).
+                let venue = unit_by_code(&mut tx, &p.venue).await?.expect("the venue exists");
+                let (ac, district) = reach_of(&venue);
+                let near: Option<i64> = sqlx::query_scalar("SELECT id FROM units WHERE id = $1 AND (id = $2 OR district_id = $3)")
+                    .bind(their_ac)
+                    .bind(ac)
+                    .bind(district)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if near.is_none() {
+                    return Err(invalid("person", "out_of_reach", format!("person {pid} serves in another district"), format!("व्यक्ति {pid} दूसरे ज़िले में सेवा देते हैं")));
                 }
                 if let Some(e) = cannot_serve(&mut tx, pid, &d).await? {
                     return Err(e.into());
@@ -898,15 +923,28 @@ impl Volunteers for StoreImpl {
 
     async fn make_followups(&self, unit: &str, assignee: i64, limit: u32, days: i64, actor: &str, now: DateTime<Utc>) -> Result<Vec<Followup>> {
         let mut tx = self.begin_write().await?;
-        Self::lock_keys(&mut tx, &[format!("followups:{}", unit.trim().to_ascii_uppercase())]).await?;
+        // One key for all: lists of overlapping units (an AC and its sector) never pick one person twice.
+        Self::lock_keys(&mut tx, &["followups".to_string()]).await?;
         let u = unit_by_code(&mut tx, unit).await?.ok_or_else(|| invalid("unit", "unknown_unit", format!("no unit {}", unit.trim()), format!("इकाई {} नहीं मिली", unit.trim())))?;
         let vol = volunteer_wing_id(&mut tx).await?;
-        let live: Option<i64> = sqlx::query_scalar("SELECT id FROM people WHERE id = $1 AND erased_at IS NULL AND merged_into IS NULL")
-            .bind(assignee)
-            .fetch_optional(&mut *tx)
-            .await?;
+        // The one who calls or visits belongs to the unit: placed in it, a member there, or an
+        // office-bearer there or above it (names and mobiles go to them).
+        let sql = format!(
+            "SELECT p.id FROM people p WHERE p.id = $2 AND p.erased_at IS NULL AND p.merged_into IS NULL AND ( \
+               p.unit_id IN (SELECT u.id FROM units u WHERE {w}) \
+               OR EXISTS (SELECT 1 FROM memberships m JOIN units u ON u.id = m.unit_id WHERE m.person_id = p.id AND m.status IN ('pending', 'verified') AND {w}) \
+               OR EXISTS (SELECT 1 FROM posts ps JOIN units u ON u.id = ps.unit_id WHERE ps.person_id = p.id AND ps.ends_on IS NULL AND ({w} OR ps.unit_id IN ({up}))))",
+            w = unit_within(u.kind),
+            up = id_list(&u.anc.rollup(u.id))
+        );
+        let live: Option<i64> = sqlx::query_scalar(AssertSqlSafe(sql)).bind(u.id).bind(assignee).fetch_optional(&mut *tx).await?;
         if live.is_none() {
-            return Err(invalid("assign_to", "unknown_person", format!("no such person: {assignee}"), format!("ऐसा कोई व्यक्ति नहीं: {assignee}")));
+            return Err(invalid(
+                "assign_to",
+                "assignee_outside_unit",
+                format!("person {assignee} is not one of this unit's people"),
+                format!("व्यक्ति {assignee} इस इकाई के लोगों में नहीं है"),
+            ));
         }
         let sql = format!(
             "{}SELECT p.id, cadre.uid FROM cadre JOIN people p ON p.id = cadre.pid \

@@ -1846,10 +1846,11 @@ async fn duties_never_double_book_or_exceed_headcount(db: TestDb) {
     assert_eq!(taken, vec![ac1[0], ac1[2]]);
     assert_eq!(code_of(s.assign(water.id, Some(ac1[1]), "admin", Utc::now()).await.unwrap_err()), "duty_full");
     s.answer_duty(gate.id, ac1[0], true, Utc::now()).await.unwrap();
-    // Unavailable that day: not asked.
-    s.set_volunteer_unavailable(far[0], clock::today(), clock::today() + Duration::days(2)).await.unwrap();
+    // Unavailable that day: not asked; another district: out of reach.
+    s.set_volunteer_unavailable(ac2[1], clock::today(), clock::today() + Duration::days(2)).await.unwrap();
     let extra = s.add_duty(p.id, &duty("parking", 10, 14, 5)).await.unwrap();
-    assert_eq!(code_of(s.assign(extra.id, Some(far[0]), "admin", Utc::now()).await.unwrap_err()), "unavailable");
+    assert_eq!(code_of(s.assign(extra.id, Some(ac2[1]), "admin", Utc::now()).await.unwrap_err()), "unavailable");
+    assert_eq!(code_of(s.assign(extra.id, Some(far[0]), "admin", Utc::now()).await.unwrap_err()), "out_of_reach");
     // Two fills at once never put more than the headcount on a duty.
     let late = s.add_duty(p.id, &duty("first-aid", 13, 14, 2)).await.unwrap();
     let (a, b) = tokio::join!(s.assign(late.id, None, "admin", Utc::now()), s.assign(late.id, None, "admin", Utc::now()));

@@ -197,6 +197,9 @@ pub struct CodeBody {
 )]
 pub async fn confirm_code(caller: Caller, State(state): State<AppState>, Path(id): Path<String>, ApiJson(body): ApiJson<CodeBody>) -> Result<Response, ApiError> {
     let m = membership_seen(&caller, &state, id_of(&id)?, Action::Enrol).await?;
+    // The worker who enrolled the member may not confirm for them (one phone on many fakes):
+    // the member confirms through their own link, or someone else types the code.
+    not_own(&caller, &m)?;
     let s = state.store.confirm_verification_code(m.membership_id, &body.code, &caller.actor.id, clock::now()).await?;
     Ok(AuditNote::new("confirm-verification-code", Some(format!("membership:{}", m.membership_id))).person(m.person_id).on(Json(s)))
 }
@@ -240,6 +243,29 @@ pub async fn member_confirm(State(state): State<AppState>, ApiJson(body): ApiJso
         .into_response())
 }
 
+/// May the caller review a flag: every member it links is one they may verify (a flag can span
+/// wings, ACs and districts), and none was enrolled by the caller.
+pub async fn flag_reviewable(caller: &Caller, state: &AppState, f: &Flag) -> Result<bool, ApiError> {
+    if caller.scope.is_state_admin() {
+        return Ok(true);
+    }
+    let wings = state.store.wings().await?;
+    let mut places = std::collections::HashMap::new();
+    for m in &f.members {
+        if m.enrolled_by == caller.actor.id {
+            return Ok(false);
+        }
+        if !places.contains_key(&m.unit) {
+            places.insert(m.unit.clone(), state.store.place(&m.unit).await?);
+        }
+        let (Some(place), Some(w)) = (&places[&m.unit], wings.iter().find(|w| w.code == m.wing)) else { return Ok(false) };
+        if !caller.scope.allows(Action::Verify, place, w.id) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct FlagsQuery {
@@ -269,7 +295,12 @@ pub struct Flags {
 pub async fn flags(caller: Caller, State(state): State<AppState>, Path(code): Path<String>, ApiQuery(q): ApiQuery<FlagsQuery>) -> Result<Response, ApiError> {
     caller.must_be_able(Action::Verify)?;
     scope_at(&caller, &state, &code, Action::Verify).await?;
-    let flags = state.store.flags_within(&code, !q.all.unwrap_or(false)).await?.ok_or(ApiError::NotFound)?;
+    let mut flags = Vec::new();
+    for f in state.store.flags_within(&code, !q.all.unwrap_or(false)).await?.ok_or(ApiError::NotFound)? {
+        if flag_reviewable(&caller, &state, &f).await? {
+            flags.push(f);
+        }
+    }
     Ok(AuditNote::new("view-flags", Some(format!("unit:{}", code.trim().to_ascii_uppercase()))).on(Json(Flags { flags })))
 }
 
@@ -300,6 +331,9 @@ pub async fn resolve_flag(caller: Caller, State(state): State<AppState>, Path(id
     caller.must_be_able(Action::Verify)?;
     let f = state.store.flag(id_of(&id)?).await?.ok_or(ApiError::NotFound)?;
     scope_at(&caller, &state, &f.unit, Action::Verify).await?;
+    if !flag_reviewable(&caller, &state, &f).await? {
+        return Err(ApiError::Hidden);
+    }
     let fake = match body.verdict.trim() {
         "fake" => true,
         "genuine" => false,

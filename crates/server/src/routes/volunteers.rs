@@ -44,6 +44,17 @@ pub async fn programme_seen(
     Ok(p)
 }
 
+/// Follow-up lists are the volunteer force's work, and show names and mobiles: the caller must
+/// manage follow-ups at the unit in the volunteer force's wing.
+pub async fn followups_scope(caller: &Caller, state: &AppState, code: &str) -> Result<(), ApiError> {
+    let wings = scope_at(caller, state, code, Action::ManageFollowups).await?;
+    let vol = state.store.wings().await?.into_iter().find(|w| w.code == "volunteers").map(|w| w.id);
+    match vol {
+        Some(v) if wings.contains(v) => Ok(()),
+        _ => Err(ApiError::Hidden),
+    }
+}
+
 /// The caller as a reader of bulletins (a person; the built-in operator reads none).
 pub async fn reader_of(caller: &Caller, state: &AppState) -> Result<Reader, ApiError> {
     let me = caller.actor.person_id.ok_or(ApiError::Forbidden)?;
@@ -661,7 +672,7 @@ pub async fn make_followups(
     Path(code): Path<String>,
     ApiJson(body): ApiJson<FollowupsBody>,
 ) -> Result<Response, ApiError> {
-    scope_at(&caller, &state, &code, Action::ManageFollowups).await?;
+    followups_scope(&caller, &state, &code).await?;
     let days = body.days.unwrap_or(vt::ACTIVE_WINDOW_DAYS).clamp(1, 366);
     let list = state
         .store
@@ -706,7 +717,7 @@ pub async fn unit_followups(
     Path(code): Path<String>,
     ApiQuery(q): ApiQuery<OpenQuery>,
 ) -> Result<Response, ApiError> {
-    scope_at(&caller, &state, &code, Action::ManageFollowups).await?;
+    followups_scope(&caller, &state, &code).await?;
     let list = state
         .store
         .followups_within(&code, q.open.unwrap_or(false))
@@ -776,7 +787,7 @@ pub async fn followup_outcome(
         .await?
         .ok_or(ApiError::NotFound)?;
     if caller.actor.person_id != Some(f.assigned_to) {
-        scope_at(&caller, &state, &f.unit, Action::ManageFollowups).await?;
+        followups_scope(&caller, &state, &f.unit).await?;
     }
     let f = state
         .store

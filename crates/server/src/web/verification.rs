@@ -374,11 +374,16 @@ pub async fn confirm_code(
         .chars()
         .map(sangathan_core::ids::ascii_digit)
         .collect();
-    match state
-        .store
-        .confirm_verification_code(m.membership_id, &code, &pc.caller.actor.id, clock::now())
-        .await
-    {
+    // As the API: the enroller does not confirm for their own members.
+    let done = match not_own(&pc.caller, &m) {
+        Ok(()) => state
+            .store
+            .confirm_verification_code(m.membership_id, &code, &pc.caller.actor.id, clock::now())
+            .await
+            .map_err(ApiError::from),
+        Err(e) => Err(e),
+    };
+    match done {
         Ok(_) => {
             let res = Redirect::to(&format!(
                 "/members/{}?code=confirmed#membership-{}",
@@ -394,7 +399,7 @@ pub async fn confirm_code(
             ))
         }
         Err(e) => {
-            let msg = refusal(ApiError::from(e), pc.lang).map_err(|e| pc.err(e))?;
+            let msg = refusal(e, pc.lang).map_err(|e| pc.err(e))?;
             super::pages::member_page_with(
                 &pc,
                 &state,

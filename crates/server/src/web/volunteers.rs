@@ -805,7 +805,7 @@ async fn followups_page_with(
     let (list, unit, audit) = match unit {
         Some(code) => {
             pc.must_be_able(Action::ManageFollowups)?;
-            scope_at(&pc.caller, state, code, Action::ManageFollowups)
+            crate::routes::volunteers::followups_scope(&pc.caller, state, code)
                 .await
                 .map_err(|e| pc.err(e))?;
             let list = state
@@ -902,7 +902,7 @@ pub async fn make_followups(
 ) -> PageResult {
     pc.check_csrf(f.csrf.as_deref().unwrap_or(""))?;
     pc.must_be_able(Action::ManageFollowups)?;
-    scope_at(&pc.caller, &state, &code, Action::ManageFollowups)
+    crate::routes::volunteers::followups_scope(&pc.caller, &state, &code)
         .await
         .map_err(|e| pc.err(e))?;
     let code = code.trim().to_ascii_uppercase();
@@ -962,7 +962,7 @@ pub async fn followup_outcome(
         .ok_or_else(|| pc.err(ApiError::NotFound))?;
     let mine = pc.caller.actor.person_id == Some(fu.assigned_to);
     if !mine {
-        scope_at(&pc.caller, &state, &fu.unit, Action::ManageFollowups)
+        crate::routes::volunteers::followups_scope(&pc.caller, &state, &fu.unit)
             .await
             .map_err(|e| pc.err(e))?;
     }

@@ -158,4 +158,5 @@ SELECT mp.person_id, 'meeting', MAX(m.starts_at) FROM meeting_people mp JOIN mee
 INSERT INTO activity (person_id, source, last_at)
 SELECT p.id, 'enrol', e.last_at FROM (
     SELECT enrolled_by, MAX(enrolled_at) AS last_at FROM memberships WHERE enrolled_by LIKE 'person:%' GROUP BY enrolled_by
-) e JOIN people p ON 'person:' || CAST(p.id AS TEXT) = e.enrolled_by;
+) e JOIN people p ON 'person:' || CAST(p.id AS TEXT) = e.enrolled_by
+ WHERE p.erased_at IS NULL;
