@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  BASE, AC_INCHARGE, COMMANDER, VOLUNTEER, VOLUNTEER_2, browser, login, api, apiSend, session,
+  BASE, COMMANDER, VOLUNTEER, VOLUNTEER_2, browser, login, api, apiSend, session,
   freshMobile, shot, requested,
 } from './lib.mjs';
 
@@ -166,7 +166,7 @@ test('volunteers are checked in by typed code, one while offline, which lands on
 });
 
 test('a worker reads a bulletin and comments on it', async () => {
-  // The commander posts to the district, pinned, from the feed's form.
+  // The commander posts to the district's volunteer force, pinned, from the feed's form.
   const page = await phone.newPage();
   await page.goto(BASE + '/bulletins');
   await page.selectOption('#b-unit', 'UP-DT-AGRA');
@@ -179,11 +179,12 @@ test('a worker reads a bulletin and comments on it', async () => {
   const id = Number(new URL(page.url()).pathname.split('/').pop());
   await page.close();
 
-  // A worker of the AC: unread on the home page, marked in the feed, counted once when read.
+  // A volunteer of the district (the commander writes to the force): unread on the home page,
+  // marked in the feed, counted once when read.
   const worker = await browser(PHONE);
   others.push(worker);
   const wp = await worker.newPage();
-  await login(wp, AC_INCHARGE);
+  await login(wp, VOLUNTEER);
   await wp.goto(BASE + '/');
   assert.match(await wp.textContent('#home-bulletins'), /अपठित बुलेटिन: [1-9]/);
   await Promise.all([wp.waitForURL('**/bulletins'), wp.click('#home-bulletins a')]);

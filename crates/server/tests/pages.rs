@@ -1069,7 +1069,17 @@ async fn bulletin_and_followup_pages(backend: Backend) {
         "/",
     )
     .await;
-    let (_, reader) = officer(&app).await;
+    // A volunteer of the district: the commander's bulletins go to the force.
+    let (_, reader) = user_in(
+        &app,
+        "Asha Verma",
+        "9811100001",
+        Role::Volunteer,
+        "TS-AC-1-B0001",
+        "volunteers",
+        "/",
+    )
+    .await;
     let (_, far) = user(
         &app,
         "Kiran Pal",
@@ -1080,7 +1090,8 @@ async fn bulletin_and_followup_pages(backend: Backend) {
     )
     .await;
 
-    // The commander posts a bulletin to the district (all wings) from the feed's form.
+    // The commander posts a bulletin to the district (the volunteer force: their wing) from the
+    // feed's form.
     let (status, html) = page(&app, "/bulletins", &cmd).await;
     assert_eq!(status, 200);
     assert!(html.contains("id=\"post-bulletin\"") && html.contains("value=\"TS-DT-HILL\""));

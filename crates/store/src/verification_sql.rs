@@ -328,9 +328,29 @@ async fn save_finding(c: &mut Conn, f: &Finding, unit_id: i64, now: DateTime<Utc
     if f.members.is_empty() {
         return Ok((0, 0));
     }
-    let have: Option<(i64, String)> = sqlx::query_as("SELECT id, status FROM flags WHERE key = $1").bind(&f.key).fetch_optional(&mut *c).await?;
+    // A subject decided before keeps its decision; for an enroller, members found since then make
+    // a new flag (key `…#N`), so a padder cleared once is not cleared for ever. A booth's address
+    // or name found genuine stays decided.
+    let mut key = f.key.clone();
+    let mut known: HashSet<i64> = HashSet::new();
+    let mut have: Option<(i64, String)> = None;
+    for _ in 0..20 {
+        have = sqlx::query_as("SELECT id, status FROM flags WHERE key = $1").bind(&key).fetch_optional(&mut *c).await?;
+        match &have {
+            Some((id, status)) if status != "open" && !matches!(f.rule, "shared_address" | "repeated_name") => {
+                let ms: Vec<i64> = sqlx::query_scalar("SELECT membership_id FROM flag_members WHERE flag_id = $1").bind(*id).fetch_all(&mut *c).await?;
+                known.extend(ms);
+                key = format!("{}#{id}", f.key);
+            }
+            _ => break,
+        }
+    }
+    let fresh: Vec<i64> = f.members.iter().copied().filter(|m| !known.contains(m)).collect();
+    if fresh.is_empty() || have.as_ref().is_some_and(|(_, s)| s != "open") {
+        return Ok((0, 0));
+    }
+    let f = &Finding { key, members: fresh, ..f.clone() };
     let (id, raised) = match have {
-        Some((_, status)) if status != "open" => return Ok((0, 0)),
         Some((id, _)) => {
             sqlx::query("UPDATE flags SET reason = $2, reason_hi = $3, updated_at = $4 WHERE id = $1")
                 .bind(id)

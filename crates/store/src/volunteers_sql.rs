@@ -203,6 +203,17 @@ async fn refresh_activity(c: &mut Conn, people: &[i64]) -> Result<()> {
 /// An erasure: the person's duties, check-ins, code, activity, follow-ups about them, comments
 /// and views go (view counts follow).
 async fn erase_volunteer_data(c: &mut Conn, id: i64) -> Result<()> {
+    // Flags that quoted their address or name say so no more, and no flag links them.
+    sqlx::query(
+        "UPDATE flags SET reason = 'a shared address or name (a member concerned was erased)', \
+         reason_hi = 'एक साझा पता या नाम (संबंधित एक सदस्य का विवरण मिटाया गया)' \
+         WHERE rule IN ('shared_address', 'repeated_name') AND id IN (SELECT fm.flag_id FROM flag_members fm \
+         JOIN memberships m ON m.id = fm.membership_id WHERE m.person_id = $1)",
+    )
+    .bind(id)
+    .execute(&mut *c)
+    .await?;
+    sqlx::query("DELETE FROM flag_members WHERE membership_id IN (SELECT id FROM memberships WHERE person_id = $1)").bind(id).execute(&mut *c).await?;
     sqlx::query("UPDATE bulletins SET views = views - 1 WHERE id IN (SELECT bulletin_id FROM bulletin_views WHERE person_id = $1)").bind(id).execute(&mut *c).await?;
     for sql in [
         "DELETE FROM bulletin_views WHERE person_id = $1",
@@ -700,7 +711,7 @@ impl Volunteers for StoreImpl {
             return Ok(d);
         }
         if a.status == "declined" {
-            return Err(invalid("duty", "declined", "you declined this duty; ask the commander to put you back".into(), "आपने यह ड्यूटी मना कर दी थी; कमांडर से दोबारा जोड़ने को कहें".into()));
+            return Err(invalid("duty", "declined", "you declined this duty".into(), "आपने यह ड्यूटी मना कर दी थी".into()));
         }
         sqlx::query("UPDATE duty_assignments SET status = $3, answered_at = $4 WHERE duty_id = $1 AND person_id = $2")
             .bind(duty_id)

@@ -234,6 +234,10 @@ pub struct Confirmed {
 pub async fn member_confirm(State(state): State<AppState>, ApiJson(body): ApiJson<LinkBody>) -> Result<Response, ApiError> {
     let s = state.store.confirm_by_link(&body.token, &body.code, clock::now()).await.map_err(|e| match e {
         sangathan_store::StoreError::NotFound => ApiError::NotFound,
+        // Said without the membership's number or state: the link is all the caller shows.
+        sangathan_store::StoreError::Invalid(i) if i.code() == "not_pending" => ApiError::Invalid(
+            sangathan_core::FieldError::new("code", "not_pending", "this membership is no longer waiting for confirmation", "यह सदस्यता अब पुष्टि की प्रतीक्षा में नहीं है").into(),
+        ),
         e => e.into(),
     })?;
     Ok(AuditNote::new("member-confirmed", Some(format!("membership:{}", s.membership_id)))

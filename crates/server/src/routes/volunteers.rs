@@ -16,7 +16,7 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, NaiveDate, Utc};
-use sangathan_core::access::Action;
+use sangathan_core::access::{Action, Wings};
 use sangathan_core::volunteers as vt;
 use sangathan_store::clock;
 use sangathan_store::volunteers::{
@@ -52,6 +52,26 @@ pub async fn followups_scope(caller: &Caller, state: &AppState, code: &str) -> R
     match vol {
         Some(v) if wings.contains(v) => Ok(()),
         _ => Err(ApiError::Hidden),
+    }
+}
+
+/// The wing a bulletin goes to: the one asked for, if the caller posts in it there; without one,
+/// every wing only for a caller who posts in every wing there (the state office), else their one
+/// wing there. A caller of several wings names one.
+pub async fn bulletin_wing(state: &AppState, wings: &Wings, asked: Option<&str>) -> Result<Option<String>, ApiError> {
+    if let Some(w) = asked.map(str::trim).filter(|w| !w.is_empty()) {
+        in_wing(state, wings, w).await?;
+        return Ok(Some(w.to_string()));
+    }
+    match wings {
+        Wings::All => Ok(None),
+        Wings::Only(set) if set.len() == 1 => {
+            let id = *set.iter().next().expect("one");
+            Ok(state.store.wings().await?.into_iter().find(|w| w.id == id).map(|w| w.code))
+        }
+        Wings::Only(_) => Err(ApiError::Invalid(
+            sangathan_core::FieldError::new("wing", "choose_wing", "you post for several wings here: choose one", "आप यहाँ कई शाखाओं के लिए लिखते हैं: एक चुनें").into(),
+        )),
     }
 }
 
@@ -827,9 +847,8 @@ pub async fn post_bulletin(
 ) -> Result<Response, ApiError> {
     caller.must_be_able(Action::PostBulletins)?;
     let wings = scope_at(&caller, &state, &body.unit, Action::PostBulletins).await?;
-    if let Some(w) = body.wing.as_deref().filter(|w| !w.trim().is_empty()) {
-        in_wing(&state, &wings, w).await?;
-    }
+    let mut body = body;
+    body.wing = bulletin_wing(&state, &wings, body.wing.as_deref()).await?;
     let b = state
         .store
         .post_bulletin(

@@ -1146,25 +1146,9 @@ pub async fn post_bulletin(
     let wings = scope_at(&pc.caller, &state, &unit, Action::PostBulletins)
         .await
         .map_err(|e| pc.err(e))?;
-    let wing = f
-        .wing
-        .as_deref()
-        .map(str::trim)
-        .filter(|w| !w.is_empty())
-        .map(str::to_string);
-    if let Some(w) = &wing {
-        let id = state
-            .store
-            .wings()
-            .await
-            .map_err(|e| pc.err(e))?
-            .into_iter()
-            .find(|x| x.code.eq_ignore_ascii_case(w))
-            .map(|x| x.id);
-        if id.is_some_and(|id| !wings.contains(id)) {
-            return Err(pc.err(ApiError::Hidden));
-        }
-    }
+    let wing = crate::routes::volunteers::bulletin_wing(&state, &wings, f.wing.as_deref())
+        .await
+        .map_err(|e| pc.err(e))?;
     let body = NewBulletin {
         unit: unit.trim().to_string(),
         wing,
