@@ -225,6 +225,19 @@ pub struct EnrolOutcomeDto {
     pub created_person: bool,
     pub created_membership: bool,
     pub enrolled_at: DateTime<Utc>,
+    /// Things accepted but worth a second look (e.g. an EPIC whose check digit does not hold:
+    /// older cards have none), in English and Hindi. Absent when there are none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<WarningDto>,
+}
+
+/// A warning on an accepted input: which field, a code, why in both languages.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct WarningDto {
+    pub field: String,
+    pub code: String,
+    pub en: String,
+    pub hi: String,
 }
 
 impl From<store::EnrolOutcome> for EnrolOutcomeDto {
@@ -236,6 +249,7 @@ impl From<store::EnrolOutcome> for EnrolOutcomeDto {
             unit: o.unit,
             status: o.status,
             created_person: o.created_person,
+            warnings: Vec::new(),
             created_membership: o.created_membership,
             enrolled_at: o.enrolled_at,
         }

@@ -49,4 +49,5 @@ on_both_backends!(
     meetings_scoped_reports_and_a_revocable_feed,
     volunteer_force_end_to_end,
     verification_queue_codes_and_batches,
+    epic_check_digit_is_a_warning,
 );

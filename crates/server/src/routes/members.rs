@@ -256,7 +256,21 @@ pub async fn enrol(
     } else {
         StatusCode::OK
     };
-    let mut res = (status, Json(EnrolOutcomeDto::from(outcome))).into_response();
+    let mut dto = EnrolOutcomeDto::from(outcome);
+    // A newer card carries a Luhn check digit; one that fails it is accepted (older cards have
+    // none) but flagged to the enroller as a likely typing slip.
+    if let Some(e) = body.epic.as_deref().map(str::trim).filter(|e| !e.is_empty())
+        && let Ok(epic) = sangathan_core::ids::Epic::parse(e)
+        && !epic.has_luhn_check()
+    {
+        dto.warnings.push(crate::dto::WarningDto {
+            field: "epic".into(),
+            code: "epic_check_digit".into(),
+            en: "the EPIC's last digit does not match its check digit: please check the number (older cards have no check digit)".into(),
+            hi: "EPIC का अंतिम अंक जाँच अंक से मेल नहीं खाता: कृपया नंबर जाँचें (पुराने कार्डों में जाँच अंक नहीं होता)".into(),
+        });
+    }
+    let mut res = (status, Json(dto)).into_response();
     if replayed {
         res.headers_mut()
             .insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));

@@ -4,7 +4,7 @@ use sangathan_store::Wings;
 
 pub use super::meetings_api::meetings_scoped_reports_and_a_revocable_feed;
 pub use super::volunteers_api::volunteer_force_end_to_end;
-pub use super::verification_api::verification_queue_codes_and_batches;
+pub use super::verification_api::{epic_check_digit_is_a_warning, verification_queue_codes_and_batches};
 use super::support::{key, person, spawn_app};
 use reqwest::Method;
 use sangathan_store::Backend;

@@ -86,3 +86,22 @@ pub async fn verification_queue_codes_and_batches(backend: Backend) {
     assert_eq!(after["unit"]["verified"].as_i64(), Some(2));
     assert!(app.store.verify().await.unwrap().is_empty());
 }
+
+/// An EPIC whose check digit does not hold is accepted with a warning (older cards have none).
+pub async fn epic_check_digit_is_a_warning(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else { return };
+    let digits = "123456";
+    let check = sangathan_core::ids::luhn_check_digit(digits);
+    let good = format!("ABC{digits}{check}");
+    let bad = format!("ABC{digits}{}", (check + 1) % 10);
+    let mut p = person("TS-AC-1-B0001");
+    p["epic"] = json!(good);
+    let ok = app.enrol(&p, &key()).await.expect(201);
+    assert!(ok.get("warnings").is_none(), "{ok}");
+    let mut q = person("TS-AC-1-B0001");
+    q["epic"] = json!(bad);
+    let warned = app.enrol(&q, &key()).await.expect(201);
+    assert_eq!(warned["warnings"][0]["code"], "epic_check_digit", "{warned}");
+    assert_eq!(warned["warnings"][0]["field"], "epic");
+    assert!(warned["warnings"][0]["hi"].as_str().is_some_and(|h| !h.is_empty()));
+}
