@@ -351,7 +351,7 @@ fn parse_time(s: &str) -> Result<NaiveTime, String> {
     NaiveTime::parse_from_str(s.trim(), "%H:%M").map_err(|_| format!("not a time (HH:MM): {s}"))
 }
 
-fn print_json<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
+pub(crate) fn print_json<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(v)?);
     Ok(())
 }
@@ -380,7 +380,7 @@ async fn person_of(s: &DynStore, mobile: &str) -> anyhow::Result<i64> {
 }
 
 /// Refuse unless the command's user may do `action` at `unit` (the operator may do all).
-async fn must_at(op: &Operator, action: Action, unit: &str) -> anyhow::Result<()> {
+pub(crate) async fn must_at(op: &Operator, action: Action, unit: &str) -> anyhow::Result<()> {
     op.must_be_able(action)?;
     op.wings(action, unit).await?;
     Ok(())
@@ -396,7 +396,7 @@ async fn must_at_wing(op: &Operator, action: Action, unit: &str, wing: &str) -> 
     Ok(())
 }
 
-fn person_id_of(op: &Operator) -> Option<i64> {
+pub(crate) fn person_id_of(op: &Operator) -> Option<i64> {
     op.actor
         .strip_prefix("person:")
         .and_then(|p| p.parse().ok())
@@ -982,7 +982,7 @@ pub async fn run(
     Ok(ExitCode::SUCCESS)
 }
 
-fn installation_wide(op: &Operator) -> anyhow::Result<()> {
+pub(crate) fn installation_wide(op: &Operator) -> anyhow::Result<()> {
     match &op.scope {
         Some(sc) if !sc.is_state_admin() => bail!("this command is for the state office"),
         _ => Ok(()),

@@ -117,9 +117,7 @@ pub async fn flags(s: &DynStore, as_user: Option<&str>, unit: &str, all: bool, j
 /// `sangathan detect [--json]`: run the fake-member rules over what is new (state office).
 pub async fn detect(s: &DynStore, as_user: Option<&str>, json: bool) -> anyhow::Result<()> {
     let op = Operator::resolve(s, as_user).await?;
-    if op.scope.as_ref().is_some_and(|sc| !sc.is_state_admin()) {
-        bail!("this command is for the state office");
-    }
+    crate::meetings::installation_wide(&op)?;
     let r = s.detect(&sangathan_core::detection::Thresholds::default(), clock::now()).await?;
     op.audit("detect", None, None).await?;
     if json {

@@ -3,6 +3,7 @@
 //! follow-up lists; bulletins and comment moderation. The same policy as the API, audited.
 
 use crate::access::Operator;
+use crate::meetings::{installation_wide, must_at, person_id_of, print_json};
 use anyhow::{anyhow, bail};
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::Subcommand;
@@ -204,10 +205,6 @@ pub enum BulletinsCmd {
     },
 }
 
-fn print_json<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(v)?);
-    Ok(())
-}
 
 /// A programme the command's user may do `action` on: its venue in their scope, in its wing.
 async fn programme_at(
@@ -240,11 +237,6 @@ async fn followups_at(op: &Operator, unit: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn must_at(op: &Operator, action: Action, unit: &str) -> anyhow::Result<()> {
-    op.must_be_able(action)?;
-    op.wings(action, unit).await?;
-    Ok(())
-}
 
 pub async fn programmes(
     s: &DynStore,
@@ -512,13 +504,9 @@ pub async fn volunteers(
     cmd: VolunteersCmd,
 ) -> anyhow::Result<()> {
     let op = Operator::resolve(s, as_user).await?;
-    let installation_wide = || match &op.scope {
-        Some(sc) if !sc.is_state_admin() => bail!("this command is for the state office"),
-        _ => Ok(()),
-    };
     match cmd {
         VolunteersCmd::Code { person, svg } => {
-            installation_wide()?;
+            installation_wide(&op)?;
             let code = s.checkin_code(person).await?;
             if let Some(path) = svg {
                 let q = qrcode::QrCode::new(vt::qr_payload(&code).as_bytes())?;
@@ -538,7 +526,7 @@ pub async fn volunteers(
             println!("{code}");
         }
         VolunteersCmd::Unavailable { person, from, to } => {
-            installation_wide()?;
+            installation_wide(&op)?;
             s.set_volunteer_unavailable(person, from, to).await?;
             op.audit(
                 "set-unavailable",
@@ -672,10 +660,7 @@ pub async fn bulletins(
     cmd: BulletinsCmd,
 ) -> anyhow::Result<()> {
     let op = Operator::resolve(s, as_user).await?;
-    let person = op
-        .actor
-        .strip_prefix("person:")
-        .and_then(|p| p.parse::<i64>().ok());
+    let person = person_id_of(&op);
     match cmd {
         BulletinsCmd::Post {
             unit,

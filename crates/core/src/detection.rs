@@ -55,24 +55,25 @@ fn median(v: &mut [usize]) -> f64 {
 }
 
 /// Enrollers whose count in an AC is far above their peers'. `rows`: (enroller, AC code,
-/// how many they enrolled there). The findings carry no members: the store adds them.
-pub fn padding(rows: &[(String, String, usize)], t: &Thresholds) -> Vec<Finding> {
+/// how many they enrolled there). Each finding comes with the index of its row; it carries no
+/// members: the store adds them.
+pub fn padding(rows: &[(String, String, usize)], t: &Thresholds) -> Vec<(usize, Finding)> {
     let mut by_ac: HashMap<&str, Vec<usize>> = HashMap::new();
     for (_, ac, n) in rows {
         by_ac.entry(ac.as_str()).or_default().push(*n);
     }
     let medians: HashMap<&str, f64> = by_ac.into_iter().map(|(ac, mut v)| (ac, median(&mut v))).collect();
     let mut out = Vec::new();
-    for (who, ac, n) in rows {
+    for (i, (who, ac, n)) in rows.iter().enumerate() {
         let med = medians[ac.as_str()];
         if *n >= t.rate_min && *n as f64 > t.rate_factor * med {
-            out.push(Finding {
+            out.push((i, Finding {
                 rule: "padding",
                 key: format!("padding:{who}:{ac}"),
                 en: format!("{who} enrolled {n} members in {ac}, more than {} times the median of its enrollers ({med})", t.rate_factor),
                 hi: format!("{who} ने {ac} में {n} सदस्य जोड़े, वहाँ के नामांकनकर्ताओं की माध्यिका ({med}) के {} गुना से अधिक", t.rate_factor),
                 members: Vec::new(),
-            });
+            }));
         }
     }
     out
@@ -258,7 +259,7 @@ mod tests {
         let row = |w: &str, ac: &str, n: usize| (w.to_string(), ac.to_string(), n);
         let rows = vec![row("a", "AC1", 30), row("b", "AC1", 28), row("c", "AC1", 31), row("pad", "AC1", 200), row("x", "AC2", 25)];
         let f = padding(&rows, &t);
-        assert_eq!(f.iter().map(|f| f.key.as_str()).collect::<Vec<_>>(), ["padding:pad:AC1"]);
+        assert_eq!(f.iter().map(|(i, f)| (*i, f.key.as_str())).collect::<Vec<_>>(), [(3, "padding:pad:AC1")]);
         // A lone enroller with few members is not padding.
         assert!(padding(&[row("solo", "AC3", 10)], &t).is_empty());
     }

@@ -393,12 +393,6 @@ async fn save_finding(c: &mut Conn, f: &Finding, unit_id: i64, now: DateTime<Utc
     Ok(if raised { (1, 0) } else { (0, 1) })
 }
 
-/// Digits of a stored mobile (`+91…`) as a number.
-fn mobile_number(m: &str) -> Option<u64> {
-    let d: String = m.chars().filter(char::is_ascii_digit).collect();
-    d.get(d.len().saturating_sub(10)..)?.parse().ok()
-}
-
 #[async_trait]
 impl Detection for StoreImpl {
     async fn detect(&self, t: &Thresholds, now: DateTime<Utc>) -> Result<DetectRun> {
@@ -433,16 +427,14 @@ impl Detection for StoreImpl {
                 )))
                 .fetch_all(&mut *c)
                 .await?;
-                let ac_ids: HashMap<String, i64> = rows.iter().map(|r| (r.1.clone(), r.2)).collect();
-                let counts: Vec<(String, String, usize)> = rows.into_iter().map(|r| (r.0, r.1, r.3 as usize)).collect();
-                for mut f in dt::padding(&counts, t) {
-                    let (who, ac) = counts.iter().find(|x| f.key == format!("padding:{}:{}", x.0, x.1)).map(|x| (x.0.clone(), x.1.clone())).expect("found");
-                    let ac_id = ac_ids[&ac];
+                let counts: Vec<(String, String, usize)> = rows.iter().map(|r| (r.0.clone(), r.1.clone(), r.3 as usize)).collect();
+                for (row, mut f) in dt::padding(&counts, t) {
+                    let (who, ac_id) = (&rows[row].0, rows[row].2);
                     f.members = sqlx::query_scalar(AssertSqlSafe(format!(
                         "SELECT id FROM memberships WHERE ac_id = $1 AND enrolled_by = $2 AND status IN {COUNTED} AND channel <> 'import' ORDER BY id"
                     )))
                     .bind(ac_id)
-                    .bind(&who)
+                    .bind(who)
                     .fetch_all(&mut *c)
                     .await?;
                     findings.push((f, ac_id));
@@ -463,7 +455,8 @@ impl Detection for StoreImpl {
                     .fetch(&mut *c);
                     while let Some((id, mobile, ac)) = rows.try_next().await? {
                         first_ac.get_or_insert(ac);
-                        if let Some(n) = mobile_number(&mobile) {
+                        // Stored as validated E.164; its ten digits as a number.
+                        if let Ok(n) = Mobile::from_stored(mobile).national().parse::<u64>() {
                             runs.push(id, n);
                         }
                     }

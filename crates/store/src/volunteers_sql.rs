@@ -105,6 +105,21 @@ fn reach_of(venue: &UnitSpec) -> (Option<i64>, Option<i64>) {
     (ac, district)
 }
 
+/// Is a live person one of `top`'s people: placed within it, a member there, or holding a post
+/// there (or, with `posts_above`, a post at a unit above it)?
+async fn belongs_to(c: &mut Conn, person: i64, top: &UnitSpec, posts_above: bool) -> Result<bool> {
+    let above = if posts_above { format!(" OR ps.unit_id IN ({})", id_list(&top.anc.rollup(top.id))) } else { String::new() };
+    let sql = format!(
+        "SELECT p.id FROM people p WHERE p.id = $2 AND p.erased_at IS NULL AND p.merged_into IS NULL AND ( \
+           p.unit_id IN (SELECT u.id FROM units u WHERE {w}) \
+           OR EXISTS (SELECT 1 FROM memberships m JOIN units u ON u.id = m.unit_id WHERE m.person_id = p.id AND m.status IN ('pending', 'verified') AND {w}) \
+           OR EXISTS (SELECT 1 FROM posts ps JOIN units u ON u.id = ps.unit_id WHERE ps.person_id = p.id AND ps.ends_on IS NULL AND ({w}{above})))",
+        w = unit_within(top.kind)
+    );
+    let found: Option<i64> = sqlx::query_scalar(AssertSqlSafe(sql)).bind(top.id).bind(person).fetch_optional(&mut *c).await?;
+    Ok(found.is_some())
+}
+
 /// Why a volunteer cannot take a duty now, if they cannot.
 async fn cannot_serve(c: &mut Conn, person: i64, d: &Duty) -> Result<Option<FieldError>> {
     let declined: Option<String> = sqlx::query_scalar("SELECT status FROM duty_assignments WHERE duty_id = $1 AND person_id = $2")
@@ -537,15 +552,7 @@ impl Volunteers for StoreImpl {
                 (Some(ac), None) => unit_by_id(&mut tx, ac).await?,
                 _ => venue,
             };
-            let sql = format!(
-                "SELECT p.id FROM people p WHERE p.id = $2 AND p.erased_at IS NULL AND p.merged_into IS NULL AND ( \
-                   p.unit_id IN (SELECT u.id FROM units u WHERE {w}) \
-                   OR EXISTS (SELECT 1 FROM memberships m JOIN units u ON u.id = m.unit_id WHERE m.person_id = p.id AND m.status IN ('pending', 'verified') AND {w}) \
-                   OR EXISTS (SELECT 1 FROM posts ps JOIN units u ON u.id = ps.unit_id WHERE ps.person_id = p.id AND ps.ends_on IS NULL AND {w}))",
-                w = unit_within(top.kind)
-            );
-            let live: Option<i64> = sqlx::query_scalar(AssertSqlSafe(sql)).bind(top.id).bind(l).fetch_optional(&mut *tx).await?;
-            if live.is_none() {
+            if !belongs_to(&mut tx, l, &top, false).await? {
                 return Err(invalid("leader", "out_of_reach", format!("person {l} is not one of the venue district's people"), format!("व्यक्ति {l} स्थल के ज़िले के लोगों में नहीं है")));
             }
         }
@@ -940,16 +947,7 @@ impl Volunteers for StoreImpl {
         let vol = volunteer_wing_id(&mut tx).await?;
         // The one who calls or visits belongs to the unit: placed in it, a member there, or an
         // office-bearer there or above it (names and mobiles go to them).
-        let sql = format!(
-            "SELECT p.id FROM people p WHERE p.id = $2 AND p.erased_at IS NULL AND p.merged_into IS NULL AND ( \
-               p.unit_id IN (SELECT u.id FROM units u WHERE {w}) \
-               OR EXISTS (SELECT 1 FROM memberships m JOIN units u ON u.id = m.unit_id WHERE m.person_id = p.id AND m.status IN ('pending', 'verified') AND {w}) \
-               OR EXISTS (SELECT 1 FROM posts ps JOIN units u ON u.id = ps.unit_id WHERE ps.person_id = p.id AND ps.ends_on IS NULL AND ({w} OR ps.unit_id IN ({up}))))",
-            w = unit_within(u.kind),
-            up = id_list(&u.anc.rollup(u.id))
-        );
-        let live: Option<i64> = sqlx::query_scalar(AssertSqlSafe(sql)).bind(u.id).bind(assignee).fetch_optional(&mut *tx).await?;
-        if live.is_none() {
+        if !belongs_to(&mut tx, assignee, &u, true).await? {
             return Err(invalid(
                 "assign_to",
                 "assignee_outside_unit",

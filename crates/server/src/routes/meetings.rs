@@ -27,7 +27,7 @@ fn id_of(s: &str) -> Result<i64, ApiError> {
 }
 
 /// The id of a wing by its code (None: no such wing; the store then refuses it by name).
-async fn wing_id(state: &AppState, code: &str) -> Result<Option<i64>, ApiError> {
+pub async fn wing_id(state: &AppState, code: &str) -> Result<Option<i64>, ApiError> {
     Ok(state
         .store
         .wings()

@@ -7,6 +7,7 @@ use crate::audit::AuditNote;
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, ApiQuery};
+use crate::routes::meetings::wing_id;
 use crate::routes::units::scope_at;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -27,8 +28,7 @@ pub async fn membership_seen(caller: &Caller, state: &AppState, id: i64, action:
     caller.must_be_able(action)?;
     let m = state.store.membership_state(id).await?.ok_or(ApiError::NotFound)?;
     let wings = scope_at(caller, state, &m.unit, action).await?;
-    let wing = state.store.wings().await?.into_iter().find(|w| w.code == m.wing).map(|w| w.id);
-    match wing {
+    match wing_id(state, &m.wing).await? {
         Some(w) if wings.contains(w) => Ok(m),
         _ => Err(ApiError::Hidden),
     }
@@ -83,8 +83,7 @@ pub async fn queue(caller: Caller, State(state): State<AppState>, Path(code): Pa
     caller.must_be_able(Action::Verify)?;
     let mut wings = scope_at(&caller, &state, &code, Action::Verify).await?;
     if let Some(w) = q.wing.as_deref().map(str::trim).filter(|w| !w.is_empty()) {
-        let id = state.store.wings().await?.into_iter().find(|x| x.code.eq_ignore_ascii_case(w)).map(|x| x.id);
-        wings = wings.narrow(id.or(Some(-1)));
+        wings = wings.narrow(wing_id(&state, w).await?.or(Some(-1)));
     }
     let limit = q.limit.unwrap_or(50).clamp(1, 200);
     let members = state.store.verification_queue(&code, &wings, q.after.unwrap_or(0), limit).await?.ok_or(ApiError::NotFound)?;

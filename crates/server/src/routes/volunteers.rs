@@ -9,7 +9,7 @@ use crate::audit::AuditNote;
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, ApiQuery};
-use crate::routes::meetings::in_wing;
+use crate::routes::meetings::{in_wing, wing_id};
 use crate::routes::units::scope_at;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -48,7 +48,7 @@ pub async fn programme_seen(
 /// manage follow-ups at the unit in the volunteer force's wing.
 pub async fn followups_scope(caller: &Caller, state: &AppState, code: &str) -> Result<(), ApiError> {
     let wings = scope_at(caller, state, code, Action::ManageFollowups).await?;
-    let vol = state.store.wings().await?.into_iter().find(|w| w.code == "volunteers").map(|w| w.id);
+    let vol = wing_id(state, "volunteers").await?;
     match vol {
         Some(v) if wings.contains(v) => Ok(()),
         _ => Err(ApiError::Hidden),
@@ -97,16 +97,7 @@ pub async fn may_moderate(
     let wings = caller.scope.wings(Action::PostBulletins, &place);
     Ok(match &b.wing {
         None => !wings.is_none(),
-        Some(w) => {
-            let id = state
-                .store
-                .wings()
-                .await?
-                .into_iter()
-                .find(|x| &x.code == w)
-                .map(|x| x.id);
-            id.is_some_and(|id| wings.contains(id))
-        }
+        Some(w) => wing_id(state, w).await?.is_some_and(|id| wings.contains(id)),
     })
 }
 
