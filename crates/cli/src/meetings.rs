@@ -44,6 +44,10 @@ pub enum MeetingsCmd {
         /// The chair's person id (default: chosen like a series' chairs).
         #[arg(long)]
         chair: Option<i64>,
+        /// Hours after the start before the report is due (1 to 720).
+        #[arg(long, default_value_t = sangathan_core::meetings::REPORT_DUE_HOURS as u32,
+              value_parser = clap::value_parser!(u32).range(1..=720))]
+        due_hours: u32,
         #[arg(long)]
         json: bool,
     },
@@ -225,8 +229,8 @@ pub enum SeriesCmd {
         /// Minutes a meeting lasts.
         #[arg(long, default_value_t = 120)]
         minutes: u32,
-        /// Hours after the start before the report is due.
-        #[arg(long, default_value_t = 48)]
+        /// Hours after the start before the report is due (1 to 720).
+        #[arg(long, default_value_t = 48, value_parser = clap::value_parser!(u32).range(1..=720))]
         due_hours: u32,
         #[arg(long)]
         json: bool,
@@ -531,6 +535,7 @@ pub async fn run(
             time,
             kind,
             chair,
+            due_hours,
             json,
         } => {
             must_at_wing(&op, Action::ManageMeetings, &venue, &wing).await?;
@@ -543,7 +548,7 @@ pub async fn run(
                 kind,
                 chair,
                 organiser: person_id_of(&op),
-                due_hours: sangathan_core::meetings::REPORT_DUE_HOURS as u32,
+                due_hours,
             };
             let m = s.add_meeting(&n, &op.actor).await?;
             op.audit("add-meeting", Some(format!("meeting:{}", m.id)), None)

@@ -586,3 +586,302 @@ fn talking_points_keep_versions_and_go_on_agendas() {
     assert_eq!(list["talking_points"][0]["uses"], 1, "attached twice to one agenda counts once");
     assert!(ok(&db, &["verify"]).starts_with("ok"));
 }
+
+/// Reads an iCalendar feed of single meetings (a unit's or a person's) with Python's
+/// `icalendar` and `recurring_ical_events`: argv = file, moved id, cancelled id, kept id, the
+/// id of a meeting that must not be in it. Prints `ok` or fails.
+const SINGLES_CHECK: &str = r#"
+import sys, datetime, icalendar, recurring_ical_events
+path, moved_id, cancelled_id, kept_id, absent_id = sys.argv[1:]
+cal = icalendar.Calendar.from_ical(open(path, 'rb').read())
+tz = cal.walk('VTIMEZONE')
+assert len(tz) == 1 and str(tz[0]['TZID']) == 'Asia/Kolkata', tz
+ist = datetime.timedelta(hours=5, minutes=30)
+events = {str(e['UID']): e for e in cal.walk('VEVENT')}
+uid = lambda i: 'meeting-%s@sangathan' % i
+assert set(events) == {uid(moved_id), uid(cancelled_id), uid(kept_id)}, sorted(events)
+assert uid(absent_id) not in events
+for e in events.values():
+    assert 'RRULE' not in e and 'RECURRENCE-ID' not in e, e
+    assert e.decoded('DTSTART').utcoffset() == ist, e.decoded('DTSTART')
+    assert e.decoded('DURATION') == datetime.timedelta(minutes=120), e.decoded('DURATION')
+    assert 'TS-AC-1-B0001' in str(e['LOCATION']), e['LOCATION']
+mv = events[uid(moved_id)]
+start = mv.decoded('DTSTART')
+assert (start.date(), start.hour, start.minute) == (datetime.date(2027, 1, 12), 16, 30), start
+assert int(mv['SEQUENCE']) >= 1 and str(mv['STATUS']) == 'CONFIRMED', (mv['SEQUENCE'], mv['STATUS'])
+cx = events[uid(cancelled_id)]
+assert str(cx['STATUS']) == 'CANCELLED', cx['STATUS']
+assert cx.decoded('DTSTART').date() == datetime.date(2027, 1, 17)
+assert int(cx['SEQUENCE']) >= 1, cx['SEQUENCE']
+kept = events[uid(kept_id)].decoded('DTSTART')
+assert (kept.date(), kept.hour) == (datetime.date(2027, 1, 24), 11), kept
+# What a calendar app lists for January: the cancelled one, if listed, is marked so.
+shown = recurring_ical_events.of(cal).between(datetime.date(2027, 1, 1), datetime.date(2027, 2, 1))
+live = sorted(e.decoded('DTSTART').date().isoformat() for e in shown if str(e.get('STATUS')) != 'CANCELLED')
+assert live == ['2027-01-12', '2027-01-24'], live
+print('ok')
+"#;
+
+#[test]
+fn unit_and_person_feeds_parse_in_a_third_party_parser() {
+    let Some(py) = python() else { return };
+    let (db, dir) = state();
+    let now = [("SANGATHAN_NOW", "2027-01-08T09:00:00+05:30")];
+    // Three booth meetings organised (and chaired) by Alpha's AC in-charge; one elsewhere.
+    let add = |who: Option<&str>, venue: &str, date: &str| -> String {
+        let mut a = Vec::new();
+        if let Some(w) = who {
+            a.extend(["--as", w]);
+        }
+        a.extend([
+            "meetings", "add", "--wing", "party", "--venue", venue, "--date", date, "--time",
+            "11:00", "--json",
+        ]);
+        json(&ok_env(&db, &now, &a))["id"].to_string()
+    };
+    let alpha = Some("9811111104");
+    let moved = add(alpha, "TS-AC-1-B0001", "2027-01-10");
+    let cancelled = add(alpha, "TS-AC-1-B0001", "2027-01-17");
+    let kept = add(alpha, "TS-AC-1-B0001", "2027-01-24");
+    let elsewhere = add(None, "TS-AC-3-B0001", "2027-01-10");
+    ok_env(
+        &db,
+        &now,
+        &["--as", "9811111104", "meetings", "move", &moved, "--date", "2027-01-12", "--time", "16:30"],
+    );
+    ok_env(&db, &now, &["--as", "9811111104", "meetings", "cancel", &cancelled]);
+    let feeds = [
+        ("unit", ok_env(&db, &now, &["meetings", "ical", "--unit", "TS-AC-1"])),
+        (
+            "person",
+            ok_env(
+                &db,
+                &now,
+                &["--as", "9811111104", "meetings", "ical", "--person", "9811111104"],
+            ),
+        ),
+    ];
+    for (name, ics) in feeds {
+        assert!(ics.contains("\r\n") && !ics.contains("Alpha Incharge"), "{name}: {ics}");
+        let file = dir.path().join(format!("{name}.ics"));
+        std::fs::write(&file, &ics).unwrap();
+        let out = Command::new(&py)
+            .args(["-c", SINGLES_CHECK])
+            .arg(&file)
+            .args([&moved, &cancelled, &kept, &elsewhere])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "the {name} feed did not parse as expected: {}\n{ics}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // Someone else's calendar is not theirs to read.
+    assert!(
+        !run_env(&db, &now, &["--as", "9811111102", "meetings", "ical", "--person", "9811111104"])
+            .status
+            .success()
+    );
+}
+
+#[test]
+fn wkst_and_bysetpos_rules_plan_and_expand_like_dateutil() {
+    let Some(py) = python() else { return };
+    let (db, dir) = state();
+    let now = [("SANGATHAN_NOW", "2026-12-20T10:00:00+05:30")];
+    // Every other week on Sunday and Tuesday, weeks from Sunday (3, 5, 17, 19 Jan …; Monday
+    // weeks would give 3, 12, 17, 26 Jan …), and the last Sunday of each month.
+    for (rule, start, end, weeks, first) in [
+        (
+            "FREQ=WEEKLY;INTERVAL=2;BYDAY=TU,SU;WKST=SU",
+            "2027-01-03",
+            "2027-06-30",
+            "27",
+            ["2027-01-03", "2027-01-05", "2027-01-17", "2027-01-19"],
+        ),
+        (
+            "FREQ=MONTHLY;BYDAY=SU;BYSETPOS=-1",
+            "2027-01-01",
+            "2027-12-31",
+            "53",
+            ["2027-01-31", "2027-02-28", "2027-03-28", "2027-04-25"],
+        ),
+    ] {
+        let series = json(&ok_env(
+            &db,
+            &now,
+            &[
+                "meetings", "series", "add", "--wing", "employees", "--unit", "TS-DIV-NORTH",
+                "--rotate", "ac", "--rule", rule, "--time", "11:00", "--start", start, "--end",
+                end, "--json",
+            ],
+        ));
+        let id = series["id"].to_string();
+        let plan = json(&ok_env(
+            &db,
+            &now,
+            &["meetings", "plan", &id, "--weeks", weeks, "--from", start, "--json"],
+        ));
+        let planned: Vec<String> = plan["occurrences"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["date"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(&planned[..4], first, "{rule}");
+        assert!(plan["skipped"].as_array().unwrap().is_empty(), "{plan}");
+        let ics = ok(&db, &["meetings", "ical", "--series", &id]);
+        let file = dir.path().join(format!("series-{id}.ics"));
+        std::fs::write(&file, &ics).unwrap();
+        let check = r#"
+import sys, json, datetime, icalendar, recurring_ical_events
+from dateutil.rrule import rrulestr
+rule, start, end, path = sys.argv[1:]
+s = datetime.datetime.fromisoformat(start)
+e = datetime.datetime.fromisoformat(end) + datetime.timedelta(days=1)
+by_dateutil = [d.date().isoformat() for d in rrulestr(rule, dtstart=s).between(s, e, inc=True)]
+cal = icalendar.Calendar.from_ical(open(path, 'rb').read())
+master = [v for v in cal.walk('VEVENT') if 'RRULE' in v]
+assert len(master) == 1
+feed_rule = master[0]['RRULE'].to_ical().decode()
+shown = recurring_ical_events.of(cal).between(s.date(), e.date())
+by_feed = sorted(v.decoded('DTSTART').date().isoformat() for v in shown)
+print(json.dumps({"dateutil": by_dateutil, "feed": by_feed, "rule": feed_rule}))
+"#;
+        let out = Command::new(&py)
+            .args(["-c", check, rule, start, end])
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}\n{ics}", String::from_utf8_lossy(&out.stderr));
+        let got = json(&String::from_utf8(out.stdout).unwrap());
+        let as_list = |v: &Value| -> Vec<String> {
+            v.as_array().unwrap().iter().map(|x| x.as_str().unwrap().to_string()).collect()
+        };
+        assert_eq!(planned, as_list(&got["dateutil"]), "{rule}: planned vs dateutil");
+        assert_eq!(planned, as_list(&got["feed"]), "{rule}: planned vs the feed in a calendar app");
+        let feed_rule = got["rule"].as_str().unwrap();
+        for part in rule.split(';') {
+            assert!(feed_rule.contains(part), "{part} kept in the feed's rule: {feed_rule}");
+        }
+    }
+}
+
+#[test]
+fn the_serve_job_escalates_and_a_failed_email_is_retried_after_its_back_off() {
+    let Some(py) = python() else { return };
+    let (db, dir) = state();
+    ok(&db, &["user", "email", "9811111104", "alpha@example.org"]);
+    // A booth meeting on 10 January with its report due a day later (not the default two).
+    let add = |hours: &str| {
+        run_env(
+            &db,
+            &[("SANGATHAN_NOW", "2027-01-08T09:00:00+05:30")],
+            &[
+                "--as", "9811111104", "meetings", "add", "--wing", "party", "--venue",
+                "TS-AC-1-B0001", "--date", "2027-01-10", "--time", "11:00", "--due-hours", hours,
+                "--json",
+            ],
+        )
+    };
+    assert!(!add("0").status.success(), "--due-hours 0 is refused");
+    assert!(!add("721").status.success(), "at most 30 days");
+    let o = add("24");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let m = json(&String::from_utf8(o.stdout).unwrap());
+    assert_eq!(m["report_due"], "2027-01-11T05:30:00Z");
+
+    // Serving the day after, with the mail relay down: the background job escalates at once
+    // (the organiser, by email) and tries to deliver, which fails.
+    let now = "2027-01-11T12:00:00+05:30";
+    let smtp_port = free_port();
+    let smtp_url = format!("smtp://127.0.0.1:{smtp_port}");
+    let serve_port = free_port().to_string();
+    let mut server = Command::new(BIN);
+    server
+        .args(["--db", &db, "serve", "--addr", &format!("127.0.0.1:{serve_port}")])
+        .env_remove("SANGATHAN_DB")
+        .env_remove("RUST_LOG")
+        .env("SANGATHAN_NOW", now)
+        .env("SANGATHAN_SMTP_URL", &smtp_url)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    let mut child = Smtp(server.spawn().unwrap());
+    let stderr = child.0.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut log = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) => {
+                let done = line.contains("notification not delivered; will retry");
+                log.push(line);
+                if done {
+                    break;
+                }
+            }
+            Err(_) => panic!("the serve job never tried to deliver an escalation:\n{}", log.join("\n")),
+        }
+    }
+    // (The server stays up: its clock is pinned to `now`, when nothing more falls due.)
+    // The job escalated today's step: a manual run the same day finds it done.
+    let at = |t: &'static str| [("SANGATHAN_NOW", t), ("SANGATHAN_SMTP_URL", smtp_url.as_str())];
+    let r = json(&ok_env(&db, &at(now), &["meetings", "escalate", "--json"]));
+    assert_eq!((r["overdue"].as_u64(), r["escalated"].as_u64()), (Some(1), Some(0)), "{r}");
+
+    // Not retried before its back-off (a minute after the failure), even with the relay up.
+    let maildir = dir.path().join("mail");
+    let _smtp = Smtp(
+        Command::new(&py)
+            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{smtp_port}"), "-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(&maildir)
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", smtp_port)).is_err() {
+        assert!(std::time::Instant::now() < deadline, "the SMTP server did not start");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let d = json(&ok_env(&db, &at("2027-01-11T12:00:30+05:30"), &["meetings", "deliver", "--json"]));
+    assert_eq!((d["sent"].as_u64(), d["failed"].as_u64()), (Some(0), Some(0)), "{d}");
+    // After it: delivered, once. (The job logs the failure just before recording it: a round
+    // that finds nothing due yet sends nothing and claims nothing, so it is asked again.)
+    let mut sent = 0;
+    for _ in 0..40 {
+        let d = json(&ok_env(&db, &at("2027-01-11T12:01:30+05:30"), &["meetings", "deliver", "--json"]));
+        assert_eq!(d["failed"], 0, "{d}");
+        sent = d["sent"].as_u64().unwrap();
+        if sent > 0 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
+    assert_eq!(sent, 1);
+    let d = json(&ok_env(&db, &at("2027-01-11T12:10:00+05:30"), &["meetings", "deliver", "--json"]));
+    assert_eq!(d["sent"], 0, "{d}");
+    let read = r#"
+import sys, mailbox, email.header
+for m in mailbox.Maildir(sys.argv[1], create=False):
+    subject = str(email.header.make_header(email.header.decode_header(m['Subject'])))
+    print(m['To'], '|', subject)
+"#;
+    let out = Command::new(&py).args(["-c", read]).arg(&maildir).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mails = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = mails.lines().collect();
+    assert_eq!(lines.len(), 1, "{mails}");
+    assert!(lines[0].starts_with("alpha@example.org |") && lines[0].contains("Meeting report overdue"), "{mails}");
+    drop(child);
+}

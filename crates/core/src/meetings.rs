@@ -39,6 +39,12 @@ pub struct Rule {
     pub by_day: Vec<(Option<i8>, Weekday)>,
     /// Days of the month, 1..31 or -1..-31 (counted from the month's end); MONTHLY only.
     pub by_month_day: Vec<i8>,
+    /// Positions within each month's set of matching days (1.., or -1.. from the end);
+    /// empty: every matching day. MONTHLY only, with BYDAY or BYMONTHDAY.
+    pub by_set_pos: Vec<i16>,
+    /// The day a week starts on (WKST; Monday by default): with INTERVAL > 1, which days of a
+    /// WEEKLY rule fall in the same week.
+    pub wkst: Weekday,
     pub count: Option<u32>,
     pub until: Option<NaiveDate>,
 }
@@ -185,6 +191,49 @@ fn normalize_month_days(v: &mut Vec<i8>) {
     v.dedup();
 }
 
+fn normalize_set_pos(v: &mut Vec<i16>) {
+    v.sort_by_key(|&d| (d < 0, d.unsigned_abs()));
+    v.dedup();
+}
+
+/// One BYSETPOS entry: 1..366 or -366..-1.
+fn parse_set_pos(part: &str, tok: &str) -> Result<i16, FieldError> {
+    let (neg, digits) = match tok.as_bytes().first() {
+        Some(b'-') => (true, &tok[1..]),
+        Some(b'+') => (false, &tok[1..]),
+        _ => (false, tok),
+    };
+    if !all_digits(digits) || digits.len() > 3 {
+        return Err(bad_value(part));
+    }
+    let n: i16 = digits.parse().map_err(|_| bad_value(part))?;
+    if !(1..=366).contains(&n) {
+        return Err(bad_value(part));
+    }
+    Ok(if neg { -n } else { n })
+}
+
+/// The members of one month's ascending set at the BYSETPOS positions (all when none),
+/// ascending and without repeats.
+fn at_positions<T: Copy + Ord>(set: Vec<T>, pos: &[i16]) -> Vec<T> {
+    if pos.is_empty() {
+        return set;
+    }
+    let n = set.len() as i64;
+    let picked: BTreeSet<T> = pos
+        .iter()
+        .filter_map(|&p| {
+            let i = if p > 0 {
+                i64::from(p) - 1
+            } else {
+                n + i64::from(p)
+            };
+            (0..n).contains(&i).then(|| set[i as usize])
+        })
+        .collect();
+    picked.into_iter().collect()
+}
+
 fn days_in_month(y: i32, m: u32) -> u32 {
     let (ny, nm) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
     match (
@@ -199,7 +248,8 @@ fn days_in_month(y: i32, m: u32) -> u32 {
 impl Rule {
     /// Parse `FREQ=WEEKLY;BYDAY=SU` (an optional leading `RRULE:` is allowed; parts in any
     /// order; case-insensitive). FREQ (WEEKLY or MONTHLY) is required; INTERVAL, BYDAY,
-    /// BYMONTHDAY (MONTHLY only), COUNT or UNTIL (not both) and WKST (ignored) are accepted.
+    /// BYMONTHDAY and BYSETPOS (MONTHLY only; BYSETPOS with BYDAY or BYMONTHDAY), COUNT or
+    /// UNTIL (not both) and WKST are accepted.
     pub fn parse(s: &str) -> Result<Rule, FieldError> {
         if s.len() > RULE_MAX_LEN {
             return Err(rule_error(
@@ -255,6 +305,8 @@ impl Rule {
             interval: 1,
             by_day: Vec::new(),
             by_month_day: Vec::new(),
+            by_set_pos: Vec::new(),
+            wkst: Weekday::Mon,
             count: None,
             until: None,
         };
@@ -264,8 +316,19 @@ impl Rule {
                 "INTERVAL" => rule.interval = parse_positive(part, value)?,
                 "COUNT" => rule.count = Some(parse_positive(part, value)?),
                 "UNTIL" => rule.until = Some(parse_until(part, value)?),
-                "WKST" => {
-                    parse_day_code(value).ok_or_else(|| bad_value(part))?;
+                "WKST" => rule.wkst = parse_day_code(value).ok_or_else(|| bad_value(part))?,
+                "BYSETPOS" => {
+                    // Weekly sets are not used: calendar apps disagree on a first week that
+                    // starts before DTSTART.
+                    if freq != Freq::Monthly {
+                        return Err(rule_error(
+                            format!("{part}: only allowed with FREQ=MONTHLY"),
+                            format!("{part}: केवल FREQ=MONTHLY के साथ मान्य है"),
+                        ));
+                    }
+                    for tok in value.split(',') {
+                        rule.by_set_pos.push(parse_set_pos(part, tok.trim())?);
+                    }
                 }
                 "BYDAY" => {
                     for tok in value.split(',') {
@@ -283,8 +346,7 @@ impl Rule {
                         rule.by_month_day.push(parse_month_day(part, tok.trim())?);
                     }
                 }
-                "BYSECOND" | "BYMINUTE" | "BYHOUR" | "BYYEARDAY" | "BYWEEKNO" | "BYMONTH"
-                | "BYSETPOS" => {
+                "BYSECOND" | "BYMINUTE" | "BYHOUR" | "BYYEARDAY" | "BYWEEKNO" | "BYMONTH" => {
                     return Err(rule_error(
                         format!("{part}: not supported for meeting series"),
                         format!("{part}: बैठक शृंखला के लिए समर्थित नहीं है"),
@@ -304,13 +366,21 @@ impl Rule {
                 "COUNT और UNTIL दोनों एक साथ नहीं दिए जा सकते",
             ));
         }
+        if !rule.by_set_pos.is_empty() && rule.by_day.is_empty() && rule.by_month_day.is_empty() {
+            return Err(rule_error(
+                "BYSETPOS needs BYDAY or BYMONTHDAY",
+                "BYSETPOS के साथ BYDAY या BYMONTHDAY चाहिए",
+            ));
+        }
         normalize_by_day(&mut rule.by_day);
         normalize_month_days(&mut rule.by_month_day);
+        normalize_set_pos(&mut rule.by_set_pos);
         Ok(rule)
     }
 
     /// The canonical text without the `RRULE:` prefix: FREQ, INTERVAL (only if != 1), BYDAY,
-    /// BYMONTHDAY, COUNT, UNTIL (as YYYYMMDD). Round-trips through [`Rule::parse`].
+    /// BYMONTHDAY, BYSETPOS, WKST (only if not MO), COUNT, UNTIL (as YYYYMMDD). Round-trips
+    /// through [`Rule::parse`].
     pub fn to_rrule(&self) -> String {
         let mut out = format!("FREQ={}", self.freq.as_str());
         if self.interval > 1 {
@@ -341,6 +411,17 @@ impl Rule {
             out.push_str(";BYMONTHDAY=");
             out.push_str(&md.join(","));
         }
+        if !self.by_set_pos.is_empty() {
+            let mut sp = self.by_set_pos.clone();
+            normalize_set_pos(&mut sp);
+            let sp: Vec<String> = sp.iter().map(|d| d.to_string()).collect();
+            out.push_str(";BYSETPOS=");
+            out.push_str(&sp.join(","));
+        }
+        if self.wkst != Weekday::Mon {
+            out.push_str(";WKST=");
+            out.push_str(day_code(self.wkst));
+        }
         if let Some(c) = self.count {
             out.push_str(&format!(";COUNT={c}"));
         }
@@ -354,8 +435,10 @@ impl Rule {
     /// and UNTIL (when given), at most COUNT in all (counted from `start`, only dates matching
     /// the rule count) and at most `limit`, ascending. WEEKLY without BYDAY uses start's week
     /// day; MONTHLY without BYDAY/BYMONTHDAY uses start's day of month (months lacking it are
-    /// skipped). INTERVAL counts weeks (Monday-based, from start's week) or months. Dates more
-    /// than [`RULE_HORIZON_YEARS`] after `start` are never generated.
+    /// skipped). INTERVAL counts weeks (starting on WKST, from start's week) or months.
+    /// BYSETPOS picks from each month's matching days, counting days before `start` in its
+    /// first month (as RFC 5545 and dateutil do). Dates more than [`RULE_HORIZON_YEARS`] after
+    /// `start` are never generated.
     pub fn dates(&self, start: NaiveDate, end: Option<NaiveDate>, limit: usize) -> Vec<NaiveDate> {
         let mut out = Vec::new();
         let max_n = self.count.map_or(limit, |c| limit.min(c as usize));
@@ -388,27 +471,27 @@ impl Rule {
         };
         match self.freq {
             Freq::Weekly => {
+                // Days after the week's first day (WKST).
+                let wkst = self.wkst.num_days_from_monday();
+                let after_wkst = |d: Weekday| u64::from((d.num_days_from_monday() + 7 - wkst) % 7);
                 let offsets: BTreeSet<u64> = if self.by_day.is_empty() {
-                    [u64::from(start.weekday().num_days_from_monday())].into()
+                    [after_wkst(start.weekday())].into()
                 } else {
-                    self.by_day
-                        .iter()
-                        .map(|&(_, d)| u64::from(d.num_days_from_monday()))
-                        .collect()
+                    self.by_day.iter().map(|&(_, d)| after_wkst(d)).collect()
                 };
-                let monday0 = start - Days::new(u64::from(start.weekday().num_days_from_monday()));
+                let week0 = start - Days::new(after_wkst(start.weekday()));
                 for k in 0u64.. {
-                    let Some(monday) = k
+                    let Some(first) = k
                         .checked_mul(interval * 7)
-                        .and_then(|n| monday0.checked_add_days(Days::new(n)))
+                        .and_then(|n| week0.checked_add_days(Days::new(n)))
                     else {
                         break;
                     };
-                    if monday > stop {
+                    if first > stop {
                         break;
                     }
                     for &o in &offsets {
-                        let Some(d) = monday.checked_add_days(Days::new(o)) else {
+                        let Some(d) = first.checked_add_days(Days::new(o)) else {
                             return out;
                         };
                         if !take(d, &mut out) {
@@ -437,7 +520,9 @@ impl Rule {
                     if first > stop {
                         break;
                     }
-                    for day in self.month_days(y, month, start.day()) {
+                    let days: Vec<u32> =
+                        self.month_days(y, month, start.day()).into_iter().collect();
+                    for day in at_positions(days, &self.by_set_pos) {
                         let Some(d) = NaiveDate::from_ymd_opt(y, month, day) else {
                             continue;
                         };
@@ -1100,6 +1185,174 @@ mod tests {
     }
 
     #[test]
+    fn weekly_wkst_decides_which_days_share_a_week() {
+        // RFC 5545 (3.8.5.3)'s own example: from Tuesday 5 August 1997, every other week on
+        // Tuesday and Sunday, four times; only the week start differs.
+        let mo = Rule::parse("FREQ=WEEKLY;INTERVAL=2;COUNT=4;BYDAY=TU,SU;WKST=MO").unwrap();
+        assert_eq!(mo.wkst, Weekday::Mon);
+        assert_eq!(
+            mo.dates(d(1997, 8, 5), None, 100),
+            vec![
+                d(1997, 8, 5),
+                d(1997, 8, 10),
+                d(1997, 8, 19),
+                d(1997, 8, 24)
+            ]
+        );
+        let su = Rule::parse("FREQ=WEEKLY;INTERVAL=2;COUNT=4;BYDAY=TU,SU;WKST=SU").unwrap();
+        assert_eq!(su.wkst, Weekday::Sun);
+        assert_eq!(
+            su.dates(d(1997, 8, 5), None, 100),
+            vec![
+                d(1997, 8, 5),
+                d(1997, 8, 17),
+                d(1997, 8, 19),
+                d(1997, 8, 31)
+            ]
+        );
+        // No WKST: Monday.
+        let none = Rule::parse("FREQ=WEEKLY;INTERVAL=2;COUNT=4;BYDAY=TU,SU").unwrap();
+        assert_eq!(
+            none.dates(d(1997, 8, 5), None, 100),
+            mo.dates(d(1997, 8, 5), None, 100)
+        );
+        // From Sunday 3 January 2027: with Sunday-based weeks the Tuesday after the start
+        // shares its week (3, 5, 17, 19 Jan); with Monday-based weeks the start's week ends on
+        // it, and its Tuesday (29 Dec) is before the start (3, 12, 17, 26 Jan).
+        let su = Rule::parse("FREQ=WEEKLY;INTERVAL=2;BYDAY=TU,SU;WKST=SU").unwrap();
+        assert_eq!(
+            su.dates(d(2027, 1, 3), None, 4),
+            vec![d(2027, 1, 3), d(2027, 1, 5), d(2027, 1, 17), d(2027, 1, 19)]
+        );
+        let mo = Rule::parse("FREQ=WEEKLY;INTERVAL=2;BYDAY=TU,SU").unwrap();
+        assert_eq!(
+            mo.dates(d(2027, 1, 3), None, 4),
+            vec![
+                d(2027, 1, 3),
+                d(2027, 1, 12),
+                d(2027, 1, 17),
+                d(2027, 1, 26)
+            ]
+        );
+        // A mid-week week start, no BYDAY (start's week day): every third Friday from a
+        // Friday, whatever the week start.
+        let we = Rule::parse("FREQ=WEEKLY;INTERVAL=3;WKST=WE").unwrap();
+        assert_eq!(
+            we.dates(d(2027, 1, 8), None, 3),
+            vec![d(2027, 1, 8), d(2027, 1, 29), d(2027, 2, 19)]
+        );
+        // Every other week on Monday and Friday, weeks from Wednesday: from Wednesday 6
+        // January 2027 the first week is 6..12 Jan (Fri 8, Mon 11), the next 20..26 Jan.
+        let we = Rule::parse("FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,FR;WKST=WE").unwrap();
+        assert_eq!(
+            we.dates(d(2027, 1, 6), None, 4),
+            vec![
+                d(2027, 1, 8),
+                d(2027, 1, 11),
+                d(2027, 1, 22),
+                d(2027, 1, 25)
+            ]
+        );
+        // With INTERVAL=1 the week start changes nothing.
+        let a = Rule::parse("FREQ=WEEKLY;BYDAY=TU,SU;WKST=SU").unwrap();
+        let b = Rule::parse("FREQ=WEEKLY;BYDAY=TU,SU").unwrap();
+        assert_eq!(
+            a.dates(d(2027, 1, 1), Some(d(2027, 12, 31)), 1000),
+            b.dates(d(2027, 1, 1), Some(d(2027, 12, 31)), 1000)
+        );
+    }
+
+    #[test]
+    fn bysetpos_picks_within_each_month() {
+        // The last Sunday of the month, written with BYSETPOS: the same as BYDAY=-1SU.
+        let r = Rule::parse("FREQ=MONTHLY;BYDAY=SU;BYSETPOS=-1").unwrap();
+        assert_eq!(r.by_set_pos, vec![-1]);
+        let ds = r.dates(d(2027, 1, 1), Some(d(2027, 12, 31)), 100);
+        assert_eq!(
+            ds,
+            vec![
+                d(2027, 1, 31),
+                d(2027, 2, 28),
+                d(2027, 3, 28),
+                d(2027, 4, 25),
+                d(2027, 5, 30),
+                d(2027, 6, 27),
+                d(2027, 7, 25),
+                d(2027, 8, 29),
+                d(2027, 9, 26),
+                d(2027, 10, 31),
+                d(2027, 11, 28),
+                d(2027, 12, 26),
+            ]
+        );
+        let ordinal = Rule::parse("FREQ=MONTHLY;BYDAY=-1SU").unwrap();
+        assert_eq!(ds, ordinal.dates(d(2027, 1, 1), Some(d(2027, 12, 31)), 100));
+        // RFC 5545's examples: the last work day of the month …
+        let r = Rule::parse("FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1").unwrap();
+        assert_eq!(
+            r.dates(d(1997, 9, 29), None, 7),
+            vec![
+                d(1997, 9, 30),
+                d(1997, 10, 31),
+                d(1997, 11, 28),
+                d(1997, 12, 31),
+                d(1998, 1, 30),
+                d(1998, 2, 27),
+                d(1998, 3, 31)
+            ]
+        );
+        // … and the third Tuesday, Wednesday or Thursday of the month, three times.
+        let r = Rule::parse("FREQ=MONTHLY;COUNT=3;BYDAY=TU,WE,TH;BYSETPOS=3").unwrap();
+        assert_eq!(
+            r.dates(d(1997, 9, 4), None, 100),
+            vec![d(1997, 9, 4), d(1997, 10, 7), d(1997, 11, 6)]
+        );
+        // Days before the start still hold their place: from 5 January 2027 the second
+        // Sunday is the 10th (the 3rd is the first), then 14 February.
+        let r = Rule::parse("FREQ=MONTHLY;BYDAY=SU;BYSETPOS=2").unwrap();
+        assert_eq!(
+            r.dates(d(2027, 1, 5), None, 2),
+            vec![d(2027, 1, 10), d(2027, 2, 14)]
+        );
+        // Several positions; a position past the month's days gives nothing that month.
+        let r = Rule::parse("FREQ=MONTHLY;BYDAY=SU;BYSETPOS=1,-1").unwrap();
+        assert_eq!(
+            r.dates(d(2027, 1, 1), None, 4),
+            vec![d(2027, 1, 3), d(2027, 1, 31), d(2027, 2, 7), d(2027, 2, 28)]
+        );
+        let r = Rule::parse("FREQ=MONTHLY;BYDAY=SU;BYSETPOS=5").unwrap();
+        assert_eq!(
+            r.dates(d(2027, 1, 1), Some(d(2027, 12, 31)), 100),
+            vec![
+                d(2027, 1, 31),
+                d(2027, 5, 30),
+                d(2027, 8, 29),
+                d(2027, 10, 31)
+            ]
+        );
+        // With BYMONTHDAY: the middle one of the 1st, 15th and last day is the 15th.
+        let r = Rule::parse("FREQ=MONTHLY;BYMONTHDAY=1,15,-1;BYSETPOS=2").unwrap();
+        assert_eq!(
+            r.dates(d(2027, 1, 1), None, 3),
+            vec![d(2027, 1, 15), d(2027, 2, 15), d(2027, 3, 15)]
+        );
+        // Every other month, the last Sunday.
+        let r = Rule::parse("FREQ=MONTHLY;INTERVAL=2;BYDAY=SU;BYSETPOS=-1").unwrap();
+        assert_eq!(
+            r.dates(d(2027, 1, 1), None, 4),
+            vec![
+                d(2027, 1, 31),
+                d(2027, 3, 28),
+                d(2027, 5, 30),
+                d(2027, 7, 25)
+            ]
+        );
+        // A position no month has terminates with nothing.
+        let r = Rule::parse("FREQ=MONTHLY;BYDAY=SU;BYSETPOS=6").unwrap();
+        assert!(r.dates(d(2027, 1, 1), None, 10).is_empty());
+    }
+
+    #[test]
     fn monthly_last_sunday() {
         let r = Rule::parse("FREQ=MONTHLY;BYDAY=-1SU").unwrap();
         let ds = r.dates(d(2027, 1, 1), Some(d(2027, 12, 31)), 100);
@@ -1247,6 +1500,8 @@ mod tests {
             interval: u32::MAX,
             by_day: vec![],
             by_month_day: vec![],
+            by_set_pos: vec![],
+            wkst: Weekday::Mon,
             count: None,
             until: None,
         };
@@ -1283,6 +1538,17 @@ mod tests {
             ("FREQ=YEARLY", "FREQ=YEARLY"),
             ("FREQ=WEEKLY;BYHOUR=10", "BYHOUR=10"),
             ("FREQ=WEEKLY;BYSETPOS=1", "BYSETPOS=1"),
+            ("FREQ=WEEKLY;BYDAY=MO,FR;BYSETPOS=1", "FREQ=MONTHLY"),
+            (
+                "FREQ=MONTHLY;BYSETPOS=-1",
+                "BYSETPOS needs BYDAY or BYMONTHDAY",
+            ),
+            ("FREQ=MONTHLY;BYDAY=SU;BYSETPOS=0", "BYSETPOS=0"),
+            ("FREQ=MONTHLY;BYDAY=SU;BYSETPOS=367", "BYSETPOS=367"),
+            ("FREQ=MONTHLY;BYDAY=SU;BYSETPOS=-367", "BYSETPOS=-367"),
+            ("FREQ=MONTHLY;BYDAY=SU;BYSETPOS=1,", "BYSETPOS=1,"),
+            ("FREQ=MONTHLY;BYDAY=SU;BYSETPOS=--1", "BYSETPOS=--1"),
+            ("FREQ=MONTHLY;BYDAY=SU;BYSETPOS=x", "BYSETPOS=X"),
             ("FREQ=WEEKLY;FOO=1", "FOO=1"),
             ("FREQ=WEEKLY;BYDAY", "BYDAY"),
             ("FREQ=WEEKLY;BYDAY=XX", "BYDAY=XX"),
@@ -1359,6 +1625,19 @@ mod tests {
                 "FREQ=MONTHLY;BYDAY=1SU,3SU;COUNT=6",
             ),
             ("FREQ=WEEKLY;BYDAY=SU,SU", "FREQ=WEEKLY;BYDAY=SU"),
+            (
+                "WKST=SU;FREQ=WEEKLY;BYDAY=TU,SU;INTERVAL=2",
+                "FREQ=WEEKLY;INTERVAL=2;BYDAY=TU,SU;WKST=SU",
+            ),
+            ("wkst=mo;freq=weekly;byday=su", "FREQ=WEEKLY;BYDAY=SU"),
+            (
+                "FREQ=MONTHLY;BYSETPOS=-1;BYDAY=SU",
+                "FREQ=MONTHLY;BYDAY=SU;BYSETPOS=-1",
+            ),
+            (
+                "FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1,+1,2,-2,1",
+                "FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=1,2,-1,-2",
+            ),
         ];
         for (input, canonical) in cases {
             let r = Rule::parse(input).unwrap();
@@ -1985,7 +2264,10 @@ mod photo_tests {
 
     #[test]
     fn photos_are_known_by_their_first_bytes() {
-        assert_eq!(photo_kind(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 0]), Some("image/jpeg"));
+        assert_eq!(
+            photo_kind(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 0]),
+            Some("image/jpeg")
+        );
         assert_eq!(photo_kind(b"\x89PNG\r\n\x1a\n...."), Some("image/png"));
         assert_eq!(photo_kind(b"RIFF\0\0\0\0WEBPVP8 "), Some("image/webp"));
         assert_eq!(photo_kind(b"<svg onload=alert(1)>"), None);

@@ -239,13 +239,19 @@ pub async fn create_meeting(
     )
 }
 
-/// A meeting with its report (if filed) and a WhatsApp share link for its notice.
+/// A meeting with its report (if filed) and WhatsApp share links for its notice and for its
+/// report's summary.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MeetingPage {
     pub meeting: MeetingView,
     pub report: Option<ReportView>,
     /// `https://wa.me/?text=…`: a notice to share, no provider needed.
     pub whatsapp: String,
+    /// The filed report's summary in Hindi and English (kind, date, venue, held or not, the
+    /// counts, the chair's post; never a name, number or free text), once a report is filed.
+    pub report_summary: Option<String>,
+    /// `https://wa.me/?text=…` sharing `report_summary`.
+    pub report_whatsapp: Option<String>,
     /// The talking points on its agenda.
     pub talking_points: Vec<sangathan_store::meetings::Point>,
 }
@@ -273,6 +279,93 @@ pub fn notice(m: &MeetingView) -> String {
     )
 }
 
+/// A filed report's summary, in Hindi and English, for sharing: the meeting's kind, date and
+/// venue, whether it was held and its counts, and the chair's post (`chair_role`, a role code
+/// such as `district-president`). Names, mobiles and the report's free text (reason, agenda,
+/// issues, notes) stay out: the summary leaves Sangathan.
+pub fn report_summary(m: &MeetingView, r: &ReportView, chair_role: Option<&str>) -> String {
+    use crate::web::i18n::Lang;
+    let kind = sangathan_core::meetings::Kind::parse(&m.kind).ok();
+    let code = m.venue.as_deref().unwrap_or("");
+    let venue_en = m.venue_name.clone().unwrap_or_default();
+    let venue_hi = m.venue_name_hi.clone().unwrap_or_else(|| venue_en.clone());
+    let n = &r.report;
+    let mut hi = format!(
+        "बैठक की रिपोर्ट: {}, {}, {} ({})\n",
+        kind.map(|k| k.name_hi()).unwrap_or(&m.kind),
+        m.date.format("%d-%m-%Y"),
+        venue_hi,
+        code,
+    );
+    let mut en = format!(
+        "Meeting report: {}, {}, {} ({})\n",
+        kind.map(|k| k.name_en()).unwrap_or(&m.kind),
+        m.date.format("%d %b %Y"),
+        venue_en,
+        code,
+    );
+    if n.held {
+        hi.push_str(&format!(
+            "बैठक हुई। उपस्थिति {}, कर्मचारियों से भेंट {}, नए समर्थक {}, नए सदस्य {}।",
+            n.attendance, n.employees_met, n.new_supporters, n.new_members
+        ));
+        en.push_str(&format!(
+            "Held. Attendance {}, employees met {}, new supporters {}, new members {}.",
+            n.attendance, n.employees_met, n.new_supporters, n.new_members
+        ));
+    } else {
+        hi.push_str("बैठक नहीं हुई।");
+        en.push_str("Not held.");
+    }
+    if let Some(role) = chair_role {
+        let key = format!("role-{role}");
+        hi.push_str(&format!("\nअध्यक्षता: {}", Lang::Hi.t(&key)));
+        en.push_str(&format!("\nChair: {}", Lang::En.t(&key)));
+    }
+    format!("{hi}\n\n{en}")
+}
+
+/// The post (a role code) under which a meeting's chair presides: one they hold on the
+/// meeting's day at a unit above its venue, in the meeting's wing when they have one there.
+pub async fn chair_role(state: &AppState, m: &MeetingView) -> Result<Option<String>, ApiError> {
+    let (Some(chair), Some(venue)) = (m.chair, m.venue.as_deref()) else {
+        return Ok(None);
+    };
+    let Some(place) = state.store.place(venue).await? else {
+        return Ok(None);
+    };
+    let mut best: Option<(bool, String)> = None;
+    for p in state.store.posts(chair, m.date).await? {
+        if !p.active || p.role == "member" || p.role == "volunteer" {
+            continue;
+        }
+        let Some(unit) = state.store.unit_id_of(&p.unit).await? else {
+            continue;
+        };
+        if unit == place.id || !place.within(unit) {
+            continue;
+        }
+        let same_wing = p.wing == m.wing;
+        if best.as_ref().is_none_or(|b| same_wing && !b.0) {
+            best = Some((same_wing, p.role));
+        }
+    }
+    Ok(best.map(|b| b.1))
+}
+
+/// The summary of a meeting's filed report and its WhatsApp link (None before a report).
+pub async fn report_share(
+    state: &AppState,
+    m: &MeetingView,
+    r: Option<&ReportView>,
+) -> Result<Option<(String, String)>, ApiError> {
+    let Some(r) = r else { return Ok(None) };
+    let role = chair_role(state, m).await?;
+    let text = report_summary(m, r, role.as_deref());
+    let link = crate::notify::whatsapp_share(&text);
+    Ok(Some((text, link)))
+}
+
 #[utoipa::path(
     get,
     path = "/api/v1/meetings/{id}",
@@ -292,11 +385,15 @@ pub async fn get_meeting(
     let m = meeting_seen(&caller, &state, id_of(&id)?, Action::ViewMeetings).await?;
     let report = state.store.report(m.id).await?;
     let whatsapp = crate::notify::whatsapp_share(&notice(&m));
+    let (report_summary, report_whatsapp) =
+        report_share(&state, &m, report.as_ref()).await?.unzip();
     let talking_points = state.store.meeting_points(m.id).await?;
     Ok(Json(MeetingPage {
         meeting: m,
         report,
         whatsapp,
+        report_summary,
+        report_whatsapp,
         talking_points,
     }))
 }

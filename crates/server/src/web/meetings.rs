@@ -287,6 +287,8 @@ struct MeetingPage {
     why: String,
     due: String,
     whatsapp: String,
+    /// A WhatsApp link sharing the filed report's summary.
+    report_whatsapp: Option<String>,
     report: Option<ReportShown>,
     /// The report waits for me: Acknowledge and Return.
     waiting: bool,
@@ -485,6 +487,10 @@ async fn meeting_page_with(
         .as_ref()
         .is_some_and(|r| waits_for(r, pc.caller.actor.person_id));
     let may_file = may_file(pc, state, &m, report.as_ref()).await;
+    let report_whatsapp = crate::routes::meetings::report_share(state, &m, report.as_ref())
+        .await
+        .map_err(|e| pc.err(e))?
+        .map(|(_, link)| link);
     let kind = kind_name(lang, &m.kind);
     let date = day(m.date);
     let status = if comment_error.is_empty() {
@@ -504,6 +510,7 @@ async fn meeting_page_with(
         why: lang.pick(&m.why, Some(&m.why_hi)).to_string(),
         due: ist(m.report_due),
         whatsapp: crate::notify::whatsapp_share(&notice(&m)),
+        report_whatsapp,
         kind,
         report: shown,
         waiting,
@@ -644,6 +651,14 @@ struct ReportPage {
     returned: Option<String>,
     /// Why no report can be filed now (acknowledged, cancelled).
     closed: Option<String>,
+    /// The meeting's photos (their numbers), and "n of 3".
+    photos: Vec<u32>,
+    photos_count: String,
+    /// Room for another photo.
+    photo_room: bool,
+    /// A photo was just added.
+    photo_note: Option<String>,
+    photo_error: String,
 }
 
 impl ReportPage {
@@ -770,6 +785,18 @@ async fn report_page_with(
     form: Option<ReportForm>,
     errors: Vec<(String, String)>,
 ) -> PageResult {
+    report_page_full(pc, state, m, form, errors, None, String::new()).await
+}
+
+async fn report_page_full(
+    pc: &PageCaller,
+    state: &AppState,
+    m: &MeetingView,
+    form: Option<ReportForm>,
+    errors: Vec<(String, String)>,
+    photo_note: Option<String>,
+    photo_error: String,
+) -> PageResult {
     let lang = pc.lang;
     let report = state.store.report(m.id).await.map_err(|e| pc.err(e))?;
     let closed = if m.status == "cancelled" || m.venue.is_none() {
@@ -787,12 +814,27 @@ async fn report_page_with(
     });
     let mut c = pc.chrome(lang.t("report-title"));
     c.scripts = vec!["outbox.js", "report.js"];
-    let status = if errors.is_empty() {
+    let status = if errors.is_empty() && photo_error.is_empty() {
         StatusCode::OK
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
+    let photos: Vec<u32> = state
+        .store
+        .photos(m.id)
+        .await
+        .map_err(|e| pc.err(e))?
+        .into_iter()
+        .map(|p| p.n)
+        .collect();
+    let max = sangathan_core::meetings::PHOTOS_PER_MEETING;
     let page = ReportPage {
+        // (The message says three: PHOTOS_PER_MEETING.)
+        photos_count: lang.ta("photo-count", &[("n", photos.len().to_string())]),
+        photo_room: photos.len() < max as usize,
+        photos,
+        photo_note,
+        photo_error,
         c,
         id: m.id,
         person: pc.caller.actor.person_id.unwrap_or_default(),
@@ -816,12 +858,119 @@ pub async fn report_page(
     pc: PageCaller,
     State(state): State<AppState>,
     Path(id): Path<String>,
+    Query(q): Query<PhotoQuery>,
 ) -> PageResult {
     let id = id_of(&id).map_err(|e| pc.err(e))?;
     let m = meeting_seen(&pc.caller, &state, id, Action::FileReport)
         .await
         .map_err(|e| pc.err(e))?;
-    report_page_with(&pc, &state, &m, None, Vec::new()).await
+    let note = q.photo.is_some().then(|| pc.lang.t("photo-added"));
+    report_page_full(&pc, &state, &m, None, Vec::new(), note, String::new()).await
+}
+
+/// The largest photo form post: a phone's photo of a few MB is read only as far as needed to
+/// refuse it (past 512 KB) with a message on the form, not an error page.
+pub const PHOTO_UPLOAD_LIMIT: usize = 8 * 1024 * 1024;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct PhotoQuery {
+    photo: Option<String>,
+}
+
+/// A photo of the meeting from the report page (a plain form: it needs a connection), by the
+/// API's rules (those who may file the report; JPEG, PNG or WebP, at most 512 KB, three per
+/// meeting), into the first free place.
+pub async fn report_photo(
+    pc: PageCaller,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    mut form: axum::extract::Multipart,
+) -> PageResult {
+    use sangathan_core::meetings::{PHOTO_MAX_BYTES, PHOTOS_PER_MEETING};
+    let lang = pc.lang;
+    let id = id_of(&id).map_err(|e| pc.err(e))?;
+    let m = meeting_seen(&pc.caller, &state, id, Action::FileReport)
+        .await
+        .map_err(|e| pc.err(e))?;
+    let broken = |e: axum::extract::multipart::MultipartError| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            pc.err(ApiError::PayloadTooLarge)
+        } else {
+            pc.err(ApiError::InvalidJson(format!(
+                "the upload did not arrive whole: {e}"
+            )))
+        }
+    };
+    let mut csrf = String::new();
+    let mut photo: Option<Vec<u8>> = None;
+    while let Some(mut field) = form.next_field().await.map_err(broken)? {
+        match field.name().unwrap_or("") {
+            "_csrf" => csrf = field.text().await.unwrap_or_default(),
+            "photo" => {
+                // The form's token comes first: nothing is read for a forged post.
+                pc.check_csrf(&csrf)?;
+                // One byte past the limit is enough to refuse it.
+                let mut buf = Vec::new();
+                while let Some(chunk) = field.chunk().await.map_err(broken)? {
+                    let room = PHOTO_MAX_BYTES + 1 - buf.len();
+                    buf.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                    if buf.len() > PHOTO_MAX_BYTES {
+                        break;
+                    }
+                }
+                photo = Some(buf);
+            }
+            _ => {}
+        }
+    }
+    pc.check_csrf(&csrf)?;
+    let closed = m.status != "planned" || m.venue.is_none();
+    let refuse = |msg: String| async {
+        report_page_full(&pc, &state, &m, None, Vec::new(), None, msg).await
+    };
+    if closed {
+        return refuse(lang.t("report-closed-cancelled")).await;
+    }
+    let Some(bytes) = photo.filter(|b| !b.is_empty()) else {
+        return refuse(lang.t("photo-none")).await;
+    };
+    let taken: Vec<u32> = state
+        .store
+        .photos(m.id)
+        .await
+        .map_err(|e| pc.err(e))?
+        .into_iter()
+        .map(|p| p.n)
+        .collect();
+    let Some(n) = (1..=PHOTOS_PER_MEETING).find(|n| !taken.contains(n)) else {
+        return refuse(lang.t("photo-full")).await;
+    };
+    match state
+        .store
+        .put_photo(m.id, n, &bytes, &pc.caller.actor.id)
+        .await
+        .map_err(ApiError::from)
+    {
+        Ok(_) => {
+            let res = Redirect::to(&format!("/meetings/{}/report?photo={n}", m.id));
+            Ok(pc.respond(
+                AuditNote::new("put-photo", Some(format!("meeting:{} photo {n}", m.id))).on(res),
+            ))
+        }
+        Err(ApiError::Invalid(inv)) => {
+            let msg = inv
+                .0
+                .into_iter()
+                .map(|e| match lang {
+                    Lang::Hi => e.hi,
+                    Lang::En => e.en,
+                })
+                .collect::<Vec<_>>()
+                .join("; ");
+            refuse(msg).await
+        }
+        Err(e) => Err(pc.err(e)),
+    }
 }
 
 /// The report form posted without JavaScript (with it, the page sends the report to the API

@@ -162,6 +162,11 @@ pub async fn meetings_scoped_reports_and_a_revocable_feed(backend: Backend) {
         "{page}"
     );
     assert!(page["report"].is_null());
+    assert!(
+        page["report_summary"].is_null() && page["report_whatsapp"].is_null(),
+        "nothing to share before a report: {page}"
+    );
+    assert_eq!(m["chair"], a, "the AC in-charge presides over the booth meeting");
 
     // Filed by the organiser (twice: a retry changes nothing); it skips the filer and waits
     // for the district president.
@@ -234,6 +239,38 @@ pub async fn meetings_scoped_reports_and_a_revocable_feed(backend: Backend) {
         done["status"], "acknowledged",
         "nobody above the district in the mini state: {done}"
     );
+
+    // The filed report's summary to share on WhatsApp: kind, date, venue, the counts and the
+    // chair's post, in Hindi and English; no names, mobiles or free text.
+    let page = as_user(&app, &d_tok, Method::GET, &path, None)
+        .await
+        .expect(200);
+    let summary = page["report_summary"].as_str().expect("a summary").to_string();
+    let link = page["report_whatsapp"].as_str().expect("a share link");
+    let text = link
+        .strip_prefix("https://wa.me/?text=")
+        .expect("a click-to-chat link");
+    assert_eq!(percent_decode(text), summary, "the link carries the summary");
+    for want in [
+        "बैठक की रिपोर्ट",
+        "बूथ बैठक",
+        "Meeting report",
+        "Booth meeting",
+        "(TS-AC-1-B0001)",
+        &day.format("%d-%m-%Y").to_string(),
+        "बैठक हुई",
+        "उपस्थिति 31",
+        "कर्मचारियों से भेंट 9",
+        "Held.",
+        "Attendance 31, employees met 9, new supporters 0, new members 0.",
+        "अध्यक्षता: विधानसभा प्रभारी",
+        "Chair: Constituency in-charge",
+    ] {
+        assert!(summary.contains(want), "{want:?} missing from {summary}");
+    }
+    for never in ["Bearer", "6300000", "वेतन आयोग", "+91"] {
+        assert!(!summary.contains(never), "{never:?} in {summary}");
+    }
 
     // Contacts met there: no number kept without consent (all or none), followed up, converted.
     let cpath = format!("{path}/contacts");
@@ -481,4 +518,21 @@ pub async fn meetings_scoped_reports_and_a_revocable_feed(backend: Backend) {
         .await
         .expect_status(404);
     assert!(app.store.verify().await.unwrap().is_empty());
+}
+
+/// `%XX` escapes back to bytes (what a browser does with the share link's text).
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            out.push(u8::from_str_radix(&s[i + 1..i + 3], 16).expect("a hex escape"));
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).expect("UTF-8")
 }
