@@ -2,7 +2,7 @@
 // with counts that move, the map, the language switch, the phone viewport.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { BASE, STATE_ADMIN, AC_INCHARGE, browser, login, find, achieved, freshMobile, shot, requested } from './lib.mjs';
+import { BASE, STATE_ADMIN, AC_INCHARGE, browser, login, find, achieved, freshMobile, shot, requested, api, apiSend } from './lib.mjs';
 
 const ctx = await browser();
 after(async () => {
@@ -180,4 +180,146 @@ test('the enrolment flow on a 360x740 phone', async () => {
   assert.equal(await page.inputValue('#name'), '');
   assert.equal((await find('UP-AC-86', mobile)).length, 1);
   await phone.close();
+});
+
+test('log in with a one-time code on the page (the code from the server log: no SMS provider)', async () => {
+  const { readFileSync } = await import('node:fs');
+  const log = process.env.SANGATHAN_SERVER_LOG;
+  assert.ok(log, 'SANGATHAN_SERVER_LOG is set (run through e2e/run)');
+  const codes = () => readFileSync(log, 'utf8').replace(/\x1b\[[0-9;]*m/g, '').split('\n')
+    .filter((l) => l.includes('one-time code') && /mobile_ends\W+001\b/.test(l))
+    .map((l) => /\bcode\W+(\d{6})\b/.exec(l)).filter(Boolean).map((m) => m[1]);
+  const before = codes().length;
+  const fresh = await browser();
+  fresh.on('request', (r) => requested.push(r.url()));
+  const page = await fresh.newPage();
+  await page.goto(BASE + '/members');
+  assert.match(page.url(), /\/login\?next=/);
+  await page.fill('#code-mobile', AC_INCHARGE);
+  await page.click('form[action="/login/code"] button');
+  await page.waitForSelector('#code');
+  assert.equal(await page.inputValue('#mobile'), AC_INCHARGE);
+  assert.equal(await page.getAttribute('#code', 'autocomplete'), 'one-time-code');
+  let all = codes();
+  for (let i = 0; i < 50 && all.length === before; i++) { await new Promise((r) => setTimeout(r, 100)); all = codes(); }
+  assert.ok(all.length > before, 'a code was issued');
+  // A wrong code first: refused in Hindi, the form still there.
+  const code = all[all.length - 1];
+  await page.fill('#code', code === '000000' ? '111111' : '000000');
+  await page.click('#login-submit');
+  assert.ok(await page.isVisible('#login-error'));
+  // The form stays for the code; the right one logs in and goes where the reader was going.
+  assert.ok(await page.isVisible('#code'));
+  await page.fill('#code', code);
+  await Promise.all([page.waitForURL((u) => !u.pathname.startsWith('/login')), page.click('#login-submit')]);
+  assert.equal(new URL(page.url()).pathname, '/members');
+  assert.ok(await page.isVisible('#member-table, #no-members'));
+  await fresh.close();
+});
+
+test('warns while typing about a voter ID and a mobile already recorded, each on its own', async () => {
+  const page = await ctx.newPage();
+  await login(page, AC_INCHARGE);
+  const epic = 'EPW' + String(Date.now()).slice(-7);
+  const mobile = freshMobile();
+  const r = await apiSend('POST', '/api/v1/members',
+    { name: 'Champa Devi', mobile, epic, gender: 'F', birth_year: 1975, unit: 'UP-AC-86-B0006' },
+    { 'Idempotency-Key': 'e2e-' + epic });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  await page.goto(BASE + '/enrol');
+  await page.fill('#epic', epic.toLowerCase());
+  await page.waitForFunction(() => document.getElementById('epic-dup').textContent.length > 0);
+  assert.match(await page.textContent('#epic-dup'), /Champa Devi/);
+  // Typed one after the other within the pause: both are checked (separate timers).
+  await page.fill('#epic', '');
+  await page.fill('#mobile', '');
+  await page.fill('#epic', epic);
+  await page.fill('#mobile', mobile);
+  await page.waitForFunction(() => document.getElementById('mobile-dup').textContent.length > 0
+    && document.getElementById('epic-dup').textContent.length > 0, null, { timeout: 5000 });
+  assert.match(await page.textContent('#epic-dup'), /Champa Devi/);
+  assert.match(await page.textContent('#mobile-dup'), /Champa Devi/);
+  // One not on record: no warning.
+  await page.fill('#epic', 'ZZZ0000001');
+  await page.waitForTimeout(800);
+  assert.equal((await page.textContent('#epic-dup')).trim(), '');
+  await page.close();
+});
+
+test('a district\'s and a division\'s maps: their constituencies, a label on hover and on tap', async () => {
+  const page = await ctx.newPage();
+  await login(page, STATE_ADMIN);
+  const unit = await api('/api/v1/units/UP-AC-86');
+  const district = unit.parent;
+  assert.match(district, /^UP-DT-/);
+  const acs = (await api(`/api/v1/units/${district}/children`)).children.filter((c) => c.kind === 'ac');
+  await page.goto(BASE + `/units/${district}/map`);
+  assert.equal(await page.locator('figure.map svg path').count(), acs.length);
+  const hrefs = await page.locator('figure.map svg a').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+  assert.deepEqual(hrefs.sort(), acs.map((c) => `/units/${c.code}`).sort());
+  // Hover: the constituency's label in the reader's language.
+  const first = page.locator('figure.map svg a').first();
+  const title = await first.locator('title').textContent();
+  await first.hover();
+  await page.waitForFunction((t) => document.getElementById('map-label').textContent === t, title);
+  assert.match(title, /%/);
+  const division = (await api(`/api/v1/units/${district}`)).parent;
+  assert.match(division, /^UP-DIV-/);
+  let count = 0;
+  for (const d of (await api(`/api/v1/units/${division}/children`)).children) {
+    count += (await api(`/api/v1/units/${d.code}/children`)).children.filter((c) => c.kind === 'ac').length;
+  }
+  await page.goto(BASE + `/units/${division}/map`);
+  assert.equal(await page.locator('figure.map svg path').count(), count);
+  await page.close();
+
+  // On a touch screen: the first tap shows the label, the second opens the constituency.
+  const phone = await browser({ viewport: { width: 360, height: 740 }, isMobile: true });
+  phone.on('request', (r) => requested.push(r.url()));
+  const tap = await phone.newPage();
+  await login(tap, STATE_ADMIN);
+  await tap.goto(BASE + `/units/${district}/map`);
+  const a = tap.locator('figure.map svg a').first();
+  const href = await a.getAttribute('href');
+  const label = await a.locator('title').textContent();
+  await a.tap();
+  await tap.waitForFunction((t) => document.getElementById('map-label').textContent === t, label);
+  assert.equal(new URL(tap.url()).pathname, `/units/${district}/map`);
+  await shot(tap, 'map-district-phone');
+  await Promise.all([tap.waitForURL((u) => u.pathname === href), a.tap()]);
+  await phone.close();
+});
+
+test('members are paged: the next link shows the following members', async () => {
+  const page = await ctx.newPage();
+  await login(page, STATE_ADMIN);
+  await page.goto(BASE + '/members?unit=UP');
+  const firstPage = await page.locator('#member-table tbody tr').allTextContents();
+  assert.equal(firstPage.length, 25);
+  await Promise.all([page.waitForURL(/after=/), page.click('#members-next')]);
+  const second = await page.locator('#member-table tbody tr').allTextContents();
+  assert.ok(second.length > 0);
+  assert.ok(second.every((r) => !firstPage.includes(r)), 'no member twice');
+  await page.close();
+});
+
+test('a correction filed on a member page is reviewed and applied by the AC in-charge', async () => {
+  const page = await ctx.newPage();
+  await login(page, AC_INCHARGE);
+  const mobile = freshMobile();
+  await enrol(page, { name: 'Bhola Ram', mobile, booth: 6 });
+  const [m] = await find('UP-AC-86', mobile);
+  await page.goto(BASE + `/members/${m.person_id}`);
+  await page.selectOption('#field', 'name');
+  await page.fill('#value', 'Bhola Ram Yadav');
+  await Promise.all([page.waitForURL(/saved=1/), page.click('#correction-form button[type=submit]')]);
+  assert.match(await page.textContent('#open-corrections'), /Bhola Ram Yadav/);
+  await Promise.all([page.waitForURL(/\/corrections/), page.click('#review-corrections')]);
+  await shot(page, 'corrections');
+  const row = page.locator('#corrections li', { hasText: 'Bhola Ram Yadav' });
+  await Promise.all([page.waitForURL(/done=applied/), row.locator('button.apply').click()]);
+  assert.ok(await page.isVisible('#corrections-note'));
+  const [after] = await find('UP-AC-86', mobile);
+  assert.equal(after.name, 'Bhola Ram Yadav');
+  await page.close();
 });

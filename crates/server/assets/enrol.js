@@ -64,8 +64,9 @@
     $(id).addEventListener('blur', function () { check(false); });
   });
 
-  // A mobile or voter ID already recorded in the worker's scope: warn while typing.
-  var timer = null;
+  // A mobile or voter ID already recorded in the worker's scope: warn while typing (each field
+  // with its own pause, so typing one does not cancel the other's check).
+  var timers = {};
   function dupCheck(id, value) {
     var out = $(id + '-dup');
     out.textContent = '';
@@ -78,16 +79,16 @@
       }).catch(function () {});
   }
   $('mobile').addEventListener('input', function () {
-    clearTimeout(timer);
+    clearTimeout(timers.mobile);
     var v = this.value;
     $('mobile-dup').textContent = '';
-    if (mobileOk(v)) timer = setTimeout(function () { dupCheck('mobile', cleanMobile(v)); }, 300);
+    if (mobileOk(v)) timers.mobile = setTimeout(function () { dupCheck('mobile', cleanMobile(v)); }, 300);
   });
   $('epic').addEventListener('input', function () {
-    clearTimeout(timer);
+    clearTimeout(timers.epic);
     var v = this.value;
     $('epic-dup').textContent = '';
-    if (epicOk(v)) timer = setTimeout(function () { dupCheck('epic', cleanEpic(v)); }, 300);
+    if (epicOk(v)) timers.epic = setTimeout(function () { dupCheck('epic', cleanEpic(v)); }, 300);
   });
 
   // Booths of the chosen constituency, when the page did not carry them.
@@ -175,11 +176,35 @@
     }).then(done, done);
   });
 
-  // The outbox: how many of mine are waiting, and those the server refused, with the reason.
+  // The outbox: how many of mine are waiting, those the server refused (with the reason), and
+  // those sent since: each one's membership number, or that they were already a member.
   function render() {
     return Outbox.mine(person, 'enrol').then(function (all) {
       var waiting = all.filter(function (e) { return e.state === 'waiting'; });
       var rejected = all.filter(function (e) { return e.state === 'rejected'; });
+      var answered = all.filter(function (e) { return e.state === 'sent' || e.state === 'duplicate'; });
+      var done = $('outbox-sent');
+      done.textContent = '';
+      answered.forEach(function (e) {
+        var o = e.outcome || {};
+        var li = document.createElement('li');
+        li.className = e.state;
+        li.dataset.number = o.membership_number || '';
+        var head = e.state === 'duplicate' ? d.msgDuplicate : d.msgSent;
+        li.appendChild(document.createTextNode(head + ' ' + e.body.name + ' — '));
+        var b = document.createElement('strong');
+        b.textContent = o.membership_number || '';
+        li.appendChild(b);
+        li.appendChild(document.createTextNode(' (' + (o.unit || '') + ')'));
+        if (e.state === 'duplicate') {
+          var why = document.createElement('small');
+          why.className = 'reason';
+          why.textContent = ' ' + d.msgDuplicateWhy;
+          li.appendChild(why);
+        }
+        done.appendChild(li);
+      });
+      $('outbox-clear').hidden = !answered.length;
       $('outbox').hidden = !all.length;
       $('outbox-waiting').textContent = waiting.length ? d.msgWaiting + ' ' + waiting.length : '';
       var badge = $('outbox-count');
@@ -220,6 +245,13 @@
     showServerErrors(e.body_error);
     $('name').focus();
   }
+  // The worker has seen the answers: they leave the phone.
+  $('outbox-clear').addEventListener('click', function () {
+    Outbox.mine(person, 'enrol').then(function (all) {
+      return Promise.all(all.filter(function (e) { return e.state === 'sent' || e.state === 'duplicate'; })
+        .map(function (e) { return Outbox.remove(e.key); }));
+    }).then(render, render);
+  });
   function flush() {
     if (!navigator.onLine) return render();
     return Outbox.flush().then(render, render);

@@ -5,7 +5,8 @@
 // filing the same report again changes nothing. Only the logged-in person's entries are shown
 // or sent: on a shared phone nobody sends, or sees, another worker's entries.
 // An entry: {key, person, kind ('enrol' when absent, or 'report'), url and method (default
-// POST /api/v1/members), body, lang, state, created}.
+// POST /api/v1/members), body, lang, state ('waiting', 'rejected' with a reason, or for an
+// enrolment sent later 'sent' / 'duplicate' with the server's outcome), created}.
 (function (scope) {
   'use strict';
   var DB = 'sangathan', STORE = 'outbox';
@@ -101,8 +102,9 @@
       });
     },
     // Sends the logged-in person's waiting entries, oldest first, with a fresh CSRF token.
-    // Accepted ones leave; refused ones stay, marked with the reason, for the worker to fix;
-    // on anything else the rest wait for the next try.
+    // Accepted ones leave (an enrolment stays as 'sent' or 'duplicate' with the server's
+    // answer until the worker clears it); refused ones stay, marked with the reason, for the
+    // worker to fix; on anything else the rest wait for the next try.
     flush: function () {
       return exclusive(function () {
         return session().then(function (me) {
@@ -114,6 +116,21 @@
                 if (stop) return;
                 return send(e, me.csrf_token).then(function (r) {
                   var v = verdict(r);
+                  if (v === 'sent' && (e.kind || 'enrol') === 'enrol' && r.body && r.body.membership_number) {
+                    // An enrolment sent from the outbox stays, answered, until the worker has
+                    // seen its membership number; one the server answered "already a member"
+                    // (nothing new enrolled) says so, with the membership on record.
+                    sent.push(e);
+                    e.state = r.body.created_membership === false ? 'duplicate' : 'sent';
+                    e.outcome = {
+                      membership_number: r.body.membership_number,
+                      unit: r.body.unit,
+                      status: r.body.status,
+                      created_membership: r.body.created_membership
+                    };
+                    e.answered = Date.now();
+                    return Outbox.put(e);
+                  }
                   if (v === 'sent') { sent.push(e); return Outbox.remove(e.key); }
                   if (v === 'refused') {
                     e.state = 'rejected';

@@ -767,3 +767,291 @@ impl StoreImpl {
 async fn s_state_id(c: &mut Conn) -> Result<i64> {
     Ok(sqlx::query_scalar("SELECT id FROM units WHERE kind = 'state' ORDER BY id LIMIT 1").fetch_one(&mut *c).await?)
 }
+
+// ---- Corrections of members' records ----
+
+const CORRECTION_COLS: &str = "r.id, r.person_id, p.name, u.code, r.field, r.value, r.created_at, r.resolved_at, \
+                               p.mobile, p.epic, p.gender, p.birth_year, p.address";
+
+type CorrectionRow = (
+    i64,
+    i64,
+    String,
+    String,
+    String,
+    String,
+    DateTime<Utc>,
+    Option<DateTime<Utc>>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<i32>,
+    Option<String>,
+);
+
+fn correction_of(r: CorrectionRow) -> crate::corrections::CorrectionRequest {
+    let current = match r.4.as_str() {
+        "name" => Some(r.2.clone()),
+        "mobile" => r.8,
+        "epic" => r.9,
+        "gender" => r.10,
+        "birth_year" => r.11.map(|y| y.to_string()),
+        "address" => r.12,
+        _ => None,
+    };
+    crate::corrections::CorrectionRequest {
+        id: r.0,
+        person_id: r.1,
+        name: r.2,
+        unit: r.3,
+        field: r.4,
+        current,
+        value: r.5,
+        requested_at: r.6,
+        resolved_at: r.7,
+    }
+}
+
+fn correction_conflict(field: &str, en: &str, hi: &str) -> FieldError {
+    FieldError::new(field, "identity_conflict", en, hi)
+}
+
+/// Is the request `id` there and open? Its person, field and value.
+async fn open_correction(c: &mut Conn, id: i64) -> Result<(i64, String, String)> {
+    let r: Option<(i64, String, String, Option<DateTime<Utc>>)> =
+        sqlx::query_as("SELECT person_id, field, value, resolved_at FROM correction_requests WHERE id = $1").bind(id).fetch_optional(&mut *c).await?;
+    let Some((person, field, value, resolved)) = r else { return Err(StoreError::NotFound) };
+    if resolved.is_some() {
+        return Err(StoreError::Refused("this correction was applied or declined already".into()));
+    }
+    Ok((person, field, value))
+}
+
+/// Change one field of a person's record as a correction asks, through the enrolment's checks
+/// and the identity rules; nothing is written on a refusal.
+async fn correct_person(c: &mut Conn, person_id: i64, field: &str, value: &str, now: DateTime<Utc>) -> Result<()> {
+    use chrono::Datelike;
+    use sangathan_core::ids::{Gender, PersonName, check_birth_year, clean_address};
+    type P = (String, Option<String>, Option<String>, Option<i64>, Option<DateTime<Utc>>);
+    let p: Option<P> = sqlx::query_as("SELECT name_key, mobile, epic, merged_into, erased_at FROM people WHERE id = $1")
+        .bind(person_id)
+        .fetch_optional(&mut *c)
+        .await?;
+    let Some((name_key, mobile, epic, merged_into, erased)) = p else { return Err(StoreError::NotFound) };
+    if erased.is_some() {
+        return Err(StoreError::NotFound);
+    }
+    if let Some(into) = merged_into {
+        return Err(FieldError::new(
+            field,
+            "merged_record",
+            format!("this record was merged into person {into}: correct that record instead"),
+            format!("यह रिकॉर्ड व्यक्ति {into} में मिला दिया गया है: सुधार उसी रिकॉर्ड में करें"),
+        )
+        .into());
+    }
+    match field {
+        "name" => {
+            let name = PersonName::parse(value)?;
+            let key = name.key();
+            if let Some(m) = &mobile {
+                StoreImpl::lock_keys(c, &[format!("m:{m}")]).await?;
+                let other: Option<i64> = sqlx::query_scalar("SELECT id FROM people WHERE mobile = $1 AND name_key = $2 AND id <> $3")
+                    .bind(m)
+                    .bind(&key)
+                    .bind(person_id)
+                    .fetch_optional(&mut *c)
+                    .await?;
+                if other.is_some() {
+                    return Err(correction_conflict(
+                        "name",
+                        "another person with this name is already on record with this person's mobile",
+                        "इस नाम का दूसरा व्यक्ति इसी मोबाइल के साथ पहले से दर्ज है",
+                    )
+                    .into());
+                }
+            }
+            sqlx::query("UPDATE people SET name = $2, name_key = $3, search_key = $4 WHERE id = $1")
+                .bind(person_id)
+                .bind(name.as_str())
+                .bind(&key)
+                .bind(sangathan_core::search::joined_key(name.as_str()))
+                .execute(&mut *c)
+                .await?;
+        }
+        "mobile" => {
+            let m = Mobile::parse(value)?;
+            if mobile.as_deref() == Some(m.e164()) {
+                return Ok(());
+            }
+            StoreImpl::lock_keys(c, &[format!("m:{}", m.e164())]).await?;
+            let on_it: Vec<String> = sqlx::query_scalar("SELECT name_key FROM people WHERE mobile = $1 AND id <> $2")
+                .bind(m.e164())
+                .bind(person_id)
+                .fetch_all(&mut *c)
+                .await?;
+            if on_it.contains(&name_key) {
+                return Err(correction_conflict(
+                    "mobile",
+                    "another person with this name is already on record with this mobile",
+                    "इस नाम का दूसरा व्यक्ति इस मोबाइल के साथ पहले से दर्ज है",
+                )
+                .into());
+            }
+            let limit = settings(c).await?.household_limit;
+            if on_it.len() >= limit {
+                return Err(FieldError::new(
+                    "mobile",
+                    "household_limit",
+                    format!("{limit} people already share this mobile number; no more can be recorded on it"),
+                    format!("इस मोबाइल नंबर पर पहले से {limit} लोग दर्ज हैं; इस पर और सदस्य दर्ज नहीं हो सकते"),
+                )
+                .into());
+            }
+            sqlx::query("UPDATE people SET mobile = $2 WHERE id = $1").bind(person_id).bind(m.e164()).execute(&mut *c).await?;
+        }
+        "epic" => {
+            let e = Epic::parse(value)?;
+            if epic.as_deref() == Some(e.as_str()) {
+                return Ok(());
+            }
+            StoreImpl::lock_keys(c, &[format!("e:{}", e.as_str())]).await?;
+            let holder: Option<i64> =
+                sqlx::query_scalar("SELECT id FROM people WHERE epic = $1 AND id <> $2").bind(e.as_str()).bind(person_id).fetch_optional(&mut *c).await?;
+            if holder.is_some() {
+                return Err(correction_conflict(
+                    "epic",
+                    "this EPIC belongs to another person on record (an EPIC belongs to one person): review the duplicates instead",
+                    "यह EPIC किसी दूसरे दर्ज व्यक्ति का है (एक EPIC एक ही व्यक्ति का होता है): इसके बजाय दोहराव की समीक्षा करें",
+                )
+                .into());
+            }
+            sqlx::query("UPDATE people SET epic = $2 WHERE id = $1").bind(person_id).bind(e.as_str()).execute(&mut *c).await?;
+        }
+        "gender" => {
+            let g = Gender::parse(value)?.ok_or_else(|| {
+                FieldError::new("gender", "invalid_gender", "gender must be M, F or O (male, female, other)", "लिंग M, F या O (पुरुष, महिला, अन्य) होना चाहिए")
+            })?;
+            sqlx::query("UPDATE people SET gender = $2 WHERE id = $1").bind(person_id).bind(g.code()).execute(&mut *c).await?;
+        }
+        "birth_year" => {
+            let digits: String = value.trim().chars().map(sangathan_core::ids::ascii_digit).collect();
+            let year = now.year();
+            let y = digits.parse::<i32>().map_err(|_| {
+                FieldError::new(
+                    "birth_year",
+                    "invalid_birth_year",
+                    format!("birth year must be between 1900 and {year}"),
+                    format!("जन्म वर्ष 1900 और {year} के बीच होना चाहिए"),
+                )
+            })?;
+            let y = check_birth_year(y, year)?;
+            sqlx::query("UPDATE people SET birth_year = $2 WHERE id = $1").bind(person_id).bind(y).execute(&mut *c).await?;
+        }
+        "address" => {
+            let a = clean_address(value)?;
+            sqlx::query("UPDATE people SET address = $2 WHERE id = $1").bind(person_id).bind(a).execute(&mut *c).await?;
+        }
+        other => {
+            return Err(FieldError::new(
+                "field",
+                "unknown_field",
+                format!("a correction cannot change {other}"),
+                format!("सुधार से {other} नहीं बदला जा सकता"),
+            )
+            .into());
+        }
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl crate::corrections::Corrections for StoreImpl {
+    async fn open_corrections(
+        &self,
+        unit: &str,
+        wings: &Wings,
+        after: i64,
+        limit: u32,
+    ) -> Result<Option<Vec<crate::corrections::CorrectionRequest>>> {
+        let mut c = self.read.acquire().await?;
+        let Some(u) = unit_by_code(&mut c, unit).await? else { return Ok(None) };
+        // Through a membership in the subtree in the wings; every person whose home unit is in
+        // the subtree for those who see every wing (as a member's page decides).
+        let home = if *wings == Wings::All {
+            " OR EXISTS (SELECT 1 FROM units h WHERE h.id = p.unit_id AND (h.id = $1 OR h.state_id = $1 OR h.division_id = $1 \
+             OR h.district_id = $1 OR h.pc_id = $1 OR h.ac_id = $1 OR h.sector_id = $1))"
+        } else {
+            ""
+        };
+        let sql = format!(
+            "SELECT {CORRECTION_COLS} FROM correction_requests r JOIN people p ON p.id = r.person_id JOIN units u ON u.id = p.unit_id \
+             WHERE r.resolved_at IS NULL AND r.id > $2 AND p.erased_at IS NULL \
+             AND (EXISTS (SELECT 1 FROM memberships m WHERE m.person_id = r.person_id AND {} AND {}){home}) \
+             ORDER BY r.id LIMIT $3",
+            subtree_filter(&u),
+            wings_filter(wings)
+        );
+        let rows: Vec<CorrectionRow> = sqlx::query_as(AssertSqlSafe(sql))
+            .bind(u.id)
+            .bind(after)
+            .bind(i64::from(limit.clamp(1, 500)))
+            .fetch_all(&mut *c)
+            .await?;
+        Ok(Some(rows.into_iter().map(correction_of).collect()))
+    }
+
+    async fn corrections_of(&self, person_id: i64) -> Result<Vec<crate::corrections::CorrectionRequest>> {
+        let mut c = self.read.acquire().await?;
+        let sql = format!(
+            "SELECT {CORRECTION_COLS} FROM correction_requests r JOIN people p ON p.id = r.person_id JOIN units u ON u.id = p.unit_id \
+             WHERE r.person_id = $1 AND r.resolved_at IS NULL AND p.erased_at IS NULL ORDER BY r.id"
+        );
+        let rows: Vec<CorrectionRow> = sqlx::query_as(AssertSqlSafe(sql)).bind(person_id).fetch_all(&mut *c).await?;
+        Ok(rows.into_iter().map(correction_of).collect())
+    }
+
+    async fn correction(&self, id: i64) -> Result<Option<crate::corrections::CorrectionRequest>> {
+        let mut c = self.read.acquire().await?;
+        let sql = format!(
+            "SELECT {CORRECTION_COLS} FROM correction_requests r JOIN people p ON p.id = r.person_id JOIN units u ON u.id = p.unit_id \
+             WHERE r.id = $1 AND p.erased_at IS NULL"
+        );
+        let row: Option<CorrectionRow> = sqlx::query_as(AssertSqlSafe(sql)).bind(id).fetch_optional(&mut *c).await?;
+        Ok(row.map(correction_of))
+    }
+
+    async fn apply_correction(&self, id: i64, now: DateTime<Utc>) -> Result<crate::corrections::CorrectionRequest> {
+        let mut tx = self.begin_write().await?;
+        let (person, _, _) = open_correction(&mut tx, id).await?;
+        Self::lock_keys(&mut tx, &[format!("p:{person}")]).await?;
+        // Read again under the person's lock: a concurrent review decided it first.
+        let (person, field, value) = open_correction(&mut tx, id).await?;
+        correct_person(&mut tx, person, &field, &value, now).await?;
+        sqlx::query("UPDATE correction_requests SET resolved_at = $2 WHERE id = $1").bind(id).bind(now).execute(&mut *tx).await?;
+        tx.commit().await?;
+        self.correction(id).await?.ok_or(StoreError::NotFound)
+    }
+
+    async fn decline_correction(&self, id: i64, now: DateTime<Utc>) -> Result<crate::corrections::CorrectionRequest> {
+        let mut tx = self.begin_write().await?;
+        let (person, _, _) = open_correction(&mut tx, id).await?;
+        Self::lock_keys(&mut tx, &[format!("p:{person}")]).await?;
+        open_correction(&mut tx, id).await?;
+        sqlx::query("UPDATE correction_requests SET resolved_at = $2 WHERE id = $1").bind(id).bind(now).execute(&mut *tx).await?;
+        tx.commit().await?;
+        self.correction(id).await?.ok_or(StoreError::NotFound)
+    }
+
+    async fn people_names(&self, ids: &[i64]) -> Result<HashMap<i64, String>> {
+        let mut ids = ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let mut c = self.read.acquire().await?;
+        let rows: Vec<(i64, String)> = fetch_in(&mut c, "SELECT id, name FROM people WHERE id", "", &ids).await?;
+        Ok(rows.into_iter().collect())
+    }
+}

@@ -66,6 +66,10 @@ impl Lang {
     pub fn t(self, key: &str) -> String {
         LOCALES.lookup(self.id(), key)
     }
+    /// The message `key`, if there is one (for codes kept in the data: audit actions, channels).
+    pub fn try_t(self, key: &str) -> Option<String> {
+        LOCALES.try_lookup(self.id(), key)
+    }
     /// The message `key` with named arguments (numbers already formatted as text).
     pub fn ta(self, key: &str, args: &[(&'static str, String)]) -> String {
         let args: HashMap<Cow<'static, str>, FluentValue> = args

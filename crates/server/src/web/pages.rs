@@ -431,6 +431,10 @@ struct UnitPage {
     map: bool,
     can_members: bool,
     can_meetings: bool,
+    /// May verify here: the flags link.
+    can_flags: bool,
+    /// May verify here, an AC, sector or booth: the leaderboard link.
+    can_leaderboard: bool,
     as_of: String,
 }
 
@@ -719,6 +723,13 @@ pub async fn drill(
         )
         .await
         .is_ok(),
+        can_flags: scope_at(&pc.caller, &state, &progress.unit.code, Action::Verify)
+            .await
+            .is_ok(),
+        can_leaderboard: matches!(kind.as_str(), "ac" | "sector" | "booth")
+            && scope_at(&pc.caller, &state, &progress.unit.code, Action::Verify)
+                .await
+                .is_ok(),
         as_of: progress.as_of.format("%d-%m-%Y").to_string(),
         unit,
     };
@@ -1263,6 +1274,8 @@ struct MembersPage {
     units: Vec<(String, String)>,
     rows: Vec<MemberLine>,
     next: Option<String>,
+    /// The reader may review corrections at this unit.
+    review: bool,
 }
 
 pub struct MemberLine {
@@ -1341,6 +1354,10 @@ pub async fn members(
             urlencode(&q)
         )
     });
+    let review = match state.store.place(&unit).await.map_err(|e| pc.err(e))? {
+        Some(p) => !pc.caller.scope.wings(Action::Merge, &p).is_none(),
+        None => false,
+    };
     let page = MembersPage {
         c: pc.chrome(lang.t("members-title")),
         q,
@@ -1348,6 +1365,7 @@ pub async fn members(
         units,
         rows,
         next,
+        review,
     };
     Ok(pc.respond(note.on(html(&page))))
 }
@@ -1365,6 +1383,107 @@ struct MemberPage {
     states: std::collections::HashMap<i64, MembershipLine>,
     /// A note after a code was sent or confirmed.
     note: Option<String>,
+    /// Who did what, by audit-log actor id (`person:ID`, `operator`), in the reader's language.
+    names: std::collections::HashMap<String, String>,
+    /// Corrections asked for and not yet reviewed.
+    open: Vec<CorrectionLine>,
+    /// Where the reader reviews them (a unit they may change members' records in).
+    review: Option<String>,
+    /// Why the correction just sent was refused, and what was typed.
+    correction_error: Option<(String, String, String)>,
+}
+
+/// A correction request as a page shows it.
+pub struct CorrectionLine {
+    pub id: i64,
+    pub person_id: i64,
+    pub name: String,
+    pub unit: String,
+    /// The field's name in the reader's language.
+    pub field: String,
+    pub current: String,
+    pub value: String,
+    pub requested_at: String,
+    /// Why the last decision about it was refused, and the reason typed.
+    pub error: Option<String>,
+    pub reason: String,
+}
+
+impl CorrectionLine {
+    fn of(r: &sangathan_store::CorrectionRequest, lang: Lang) -> CorrectionLine {
+        let shown = |v: &str| match r.field.as_str() {
+            "gender" => sangathan_core::ids::Gender::from_code(v)
+                .map(|g| lang.t(&format!("gender-{}", g.code().to_ascii_lowercase())))
+                .unwrap_or_else(|| v.to_string()),
+            "mobile" => v.strip_prefix("+91").unwrap_or(v).to_string(),
+            _ => v.to_string(),
+        };
+        CorrectionLine {
+            id: r.id,
+            person_id: r.person_id,
+            name: r.name.clone(),
+            unit: r.unit.clone(),
+            field: field_label(lang, &r.field),
+            current: r
+                .current
+                .as_deref()
+                .map(shown)
+                .unwrap_or_else(|| "—".into()),
+            value: if r.field == "gender" {
+                shown(&r.value)
+            } else {
+                r.value.clone()
+            },
+            requested_at: (r.requested_at + chrono::Duration::minutes(330))
+                .format("%d-%m-%Y %H:%M")
+                .to_string(),
+            error: None,
+            reason: String::new(),
+        }
+    }
+}
+
+/// A member's field by its name in the reader's language.
+fn field_label(lang: Lang, field: &str) -> String {
+    match field {
+        "name" | "mobile" | "epic" | "gender" | "address" => lang.t(&format!("field-{field}")),
+        "birth_year" => lang.t("field-birth-year"),
+        other => other.to_string(),
+    }
+}
+
+/// How the audit log's actor ids read on a page: a person's name, the operator, nobody.
+pub(super) async fn actor_names(
+    state: &AppState,
+    lang: Lang,
+    ids: impl Iterator<Item = &str>,
+) -> Result<std::collections::HashMap<String, String>, ApiError> {
+    let ids: std::collections::BTreeSet<&str> = ids.collect();
+    let people: Vec<i64> = ids
+        .iter()
+        .filter_map(|a| a.strip_prefix("person:")?.parse().ok())
+        .collect();
+    let names = state.store.people_names(&people).await?;
+    Ok(ids
+        .into_iter()
+        .map(|a| {
+            let shown = match a {
+                "operator" => lang.t("actor-operator"),
+                "anonymous" => lang.t("actor-anonymous"),
+                _ => match a
+                    .strip_prefix("person:")
+                    .and_then(|n| n.parse::<i64>().ok())
+                {
+                    Some(id) => match names.get(&id) {
+                        Some(n) if !n.is_empty() => n.clone(),
+                        _ => lang.t("actor-erased"),
+                    },
+                    None => a.to_string(),
+                },
+            };
+            (a.to_string(), shown)
+        })
+        .collect())
 }
 
 /// A membership's verification as the member page shows it.
@@ -1406,6 +1525,57 @@ impl MemberPage {
     pub fn line(&self, id: &i64) -> Option<&MembershipLine> {
         self.states.get(id)
     }
+    /// The field the refused correction was about (the form shows it chosen again).
+    pub fn chosen(&self, field: &str) -> bool {
+        self.correction_error.as_ref().is_some_and(|e| e.1 == field)
+    }
+    /// The value of the refused correction, as typed.
+    pub fn typed(&self) -> &str {
+        self.correction_error
+            .as_ref()
+            .map(|e| e.2.as_str())
+            .unwrap_or("")
+    }
+    /// Who an audit-log actor id is, in the reader's language.
+    pub fn who(&self, actor: &str) -> String {
+        self.names
+            .get(actor)
+            .cloned()
+            .unwrap_or_else(|| actor.to_string())
+    }
+    /// An audit event's action in the reader's language (a request with no name of its own:
+    /// its route).
+    pub fn action(&self, action: &str) -> String {
+        let lang = self.c.lang;
+        if let Some(t) = lang.try_t(&format!("audit-{action}")) {
+            return t;
+        }
+        match action.split_once(' ') {
+            Some((_, route)) if route.starts_with('/') => {
+                format!("{}: {route}", lang.t("audit-request"))
+            }
+            _ => format!("{}: {action}", lang.t("audit-other")),
+        }
+    }
+    /// An audit event's outcome in the reader's language.
+    pub fn outcome(&self, outcome: &str) -> String {
+        match outcome {
+            "ok" | "denied" | "failed" => self.c.t(&format!("audit-outcome-{outcome}")),
+            // A page's form answers with a redirect when it is done.
+            n if n.starts_with('2') || n.starts_with('3') => self.c.t("audit-outcome-ok"),
+            n => self
+                .c
+                .lang
+                .ta("audit-outcome-status", &[("n", n.to_string())]),
+        }
+    }
+    /// How a membership came in (web, API, import...), in the reader's language.
+    pub fn channel(&self, channel: &str) -> String {
+        self.c
+            .lang
+            .try_t(&format!("channel-{channel}"))
+            .unwrap_or_else(|| channel.to_string())
+    }
     pub fn status_of(&self, s: &sangathan_store::MembershipView) -> String {
         match self.states.get(&s.membership_id) {
             Some(l) => l.status.clone(),
@@ -1429,8 +1599,8 @@ pub async fn member(
     let note = sq
         .code
         .as_deref()
-        .filter(|c| matches!(*c, "sent" | "confirmed"))
-        .map(|c| pc.lang.t(&format!("code-done-{c}")));
+        .filter(|c| matches!(*c, "sent" | "confirmed" | "asked"))
+        .map(|c| if c == "asked" { pc.lang.t("verify-done-asked") } else { pc.lang.t(&format!("code-done-{c}")) });
     member_page_with(&pc, &state, &id, sq.saved.is_some(), note, None).await
 }
 
@@ -1442,6 +1612,19 @@ pub(super) async fn member_page_with(
     saved: bool,
     note: Option<String>,
     error: Option<(i64, String)>,
+) -> PageResult {
+    member_page_full(pc, state, id, saved, note, error, None).await
+}
+
+/// The member page, with a refused correction (message, field and value typed) at its form.
+async fn member_page_full(
+    pc: &PageCaller,
+    state: &AppState,
+    id: &str,
+    saved: bool,
+    note: Option<String>,
+    error: Option<(i64, String)>,
+    correction_error: Option<(String, String, String)>,
 ) -> PageResult {
     let (m, audit) = member_seen(&pc.caller, state, id)
         .await
@@ -1495,6 +1678,42 @@ pub(super) async fn member_page_with(
             },
         );
     }
+    let names = actor_names(
+        state,
+        pc.lang,
+        m.memberships
+            .iter()
+            .map(|s| s.enrolled_by.as_str())
+            .chain(trail.iter().map(|a| a.event.actor.as_str())),
+    )
+    .await
+    .map_err(|e| pc.err(e))?;
+    let open: Vec<CorrectionLine> = state
+        .store
+        .corrections_of(m.person_id)
+        .await
+        .map_err(|e| pc.err(e))?
+        .iter()
+        .map(|r| CorrectionLine::of(r, pc.lang))
+        .collect();
+    // Where the reader may review them: a unit of the member's they may change records in.
+    let mut review = None;
+    if !open.is_empty() && pc.caller.scope.may_somewhere(Action::Merge) {
+        for code in m
+            .memberships
+            .iter()
+            .map(|s| s.unit.as_str())
+            .chain(std::iter::once(m.unit.as_str()))
+        {
+            if let Some(p) = state.store.place(code).await.map_err(|e| pc.err(e))?
+                && !pc.caller.scope.wings(Action::Merge, &p).is_none()
+            {
+                review = Some(code.to_string());
+                break;
+            }
+        }
+    }
+    let failed = correction_error.is_some();
     let page = MemberPage {
         c: pc.chrome(m.name.clone()),
         m,
@@ -1506,9 +1725,13 @@ pub(super) async fn member_page_with(
             .map_err(|e| pc.err(e))?,
         states,
         note,
+        names,
+        open,
+        review,
+        correction_error,
     };
     let mut res = html(&page);
-    if error.is_some() {
+    if error.is_some() || failed {
         *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
     }
     Ok(pc.respond(audit.on(res)))
@@ -1535,18 +1758,20 @@ pub async fn correction(
         .map_err(|e| pc.err(e))?;
     let field = f.field.unwrap_or_default();
     let value = f.value.unwrap_or_default();
-    if !matches!(
-        field.as_str(),
-        "name" | "mobile" | "epic" | "gender" | "birth_year" | "address"
-    ) || value.trim().is_empty()
-    {
-        let e = sangathan_core::FieldError::new(
-            "value",
-            "correction_invalid",
-            "choose a field and type the correct value",
-            "क्षेत्र चुनें और सही मान लिखें",
-        );
-        return Err(pc.err(e));
+    // Checked as an enrolment checks it, so that a typing slip is said now, at the form (the
+    // identity rules are checked when it is applied).
+    if let Err(e) = check_correction(&field, &value) {
+        let msg = message_of(&ApiError::from(e), pc.lang);
+        return member_page_full(
+            &pc,
+            &state,
+            &m.person_id.to_string(),
+            false,
+            None,
+            None,
+            Some((msg, field, value)),
+        )
+        .await;
     }
     let req = state
         .store
@@ -1559,6 +1784,220 @@ pub async fn correction(
             .person(m.person_id)
             .on(res),
     ))
+}
+
+/// A correction's value checked as an enrolment checks that field.
+fn check_correction(field: &str, value: &str) -> Result<(), sangathan_core::FieldError> {
+    use chrono::Datelike;
+    use sangathan_core::ids::{Epic, Gender, Mobile, PersonName, check_birth_year, clean_address};
+    if !sangathan_store::corrections::CORRECTABLE.contains(&field) || value.trim().is_empty() {
+        return Err(sangathan_core::FieldError::new(
+            "value",
+            "correction_invalid",
+            "choose a field and type the correct value",
+            "क्षेत्र चुनें और सही मान लिखें",
+        ));
+    }
+    match field {
+        "name" => PersonName::parse(value).map(|_| ()),
+        "mobile" => Mobile::parse(value).map(|_| ()),
+        "epic" => Epic::parse(value).map(|_| ()),
+        "gender" => Gender::parse(value).map(|_| ()),
+        "birth_year" => {
+            let year = clock::today().year();
+            let digits: String = value
+                .trim()
+                .chars()
+                .map(sangathan_core::ids::ascii_digit)
+                .collect();
+            match digits.parse::<i32>() {
+                Ok(y) => check_birth_year(y, year).map(|_| ()),
+                Err(_) => check_birth_year(0, year).map(|_| ()),
+            }
+        }
+        _ => clean_address(value).map(|_| ()),
+    }
+}
+
+// ---------------------------------------------------------------- reviewing corrections
+
+#[derive(Template)]
+#[template(path = "corrections.html")]
+struct CorrectionsPage {
+    c: Chrome,
+    unit: String,
+    /// The reader's other units where they review corrections.
+    units: Vec<(String, String)>,
+    rows: Vec<CorrectionLine>,
+    after: i64,
+    next: Option<i64>,
+    note: Option<String>,
+}
+
+impl CorrectionsPage {
+    pub fn next_link(&self) -> String {
+        format!(
+            "/units/{}/corrections?after={}",
+            urlencode(&self.unit),
+            self.next.unwrap_or(0)
+        )
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct CorrectionsQuery {
+    after: Option<String>,
+    done: Option<String>,
+}
+
+/// `/units/{code}/corrections`: the open correction requests of a unit's members, for those
+/// who may change members' records there.
+pub async fn corrections(
+    pc: PageCaller,
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    Query(q): Query<CorrectionsQuery>,
+) -> PageResult {
+    pc.must_be_able(Action::Merge)?;
+    let after = q
+        .after
+        .as_deref()
+        .and_then(|a| a.trim().parse().ok())
+        .unwrap_or(0);
+    let note = q
+        .done
+        .as_deref()
+        .filter(|d| matches!(*d, "applied" | "declined"))
+        .map(|d| pc.lang.t(&format!("corrections-done-{d}")));
+    corrections_page_with(
+        &pc,
+        &state,
+        &code.trim().to_ascii_uppercase(),
+        after,
+        note,
+        None,
+    )
+    .await
+}
+
+/// The review page; `error`: a refused decision at one row (request id, message, reason typed).
+async fn corrections_page_with(
+    pc: &PageCaller,
+    state: &AppState,
+    unit: &str,
+    after: i64,
+    note: Option<String>,
+    error: Option<(i64, String, String)>,
+) -> PageResult {
+    let after_text = after.to_string();
+    let (list, audit) =
+        crate::routes::corrections::corrections_seen(&pc.caller, state, unit, Some(&after_text))
+            .await
+            .map_err(|e| pc.err(e))?;
+    let lang = pc.lang;
+    let unit_name = match state.store.unit(unit).await.map_err(|e| pc.err(e))? {
+        Some(u) => lang.pick(&u.name, u.name_hi.as_deref()).to_string(),
+        None => unit.to_string(),
+    };
+    let rows = list
+        .corrections
+        .iter()
+        .map(|r| {
+            let mut line = CorrectionLine::of(r, lang);
+            if let Some(e) = error.as_ref().filter(|e| e.0 == r.id) {
+                line.error = Some(e.1.clone());
+                line.reason = e.2.clone();
+            }
+            line
+        })
+        .collect();
+    // A refusal about a request no longer listed (decided meanwhile) is said at the top.
+    let note = note.or_else(|| {
+        error
+            .as_ref()
+            .filter(|e| !list.corrections.iter().any(|r| r.id == e.0))
+            .map(|e| e.1.clone())
+    });
+    let units = super::post_units(pc, state, Action::Merge)
+        .await
+        .map_err(|e| pc.err(e))?
+        .into_iter()
+        .filter(|(c, _)| c != unit)
+        .collect();
+    let page = CorrectionsPage {
+        c: pc.chrome(lang.ta("corrections-title", &[("unit", unit_name)])),
+        unit: unit.to_string(),
+        units,
+        rows,
+        after,
+        next: list.next,
+        note,
+    };
+    let mut res = html(&page);
+    if error.is_some() {
+        *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    Ok(pc.respond(audit.on(res)))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct CorrectionDecisionForm {
+    #[serde(rename = "_csrf")]
+    csrf: Option<String>,
+    /// The review page to go back to.
+    unit: Option<String>,
+    after: Option<String>,
+    reason: Option<String>,
+}
+
+/// Apply (`answer` = `apply`) or decline (`decline`, with a reason) one correction.
+pub async fn correction_decide(
+    pc: PageCaller,
+    State(state): State<AppState>,
+    Path((id, answer)): Path<(String, String)>,
+    Form(f): Form<CorrectionDecisionForm>,
+) -> PageResult {
+    pc.check_csrf(f.csrf.as_deref().unwrap_or(""))?;
+    let reason = f.reason.as_deref().unwrap_or("").trim().to_string();
+    let decline = match answer.as_str() {
+        "apply" => None,
+        "decline" => Some(reason.as_str()),
+        _ => return Err(pc.err(ApiError::NotFound)),
+    };
+    let (r, _) = crate::routes::corrections::correction_seen(&pc.caller, &state, &id)
+        .await
+        .map_err(|e| pc.err(e))?;
+    let unit = f
+        .unit
+        .as_deref()
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .map(str::to_ascii_uppercase)
+        .unwrap_or_else(|| r.unit.clone());
+    let after: i64 = f
+        .after
+        .as_deref()
+        .and_then(|a| a.trim().parse().ok())
+        .unwrap_or(0);
+    match crate::routes::corrections::decide(&pc.caller, &state, &id, decline).await {
+        Ok((_, note)) => {
+            let done = if decline.is_some() {
+                "declined"
+            } else {
+                "applied"
+            };
+            let res = Redirect::to(&format!(
+                "/units/{}/corrections?after={after}&done={done}",
+                urlencode(&unit)
+            ));
+            Ok(pc.respond(note.on(res)))
+        }
+        Err(e @ (ApiError::Invalid(_) | ApiError::Conflict(_))) => {
+            let msg = message_of(&e, pc.lang);
+            corrections_page_with(&pc, &state, &unit, after, None, Some((r.id, msg, reason))).await
+        }
+        Err(e) => Err(pc.err(e)),
+    }
 }
 
 #[derive(Template)]
