@@ -1,0 +1,368 @@
+//! Operations: `backup` while enrolments go on and `restore` into a new database, the
+//! configuration file, JSON logs, `/metrics` and a clean stop of `serve` (requests and jobs).
+
+mod support;
+
+use sangathan_core::ids::{Mobile, PersonName};
+use sangathan_store::testing::TestDb;
+use sangathan_store::{DynStore, EnrolContext, Enrolment, clock};
+use std::io::BufRead;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use support::{BIN, MINI, ok, run};
+
+/// A name of letters only, different for each `i`.
+fn letters(mut i: u64) -> String {
+    let mut s = String::new();
+    loop {
+        s.push((b'a' + (i % 26) as u8) as char);
+        i /= 26;
+        if i == 0 {
+            break;
+        }
+    }
+    s
+}
+
+fn rows(booths: &[String], from: u64, n: u64) -> Vec<(Enrolment, EnrolContext)> {
+    (from..from + n)
+        .map(|i| {
+            (
+                Enrolment {
+                    name: PersonName::parse(&format!("Ram {}", letters(i))).unwrap(),
+                    mobile: Some(Mobile::parse(&format!("98{:08}", i)).unwrap()),
+                    epic: None,
+                    gender: None,
+                    birth_year: None,
+                    address: None,
+                    unit: booths[(i as usize) % booths.len()].clone(),
+                    wing: "party".into(),
+                },
+                EnrolContext {
+                    actor: "operator".into(),
+                    channel: "test".into(),
+                    at: clock::now(),
+                    scope: None,
+                    consent: None,
+                },
+            )
+        })
+        .collect()
+}
+
+async fn memberships(url: &str) -> i64 {
+    use sqlx::{ConnectOptions, Connection};
+    use std::str::FromStr;
+    let mut c = sqlx::sqlite::SqliteConnectOptions::from_str(url)
+        .unwrap()
+        .read_only(true)
+        .connect()
+        .await
+        .unwrap();
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM memberships")
+        .fetch_one(&mut c)
+        .await
+        .unwrap();
+    c.close().await.unwrap();
+    n
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backup_while_enrolling_then_restore() {
+    let db = TestDb::sqlite();
+    ok(&db.url, &["init", "--preset", MINI]);
+    let store: DynStore = sangathan_store::open(&db.url).await.unwrap();
+    let booths: Vec<String> = store
+        .booth_codes()
+        .await
+        .unwrap()
+        .into_iter()
+        .flat_map(|(_, b)| b)
+        .collect();
+    // Enough members that the copy takes a moment.
+    for k in 0..10 {
+        let r = store.enrol_batch(&rows(&booths, k * 2_000, 2_000)).await.unwrap();
+        assert!(r.iter().all(|x| x.is_ok()));
+    }
+    // A writer enrols without a pause until told to stop.
+    let stop = Arc::new(AtomicBool::new(false));
+    let written = Arc::new(AtomicU64::new(0));
+    let writer = {
+        let (store, booths, stop, written) =
+            (store.clone(), booths.clone(), stop.clone(), written.clone());
+        tokio::spawn(async move {
+            let mut i = 20_000;
+            while !stop.load(Ordering::Relaxed) {
+                let r = store.enrol_batch(&rows(&booths, i, 10)).await.unwrap();
+                assert!(r.iter().all(|x| x.is_ok()));
+                i += 10;
+                written.fetch_add(10, Ordering::Relaxed);
+            }
+        })
+    };
+    while written.load(Ordering::Relaxed) < 50 {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let before = memberships(&db.url).await;
+    let dir = tempfile::tempdir().unwrap();
+    let backup = dir.path().join("backup.db");
+    let b = backup.to_str().unwrap().to_string();
+    let url = db.url.clone();
+    let w0 = written.load(Ordering::Relaxed);
+    let out = tokio::task::spawn_blocking(move || ok(&url, &["backup", &b]))
+        .await
+        .unwrap();
+    let during = written.load(Ordering::Relaxed) - w0;
+    let after = memberships(&db.url).await;
+    stop.store(true, Ordering::Relaxed);
+    writer.await.unwrap();
+    assert!(out.contains("memberships"), "{out}");
+    assert!(during > 0, "the writer went on during the backup");
+    assert!(after > before);
+    assert!(!dir.path().join("backup.db.partial").exists());
+
+    // The backup holds a moment between the two counts, and restores to a database that verifies.
+    let in_backup = memberships(&format!("sqlite://{}", backup.display())).await;
+    assert!(
+        before <= in_backup && in_backup <= after,
+        "{before} <= {in_backup} <= {after}"
+    );
+    let target = format!("sqlite://{}", dir.path().join("restored.db").display());
+    let out = ok(&target, &["restore", backup.to_str().unwrap()]);
+    assert!(out.contains("ok: every counter"), "{out}");
+    assert_eq!(memberships(&target).await, in_backup);
+    assert!(ok(&target, &["verify"]).starts_with("ok"));
+    assert!(ok(&target, &["audit", "verify"]).contains("ok"));
+    // Both commands are in the audit log (the backup in the live database, the restore in the new one).
+    let actions = |url: &str| {
+        let u = url.to_string();
+        async move {
+            use sqlx::{ConnectOptions, Connection};
+            use std::str::FromStr;
+            let mut c = sqlx::sqlite::SqliteConnectOptions::from_str(&u)
+                .unwrap()
+                .connect()
+                .await
+                .unwrap();
+            let v: Vec<String> = sqlx::query_scalar("SELECT action FROM audit_events ORDER BY id")
+                .fetch_all(&mut c)
+                .await
+                .unwrap();
+            c.close().await.unwrap();
+            v
+        }
+    };
+    assert!(actions(&db.url).await.contains(&"backup".to_string()));
+    assert!(actions(&target).await.contains(&"restore".to_string()));
+
+    // Refusals: a database that holds something, without --force; a file that is not one of ours;
+    // --as; an existing backup file.
+    let o = run(&target, &["restore", backup.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not empty"));
+    let out = ok(&target, &["restore", "--force", backup.to_str().unwrap()]);
+    assert!(out.contains("ok: every counter"), "{out}");
+    let junk = dir.path().join("junk.db");
+    std::fs::write(&junk, vec![7u8; 4096]).unwrap();
+    let fresh = format!("sqlite://{}", dir.path().join("fresh.db").display());
+    let o = run(&fresh, &["restore", junk.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not a SQLite database"));
+    assert!(!dir.path().join("fresh.db").exists(), "nothing written on a refusal");
+    let other = dir.path().join("other.db");
+    {
+        use sqlx::{ConnectOptions, Connection};
+        let mut c = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(&other)
+            .create_if_missing(true)
+            .connect()
+            .await
+            .unwrap();
+        sqlx::query("CREATE TABLE t (x)").execute(&mut c).await.unwrap();
+        c.close().await.unwrap();
+    }
+    let o = run(&fresh, &["restore", other.to_str().unwrap()]);
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("not a Sangathan database"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let o = run(&fresh, &["restore", backup.to_str().unwrap(), "--as", "9300000001"]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("drop --as"));
+    let o = run(&db.url, &["backup", backup.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--force"));
+    let o = run("postgres://nobody@127.0.0.1:1/none", &["backup", "x.db"]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("pg_dump"));
+}
+
+/// The database's monitoring figures, and PostgreSQL's refusal to back up through `sangathan`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn figures_and_backup_on_both_backends() {
+    for pg in [false, true] {
+        let db = if pg {
+            match TestDb::postgres().await {
+                Some(d) => d,
+                None => continue,
+            }
+        } else {
+            TestDb::sqlite()
+        };
+        ok(&db.url, &["init", "--preset", MINI]);
+        let store = db.open().await;
+        let booths: Vec<String> = store
+            .booth_codes()
+            .await
+            .unwrap()
+            .into_iter()
+            .flat_map(|(_, b)| b)
+            .collect();
+        store.enrol_batch(&rows(&booths, 0, 25)).await.unwrap();
+        let f = store.figures(clock::now()).await.unwrap();
+        let party = f.enrolled.iter().find(|w| w.0 == "party").map(|w| w.1);
+        assert_eq!(party, Some(25), "pg: {pg}: {:?}", f.enrolled);
+        assert!(f.enrolled.iter().all(|w| w.0 == "party" || w.1 == 0));
+        assert_eq!((f.outbox_due, f.import_rows), (0, 0));
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("b.db");
+        let r = store.backup(&dest).await;
+        if pg {
+            assert!(r.unwrap_err().to_string().contains("pg_dump"));
+        } else {
+            r.unwrap();
+            assert!(store.backup(&dest).await.is_err(), "never over a file");
+            let info = sangathan_store::ops::inspect_sqlite_file(&dest).await.unwrap();
+            assert_eq!((info.memberships, info.state.as_str()), (25, "TS"));
+            assert_eq!(info.migration, info.latest_known);
+        }
+    }
+}
+
+/// `--config FILE`: settings from TOML, the environment winning over the file; an unknown
+/// setting or a bad file is refused without showing the file's values.
+#[test]
+fn configuration_file() {
+    let db = TestDb::sqlite();
+    ok(&db.url, &["init", "--preset", MINI]);
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("sangathan.toml");
+    std::fs::write(&conf, format!("db = \"{}\"\nlog_format = \"json\"\n", db.url)).unwrap();
+    let o = Command::new(BIN)
+        .args(["--config", conf.to_str().unwrap(), "verify"])
+        .env_remove("SANGATHAN_DB")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // The environment wins: a database that does not exist is not initialised.
+    let o = Command::new(BIN)
+        .args(["verify"])
+        .env("SANGATHAN_CONFIG", &conf)
+        .env("SANGATHAN_DB", format!("sqlite://{}", dir.path().join("none.db").display()))
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not initialised"));
+    std::fs::write(&conf, "inbound_secret = \"s3cret-s3cret-s3cret\nsmtp = 1\n").unwrap();
+    let o = Command::new(BIN)
+        .args(["--config", conf.to_str().unwrap(), "verify"])
+        .output()
+        .unwrap();
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && e.contains("line 1") && !e.contains("s3cret"), "{e}");
+    std::fs::write(&conf, "smtp_password = \"s3cret\"\n").unwrap();
+    let o = Command::new(BIN)
+        .args(["--config", conf.to_str().unwrap(), "verify"])
+        .output()
+        .unwrap();
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.contains("unknown setting smtp_password") && !e.contains("s3cret"), "{e}");
+}
+
+/// `serve` with JSON logs and metrics on their own address: every log line is one JSON object,
+/// `/metrics` answers in the Prometheus format there (and not on the app's address), and SIGTERM
+/// stops the server and its background jobs cleanly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_json_logs_metrics_and_a_clean_stop() {
+    let db = TestDb::sqlite();
+    ok(&db.url, &["init", "--preset", MINI]);
+    let free = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+    };
+    let (addr, maddr) = (free(), free());
+    let mut child = Command::new(BIN)
+        .args(["--db", &db.url, "serve", "--addr", &addr.to_string()])
+        .env("SANGATHAN_LOG_FORMAT", "json")
+        .env("SANGATHAN_METRICS_ADDR", maddr.to_string())
+        .env("RUST_LOG", "info")
+        .env_remove("SANGATHAN_DB")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let client = reqwest::Client::new();
+    let mut up = false;
+    for _ in 0..200 {
+        if client
+            .get(format!("http://{addr}/healthz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+        {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(up, "the server came up");
+    let m = client
+        .get(format!("http://{maddr}/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(m.status(), 200);
+    assert!(m.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+    let text = m.text().await.unwrap();
+    assert!(
+        text.contains("sangathan_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"2xx\"}"),
+        "{text}"
+    );
+    assert!(text.contains("sangathan_database_up 1"));
+    assert!(text.contains("sangathan_job_lag_seconds{job=\"delivery\"}"));
+    // Not on the app's own address when it has one of its own.
+    let r = client.get(format!("http://{addr}/metrics")).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+
+    let pid = child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+    let lines: Vec<String> = rx.try_iter().collect();
+    let mut messages = Vec::new();
+    for l in lines.iter().filter(|l| l.starts_with('{')) {
+        let v: serde_json::Value =
+            serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}"));
+        messages.push(v["fields"]["message"].as_str().unwrap_or("").to_string());
+    }
+    // The only non-JSON line is the banner printed before logging starts.
+    assert!(
+        lines.iter().filter(|l| !l.starts_with('{')).all(|l| l.starts_with("serving on")),
+        "{lines:?}"
+    );
+    for m in ["listening", "metrics listening", "background jobs stopped", "stopped"] {
+        assert!(messages.iter().any(|x| x == m), "{m}: {messages:?}");
+    }
+}

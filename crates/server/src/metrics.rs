@@ -1,0 +1,273 @@
+//! `GET /metrics`: the Prometheus text format (version 0.0.4), written by hand from atomics.
+//!
+//! What it holds, and only this: requests by method, route template (`/api/v1/members/{person_id}`,
+//! never a path or a query) and status class; a latency histogram per route template; members
+//! enrolled per wing, rows imported and the outbox's depth (from the database, so every app node
+//! reports the same); and, for this process's background jobs, when each last succeeded. No
+//! name, mobile, identifier or address of anyone ever goes into a label.
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use sangathan_store::{DynStore, clock};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{LazyLock, Mutex};
+use std::time::Instant;
+
+/// Upper bounds of the latency histogram's buckets, in seconds.
+const BUCKETS: [f64; 12] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+
+/// The background jobs whose last success is reported.
+pub const JOBS: [&str; 4] = ["delivery", "escalation", "detection", "digest"];
+
+/// One route's latencies.
+#[derive(Default)]
+struct Histogram {
+    counts: [u64; BUCKETS.len()],
+    count: u64,
+    sum: f64,
+}
+
+/// Everything this process counts. One per process ([`METRICS`]).
+pub struct Metrics {
+    started: Instant,
+    started_unix: i64,
+    /// (method, route template, status class) → requests.
+    requests: Mutex<BTreeMap<(String, String, &'static str), u64>>,
+    /// (method, route template) → latencies.
+    latency: Mutex<BTreeMap<(String, String), Histogram>>,
+    /// Per job in [`JOBS`]: unix time of the last success (0: none yet), and failures.
+    last_success: [AtomicI64; JOBS.len()],
+    failures: [AtomicU64; JOBS.len()],
+}
+
+/// This process's metrics.
+pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| Metrics {
+    started: Instant::now(),
+    started_unix: clock::now().timestamp(),
+    requests: Default::default(),
+    latency: Default::default(),
+    last_success: Default::default(),
+    failures: Default::default(),
+});
+
+fn job_index(job: &str) -> usize {
+    JOBS.iter()
+        .position(|j| *j == job)
+        .unwrap_or_else(|| panic!("unknown job {job}"))
+}
+
+impl Metrics {
+    /// A background job's round finished: successfully or not.
+    pub fn job_done(&self, job: &str, ok: bool) {
+        let i = job_index(job);
+        if ok {
+            self.last_success[i].store(chrono::Utc::now().timestamp(), Ordering::Relaxed);
+        } else {
+            self.failures[i].fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        let class = match status {
+            100..=199 => "1xx",
+            200..=299 => "2xx",
+            300..=399 => "3xx",
+            400..=499 => "4xx",
+            _ => "5xx",
+        };
+        {
+            let mut r = self.requests.lock().unwrap_or_else(|e| e.into_inner());
+            *r.entry((method.to_string(), route.to_string(), class))
+                .or_default() += 1;
+        }
+        let mut l = self.latency.lock().unwrap_or_else(|e| e.into_inner());
+        let h = l
+            .entry((method.to_string(), route.to_string()))
+            .or_default();
+        for (i, b) in BUCKETS.iter().enumerate() {
+            if seconds <= *b {
+                h.counts[i] += 1;
+            }
+        }
+        h.count += 1;
+        h.sum += seconds;
+    }
+}
+
+/// A label value, escaped as the text format wants.
+fn label(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// Count every request by its route template (the layer sits inside the router, where the
+/// matched route is known; an unmatched path counts as `(unmatched)`).
+pub async fn track(req: Request, next: Next) -> Response {
+    let method = req.method().as_str().to_string();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_else(|| "(unmatched)".into());
+    let t = Instant::now();
+    let res = next.run(req).await;
+    METRICS.observe(&method, &route, res.status().as_u16(), t.elapsed().as_secs_f64());
+    res
+}
+
+/// The whole exposition.
+pub async fn render(store: &DynStore) -> String {
+    let m = &*METRICS;
+    let mut o = String::with_capacity(16 * 1024);
+    let now = chrono::Utc::now().timestamp();
+    let _ = writeln!(o, "# HELP sangathan_build_info The running build.");
+    let _ = writeln!(o, "# TYPE sangathan_build_info gauge");
+    let _ = writeln!(
+        o,
+        "sangathan_build_info{{version=\"{}\"}} 1",
+        env!("CARGO_PKG_VERSION")
+    );
+    let _ = writeln!(o, "# HELP sangathan_process_start_time_seconds When this process started (unix time).");
+    let _ = writeln!(o, "# TYPE sangathan_process_start_time_seconds gauge");
+    let _ = writeln!(o, "sangathan_process_start_time_seconds {}", m.started_unix);
+
+    let _ = writeln!(o, "# HELP sangathan_http_requests_total HTTP requests answered, by method, route template and status class.");
+    let _ = writeln!(o, "# TYPE sangathan_http_requests_total counter");
+    for ((method, route, class), n) in m.requests.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+        let _ = writeln!(
+            o,
+            "sangathan_http_requests_total{{method=\"{}\",route=\"{}\",status=\"{class}\"}} {n}",
+            label(method),
+            label(route)
+        );
+    }
+    let _ = writeln!(o, "# HELP sangathan_http_request_duration_seconds Time to answer an HTTP request, by method and route template.");
+    let _ = writeln!(o, "# TYPE sangathan_http_request_duration_seconds histogram");
+    for ((method, route), h) in m.latency.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+        let (method, route) = (label(method), label(route));
+        for (i, b) in BUCKETS.iter().enumerate() {
+            let _ = writeln!(
+                o,
+                "sangathan_http_request_duration_seconds_bucket{{method=\"{method}\",route=\"{route}\",le=\"{b}\"}} {}",
+                h.counts[i]
+            );
+        }
+        let _ = writeln!(
+            o,
+            "sangathan_http_request_duration_seconds_bucket{{method=\"{method}\",route=\"{route}\",le=\"+Inf\"}} {}",
+            h.count
+        );
+        let _ = writeln!(
+            o,
+            "sangathan_http_request_duration_seconds_sum{{method=\"{method}\",route=\"{route}\"}} {}",
+            h.sum
+        );
+        let _ = writeln!(
+            o,
+            "sangathan_http_request_duration_seconds_count{{method=\"{method}\",route=\"{route}\"}} {}",
+            h.count
+        );
+    }
+
+    let _ = writeln!(o, "# HELP sangathan_job_last_success_timestamp_seconds When each background job of this process last finished a round successfully (unix time; 0: not yet).");
+    let _ = writeln!(o, "# TYPE sangathan_job_last_success_timestamp_seconds gauge");
+    for (i, job) in JOBS.iter().enumerate() {
+        let _ = writeln!(
+            o,
+            "sangathan_job_last_success_timestamp_seconds{{job=\"{job}\"}} {}",
+            m.last_success[i].load(Ordering::Relaxed)
+        );
+    }
+    let _ = writeln!(o, "# HELP sangathan_job_lag_seconds Seconds since each background job last succeeded (since the process started, when it has not yet).");
+    let _ = writeln!(o, "# TYPE sangathan_job_lag_seconds gauge");
+    for (i, job) in JOBS.iter().enumerate() {
+        let last = m.last_success[i].load(Ordering::Relaxed);
+        let lag = if last > 0 {
+            (now - last).max(0) as f64
+        } else {
+            m.started.elapsed().as_secs_f64().floor()
+        };
+        let _ = writeln!(o, "sangathan_job_lag_seconds{{job=\"{job}\"}} {lag}");
+    }
+    let _ = writeln!(o, "# HELP sangathan_job_failures_total Failed rounds of each background job in this process.");
+    let _ = writeln!(o, "# TYPE sangathan_job_failures_total counter");
+    for (i, job) in JOBS.iter().enumerate() {
+        let _ = writeln!(
+            o,
+            "sangathan_job_failures_total{{job=\"{job}\"}} {}",
+            m.failures[i].load(Ordering::Relaxed)
+        );
+    }
+
+    // The database's figures: the same on every node. A slow or failing database is reported
+    // as such instead of holding the scrape.
+    let figures = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        store.figures(clock::now()),
+    )
+    .await;
+    let figures = match figures {
+        Ok(Ok(f)) => Some(f),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "metrics: the database's figures could not be read");
+            None
+        }
+        Err(_) => {
+            tracing::warn!("metrics: the database's figures took more than 10 s");
+            None
+        }
+    };
+    let _ = writeln!(o, "# HELP sangathan_database_up Whether the database answered this scrape.");
+    let _ = writeln!(o, "# TYPE sangathan_database_up gauge");
+    let _ = writeln!(o, "sangathan_database_up {}", u8::from(figures.is_some()));
+    if let Some(f) = figures {
+        let _ = writeln!(o, "# HELP sangathan_members_enrolled Memberships counted towards targets (pending and verified), by wing.");
+        let _ = writeln!(o, "# TYPE sangathan_members_enrolled gauge");
+        for (wing, n) in &f.enrolled {
+            let _ = writeln!(o, "sangathan_members_enrolled{{wing=\"{}\"}} {n}", label(wing));
+        }
+        let _ = writeln!(o, "# HELP sangathan_import_rows_total Rows read by every recorded import.");
+        let _ = writeln!(o, "# TYPE sangathan_import_rows_total counter");
+        let _ = writeln!(o, "sangathan_import_rows_total {}", f.import_rows);
+        let _ = writeln!(o, "# HELP sangathan_outbox_due Notifications due for delivery now.");
+        let _ = writeln!(o, "# TYPE sangathan_outbox_due gauge");
+        let _ = writeln!(o, "sangathan_outbox_due {}", f.outbox_due);
+        let _ = writeln!(o, "# HELP sangathan_outbox_undelivered Notifications not delivered yet (due, waiting for a retry, or given up).");
+        let _ = writeln!(o, "# TYPE sangathan_outbox_undelivered gauge");
+        let _ = writeln!(o, "sangathan_outbox_undelivered {}", f.outbox_undelivered);
+    }
+    o
+}
+
+fn exposition(body: String) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        )],
+        body,
+    )
+        .into_response()
+}
+
+/// `GET /metrics` on the main router.
+pub async fn handler(State(state): State<crate::AppState>) -> Response {
+    exposition(render(&state.store).await)
+}
+
+/// A router serving only `GET /metrics` (for `serve --metrics-addr`).
+pub fn router(store: DynStore) -> axum::Router {
+    axum::Router::new()
+        .route(
+            "/metrics",
+            axum::routing::get(|State(s): State<DynStore>| async move { exposition(render(&s).await) }),
+        )
+        .with_state(store)
+}
