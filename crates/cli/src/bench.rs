@@ -200,7 +200,7 @@ impl Bench {
         let (ours_db, booths, samples, import) = match &self.existing {
             None => {
                 self.step(
-                    "step 1/5: generating the CSV and importing it (ours vs the sqlite3 shell)",
+                    "step 1/6: generating the CSV and importing it (ours vs the sqlite3 shell)",
                 );
                 let ours_db = self.work.join("sangathan.db");
                 self.init_db(&ours_db).await?;
@@ -215,7 +215,7 @@ impl Bench {
             }
             Some(e) => {
                 self.step(&format!(
-                    "step 1/5: skipped (--existing {}: {} memberships, {} people); drawing the search samples from it",
+                    "step 1/6: skipped (--existing {}: {} memberships, {} people); drawing the search samples from it",
                     e.path.display(),
                     thousands(e.memberships),
                     thousands(e.people)
@@ -250,18 +250,24 @@ impl Bench {
             .await?;
 
         // 2. Roll-up.
-        self.step("step 2/5: roll-up (Store::progress) vs a naive GROUP BY");
+        self.step("step 2/6: roll-up (Store::progress) vs a naive GROUP BY");
         let rollup = self.bench_rollup(&store, &pool).await?;
 
         // 3. Search.
-        self.step("step 3/5: search (Store::search) vs LIKE scans and indexed lookups");
+        self.step("step 3/6: search (Store::search) vs LIKE scans and indexed lookups");
         let search = self.bench_search(&store, &pool, &samples).await?;
         pool.close().await;
 
+        // 6 (first half). Detection's first run over every membership, vs one full scan.
+        self.step("step 6/6 (first half): fake-member detection, first full run, vs one GROUP BY over every membership");
+        let detect_full = self.bench_detect_full(&store, &ours_db).await?;
+
         // 4 and 5. Enrolment over HTTP, the server's memory.
-        self.step("step 4/5: enrolment over HTTP, 64 clients, vs GET /healthz");
+        self.step("step 4/6: enrolment over HTTP, 64 clients, vs GET /healthz");
         let http = self.bench_http(&store, &ours_db, booths).await?;
-        self.step("step 5/5: verify and resources");
+        self.step("step 6/6 (second half): detection again, over what the HTTP step enrolled");
+        let detect_next = store.detect(&sangathan_core::detection::Thresholds::default(), clock::now()).await?;
+        self.step("step 5/6: verify and resources");
         let mismatches = store.verify().await?;
 
         let report = Report {
@@ -281,6 +287,7 @@ impl Bench {
             rollup,
             search,
             http,
+            detect: (detect_full, detect_next),
             mismatches: mismatches.len(),
             first_mismatch: mismatches.first().map(|m| m.to_string()),
             db_size,
@@ -319,6 +326,23 @@ impl Bench {
             bail!("{}", failures.join("; "));
         }
         Ok(())
+    }
+
+    /// Detection from an empty state (flags from earlier runs dropped: this is a bench
+    /// database), timed with the process's peak memory growth, and the baseline: one
+    /// `GROUP BY enrolled_by` over every membership (the least any whole-state rule must read).
+    async fn bench_detect_full(&self, store: &sangathan_store::DynStore, db: &Path) -> anyhow::Result<DetectFull> {
+        let pool = SqlitePoolOptions::new().max_connections(1).connect_with(SqliteConnectOptions::from_str(&Self::url(db))?).await?;
+        for sql in ["DELETE FROM flag_members", "DELETE FROM flags", "DELETE FROM detection_state"] {
+            sqlx::query(sql).execute(&pool).await?;
+        }
+        let t = Instant::now();
+        let groups: Vec<(String, i64)> = sqlx::query_as("SELECT enrolled_by, COUNT(*) FROM memberships GROUP BY enrolled_by").fetch_all(&pool).await?;
+        let baseline = t.elapsed();
+        pool.close().await;
+        let run = store.detect(&sangathan_core::detection::Thresholds::default(), clock::now()).await?;
+        let peak = ProcMem::of(std::process::id()).map(|m| m.hwm).unwrap_or(0);
+        Ok(DetectFull { run, baseline, enrollers: groups.len(), peak })
     }
 
     /// `sangathan init --preset up` into a fresh file (not timed).
@@ -1606,11 +1630,21 @@ struct Report {
     rollup: Vec<LatencyRow>,
     search: Vec<LatencyRow>,
     http: HttpResult,
+    /// Detection's first full run (and the baseline scan), then its incremental run.
+    detect: (DetectFull, sangathan_store::verification::DetectRun),
     mismatches: usize,
     first_mismatch: Option<String>,
     db_size: (u64, u64),
     base_size: Option<(u64, u64)>,
     loadavg_end: String,
+}
+
+struct DetectFull {
+    run: sangathan_store::verification::DetectRun,
+    baseline: Duration,
+    enrollers: usize,
+    /// The bench process's peak resident memory after the run (VmHWM).
+    peak: u64,
 }
 
 struct ExistingReport {
@@ -2059,6 +2093,45 @@ impl Report {
              process) once when it first answers `/healthz` and again after the last load run (MB = 10^6 bytes); the \
              sizes are those of the files after the last import run, before the HTTP step (MiB = 2^20 bytes).\n\n";
         why_lines(&mut s, &mut missed);
+
+        // 6. Detection.
+        let (full, next) = &self.detect;
+        s += "### 6. Fake-member detection\n\nRatio = ours ÷ baseline (the baseline is one `GROUP BY enrolled_by` over every membership: \
+              the least a whole-state rule must read).\n\n";
+        s += "| row | what | ours | baseline | ratio | target | met |\n| --- | --- | ---: | ---: | ---: | --- | :-: |\n";
+        let ok = full.run.seconds < 600.0;
+        if !ok {
+            missed.push("detect.full");
+        }
+        s += &format!(
+            "| `detect.full` | first run over {} memberships from {} enrollers: {} flags | {} | {} | {:.1}× | minutes (< 10 min) | {} |\n",
+            thousands(full.run.new_memberships),
+            thousands(full.enrollers as u64),
+            full.run.flags_raised,
+            human_secs(full.run.seconds),
+            ms(full.baseline),
+            full.run.seconds / full.baseline.as_secs_f64().max(1e-6),
+            mark(ok)
+        );
+        let ok = next.seconds < 60.0;
+        if !ok {
+            missed.push("detect.incremental");
+        }
+        s += &format!(
+            "| `detect.incremental` | the next run, over the {} memberships the HTTP step enrolled (and the enrollers, ACs and booths they touch): {} flags raised, {} updated | {} | {} | {:.2}× | < 1 min | {} |\n",
+            thousands(next.new_memberships),
+            next.flags_raised,
+            next.flags_updated,
+            human_secs(next.seconds),
+            ms(full.baseline),
+            next.seconds / full.baseline.as_secs_f64().max(1e-6),
+            mark(ok)
+        );
+        s += &format!(
+            "\nHow: `Store::detect` with the default thresholds, in the bench process, after dropping earlier flags; the bench process's peak RSS afterwards was {}. Detection reads through the read pool and writes flags in short transactions (enrolment is not blocked); the HTTP step ran after the full run.\n\n",
+            mb(full.peak)
+        );
+        why_lines(&mut s, &mut missed);
         s
     }
 }
@@ -2086,7 +2159,7 @@ fn header(r: &Report) -> String {
         "# Sangathan benchmarks\n\n\
          Measurements by `sangathan bench`, one section per member count: import against the `sqlite3` shell, \
          roll-up against a naive GROUP BY, search against LIKE scans and indexed lookups, enrolment over HTTP at \
-         {CLIENTS} concurrent clients against `GET /healthz`, and the server's memory and the database's size. Every \
+         {CLIENTS} concurrent clients against `GET /healthz`, the server's memory and the database's size, and fake-member detection against one full scan. Every \
          number has a baseline measured in the same run; each row states its target from the issue (✅ met, ❌ missed). \
          Rerunning a size replaces only that size's section; the `{NOTES_OPEN}` … `{NOTES_CLOSE}` block of a section \
          (hand-written analysis) is kept.\n\n\

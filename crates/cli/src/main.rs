@@ -2,9 +2,11 @@
 
 mod access;
 mod bench;
+mod config;
 mod demo;
 mod meetings;
 mod merges;
+mod ops;
 mod users;
 mod verification;
 mod volunteers;
@@ -33,6 +35,9 @@ struct Cli {
     /// of the installation (the built-in state admin). Either way the command is audited.
     #[arg(long = "as", global = true, value_name = "MOBILE")]
     as_user: Option<String>,
+    /// Settings from a TOML file (see the README's Configuration); the environment wins over it.
+    #[arg(long, global = true, env = "SANGATHAN_CONFIG", value_name = "FILE")]
+    config: Option<std::path::PathBuf>,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -78,11 +83,29 @@ enum Cmd {
     },
     /// Serve the web app (at /) and the JSON API (under /api/v1).
     Serve {
-        #[arg(long, default_value = "127.0.0.1:8080")]
+        #[arg(long, env = "SANGATHAN_ADDR", default_value = "127.0.0.1:8080")]
         addr: SocketAddr,
         /// Mark session cookies Secure (the server is behind TLS).
-        #[arg(long)]
+        #[arg(long, env = "SANGATHAN_SECURE_COOKIES")]
         secure_cookies: bool,
+        /// Serve GET /metrics (Prometheus) on this address only, instead of beside the app.
+        #[arg(long, env = "SANGATHAN_METRICS_ADDR")]
+        metrics_addr: Option<SocketAddr>,
+    },
+    /// Write a consistent copy of the SQLite database to FILE while it stays in use.
+    Backup {
+        file: std::path::PathBuf,
+        /// Replace FILE if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Put a backup in place as the --db file (refused if that holds anything, unless --force),
+    /// then verify it.
+    Restore {
+        file: std::path::PathBuf,
+        /// Replace a database that holds something (stop the server first).
+        #[arg(long)]
+        force: bool,
     },
     /// User accounts and their posts.
     #[command(subcommand)]
@@ -145,6 +168,16 @@ enum Cmd {
         /// Resolved flags too.
         #[arg(long)]
         all: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Enrollers within an AC (or a sector or booth) ranked by members verified, not raw counts.
+    Leaderboard {
+        unit: String,
+        #[arg(long)]
+        wing: Option<String>,
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
         #[arg(long)]
         json: bool,
     },
@@ -246,6 +279,10 @@ enum ImportCmd {
         /// Write the rejected rows (row, column, value, reason in English and Hindi) to this CSV.
         #[arg(long)]
         errors: Option<std::path::PathBuf>,
+        /// The sheet's members were verified already: its new memberships arrive verified
+        /// instead of pending. State office only; audited.
+        #[arg(long)]
+        verified: bool,
     },
 }
 
@@ -342,7 +379,7 @@ enum AuditCmd {
     /// silently: the chain continues from the archive's last hash).
     Archive {
         /// Keep this many days (at least 365).
-        #[arg(long, default_value_t = 365)]
+        #[arg(long, env = "SANGATHAN_AUDIT_RETAIN_DAYS", default_value_t = 365)]
         retain_days: i64,
         #[arg(long)]
         out: std::path::PathBuf,
@@ -369,8 +406,19 @@ enum UnitsCmd {
     },
 }
 
+fn main() {
+    // The configuration file fills in the environment before anything else runs (no other
+    // thread exists yet), so that every setting reads the same way from either.
+    let args: Vec<String> = std::env::args().collect();
+    if let Err(e) = config::apply(&args) {
+        eprintln!("error: {}", one_line(&e));
+        std::process::exit(2);
+    }
+    run_main()
+}
+
 #[tokio::main]
-async fn main() {
+async fn run_main() {
     let cli = Cli::parse();
     let serving = matches!(cli.cmd, Cmd::Serve { .. } | Cmd::Demo { serve: true, .. });
     let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| {
@@ -380,10 +428,23 @@ async fn main() {
             "warn,sqlx=error".into()
         }
     });
-    tracing_subscriber::fmt()
+    // SANGATHAN_LOG_FORMAT=json: one JSON object a line (for log collectors); the same fields.
+    let json_logs = match std::env::var("SANGATHAN_LOG_FORMAT").as_deref() {
+        Ok("json") => true,
+        Ok("text") | Ok("") | Err(_) => false,
+        Ok(other) => {
+            eprintln!("error: SANGATHAN_LOG_FORMAT must be text or json, not {other:?}");
+            std::process::exit(2);
+        }
+    };
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    if json_logs {
+        logs.json().init();
+    } else {
+        logs.init();
+    }
     let code: u8 = match run(cli).await {
         Ok(code) => {
             if code == ExitCode::SUCCESS {
@@ -444,6 +505,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             | Cmd::Merge { .. }
             | Cmd::Unmerge { .. }
             | Cmd::Bench { .. }
+            | Cmd::Backup { .. }
             | Cmd::Audit(_)
             | Cmd::Settings(_)
     );
@@ -532,7 +594,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 );
                 let (v, r) = demo::verify_share(&s, seed, verified_share.clamp(0.0, 1.0)).await?;
                 eprintln!("verification: {v} members verified, {r} rejected, the newest pending");
-                let run = s.detect(&sangathan_core::detection::Thresholds::default(), clock::now()).await?;
+                let run = s.detect(&sangathan_server::Config::default().from_env()?.detection, clock::now()).await?;
                 let r = demo::detection_report(&s, honest, fake).await?;
                 eprintln!(
                     "detection: {} flags in {:.1} s; {} of {} fake members flagged (recall {:.1}%), {} of {} honest members flagged ({:.2}%)",
@@ -547,16 +609,27 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("{}", s.issue_token("admin", "demo").await?);
             if serve {
                 eprintln!("serving on http://{addr}/ (API under /api/v1)");
-                sangathan_server::serve(s, addr, dev_config(false, true)).await?;
+                sangathan_server::serve(s, addr, dev_config(false, true)?).await?;
             }
         }
         Cmd::Serve {
             addr,
             secure_cookies,
+            metrics_addr,
         } => {
             let s = open_initialised(&cli.db).await?;
             eprintln!("serving on http://{addr}/ (API under /api/v1)");
-            sangathan_server::serve(s, addr, dev_config(secure_cookies, false)).await?;
+            let config = sangathan_server::Config {
+                metrics_addr,
+                ..dev_config(secure_cookies, false)?
+            };
+            sangathan_server::serve(s, addr, config).await?;
+        }
+        Cmd::Backup { file, force } => {
+            ops::backup(&cli.db, cli.as_user.as_deref(), &file, force).await?
+        }
+        Cmd::Restore { file, force } => {
+            return ops::restore(&cli.db, cli.as_user.as_deref(), &file, force).await;
         }
         Cmd::User(cmd) => users::run(&cli.db, cli.as_user.as_deref(), cmd).await?,
         Cmd::Meetings(cmd) => {
@@ -582,6 +655,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::Flags { unit, all, json } => {
             let s = open_initialised(&cli.db).await?;
             verification::flags(&s, cli.as_user.as_deref(), &unit, all, json).await?;
+        }
+        Cmd::Leaderboard { unit, wing, limit, json } => {
+            let s = open_initialised(&cli.db).await?;
+            verification::leaderboard(&s, cli.as_user.as_deref(), &unit, wing.as_deref(), limit, json).await?;
         }
         Cmd::Detect { json } => {
             let s = open_initialised(&cli.db).await?;
@@ -686,11 +763,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             dry_run,
             json,
             errors,
+            verified,
         }) => {
             let s = open_initialised(&cli.db).await?;
             let op = access::Operator::resolve(&s, cli.as_user.as_deref()).await?;
             op.must_be_able(Action::Import)?;
-            op.audit("import", Some(file.display().to_string()), None)
+            if verified {
+                meetings::installation_wide(&op).map_err(|_| anyhow::anyhow!("only the state office may import members as already verified"))?;
+            }
+            op.audit(if verified { "import-verified" } else { "import" }, Some(file.display().to_string()), None)
                 .await?;
             let bar = if json {
                 ProgressBar::hidden()
@@ -713,6 +794,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 warn: &|w| eprintln!("warning: {w}"),
                 channel: "import",
                 file_name: None,
+                verified,
             };
             let t = bulk::import_members(&s, &file, opt).await?;
             bar.finish_and_clear();
@@ -839,7 +921,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 /// The server's configuration: `SANGATHAN_LOG_CODES=1` writes one-time codes to the log
 /// (development, when no SMS provider is configured; on by default for `demo --serve` only).
-fn dev_config(secure_cookies: bool, demo: bool) -> sangathan_server::Config {
+fn dev_config(secure_cookies: bool, demo: bool) -> anyhow::Result<sangathan_server::Config> {
     sangathan_server::Config {
         secure_cookies,
         // Codes in the log are for development only: on for `demo --serve`, otherwise only when asked.
@@ -848,7 +930,9 @@ fn dev_config(secure_cookies: bool, demo: bool) -> sangathan_server::Config {
             Ok("0") => false,
             _ => demo,
         },
+        ..Default::default()
     }
+    .from_env()
 }
 
 /// A database URL without its password, for messages.

@@ -32,12 +32,54 @@ pub enum VerificationCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Ask a member to confirm by a missed call or a reply SMS from their own mobile.
+    MissedCall { id: i64 },
+    /// What the SMS provider's inbound webhook would deliver (the logging provider has no
+    /// network): a missed call from `--from`, or with `--text` a reply SMS. State office only.
+    Inbound {
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        text: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 pub async fn run(s: &DynStore, as_user: Option<&str>, cmd: VerificationCmd) -> anyhow::Result<()> {
     let op = Operator::resolve(s, as_user).await?;
+    match cmd {
+        VerificationCmd::MissedCall { id } => {
+            op.must_be_able(Action::Enrol)?;
+            let m = s.membership_state(id).await?.ok_or_else(|| anyhow!("no membership {id}"))?;
+            if op.wings_named(Action::Enrol, &m.unit, Some(&m.wing)).await?.is_none() {
+                bail!("no membership {id}");
+            }
+            s.request_missed_call(id, clock::now()).await?;
+            op.audit("request-missed-call", Some(format!("membership:{id}")), Some(m.person_id)).await?;
+            println!("membership {}: asked to confirm by missed call or reply SMS", m.number);
+            return Ok(());
+        }
+        VerificationCmd::Inbound { from, text, json } => {
+            crate::meetings::installation_wide(&op)?;
+            let reply = match text.as_deref() {
+                None => None,
+                Some(t) => Some(sangathan_core::verification::parse_reply(t).ok_or_else(|| anyhow!("a reply is YES [code] or NO (हाँ / नहीं)"))?),
+            };
+            let r = s.inbound_confirmation(&from, reply.as_ref(), clock::now()).await?;
+            op.audit("inbound-confirmation", Some(format!("{} verified, {} rejected", r.verified, r.rejected)), None).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                println!("{} verified, {} rejected", r.verified, r.rejected);
+            }
+            return Ok(());
+        }
+        _ => {}
+    }
     op.must_be_able(Action::Verify)?;
     match cmd {
+        VerificationCmd::MissedCall { .. } | VerificationCmd::Inbound { .. } => unreachable!("answered above"),
         VerificationCmd::Queue { unit, wing, limit, json } => {
             let wings = op.wings_named(Action::Verify, &unit, wing.as_deref()).await?;
             let q = s.verification_queue(&unit, &wings, 0, limit).await?.ok_or_else(|| anyhow!("unknown unit: {unit}"))?;
@@ -114,11 +156,30 @@ pub async fn flags(s: &DynStore, as_user: Option<&str>, unit: &str, all: bool, j
     Ok(())
 }
 
+/// `sangathan leaderboard UNIT [--wing W] [--limit N] [--json]`: `{"enrollers":[{"rank",
+/// "enroller","name","verified","pending","rejected","verified_percent"},…]}`.
+pub async fn leaderboard(s: &DynStore, as_user: Option<&str>, unit: &str, wing: Option<&str>, limit: u32, json: bool) -> anyhow::Result<()> {
+    let op = Operator::resolve(s, as_user).await?;
+    op.must_be_able(Action::Verify)?;
+    let wings = op.wings_named(Action::Verify, unit, wing).await?;
+    let rows = s.leaderboard(unit, &wings, limit).await?.ok_or_else(|| anyhow!("unknown unit: {unit}"))?;
+    op.audit("view-leaderboard", Some(format!("unit:{}", unit.to_ascii_uppercase())), None).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "enrollers": rows }))?);
+    } else {
+        for r in rows {
+            let pct = r.verified_percent.map_or("-".to_string(), |p| format!("{p}%"));
+            println!("{:>3}. {:<28} {:>6} verified {:>6} pending {:>5} rejected  {pct}", r.rank, r.name.unwrap_or(r.enroller), r.verified, r.pending, r.rejected);
+        }
+    }
+    Ok(())
+}
+
 /// `sangathan detect [--json]`: run the fake-member rules over what is new (state office).
 pub async fn detect(s: &DynStore, as_user: Option<&str>, json: bool) -> anyhow::Result<()> {
     let op = Operator::resolve(s, as_user).await?;
     crate::meetings::installation_wide(&op)?;
-    let r = s.detect(&sangathan_core::detection::Thresholds::default(), clock::now()).await?;
+    let r = s.detect(&sangathan_server::Config::default().from_env()?.detection, clock::now()).await?;
     op.audit("detect", None, None).await?;
     if json {
         println!("{}", serde_json::to_string_pretty(&r)?);

@@ -31,6 +31,7 @@ fn bench_writes_every_section() {
         "### 3. Search",
         "### 4. Enrolment over HTTP",
         "### 5. Resources",
+        "### 6. Fake-member detection",
     ] {
         assert!(md.contains(section), "missing {section}:\n{md}");
     }
@@ -50,6 +51,8 @@ fn bench_writes_every_section() {
         "enrol.verify",
         "resources.rss",
         "resources.db_size",
+        "detect.full",
+        "detect.incremental",
     ] {
         let line = md
             .lines()
@@ -156,6 +159,8 @@ fn bench_measures_an_existing_database() {
         "enrol.http64",
         "resources.rss",
         "resources.db_size",
+        "detect.full",
+        "detect.incremental",
     ] {
         row(id);
     }

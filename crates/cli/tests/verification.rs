@@ -69,3 +69,41 @@ fn an_honest_demo_raises_no_flag() {
     let again = ok(&db, &["detect", "--json"]);
     assert!(again.contains("\"flags_raised\": 0"), "{again}");
 }
+
+/// A sheet marked as already verified arrives verified, only from the state office, each change
+/// recorded under the importer; a missed call through the logging provider's stand-in verifies.
+#[test]
+fn verified_imports_are_the_state_offices_and_missed_calls_confirm() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("v.db").display());
+    ok(&db, &["init", "--preset", MINI]);
+    ok(&db, &["user", "add", "--name", "AC Head", "--mobile", "9898000031", "--post", "ac-incharge@TS-AC-1"]);
+    let sheet = dir.path().join("checked.csv");
+    std::fs::write(&sheet, "name,mobile,ac_no,booth_no\nChecked One,9811100001,1,1\nChecked Two,9811100002,1,2\n").unwrap();
+    let refused = support::run(&db, &["--as", "9898000031", "import", "members", sheet.to_str().unwrap(), "--verified"]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("state office"), "{}", String::from_utf8_lossy(&refused.stderr));
+    let out: Value = serde_json::from_str(&ok(&db, &["import", "members", sheet.to_str().unwrap(), "--verified", "--json"])).unwrap();
+    assert_eq!(out["created_memberships"], 2);
+    let p: Value = serde_json::from_str(&ok(&db, &["progress", "TS-AC-1", "--json"])).unwrap();
+    assert_eq!((p["unit"]["achieved"].as_i64(), p["unit"]["verified"].as_i64()), (Some(2), Some(2)), "{p}");
+    ok(&db, &["verify"]);
+    let trail = ok(&db, &["audit", "verify"]);
+    assert!(!trail.is_empty());
+
+    // An ordinary import arrives pending; the member confirms by a missed call.
+    let sheet2 = dir.path().join("new.csv");
+    std::fs::write(&sheet2, "name,mobile,ac_no,booth_no\nNew Member,9811100003,1,1\n").unwrap();
+    ok(&db, &["import", "members", sheet2.to_str().unwrap()]);
+    let q: Value = serde_json::from_str(&ok(&db, &["verification", "queue", "TS-AC-1", "--json"])).unwrap();
+    let id = q["members"][0]["membership_id"].as_i64().unwrap();
+    ok(&db, &["verification", "missed-call", &id.to_string()]);
+    let r: Value = serde_json::from_str(&ok(&db, &["verification", "inbound", "--from", "+91 98111 00003", "--json"])).unwrap();
+    assert_eq!(r["verified"], 1, "{r}");
+    let p: Value = serde_json::from_str(&ok(&db, &["progress", "TS-AC-1", "--json"])).unwrap();
+    assert_eq!(p["unit"]["verified"].as_i64(), Some(3));
+    // Not the state office's number: nothing to confirm, nothing changes.
+    let none: Value = serde_json::from_str(&ok(&db, &["verification", "inbound", "--from", "9811100009", "--json"])).unwrap();
+    assert_eq!(none["verified"], 0);
+    ok(&db, &["verify"]);
+}

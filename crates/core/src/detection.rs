@@ -6,7 +6,8 @@ use chrono::{DateTime, Duration, Utc};
 use std::collections::HashMap;
 
 /// The rule codes (a contract: flags carry them).
-pub const RULES: [&str; 7] = ["padding", "number_run", "epic_run", "shared_address", "repeated_name", "unconfirmed", "far_apart"];
+pub const RULES: [&str; 9] =
+    ["padding", "hourly_rate", "number_run", "epic_run", "shared_address", "repeated_name", "unconfirmed", "rejections", "far_apart"];
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Thresholds {
@@ -26,11 +27,85 @@ pub struct Thresholds {
     pub unconfirmed_min: usize,
     /// One enroller in two different districts within this many minutes.
     pub far_minutes: i64,
+    /// More than this many enrolments by one enroller within any 60 minutes (a sheet import is
+    /// not an enroller and is not counted).
+    pub hourly_max: usize,
+    /// An enroller whose members were checked (verified or rejected) at least this many times...
+    pub rejected_min: usize,
+    /// ...and of whom more than this share were rejected, and more than `rate_factor` times the
+    /// median share of their AC's enrollers.
+    pub rejected_share: f64,
 }
 
 impl Default for Thresholds {
     fn default() -> Self {
-        Thresholds { rate_factor: 3.0, rate_min: 20, run_length: 5, address_max: 10, name_max: 5, unconfirmed_days: 7, unconfirmed_min: 5, far_minutes: 15 }
+        Thresholds {
+            rate_factor: 3.0,
+            rate_min: 20,
+            run_length: 5,
+            address_max: 10,
+            name_max: 5,
+            unconfirmed_days: 7,
+            unconfirmed_min: 5,
+            far_minutes: 15,
+            hourly_max: 100,
+            rejected_min: 10,
+            rejected_share: 0.25,
+        }
+    }
+}
+
+impl Thresholds {
+    /// The settings by name (the server reads each from `SANGATHAN_DETECT_<NAME>`, upper-case).
+    pub const NAMES: [&'static str; 11] = [
+        "rate_factor",
+        "rate_min",
+        "run_length",
+        "address_max",
+        "name_max",
+        "unconfirmed_days",
+        "unconfirmed_min",
+        "far_minutes",
+        "hourly_max",
+        "rejected_min",
+        "rejected_share",
+    ];
+
+    /// Change one setting; a bad name or value is refused, saying which and why.
+    pub fn set(&mut self, name: &str, value: &str) -> Result<(), String> {
+        let v = value.trim();
+        let whole = |min: i64| -> Result<i64, String> {
+            v.parse::<i64>().ok().filter(|n| *n >= min).ok_or_else(|| format!("detection setting {name} must be a whole number of at least {min}, not {v:?}"))
+        };
+        let real = |lo: f64, hi: f64| -> Result<f64, String> {
+            v.parse::<f64>().ok().filter(|x| x.is_finite() && *x >= lo && *x <= hi).ok_or_else(|| format!("detection setting {name} must be a number from {lo} to {hi}, not {v:?}"))
+        };
+        match name {
+            "rate_factor" => self.rate_factor = real(1.0, 1000.0)?,
+            "rate_min" => self.rate_min = whole(1)? as usize,
+            "run_length" => self.run_length = whole(2)? as usize,
+            "address_max" => self.address_max = whole(1)? as usize,
+            "name_max" => self.name_max = whole(1)? as usize,
+            "unconfirmed_days" => self.unconfirmed_days = whole(1)?,
+            "unconfirmed_min" => self.unconfirmed_min = whole(1)? as usize,
+            "far_minutes" => self.far_minutes = whole(1)?,
+            "hourly_max" => self.hourly_max = whole(1)? as usize,
+            "rejected_min" => self.rejected_min = whole(1)? as usize,
+            "rejected_share" => self.rejected_share = real(0.0, 1.0)?,
+            _ => return Err(format!("no detection setting is called {name}")),
+        }
+        Ok(())
+    }
+
+    /// The defaults, with each setting `lookup` knows put in their place.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Thresholds, String> {
+        let mut t = Thresholds::default();
+        for name in Self::NAMES {
+            if let Some(v) = lookup(name).filter(|v| !v.trim().is_empty()) {
+                t.set(name, &v)?;
+            }
+        }
+        Ok(t)
     }
 }
 
@@ -176,6 +251,98 @@ pub fn unconfirmed(who: &str, members: &[i64], t: &Thresholds) -> Option<Finding
     })
 }
 
+/// Enrollers whose members fail verification unusually often. `rows`: (enroller, AC code,
+/// verified, rejected) in that AC. Like [`padding`], each finding comes with its row's index and
+/// no members (the store adds the enroller's members there still to check, and those rejected).
+pub fn rejections(rows: &[(String, String, usize, usize)], t: &Thresholds) -> Vec<(usize, Finding)> {
+    let share = |v: usize, r: usize| if v + r == 0 { 0.0 } else { r as f64 / (v + r) as f64 };
+    let mut by_ac: HashMap<&str, Vec<f64>> = HashMap::new();
+    for (_, ac, v, r) in rows {
+        if v + r > 0 {
+            by_ac.entry(ac.as_str()).or_default().push(share(*v, *r));
+        }
+    }
+    let medians: HashMap<&str, f64> = by_ac
+        .into_iter()
+        .map(|(ac, mut v)| {
+            v.sort_by(f64::total_cmp);
+            let n = v.len();
+            (ac, if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 })
+        })
+        .collect();
+    let mut out = Vec::new();
+    for (i, (who, ac, v, r)) in rows.iter().enumerate() {
+        let (checked, s) = (v + r, share(*v, *r));
+        let med = medians.get(ac.as_str()).copied().unwrap_or(0.0);
+        if checked >= t.rejected_min && s > t.rejected_share && s > t.rate_factor * med {
+            let pct = (s * 100.0).round();
+            let med_pct = (med * 100.0).round();
+            out.push((i, Finding {
+                rule: "rejections",
+                key: format!("rejections:{who}:{ac}"),
+                en: format!("{r} of the {checked} members {who} enrolled in {ac} that were checked were rejected ({pct}%; the AC's enrollers: {med_pct}%)"),
+                hi: format!("{who} द्वारा {ac} में जोड़े गए {checked} जाँचे गए सदस्यों में से {r} अस्वीकृत हुए ({pct}%; विधानसभा के नामांकनकर्ता: {med_pct}%)"),
+                members: Vec::new(),
+            }));
+        }
+    }
+    out
+}
+
+/// More than `hourly_max` enrolments by one enroller within 60 minutes, fed in time order
+/// (streamed): one flag per enroller, naming the busiest hour's members (at most 500).
+pub struct Hourly<'a> {
+    who: &'a str,
+    t: &'a Thresholds,
+    window: std::collections::VecDeque<(DateTime<Utc>, i64)>,
+    best: Vec<i64>,
+    best_n: usize,
+    best_start: Option<DateTime<Utc>>,
+}
+
+impl<'a> Hourly<'a> {
+    pub fn new(who: &'a str, t: &'a Thresholds) -> Self {
+        Hourly { who, t, window: Default::default(), best: Vec::new(), best_n: 0, best_start: None }
+    }
+
+    pub fn push(&mut self, at: DateTime<Utc>, membership: i64) {
+        self.window.push_back((at, membership));
+        while self.window.front().is_some_and(|(a, _)| at - *a >= Duration::minutes(60)) {
+            self.window.pop_front();
+        }
+        if self.window.len() > self.t.hourly_max && self.window.len() > self.best_n {
+            self.best_n = self.window.len();
+            self.best = self.window.iter().map(|w| w.1).take(500).collect();
+            self.best_start = self.window.front().map(|w| w.0);
+        }
+        // Memory stays bounded however fast the flood: the window never keeps more than needed.
+        if self.window.len() > 100_000 {
+            self.window.pop_front();
+        }
+    }
+
+    pub fn finish(self) -> Option<Finding> {
+        let who = self.who;
+        let n = self.best_n;
+        let start = self.best_start?;
+        Some(Finding {
+            rule: "hourly_rate",
+            key: format!("hourly_rate:{who}"),
+            en: format!(
+                "{who} enrolled {n} members within one hour from {} UTC (more than {} an hour)",
+                start.format("%Y-%m-%d %H:%M"),
+                self.t.hourly_max
+            ),
+            hi: format!(
+                "{who} ने {} UTC से एक घंटे में {n} सदस्य जोड़े (एक घंटे में {} से अधिक)",
+                start.format("%Y-%m-%d %H:%M"),
+                self.t.hourly_max
+            ),
+            members: self.best,
+        })
+    }
+}
+
 /// One enroller in two districts within minutes, fed in time order (streamed): one flag per
 /// enroller, holding the pairs found (at most 500 members).
 pub struct FarApart<'a> {
@@ -287,5 +454,43 @@ mod tests {
         let f = far_apart("w", &[(now, 1, 10), (now + Duration::minutes(5), 2, 11), (now + Duration::hours(3), 3, 12)], &t);
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].members, vec![10, 11]);
+    }
+
+    #[test]
+    fn thresholds_are_configuration() {
+        let t = Thresholds::from_lookup(|n| (n == "hourly_max").then(|| " 40 ".to_string())).unwrap();
+        assert_eq!(t, Thresholds { hourly_max: 40, ..Thresholds::default() });
+        assert!(Thresholds::from_lookup(|n| (n == "rejected_share").then(|| "1.5".to_string())).unwrap_err().contains("rejected_share"));
+        assert!(Thresholds::default().set("nope", "1").is_err());
+        assert!(Thresholds::default().set("run_length", "1").unwrap_err().contains("at least 2"));
+        let mut all = Thresholds::default();
+        for n in Thresholds::NAMES {
+            let v = if n == "rejected_share" { "0.5" } else { "2" };
+            all.set(n, v).unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+
+    #[test]
+    fn hourly_rate_and_rejections() {
+        let t = Thresholds { hourly_max: 3, ..Thresholds::default() };
+        let now = Utc::now();
+        let mut h = Hourly::new("w", &t);
+        for (i, m) in [0, 20, 40, 59, 200].iter().enumerate() {
+            h.push(now + Duration::minutes(*m), i as i64);
+        }
+        let f = h.finish().expect("four within 60 minutes");
+        assert_eq!(f.members, vec![0, 1, 2, 3]);
+        let mut quiet = Hourly::new("w", &t);
+        for (i, m) in [0, 20, 40, 60, 80].iter().enumerate() {
+            quiet.push(now + Duration::minutes(*m), i as i64);
+        }
+        assert!(quiet.finish().is_none(), "never more than three within any 60 minutes");
+
+        let t = Thresholds::default();
+        let row = |w: &str, v: usize, r: usize| (w.to_string(), "AC1".to_string(), v, r);
+        let rows = vec![row("a", 30, 1), row("b", 28, 0), row("c", 25, 2), row("bad", 6, 9), row("few", 1, 3)];
+        let f = rejections(&rows, &t);
+        assert_eq!(f.iter().map(|(i, f)| (*i, f.key.as_str())).collect::<Vec<_>>(), [(3, "rejections:bad:AC1")]);
+        assert!(rejections(&[row("a", 90, 10), row("b", 85, 15)], &t).is_empty(), "ordinary rejection rates");
     }
 }

@@ -138,6 +138,111 @@ impl Drive {
     }
 }
 
+/// A way a campaign lets its members be verified (the codes are stored and are a contract).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Method {
+    /// A one-time code sent to the member's mobile, typed back by a worker or by the member
+    /// through the link in the message.
+    Code,
+    /// A missed call, or a reply SMS, from the member's own mobile.
+    MissedCall,
+    /// An office-bearer above the enroller checks the member in the queue.
+    Officer,
+}
+
+impl Method {
+    pub const ALL: [Method; 3] = [Method::Code, Method::MissedCall, Method::Officer];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Method::Code => "code",
+            Method::MissedCall => "missed_call",
+            Method::Officer => "officer",
+        }
+    }
+
+    pub fn name_hi(self) -> &'static str {
+        match self {
+            Method::Code => "कोड",
+            Method::MissedCall => "मिस्ड कॉल / जवाबी SMS",
+            Method::Officer => "पदाधिकारी की जाँच",
+        }
+    }
+
+    /// A campaign's set, stored comma-separated; empty means every way. At least one.
+    pub fn parse_set(s: &str) -> Result<Vec<Method>, FieldError> {
+        let mut out = Vec::new();
+        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let k = part.to_ascii_lowercase().replace(['-', ' '], "_");
+            let m = Method::ALL.into_iter().find(|m| m.code() == k).ok_or_else(|| {
+                FieldError::new(
+                    "verify_by",
+                    "bad_method",
+                    format!("{part} is not a way to verify: use code, missed_call or officer"),
+                    format!("{part} सत्यापन का तरीका नहीं है: code, missed_call या officer लिखें"),
+                )
+            })?;
+            if !out.contains(&m) {
+                out.push(m);
+            }
+        }
+        if out.is_empty() {
+            out = Method::ALL.to_vec();
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    pub fn join(set: &[Method]) -> String {
+        set.iter().map(|m| m.code()).collect::<Vec<_>>().join(",")
+    }
+
+    /// Refused when the campaign of the member's wing does not verify this way.
+    pub fn must_be_in(self, set: &[Method]) -> Result<(), FieldError> {
+        if set.contains(&self) {
+            return Ok(());
+        }
+        let allowed = set.iter().map(|m| m.code()).collect::<Vec<_>>().join(", ");
+        let allowed_hi = set.iter().map(|m| m.name_hi()).collect::<Vec<_>>().join(", ");
+        Err(FieldError::new(
+            "method",
+            "method_not_enabled",
+            format!("this campaign does not verify members by {}; it uses: {allowed}", self.code()),
+            format!("इस अभियान में सदस्यों का सत्यापन {} से नहीं होता; तरीके: {allowed_hi}", self.name_hi()),
+        ))
+    }
+}
+
+/// What a member's reply SMS says: yes or no, with the code if they typed it (it names the
+/// membership, where a household shares one mobile).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reply {
+    Yes(Option<String>),
+    No(Option<String>),
+}
+
+impl Reply {
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            Reply::Yes(c) | Reply::No(c) => c.as_deref(),
+        }
+    }
+}
+
+/// Read a reply SMS: "YES", "Y", "हाँ", "HAAN" (any case), optionally followed by the code;
+/// "NO", "N", "नहीं", "NAHI", optionally with the code. Anything else is not understood.
+pub fn parse_reply(text: &str) -> Option<Reply> {
+    let mut words = text.split_whitespace();
+    let first = words.next()?.trim_matches(|c: char| c.is_ascii_punctuation() || c == '।').to_lowercase();
+    let rest: String = words.collect::<String>().chars().filter(char::is_ascii_digit).collect();
+    match first.as_str() {
+        "yes" | "y" | "haan" | "ha" | "han" | "हाँ" | "हां" | "हा" => Ok(Reply::Yes((!rest.is_empty()).then_some(rest))),
+        "no" | "n" | "nahi" | "nahin" | "नहीं" | "नही" => Ok(Reply::No((!rest.is_empty()).then_some(rest))),
+        _ => Err(()),
+    }
+    .ok()
+}
+
 /// A member's verification code lives this long.
 pub const CODE_TTL_HOURS: i64 = 48;
 /// Wrong tries before a code is dead.
@@ -185,6 +290,26 @@ mod tests {
         assert_eq!(reason(Status::Rejected, Some("  ")).unwrap_err().code, "reason_required");
         assert_eq!(reason(Status::Verified, None).unwrap(), None);
         assert_eq!(reason(Status::Rejected, Some(" fake ")).unwrap().as_deref(), Some("fake"));
+    }
+
+    #[test]
+    fn methods_and_replies() {
+        use Method::*;
+        assert_eq!(Method::parse_set("").unwrap(), vec![Code, MissedCall, Officer]);
+        assert_eq!(Method::parse_set(" Officer, code ,officer").unwrap(), vec![Code, Officer]);
+        assert_eq!(Method::parse_set("missed-call").unwrap(), vec![MissedCall]);
+        assert_eq!(Method::parse_set("sms").unwrap_err().code, "bad_method");
+        assert_eq!(Method::join(&[Code, Officer]), "code,officer");
+        assert!(Officer.must_be_in(&[Code, Officer]).is_ok());
+        let e = MissedCall.must_be_in(&[Officer]).unwrap_err();
+        assert_eq!((e.field.as_str(), e.code), ("method", "method_not_enabled"));
+        assert_eq!(parse_reply("YES 482 193"), Some(Reply::Yes(Some("482193".into()))));
+        assert_eq!(parse_reply("  yes."), Some(Reply::Yes(None)));
+        assert_eq!(parse_reply("हाँ 123456"), Some(Reply::Yes(Some("123456".into()))));
+        assert_eq!(parse_reply("नहीं"), Some(Reply::No(None)));
+        assert_eq!(parse_reply("No! 123456"), Some(Reply::No(Some("123456".into()))));
+        assert_eq!(parse_reply("who is this"), None);
+        assert_eq!(parse_reply(""), None);
     }
 
     #[test]

@@ -30,7 +30,11 @@ pub fn is_public(method: &Method, path: &str) -> bool {
     match *method {
         // A calendar feed's secret token is its credential (calendar apps cannot log in).
         Method::GET => {
-            path == "/healthz" || path == "/api/v1/consent" || path.starts_with("/ical/")
+            path == "/healthz"
+                || path == "/api/v1/consent"
+                || path.starts_with("/ical/")
+                // Prometheus: counts only (see metrics.rs); keep it from the internet at the proxy.
+                || path == "/metrics"
         }
         Method::POST => matches!(
             path,
@@ -40,6 +44,8 @@ pub fn is_public(method: &Method, path: &str) -> bool {
                 | "/api/v1/me/session"
                 // A member confirms with the link's secret token and the code they were sent.
                 | "/api/v1/member-verification"
+                // The SMS provider's webhook presents its own secret (X-Inbound-Secret).
+                | "/api/v1/provider/inbound"
         ),
         _ => false,
     }

@@ -119,6 +119,8 @@ pub struct CampaignDto {
     pub target: i64,
     /// What drives percentage and pacing: `verified` or `achieved`.
     pub counts: String,
+    /// How its members may be verified: `code`, `missed_call`, `officer`.
+    pub verify_by: Vec<String>,
 }
 
 impl From<store::Campaign> for CampaignDto {
@@ -132,6 +134,7 @@ impl From<store::Campaign> for CampaignDto {
             end_date: c.end_date,
             target: c.target,
             counts: c.counts,
+            verify_by: c.verify_by,
         }
     }
 }

@@ -16,6 +16,7 @@ pub mod dto;
 pub mod error;
 pub mod extract;
 pub mod map;
+pub mod metrics;
 pub mod notify;
 pub mod routes;
 pub mod web;
@@ -58,6 +59,45 @@ pub struct Config {
     pub secure_cookies: bool,
     /// Write one-time codes to the log (development, no SMS provider).
     pub log_codes: bool,
+    /// Fake-member detection's thresholds (`SANGATHAN_DETECT_*`).
+    pub detection: sangathan_core::detection::Thresholds,
+    /// The secret the SMS provider's inbound webhook presents (`SANGATHAN_INBOUND_SECRET`):
+    /// missed calls and reply SMS confirming memberships. None: the webhook is off (403).
+    pub inbound_secret: Option<String>,
+    /// Serve `GET /metrics` on this address only (`serve --metrics-addr`); None: on the main
+    /// address, beside the app.
+    pub metrics_addr: Option<SocketAddr>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (`SANGATHAN_TRUSTED_PROXIES`,
+    /// comma-separated addresses): rate limits and the audit log then see the client's address,
+    /// not the proxy's. Empty: the peer's address, whatever a header says.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+}
+
+impl Config {
+    /// The detection thresholds from `SANGATHAN_DETECT_<NAME>` (e.g. `SANGATHAN_DETECT_HOURLY_MAX=80`)
+    /// and the inbound webhook's secret from `SANGATHAN_INBOUND_SECRET`.
+    pub fn from_env(self) -> anyhow::Result<Config> {
+        let detection = sangathan_core::detection::Thresholds::from_lookup(|n| std::env::var(format!("SANGATHAN_DETECT_{}", n.to_ascii_uppercase())).ok())
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let inbound_secret = std::env::var("SANGATHAN_INBOUND_SECRET").ok().filter(|s| !s.trim().is_empty());
+        if inbound_secret.as_ref().is_some_and(|s| s.len() < 16) {
+            anyhow::bail!("SANGATHAN_INBOUND_SECRET must be at least 16 characters");
+        }
+        let trusted_proxies = match std::env::var("SANGATHAN_TRUSTED_PROXIES") {
+            Ok(v) => v
+                .split(',')
+                .map(str::trim)
+                .filter(|a| !a.is_empty())
+                .map(|a| {
+                    a.parse::<std::net::IpAddr>().map_err(|_| {
+                        anyhow::anyhow!("SANGATHAN_TRUSTED_PROXIES: not an IP address: {a}")
+                    })
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?,
+            Err(_) => self.trusted_proxies.clone(),
+        };
+        Ok(Config { detection, inbound_secret, trusted_proxies, ..self })
+    }
 }
 
 /// An unknown path: an HTML page for the pages' paths, the API's JSON error under `/api/`.
@@ -94,6 +134,12 @@ pub fn router_with(store: DynStore, config: Config) -> Router {
         operator_scope: Default::default(),
         config,
         jobs: Default::default(),
+    };
+    // Prometheus scrapes without a token (not in the API document: not part of /api/v1).
+    let routes = if state.config.metrics_addr.is_none() {
+        routes.route("/metrics", axum::routing::get(metrics::handler))
+    } else {
+        routes
     };
     routes
         // Calendar apps subscribe by secret URL (not in the API document: no JSON, no login).
@@ -138,6 +184,13 @@ pub fn router_with(store: DynStore, config: Config) -> Router {
             HeaderName::from_static("referrer-policy"),
             HeaderValue::from_static("same-origin"),
         ))
+        // Requests and latencies by route template, for /metrics.
+        .layer(axum::middleware::from_fn(metrics::track))
+        // Behind a trusted proxy, the client's address is the one it forwards.
+        .layer(axum::middleware::from_fn_with_state(
+            std::sync::Arc::new(state.config.trusted_proxies.clone()),
+            forwarded_client,
+        ))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|req: &Request| {
@@ -158,6 +211,38 @@ pub fn router_with(store: DynStore, config: Config) -> Router {
         .with_state(state)
 }
 
+/// When the peer is a trusted proxy, put the client it names in `X-Forwarded-For` (the rightmost
+/// address that is not itself a trusted proxy) where handlers look for the peer's address.
+async fn forwarded_client(
+    axum::extract::State(trusted): axum::extract::State<std::sync::Arc<Vec<std::net::IpAddr>>>,
+    mut req: Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::extract::ConnectInfo;
+    if !trusted.is_empty()
+        && let Some(peer) = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0)
+        && trusted.contains(&peer.ip())
+    {
+        let client = req
+            .headers()
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .filter_map(|a| a.parse::<std::net::IpAddr>().ok())
+            .find(|ip| !trusted.contains(ip));
+        if let Some(ip) = client {
+            req.extensions_mut()
+                .insert(ConnectInfo(SocketAddr::new(ip, peer.port())));
+        }
+    }
+    next.run(req).await
+}
+
 /// Serve the API on `addr` until Ctrl-C or SIGTERM, then finish the requests in flight.
 pub async fn serve(store: DynStore, addr: SocketAddr, config: Config) -> anyhow::Result<()> {
     use anyhow::Context;
@@ -173,14 +258,47 @@ pub async fn serve(store: DynStore, addr: SocketAddr, config: Config) -> anyhow:
         .with_context(|| format!("cannot listen on {addr}"))?;
     let local = listener.local_addr().unwrap_or(addr);
     tracing::info!(%local, "listening");
-    notify::spawn_jobs(store.clone());
-    axum::serve(
+    // Background jobs and the metrics listener stop when `stop` turns true: after the requests
+    // in flight are answered, and each job only between two rounds.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let jobs = notify::spawn_jobs(store.clone(), config.detection.clone(), stopped.clone());
+    let metrics_server = match config.metrics_addr {
+        Some(maddr) => {
+            let l = tokio::net::TcpListener::bind(maddr)
+                .await
+                .with_context(|| format!("cannot listen on {maddr} (metrics)"))?;
+            tracing::info!(local = %l.local_addr().unwrap_or(maddr), "metrics listening");
+            let mut stopped = stopped.clone();
+            let app = metrics::router(store.clone());
+            Some(tokio::spawn(async move {
+                let r = axum::serve(l, app)
+                    .with_graceful_shutdown(async move {
+                        let _ = stopped.wait_for(|s| *s).await;
+                    })
+                    .await;
+                if let Err(e) = r {
+                    tracing::error!(error = %e, "metrics server error");
+                }
+            }))
+        }
+        None => None,
+    };
+    let served = axum::serve(
         listener,
         router_with(store, config).into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown_signal())
     .await
-    .context("server error")?;
+    .context("server error");
+    let _ = stop.send(true);
+    if let Some(j) = jobs {
+        tracing::info!("waiting for the background jobs' current round");
+        let _ = j.await;
+    }
+    if let Some(m) = metrics_server {
+        let _ = m.await;
+    }
+    served?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -11,6 +11,25 @@ use sangathan_store::{DynStore, clock};
 pub trait Provider: Send + Sync {
     /// Send one message; an error is retried later with back-off.
     async fn send(&self, item: &OutboxItem) -> Result<(), String>;
+
+    /// Read what the provider's inbound webhook posted: a missed call or a reply SMS. A real
+    /// provider maps its own format here; the default reads Sangathan's own JSON,
+    /// `{"from": MOBILE, "kind": "missed_call" | "sms", "text": …}`.
+    fn parse_inbound(&self, body: &[u8]) -> Result<Inbound, String> {
+        serde_json::from_slice(body).map_err(|e| format!("not an inbound message: {e}"))
+    }
+}
+
+/// A missed call or SMS that reached the organisation's number.
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize, utoipa::ToSchema)]
+pub struct Inbound {
+    /// The caller's or sender's mobile, as the network gives it.
+    pub from: String,
+    /// `missed_call` or `sms`.
+    pub kind: String,
+    /// The SMS text (none for a call).
+    #[serde(default)]
+    pub text: Option<String>,
 }
 
 /// Logs the message's id and channel and calls it sent.
@@ -164,44 +183,78 @@ pub fn whatsapp_share(text: &str) -> String {
 
 /// Run in the background while serving: deliver every 30 s; hourly, escalate overdue reports and
 /// unanswered requests to preside (each at most once a day) and, on Mondays, send last week's
-/// digests.
-pub fn spawn_jobs(store: DynStore) {
+/// digests. When `stop` turns true the task finishes the round it is in and ends (awaiting the
+/// handle waits for that). None when the providers are misconfigured (nothing runs).
+pub fn spawn_jobs(
+    store: DynStore,
+    thresholds: sangathan_core::detection::Thresholds,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> Option<tokio::task::JoinHandle<()>> {
+    use crate::metrics::METRICS;
     let providers = match Providers::from_env() {
         Ok(p) => p,
         Err(e) => {
             tracing::error!("notifications disabled: {e}");
-            return;
+            return None;
         }
     };
-    tokio::spawn(async move {
+    Some(tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(30));
         let mut last_escalation: Option<std::time::Instant> = None;
         loop {
-            tick.tick().await;
+            if *stop.borrow() {
+                break;
+            }
+            tokio::select! {
+                _ = tick.tick() => {}
+                // A stop (or the sender gone) between rounds: end now.
+                _ = stop.changed() => break,
+            }
             if last_escalation.is_none_or(|t| t.elapsed() >= std::time::Duration::from_secs(3600)) {
                 last_escalation = Some(std::time::Instant::now());
-                if let Err(e) = store.escalate(clock::now()).await {
-                    tracing::warn!("escalation run failed: {e}");
+                match store.escalate(clock::now()).await {
+                    Ok(_) => METRICS.job_done("escalation", true),
+                    Err(e) => {
+                        METRICS.job_done("escalation", false);
+                        tracing::warn!("escalation run failed: {e}");
+                    }
                 }
                 // Fake-member detection over what is new since the last run.
-                match store.detect(&sangathan_core::detection::Thresholds::default(), clock::now()).await {
-                    Ok(r) if r.flags_raised > 0 => tracing::info!("detection: {} new flags", r.flags_raised),
-                    Ok(_) => {}
-                    Err(e) => tracing::warn!("detection run failed: {e}"),
+                match store.detect(&thresholds, clock::now()).await {
+                    Ok(r) => {
+                        METRICS.job_done("detection", true);
+                        if r.flags_raised > 0 {
+                            tracing::info!("detection: {} new flags", r.flags_raised);
+                        }
+                    }
+                    Err(e) => {
+                        METRICS.job_done("detection", false);
+                        tracing::warn!("detection run failed: {e}");
+                    }
                 }
                 // Monday from 08:00 IST: last week's digests (each once per person and week).
                 let now = clock::now();
                 let local = now.with_timezone(&clock::ist());
                 if chrono::Datelike::weekday(&local) == chrono::Weekday::Mon
                     && chrono::Timelike::hour(&local) >= 8
-                    && let Err(e) = crate::digest::send_all(&store, now).await
                 {
-                    tracing::warn!("weekly digests failed: {e}");
+                    match crate::digest::send_all(&store, now).await {
+                        Ok(_) => METRICS.job_done("digest", true),
+                        Err(e) => {
+                            METRICS.job_done("digest", false);
+                            tracing::warn!("weekly digests failed: {e}");
+                        }
+                    }
                 }
             }
-            if let Err(e) = deliver(&store, &providers).await {
-                tracing::warn!("outbox delivery failed: {e}");
+            match deliver(&store, &providers).await {
+                Ok(_) => METRICS.job_done("delivery", true),
+                Err(e) => {
+                    METRICS.job_done("delivery", false);
+                    tracing::warn!("outbox delivery failed: {e}");
+                }
             }
         }
-    });
+        tracing::info!("background jobs stopped");
+    }))
 }

@@ -496,6 +496,13 @@ async fn authorization_matrix(backend: Backend) {
         membership_of.insert(*pid, mine["memberships"][0]["id"].as_i64().unwrap_or_else(|| panic!("{mine}")));
     }
     let denied_at = |role: &str, action: &str| if may(role, action) { 404 } else { 403 };
+    // A correction request about each member whose value the review refuses (a birth year
+    // before 1900): deciding it answers 422 to those who may, and changes nothing.
+    let mut correction_of = HashMap::new();
+    for (_, _, pid) in &w.members {
+        let cid = w.app.store.request_correction(*pid, "birth_year", "1800").await.unwrap();
+        correction_of.insert(*pid, cid);
+    }
 
     // Members as they grow: the matrix's own enrolments count in later lists.
     let mut all_members = w.members.clone();
@@ -665,6 +672,15 @@ async fn authorization_matrix(backend: Backend) {
             covered.insert(("get".into(), "/api/v1/units/{code}/flags".into()));
             let a = w.as_role(role, Method::GET, &format!("/api/v1/units/{u}/flags"), None).await;
             check(format!("{role} flags of {u} ({rel})"), a.status.as_u16(), if w.allowed(role, "verify", u, None) { 200 } else { denied("verify") });
+            // Leaderboards compare enrollers within an AC: above one, a 422 that says so.
+            covered.insert(("get".into(), "/api/v1/units/{code}/leaderboard".into()));
+            let a = w.as_role(role, Method::GET, &format!("/api/v1/units/{u}/leaderboard"), None).await;
+            let at_or_below_ac = u.contains("-AC-");
+            check(
+                format!("{role} leaderboard of {u} ({rel})"),
+                a.status.as_u16(),
+                if !w.allowed(role, "verify", u, None) { denied("verify") } else if at_or_below_ac { 200 } else { 422 },
+            );
             // The verification queue of the unit: any wing the caller verifies in there.
             covered.insert(("get".into(), "/api/v1/units/{code}/verification-queue".into()));
             let a = w.as_role(role, Method::GET, &format!("/api/v1/units/{u}/verification-queue"), None).await;
@@ -786,6 +802,17 @@ async fn authorization_matrix(backend: Backend) {
                 a.status.as_u16(),
                 if any_wing { 200 } else { denied("merge") },
             );
+            // Corrections to review at the unit: only about members the caller may change.
+            covered.insert(("get".into(), "/api/v1/units/{code}/corrections".into()));
+            let a = w.as_role(role, Method::GET, &format!("/api/v1/units/{u}/corrections"), None).await;
+            check(format!("{role} corrections of {u} ({rel})"), a.status.as_u16(), if any_wing { 200 } else { denied("merge") });
+            if a.status == 200 {
+                for item in a.json()["corrections"].as_array().unwrap() {
+                    let pid = item["person_id"].as_i64().unwrap();
+                    let Some((b, mw, _)) = w.members.iter().find(|m| m.2 == pid) else { continue };
+                    check(format!("{role} corrections of {u} show {b}:{mw}"), (w.allowed(role, "merge", b, Some(mw)) && w.inside(b, u)) as u16, 1);
+                }
+            }
         }
         // Person routes × members.
         for (booth, wing, id) in &w.members {
@@ -863,6 +890,18 @@ async fn authorization_matrix(backend: Backend) {
                     (unknown != mine) as u16,
                     1,
                 );
+            }
+            // Deciding a correction about the member: refused by its checks (422) for those who
+            // may change the member's record, an unknown request for the rest who may merge.
+            let cid = correction_of[id];
+            let want = if mine { 422 } else if may(role, "merge") { 404 } else { 403 };
+            for (path, tmpl) in [
+                (format!("/api/v1/corrections/{cid}/apply"), "/api/v1/corrections/{id}/apply"),
+                (format!("/api/v1/corrections/{cid}/decline"), "/api/v1/corrections/{id}/decline"),
+            ] {
+                covered.insert(("post".into(), tmpl.into()));
+                let a = w.as_role(role, Method::POST, &path, Some(&json!({"reason": " "}))).await;
+                check(format!("{role} {path} at {booth}:{wing}"), a.status.as_u16(), want);
             }
         }
         let (b0, w0, _) = &w.members[0];
@@ -1396,6 +1435,9 @@ async fn authorization_matrix(backend: Backend) {
         let a = w.as_role(role, Method::POST, &format!("/api/v1/memberships/{}/code", membership_of[pid]), None).await;
         let want = if w.allowed(role, "enrol", booth, Some(wing)) { 202 } else { denied_at(role, "enrol") };
         check(format!("{role} send a code at {booth}:{wing}"), a.status.as_u16(), want);
+        covered.insert(("post".into(), "/api/v1/memberships/{id}/missed-call".into()));
+        let a = w.as_role(role, Method::POST, &format!("/api/v1/memberships/{}/missed-call", membership_of[pid]), None).await;
+        check(format!("{role} ask for a missed call at {booth}:{wing}"), a.status.as_u16(), want);
         for (m, path, tmpl, body, want) in [
             ("get", "/api/v1/me/duties".to_string(), "/api/v1/me/duties", json!({}), 200),
             ("get", "/api/v1/me/checkin-code".to_string(), "/api/v1/me/checkin-code", json!({}), 200),
@@ -1507,6 +1549,13 @@ async fn authorization_matrix(backend: Backend) {
                 "/api/v1/member-verification".to_string(),
                 "/api/v1/member-verification",
                 422,
+            ),
+            // The provider's webhook is off until a secret is configured.
+            (
+                "post",
+                "/api/v1/provider/inbound".to_string(),
+                "/api/v1/provider/inbound",
+                403,
             ),
             (
                 "delete",

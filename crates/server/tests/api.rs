@@ -50,4 +50,6 @@ on_both_backends!(
     volunteer_force_end_to_end,
     verification_queue_codes_and_batches,
     epic_check_digit_is_a_warning,
+    missed_calls_replies_and_campaign_methods,
+    leaderboards_rank_by_verified,
 );

@@ -38,12 +38,18 @@ on_both_backends!(
     page_forms_need_the_csrf_token_and_retries_land_once,
     member_pages_are_scoped_and_audited,
     meeting_pages_report_inbox_and_compliance,
+    report_page_takes_photos_within_the_limits,
     volunteer_roster_checkin_and_duty_pages,
     bulletin_and_followup_pages,
     new_programme_form_and_activation_on_the_drill_down,
     verification_queue_page_verifies_and_rejects_in_scope,
     member_page_sends_a_code_and_takes_it_back,
     member_confirms_through_their_own_link,
+    flag_pages_show_flags_in_scope_and_resolve_them,
+    corrections_are_reviewed_applied_and_declined_on_their_page,
+    member_page_names_people_and_shows_the_trail_to_auditors_only,
+    members_list_pages_with_a_next_link,
+    leaderboard_page_ranks_by_verified_and_asks_by_missed_call,
 );
 
 /// A browser-like client: no automatic redirects, cookies sent by hand.
@@ -484,6 +490,7 @@ async fn meeting_pages_report_inbox_and_compliance(backend: Backend) {
     assert!(hi.contains("href=\"https://wa.me/?text="));
     assert!(hi.contains(&format!("href=\"{form_path}\"")));
     assert!(hi.contains("id=\"no-report\""));
+    assert!(!hi.contains("id=\"report-share\""), "nothing to share before a report");
     // English with the language cookie.
     let (_, en) = page(&app, &path, &format!("sangathan_lang=en; {ac_cookie}")).await;
     assert!(
@@ -566,6 +573,20 @@ async fn meeting_pages_report_inbox_and_compliance(backend: Backend) {
     let (_, filed) = page(&app, &format!("{path}?filed=1"), &ac_cookie).await;
     assert!(filed.contains("id=\"meeting-note\"") && filed.contains("रिपोर्ट भेज दी गई"));
     assert!(filed.contains("id=\"report-attendance\">31<"));
+    // The filed report's summary, shared on WhatsApp: counts and the chair's post, no names.
+    let share = filed
+        .split("id=\"report-share\" href=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap_or_else(|| panic!("no report share link: {filed}"));
+    assert!(share.starts_with("https://wa.me/?text="), "{share}");
+    for want in ["उपस्थिति 31", "नए सदस्य 2", "Attendance 31", "Chair: Constituency in-charge"] {
+        assert!(share.contains(&sangathan_server::web::urlencode(want)), "{want}: {share}");
+    }
+    for never in ["Asha", "Dinesh", "9811100", "वेतन आयोग"] {
+        assert!(!share.contains(&sangathan_server::web::urlencode(never)), "{never}: {share}");
+    }
+    assert!(filed.contains("रिपोर्ट व्हाट्सऐप पर भेजें"));
     assert!(
         !filed.contains("id=\"act\""),
         "it does not wait for its filer"
@@ -1942,6 +1963,1128 @@ async fn member_confirms_through_their_own_link(backend: Backend) {
             .iter()
             .any(|e| e.event.action == "member-confirmed" && e.event.actor == "member"),
         "{trail:?}"
+    );
+    assert!(app.store.verify().await.unwrap().is_empty());
+}
+
+// ---------------------------------------------------------------- flags
+
+/// Six members of one name at `unit` (mobiles far apart, no EPIC: only the name repeats),
+/// enrolled with the operator's token: their membership ids.
+async fn same_name(app: &App, unit: &str, name: &str, seed: u64) -> Vec<i64> {
+    let mut ids = Vec::new();
+    for i in 0..6u64 {
+        let mut p = person(unit);
+        p["name"] = serde_json::json!(name);
+        p["mobile"] = serde_json::json!(format!(
+            "97{:08}",
+            (24_681_357u64 * (i + 2) + seed * 7_919_113) % 100_000_000
+        ));
+        p["address"] = serde_json::json!(format!("House {seed}-{i}"));
+        p.as_object_mut().unwrap().remove("epic");
+        let e = app.enrol(&p, &key()).await.expect(201);
+        ids.push(membership_of(app, &e["person_id"]).await);
+    }
+    ids
+}
+
+async fn flag_pages_show_flags_in_scope_and_resolve_them(backend: Backend) {
+    use sangathan_core::detection::Thresholds;
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let (sector_id, sector) = user(
+        &app,
+        "Flag Checker",
+        "9811100081",
+        Role::SectorIncharge,
+        "TS-AC-1-S01",
+        "/",
+    )
+    .await;
+    let (_, booth) = user(
+        &app,
+        "Booth Worker",
+        "9811100082",
+        Role::BoothPresident,
+        "TS-AC-1-B0001",
+        "/",
+    )
+    .await;
+    let mine = same_name(&app, "TS-AC-1-B0001", "Ramvati Flagged", 1).await;
+    let theirs = same_name(&app, "TS-AC-2-B0001", "Sushila Flagged", 2).await;
+    // One of the six was verified before the flag was looked at: fake takes it back too.
+    app.store
+        .set_status(&mine[..1], "verified", None, "admin", clock::now())
+        .await
+        .unwrap();
+    app.store
+        .detect(&Thresholds::default(), clock::now())
+        .await
+        .unwrap();
+    let flags = app.store.flags_within("TS", true).await.unwrap().unwrap();
+    let find = |ids: &[i64]| {
+        flags
+            .iter()
+            .find(|f| {
+                f.rule == "repeated_name"
+                    && f.members
+                        .iter()
+                        .map(|m| m.membership_id)
+                        .collect::<Vec<_>>()
+                        == ids
+            })
+            .unwrap_or_else(|| panic!("a repeated_name flag of {ids:?}: {flags:#?}"))
+            .clone()
+    };
+    let (ours, other) = (find(&mine), find(&theirs));
+
+    // The list of the sector: its flag (rule, reason in Hindi, unit, members, date), not the
+    // other AC's; linked from the verification queue and the drill-down.
+    let (status, html) = page(&app, "/units/TS-AC-1-S01/flags", &sector).await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains(&format!("id=\"flag-{}\"", ours.id)), "{html}");
+    assert!(!html.contains(&format!("id=\"flag-{}\"", other.id)));
+    assert!(html.contains(&ours.reason_hi), "{html}");
+    assert!(html.contains("एक बूथ में एक ही नाम कई बार"));
+    assert!(html.contains(&format!("href=\"/flags/{}\"", ours.id)));
+    assert!(html.contains("TS-AC-1-B0001") && html.contains("<dd class=\"n\">6</dd>"));
+    let en = format!("sangathan_lang=en; {sector}");
+    let (_, english) = page(&app, "/units/TS-AC-1-S01/flags", &en).await;
+    assert!(english.contains(&ours.reason) && english.contains("One name many times in a booth"));
+    for path in ["/verification", "/units/TS-AC-1-S01"] {
+        let (_, html) = page(&app, path, &sector).await;
+        assert!(
+            html.contains("href=\"/units/TS-AC-1-S01/flags\""),
+            "{path}: {html}"
+        );
+    }
+    // Outside the sector's scope: not found; a booth president may not review flags at all.
+    for path in [
+        format!("/flags/{}", other.id),
+        "/units/TS-AC-2/flags".into(),
+        "/flags/999999".into(),
+    ] {
+        let (status, body) = page(&app, &path, &sector).await;
+        assert_eq!(status, 404, "{path}");
+        assert!(!body.contains(&other.reason_hi));
+    }
+    for path in [
+        "/units/TS-AC-1-B0001/flags".to_string(),
+        format!("/flags/{}", ours.id),
+    ] {
+        let (status, _) = page(&app, &path, &booth).await;
+        assert_eq!(status, 403, "{path}");
+    }
+
+    // The flag's page: why, and its members linking to their pages.
+    let path = format!("/flags/{}", ours.id);
+    let (status, html) = page(&app, &path, &sector).await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains(&ours.reason_hi) && html.contains("id=\"flag-resolve\""));
+    for m in &ours.members {
+        assert!(html.contains(&format!("href=\"/members/{}\"", m.person_id)));
+        assert!(html.contains(&m.number));
+    }
+    let csrf = csrf_of(&html);
+    let resolve = format!("/flags/{}/resolve", ours.id);
+    // Without the CSRF token, or from outside the scope: refused, nothing done.
+    let (status, _, _) = post_form(&app, &resolve, &sector, &[("verdict", "genuine")]).await;
+    assert_eq!(status, 403);
+    let other_resolve = format!("/flags/{}/resolve", other.id);
+    let (status, _, _) = post_form(
+        &app,
+        &other_resolve,
+        &sector,
+        &[("_csrf", &csrf), ("verdict", "genuine")],
+    )
+    .await;
+    assert_eq!(status, 404);
+    // Fake needs a note: the store's reason, in the reader's language.
+    let fake = [("_csrf", csrf.as_str()), ("verdict", "fake"), ("note", " ")];
+    let (status, _, body) = post_form(&app, &resolve, &sector, &fake).await;
+    assert_eq!(status, 422);
+    assert!(
+        body.contains("id=\"flag-error\"") && body.contains("बताएं कि ये सदस्य फ़र्ज़ी क्यों हैं"),
+        "{body}"
+    );
+    let (status, _, body) = post_form(&app, &resolve, &en, &fake).await;
+    assert_eq!(status, 422);
+    assert!(body.contains("say why these members are fake"), "{body}");
+    assert_eq!(
+        app.store.flag(ours.id).await.unwrap().unwrap().status,
+        "open"
+    );
+
+    // Fake, with a note: all six rejected, counters exact, the count said.
+    let before = app.get("/api/v1/units/TS-AC-1/progress").await.expect(200);
+    let (status, location, _) = post_form(
+        &app,
+        &resolve,
+        &sector,
+        &[
+            ("_csrf", &csrf),
+            ("verdict", "fake"),
+            ("note", "nobody by this name at these houses"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, location.as_str()),
+        (
+            303,
+            format!("/flags/{}?done=fake&rejected=6", ours.id).as_str()
+        )
+    );
+    let after = app.get("/api/v1/units/TS-AC-1/progress").await.expect(200);
+    let n = |v: &serde_json::Value, k: &str| v["unit"][k].as_i64().unwrap();
+    assert_eq!(n(&after, "achieved"), n(&before, "achieved") - 6);
+    assert_eq!(n(&after, "verified"), n(&before, "verified") - 1);
+    let booth_before = before["children"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["code"] == "TS-AC-1-S01")
+        .cloned();
+    if let Some(b) = booth_before {
+        let a = after["children"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["code"] == "TS-AC-1-S01")
+            .unwrap();
+        assert_eq!(
+            a["achieved"].as_i64().unwrap(),
+            b["achieved"].as_i64().unwrap() - 6
+        );
+    }
+    for id in &mine {
+        let s = app.store.membership_state(*id).await.unwrap().unwrap();
+        assert_eq!(s.status, "rejected");
+        assert!(s.reason.unwrap_or_default().contains("nobody by this name"));
+    }
+    let (status, html) = page(&app, &location, &sector).await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("फ़र्ज़ी के रूप में निपटाया गया; 6 सदस्य अस्वीकार किए गए"),
+        "{html}"
+    );
+    assert!(html.contains("फ़र्ज़ी पाया गया") && !html.contains("id=\"flag-resolve\""));
+    assert!(html.contains("nobody by this name at these houses"));
+    // Again: the store says it is already resolved.
+    let (status, _, body) = post_form(
+        &app,
+        &resolve,
+        &sector,
+        &[("_csrf", &csrf), ("verdict", "genuine")],
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(
+        body.contains("पहले ही") && body.contains("id=\"flag-error\""),
+        "{body}"
+    );
+    // Open flags only by default; all with ?all=1.
+    let (_, open) = page(&app, "/units/TS-AC-1-S01/flags", &sector).await;
+    assert!(!open.contains(&format!("id=\"flag-{}\"", ours.id)));
+    let (_, all) = page(&app, "/units/TS-AC-1-S01/flags?all=1", &sector).await;
+    assert!(all.contains(&format!("id=\"flag-{}\"", ours.id)) && all.contains("फ़र्ज़ी पाया गया"));
+    // Audited under the sector in-charge's name (the audit writer may lag a moment).
+    let want = format!("flag:{} fake", ours.id);
+    let mut audited = false;
+    for _ in 0..50 {
+        let recent = app
+            .store
+            .audit_before(chrono::Utc::now() + chrono::Duration::minutes(1), 100)
+            .await
+            .unwrap();
+        audited = recent.iter().any(|e| {
+            e.event.action == "resolve-flag"
+                && e.event.actor == format!("person:{sector_id}")
+                && e.event.record.as_deref() == Some(want.as_str())
+        });
+        if audited {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        audited,
+        "resolve-flag {want} by person:{sector_id} in the audit log"
+    );
+    let resolved = app.store.flag(ours.id).await.unwrap().unwrap();
+    assert_eq!(
+        resolved.resolved_by.as_deref(),
+        Some(format!("person:{sector_id}").as_str())
+    );
+    assert!(app.store.verify().await.unwrap().is_empty());
+}
+
+// ---------------------------------------------------------------- corrections and the trail
+
+/// The text of the element with `id`, up to the end of its list item or paragraph.
+fn section_of(html: &str, id: &str) -> String {
+    let at = html
+        .find(&format!("id=\"{id}"))
+        .unwrap_or_else(|| panic!("no #{id}"));
+    let end = html[at..]
+        .find("</li>")
+        .or_else(|| html[at..].find("</p>"))
+        .unwrap_or(html.len() - at);
+    html[at..at + end].to_string()
+}
+
+async fn corrections_are_reviewed_applied_and_declined_on_their_page(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let (_, cookie) = officer(&app).await;
+    let sunita = app
+        .enrol(&person("TS-AC-1-B0001"), &key())
+        .await
+        .expect(201)["person_id"]
+        .as_i64()
+        .unwrap();
+    let other = app
+        .enrol(&person("TS-AC-1-B0002"), &key())
+        .await
+        .expect(201)["person_id"]
+        .as_i64()
+        .unwrap();
+    let other_epic = app
+        .store
+        .member(other)
+        .await
+        .unwrap()
+        .unwrap()
+        .epic
+        .unwrap();
+    let (_, html) = page(&app, &format!("/members/{sunita}"), &cookie).await;
+    let csrf = csrf_of(&html);
+    let path = format!("/members/{sunita}/correction");
+    // A slip is said at the form, in the reader's language, with what was typed kept.
+    let (status, _, html) = post_form(
+        &app,
+        &path,
+        &cookie,
+        &[("_csrf", &csrf), ("field", "birth_year"), ("value", "2020")],
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(
+        section_of(&html, "value-err").contains("सदस्य की आयु"),
+        "{html}"
+    );
+    assert!(
+        html.contains("value=\"2020\" aria-invalid=\"true\" aria-describedby=\"value-err\""),
+        "{html}"
+    );
+    // Filed: the page says so and lists what waits, with the way to review it.
+    for (field, value) in [
+        ("name", "Sunita  Devi"),
+        ("epic", other_epic.as_str()),
+        ("address", "Ward 9"),
+    ] {
+        let (status, location, _) = post_form(
+            &app,
+            &path,
+            &cookie,
+            &[("_csrf", &csrf), ("field", field), ("value", value)],
+        )
+        .await;
+        assert_eq!(status, 303);
+        assert_eq!(location, format!("/members/{sunita}?saved=1"));
+    }
+    let (_, html) = page(&app, &format!("/members/{sunita}?saved=1"), &cookie).await;
+    assert!(
+        section_of(&html, "open-corrections").contains("Sunita  Devi"),
+        "{html}"
+    );
+    assert!(
+        html.contains("href=\"/units/TS-AC-1-B0001/corrections\" id=\"review-corrections\""),
+        "{html}"
+    );
+    // The members list of the unit links to the review too.
+    let (_, list) = page(&app, "/members?unit=TS-AC-1", &cookie).await;
+    assert!(list.contains("id=\"members-corrections\""));
+
+    // The review page: only for those who may change members' records, only in their units.
+    let (status, review) = page(&app, "/units/TS-AC-1/corrections", &cookie).await;
+    assert_eq!(status, 200);
+    let marker = "<li class=\"card\" id=\"correction-";
+    let ids: Vec<i64> = review
+        .match_indices(marker)
+        .map(|(at, m)| {
+            review[at + m.len()..]
+                .split('"')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(ids.len(), 3, "{review}");
+    let (name_req, epic_req, address_req) = (ids[0], ids[1], ids[2]);
+    assert!(section_of(&review, &format!("correction-{name_req}")).contains("Sunita  Devi"));
+    let (_, booth) = user(
+        &app,
+        "Booth Worker",
+        "9811100005",
+        Role::BoothPresident,
+        "TS-AC-1-B0001",
+        "/",
+    )
+    .await;
+    assert_eq!(
+        page(&app, "/units/TS-AC-1/corrections", &booth).await.0,
+        403
+    );
+    let (_, far) = user(
+        &app,
+        "Far Officer",
+        "9811100006",
+        Role::AcIncharge,
+        "TS-AC-2",
+        "/",
+    )
+    .await;
+    assert_eq!(page(&app, "/units/TS-AC-1/corrections", &far).await.0, 404);
+    let (_, far_html) = page(&app, "/units/TS-AC-2/corrections", &far).await;
+    let far_csrf = csrf_of(&far_html);
+    let (status, _, _) = post_form(
+        &app,
+        &format!("/corrections/{name_req}/apply"),
+        &far,
+        &[("_csrf", &far_csrf), ("unit", "TS-AC-2")],
+    )
+    .await;
+    assert_eq!(status, 404, "another AC's request does not exist for them");
+    // Without the token: refused.
+    let (status, _, _) = post_form(
+        &app,
+        &format!("/corrections/{name_req}/apply"),
+        &cookie,
+        &[("unit", "TS-AC-1")],
+    )
+    .await;
+    assert_eq!(status, 403);
+    assert!(
+        app.store
+            .member(sunita)
+            .await
+            .unwrap()
+            .unwrap()
+            .name
+            .starts_with("Test Person")
+    );
+
+    // Applied: the record changes.
+    let (status, location, _) = post_form(
+        &app,
+        &format!("/corrections/{name_req}/apply"),
+        &cookie,
+        &[("_csrf", &csrf), ("unit", "TS-AC-1"), ("after", "0")],
+    )
+    .await;
+    assert_eq!(status, 303);
+    assert_eq!(location, "/units/TS-AC-1/corrections?after=0&done=applied");
+    assert_eq!(
+        app.store.member(sunita).await.unwrap().unwrap().name,
+        "Sunita  Devi"
+    );
+    // The EPIC is someone else's: refused at its row in the reader's language, nothing changed.
+    let (status, _, html) = post_form(
+        &app,
+        &format!("/corrections/{epic_req}/apply"),
+        &cookie,
+        &[("_csrf", &csrf), ("unit", "TS-AC-1")],
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(
+        section_of(&html, &format!("err-{epic_req}")).contains("EPIC"),
+        "{html}"
+    );
+    assert_ne!(
+        app.store.member(sunita).await.unwrap().unwrap().epic,
+        Some(other_epic.clone())
+    );
+    // Declining needs a reason, then closes it; the reason is in the audit log.
+    let (status, _, html) = post_form(
+        &app,
+        &format!("/corrections/{epic_req}/decline"),
+        &cookie,
+        &[("_csrf", &csrf), ("unit", "TS-AC-1"), ("reason", " ")],
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(html.contains(&format!("id=\"err-{epic_req}\"")));
+    let (status, location, _) = post_form(
+        &app,
+        &format!("/corrections/{epic_req}/decline"),
+        &cookie,
+        &[
+            ("_csrf", &csrf),
+            ("unit", "TS-AC-1"),
+            ("reason", "the card shows another number"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 303);
+    assert_eq!(location, "/units/TS-AC-1/corrections?after=0&done=declined");
+    let (_, html) = page(&app, "/units/TS-AC-1/corrections?done=declined", &cookie).await;
+    assert!(html.contains("id=\"corrections-note\""));
+    assert!(!html.contains(&format!("id=\"correction-{epic_req}\"")));
+    assert!(html.contains(&format!("id=\"correction-{address_req}\"")));
+    // Decided already: said, not done twice.
+    let (status, _, html) = post_form(
+        &app,
+        &format!("/corrections/{name_req}/apply"),
+        &cookie,
+        &[("_csrf", &csrf), ("unit", "TS-AC-1")],
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(html.contains("id=\"corrections-note\""), "{html}");
+    let trail = app.store.audit_of_person(sunita, 100).await.unwrap();
+    assert!(
+        trail
+            .iter()
+            .any(|e| e.event.action == "apply-correction" && e.event.outcome == "303"),
+        "{trail:?}"
+    );
+    assert!(trail.iter().any(|e| {
+        e.event.action == "decline-correction"
+            && e.event
+                .record
+                .as_deref()
+                .is_some_and(|r| r.contains("the card shows another number"))
+    }));
+}
+
+async fn member_page_names_people_and_shows_the_trail_to_auditors_only(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let (_, cookie) = officer(&app).await;
+    // The officer enrols one through the form; the office another through the API.
+    let (_, html) = page(&app, "/enrol", &cookie).await;
+    let csrf = csrf_of(&html);
+    let k = key();
+    let res = client()
+        .post(app.url("/enrol"))
+        .header("cookie", &cookie)
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("name", "Kamla Devi"),
+            ("mobile", "9839012399"),
+            ("gender", "F"),
+            ("birth_year", "1970"),
+            ("ac", "TS-AC-1"),
+            ("booth", "2"),
+            ("wing", "party"),
+            ("notice_shown", "1"),
+            ("key", k.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let kamla = app.store.people_on_mobile("+919839012399").await.unwrap()[0];
+    let by_office = app
+        .enrol(&person("TS-AC-1-B0001"), &key())
+        .await
+        .expect(201)["person_id"]
+        .as_i64()
+        .unwrap();
+    // Who enrolled them: a name, never an id; the office by its label. No trail for an AC
+    // in-charge (who may not read the audit log).
+    let (status, html) = page(&app, &format!("/members/{kamla}"), &cookie).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Asha Verma (वेब ऐप)"), "{html}");
+    assert!(!html.contains("person:"), "{html}");
+    assert!(!html.contains("id=\"audit-trail\""));
+    let (_, html) = page(&app, &format!("/members/{by_office}"), &cookie).await;
+    assert!(html.contains("कार्यालय (सिस्टम संचालक) (API)"), "{html}");
+    // A district president reads the trail: names, actions and outcomes in their language.
+    let (_, auditor) = user(
+        &app,
+        "Mohan Lal",
+        "9811100007",
+        Role::DistrictPresident,
+        "TS-DT-HILL",
+        "/",
+    )
+    .await;
+    let (status, html) = page(&app, &format!("/members/{kamla}"), &auditor).await;
+    assert_eq!(status, 200);
+    let trail = &html[html.find("id=\"audit-trail\"").expect("the trail")..];
+    for want in ["Asha Verma", "सदस्य बनाया", "रिकॉर्ड देखा", "हो गया"]
+    {
+        assert!(trail.contains(want), "{want}: {trail}");
+    }
+    for raw in ["person:", "view-member", ">enrol<", ">ok<"] {
+        assert!(!trail.contains(raw), "{raw}: {trail}");
+    }
+    let (_, en) = page(
+        &app,
+        &format!("/members/{kamla}"),
+        &format!("sangathan_lang=en; {auditor}"),
+    )
+    .await;
+    let trail = &en[en.find("id=\"audit-trail\"").unwrap()..];
+    for want in [
+        "Asha Verma",
+        "Enrolled",
+        "Looked at the record",
+        "Done",
+        "Mohan Lal",
+    ] {
+        assert!(trail.contains(want), "{want}: {trail}");
+    }
+}
+
+async fn members_list_pages_with_a_next_link(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let (_, cookie) = officer(&app).await;
+    for _ in 0..27 {
+        app.enrol(&person("TS-AC-1-B0003"), &key())
+            .await
+            .expect(201);
+    }
+    let rows = |html: &str| {
+        html.matches("<tr><th scope=\"row\"><a href=\"/members/")
+            .count()
+    };
+    let (_, first) = page(&app, "/members?unit=TS-AC-1-B0003", &cookie).await;
+    assert_eq!(rows(&first), 25);
+    let at = first
+        .find("rel=\"next\" id=\"members-next\"")
+        .expect("a next link");
+    let href_at = first[..at].rfind("href=\"").unwrap() + 6;
+    let next = first[href_at..]
+        .split('"')
+        .next()
+        .unwrap()
+        .replace("&amp;", "&")
+        .replace("&#38;", "&");
+    assert!(
+        next.starts_with("/members?unit=TS-AC-1-B0003&q=&after="),
+        "{next}"
+    );
+    let (status, second) = page(&app, &next, &cookie).await;
+    assert_eq!(status, 200);
+    assert_eq!(rows(&second), 2);
+    assert!(!second.contains("id=\"members-next\""));
+}
+
+/// A multipart form post (`_csrf`, then one file field `photo`): (status, Location, body).
+async fn post_photo(
+    app: &App,
+    path: &str,
+    cookie: &str,
+    csrf: &str,
+    content_type: &str,
+    bytes: &[u8],
+) -> (u16, String, String) {
+    let b = "sangathan-test-boundary";
+    let mut body = Vec::new();
+    if !csrf.is_empty() {
+        body.extend_from_slice(
+            format!("--{b}\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n{csrf}\r\n")
+                .as_bytes(),
+        );
+    }
+    body.extend_from_slice(
+        format!(
+            "--{b}\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"photo\"\r\nContent-Type: {content_type}\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{b}--\r\n").as_bytes());
+    let res = client()
+        .post(app.url(path))
+        .header("cookie", cookie)
+        .header("content-type", format!("multipart/form-data; boundary={b}"))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    let location = res
+        .headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    (status, location, res.text().await.unwrap())
+}
+
+async fn report_page_takes_photos_within_the_limits(backend: Backend) {
+    use chrono::{Duration, NaiveTime};
+    use sangathan_store::meetings::NewMeeting;
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let (ac, ac_cookie) = officer(&app).await;
+    let (_, other_cookie) = user(
+        &app,
+        "Kiran Pal",
+        "9811100003",
+        Role::AcIncharge,
+        "TS-AC-3",
+        "/",
+    )
+    .await;
+    let m = app
+        .store
+        .add_meeting(
+            &NewMeeting {
+                wing: "party".into(),
+                venue: "TS-AC-1-B0001".into(),
+                date: clock::today() - Duration::days(1),
+                time: NaiveTime::from_hms_opt(10, 0, 0).unwrap(),
+                minutes: 120,
+                kind: "booth".into(),
+                chair: None,
+                organiser: Some(ac),
+                due_hours: 48,
+            },
+            "test",
+        )
+        .await
+        .unwrap();
+    let form_path = format!("/meetings/{}/report", m.id);
+    let photos_path = format!("/meetings/{}/photos", m.id);
+    let jpeg = |n: usize, fill: u8| {
+        let mut v = vec![0xFF, 0xD8, 0xFF, 0xE0];
+        v.resize(n, fill);
+        v
+    };
+
+    // The report form carries a photo form: none yet, three allowed.
+    let (status, form) = page(&app, &form_path, &ac_cookie).await;
+    assert_eq!(status, 200);
+    assert!(
+        form.contains("id=\"photo-form\"") && form.contains("enctype=\"multipart/form-data\""),
+        "{form}"
+    );
+    assert!(form.contains("accept=\"image/jpeg,image/png,image/webp\""));
+    assert!(form.contains("3 में से 0 तस्वीरें"), "{form}");
+    let csrf = csrf_of(&form);
+
+    // Without the session's token, or outside the scope: nothing stored.
+    let (status, _, _) = post_photo(
+        &app,
+        &photos_path,
+        &ac_cookie,
+        "",
+        "image/jpeg",
+        &jpeg(1000, 1),
+    )
+    .await;
+    assert_eq!(status, 403);
+    let (status, _, _) = post_photo(
+        &app,
+        &photos_path,
+        &other_cookie,
+        &csrf_of(&page(&app, "/", &other_cookie).await.1),
+        "image/jpeg",
+        &jpeg(1000, 1),
+    )
+    .await;
+    assert_eq!(status, 404);
+    // Not an image, too large, or no file: said at the field, in Hindi; nothing stored.
+    for (bytes, says) in [
+        (b"<svg onload=alert(1)>".to_vec(), "JPEG, PNG या WebP"),
+        (jpeg(600 * 1024, 2), "512 KB"),
+        (Vec::new(), "पहले एक तस्वीर चुनें"),
+    ] {
+        let (status, _, body) =
+            post_photo(&app, &photos_path, &ac_cookie, &csrf, "image/jpeg", &bytes).await;
+        assert_eq!(status, 422, "{says}");
+        let err = body
+            .split("id=\"photo-err\" role=\"alert\">")
+            .nth(1)
+            .and_then(|r| r.split("</p>").next())
+            .unwrap_or_default();
+        assert!(err.contains(says), "{says}: {body}");
+    }
+    assert!(app.store.photos(m.id).await.unwrap().is_empty());
+
+    // Three photos, each into the next free place; then the form says there is no more room.
+    for n in 1..=3u32 {
+        let (status, location, _) = post_photo(
+            &app,
+            &photos_path,
+            &ac_cookie,
+            &csrf,
+            "image/jpeg",
+            &jpeg(20_000, n as u8),
+        )
+        .await;
+        assert_eq!((status, location), (303, format!("{form_path}?photo={n}")));
+        let (_, after) = page(&app, &format!("{form_path}?photo={n}"), &ac_cookie).await;
+        assert!(
+            after.contains("id=\"photo-note\"") && after.contains("तस्वीर जोड़ दी गई"),
+            "{after}"
+        );
+        assert!(after.contains(&format!("3 में से {n} तस्वीरें")));
+        assert!(after.contains(&format!("href=\"/api/v1/meetings/{}/photos/{n}\"", m.id)));
+    }
+    let stored = app.store.photos(m.id).await.unwrap();
+    assert_eq!(
+        stored.iter().map(|p| (p.n, p.size)).collect::<Vec<_>>(),
+        vec![(1, 20_000), (2, 20_000), (3, 20_000)]
+    );
+    assert_eq!(
+        app.store.photo(m.id, 2).await.unwrap().unwrap().1,
+        jpeg(20_000, 2)
+    );
+    let (_, full) = page(&app, &form_path, &format!("sangathan_lang=en; {ac_cookie}")).await;
+    assert!(
+        !full.contains("id=\"photo-form\"") && full.contains("3 of 3 photos"),
+        "{full}"
+    );
+    let (status, _, body) = post_photo(
+        &app,
+        &photos_path,
+        &ac_cookie,
+        &csrf,
+        "image/jpeg",
+        &jpeg(1000, 9),
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(body.contains("इस बैठक की तीन तस्वीरें पहले से हैं"), "{body}");
+    assert_eq!(
+        app.store.photo(m.id, 1).await.unwrap().unwrap().1,
+        jpeg(20_000, 1),
+        "nothing overwritten"
+    );
+}
+
+// ---------------------------------------------------------------- leaderboard, missed calls
+
+/// Missed-call messages (they ask for "YES <code>") newly due in the outbox: each call claims
+/// what it counts, so the next one counts only what came since.
+async fn new_missed_call_messages(app: &App) -> usize {
+    app.store
+        .outbox_due(clock::now() + chrono::Duration::hours(1), 500)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|i| i.body.contains("YES "))
+        .count()
+}
+
+async fn leaderboard_page_ranks_by_verified_and_asks_by_missed_call(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let (busy_id, _) = user(
+        &app,
+        "Busy Enroller",
+        "9811100091",
+        Role::BoothPresident,
+        "TS-AC-1-B0001",
+        "/",
+    )
+    .await;
+    let (careful_id, booth) = user(
+        &app,
+        "Careful Enroller",
+        "9811100092",
+        Role::BoothPresident,
+        "TS-AC-1-B0002",
+        "/",
+    )
+    .await;
+    let (_, ac) = officer(&app).await;
+    let (_, admin) = user(
+        &app,
+        "State Office",
+        "9811100093",
+        Role::StateAdmin,
+        "TS",
+        "/",
+    )
+    .await;
+    let enrol_as = |id: i64, booth: &'static str| {
+        let app = &app;
+        async move {
+            let token = app.store.issue_user_token(id, "test").await.unwrap();
+            let e = app
+                .send(
+                    reqwest::Method::POST,
+                    "/api/v1/members",
+                    Some(Some(&format!("Bearer {token}"))),
+                    Some(&person(booth)),
+                    Some(&key()),
+                )
+                .await
+                .expect(201);
+            membership_of(app, &e["person_id"]).await
+        }
+    };
+    // Five from the busy one: two verified, three rejected. Three from the careful one, all
+    // verified. Raw counts favour the busy one; the leaderboard ranks the careful one first.
+    let mut busy = Vec::new();
+    for _ in 0..5 {
+        busy.push(enrol_as(busy_id, "TS-AC-1-B0001").await);
+    }
+    let mut careful = Vec::new();
+    for _ in 0..3 {
+        careful.push(enrol_as(careful_id, "TS-AC-1-B0002").await);
+    }
+    let now = clock::now();
+    app.store
+        .set_status(&busy[..2], "verified", None, "test", now)
+        .await
+        .unwrap();
+    app.store
+        .set_status(
+            &busy[2..],
+            "rejected",
+            Some("not on the voter list"),
+            "test",
+            now,
+        )
+        .await
+        .unwrap();
+    app.store
+        .set_status(&careful, "verified", None, "test", now)
+        .await
+        .unwrap();
+
+    // Hindi first: the careful enroller at rank 1 (3 verified, 100%), the busy one below (2
+    // verified, 3 rejected, 40%).
+    let (status, html) = page(&app, "/units/TS-AC-1/leaderboard", &ac).await;
+    assert_eq!(status, 200, "{html}");
+    assert!(
+        html.contains("<html lang=\"hi\">") && html.contains("लीडरबोर्ड"),
+        "{html}"
+    );
+    assert!(html.contains(">क्रम<") && html.contains(">अस्वीकृत<") && html.contains("% सत्यापित"));
+    let careful_at = html
+        .find(&format!(
+            "data-enroller=\"person:{careful_id}\" data-rank=\"1\""
+        ))
+        .expect("the careful enroller first");
+    let busy_at = html
+        .find(&format!(
+            "data-enroller=\"person:{busy_id}\" data-rank=\"2\""
+        ))
+        .expect("the busy enroller second");
+    assert!(careful_at < busy_at);
+    let row = |id: i64| {
+        let at = html
+            .find(&format!("data-enroller=\"person:{id}\""))
+            .unwrap();
+        html[at..at + html[at..].find("</tr>").unwrap()].to_string()
+    };
+    let c = row(careful_id);
+    assert!(
+        c.contains("Careful Enroller") && c.contains(">3<") && c.contains("100.0%"),
+        "{c}"
+    );
+    let b = row(busy_id);
+    assert!(
+        b.contains("Busy Enroller")
+            && b.contains("verified\">2<")
+            && b.contains("rejected\">3<")
+            && b.contains("40.0%"),
+        "{b}"
+    );
+    // In English on request; a wing narrows it (nobody enrolled volunteers here).
+    let en = format!("sangathan_lang=en; {ac}");
+    let (_, html_en) = page(&app, "/units/TS-AC-1/leaderboard", &en).await;
+    assert!(html_en.contains("Leaderboard") && html_en.contains("% verified"));
+    let (status, wing) = page(&app, "/units/TS-AC-1/leaderboard?wing=party", &ac).await;
+    assert_eq!(status, 200);
+    assert!(wing.contains(&format!("person:{careful_id}")));
+    // A sector and a booth have theirs too.
+    let (status, b2) = page(&app, "/units/TS-AC-1-B0002/leaderboard", &ac).await;
+    assert_eq!(status, 200);
+    assert!(
+        b2.contains(&format!("person:{careful_id}")) && !b2.contains(&format!("person:{busy_id}"))
+    );
+    // Audited like the API.
+    let recent = app
+        .store
+        .audit_before(chrono::Utc::now() + chrono::Duration::minutes(1), 50)
+        .await
+        .unwrap();
+    assert!(
+        recent.iter().any(|e| e.event.action == "view-leaderboard"
+            && e.event.record.as_deref() == Some("unit:TS-AC-1")),
+        "{recent:?}"
+    );
+    // Outside the AC in-charge's scope: not found; a booth president may not verify.
+    for path in ["/units/TS-AC-2/leaderboard", "/units/TS/leaderboard"] {
+        let (status, body) = page(&app, path, &ac).await;
+        assert_eq!(status, 404, "{path}");
+        assert!(body.contains("<!doctype html>"));
+    }
+    let (status, _) = page(&app, "/units/TS-AC-1-B0002/leaderboard", &booth).await;
+    assert_eq!(status, 403);
+    // Above an AC (the state office may look there): the store's reason, in the reader's
+    // language, on the page.
+    let (status, body) = page(&app, "/units/TS/leaderboard", &admin).await;
+    assert_eq!(status, 422);
+    assert!(body.contains("id=\"leaderboard-error\""), "{body}");
+    assert!(body.contains("विधानसभा, सेक्टर या बूथ चुनें"), "{body}");
+    let (status, body) = page(
+        &app,
+        "/units/TS/leaderboard",
+        &format!("sangathan_lang=en; {admin}"),
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(body.contains("choose an AC, sector or booth"), "{body}");
+    // Linked from the drill-down of an AC (where the reader may verify) and from the queue;
+    // not above an AC, nor for a booth president.
+    let (_, drill) = page(&app, "/units/TS-AC-1", &ac).await;
+    assert!(
+        drill.contains("href=\"/units/TS-AC-1/leaderboard\""),
+        "{drill}"
+    );
+    let (_, drill) = page(&app, "/units/TS", &admin).await;
+    assert!(!drill.contains("id=\"unit-leaderboard\""));
+    let (_, drill) = page(&app, "/units/TS-AC-1-B0002", &booth).await;
+    assert!(!drill.contains("id=\"unit-leaderboard\""));
+    let (_, queue) = page(&app, "/verification?unit=TS-AC-1", &ac).await;
+    assert!(queue.contains("id=\"verify-leaderboard\""));
+
+    // The missed-call button on the queue: the member is asked through the outbox.
+    let p = app
+        .enrol(&person("TS-AC-1-B0001"), &key())
+        .await
+        .expect(201);
+    let pid = p["person_id"].as_i64().unwrap();
+    let mid = membership_of(&app, &p["person_id"]).await;
+    let (_, queue) = page(&app, "/verification?unit=TS-AC-1", &ac).await;
+    let ask = format!("/memberships/{mid}/missed-call");
+    assert!(queue.contains(&format!("action=\"{ask}\"")), "{queue}");
+    assert!(queue.contains("मिस्ड कॉल / जवाबी SMS से पुष्टि माँगें"));
+    let csrf = csrf_of(&queue);
+    new_missed_call_messages(&app).await;
+    let (status, _, _) = post_form(&app, &ask, &ac, &[("unit", "TS-AC-1")]).await;
+    assert_eq!(status, 403, "no CSRF token");
+    let form = [
+        ("_csrf", csrf.as_str()),
+        ("unit", "TS-AC-1"),
+        ("after", "0"),
+    ];
+    let (status, location, _) = post_form(&app, &ask, &ac, &form).await;
+    assert_eq!(status, 303);
+    assert_eq!(
+        location,
+        format!("/verification?unit=TS-AC-1&after=0&done=asked#m-{mid}")
+    );
+    assert_eq!(new_missed_call_messages(&app).await, 1);
+    let (_, back) = page(&app, &location, &ac).await;
+    assert!(
+        back.contains("मिस्ड कॉल या जवाबी SMS से पुष्टि करने को कहा गया"),
+        "{back}"
+    );
+    let trail = actions_of(&app, pid, "request-missed-call").await;
+    assert!(
+        trail
+            .iter()
+            .any(|e| e.event.action == "request-missed-call"),
+        "{trail:?}"
+    );
+    // Three a day; the fourth is refused at the member's row.
+    for _ in 0..2 {
+        let (status, _, _) = post_form(&app, &ask, &ac, &form).await;
+        assert_eq!(status, 303);
+    }
+    let (status, _, body) = post_form(&app, &ask, &ac, &form).await;
+    assert_eq!(status, 422);
+    assert!(body.contains(&format!("id=\"err-{mid}\"")), "{body}");
+    assert!(body.contains("पिछले 24 घंटे में तीन कोड"), "{body}");
+    assert_eq!(new_missed_call_messages(&app).await, 2);
+
+    // A campaign that verifies its members only by an officer's check: refused, in Hindi, at
+    // the row (and on the member page when asked from there).
+    app.store
+        .create_campaign(&sangathan_store::NewCampaign {
+            code: "vol-check".into(),
+            name: "Volunteers".into(),
+            name_hi: "स्वयंसेवक".into(),
+            wing: "volunteers".into(),
+            start_date: clock::today(),
+            end_date: clock::today() + chrono::Duration::days(30),
+            target_per_ac: 10,
+            counts: None,
+            verify_by: Some(vec!["officer".into()]),
+        })
+        .await
+        .unwrap();
+    let mut v = person("TS-AC-1-B0001");
+    v["wing"] = serde_json::json!("volunteers");
+    let e = app.enrol(&v, &key()).await.expect(201);
+    let m = app
+        .get(&format!("/api/v1/members/{}", e["person_id"]))
+        .await
+        .expect(200);
+    let vid = m["memberships"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["wing"] == "volunteers")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let (_, queue) = page(&app, "/verification?unit=TS-AC-1", &admin).await;
+    let ask = format!("/memberships/{vid}/missed-call");
+    assert!(queue.contains(&format!("action=\"{ask}\"")), "{queue}");
+    let csrf = csrf_of(&queue);
+    let form = [
+        ("_csrf", csrf.as_str()),
+        ("unit", "TS-AC-1"),
+        ("after", "0"),
+    ];
+    let (status, _, body) = post_form(&app, &ask, &admin, &form).await;
+    assert_eq!(status, 422);
+    assert!(body.contains(&format!("id=\"err-{vid}\"")), "{body}");
+    assert!(
+        body.contains("इस अभियान में सदस्यों का सत्यापन मिस्ड कॉल / जवाबी SMS से नहीं होता"),
+        "{body}"
+    );
+    let (status, _, body) =
+        post_form(&app, &ask, &format!("sangathan_lang=en; {admin}"), &form).await;
+    assert_eq!(status, 422);
+    assert!(
+        body.contains("does not verify members by missed_call"),
+        "{body}"
+    );
+    let (status, _, body) = post_form(&app, &ask, &admin, &[("_csrf", csrf.as_str())]).await;
+    assert_eq!(status, 422);
+    assert!(body.contains(&format!("id=\"code-err-{vid}\"")), "{body}");
+    assert_eq!(new_missed_call_messages(&app).await, 0, "nothing queued");
+    // The AC in-charge holds no post in the volunteers wing: not theirs to ask.
+    let (_, queue) = page(&app, "/verification?unit=TS-AC-1", &ac).await;
+    assert!(!queue.contains(&format!("action=\"{ask}\"")));
+    let (status, _, _) = post_form(
+        &app,
+        &ask,
+        &ac,
+        &[("_csrf", csrf_of(&queue).as_str()), ("unit", "TS-AC-1")],
+    )
+    .await;
+    assert_eq!(status, 404);
+    assert_eq!(
+        app.store
+            .membership_state(vid)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        "pending"
     );
     assert!(app.store.verify().await.unwrap().is_empty());
 }

@@ -55,6 +55,9 @@ pub struct ImportOptions<'a> {
     /// The file's name as the importer knows it (default: the path's); an unfinished import of
     /// the same file by the same importer resumes.
     pub file_name: Option<&'a str>,
+    /// The sheet's members were verified before (a state admin says so; the caller checks and
+    /// audits): its new memberships arrive `verified`.
+    pub verified: bool,
 }
 
 /// Import a sheet; returns the whole file's totals (a resumed run counts the earlier part too).
@@ -167,6 +170,7 @@ pub async fn import_members(
                         consent: None,
                     },
                     values,
+                    verified: opt.verified,
                 }
             }
         });

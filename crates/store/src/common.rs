@@ -11,7 +11,7 @@ use sangathan_core::access::{Action, Place, Wings};
 use sangathan_core::geo::{Ancestors, BoothRow, Preset, UnitCode, UnitKind, UnitSpec};
 use sangathan_core::identity::{self, Claim, Decision, Known};
 use sangathan_core::ids::{Epic, Mobile};
-use sangathan_core::verification::Drive;
+use sangathan_core::verification::{Drive, Method};
 use sangathan_core::{FieldError, Invalid};
 use sqlx::{AssertSqlSafe, QueryBuilder, Transaction};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -933,14 +933,15 @@ fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-type CampaignTuple = (i64, String, String, String, String, NaiveDate, NaiveDate, Option<i64>, String);
+type CampaignTuple = (i64, String, String, String, String, NaiveDate, NaiveDate, Option<i64>, String, String);
 
-const CAMPAIGN_SQL: &str = "SELECT c.id, c.code, c.name_en, c.name_hi, w.code, c.start_date, c.end_date, t.target, c.counts \
+const CAMPAIGN_SQL: &str = "SELECT c.id, c.code, c.name_en, c.name_hi, w.code, c.start_date, c.end_date, t.target, c.counts, c.verify_by \
      FROM campaigns c JOIN wings w ON w.id = c.wing_id \
      LEFT JOIN targets t ON t.campaign_id = c.id AND t.unit_id = (SELECT id FROM units WHERE kind = 'state' ORDER BY id LIMIT 1)";
 
 fn campaign_of(t: CampaignTuple) -> Campaign {
-    Campaign { code: t.1, name: t.2, name_hi: t.3, wing: t.4, start_date: t.5, end_date: t.6, target: t.7.unwrap_or(0), counts: t.8 }
+    Campaign { code: t.1, name: t.2, name_hi: t.3, wing: t.4, start_date: t.5, end_date: t.6, target: t.7.unwrap_or(0), counts: t.8,
+        verify_by: t.9.split(',').map(String::from).collect() }
 }
 
 /// (target, achieved, verified) of a unit for a campaign and wing.
@@ -1854,8 +1855,8 @@ impl Store for StoreImpl {
             .into());
         }
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO campaigns (id, code, name_en, name_hi, wing_id, start_date, end_date, counts) \
-             VALUES ((SELECT COALESCE(MAX(id), 0) + 1 FROM campaigns), $1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            "INSERT INTO campaigns (id, code, name_en, name_hi, wing_id, start_date, end_date, counts, verify_by) \
+             VALUES ((SELECT COALESCE(MAX(id), 0) + 1 FROM campaigns), $1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
         )
         .bind(&n.code)
         .bind(name)
@@ -1864,6 +1865,7 @@ impl Store for StoreImpl {
         .bind(n.start_date)
         .bind(n.end_date)
         .bind(sangathan_core::verification::Drive::parse(n.counts.as_deref().unwrap_or(""))?.code())
+        .bind(Method::join(&Method::parse_set(&n.verify_by.clone().unwrap_or_default().join(","))?))
         .fetch_one(&mut *tx)
         .await?;
         let units = all_units(&mut tx).await?;
@@ -2248,6 +2250,20 @@ impl Store for StoreImpl {
                 Err(StoreError::Db(err)) if attempt < 8 && Self::is_retryable(&err) => continue,
                 Err(err) => return Err(err),
             };
+            // Sheets marked as already verified: their new memberships are verified in the same
+            // transaction (each change kept in membership_states under the importer's name).
+            let mut to_verify: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+            let enrol_rows_in_order = rows.iter().filter_map(|r| match r {
+                ImportRow::Enrol { ctx, verified, .. } => Some((ctx.actor.as_str(), *verified)),
+                _ => None,
+            });
+            for ((actor, verified), r) in enrol_rows_in_order.zip(&results) {
+                if let (true, Ok(o)) = (verified, r)
+                    && o.created_membership
+                {
+                    to_verify.entry(actor).or_default().push(o.membership_number.clone());
+                }
+            }
             let mut results = results.into_iter();
             let mut stats = ImportStats { rows: rows.len() as u64, ..Default::default() };
             let mut errors: Vec<ImportError> = Vec::new();
@@ -2290,6 +2306,18 @@ impl Store for StoreImpl {
             };
             let written: Result<()> = async {
                 deltas.apply(&mut tx).await?;
+                for (actor, numbers) in &to_verify {
+                    for chunk in numbers.chunks(500) {
+                        let mut qb: QueryBuilder<DB> = QueryBuilder::new("SELECT id FROM memberships WHERE number IN (");
+                        let mut sep = qb.separated(", ");
+                        for n in chunk {
+                            sep.push_bind(n.clone());
+                        }
+                        qb.push(")");
+                        let ids: Vec<i64> = qb.build_query_scalar().fetch_all(&mut *tx).await?;
+                        set_status_in(&mut tx, &ids, sangathan_core::verification::Status::Verified, Some("imported as verified"), actor, crate::clock::now()).await?;
+                    }
+                }
                 for chunk in errors.chunks(500) {
                     let mut qb: QueryBuilder<DB> =
                         QueryBuilder::new("INSERT INTO import_errors (job_id, line, col, value, reason_en, reason_hi) ");

@@ -6,8 +6,10 @@
 //! writer takes its turn (one writer connection on SQLite; advisory locks on PostgreSQL).
 
 pub mod clock;
+pub mod corrections;
 pub mod meetings;
 pub mod model;
+pub mod ops;
 pub mod postgres;
 pub mod preset;
 pub mod sqlite;
@@ -17,7 +19,9 @@ pub mod volunteers;
 
 use async_trait::async_trait;
 use chrono::NaiveDate;
+pub use corrections::{CorrectionRequest, Corrections};
 pub use meetings::Meetings;
+pub use ops::Ops;
 pub use verification::{Detection, Verification};
 pub use volunteers::Volunteers;
 pub use model::*;
@@ -76,7 +80,7 @@ pub struct Idempotent {
 }
 
 #[async_trait]
-pub trait Store: Meetings + Volunteers + Verification + Detection + Send + Sync {
+pub trait Store: Meetings + Volunteers + Verification + Detection + Corrections + Ops + Send + Sync {
     fn backend(&self) -> Backend;
 
     /// Is a preset loaded?

@@ -49,6 +49,8 @@ pub struct Campaign {
     pub target: i64,
     /// What drives its percentage and pacing: `verified` or `achieved`.
     pub counts: String,
+    /// How its members may be verified: `code`, `missed_call`, `officer`.
+    pub verify_by: Vec<String>,
 }
 
 /// A new campaign: its target per AC is split over sectors and booths like the preset's.
@@ -64,6 +66,9 @@ pub struct NewCampaign {
     /// `verified` (the default) or `achieved`: which count drives percentage and pacing.
     #[serde(default)]
     pub counts: Option<String>,
+    /// How its members may be verified: any of `code`, `missed_call`, `officer` (default all).
+    #[serde(default)]
+    pub verify_by: Option<Vec<String>>,
 }
 
 /// One row of a progress report.
@@ -449,6 +454,9 @@ pub enum ImportRow {
         enrolment: Enrolment,
         ctx: EnrolContext,
         values: Vec<(String, String)>,
+        /// The sheet is marked as already verified (by a state admin; the caller checks): the
+        /// memberships it creates arrive `verified`, each change logged with who did it.
+        verified: bool,
     },
 }
 

@@ -44,6 +44,11 @@ impl PgStore {
         None
     }
 
+    /// PostgreSQL spills big sorts to disk by itself (`work_mem`).
+    async fn long_reads(_c: &mut Conn, _on: bool) -> Result<()> {
+        Ok(())
+    }
+
     /// Advisory locks on the identity keys, taken in sorted order (no lock-order deadlocks).
     async fn lock_keys(c: &mut Conn, keys: &[String]) -> Result<()> {
         use sha2::{Digest, Sha256};
@@ -138,3 +143,4 @@ include!("access_sql.rs");
 include!("meetings_sql.rs");
 include!("volunteers_sql.rs");
 include!("verification_sql.rs");
+include!("ops_sql.rs");

@@ -65,6 +65,13 @@ impl SqliteStore {
         Some(&self.writer)
     }
 
+    /// Long reads (detection over a whole state) sort on disk, not in memory: the pool's
+    /// connections keep sorts in memory for speed, which at 18 M members costs gigabytes.
+    async fn long_reads(c: &mut Conn, on: bool) -> Result<()> {
+        sqlx::query(if on { "PRAGMA temp_store = FILE" } else { "PRAGMA temp_store = MEMORY" }).execute(&mut *c).await?;
+        Ok(())
+    }
+
     /// One writer at a time already serialises everything.
     async fn lock_keys(_c: &mut Conn, _keys: &[String]) -> Result<()> {
         Ok(())
@@ -126,3 +133,4 @@ include!("access_sql.rs");
 include!("meetings_sql.rs");
 include!("volunteers_sql.rs");
 include!("verification_sql.rs");
+include!("ops_sql.rs");

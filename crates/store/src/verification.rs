@@ -57,6 +57,43 @@ pub trait Verification: Send + Sync {
     async fn confirm_verification_code(&self, membership_id: i64, code: &str, actor: &str, now: DateTime<Utc>) -> Result<MembershipState>;
     /// The member's own confirmation through the link they were sent (token and code).
     async fn confirm_by_link(&self, token: &str, code: &str, now: DateTime<Utc>) -> Result<MembershipState>;
+    /// Ask the member to confirm from their own mobile: a missed call to the number the message
+    /// comes from, or a reply "YES <code>" ("NO" if they never joined). Refused like a code.
+    async fn request_missed_call(&self, membership_id: i64, now: DateTime<Utc>) -> Result<()>;
+    /// Enrollers of members within `unit` (an AC or below: peers are compared within their AC)
+    /// in `wings`, by verified members (then fewer rejected, then name); sheet imports are not
+    /// enrollers and are left out. None for an unknown unit.
+    async fn leaderboard(&self, unit: &str, wings: &Wings, limit: u32) -> Result<Option<Vec<EnrollerRow>>>;
+    /// A missed call (`reply` none) or a reply SMS arrived from `mobile` (as the provider gives
+    /// it): the memberships on that mobile asked to confirm this way are verified (a reply with
+    /// a code: only the one it names), or rejected when the member replies no.
+    async fn inbound_confirmation(&self, mobile: &str, reply: Option<&sangathan_core::verification::Reply>, now: DateTime<Utc>) -> Result<Inbound>;
+}
+
+/// One enroller on a leaderboard: ranked by members verified, not by raw counts.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
+pub struct EnrollerRow {
+    pub rank: u32,
+    /// Who enrolled (`person:<id>` for a user; `import`, `operator`, … otherwise).
+    pub enroller: String,
+    /// The person's name when the enroller is one.
+    pub name: Option<String>,
+    pub verified: i64,
+    pub pending: i64,
+    pub rejected: i64,
+    /// Of those checked (verified + rejected), the share verified, in percent (none before any check).
+    pub verified_percent: Option<f64>,
+}
+
+/// What a missed call or reply SMS did.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, ToSchema)]
+pub struct Inbound {
+    /// Memberships verified by it.
+    pub verified: u64,
+    /// Memberships rejected by it (the member said they never joined).
+    pub rejected: u64,
+    /// Membership ids concerned.
+    pub memberships: Vec<i64>,
 }
 
 /// A flag for an office-bearer to review.

@@ -3,7 +3,34 @@
 // which states count, codes) are `sangathan_core::verification`.
 
 use crate::verification::*;
-use sangathan_core::verification::{self as vf, Status};
+use sangathan_core::verification::{self as vf, Reply, Status};
+
+/// How the campaign of a wing verifies its members: the campaign running on `today`, else the
+/// latest one; every way when the wing has none.
+async fn methods_of_wing(c: &mut Conn, wing_id: i64, today: NaiveDate) -> Result<Vec<Method>> {
+    let v: Option<String> = sqlx::query_scalar(
+        "SELECT verify_by FROM campaigns WHERE wing_id = $1 \
+         ORDER BY CASE WHEN start_date <= $2 AND end_date >= $2 THEN 0 ELSE 1 END, start_date DESC, id DESC LIMIT 1",
+    )
+    .bind(wing_id)
+    .bind(today)
+    .fetch_optional(&mut *c)
+    .await?;
+    Ok(Method::parse_set(v.as_deref().unwrap_or(""))?)
+}
+
+/// Refused unless every membership's campaign verifies by `method`.
+async fn method_allowed(c: &mut Conn, ids: &[i64], method: Method, now: DateTime<Utc>) -> Result<()> {
+    let today = crate::clock::day_of(now);
+    for chunk in ids.chunks(500) {
+        let wings: Vec<i64> =
+            sqlx::query_scalar(AssertSqlSafe(format!("SELECT DISTINCT wing_id FROM memberships WHERE id IN ({})", id_list(chunk)))).fetch_all(&mut *c).await?;
+        for w in wings {
+            method.must_be_in(&methods_of_wing(c, w, today).await?)?;
+        }
+    }
+    Ok(())
+}
 
 const STATE_SELECT: &str = "SELECT m.id, m.number, m.person_id, p.name, p.mobile, u.code, w.code, m.status, m.verified_on, m.status_reason, \
      m.enrolled_by, m.enrolled_at, EXISTS (SELECT 1 FROM verification_codes vc WHERE vc.membership_id = m.id AND vc.used_at IS NULL) \
@@ -145,6 +172,10 @@ impl Verification for StoreImpl {
         keys.sort();
         keys.dedup();
         Self::lock_keys(&mut tx, &keys).await?;
+        if to == Status::Verified {
+            // Verifying by hand is the office-bearer's check: the campaign must use it.
+            method_allowed(&mut tx, ids, Method::Officer, now).await?;
+        }
         let (changed, unchanged) = set_status_in(&mut tx, ids, to, reason, actor, now).await?;
         let mut memberships = Vec::new();
         for id in ids.iter().take(200) {
@@ -170,6 +201,159 @@ impl Verification for StoreImpl {
     }
 
     async fn send_verification_code(&self, membership_id: i64, now: DateTime<Utc>) -> Result<String> {
+        self.send_code_by(membership_id, Method::Code, now).await
+    }
+
+    async fn request_missed_call(&self, membership_id: i64, now: DateTime<Utc>) -> Result<()> {
+        self.send_code_by(membership_id, Method::MissedCall, now).await.map(|_| ())
+    }
+
+    async fn inbound_confirmation(&self, mobile: &str, reply: Option<&Reply>, now: DateTime<Utc>) -> Result<Inbound> {
+        let mobile = Mobile::parse(mobile)?;
+        let stored = mobile.e164().to_string();
+        // The memberships on this mobile asked to confirm this way, still waiting.
+        let candidates: Vec<(i64, i64, String)> = {
+            let mut c = self.read.acquire().await?;
+            sqlx::query_as(
+                "SELECT vc.id, vc.membership_id, vc.code_hash FROM verification_codes vc JOIN memberships m ON m.id = vc.membership_id \
+                 JOIN people p ON p.id = m.person_id WHERE p.mobile = $1 AND vc.method = 'missed_call' AND vc.used_at IS NULL \
+                 AND vc.expires_at > $2 AND vc.attempts < $3 AND m.status = 'pending' ORDER BY vc.id",
+            )
+            .bind(&stored)
+            .bind(now)
+            .bind(vf::CODE_MAX_ATTEMPTS)
+            .fetch_all(&mut *c)
+            .await?
+        };
+        if candidates.is_empty() {
+            return Ok(Inbound::default());
+        }
+        let mut tx = self.begin_write().await?;
+        let keys: Vec<String> = candidates.iter().map(|c| format!("membership:{}", c.1)).collect();
+        Self::lock_keys(&mut tx, &keys).await?;
+        let chosen: Vec<&(i64, i64, String)> = match reply.and_then(Reply::code) {
+            Some(code) => {
+                let hit: Vec<_> = candidates.iter().filter(|c| hash_token(&format!("verify:{}:{code}", c.1)) == c.2).collect();
+                if hit.is_empty() {
+                    for c in &candidates {
+                        sqlx::query("UPDATE verification_codes SET attempts = attempts + 1 WHERE id = $1").bind(c.0).execute(&mut *tx).await?;
+                    }
+                    tx.commit().await?;
+                    return Err(FieldError::new("code", "wrong_code", "that is not the code that was sent", "यह भेजा गया कोड नहीं है").into());
+                }
+                hit
+            }
+            _ => candidates.iter().collect(),
+        };
+        let mut out = Inbound::default();
+        let (to, reason, actor) = match reply {
+            Some(Reply::No(_)) => (Status::Rejected, Some("the member replied that they never joined"), "member:sms"),
+            Some(_) => (Status::Verified, None, "member:sms"),
+            None => (Status::Verified, None, "member:missed-call"),
+        };
+        for (code_id, membership_id, _) in chosen {
+            // Still pending and still a way this campaign verifies (a rejection always counts).
+            let ok = match state_in(&mut tx, *membership_id).await? {
+                Some(s) if s.status == "pending" => to == Status::Rejected || method_allowed(&mut tx, &[*membership_id], Method::MissedCall, now).await.is_ok(),
+                _ => false,
+            };
+            if !ok {
+                continue;
+            }
+            sqlx::query("UPDATE verification_codes SET used_at = $2 WHERE id = $1").bind(code_id).bind(now).execute(&mut *tx).await?;
+            set_status_in(&mut tx, &[*membership_id], to, reason, actor, now).await?;
+            out.memberships.push(*membership_id);
+            if to == Status::Verified {
+                out.verified += 1;
+            } else {
+                out.rejected += 1;
+            }
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    async fn confirm_verification_code(&self, membership_id: i64, code: &str, actor: &str, now: DateTime<Utc>) -> Result<MembershipState> {
+        let mut tx = self.begin_write().await?;
+        Self::lock_keys(&mut tx, &[format!("membership:{membership_id}")]).await?;
+        let s = state_in(&mut tx, membership_id).await?.ok_or_else(|| no_membership(membership_id))?;
+        if s.status != "pending" {
+            return Err(invalid("membership", "not_pending", format!("membership {} is {}, not pending", s.number, s.status), format!("सदस्यता {} {} है, लंबित नहीं", s.number, s.status)));
+        }
+        method_allowed(&mut tx, &[membership_id], Method::Code, now).await?;
+        let r = check_code(&mut tx, membership_id, code, now).await?;
+        if let Err(e) = r {
+            // The failed attempt is counted even though the answer is an error.
+            tx.commit().await?;
+            return Err(e.into());
+        }
+        set_status_in(&mut tx, &[membership_id], Status::Verified, None, actor, now).await?;
+        let s = state_in(&mut tx, membership_id).await?.expect("exists");
+        tx.commit().await?;
+        Ok(s)
+    }
+
+    async fn leaderboard(&self, unit: &str, wings: &Wings, limit: u32) -> Result<Option<Vec<EnrollerRow>>> {
+        let mut c = self.read.acquire().await?;
+        let Some(u) = unit_by_code(&mut c, unit).await? else { return Ok(None) };
+        if !matches!(u.kind, UnitKind::Ac | UnitKind::Sector | UnitKind::Booth) {
+            return Err(invalid(
+                "unit",
+                "leaderboard_level",
+                "leaderboards compare enrollers within an AC: choose an AC, sector or booth".into(),
+                "लीडरबोर्ड एक विधानसभा के भीतर नामांकनकर्ताओं की तुलना करता है: विधानसभा, सेक्टर या बूथ चुनें".into(),
+            ));
+        }
+        let sql = format!(
+            "SELECT m.enrolled_by, CAST(SUM(CASE WHEN m.status = 'verified' THEN 1 ELSE 0 END) AS BIGINT), \
+             CAST(SUM(CASE WHEN m.status = 'pending' THEN 1 ELSE 0 END) AS BIGINT), CAST(SUM(CASE WHEN m.status = 'rejected' THEN 1 ELSE 0 END) AS BIGINT) \
+             FROM memberships m WHERE {} AND {} AND m.channel NOT IN ('import', 'web-import') GROUP BY m.enrolled_by",
+            subtree_filter(&u),
+            wings_filter(wings)
+        );
+        let mut rows: Vec<(String, i64, i64, i64)> = sqlx::query_as(AssertSqlSafe(sql)).bind(u.id).fetch_all(&mut *c).await?;
+        let ids: Vec<i64> = rows.iter().filter_map(|r| person_id_of(&r.0)).collect();
+        let mut names: HashMap<i64, String> = HashMap::new();
+        for chunk in ids.chunks(500) {
+            let found: Vec<(i64, String)> =
+                sqlx::query_as(AssertSqlSafe(format!("SELECT id, name FROM people WHERE id IN ({}) AND erased_at IS NULL", id_list(chunk)))).fetch_all(&mut *c).await?;
+            names.extend(found);
+        }
+        rows.sort_by(|a, b| b.1.cmp(&a.1).then(a.3.cmp(&b.3)).then(a.0.cmp(&b.0)));
+        Ok(Some(
+            rows.into_iter()
+                .take(limit.clamp(1, 500) as usize)
+                .enumerate()
+                .map(|(i, (who, verified, pending, rejected))| EnrollerRow {
+                    rank: i as u32 + 1,
+                    name: person_id_of(&who).and_then(|p| names.get(&p).cloned()),
+                    enroller: who,
+                    verified,
+                    pending,
+                    rejected,
+                    verified_percent: (verified + rejected > 0).then(|| (1000.0 * verified as f64 / (verified + rejected) as f64).round() / 10.0),
+                })
+                .collect(),
+        ))
+    }
+
+    async fn confirm_by_link(&self, token: &str, code: &str, now: DateTime<Utc>) -> Result<MembershipState> {
+        let id: Option<i64> = {
+            let mut c = self.read.acquire().await?;
+            sqlx::query_scalar("SELECT membership_id FROM verification_codes WHERE link_hash = $1")
+                .bind(hash_token(token.trim()))
+                .fetch_optional(&mut *c)
+                .await?
+        };
+        let Some(id) = id else { return Err(StoreError::NotFound) };
+        self.confirm_verification_code(id, code, "member", now).await
+    }
+}
+
+impl StoreImpl {
+    /// A new code for a membership by `method` (earlier ones stop working), its message in the
+    /// outbox; the link token (code messages carry a link to the member's confirmation page).
+    async fn send_code_by(&self, membership_id: i64, method: Method, now: DateTime<Utc>) -> Result<String> {
         let mut tx = self.begin_write().await?;
         Self::lock_keys(&mut tx, &[format!("membership:{membership_id}")]).await?;
         let s = state_in(&mut tx, membership_id).await?.ok_or_else(|| no_membership(membership_id))?;
@@ -184,6 +368,7 @@ impl Verification for StoreImpl {
             .bind(now - Duration::hours(24))
             .fetch_one(&mut *tx)
             .await?;
+        method_allowed(&mut tx, &[membership_id], method, now).await?;
         if sent_today >= 3 {
             return Err(invalid("membership", "too_many_codes", "three codes were sent in the last 24 hours; verify by hand or wait".into(), "पिछले 24 घंटे में तीन कोड भेजे जा चुके हैं; हाथ से सत्यापित करें या प्रतीक्षा करें".into()));
         }
@@ -196,13 +381,14 @@ impl Verification for StoreImpl {
         let code = random_code()?;
         let token = random_hex(16)?;
         sqlx::query(
-            "INSERT INTO verification_codes (membership_id, code_hash, link_hash, created_at, expires_at, attempts) VALUES ($1, $2, $3, $4, $5, 0)",
+            "INSERT INTO verification_codes (membership_id, code_hash, link_hash, created_at, expires_at, attempts, method) VALUES ($1, $2, $3, $4, $5, 0, $6)",
         )
         .bind(membership_id)
         .bind(hash_token(&format!("verify:{membership_id}:{code}")))
         .bind(hash_token(&token))
         .bind(now)
         .bind(vf::code_expiry(now))
+        .bind(if method == Method::MissedCall { "missed_call" } else { "code" })
         .execute(&mut *tx)
         .await?;
         let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM verification_codes WHERE membership_id = $1").bind(membership_id).fetch_one(&mut *tx).await?;
@@ -212,48 +398,27 @@ impl Verification for StoreImpl {
                 person_id: s.person_id,
                 key: format!("verify:{membership_id}:{n}"),
                 subject: "Confirm your membership".into(),
-                body: format!(
-                    "सदस्यता की पुष्टि का कोड: {code} (सदस्यता {}). इसे नामांकन करने वाले कार्यकर्ता को बताएं या /m/verify/{token} पर डालें।\n\
-                     Your membership confirmation code: {code} (membership {}). Tell it to the worker who enrolled you or enter it at /m/verify/{token}.",
-                    s.number, s.number
-                ),
+                body: if method == Method::MissedCall {
+                    format!(
+                        "सदस्यता {} की पुष्टि के लिए इस मोबाइल से इसी नंबर पर मिस्ड कॉल दें या जवाब में लिखें: YES {code}. \
+                         अगर आपने सदस्यता नहीं ली, तो जवाब दें: NO {code}\n\
+                         To confirm membership {}, give a missed call to this number from this mobile or reply: YES {code}. \
+                         If you did not join, reply: NO {code}",
+                        s.number, s.number
+                    )
+                } else {
+                    format!(
+                        "सदस्यता की पुष्टि का कोड: {code} (सदस्यता {}). इसे नामांकन करने वाले कार्यकर्ता को बताएं या /m/verify/{token} पर डालें।\n\
+                         Your membership confirmation code: {code} (membership {}). Tell it to the worker who enrolled you or enter it at /m/verify/{token}.",
+                        s.number, s.number
+                    )
+                },
             }],
             now,
         )
         .await?;
         tx.commit().await?;
         Ok(token)
-    }
-
-    async fn confirm_verification_code(&self, membership_id: i64, code: &str, actor: &str, now: DateTime<Utc>) -> Result<MembershipState> {
-        let mut tx = self.begin_write().await?;
-        Self::lock_keys(&mut tx, &[format!("membership:{membership_id}")]).await?;
-        let s = state_in(&mut tx, membership_id).await?.ok_or_else(|| no_membership(membership_id))?;
-        if s.status != "pending" {
-            return Err(invalid("membership", "not_pending", format!("membership {} is {}, not pending", s.number, s.status), format!("सदस्यता {} {} है, लंबित नहीं", s.number, s.status)));
-        }
-        let r = check_code(&mut tx, membership_id, code, now).await?;
-        if let Err(e) = r {
-            // The failed attempt is counted even though the answer is an error.
-            tx.commit().await?;
-            return Err(e.into());
-        }
-        set_status_in(&mut tx, &[membership_id], Status::Verified, None, actor, now).await?;
-        let s = state_in(&mut tx, membership_id).await?.expect("exists");
-        tx.commit().await?;
-        Ok(s)
-    }
-
-    async fn confirm_by_link(&self, token: &str, code: &str, now: DateTime<Utc>) -> Result<MembershipState> {
-        let id: Option<i64> = {
-            let mut c = self.read.acquire().await?;
-            sqlx::query_scalar("SELECT membership_id FROM verification_codes WHERE link_hash = $1")
-                .bind(hash_token(token.trim()))
-                .fetch_optional(&mut *c)
-                .await?
-        };
-        let Some(id) = id else { return Err(StoreError::NotFound) };
-        self.confirm_verification_code(id, code, "member", now).await
     }
 }
 
@@ -398,6 +563,63 @@ impl Detection for StoreImpl {
     async fn detect(&self, t: &Thresholds, now: DateTime<Utc>) -> Result<DetectRun> {
         let started = std::time::Instant::now();
         let mut c = self.read.acquire().await?;
+        Self::long_reads(&mut c, true).await?;
+        let r = self.detect_on(&mut c, t, now, started).await;
+        Self::long_reads(&mut c, false).await?;
+        r
+    }
+
+    async fn flags_within(&self, unit: &str, open_only: bool) -> Result<Option<Vec<Flag>>> {
+        let mut c = self.read.acquire().await?;
+        let Some(u) = unit_by_code(&mut c, unit).await? else { return Ok(None) };
+        let sql = format!("{FLAG_SELECT} WHERE {} AND (NOT $2 OR f.status = 'open') ORDER BY f.id", unit_within(u.kind));
+        let rows: Vec<FlagRow> = sqlx::query_as(AssertSqlSafe(sql)).bind(u.id).bind(open_only).fetch_all(&mut *c).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            out.push(flag_with_members(&mut c, r).await?);
+        }
+        Ok(Some(out))
+    }
+
+    async fn flag(&self, id: i64) -> Result<Option<Flag>> {
+        let mut c = self.read.acquire().await?;
+        flag_in(&mut c, id).await
+    }
+
+    async fn resolve_flag(&self, id: i64, fake: bool, note: &str, actor: &str, now: DateTime<Utc>) -> Result<Flag> {
+        let note = note.trim();
+        if fake && note.is_empty() {
+            return Err(invalid("note", "reason_required", "say why these members are fake".into(), "बताएं कि ये सदस्य फ़र्ज़ी क्यों हैं".into()));
+        }
+        let mut tx = self.begin_write().await?;
+        Self::lock_keys(&mut tx, &[format!("flag:{id}")]).await?;
+        let f = flag_in(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
+        if f.status != "open" {
+            return Err(invalid("flag", "flag_resolved", format!("flag {id} was already resolved as {}", f.status), format!("फ़्लैग {id} पहले ही {} के रूप में निपटाया जा चुका है", f.status)));
+        }
+        if fake {
+            // Members still counted are rejected; those already rejected, lapsed or cancelled stay.
+            let ids: Vec<i64> = f.members.iter().filter(|m| m.status == "pending" || m.status == "verified").map(|m| m.membership_id).collect();
+            if !ids.is_empty() {
+                set_status_in(&mut tx, &ids, Status::Rejected, Some(&format!("flag {id} ({}): {note}", f.rule)), actor, now).await?;
+            }
+        }
+        sqlx::query("UPDATE flags SET status = $2, resolved_by = $3, resolved_at = $4, note = $5, updated_at = $4 WHERE id = $1")
+            .bind(id)
+            .bind(if fake { "fake" } else { "genuine" })
+            .bind(actor)
+            .bind(now)
+            .bind(note)
+            .execute(&mut *tx)
+            .await?;
+        let f = flag_in(&mut tx, id).await?.expect("exists");
+        tx.commit().await?;
+        Ok(f)
+    }
+}
+
+impl StoreImpl {
+    async fn detect_on(&self, c: &mut Conn, t: &Thresholds, now: DateTime<Utc>, started: std::time::Instant) -> Result<DetectRun> {
         let state: Option<(i64, DateTime<Utc>)> = sqlx::query_as("SELECT last_membership, ran_at FROM detection_state WHERE id = 1").fetch_optional(&mut *c).await?;
         let last = state.map_or(0, |s| s.0);
         // Ids come from a sequence: one below the last run's top may have committed after that
@@ -416,10 +638,21 @@ impl Detection for StoreImpl {
                     .fetch_all(&mut *c)
                     .await?;
             let enrollers: Vec<String> = touched.iter().map(|x| x.0.clone()).collect::<HashSet<_>>().into_iter().collect();
-            let acs: Vec<i64> = touched.iter().map(|x| x.1).collect::<HashSet<_>>().into_iter().collect();
+            let mut acs: HashSet<i64> = touched.iter().map(|x| x.1).collect();
+            // ...and the ACs where members were verified or rejected since (rejection rates move).
+            let checked: Vec<i64> = sqlx::query_scalar(
+                "SELECT DISTINCT m.ac_id FROM membership_states s JOIN memberships m ON m.id = s.membership_id WHERE s.at >= $1",
+            )
+            .bind(since)
+            .fetch_all(&mut *c)
+            .await?;
+            acs.extend(checked);
+            let mut acs: Vec<i64> = acs.into_iter().collect();
+            acs.sort_unstable();
             let booths: Vec<i64> = touched.iter().map(|x| x.2).collect::<HashSet<_>>().into_iter().collect();
-            // Padding: enrollers against the median of their AC (imports are sheets, not enrollers).
-            for chunk in acs.chunks(200) {
+            // Padding and rejections: enrollers against the median of their AC (imports are sheets,
+            // not enrollers). A few ACs at a time keeps each sort small.
+            for chunk in acs.chunks(20) {
                 let rows: Vec<(String, String, i64, i64)> = sqlx::query_as(AssertSqlSafe(format!(
                     "SELECT m.enrolled_by, a.code, a.id, COUNT(*) FROM memberships m JOIN units a ON a.id = m.ac_id \
                      WHERE m.ac_id IN ({}) AND m.status IN {COUNTED} AND m.channel <> 'import' GROUP BY m.enrolled_by, a.code, a.id",
@@ -433,6 +666,27 @@ impl Detection for StoreImpl {
                     f.members = sqlx::query_scalar(AssertSqlSafe(format!(
                         "SELECT id FROM memberships WHERE ac_id = $1 AND enrolled_by = $2 AND status IN {COUNTED} AND channel <> 'import' ORDER BY id"
                     )))
+                    .bind(ac_id)
+                    .bind(who)
+                    .fetch_all(&mut *c)
+                    .await?;
+                    findings.push((f, ac_id));
+                }
+                let rows: Vec<(String, String, i64, i64, i64)> = sqlx::query_as(AssertSqlSafe(format!(
+                    "SELECT m.enrolled_by, a.code, a.id, CAST(SUM(CASE WHEN m.status = 'verified' THEN 1 ELSE 0 END) AS BIGINT), \
+                     CAST(SUM(CASE WHEN m.status = 'rejected' THEN 1 ELSE 0 END) AS BIGINT) FROM memberships m JOIN units a ON a.id = m.ac_id \
+                     WHERE m.ac_id IN ({}) AND m.status IN ('verified', 'rejected') AND m.channel <> 'import' GROUP BY m.enrolled_by, a.code, a.id",
+                    id_list(chunk)
+                )))
+                .fetch_all(&mut *c)
+                .await?;
+                let checked: Vec<(String, String, usize, usize)> = rows.iter().map(|r| (r.0.clone(), r.1.clone(), r.3 as usize, r.4 as usize)).collect();
+                for (row, mut f) in dt::rejections(&checked, t) {
+                    let (who, ac_id) = (&rows[row].0, rows[row].2);
+                    // Those still to check, and those already rejected (the evidence).
+                    f.members = sqlx::query_scalar(
+                        "SELECT id FROM memberships WHERE ac_id = $1 AND enrolled_by = $2 AND status IN ('pending', 'rejected') AND channel <> 'import' ORDER BY id",
+                    )
                     .bind(ac_id)
                     .bind(who)
                     .fetch_all(&mut *c)
@@ -483,20 +737,25 @@ impl Detection for StoreImpl {
                 }
                 found.extend(epics.finish());
                 let mut far = dt::FarApart::new(who, t);
+                let mut hourly = dt::Hourly::new(who, t);
                 {
-                    let mut rows = sqlx::query_as::<_, (i64, DateTime<Utc>, Option<i64>)>(
-                        "SELECT m.id, m.enrolled_at, CAST(a.district_id AS BIGINT) FROM memberships m JOIN units a ON a.id = m.ac_id \
+                    let mut rows = sqlx::query_as::<_, (i64, DateTime<Utc>, Option<i64>, String)>(
+                        "SELECT m.id, m.enrolled_at, CAST(a.district_id AS BIGINT), m.channel FROM memberships m JOIN units a ON a.id = m.ac_id \
                          WHERE m.enrolled_by = $1 AND m.status IN ('pending', 'verified') ORDER BY m.enrolled_at",
                     )
                     .bind(who)
                     .fetch(&mut *c);
-                    while let Some((id, at, district)) = rows.try_next().await? {
+                    while let Some((id, at, district, channel)) = rows.try_next().await? {
                         if let Some(d) = district {
                             far.push(at, d, id);
+                        }
+                        if channel != "import" {
+                            hourly.push(at, id);
                         }
                     }
                 }
                 found.extend(far.finish());
+                found.extend(hourly.finish());
                 for f in found {
                     let ac = match f.members.first() {
                         Some(m) => sqlx::query_scalar::<_, i64>("SELECT ac_id FROM memberships WHERE id = $1").bind(*m).fetch_one(&mut *c).await?,
@@ -553,7 +812,6 @@ impl Detection for StoreImpl {
                 findings.push((f, ac));
             }
         }
-        drop(c);
         let (mut raised, mut updated) = (0, 0);
         for chunk in findings.chunks(50) {
             let mut tx = self.begin_write().await?;
@@ -575,53 +833,5 @@ impl Detection for StoreImpl {
         .await?;
         tx.commit().await?;
         Ok(DetectRun { new_memberships, flags_raised: raised, flags_updated: updated, seconds: started.elapsed().as_secs_f64() })
-    }
-
-    async fn flags_within(&self, unit: &str, open_only: bool) -> Result<Option<Vec<Flag>>> {
-        let mut c = self.read.acquire().await?;
-        let Some(u) = unit_by_code(&mut c, unit).await? else { return Ok(None) };
-        let sql = format!("{FLAG_SELECT} WHERE {} AND (NOT $2 OR f.status = 'open') ORDER BY f.id", unit_within(u.kind));
-        let rows: Vec<FlagRow> = sqlx::query_as(AssertSqlSafe(sql)).bind(u.id).bind(open_only).fetch_all(&mut *c).await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in rows {
-            out.push(flag_with_members(&mut c, r).await?);
-        }
-        Ok(Some(out))
-    }
-
-    async fn flag(&self, id: i64) -> Result<Option<Flag>> {
-        let mut c = self.read.acquire().await?;
-        flag_in(&mut c, id).await
-    }
-
-    async fn resolve_flag(&self, id: i64, fake: bool, note: &str, actor: &str, now: DateTime<Utc>) -> Result<Flag> {
-        let note = note.trim();
-        if fake && note.is_empty() {
-            return Err(invalid("note", "reason_required", "say why these members are fake".into(), "बताएं कि ये सदस्य फ़र्ज़ी क्यों हैं".into()));
-        }
-        let mut tx = self.begin_write().await?;
-        Self::lock_keys(&mut tx, &[format!("flag:{id}")]).await?;
-        let f = flag_in(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
-        if f.status != "open" {
-            return Err(invalid("flag", "flag_resolved", format!("flag {id} was already resolved as {}", f.status), format!("फ़्लैग {id} पहले ही {} के रूप में निपटाया जा चुका है", f.status)));
-        }
-        if fake {
-            // Members still counted are rejected; those already rejected, lapsed or cancelled stay.
-            let ids: Vec<i64> = f.members.iter().filter(|m| m.status == "pending" || m.status == "verified").map(|m| m.membership_id).collect();
-            if !ids.is_empty() {
-                set_status_in(&mut tx, &ids, Status::Rejected, Some(&format!("flag {id} ({}): {note}", f.rule)), actor, now).await?;
-            }
-        }
-        sqlx::query("UPDATE flags SET status = $2, resolved_by = $3, resolved_at = $4, note = $5, updated_at = $4 WHERE id = $1")
-            .bind(id)
-            .bind(if fake { "fake" } else { "genuine" })
-            .bind(actor)
-            .bind(now)
-            .bind(note)
-            .execute(&mut *tx)
-            .await?;
-        let f = flag_in(&mut tx, id).await?.expect("exists");
-        tx.commit().await?;
-        Ok(f)
     }
 }

@@ -60,12 +60,16 @@ on_both!(
     requests_to_preside_move_up_and_charges_name_who_answers,
     booth_lists_keep_meeting_counters_exact,
     talking_points_keep_versions_and_count_uses,
+    outbox_retries_back_off_and_give_up,
+    a_chair_replaced_by_hand_frees_their_day,
+    verify_names_a_tampered_meeting_counter,
     duties_never_double_book_or_exceed_headcount,
     checkins_count_once_and_activation_rolls_up,
     followups_and_bulletins,
     verification_moves_counters_exactly,
     merges_carry_verified_counts,
     each_rule_fires_on_its_case_and_stays_quiet_otherwise,
+    corrections_are_listed_in_scope_and_applied_through_the_identity_rules,
 );
 
 fn start() -> NaiveDate {
@@ -737,6 +741,7 @@ async fn campaigns_are_validated(db: TestDb) {
         end_date: d(2027, 6, 30),
         target_per_ac: 100,
         counts: None,
+        verify_by: None,
     };
     let c = s.create_campaign(&ok).await.unwrap();
     assert_eq!(c.counts, "verified", "new campaigns count verified members");
@@ -2060,6 +2065,7 @@ async fn verification_moves_counters_exactly(db: TestDb) {
         end_date: clock::today() + Duration::days(20),
         target_per_ac: 100,
         counts: None,
+        verify_by: None,
     };
     s.create_campaign(&c).await.unwrap();
     let p = s.progress("TS-AC-1", Some("verified-drive"), clock::today()).await.unwrap().unwrap();
@@ -2123,7 +2129,7 @@ async fn enrol_as(s: &DynStore, who: &str, at: chrono::DateTime<Utc>, e: &Enrolm
 async fn each_rule_fires_on_its_case_and_stays_quiet_otherwise(db: TestDb) {
     use sangathan_core::detection::Thresholds;
     let s = mini(&db).await;
-    let t = Thresholds { rate_min: 5, address_max: 4, ..Thresholds::default() };
+    let t = Thresholds { rate_min: 5, address_max: 4, hourly_max: 11, ..Thresholds::default() };
     let now = Utc::now();
     let hour = |h: i64| now - Duration::days(3) + Duration::hours(h);
     // Honest workers: three at AC 1, a few members each, random-looking numbers, no addresses.
@@ -2154,19 +2160,37 @@ async fn each_rule_fires_on_its_case_and_stays_quiet_otherwise(db: TestDb) {
         let p = enrol_as(&s, "silent", hour(9), &enr(&format!("Silent {i}"), Some(&format!("95{:08}", (11_223_344u64 * (i + 3)) % 100_000_000)), None, "TS-AC-2-B0002")).await;
         s.send_verification_code(membership_id(&db, p).await, now - Duration::days(8)).await.unwrap();
     }
+    // A careless (or dishonest) enroller: six of the ten members checked were rejected, where
+    // the AC's other enrollers had none rejected.
+    let mut sloppy = Vec::new();
+    for i in 0..10u64 {
+        let m = format!("93{:08}", (31_415_926u64 * (i + 5)) % 100_000_000);
+        let p = enrol_as(&s, "sloppy", hour(11) + Duration::minutes(7 * i as i64), &enr(&format!("Sloppy Entry {i}"), Some(&m), None, &format!("TS-AC-1-B{:04}", i % 4 + 1))).await;
+        sloppy.push(membership_id(&db, p).await);
+    }
+    s.set_status(&sloppy[..6], "rejected", Some("nobody of that name at the address"), "person:1", now).await.unwrap();
+    s.set_status(&sloppy[6..], "verified", None, "person:1", now).await.unwrap();
+    let mut honest_ms = Vec::new();
+    for p in &honest {
+        honest_ms.push(membership_id(&db, *p).await);
+    }
+    s.set_status(&honest_ms, "verified", None, "person:1", now).await.unwrap();
     let run = s.detect(&t, now).await.unwrap();
-    assert_eq!(run.new_memberships, 10 + 12 + 5 + 6 + 2 + 5);
+    assert_eq!(run.new_memberships, 10 + 12 + 5 + 6 + 2 + 5 + 10);
     let flags = s.flags_within("TS", true).await.unwrap().unwrap();
     let mut rules: Vec<&str> = flags.iter().map(|f| f.rule.as_str()).collect();
     rules.sort();
-    assert_eq!(rules, ["epic_run", "far_apart", "number_run", "padding", "repeated_name", "shared_address", "shared_address", "unconfirmed"], "{flags:#?}");
-    let honest_ms: Vec<i64> = {
-        let mut v = Vec::new();
-        for p in &honest {
-            v.push(membership_id(&db, *p).await);
-        }
-        v
-    };
+    assert_eq!(
+        rules,
+        ["epic_run", "far_apart", "hourly_rate", "number_run", "padding", "rejections", "repeated_name", "shared_address", "shared_address", "unconfirmed"],
+        "{flags:#?}"
+    );
+    let hourly = flags.iter().find(|f| f.rule == "hourly_rate").unwrap();
+    assert_eq!(hourly.members.len(), 12, "the padder's busiest hour");
+    assert!(hourly.members.iter().all(|m| m.enrolled_by == "padder"));
+    let rej = flags.iter().find(|f| f.rule == "rejections").unwrap();
+    assert!(rej.reason.contains("6 of the 10"), "{}", rej.reason);
+    assert_eq!(rej.members.len(), 6, "the rejected ones (none of theirs is still pending)");
     assert!(flags.iter().all(|f| f.members.iter().all(|m| !honest_ms.contains(&m.membership_id))), "no honest member is flagged");
     assert!(flags.iter().all(|f| !f.reason.is_empty() && !f.reason_hi.is_empty()));
     // A flag is scoped: AC 4 sees the roamer, not AC 1's padding.
@@ -2192,4 +2216,241 @@ async fn each_rule_fires_on_its_case_and_stays_quiet_otherwise(db: TestDb) {
     s.detect(&t, now).await.unwrap();
     assert!(s.flags_within("TS-AC-3", true).await.unwrap().unwrap().is_empty());
     assert!(s.verify().await.unwrap().is_empty(), "{:?}", s.verify().await.unwrap());
+}
+
+/// Corrections: listed by subtree and wing; applied through the enrolment's checks and the
+/// identity rules (a refusal writes nothing and leaves the request open); declined; decided once.
+async fn corrections_are_listed_in_scope_and_applied_through_the_identity_rules(db: TestDb) {
+    let s = mini(&db).await;
+    let sita = enrol(&s, &enr("Sita Devi", Some("9811100011"), Some("SIT1234567"), "TS-AC-1-B0001")).await.unwrap().person_id;
+    let gita = enrol(&s, &enr("Gita Devi", Some("9811100011"), Some("GIT7654321"), "TS-AC-1-B0001")).await.unwrap().person_id;
+    let ravi = enrol(&s, &enr("Ravi Kumar", Some("9811100022"), None, "TS-AC-4")).await.unwrap().person_id;
+    let ask = |p: i64, f: &'static str, v: &'static str| {
+        let s = s.clone();
+        async move { s.request_correction(p, f, v).await.unwrap() }
+    };
+    let clash_name = ask(sita, "name", "Gita  Devi").await;
+    let clash_epic = ask(sita, "epic", "git 7654321").await;
+    let young = ask(sita, "birth_year", "2020").await;
+    let bad_mobile = ask(sita, "mobile", "12345").await;
+    let rename = ask(sita, "name", "  Sita Kumari ").await;
+    let remobile = ask(sita, "mobile", "+91 98222 22222").await;
+    let gender = ask(sita, "gender", "महिला").await;
+    let year = ask(sita, "birth_year", "१९७५").await;
+    let address = ask(gita, "address", "Ward 5").await;
+    let elsewhere = ask(ravi, "address", "Lake road").await;
+
+    // Scope: the subtree, and only through memberships in the wings given.
+    let ids = |v: Vec<sangathan_store::CorrectionRequest>| v.into_iter().map(|r| r.id).collect::<Vec<_>>();
+    let ac1 = ids(s.open_corrections("TS-AC-1", &Wings::All, 0, 100).await.unwrap().unwrap());
+    assert_eq!(ac1, vec![clash_name, clash_epic, young, bad_mobile, rename, remobile, gender, year, address]);
+    assert_eq!(ids(s.open_corrections("TS-AC-4", &Wings::All, 0, 100).await.unwrap().unwrap()), vec![elsewhere]);
+    assert_eq!(ids(s.open_corrections("TS", &Wings::All, rename, 100).await.unwrap().unwrap()), vec![remobile, gender, year, address, elsewhere]);
+    let wings = s.wings().await.unwrap();
+    let party = wings.iter().find(|w| w.code == "party").unwrap().id;
+    let other = wings.iter().find(|w| w.code != "party").unwrap().id;
+    assert_eq!(s.open_corrections("TS-AC-1", &Wings::Only([party].into()), 0, 100).await.unwrap().unwrap().len(), 9);
+    assert!(s.open_corrections("TS-AC-1", &Wings::Only([other].into()), 0, 100).await.unwrap().unwrap().is_empty());
+    assert!(s.open_corrections("TS-AC-99", &Wings::All, 0, 100).await.unwrap().is_none());
+    assert_eq!(ids(s.corrections_of(gita).await.unwrap()), vec![address]);
+    let shown = s.correction(remobile).await.unwrap().unwrap();
+    assert_eq!((shown.field.as_str(), shown.current.as_deref(), shown.value.as_str()), ("mobile", Some("+919811100011"), "+91 98222 22222"));
+
+    // Refusals: a field error in both languages; nothing written; the request stays open.
+    let before = s.member(sita).await.unwrap().unwrap();
+    for (id, field, code) in [
+        (clash_name, "name", "identity_conflict"),
+        (clash_epic, "epic", "identity_conflict"),
+        (young, "birth_year", "under_18"),
+        (bad_mobile, "mobile", "invalid_mobile"),
+    ] {
+        match s.apply_correction(id, clock::now()).await {
+            Err(StoreError::Invalid(i)) => {
+                assert_eq!(i.code(), code, "{i:?}");
+                assert_eq!(i.0[0].field, field);
+                assert!(!i.0[0].hi.is_empty() && !i.0[0].en.is_empty());
+            }
+            other => panic!("{field}: {other:?}"),
+        }
+        assert!(s.correction(id).await.unwrap().unwrap().resolved_at.is_none());
+    }
+    assert_eq!(s.member(sita).await.unwrap().unwrap(), before);
+
+    // Applied: the name trimmed and NFC (and found by search), the mobile as E.164, the
+    // gender and the birth year as enrolment parses them.
+    for id in [rename, remobile, gender, year] {
+        assert!(s.apply_correction(id, clock::now()).await.unwrap().resolved_at.is_some());
+    }
+    let now = s.member(sita).await.unwrap().unwrap();
+    assert_eq!(now.name, "Sita Kumari");
+    assert_eq!(now.mobile.as_deref(), Some("+919822222222"));
+    assert_eq!(now.gender.as_deref(), Some("F"));
+    assert_eq!(now.birth_year, Some(1975));
+    assert_eq!(now.epic.as_deref(), Some("SIT1234567"));
+    let found = s.search("TS-AC-1", "kumari", &Wings::All, 0, 10).await.unwrap().unwrap();
+    assert!(found.members.iter().any(|m| m.person_id == sita), "{found:?}");
+    // The old mobile no longer finds her; the new one does.
+    assert_eq!(s.people_on_mobile("+919811100011").await.unwrap(), vec![gita]);
+    assert_eq!(s.people_on_mobile("+919822222222").await.unwrap(), vec![sita]);
+    // Now that she left Gita's mobile, the name that clashed there no longer does.
+    assert!(s.apply_correction(clash_name, clock::now()).await.is_ok());
+    assert_eq!(s.member(sita).await.unwrap().unwrap().name, "Gita  Devi");
+
+    // Declined: closed, nothing changed; a decided request is not decided again.
+    let d = s.decline_correction(address, clock::now()).await.unwrap();
+    assert!(d.resolved_at.is_some());
+    assert_eq!(s.member(gita).await.unwrap().unwrap().address, None);
+    assert!(matches!(s.apply_correction(address, clock::now()).await, Err(StoreError::Refused(_))));
+    assert!(matches!(s.decline_correction(rename, clock::now()).await, Err(StoreError::Refused(_))));
+    assert!(matches!(s.apply_correction(999_999, clock::now()).await, Err(StoreError::NotFound)));
+    assert_eq!(ids(s.open_corrections("TS-AC-1", &Wings::All, 0, 100).await.unwrap().unwrap()), vec![clash_epic, young, bad_mobile]);
+
+    let names = s.people_names(&[sita, gita, 999_999]).await.unwrap();
+    assert_eq!(names.get(&gita).map(String::as_str), Some("Gita Devi"));
+    assert_eq!(names.len(), 2);
+}
+
+async fn outbox_retries_back_off_and_give_up(db: TestDb) {
+    use sangathan_store::meetings::Notice;
+    let s = mini(&db).await;
+    let p = appoint(&s, 1, Role::AcIncharge, "TS-AC-1", "party", start()).await;
+    let t0 = Utc.with_ymd_and_hms(2027, 1, 10, 6, 0, 0).unwrap();
+    let notice = |key: &str| Notice { person_id: p, key: format!("outbox-test:{key}"), subject: "s".into(), body: key.into() };
+    assert_eq!(s.notify(&[notice("gives-up"), notice("sent"), notice("second-try")], t0).await.unwrap(), 3);
+    assert_eq!(s.notify(&[notice("gives-up")], t0).await.unwrap(), 0, "a key is queued once");
+    let ours = |items: Vec<sangathan_store::meetings::OutboxItem>| -> Vec<(String, u32)> {
+        items.into_iter().filter(|o| o.subject.as_deref() == Some("s")).map(|o| (o.body, o.attempts)).collect()
+    };
+    let due = s.outbox_due(t0, 50).await.unwrap();
+    let id = |body: &str| due.iter().find(|o| o.body == body).unwrap().id;
+    let (gives_up, sent, second) = (id("gives-up"), id("sent"), id("second-try"));
+    assert!(due.iter().filter(|o| o.subject.as_deref() == Some("s")).all(|o| o.channel == "sms" && o.attempts == 0));
+    // Claimed for sending: not handed out a second time meanwhile.
+    assert!(ours(s.outbox_due(t0, 50).await.unwrap()).is_empty());
+
+    // Sent: never due again. Failed once, then sent: due after a minute, then never again.
+    s.outbox_done(sent, None, t0).await.unwrap();
+    s.outbox_done(second, Some("smtp: connection refused"), t0).await.unwrap();
+    s.outbox_done(gives_up, Some("smtp: connection refused"), t0).await.unwrap();
+    assert!(ours(s.outbox_due(t0 + Duration::seconds(59), 50).await.unwrap()).is_empty(), "not due before its back-off");
+    let t1 = t0 + Duration::minutes(1);
+    let mut again = ours(s.outbox_due(t1, 50).await.unwrap());
+    again.sort();
+    assert_eq!(again, vec![("gives-up".to_string(), 1), ("second-try".to_string(), 1)]);
+    s.outbox_done(second, None, t1).await.unwrap();
+
+    // Each failure doubles the wait (1, 2, 4 … minutes); after ten attempts it is given up.
+    let mut now = t1;
+    let mut attempts = 1;
+    loop {
+        let failed_at = now;
+        s.outbox_done(gives_up, Some("smtp: connection refused"), failed_at).await.unwrap();
+        attempts += 1;
+        let wait = Duration::minutes(1 << (attempts - 1));
+        assert!(
+            ours(s.outbox_due(failed_at + wait - Duration::seconds(1), 50).await.unwrap()).is_empty(),
+            "attempt {attempts}: due before its back-off of {wait}"
+        );
+        let due = ours(s.outbox_due(failed_at + wait, 50).await.unwrap());
+        if attempts == 10 {
+            assert!(due.is_empty(), "given up after ten attempts: {due:?}");
+            break;
+        }
+        assert_eq!(due, vec![("gives-up".to_string(), attempts)], "after {wait}");
+        now = failed_at + wait;
+    }
+    assert!(ours(s.outbox_due(now + Duration::days(365), 50).await.unwrap()).is_empty(), "never again");
+    assert_eq!(scalar(&db, "SELECT attempts FROM outbox WHERE idem_key = 'outbox-test:gives-up' AND sent_at IS NULL AND last_error LIKE 'smtp:%'").await, 10);
+    assert_eq!(scalar(&db, "SELECT attempts FROM outbox WHERE idem_key = 'outbox-test:second-try' AND sent_at IS NOT NULL AND last_error IS NULL").await, 2);
+    assert_eq!(scalar(&db, "SELECT attempts FROM outbox WHERE idem_key = 'outbox-test:sent' AND sent_at IS NOT NULL").await, 1);
+}
+
+async fn a_chair_replaced_by_hand_frees_their_day(db: TestDb) {
+    let s = mini(&db).await;
+    let on = start();
+    let dist = appoint(&s, 1, Role::DistrictPresident, "TS-DT-HILL", "party", on).await;
+    let div = appoint(&s, 2, Role::DivisionIncharge, "TS-DIV-NORTH", "party", on).await;
+    let junior = appoint(&s, 3, Role::SectorIncharge, "TS-AC-1-S01", "party", on).await;
+    let own_ac = appoint(&s, 4, Role::AcIncharge, "TS-AC-1", "party", on).await;
+    let member = enrol(&s, &enr("Ravi Kumar", Some("9700000011"), None, "TS-AC-1-B0001")).await.unwrap().person_id;
+    let day = clock::today() + Duration::days(10);
+    let at = |venue: &str| NewMeeting {
+        wing: "party".into(),
+        venue: venue.into(),
+        date: day,
+        time: chrono::NaiveTime::from_hms_opt(11, 0, 0).unwrap(),
+        minutes: 120,
+        kind: "workers".into(),
+        chair: None,
+        organiser: None,
+        due_hours: 48,
+    };
+    // Two AC meetings on one day: the district president chairs the first, the division
+    // in-charge the second.
+    let m1 = s.add_meeting(&at("TS-AC-1"), "admin").await.unwrap();
+    let m2 = s.add_meeting(&at("TS-AC-2"), "admin").await.unwrap();
+    assert_eq!((m1.chair, m2.chair), (Some(dist), Some(div)));
+    // Refused, nothing changed: someone chairing another meeting that day, someone not above the
+    // venue (a sector in-charge, the venue's own AC in-charge), a member who holds no post.
+    let refusals = [(m1.id, div, "double_booked"), (m2.id, dist, "double_booked"), (m1.id, junior, "not_senior_here"), (m1.id, own_ac, "not_senior_here"), (m1.id, member, "not_an_office_bearer")];
+    for (m, p, code) in refusals {
+        assert_eq!(code_of(s.set_chair(m, p, "admin").await.unwrap_err()), code, "meeting {m}, person {p}");
+    }
+    let unchanged = s.meeting(m1.id).await.unwrap().unwrap();
+    assert_eq!((unchanged.chair, unchanged.sequence), (Some(dist), m1.sequence));
+
+    // A federation officer of the district takes over the first by hand: the district
+    // president's day is free again, so they may now chair the second.
+    let fed = appoint(&s, 5, Role::FederationOfficer, "TS-DT-HILL", "employees", on).await;
+    let v = s.set_chair(m1.id, fed, "admin").await.unwrap();
+    assert_eq!((v.chair, v.sequence), (Some(fed), m1.sequence + 1), "a changed chair is a new calendar sequence");
+    let v = s.set_chair(m2.id, dist, "admin").await.unwrap();
+    assert_eq!(v.chair, Some(dist));
+    // The division in-charge, freed in turn, is the only one left for a third meeting that day.
+    let m3 = s.add_meeting(&at("TS-AC-1"), "admin").await.unwrap();
+    assert_eq!(m3.chair, Some(div));
+    assert_eq!(code_of(s.set_chair(m3.id, fed, "admin").await.unwrap_err()), "double_booked");
+    // Setting the chair a meeting already has is no double booking with itself.
+    assert_eq!(s.set_chair(m3.id, div, "admin").await.unwrap().chair, Some(div));
+    assert_verified(&s).await;
+}
+
+async fn verify_names_a_tampered_meeting_counter(db: TestDb) {
+    let s = mini(&db).await;
+    let m = s
+        .add_meeting(
+            &NewMeeting {
+                wing: "party".into(),
+                venue: "TS-AC-1-B0001".into(),
+                date: d("2027-01-10"),
+                time: chrono::NaiveTime::from_hms_opt(11, 0, 0).unwrap(),
+                minutes: 60,
+                kind: "booth".into(),
+                chair: None,
+                organiser: None,
+                due_hours: 48,
+            },
+            "admin",
+        )
+        .await
+        .unwrap();
+    assert_eq!(sangathan_core::meetings::week_code(m.date), "2027-W01");
+    assert_verified(&s).await;
+    // One more meeting planned at the AC that week than there is.
+    exec(&db, "UPDATE meeting_counters SET planned = planned + 1 WHERE week = '2027-W01' AND unit_id = (SELECT id FROM units WHERE code = 'TS-AC-1')").await;
+    let found = s.verify().await.unwrap();
+    assert_eq!(found.len(), 1, "{found:?}");
+    let x = &found[0];
+    assert_eq!((x.what.as_str(), x.unit.as_str(), x.wing.as_str(), x.expected, x.found), ("meetings planned 2027-W01", "TS-AC-1", "party", 1, 2), "{x}");
+    exec(&db, "UPDATE meeting_counters SET planned = planned - 1 WHERE week = '2027-W01' AND unit_id = (SELECT id FROM units WHERE code = 'TS-AC-1')").await;
+    assert_verified(&s).await;
+    // A counter row for a week with no meetings behind it is named too.
+    exec(&db, "INSERT INTO meeting_counters (unit_id, wing_id, week, planned, held, not_held, on_time, late) \
+               SELECT u.id, w.id, '2027-W05', 0, 1, 0, 0, 0 FROM units u, wings w WHERE u.code = 'TS-DT-HILL' AND w.code = 'employees'").await;
+    let found = s.verify().await.unwrap();
+    assert_eq!(found.len(), 1, "{found:?}");
+    let x = &found[0];
+    assert_eq!((x.what.as_str(), x.unit.as_str(), x.wing.as_str(), x.expected, x.found), ("meetings held 2027-W05", "TS-DT-HILL", "employees", 0, 1), "{x}");
+    exec(&db, "DELETE FROM meeting_counters WHERE week = '2027-W05'").await;
+    assert_verified(&s).await;
 }

@@ -104,6 +104,9 @@ pub struct NewCampaignRequest {
     /// What drives percentage and pacing: `verified` (the default) or `achieved`.
     #[schema(example = "verified")]
     pub counts: Option<String>,
+    /// How members may be verified: any of `code`, `missed_call`, `officer` (default: all three).
+    #[schema(example = json!(["code", "officer"]))]
+    pub verify_by: Option<Vec<String>>,
 }
 
 fn required(field: &str, en: &str, hi: &str) -> FieldError {
@@ -193,6 +196,7 @@ pub fn validate_campaign(body: &NewCampaignRequest) -> Result<NewCampaign, Inval
             end_date,
             target_per_ac,
             counts: present(&body.counts).map(String::from),
+            verify_by: body.verify_by.clone(),
         }),
         _ => Err(Invalid(errs)),
     }

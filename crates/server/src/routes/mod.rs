@@ -2,6 +2,7 @@
 
 pub mod campaigns;
 pub mod consent;
+pub mod corrections;
 pub mod me;
 pub mod meetings;
 pub mod members;
@@ -43,6 +44,9 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(me::member_login))
         .routes(routes!(me::my_data))
         .routes(routes!(me::request_correction))
+        .routes(routes!(corrections::list_corrections))
+        .routes(routes!(corrections::apply_correction))
+        .routes(routes!(corrections::decline_correction))
         .routes(routes!(me::withdraw_consent))
         .routes(routes!(me::erase_me))
         .routes(routes!(meetings::create_series))
@@ -123,8 +127,11 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(verification::set_status_batch))
         .routes(routes!(verification::send_code))
         .routes(routes!(verification::confirm_code))
+        .routes(routes!(verification::request_missed_call))
+        .routes(routes!(verification::inbound))
         .routes(routes!(verification::member_confirm))
         .routes(routes!(verification::flags))
+        .routes(routes!(verification::leaderboard))
         .routes(routes!(verification::resolve_flag))
         .routes(routes!(verification::detect))
 }

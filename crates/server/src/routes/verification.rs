@@ -175,6 +175,85 @@ pub async fn send_code(caller: Caller, State(state): State<AppState>, Path(id): 
     Ok(AuditNote::new("send-verification-code", Some(format!("membership:{}", m.membership_id))).person(m.person_id).on(StatusCode::ACCEPTED))
 }
 
+/// Ask the member to confirm from their own mobile: a missed call to the number the SMS comes
+/// from, or a reply "YES <code>" ("NO" if they never joined). Through the outbox.
+#[utoipa::path(
+    post,
+    path = "/api/v1/memberships/{id}/missed-call",
+    tag = "verification",
+    params(("id" = i64, Path, description = "Membership id")),
+    responses(
+        (status = 202, description = "Asked (queued in the outbox)"),
+        (status = 401, description = "No or bad token", body = ErrorBody),
+        (status = 404, description = "No such membership (or outside the caller's scope)", body = ErrorBody),
+        (status = 422, description = "Not pending, no mobile, too many messages today, or the campaign does not verify this way", body = ErrorBody),
+    )
+)]
+pub async fn request_missed_call(caller: Caller, State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let m = membership_seen(&caller, &state, id_of(&id)?, Action::Enrol).await?;
+    state.store.request_missed_call(m.membership_id, clock::now()).await?;
+    Ok(AuditNote::new("request-missed-call", Some(format!("membership:{}", m.membership_id))).person(m.person_id).on(StatusCode::ACCEPTED))
+}
+
+/// The SMS provider's inbound webhook: a missed call or a reply SMS from a member's mobile.
+/// Authenticated by the provider's secret (header `X-Inbound-Secret: <SANGATHAN_INBOUND_SECRET>`);
+/// refused (403) when no secret is configured. A reply that is not understood is answered 200
+/// (`understood: false`) so that the provider does not send it again.
+#[utoipa::path(
+    post,
+    path = "/api/v1/provider/inbound",
+    tag = "verification",
+    request_body = crate::notify::Inbound,
+    security(()),
+    responses(
+        (status = 200, description = "Read", body = InboundAnswer),
+        (status = 401, description = "Wrong secret", body = ErrorBody),
+        (status = 403, description = "No inbound secret is configured: the webhook is off", body = ErrorBody),
+        (status = 422, description = "Not a mobile number, or a reply with a wrong code", body = ErrorBody),
+    )
+)]
+pub async fn inbound(State(state): State<AppState>, headers: axum::http::HeaderMap, body: axum::body::Bytes) -> Result<Response, ApiError> {
+    use sha2::{Digest, Sha256};
+    let Some(secret) = &state.config.inbound_secret else { return Err(ApiError::Forbidden) };
+    let given = headers.get("x-inbound-secret").and_then(|v| v.to_str().ok()).unwrap_or("");
+    // Compared as digests: equal length, no early exit on the secret's bytes.
+    if Sha256::digest(given.trim().as_bytes()) != Sha256::digest(secret.as_bytes()) {
+        return Err(ApiError::Unauthorized);
+    }
+    let providers = crate::notify::Providers::from_env().map_err(|e| { tracing::error!("inbound: providers: {e}"); ApiError::Internal })?;
+    let msg = providers.sms.parse_inbound(&body).map_err(|e| {
+        ApiError::Invalid(sangathan_core::FieldError::new("body", "bad_inbound", e, "संदेश पढ़ा नहीं जा सका").into())
+    })?;
+    let reply = match msg.kind.as_str() {
+        "missed_call" => None,
+        "sms" => match sangathan_core::verification::parse_reply(msg.text.as_deref().unwrap_or("")) {
+            Some(r) => Some(r),
+            None => {
+                return Ok(AuditNote::new("inbound-confirmation", Some("not understood".into()))
+                    .actor("provider".into())
+                    .on(Json(InboundAnswer { understood: false, verified: 0, rejected: 0 })));
+            }
+        },
+        _ => {
+            return Err(ApiError::Invalid(
+                sangathan_core::FieldError::new("kind", "bad_kind", "kind is missed_call or sms", "kind missed_call या sms हो").into(),
+            ));
+        }
+    };
+    let r = state.store.inbound_confirmation(&msg.from, reply.as_ref(), clock::now()).await?;
+    Ok(AuditNote::new("inbound-confirmation", Some(format!("{} verified, {} rejected", r.verified, r.rejected)))
+        .actor("provider".into())
+        .on(Json(InboundAnswer { understood: true, verified: r.verified, rejected: r.rejected })))
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+pub struct InboundAnswer {
+    /// Whether the message was a missed call or a reply Sangathan reads (YES [code] / NO).
+    pub understood: bool,
+    pub verified: u64,
+    pub rejected: u64,
+}
+
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 pub struct CodeBody {
     pub code: String,
@@ -246,6 +325,47 @@ pub async fn member_confirm(State(state): State<AppState>, ApiJson(body): ApiJso
         .into_response())
 }
 
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LeaderboardQuery {
+    /// Only this wing.
+    pub wing: Option<String>,
+    /// At most this many (default 20, at most 500).
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Leaderboard {
+    pub unit: String,
+    pub enrollers: Vec<sangathan_store::verification::EnrollerRow>,
+}
+
+/// Enrollers within an AC (or a sector or booth) ranked by members verified, not by raw
+/// counts; sheet imports are not enrollers.
+#[utoipa::path(
+    get,
+    path = "/api/v1/units/{code}/leaderboard",
+    tag = "verification",
+    params(("code" = String, Path, description = "An AC, sector or booth"), LeaderboardQuery),
+    responses(
+        (status = 200, description = "The leaderboard", body = Leaderboard),
+        (status = 401, description = "No or bad token", body = ErrorBody),
+        (status = 403, description = "The caller's posts do not allow verifying", body = ErrorBody),
+        (status = 404, description = "No such unit (or outside the caller's scope)", body = ErrorBody),
+        (status = 422, description = "A unit above an AC", body = ErrorBody),
+    )
+)]
+pub async fn leaderboard(caller: Caller, State(state): State<AppState>, Path(code): Path<String>, ApiQuery(q): ApiQuery<LeaderboardQuery>) -> Result<Response, ApiError> {
+    caller.must_be_able(Action::Verify)?;
+    let mut wings = scope_at(&caller, &state, &code, Action::Verify).await?;
+    if let Some(w) = q.wing.as_deref().map(str::trim).filter(|w| !w.is_empty()) {
+        wings = wings.narrow(wing_id(&state, w).await?.or(Some(-1)));
+    }
+    let enrollers = state.store.leaderboard(&code, &wings, q.limit.unwrap_or(20)).await?.ok_or(ApiError::NotFound)?;
+    let unit = code.trim().to_ascii_uppercase();
+    Ok(AuditNote::new("view-leaderboard", Some(format!("unit:{unit}"))).on(Json(Leaderboard { unit, enrollers })))
+}
+
 /// May the caller review a flag: every member it links is one they may verify (a flag can span
 /// wings, ACs and districts), and none was enrolled by the caller.
 pub async fn flag_reviewable(caller: &Caller, state: &AppState, f: &Flag) -> Result<bool, ApiError> {
@@ -267,6 +387,20 @@ pub async fn flag_reviewable(caller: &Caller, state: &AppState, f: &Flag) -> Res
         }
     }
     Ok(true)
+}
+
+/// A flag the caller may review (and resolve): they may verify, the flag's unit is within their
+/// scope, and every member it links is one they may verify and none their own
+/// (`flag_reviewable`); otherwise not found (a flag outside it is audited as denied). The rule
+/// of `POST /api/v1/flags/{id}/resolve` and of the flag's page.
+pub async fn flag_seen(caller: &Caller, state: &AppState, id: i64) -> Result<Flag, ApiError> {
+    caller.must_be_able(Action::Verify)?;
+    let f = state.store.flag(id).await?.ok_or(ApiError::NotFound)?;
+    scope_at(caller, state, &f.unit, Action::Verify).await?;
+    if !flag_reviewable(caller, state, &f).await? {
+        return Err(ApiError::Hidden);
+    }
+    Ok(f)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -332,11 +466,7 @@ pub struct ResolveBody {
 )]
 pub async fn resolve_flag(caller: Caller, State(state): State<AppState>, Path(id): Path<String>, ApiJson(body): ApiJson<ResolveBody>) -> Result<Response, ApiError> {
     caller.must_be_able(Action::Verify)?;
-    let f = state.store.flag(id_of(&id)?).await?.ok_or(ApiError::NotFound)?;
-    scope_at(&caller, &state, &f.unit, Action::Verify).await?;
-    if !flag_reviewable(&caller, &state, &f).await? {
-        return Err(ApiError::Hidden);
-    }
+    let f = flag_seen(&caller, &state, id_of(&id)?).await?;
     let fake = match body.verdict.trim() {
         "fake" => true,
         "genuine" => false,
@@ -365,6 +495,6 @@ pub async fn detect(caller: Caller, State(state): State<AppState>) -> Result<Res
     if !caller.scope.is_state_admin() {
         return Err(ApiError::Forbidden);
     }
-    let r = state.store.detect(&sangathan_core::detection::Thresholds::default(), clock::now()).await?;
+    let r = state.store.detect(&state.config.detection, clock::now()).await?;
     Ok(AuditNote::new("detect", None).on(Json(r)))
 }

@@ -207,6 +207,7 @@ pub async fn import_upload(
             warn: &warn,
             channel: "web-import",
             file_name: Some(&name),
+            verified: false,
         };
         let result = bulk::import_members(&store, &path, opt).await;
         // The sheet itself is not kept; only the error report, for an hour.

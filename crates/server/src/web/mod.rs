@@ -47,6 +47,11 @@ pub fn router() -> Router<AppState> {
         )
         .route("/meetings/{id}/acknowledge", post(meetings::acknowledge))
         .route(
+            "/meetings/{id}/photos",
+            post(meetings::report_photo)
+                .layer(axum::extract::DefaultBodyLimit::max(meetings::PHOTO_UPLOAD_LIMIT)),
+        )
+        .route(
             "/meetings/{id}/requests/{answer}",
             post(meetings::answer_ask),
         )
@@ -87,13 +92,26 @@ pub fn router() -> Router<AppState> {
         .route("/members", get(pages::members))
         .route("/members/{id}", get(pages::member))
         .route("/members/{id}/correction", post(pages::correction))
+        .route("/units/{code}/corrections", get(pages::corrections))
+        .route(
+            "/corrections/{id}/{answer}",
+            post(pages::correction_decide),
+        )
         .route("/verification", get(verification::queue))
         .route("/units/{code}/verification", get(verification::unit_queue))
         .route(
             "/verification/{id}/{answer}",
             post(verification::decide),
         )
+        .route("/units/{code}/flags", get(verification::unit_flags))
+        .route("/units/{code}/leaderboard", get(verification::leaderboard))
+        .route("/flags/{id}", get(verification::flag))
+        .route("/flags/{id}/resolve", post(verification::resolve_flag))
         .route("/memberships/{id}/code", post(verification::send_code))
+        .route(
+            "/memberships/{id}/missed-call",
+            post(verification::ask_missed_call),
+        )
         .route(
             "/memberships/{id}/code/confirm",
             post(verification::confirm_code),

@@ -4,7 +4,9 @@ use sangathan_store::Wings;
 
 pub use super::meetings_api::meetings_scoped_reports_and_a_revocable_feed;
 pub use super::volunteers_api::volunteer_force_end_to_end;
-pub use super::verification_api::{epic_check_digit_is_a_warning, verification_queue_codes_and_batches};
+pub use super::verification_api::{
+    epic_check_digit_is_a_warning, leaderboards_rank_by_verified, missed_calls_replies_and_campaign_methods, verification_queue_codes_and_batches,
+};
 use super::support::{key, person, spawn_app};
 use reqwest::Method;
 use sangathan_store::Backend;
@@ -54,6 +56,9 @@ pub const ROUTES: &[(&str, &str, &str)] = &[
     ("post", "/api/v1/me/session", "/api/v1/me/session"),
     ("get", "/api/v1/me", "/api/v1/me"),
     ("post", "/api/v1/me/corrections", "/api/v1/me/corrections"),
+    ("get", "/api/v1/units/{code}/corrections", "/api/v1/units/TS/corrections"),
+    ("post", "/api/v1/corrections/{id}/apply", "/api/v1/corrections/1/apply"),
+    ("post", "/api/v1/corrections/{id}/decline", "/api/v1/corrections/1/decline"),
     (
         "post",
         "/api/v1/me/consent/withdraw",
@@ -277,7 +282,10 @@ pub const ROUTES: &[(&str, &str, &str)] = &[
     ("post", "/api/v1/memberships/{id}/code", "/api/v1/memberships/1/code"),
     ("post", "/api/v1/memberships/{id}/code/confirm", "/api/v1/memberships/1/code/confirm"),
     ("post", "/api/v1/member-verification", "/api/v1/member-verification"),
+    ("post", "/api/v1/provider/inbound", "/api/v1/provider/inbound"),
+    ("post", "/api/v1/memberships/{id}/missed-call", "/api/v1/memberships/1/missed-call"),
     ("get", "/api/v1/units/{code}/flags", "/api/v1/units/TS/flags"),
+    ("get", "/api/v1/units/{code}/leaderboard", "/api/v1/units/TS-AC-1/leaderboard"),
     ("post", "/api/v1/flags/{id}/resolve", "/api/v1/flags/1/resolve"),
     ("post", "/api/v1/flags/detect", "/api/v1/flags/detect"),
 ];
@@ -981,10 +989,17 @@ pub async fn openapi_document(backend: Backend) {
     // ...and the meeting routes a series, its first meeting with a filed report, and a feed.
     super::meetings_api::seed(&app).await;
     super::volunteers_api::seed(&app).await;
+    // ...and the correction routes a request about that person.
+    let correction = app
+        .store
+        .request_correction(id, "address", "Ward 5")
+        .await
+        .unwrap();
     for (m, _, path) in ROUTES {
         let path = path
             .replace("/members/1", &format!("/members/{id}"))
-            .replace("/merges/1", &format!("/merges/{merge_id}"));
+            .replace("/merges/1", &format!("/merges/{merge_id}"))
+            .replace("/corrections/1/", &format!("/corrections/{correction}/"));
         let a = app
             .send(method(m), &path, None, Some(&json!({})), Some(&key()))
             .await;

@@ -33,6 +33,11 @@ impl Drop for App {
 /// A server on a fresh database holding the mini state, with its campaign 30 days old, and an
 /// admin token. None when the backend is PostgreSQL and no server is configured.
 pub async fn spawn_app(backend: Backend) -> Option<App> {
+    spawn_app_with(backend, sangathan_server::Config::default()).await
+}
+
+/// The same, served with `config`.
+pub async fn spawn_app_with(backend: Backend, config: sangathan_server::Config) -> Option<App> {
     let db = match backend {
         Backend::Sqlite => TestDb::sqlite(),
         Backend::Postgres => TestDb::postgres().await?,
@@ -48,7 +53,7 @@ pub async fn spawn_app(backend: Backend) -> Option<App> {
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
-    let app = sangathan_server::router(store.clone());
+    let app = sangathan_server::router_with(store.clone(), config);
     let server = tokio::spawn(async move {
         axum::serve(
             listener,
