@@ -44,6 +44,26 @@ fn sync_dir(p: &Path) {
     }
 }
 
+/// Create `p` (which must not exist) readable and writable by this user only: copies of the
+/// membership are never world-readable, whatever the umask.
+fn private_file(p: &Path) -> std::io::Result<std::fs::File> {
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600);
+    }
+    o.open(p)
+}
+
+/// Undo moving side files aside (`(original, aside)` pairs).
+fn put_back(aside: &[(PathBuf, PathBuf)]) {
+    for (p, a) in aside {
+        let _ = std::fs::rename(a, p);
+    }
+}
+
 fn bytes_bar(total: u64, what: &str) -> ProgressBar {
     let bar = ProgressBar::new(total);
     bar.set_style(
@@ -62,11 +82,9 @@ pub async fn backup(db: &str, as_user: Option<&str>, dest: &Path, force: bool) -
     let source = sqlite_file(db, "backup")?;
     let s = crate::open_initialised(db).await?;
     let op = Operator::resolve(&s, as_user).await?;
-    if dest.exists() {
-        if !force {
-            bail!("{} exists: say --force to replace it", dest.display());
-        }
-        std::fs::remove_file(dest).with_context(|| format!("cannot remove {}", dest.display()))?;
+    // With --force an existing FILE stays until the new backup is renamed over it.
+    if dest.exists() && !force {
+        bail!("{} exists: say --force to replace it", dest.display());
     }
     let partial = with_suffix(dest, ".partial");
     let _ = std::fs::remove_file(&partial);
@@ -142,21 +160,22 @@ pub async fn restore(db: &str, as_user: Option<&str>, from: &Path, force: bool) 
             target.display()
         );
     }
-    for p in std::iter::once(&target).chain(side.iter()) {
-        match std::fs::remove_file(p) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(anyhow!("cannot remove {}: {e}", p.display())),
-        }
-    }
-    // Copy under a temporary name, sync, then rename: a crash leaves no half-restored database.
+    // Copy under a temporary name (readable by this user only), sync, check, and only then move
+    // the old database's side files aside and rename the copy over it: a failure leaves the old
+    // database as it was (and a crash before the side files move, too).
     let partial = with_suffix(&target, ".restoring");
+    match std::fs::remove_file(&partial) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(anyhow!("cannot remove {}: {e}", partial.display())),
+    }
     let total = std::fs::metadata(from)?.len();
     let bar = bytes_bar(total, "restore");
-    {
+    let copied = (|| -> anyhow::Result<()> {
         use std::io::{Read, Write};
-        let mut r = std::fs::File::open(from)?;
-        let mut w = std::fs::File::create(&partial)
+        let mut r = std::fs::File::open(from)
+            .with_context(|| format!("cannot read {}", from.display()))?;
+        let mut w = private_file(&partial)
             .with_context(|| format!("cannot write {}", partial.display()))?;
         let mut buf = vec![0u8; 1 << 20];
         loop {
@@ -167,10 +186,52 @@ pub async fn restore(db: &str, as_user: Option<&str>, from: &Path, force: bool) 
             w.write_all(&buf[..n])?;
             bar.inc(n as u64);
         }
-        w.sync_all()?;
+        w.sync_all()
+            .with_context(|| format!("cannot sync {}", partial.display()))?;
+        Ok(())
+    })();
+    let checked = match copied {
+        Ok(()) => inspect_sqlite_file(&partial)
+            .await
+            .map_err(|e| anyhow!("the copy does not check: {e}")),
+        Err(e) => Err(e),
+    };
+    if let Err(e) = checked {
+        bar.abandon();
+        let _ = std::fs::remove_file(&partial);
+        return Err(anyhow!("{e:#} ({} is left as it was)", target.display()));
     }
-    std::fs::rename(&partial, &target)?;
+    // The old database's side files must not meet the new file (SQLite would replay an old WAL
+    // into it): moved aside, put back if the rename fails, removed once it is done.
+    let mut aside = Vec::new();
+    for p in &side {
+        let a = with_suffix(p, ".replaced");
+        match std::fs::rename(p, &a) {
+            Ok(()) => aside.push((p.clone(), a)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                put_back(&aside);
+                let _ = std::fs::remove_file(&partial);
+                return Err(anyhow!(
+                    "cannot move {} aside: {e} ({} is left as it was)",
+                    p.display(),
+                    target.display()
+                ));
+            }
+        }
+    }
+    if let Err(e) = std::fs::rename(&partial, &target) {
+        put_back(&aside);
+        let _ = std::fs::remove_file(&partial);
+        return Err(anyhow!(
+            "cannot move the copy to {}: {e} (it is left as it was)",
+            target.display()
+        ));
+    }
     sync_dir(&target);
+    for (_, a) in &aside {
+        let _ = std::fs::remove_file(a);
+    }
     bar.finish_and_clear();
     // Opening runs this build's migrations on it (the file may be from an older build).
     let s = crate::open_initialised(db).await?;

@@ -51,6 +51,12 @@ fn rows(booths: &[String], from: u64, n: u64) -> Vec<(Enrolment, EnrolContext)> 
         .collect()
 }
 
+/// A file's permission bits.
+fn mode(p: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+}
+
 async fn memberships(url: &str) -> i64 {
     use sqlx::{ConnectOptions, Connection};
     use std::str::FromStr;
@@ -121,6 +127,8 @@ async fn backup_while_enrolling_then_restore() {
     assert!(during > 0, "the writer went on during the backup");
     assert!(after > before);
     assert!(!dir.path().join("backup.db.partial").exists());
+    // A copy of the membership is this user's only, whatever the umask.
+    assert_eq!(mode(&backup), 0o600, "the backup's mode");
 
     // The backup holds a moment between the two counts, and restores to a database that verifies.
     let in_backup = memberships(&format!("sqlite://{}", backup.display())).await;
@@ -163,6 +171,47 @@ async fn backup_while_enrolling_then_restore() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("not empty"));
     let out = ok(&target, &["restore", "--force", backup.to_str().unwrap()]);
     assert!(out.contains("ok: every counter"), "{out}");
+    let restored = dir.path().join("restored.db");
+    assert_eq!(mode(&restored), 0o600, "the restored database's mode");
+
+    // A restore that fails leaves the database it would have replaced as it was: here the copy
+    // cannot be written (its temporary name is taken by a directory)…
+    let stuck = dir.path().join("restored.db.restoring");
+    std::fs::create_dir(&stuck).unwrap();
+    std::fs::write(stuck.join("x"), b"x").unwrap();
+    let o = run(&target, &["restore", "--force", backup.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("restoring"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(memberships(&target).await, in_backup);
+    assert!(ok(&target, &["verify"]).starts_with("ok"));
+    std::fs::remove_dir_all(&stuck).unwrap();
+    // …and here the copy is made and checked but cannot take the database's place (a directory
+    // stands there, holding a file): the side files moved aside come back, nothing is left over.
+    let blocked = dir.path().join("blocked.db");
+    std::fs::create_dir(&blocked).unwrap();
+    std::fs::write(blocked.join("x"), b"x").unwrap();
+    let wal = dir.path().join("blocked.db-wal");
+    std::fs::write(&wal, b"the old database's log").unwrap();
+    let blocked_url = format!("sqlite://{}", blocked.display());
+    let o = run(&blocked_url, &["restore", "--force", backup.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("left as it was"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(std::fs::read(&wal).unwrap(), b"the old database's log");
+    assert!(blocked.join("x").exists());
+    let left: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".restoring") || n.ends_with(".replaced"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
     let junk = dir.path().join("junk.db");
     std::fs::write(&junk, vec![7u8; 4096]).unwrap();
     let fresh = format!("sqlite://{}", dir.path().join("fresh.db").display());
@@ -191,6 +240,15 @@ async fn backup_while_enrolling_then_restore() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("drop --as"));
     let o = run(&db.url, &["backup", backup.to_str().unwrap()]);
     assert!(String::from_utf8_lossy(&o.stderr).contains("--force"));
+    // --force replaces it (renamed over it once written), still this user's only.
+    let out = ok(&db.url, &["backup", "--force", backup.to_str().unwrap()]);
+    assert!(out.contains("memberships"), "{out}");
+    assert_eq!(mode(&backup), 0o600);
+    assert_eq!(
+        memberships(&format!("sqlite://{}", backup.display())).await,
+        memberships(&db.url).await,
+        "the writer has stopped: the new backup holds everything"
+    );
     let o = run("postgres://nobody@127.0.0.1:1/none", &["backup", "x.db"]);
     assert!(String::from_utf8_lossy(&o.stderr).contains("pg_dump"));
 }
@@ -229,6 +287,7 @@ async fn figures_and_backup_on_both_backends() {
             assert!(r.unwrap_err().to_string().contains("pg_dump"));
         } else {
             r.unwrap();
+            assert_eq!(mode(&dest), 0o600, "a backup is this user's only");
             assert!(store.backup(&dest).await.is_err(), "never over a file");
             let info = sangathan_store::ops::inspect_sqlite_file(&dest).await.unwrap();
             assert_eq!((info.memberships, info.state.as_str()), (25, "TS"));

@@ -211,6 +211,38 @@ pub fn router_with(store: DynStore, config: Config) -> Router {
         .with_state(state)
 }
 
+/// Whether `ip` is one of the trusted proxies, comparing canonical forms: an IPv4 peer on a
+/// dual-stack socket (`::ffff:127.0.0.1`) is the configured `127.0.0.1`.
+fn is_trusted(trusted: &[std::net::IpAddr], ip: std::net::IpAddr) -> bool {
+    let ip = ip.to_canonical();
+    trusted.iter().any(|t| t.to_canonical() == ip)
+}
+
+/// The client a trusted proxy names: when `peer` is a trusted proxy, the rightmost address in
+/// `X-Forwarded-For` that is not itself one (canonical: `::ffff:198.51.100.9` is `198.51.100.9`).
+/// None from anyone else, or when the header names no such address.
+fn forwarded_for(
+    trusted: &[std::net::IpAddr],
+    peer: std::net::IpAddr,
+    headers: &axum::http::HeaderMap,
+) -> Option<std::net::IpAddr> {
+    if !is_trusted(trusted, peer) {
+        return None;
+    }
+    headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .filter_map(|a| a.parse::<std::net::IpAddr>().ok())
+        .find(|ip| !is_trusted(trusted, *ip))
+        .map(|ip| ip.to_canonical())
+}
+
 /// When the peer is a trusted proxy, put the client it names in `X-Forwarded-For` (the rightmost
 /// address that is not itself a trusted proxy) where handlers look for the peer's address.
 async fn forwarded_client(
@@ -221,24 +253,10 @@ async fn forwarded_client(
     use axum::extract::ConnectInfo;
     if !trusted.is_empty()
         && let Some(peer) = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0)
-        && trusted.contains(&peer.ip())
+        && let Some(ip) = forwarded_for(&trusted, peer.ip(), req.headers())
     {
-        let client = req
-            .headers()
-            .get_all("x-forwarded-for")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .map(str::trim)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .filter_map(|a| a.parse::<std::net::IpAddr>().ok())
-            .find(|ip| !trusted.contains(ip));
-        if let Some(ip) = client {
-            req.extensions_mut()
-                .insert(ConnectInfo(SocketAddr::new(ip, peer.port())));
-        }
+        req.extensions_mut()
+            .insert(ConnectInfo(SocketAddr::new(ip, peer.port())));
     }
     next.run(req).await
 }
@@ -330,4 +348,51 @@ async fn shutdown_signal() {
         _ = terminate => {}
     }
     tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod forwarded_tests {
+    use super::*;
+    use axum::http::{HeaderMap, HeaderValue};
+    use std::net::IpAddr;
+
+    fn ip(a: &str) -> IpAddr {
+        a.parse().unwrap()
+    }
+
+    fn xff(v: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-for", HeaderValue::from_str(v).unwrap());
+        h
+    }
+
+    #[test]
+    fn a_mapped_ipv4_peer_is_the_configured_proxy() {
+        let trusted = [ip("127.0.0.1")];
+        assert!(is_trusted(&trusted, ip("127.0.0.1")));
+        assert!(is_trusted(&trusted, ip("::ffff:127.0.0.1")));
+        assert!(!is_trusted(&trusted, ip("::1")));
+        assert!(!is_trusted(&trusted, ip("::ffff:127.0.0.2")));
+        // Configured in the mapped form, it is the IPv4 address too.
+        assert!(is_trusted(&[ip("::ffff:10.0.0.5")], ip("10.0.0.5")));
+        let h = xff("198.51.100.9, 203.0.113.7");
+        assert_eq!(forwarded_for(&trusted, ip("::ffff:127.0.0.1"), &h), Some(ip("203.0.113.7")));
+        assert_eq!(forwarded_for(&trusted, ip("127.0.0.1"), &h), Some(ip("203.0.113.7")));
+    }
+
+    #[test]
+    fn the_rightmost_untrusted_address_from_a_trusted_peer_only() {
+        let trusted = [ip("127.0.0.1"), ip("10.0.0.5")];
+        let h = xff("198.51.100.9, 203.0.113.7, ::ffff:10.0.0.5");
+        assert_eq!(forwarded_for(&trusted, ip("127.0.0.1"), &h), Some(ip("203.0.113.7")));
+        assert_eq!(forwarded_for(&trusted, ip("192.0.2.1"), &h), None, "an untrusted peer");
+        assert_eq!(forwarded_for(&[], ip("127.0.0.1"), &h), None, "no proxies trusted");
+        assert_eq!(forwarded_for(&trusted, ip("127.0.0.1"), &HeaderMap::new()), None);
+        assert_eq!(forwarded_for(&trusted, ip("127.0.0.1"), &xff("junk, 10.0.0.5")), None);
+        assert_eq!(
+            forwarded_for(&trusted, ip("127.0.0.1"), &xff("::ffff:198.51.100.9")),
+            Some(ip("198.51.100.9")),
+            "the client in its canonical form"
+        );
+    }
 }

@@ -7,7 +7,7 @@
 //! name, mobile, identifier or address of anyone ever goes into a label.
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use sangathan_store::{DynStore, clock};
@@ -37,10 +37,12 @@ struct Histogram {
 pub struct Metrics {
     started: Instant,
     started_unix: i64,
-    /// (method, route template, status class) → requests.
-    requests: Mutex<BTreeMap<(String, String, &'static str), u64>>,
+    /// (method, route template, status class) → requests. Every label comes from a fixed set
+    /// ([`method_label`], the router's route templates, [`UNMATCHED`]), whatever a client sends:
+    /// the map cannot be grown by odd methods or paths.
+    requests: Mutex<BTreeMap<(&'static str, String, &'static str), u64>>,
     /// (method, route template) → latencies.
-    latency: Mutex<BTreeMap<(String, String), Histogram>>,
+    latency: Mutex<BTreeMap<(&'static str, String), Histogram>>,
     /// Per job in [`JOBS`]: unix time of the last success (0: none yet), and failures.
     last_success: [AtomicI64; JOBS.len()],
     failures: [AtomicU64; JOBS.len()],
@@ -73,7 +75,7 @@ impl Metrics {
         }
     }
 
-    fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
+    fn observe(&self, method: &'static str, route: &str, status: u16, seconds: f64) {
         let class = match status {
             100..=199 => "1xx",
             200..=299 => "2xx",
@@ -83,12 +85,12 @@ impl Metrics {
         };
         {
             let mut r = self.requests.lock().unwrap_or_else(|e| e.into_inner());
-            *r.entry((method.to_string(), route.to_string(), class))
+            *r.entry((method, route.to_string(), class))
                 .or_default() += 1;
         }
         let mut l = self.latency.lock().unwrap_or_else(|e| e.into_inner());
         let h = l
-            .entry((method.to_string(), route.to_string()))
+            .entry((method, route.to_string()))
             .or_default();
         for (i, b) in BUCKETS.iter().enumerate() {
             if seconds <= *b {
@@ -107,18 +109,37 @@ fn label(v: &str) -> String {
         .replace('\n', "\\n")
 }
 
+/// The route label of a request that matched no route (whatever its path).
+pub const UNMATCHED: &str = "(unmatched)";
+
+/// The method label: one of a fixed set, `OTHER` for any other token a client sends (HTTP
+/// accepts any, before authentication; each would otherwise be a new series for ever).
+pub fn method_label(m: &Method) -> &'static str {
+    match *m {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "OTHER",
+    }
+}
+
 /// Count every request by its route template (the layer sits inside the router, where the
-/// matched route is known; an unmatched path counts as `(unmatched)`).
+/// matched route is known: a template written in the code, never the path; an unmatched path
+/// counts as [`UNMATCHED`]).
 pub async fn track(req: Request, next: Next) -> Response {
-    let method = req.method().as_str().to_string();
+    let method = method_label(req.method());
     let route = req
         .extensions()
         .get::<MatchedPath>()
         .map(|m| m.as_str().to_string())
-        .unwrap_or_else(|| "(unmatched)".into());
+        .unwrap_or_else(|| UNMATCHED.into());
     let t = Instant::now();
     let res = next.run(req).await;
-    METRICS.observe(&method, &route, res.status().as_u16(), t.elapsed().as_secs_f64());
+    METRICS.observe(method, &route, res.status().as_u16(), t.elapsed().as_secs_f64());
     res
 }
 
@@ -257,12 +278,35 @@ fn exposition(body: String) -> Response {
         .into_response()
 }
 
-/// `GET /metrics` on the main router.
-pub async fn handler(State(state): State<crate::AppState>) -> Response {
+/// Whether a request to the main address may see `/metrics`: only a direct local scrape, from a
+/// loopback peer (`::ffff:127.0.0.1` and `::1` too) with no `X-Forwarded-For`, `Forwarded` or
+/// `X-Real-IP` header (a request relayed by a proxy on this machine has one). Anything else,
+/// and a peer that is not known, is refused: the figures (members enrolled per wing, live) are
+/// for the operator's monitoring only.
+pub fn local_scrape(peer: Option<std::net::SocketAddr>, headers: &HeaderMap) -> bool {
+    let relayed = ["x-forwarded-for", "forwarded", "x-real-ip"]
+        .iter()
+        .any(|h| headers.contains_key(*h));
+    !relayed && peer.is_some_and(|p| p.ip().to_canonical().is_loopback())
+}
+
+/// `GET /metrics` on the main router: for a direct local scrape only ([`local_scrape`]); to
+/// anyone else the answer of a path that does not exist. (On `--metrics-addr`, [`router`].)
+pub async fn handler(State(state): State<crate::AppState>, req: Request) -> Response {
+    // The peer as the connection has it: `forwarded_client` only rewrites it when a forwarding
+    // header is present, and such a request is refused here anyway.
+    let peer = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0);
+    if !local_scrape(peer, req.headers()) {
+        return crate::not_found(req).await;
+    }
     exposition(render(&state.store).await)
 }
 
-/// A router serving only `GET /metrics` (for `serve --metrics-addr`).
+/// A router serving only `GET /metrics` (for `serve --metrics-addr`): to anyone who reaches that
+/// address, so bind it to a loopback or private address only.
 pub fn router(store: DynStore) -> axum::Router {
     axum::Router::new()
         .route(
@@ -270,4 +314,50 @@ pub fn router(store: DynStore) -> axum::Router {
             axum::routing::get(|State(s): State<DynStore>| async move { exposition(render(&s).await) }),
         )
         .with_state(store)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn methods_are_a_fixed_set() {
+        for (m, want) in [
+            ("GET", "GET"),
+            ("POST", "POST"),
+            ("PUT", "PUT"),
+            ("PATCH", "PATCH"),
+            ("DELETE", "DELETE"),
+            ("HEAD", "HEAD"),
+            ("OPTIONS", "OPTIONS"),
+            ("TRACE", "OTHER"),
+            ("CONNECT", "OTHER"),
+            ("FOO1", "OTHER"),
+            ("get", "OTHER"),
+            ("PROPFIND", "OTHER"),
+        ] {
+            assert_eq!(method_label(&Method::from_bytes(m.as_bytes()).unwrap()), want, "{m}");
+        }
+    }
+
+    #[test]
+    fn metrics_for_a_direct_local_scrape_only() {
+        let none = HeaderMap::new();
+        let peer = |a: &str| Some(a.parse::<std::net::SocketAddr>().unwrap());
+        assert!(local_scrape(peer("127.0.0.1:5000"), &none));
+        assert!(local_scrape(peer("[::1]:5000"), &none));
+        assert!(local_scrape(peer("[::ffff:127.0.0.1]:5000"), &none));
+        assert!(!local_scrape(peer("192.0.2.7:5000"), &none));
+        assert!(!local_scrape(peer("[::ffff:192.0.2.7]:5000"), &none));
+        assert!(!local_scrape(peer("[2001:db8::1]:5000"), &none));
+        assert!(!local_scrape(None, &none), "an unknown peer");
+        for h in ["X-Forwarded-For", "Forwarded", "X-Real-IP"] {
+            let mut headers = HeaderMap::new();
+            headers.insert(
+                axum::http::HeaderName::from_bytes(h.as_bytes()).unwrap(),
+                HeaderValue::from_static("127.0.0.1"),
+            );
+            assert!(!local_scrape(peer("127.0.0.1:5000"), &headers), "{h}");
+        }
+    }
 }

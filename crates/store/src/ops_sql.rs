@@ -50,10 +50,33 @@ impl crate::ops::Ops for StoreImpl {
         let path = dest.to_str().ok_or_else(|| {
             StoreError::Refused(format!("{}: the path is not valid UTF-8", dest.display()))
         })?;
+        // The file is made first, empty and readable by this user only (`VACUUM INTO` writes
+        // into an empty file, keeping its mode): a copy of the membership is never
+        // world-readable, whatever the umask. `create_new`: never over a file, even one that
+        // appeared since the check above.
+        {
+            let mut o = std::fs::OpenOptions::new();
+            o.write(true).create_new(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                o.mode(0o600);
+            }
+            o.open(dest).map_err(|e| {
+                StoreError::Refused(format!("cannot create {}: {e}", dest.display()))
+            })?;
+        }
         // One read transaction on a read-only connection: a consistent snapshot, with writers
         // going on beside it (WAL). The copy is compact and in rollback-journal mode.
-        let mut c = self.read.acquire().await?;
-        sqlx::query("VACUUM INTO $1").bind(path).execute(&mut *c).await?;
-        Ok(())
+        let done = async {
+            let mut c = self.read.acquire().await?;
+            sqlx::query("VACUUM INTO $1").bind(path).execute(&mut *c).await?;
+            Ok::<_, StoreError>(())
+        }
+        .await;
+        if done.is_err() {
+            let _ = std::fs::remove_file(dest);
+        }
+        done
     }
 }
