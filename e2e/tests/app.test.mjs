@@ -309,11 +309,15 @@ test('a correction filed on a member page is reviewed and applied by the AC in-c
   const mobile = freshMobile();
   await enrol(page, { name: 'Bhola Ram', mobile, booth: 6 });
   const [m] = await find('UP-AC-86', mobile);
+  // Someone else files it (nobody applies a correction they asked for themselves).
+  await login(page, STATE_ADMIN);
   await page.goto(BASE + `/members/${m.person_id}`);
   await page.selectOption('#field', 'name');
   await page.fill('#value', 'Bhola Ram Yadav');
   await Promise.all([page.waitForURL(/saved=1/), page.click('#correction-form button[type=submit]')]);
   assert.match(await page.textContent('#open-corrections'), /Bhola Ram Yadav/);
+  await login(page, AC_INCHARGE);
+  await page.goto(BASE + `/members/${m.person_id}`);
   await Promise.all([page.waitForURL(/\/corrections/), page.click('#review-corrections')]);
   await shot(page, 'corrections');
   const row = page.locator('#corrections li', { hasText: 'Bhola Ram Yadav' });

@@ -52,4 +52,5 @@ on_both_backends!(
     epic_check_digit_is_a_warning,
     missed_calls_replies_and_campaign_methods,
     leaderboards_rank_by_verified,
+    member_corrections_are_reviewed_by_someone_else,
 );

@@ -47,6 +47,8 @@ on_both_backends!(
     member_confirms_through_their_own_link,
     flag_pages_show_flags_in_scope_and_resolve_them,
     corrections_are_reviewed_applied_and_declined_on_their_page,
+    a_correction_never_hands_over_a_login,
+    photos_sent_at_once_take_different_places,
     member_page_names_people_and_shows_the_trail_to_auditors_only,
     members_list_pages_with_a_next_link,
     leaderboard_page_ranks_by_verified_and_asks_by_missed_call,
@@ -2261,13 +2263,29 @@ async fn corrections_are_reviewed_applied_and_declined_on_their_page(backend: Ba
         .unwrap();
     let (_, html) = page(&app, &format!("/members/{sunita}"), &cookie).await;
     let csrf = csrf_of(&html);
+    // Filed by another office-bearer of the AC: nobody applies a correction they asked for.
+    let (_, filer) = user(
+        &app,
+        "Mohan Lal",
+        "9811100007",
+        Role::AcIncharge,
+        "TS-AC-1",
+        "/",
+    )
+    .await;
+    let (_, html) = page(&app, &format!("/members/{sunita}"), &filer).await;
+    let filer_csrf = csrf_of(&html);
     let path = format!("/members/{sunita}/correction");
     // A slip is said at the form, in the reader's language, with what was typed kept.
     let (status, _, html) = post_form(
         &app,
         &path,
-        &cookie,
-        &[("_csrf", &csrf), ("field", "birth_year"), ("value", "2020")],
+        &filer,
+        &[
+            ("_csrf", &filer_csrf),
+            ("field", "birth_year"),
+            ("value", "2020"),
+        ],
     )
     .await;
     assert_eq!(status, 422);
@@ -2288,8 +2306,8 @@ async fn corrections_are_reviewed_applied_and_declined_on_their_page(backend: Ba
         let (status, location, _) = post_form(
             &app,
             &path,
-            &cookie,
-            &[("_csrf", &csrf), ("field", field), ("value", value)],
+            &filer,
+            &[("_csrf", &filer_csrf), ("field", field), ("value", value)],
         )
         .await;
         assert_eq!(status, 303);
@@ -2368,6 +2386,19 @@ async fn corrections_are_reviewed_applied_and_declined_on_their_page(backend: Ba
     )
     .await;
     assert_eq!(status, 403);
+    // The one who asked for it may not apply it: said at its row, in both languages.
+    let (status, _, html) = post_form(
+        &app,
+        &format!("/corrections/{name_req}/apply"),
+        &filer,
+        &[("_csrf", &filer_csrf), ("unit", "TS-AC-1")],
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(
+        section_of(&html, &format!("err-{name_req}")).contains("यह सुधार आपने माँगा था"),
+        "{html}"
+    );
     assert!(
         app.store
             .member(sunita)
@@ -2460,6 +2491,183 @@ async fn corrections_are_reviewed_applied_and_declined_on_their_page(backend: Ba
                 .as_deref()
                 .is_some_and(|r| r.contains("the card shows another number"))
     }));
+}
+
+/// The takeover: an AC in-charge asks, on a state admin's member page, for the state admin's
+/// mobile (their login: a one-time code to it is enough) to become their own SIM. Neither they
+/// nor a colleague may apply it; not even a state admin puts a user on another user's mobile.
+async fn a_correction_never_hands_over_a_login(backend: Backend) {
+    use reqwest::Method;
+    use serde_json::json;
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let (admin, _) = user(
+        &app,
+        "Rekha Sharma",
+        "9811100041",
+        Role::StateAdmin,
+        "TS",
+        "/",
+    )
+    .await;
+    // The state admin is also a member at a booth of the AC (the same person).
+    let mut p = person("TS-AC-1-B0001");
+    p["name"] = json!("Rekha Sharma");
+    p["mobile"] = json!("9811100041");
+    p["epic"] = json!("");
+    let enrolled = app.enrol(&p, &key()).await.expect(201)["person_id"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(enrolled, admin);
+    let (ac, cookie) = officer(&app).await;
+    let (status, html) = page(&app, &format!("/members/{admin}"), &cookie).await;
+    assert_eq!(status, 200);
+    let csrf = csrf_of(&html);
+    let (status, _, _) = post_form(
+        &app,
+        &format!("/members/{admin}/correction"),
+        &cookie,
+        &[
+            ("_csrf", &csrf),
+            ("field", "mobile"),
+            ("value", "9811199998"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 303);
+    let req = app.store.corrections_of(admin).await.unwrap()[0].id;
+    // Not by the one who asked (said at its row, in Hindi)...
+    let (status, _, html) = post_form(
+        &app,
+        &format!("/corrections/{req}/apply"),
+        &cookie,
+        &[("_csrf", &csrf), ("unit", "TS-AC-1")],
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(
+        section_of(&html, &format!("err-{req}")).contains("यह सुधार आपने माँगा था"),
+        "{html}"
+    );
+    // ...nor by a colleague without a state admin post (the API says why, in both languages).
+    let colleague = app
+        .store
+        .add_user(
+            &sangathan_core::ids::PersonName::parse("Mohan Lal").unwrap(),
+            &sangathan_core::ids::Mobile::parse("9811100042").unwrap(),
+            None,
+            &[NewPost {
+                role: Role::AcIncharge,
+                unit: "TS-AC-1".into(),
+                wing: "party".into(),
+                starts_on: clock::today(),
+            }],
+            "test",
+        )
+        .await
+        .unwrap();
+    let token = format!(
+        "Bearer {}",
+        app.store.issue_user_token(colleague, "test").await.unwrap()
+    );
+    let apply = |id: i64, auth: Option<String>| {
+        let app = &app;
+        async move {
+            app.send(
+                Method::POST,
+                &format!("/api/v1/corrections/{id}/apply"),
+                auth.as_deref().map(Some),
+                Some(&json!({})),
+                Some(&key()),
+            )
+            .await
+        }
+    };
+    let err = apply(req, Some(token.clone())).await.expect(422);
+    assert_eq!(err["error"]["code"], "user_mobile", "{err}");
+    assert!(
+        err["error"]["fields_hi"]["mobile"]
+            .as_str()
+            .unwrap()
+            .contains("राज्य प्रशासक")
+    );
+    let login = |m: &'static str| {
+        let store = app.store.clone();
+        async move { store.user_by_mobile(m).await.unwrap().map(|u| u.person_id) }
+    };
+    assert_eq!(login("+919811100041").await, Some(admin));
+    assert_eq!(login("+919811199998").await, None);
+    // Not even the operator (a state admin) puts the state admin on the AC in-charge's mobile.
+    let onto = app
+        .store
+        .file_correction(admin, "mobile", "9811100001", Some(ac))
+        .await
+        .unwrap();
+    let err = apply(onto, None).await.expect(422);
+    assert_eq!(err["error"]["code"], "mobile_has_user", "{err}");
+    assert_eq!(login("+919811100001").await, Some(ac));
+    // A state admin may move them to a fresh mobile: the login follows.
+    apply(req, None).await.expect(200);
+    assert_eq!(login("+919811199998").await, Some(admin));
+    assert_eq!(login("+919811100041").await, None);
+}
+
+/// Photos sent from the report page at the same moment take different places: none replaces
+/// another.
+async fn photos_sent_at_once_take_different_places(backend: Backend) {
+    use chrono::{Duration, NaiveTime};
+    use sangathan_store::meetings::NewMeeting;
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let (ac, cookie) = officer(&app).await;
+    let m = app
+        .store
+        .add_meeting(
+            &NewMeeting {
+                wing: "party".into(),
+                venue: "TS-AC-1-B0001".into(),
+                date: clock::today() - Duration::days(1),
+                time: NaiveTime::from_hms_opt(10, 0, 0).unwrap(),
+                minutes: 120,
+                kind: "booth".into(),
+                chair: None,
+                organiser: Some(ac),
+                due_hours: 48,
+            },
+            "test",
+        )
+        .await
+        .unwrap();
+    let form_path = format!("/meetings/{}/report", m.id);
+    let photos_path = format!("/meetings/{}/photos", m.id);
+    let csrf = csrf_of(&page(&app, &form_path, &cookie).await.1);
+    let jpeg = |fill: u8| {
+        let mut v = vec![0xFF, 0xD8, 0xFF, 0xE0];
+        v.resize(30_000, fill);
+        v
+    };
+    let (one, two, three) = (jpeg(1), jpeg(2), jpeg(3));
+    let (a, b, c) = tokio::join!(
+        post_photo(&app, &photos_path, &cookie, &csrf, "image/jpeg", &one),
+        post_photo(&app, &photos_path, &cookie, &csrf, "image/jpeg", &two),
+        post_photo(&app, &photos_path, &cookie, &csrf, "image/jpeg", &three),
+    );
+    assert_eq!((a.0, b.0, c.0), (303, 303, 303));
+    let mut places = vec![a.1.clone(), b.1.clone(), c.1.clone()];
+    places.sort();
+    places.dedup();
+    assert_eq!(places.len(), 3, "three places: {places:?}");
+    let stored = app.store.photos(m.id).await.unwrap();
+    assert_eq!(
+        stored.iter().map(|p| p.n).collect::<Vec<_>>(),
+        vec![1, 2, 3]
+    );
+    for (location, bytes) in [(&a.1, &one), (&b.1, &two), (&c.1, &three)] {
+        let n: u32 = location.rsplit('=').next().unwrap().parse().unwrap();
+        assert_eq!(&app.store.photo(m.id, n).await.unwrap().unwrap().1, bytes);
+    }
 }
 
 async fn member_page_names_people_and_shows_the_trail_to_auditors_only(backend: Backend) {

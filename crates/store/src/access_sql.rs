@@ -715,14 +715,31 @@ impl StoreImpl {
     }
 
     pub(crate) async fn request_correction_impl(&self, person_id: i64, field: &str, value: &str) -> Result<i64> {
+        self.file_correction_impl(person_id, field, value, None).await
+    }
+
+    async fn file_correction_impl(&self, person_id: i64, field: &str, value: &str, filed_by: Option<i64>) -> Result<i64> {
+        use crate::corrections::CORRECTABLE;
+        if !CORRECTABLE.contains(&field) {
+            return Err(FieldError::new(
+                "field",
+                "unknown_field",
+                format!("field must be one of {}", CORRECTABLE.join(", ")),
+                format!("field इनमें से एक होना चाहिए: {}", CORRECTABLE.join(", ")),
+            )
+            .into());
+        }
         let mut tx = self.begin_write().await?;
-        let id: i64 = sqlx::query_scalar("INSERT INTO correction_requests (person_id, field, value, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
-            .bind(person_id)
-            .bind(field)
-            .bind(value)
-            .bind(crate::clock::now())
-            .fetch_one(&mut *tx)
-            .await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO correction_requests (person_id, field, value, created_at, filed_by) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind(person_id)
+        .bind(field)
+        .bind(value)
+        .bind(crate::clock::now())
+        .bind(filed_by)
+        .fetch_one(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -816,20 +833,57 @@ fn correction_conflict(field: &str, en: &str, hi: &str) -> FieldError {
     FieldError::new(field, "identity_conflict", en, hi)
 }
 
-/// Is the request `id` there and open? Its person, field and value.
-async fn open_correction(c: &mut Conn, id: i64) -> Result<(i64, String, String)> {
-    let r: Option<(i64, String, String, Option<DateTime<Utc>>)> =
-        sqlx::query_as("SELECT person_id, field, value, resolved_at FROM correction_requests WHERE id = $1").bind(id).fetch_optional(&mut *c).await?;
-    let Some((person, field, value, resolved)) = r else { return Err(StoreError::NotFound) };
+/// Is the request `id` there and open? Its person, field, value and who filed it.
+async fn open_correction(c: &mut Conn, id: i64) -> Result<(i64, String, String, Option<i64>)> {
+    type Row = (i64, String, String, Option<DateTime<Utc>>, Option<i64>);
+    let r: Option<Row> =
+        sqlx::query_as("SELECT person_id, field, value, resolved_at, filed_by FROM correction_requests WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *c)
+            .await?;
+    let Some((person, field, value, resolved, filed_by)) = r else { return Err(StoreError::NotFound) };
     if resolved.is_some() {
-        return Err(StoreError::Refused("this correction was applied or declined already".into()));
+        return Err(FieldError::new(
+            "correction",
+            "correction_decided",
+            "this correction was applied or declined already",
+            "यह सुधार पहले ही लागू या अस्वीकार किया जा चुका है",
+        )
+        .into());
     }
-    Ok((person, field, value))
+    Ok((person, field, value, filed_by))
 }
 
-/// Change one field of a person's record as a correction asks, through the enrolment's checks
-/// and the identity rules; nothing is written on a refusal.
-async fn correct_person(c: &mut Conn, person_id: i64, field: &str, value: &str, now: DateTime<Utc>) -> Result<()> {
+/// The identifier keys applying a correction takes after the person's own (`p:`): the mobile
+/// and EPIC on their record and the new value's, as enrolments, logins and merges take them.
+/// Sorted; an unparsable value adds none (applying it is refused anyway).
+async fn correction_keys(c: &mut Conn, person_id: i64, field: &str, value: &str) -> Result<Vec<String>> {
+    let on_record: Option<(Option<String>, Option<String>)> =
+        sqlx::query_as("SELECT mobile, epic FROM people WHERE id = $1").bind(person_id).fetch_optional(&mut *c).await?;
+    let mut keys = Vec::new();
+    if let Some((mobile, epic)) = on_record {
+        keys.extend(mobile.map(|m| format!("m:{m}")));
+        keys.extend(epic.map(|e| format!("e:{e}")));
+    }
+    match field {
+        "mobile" => keys.extend(Mobile::parse(value).ok().map(|m| format!("m:{}", m.e164()))),
+        "epic" => keys.extend(Epic::parse(value).ok().map(|e| format!("e:{}", e.as_str()))),
+        _ => {}
+    }
+    keys.sort();
+    keys.dedup();
+    Ok(keys)
+}
+
+/// The caller holds the person's key and every key of [`correction_keys`].
+async fn correct_person(
+    c: &mut Conn,
+    person_id: i64,
+    field: &str,
+    value: &str,
+    by: &crate::corrections::Reviewer,
+    now: DateTime<Utc>,
+) -> Result<()> {
     use chrono::Datelike;
     use sangathan_core::ids::{Gender, PersonName, check_birth_year, clean_address};
     type P = (String, Option<String>, Option<String>, Option<i64>, Option<DateTime<Utc>>);
@@ -855,7 +909,6 @@ async fn correct_person(c: &mut Conn, person_id: i64, field: &str, value: &str, 
             let name = PersonName::parse(value)?;
             let key = name.key();
             if let Some(m) = &mobile {
-                StoreImpl::lock_keys(c, &[format!("m:{m}")]).await?;
                 let other: Option<i64> = sqlx::query_scalar("SELECT id FROM people WHERE mobile = $1 AND name_key = $2 AND id <> $3")
                     .bind(m)
                     .bind(&key)
@@ -884,7 +937,39 @@ async fn correct_person(c: &mut Conn, person_id: i64, field: &str, value: &str, 
             if mobile.as_deref() == Some(m.e164()) {
                 return Ok(());
             }
-            StoreImpl::lock_keys(c, &[format!("m:{}", m.e164())]).await?;
+            // Users log in with the mobile on their person record (a one-time code sent to it
+            // is enough): changing it hands over the login. Only a state admin does that, and
+            // never onto a mobile another user logs in with (one login per mobile).
+            let user: Option<Option<DateTime<Utc>>> =
+                sqlx::query_scalar("SELECT disabled_at FROM users WHERE person_id = $1").bind(person_id).fetch_optional(&mut *c).await?;
+            if user.is_some() {
+                if !by.state_admin {
+                    return Err(FieldError::new(
+                        "mobile",
+                        "user_mobile",
+                        "this person logs in with their mobile: only a state admin may change it",
+                        "यह व्यक्ति अपने मोबाइल से लॉग इन करता है: इसे केवल राज्य प्रशासक बदल सकते हैं",
+                    )
+                    .into());
+                }
+                let other: Option<i64> = sqlx::query_scalar(
+                    "SELECT u.person_id FROM users u JOIN people p ON p.id = u.person_id \
+                     WHERE p.mobile = $1 AND u.disabled_at IS NULL AND p.erased_at IS NULL AND u.person_id <> $2",
+                )
+                .bind(m.e164())
+                .bind(person_id)
+                .fetch_optional(&mut *c)
+                .await?;
+                if other.is_some() {
+                    return Err(FieldError::new(
+                        "mobile",
+                        "mobile_has_user",
+                        "another user already logs in with this mobile",
+                        "इस मोबाइल से कोई अन्य उपयोगकर्ता पहले से लॉग इन करता है",
+                    )
+                    .into());
+                }
+            }
             let on_it: Vec<String> = sqlx::query_scalar("SELECT name_key FROM people WHERE mobile = $1 AND id <> $2")
                 .bind(m.e164())
                 .bind(person_id)
@@ -915,7 +1000,6 @@ async fn correct_person(c: &mut Conn, person_id: i64, field: &str, value: &str, 
             if epic.as_deref() == Some(e.as_str()) {
                 return Ok(());
             }
-            StoreImpl::lock_keys(c, &[format!("e:{}", e.as_str())]).await?;
             let holder: Option<i64> =
                 sqlx::query_scalar("SELECT id FROM people WHERE epic = $1 AND id <> $2").bind(e.as_str()).bind(person_id).fetch_optional(&mut *c).await?;
             if holder.is_some() {
@@ -1021,21 +1105,59 @@ impl crate::corrections::Corrections for StoreImpl {
         Ok(row.map(correction_of))
     }
 
-    async fn apply_correction(&self, id: i64, now: DateTime<Utc>) -> Result<crate::corrections::CorrectionRequest> {
-        let mut tx = self.begin_write().await?;
-        let (person, _, _) = open_correction(&mut tx, id).await?;
-        Self::lock_keys(&mut tx, &[format!("p:{person}")]).await?;
-        // Read again under the person's lock: a concurrent review decided it first.
-        let (person, field, value) = open_correction(&mut tx, id).await?;
-        correct_person(&mut tx, person, &field, &value, now).await?;
-        sqlx::query("UPDATE correction_requests SET resolved_at = $2 WHERE id = $1").bind(id).bind(now).execute(&mut *tx).await?;
-        tx.commit().await?;
-        self.correction(id).await?.ok_or(StoreError::NotFound)
+    async fn file_correction(&self, person_id: i64, field: &str, value: &str, filed_by: Option<i64>) -> Result<i64> {
+        self.file_correction_impl(person_id, field, value, filed_by).await
+    }
+
+    async fn apply_correction(
+        &self,
+        id: i64,
+        by: &crate::corrections::Reviewer,
+        now: DateTime<Utc>,
+    ) -> Result<crate::corrections::CorrectionRequest> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut tx = self.begin_write().await?;
+            let (person, field, value, _) = open_correction(&mut tx, id).await?;
+            // The locks in the order every writer of people takes them: the person's key (as
+            // merges and other reviews take it), then every identifier key in one sorted call
+            // (as enrolments, logins and merges take theirs). Taking them all in one sorted call
+            // would mix the two tiers and deadlock against a merge holding its people's keys.
+            Self::lock_keys(&mut tx, &[format!("p:{person}")]).await?;
+            let keys = correction_keys(&mut tx, person, &field, &value).await?;
+            Self::lock_keys(&mut tx, &keys).await?;
+            // Read again under the locks: a concurrent review decided it first; and when the
+            // record's mobile or EPIC changed before the locks were taken (an enrolment
+            // completing it), start again with its keys.
+            let now_keys = correction_keys(&mut tx, person, &field, &value).await?;
+            if now_keys != keys {
+                if attempt < 5 {
+                    drop(tx);
+                    continue;
+                }
+                Self::lock_keys(&mut tx, &now_keys).await?;
+            }
+            let (person, field, value, filed_by) = open_correction(&mut tx, id).await?;
+            if filed_by.is_some() && filed_by == by.person_id {
+                return Err(FieldError::new(
+                    "correction",
+                    "own_correction",
+                    "you asked for this correction: someone else who may change members' records applies it",
+                    "यह सुधार आपने माँगा था: इसे सदस्यों के रिकॉर्ड बदल सकने वाला कोई दूसरा व्यक्ति लागू करेगा",
+                )
+                .into());
+            }
+            correct_person(&mut tx, person, &field, &value, by, now).await?;
+            sqlx::query("UPDATE correction_requests SET resolved_at = $2 WHERE id = $1").bind(id).bind(now).execute(&mut *tx).await?;
+            tx.commit().await?;
+            return self.correction(id).await?.ok_or(StoreError::NotFound);
+        }
     }
 
     async fn decline_correction(&self, id: i64, now: DateTime<Utc>) -> Result<crate::corrections::CorrectionRequest> {
         let mut tx = self.begin_write().await?;
-        let (person, _, _) = open_correction(&mut tx, id).await?;
+        let (person, _, _, _) = open_correction(&mut tx, id).await?;
         Self::lock_keys(&mut tx, &[format!("p:{person}")]).await?;
         open_correction(&mut tx, id).await?;
         sqlx::query("UPDATE correction_requests SET resolved_at = $2 WHERE id = $1").bind(id).bind(now).execute(&mut *tx).await?;

@@ -527,6 +527,11 @@ pub trait Meetings: Send + Sync {
     /// Keep photo `n` (1..=3) of a meeting (replacing one there): JPEG, PNG or WebP, at most
     /// `sangathan_core::meetings::PHOTO_MAX_BYTES`.
     async fn put_photo(&self, meeting_id: i64, n: u32, bytes: &[u8], actor: &str) -> Result<PhotoInfo>;
+    /// Keep a new photo of a meeting in its first free place (checked as `put_photo` checks
+    /// it), chosen in the same transaction that writes it: uploads at the same moment take
+    /// different places and never replace one another. Refused (`photos_full`, in English and
+    /// Hindi) when the meeting has its `sangathan_core::meetings::PHOTOS_PER_MEETING` photos.
+    async fn add_photo(&self, meeting_id: i64, bytes: &[u8], actor: &str) -> Result<PhotoInfo>;
     /// A photo's type and bytes.
     async fn photo(&self, meeting_id: i64, n: u32) -> Result<Option<(String, Vec<u8>)>>;
     async fn photos(&self, meeting_id: i64) -> Result<Vec<PhotoInfo>>;

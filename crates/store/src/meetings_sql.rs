@@ -110,6 +110,14 @@ fn invalid(field: &str, code: &'static str, en: String, hi: String) -> StoreErro
     FieldError::new(field, code, en, hi).into()
 }
 
+/// A photo's content type, when it is an image of the kinds kept and within the size limit.
+fn photo_checked(bytes: &[u8]) -> Result<&'static str> {
+    if bytes.len() > mt::PHOTO_MAX_BYTES {
+        return Err(invalid("photo", "too_large", format!("a photo is at most {} KB", mt::PHOTO_MAX_BYTES / 1024), format!("फ़ोटो अधिकतम {} KB की हो सकती है", mt::PHOTO_MAX_BYTES / 1024)));
+    }
+    mt::photo_kind(bytes).ok_or_else(|| invalid("photo", "not_an_image", "a photo is a JPEG, PNG or WebP image".into(), "फ़ोटो JPEG, PNG या WebP चित्र होनी चाहिए".into()))
+}
+
 fn no_meeting(id: i64) -> StoreError {
     invalid("meeting", "unknown_meeting", format!("no meeting {id}"), format!("बैठक {id} नहीं मिली"))
 }
@@ -2101,13 +2109,10 @@ impl Meetings for StoreImpl {
         if !(1..=mt::PHOTOS_PER_MEETING).contains(&n) {
             return Err(invalid("n", "bad_photo_number", format!("photos are numbered 1 to {}", mt::PHOTOS_PER_MEETING), format!("फ़ोटो 1 से {} तक क्रमांकित होती हैं", mt::PHOTOS_PER_MEETING)));
         }
-        if bytes.len() > mt::PHOTO_MAX_BYTES {
-            return Err(invalid("photo", "too_large", format!("a photo is at most {} KB", mt::PHOTO_MAX_BYTES / 1024), format!("फ़ोटो अधिकतम {} KB की हो सकती है", mt::PHOTO_MAX_BYTES / 1024)));
-        }
-        let Some(kind) = mt::photo_kind(bytes) else {
-            return Err(invalid("photo", "not_an_image", "a photo is a JPEG, PNG or WebP image".into(), "फ़ोटो JPEG, PNG या WebP चित्र होनी चाहिए".into()));
-        };
+        let kind = photo_checked(bytes)?;
         let mut tx = self.begin_write().await?;
+        // Uploads to one meeting take turns (see `add_photo`).
+        Self::lock_keys(&mut tx, &[format!("meeting:{meeting_id}")]).await?;
         meeting_core(&mut tx, meeting_id).await?;
         let now = crate::clock::now();
         sqlx::query(
@@ -2126,6 +2131,48 @@ impl Meetings for StoreImpl {
         .await?;
         tx.commit().await?;
         Ok(PhotoInfo { n, content_type: kind.into(), size: bytes.len() as u64, uploaded_at: now })
+    }
+
+    async fn add_photo(&self, meeting_id: i64, bytes: &[u8], actor: &str) -> Result<PhotoInfo> {
+        let kind = photo_checked(bytes)?;
+        let mut tx = self.begin_write().await?;
+        Self::lock_keys(&mut tx, &[format!("meeting:{meeting_id}")]).await?;
+        meeting_core(&mut tx, meeting_id).await?;
+        let now = crate::clock::now();
+        // The free place is chosen under the meeting's lock and written without replacing
+        // anything: should a place be taken all the same, the next free one is tried.
+        let full = || {
+            invalid(
+                "photo",
+                "photos_full",
+                format!("this meeting already has {} photos", mt::PHOTOS_PER_MEETING),
+                format!("इस बैठक की {} तस्वीरें पहले से हैं", mt::PHOTOS_PER_MEETING),
+            )
+        };
+        for _ in 0..=mt::PHOTOS_PER_MEETING {
+            let taken: Vec<i64> =
+                sqlx::query_scalar("SELECT n FROM meeting_photos WHERE meeting_id = $1").bind(meeting_id).fetch_all(&mut *tx).await?;
+            let Some(n) = (1..=mt::PHOTOS_PER_MEETING).find(|n| !taken.contains(&i64::from(*n))) else { return Err(full()) };
+            let done = sqlx::query(
+                "INSERT INTO meeting_photos (meeting_id, n, content_type, bytes, size, uploaded_by, uploaded_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                 ON CONFLICT (meeting_id, n) DO NOTHING",
+            )
+            .bind(meeting_id)
+            .bind(i64::from(n))
+            .bind(kind)
+            .bind(bytes)
+            .bind(bytes.len() as i64)
+            .bind(actor)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if done == 1 {
+                tx.commit().await?;
+                return Ok(PhotoInfo { n, content_type: kind.into(), size: bytes.len() as u64, uploaded_at: now });
+            }
+        }
+        Err(full())
     }
 
     async fn photo(&self, meeting_id: i64, n: u32) -> Result<Option<(String, Vec<u8>)>> {

@@ -13,6 +13,7 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use sangathan_core::FieldError;
 use sangathan_core::access::{Action, Wings};
+use sangathan_store::corrections::Reviewer;
 use sangathan_store::{CorrectionRequest, clock};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -154,7 +155,18 @@ pub async fn decide(
     };
     let (r, post) = correction_seen(caller, state, id).await?;
     let done = match &reason {
-        None => state.store.apply_correction(r.id, clock::now()).await?,
+        None => {
+            // Users log in with their mobile: only a state admin changes one (the store checks),
+            // and nobody applies a correction they asked for.
+            let by = Reviewer {
+                person_id: caller.actor.person_id,
+                state_admin: caller.scope.is_state_admin(),
+            };
+            state
+                .store
+                .apply_correction(r.id, &by, clock::now())
+                .await?
+        }
         Some(_) => state.store.decline_correction(r.id, clock::now()).await?,
     };
     let record = match &reason {
@@ -200,7 +212,9 @@ pub async fn list_corrections(
 
 /// Apply a correction: the person's field changes, checked as an enrolment is checked (name
 /// NFC; mobile and EPIC validated; an adult's birth year) and within the identity rules (an
-/// EPIC belongs to one person; one person per mobile and name; the household limit).
+/// EPIC belongs to one person; one person per mobile and name; the household limit; one login
+/// per mobile). A user's mobile (their login) is changed only by a state admin; nobody applies a
+/// correction they asked for.
 #[utoipa::path(
     post,
     path = "/api/v1/corrections/{id}/apply",
@@ -211,8 +225,7 @@ pub async fn list_corrections(
         (status = 401, description = "No or bad token", body = ErrorBody),
         (status = 403, description = "The caller's roles may not change people's records", body = ErrorBody),
         (status = 404, description = "No such request in the caller's scope", body = ErrorBody),
-        (status = 409, description = "Applied or declined already", body = ErrorBody),
-        (status = 422, description = "The value is invalid or clashes with another person's record (nothing written; the request stays open)", body = ErrorBody),
+        (status = 422, description = "Applied or declined already (`correction_decided`); asked for by the caller (`own_correction`); a user's mobile and the caller is no state admin (`user_mobile`); or the value is invalid or clashes with another person's record (nothing written; the request stays open)", body = ErrorBody),
     )
 )]
 pub async fn apply_correction(
@@ -236,8 +249,7 @@ pub async fn apply_correction(
         (status = 401, description = "No or bad token", body = ErrorBody),
         (status = 403, description = "The caller's roles may not change people's records", body = ErrorBody),
         (status = 404, description = "No such request in the caller's scope", body = ErrorBody),
-        (status = 409, description = "Applied or declined already", body = ErrorBody),
-        (status = 422, description = "No reason given", body = ErrorBody),
+        (status = 422, description = "No reason given, or applied or declined already (`correction_decided`)", body = ErrorBody),
     )
 )]
 pub async fn decline_correction(

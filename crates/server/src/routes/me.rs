@@ -15,6 +15,7 @@ use axum::extract::State;
 use axum::http::{Extensions, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use sangathan_core::FieldError;
+use sangathan_store::corrections::CORRECTABLE;
 use sangathan_store::{AuditEvent, failure_key};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -61,7 +62,7 @@ async fn confirm_epic(state: &AppState, id: i64, given: &Option<String>) -> Resu
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 pub struct CorrectionRequest {
     pub person_id: Option<i64>,
-    /// Which field is wrong: name, mobile, epic, gender, birth_year, address, unit.
+    /// Which field is wrong: name, mobile, epic, gender, birth_year or address.
     pub field: Option<String>,
     /// What it should say.
     pub value: Option<String>,
@@ -191,7 +192,7 @@ pub async fn my_data(caller: Caller, State(state): State<AppState>) -> Result<Re
         (status = 201, description = "The correction request is recorded for the office to act on", body = Done),
         (status = 403, description = "Not a member session", body = ErrorBody),
         (status = 404, description = "Not one of the member's records", body = ErrorBody),
-        (status = 422, description = "Missing or unknown field", body = ErrorBody),
+        (status = 422, description = "Missing or unknown field (the unit is not corrected this way)", body = ErrorBody),
     )
 )]
 pub async fn request_correction(
@@ -200,16 +201,19 @@ pub async fn request_correction(
     ApiJson(body): ApiJson<CorrectionRequest>,
 ) -> Result<Response, ApiError> {
     let id = one_of(&state, &caller, body.person_id).await?;
-    const FIELDS: &[&str] = &[
-        "name",
-        "mobile",
-        "epic",
-        "gender",
-        "birth_year",
-        "address",
-        "unit",
-    ];
+    // The fields a review can apply (the home unit is not one: an office-bearer moves a
+    // membership).
+    const FIELDS: [&str; 6] = CORRECTABLE;
     let field = body.field.as_deref().map(str::trim).unwrap_or("");
+    if field == "unit" {
+        return Err(FieldError::new(
+            "field",
+            "unit_not_correctable",
+            "the unit cannot be corrected here: ask your local office-bearer to move your membership",
+            "इकाई यहाँ नहीं सुधारी जा सकती: अपनी सदस्यता बदलवाने के लिए अपने स्थानीय पदाधिकारी से कहें",
+        )
+        .into());
+    }
     if !FIELDS.contains(&field) {
         return Err(FieldError::new(
             "field",
@@ -229,7 +233,11 @@ pub async fn request_correction(
         )
         .into());
     }
-    state.store.request_correction(id, field, value).await?;
+    // The member asked: they may not apply it themselves (should they also review corrections).
+    state
+        .store
+        .file_correction(id, field, value, caller.actor.person_id)
+        .await?;
     Ok(
         AuditNote::new("member-correction-request", Some(format!("person:{id}")))
             .person(id)

@@ -886,7 +886,7 @@ pub async fn report_photo(
     Path(id): Path<String>,
     mut form: axum::extract::Multipart,
 ) -> PageResult {
-    use sangathan_core::meetings::{PHOTO_MAX_BYTES, PHOTOS_PER_MEETING};
+    use sangathan_core::meetings::PHOTO_MAX_BYTES;
     let lang = pc.lang;
     let id = id_of(&id).map_err(|e| pc.err(e))?;
     let m = meeting_seen(&pc.caller, &state, id, Action::FileReport)
@@ -934,28 +934,22 @@ pub async fn report_photo(
     let Some(bytes) = photo.filter(|b| !b.is_empty()) else {
         return refuse(lang.t("photo-none")).await;
     };
-    let taken: Vec<u32> = state
-        .store
-        .photos(m.id)
-        .await
-        .map_err(|e| pc.err(e))?
-        .into_iter()
-        .map(|p| p.n)
-        .collect();
-    let Some(n) = (1..=PHOTOS_PER_MEETING).find(|n| !taken.contains(n)) else {
-        return refuse(lang.t("photo-full")).await;
-    };
+    // The free place is chosen where the photo is written: two uploads at once take two places.
     match state
         .store
-        .put_photo(m.id, n, &bytes, &pc.caller.actor.id)
+        .add_photo(m.id, &bytes, &pc.caller.actor.id)
         .await
         .map_err(ApiError::from)
     {
-        Ok(_) => {
+        Ok(info) => {
+            let n = info.n;
             let res = Redirect::to(&format!("/meetings/{}/report?photo={n}", m.id));
             Ok(pc.respond(
                 AuditNote::new("put-photo", Some(format!("meeting:{} photo {n}", m.id))).on(res),
             ))
+        }
+        Err(ApiError::Invalid(inv)) if inv.code() == "photos_full" => {
+            refuse(lang.t("photo-full")).await
         }
         Err(ApiError::Invalid(inv)) => {
             let msg = inv

@@ -1773,9 +1773,10 @@ pub async fn correction(
         )
         .await;
     }
+    // Who asked is kept: they may not apply it themselves.
     let req = state
         .store
-        .request_correction(m.person_id, &field, value.trim())
+        .file_correction(m.person_id, &field, value.trim(), pc.caller.actor.person_id)
         .await
         .map_err(|e| pc.err(e))?;
     let res = Redirect::to(&format!("/members/{}?saved=1", m.person_id));

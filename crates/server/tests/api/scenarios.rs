@@ -1311,3 +1311,144 @@ pub async fn duplicates_merge_and_undo(backend: Backend) {
     }
     assert!(app.store.verify().await.unwrap().is_empty());
 }
+
+/// A member asks for corrections of the fields a review applies (not the unit, said in English
+/// and Hindi); a member who also reviews corrections may not apply their own request.
+pub async fn member_corrections_are_reviewed_by_someone_else(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let mut p = person("TS-AC-1-B0001");
+    p["name"] = json!("Kamla Devi");
+    let mobile = p["mobile"].as_str().unwrap().to_string();
+    let id = app.enrol(&p, &key()).await.expect(201)["person_id"]
+        .as_i64()
+        .unwrap();
+    // The member is also an AC in-charge (the same person: same name and mobile).
+    let post = sangathan_store::NewPost {
+        role: sangathan_store::Role::AcIncharge,
+        unit: "TS-AC-1".into(),
+        wing: "party".into(),
+        starts_on: sangathan_store::clock::today(),
+    };
+    let name = sangathan_core::ids::PersonName::parse("Kamla Devi").unwrap();
+    let parsed = sangathan_core::ids::Mobile::parse(&mobile).unwrap();
+    let user = app
+        .store
+        .add_user(&name, &parsed, None, &[post], "test")
+        .await
+        .unwrap();
+    assert_eq!(user, id);
+    let token = format!(
+        "Bearer {}",
+        app.store.issue_user_token(user, "test").await.unwrap()
+    );
+    // A member session by one-time code.
+    app.send(
+        Method::POST,
+        "/api/v1/me/code",
+        Some(None),
+        Some(&json!({"mobile": mobile})),
+        None,
+    )
+    .await
+    .expect(202);
+    let sms = app.store.outbox(&format!("+91{mobile}")).await.unwrap();
+    let code = sms.last().unwrap().split("code: ").nth(1).unwrap()[..6].to_string();
+    let s = app
+        .send(
+            Method::POST,
+            "/api/v1/me/session",
+            Some(None),
+            Some(&json!({"mobile": mobile, "code": code})),
+            None,
+        )
+        .await;
+    s.expect(201);
+    let cookie = s
+        .header("set-cookie")
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let csrf = s.json()["csrf_token"].as_str().unwrap().to_string();
+    let ask = |body: Value| {
+        app.client
+            .post(app.url("/api/v1/me/corrections"))
+            .header("cookie", &cookie)
+            .header("x-csrf-token", &csrf)
+            .json(&body)
+            .send()
+    };
+    // The unit is not corrected this way: refused, naming the field, in both languages.
+    let res = ask(json!({"field": "unit", "value": "TS-AC-2"}))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "unit_not_correctable", "{body}");
+    assert!(
+        body["error"]["fields"]["field"]
+            .as_str()
+            .unwrap()
+            .contains("unit")
+    );
+    assert!(
+        body["error"]["fields_hi"]["field"]
+            .as_str()
+            .unwrap()
+            .contains("इकाई")
+    );
+    assert!(app.store.corrections_of(id).await.unwrap().is_empty());
+    // A field a review applies is filed...
+    let res = ask(json!({"field": "address", "value": "Ward 9"}))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let req = app.store.corrections_of(id).await.unwrap()[0].id;
+    // ...and the member, reviewing corrections too, may not apply it themselves.
+    let a = app
+        .send(
+            Method::POST,
+            &format!("/api/v1/corrections/{req}/apply"),
+            Some(Some(&token)),
+            Some(&json!({})),
+            Some(&key()),
+        )
+        .await;
+    let err = a.expect(422);
+    assert_eq!(err["error"]["code"], "own_correction", "{err}");
+    assert!(
+        err["error"]["fields_hi"]["correction"]
+            .as_str()
+            .unwrap()
+            .contains("आपने माँगा")
+    );
+    // Someone else applies it; then it is decided, said in both languages.
+    let path = format!("/api/v1/corrections/{req}/apply");
+    app.send(Method::POST, &path, None, Some(&json!({})), Some(&key()))
+        .await
+        .expect(200);
+    let again = app
+        .send(Method::POST, &path, None, Some(&json!({})), Some(&key()))
+        .await;
+    let err = again.expect(422);
+    assert_eq!(err["error"]["code"], "correction_decided", "{err}");
+    assert!(
+        err["error"]["fields_hi"]["correction"]
+            .as_str()
+            .unwrap()
+            .contains("पहले ही")
+    );
+    assert_eq!(
+        app.store
+            .member(id)
+            .await
+            .unwrap()
+            .unwrap()
+            .address
+            .as_deref(),
+        Some("Ward 9")
+    );
+}
