@@ -35,6 +35,9 @@ pub struct Thresholds {
     /// ...and of whom more than this share were rejected, and more than `rate_factor` times the
     /// median share of their AC's enrollers.
     pub rejected_share: f64,
+    /// Not a threshold: an enroller with at most this many members is read once and sorted in
+    /// memory; more are streamed from the database in each order (memory stays flat).
+    pub in_memory_max: usize,
 }
 
 impl Default for Thresholds {
@@ -51,6 +54,7 @@ impl Default for Thresholds {
             hourly_max: 100,
             rejected_min: 10,
             rejected_share: 0.25,
+            in_memory_max: 500_000,
         }
     }
 }

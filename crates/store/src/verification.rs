@@ -94,6 +94,12 @@ pub struct Inbound {
     pub rejected: u64,
     /// Membership ids concerned.
     pub memberships: Vec<i64>,
+    /// The reply's code is none of those sent to this mobile (an attempt is counted; nothing
+    /// else happens).
+    pub wrong_code: bool,
+    /// A "NO" without a code from a mobile several waiting members share: nothing is done,
+    /// since it does not say whose membership it refuses.
+    pub needs_code: bool,
 }
 
 /// A flag for an office-bearer to review.

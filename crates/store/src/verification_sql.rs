@@ -5,6 +5,14 @@
 use crate::verification::*;
 use sangathan_core::verification::{self as vf, Reply, Status};
 
+/// Memberships made from sheets (the CLI's and the web app's imports): their enroller is whoever
+/// uploaded the file, so rules about enrollers' pace and peers leave them out.
+const SHEETS: &str = "('import', 'web-import')";
+
+fn is_sheet(channel: &str) -> bool {
+    matches!(channel, "import" | "web-import")
+}
+
 /// How the campaign of a wing verifies its members: the campaign running on `today`, else the
 /// latest one; every way when the wing has none.
 async fn methods_of_wing(c: &mut Conn, wing_id: i64, today: NaiveDate) -> Result<Vec<Method>> {
@@ -239,11 +247,17 @@ impl Verification for StoreImpl {
                         sqlx::query("UPDATE verification_codes SET attempts = attempts + 1 WHERE id = $1").bind(c.0).execute(&mut *tx).await?;
                     }
                     tx.commit().await?;
-                    return Err(FieldError::new("code", "wrong_code", "that is not the code that was sent", "यह भेजा गया कोड नहीं है").into());
+                    // Answered, not refused: a provider would send a refused message again.
+                    return Ok(Inbound { wrong_code: true, ..Inbound::default() });
                 }
                 hit
             }
-            _ => candidates.iter().collect(),
+            // "NO" refuses one membership; a household's mobile needs the code to say whose.
+            None if matches!(reply, Some(Reply::No(_))) && candidates.len() > 1 => {
+                tx.commit().await?;
+                return Ok(Inbound { needs_code: true, ..Inbound::default() });
+            }
+            None => candidates.iter().collect(),
         };
         let mut out = Inbound::default();
         let (to, reason, actor) = match reply {
@@ -307,7 +321,7 @@ impl Verification for StoreImpl {
         let sql = format!(
             "SELECT m.enrolled_by, CAST(SUM(CASE WHEN m.status = 'verified' THEN 1 ELSE 0 END) AS BIGINT), \
              CAST(SUM(CASE WHEN m.status = 'pending' THEN 1 ELSE 0 END) AS BIGINT), CAST(SUM(CASE WHEN m.status = 'rejected' THEN 1 ELSE 0 END) AS BIGINT) \
-             FROM memberships m WHERE {} AND {} AND m.channel NOT IN ('import', 'web-import') GROUP BY m.enrolled_by",
+             FROM memberships m WHERE {} AND {} AND m.channel NOT IN {SHEETS} GROUP BY m.enrolled_by",
             subtree_filter(&u),
             wings_filter(wings)
         );
@@ -558,6 +572,122 @@ async fn save_finding(c: &mut Conn, f: &Finding, unit_id: i64, now: DateTime<Utc
     Ok(if raised { (1, 0) } else { (0, 1) })
 }
 
+type RunFindings = (Vec<Finding>, Option<i64>);
+
+/// The per-enroller rules (runs of mobiles and EPIC serials, far apart, hourly rate) over one
+/// read of the enroller's counted members, sorted here.
+async fn enroller_in_memory(c: &mut Conn, who: &str, t: &Thresholds) -> Result<RunFindings> {
+    type Row = (i64, Option<String>, Option<String>, DateTime<Utc>, i64, Option<i64>, String);
+    let mut rows: Vec<Row> = sqlx::query_as(
+        "SELECT m.id, p.mobile, p.epic, m.enrolled_at, m.ac_id, CAST(a.district_id AS BIGINT), m.channel FROM memberships m \
+         JOIN people p ON p.id = m.person_id JOIN units a ON a.id = m.ac_id WHERE m.enrolled_by = $1 AND m.status IN ('pending', 'verified')",
+    )
+    .bind(who)
+    .fetch_all(&mut *c)
+    .await?;
+    let first_ac = rows.iter().filter(|r| r.1.is_some()).min_by_key(|r| (&r.1, r.0)).map(|r| r.4);
+    let mut found = Vec::new();
+    let mut runs = dt::Runs::new(who, "mobile", t);
+    let mut mobiles: Vec<(u64, i64)> =
+        rows.iter().filter_map(|r| r.1.as_ref().and_then(|m| Mobile::from_stored(m.clone()).national().parse::<u64>().ok()).map(|n| (n, r.0))).collect();
+    mobiles.sort_unstable();
+    for (n, id) in mobiles {
+        runs.push(id, n);
+    }
+    found.extend(runs.finish());
+    let mut epics = dt::Runs::new(who, "EPIC", t);
+    let mut serials: Vec<(String, u64, i64)> =
+        rows.iter().filter_map(|r| r.2.as_deref().and_then(dt::epic_serial).map(|(letters, n)| (letters, n, r.0))).collect();
+    serials.sort_unstable();
+    let mut series = String::new();
+    for (letters, n, id) in serials {
+        if letters != series {
+            epics.close();
+            series = letters;
+        }
+        epics.push(id, n);
+    }
+    found.extend(epics.finish());
+    rows.sort_unstable_by_key(|r| (r.3, r.0));
+    let mut far = dt::FarApart::new(who, t);
+    let mut hourly = dt::Hourly::new(who, t);
+    for (id, _, _, at, _, district, channel) in &rows {
+        if let Some(d) = district {
+            far.push(*at, *d, *id);
+        }
+        if !is_sheet(channel) {
+            hourly.push(*at, *id);
+        }
+    }
+    found.extend(far.finish());
+    found.extend(hourly.finish());
+    Ok((found, first_ac))
+}
+
+/// The same rules, streaming the enroller's members from the database in each order.
+async fn enroller_streamed(c: &mut Conn, who: &str, t: &Thresholds) -> Result<RunFindings> {
+    let mut found = Vec::new();
+    let mut runs = dt::Runs::new(who, "mobile", t);
+    let mut first_ac: Option<i64> = None;
+    {
+        let mut rows = sqlx::query_as::<_, (i64, String, i64)>(
+            "SELECT m.id, p.mobile, m.ac_id FROM memberships m JOIN people p ON p.id = m.person_id \
+             WHERE m.enrolled_by = $1 AND m.status IN ('pending', 'verified') AND p.mobile IS NOT NULL ORDER BY p.mobile",
+        )
+        .bind(who)
+        .fetch(&mut *c);
+        while let Some((id, mobile, ac)) = rows.try_next().await? {
+            first_ac.get_or_insert(ac);
+            // Stored as validated E.164; its ten digits as a number.
+            if let Ok(n) = Mobile::from_stored(mobile).national().parse::<u64>() {
+                runs.push(id, n);
+            }
+        }
+    }
+    found.extend(runs.finish());
+    let mut epics = dt::Runs::new(who, "EPIC", t);
+    let mut series = String::new();
+    {
+        let mut rows = sqlx::query_as::<_, (i64, String)>(
+            "SELECT m.id, p.epic FROM memberships m JOIN people p ON p.id = m.person_id \
+             WHERE m.enrolled_by = $1 AND m.status IN ('pending', 'verified') AND p.epic IS NOT NULL ORDER BY p.epic",
+        )
+        .bind(who)
+        .fetch(&mut *c);
+        while let Some((id, epic)) = rows.try_next().await? {
+            if let Some((letters, n)) = dt::epic_serial(&epic) {
+                if letters != series {
+                    epics.close();
+                    series = letters;
+                }
+                epics.push(id, n);
+            }
+        }
+    }
+    found.extend(epics.finish());
+    let mut far = dt::FarApart::new(who, t);
+    let mut hourly = dt::Hourly::new(who, t);
+    {
+        let mut rows = sqlx::query_as::<_, (i64, DateTime<Utc>, Option<i64>, String)>(
+            "SELECT m.id, m.enrolled_at, CAST(a.district_id AS BIGINT), m.channel FROM memberships m JOIN units a ON a.id = m.ac_id \
+             WHERE m.enrolled_by = $1 AND m.status IN ('pending', 'verified') ORDER BY m.enrolled_at",
+        )
+        .bind(who)
+        .fetch(&mut *c);
+        while let Some((id, at, district, channel)) = rows.try_next().await? {
+            if let Some(d) = district {
+                far.push(at, d, id);
+            }
+            if !is_sheet(&channel) {
+                hourly.push(at, id);
+            }
+        }
+    }
+    found.extend(far.finish());
+    found.extend(hourly.finish());
+    Ok((found, first_ac))
+}
+
 #[async_trait]
 impl Detection for StoreImpl {
     async fn detect(&self, t: &Thresholds, now: DateTime<Utc>) -> Result<DetectRun> {
@@ -655,7 +785,7 @@ impl StoreImpl {
             for chunk in acs.chunks(20) {
                 let rows: Vec<(String, String, i64, i64)> = sqlx::query_as(AssertSqlSafe(format!(
                     "SELECT m.enrolled_by, a.code, a.id, COUNT(*) FROM memberships m JOIN units a ON a.id = m.ac_id \
-                     WHERE m.ac_id IN ({}) AND m.status IN {COUNTED} AND m.channel <> 'import' GROUP BY m.enrolled_by, a.code, a.id",
+                     WHERE m.ac_id IN ({}) AND m.status IN {COUNTED} AND m.channel NOT IN {SHEETS} GROUP BY m.enrolled_by, a.code, a.id",
                     id_list(chunk)
                 )))
                 .fetch_all(&mut *c)
@@ -664,7 +794,7 @@ impl StoreImpl {
                 for (row, mut f) in dt::padding(&counts, t) {
                     let (who, ac_id) = (&rows[row].0, rows[row].2);
                     f.members = sqlx::query_scalar(AssertSqlSafe(format!(
-                        "SELECT id FROM memberships WHERE ac_id = $1 AND enrolled_by = $2 AND status IN {COUNTED} AND channel <> 'import' ORDER BY id"
+                        "SELECT id FROM memberships WHERE ac_id = $1 AND enrolled_by = $2 AND status IN {COUNTED} AND channel NOT IN {SHEETS} ORDER BY id"
                     )))
                     .bind(ac_id)
                     .bind(who)
@@ -675,7 +805,7 @@ impl StoreImpl {
                 let rows: Vec<(String, String, i64, i64, i64)> = sqlx::query_as(AssertSqlSafe(format!(
                     "SELECT m.enrolled_by, a.code, a.id, CAST(SUM(CASE WHEN m.status = 'verified' THEN 1 ELSE 0 END) AS BIGINT), \
                      CAST(SUM(CASE WHEN m.status = 'rejected' THEN 1 ELSE 0 END) AS BIGINT) FROM memberships m JOIN units a ON a.id = m.ac_id \
-                     WHERE m.ac_id IN ({}) AND m.status IN ('verified', 'rejected') AND m.channel <> 'import' GROUP BY m.enrolled_by, a.code, a.id",
+                     WHERE m.ac_id IN ({}) AND m.status IN ('verified', 'rejected') AND m.channel NOT IN {SHEETS} GROUP BY m.enrolled_by, a.code, a.id",
                     id_list(chunk)
                 )))
                 .fetch_all(&mut *c)
@@ -684,9 +814,9 @@ impl StoreImpl {
                 for (row, mut f) in dt::rejections(&checked, t) {
                     let (who, ac_id) = (&rows[row].0, rows[row].2);
                     // Those still to check, and those already rejected (the evidence).
-                    f.members = sqlx::query_scalar(
-                        "SELECT id FROM memberships WHERE ac_id = $1 AND enrolled_by = $2 AND status IN ('pending', 'rejected') AND channel <> 'import' ORDER BY id",
-                    )
+                    f.members = sqlx::query_scalar(AssertSqlSafe(format!(
+                        "SELECT id FROM memberships WHERE ac_id = $1 AND enrolled_by = $2 AND status IN ('pending', 'rejected') AND channel NOT IN {SHEETS} ORDER BY id"
+                    )))
                     .bind(ac_id)
                     .bind(who)
                     .fetch_all(&mut *c)
@@ -697,65 +827,11 @@ impl StoreImpl {
             // Runs of mobiles and EPIC serials, and one enroller in two districts within minutes:
             // each enroller's members streamed in order, so memory stays flat however many.
             for who in &enrollers {
-                let mut found = Vec::new();
-                let mut runs = dt::Runs::new(who, "mobile", t);
-                let mut first_ac: Option<i64> = None;
-                {
-                    let mut rows = sqlx::query_as::<_, (i64, String, i64)>(
-                        "SELECT m.id, p.mobile, m.ac_id FROM memberships m JOIN people p ON p.id = m.person_id \
-                         WHERE m.enrolled_by = $1 AND m.status IN ('pending', 'verified') AND p.mobile IS NOT NULL ORDER BY p.mobile",
-                    )
-                    .bind(who)
-                    .fetch(&mut *c);
-                    while let Some((id, mobile, ac)) = rows.try_next().await? {
-                        first_ac.get_or_insert(ac);
-                        // Stored as validated E.164; its ten digits as a number.
-                        if let Ok(n) = Mobile::from_stored(mobile).national().parse::<u64>() {
-                            runs.push(id, n);
-                        }
-                    }
-                }
-                found.extend(runs.finish());
-                let mut epics = dt::Runs::new(who, "EPIC", t);
-                let mut series = String::new();
-                {
-                    let mut rows = sqlx::query_as::<_, (i64, String)>(
-                        "SELECT m.id, p.epic FROM memberships m JOIN people p ON p.id = m.person_id \
-                         WHERE m.enrolled_by = $1 AND m.status IN ('pending', 'verified') AND p.epic IS NOT NULL ORDER BY p.epic",
-                    )
-                    .bind(who)
-                    .fetch(&mut *c);
-                    while let Some((id, epic)) = rows.try_next().await? {
-                        if let Some((letters, n)) = dt::epic_serial(&epic) {
-                            if letters != series {
-                                epics.close();
-                                series = letters;
-                            }
-                            epics.push(id, n);
-                        }
-                    }
-                }
-                found.extend(epics.finish());
-                let mut far = dt::FarApart::new(who, t);
-                let mut hourly = dt::Hourly::new(who, t);
-                {
-                    let mut rows = sqlx::query_as::<_, (i64, DateTime<Utc>, Option<i64>, String)>(
-                        "SELECT m.id, m.enrolled_at, CAST(a.district_id AS BIGINT), m.channel FROM memberships m JOIN units a ON a.id = m.ac_id \
-                         WHERE m.enrolled_by = $1 AND m.status IN ('pending', 'verified') ORDER BY m.enrolled_at",
-                    )
-                    .bind(who)
-                    .fetch(&mut *c);
-                    while let Some((id, at, district, channel)) = rows.try_next().await? {
-                        if let Some(d) = district {
-                            far.push(at, d, id);
-                        }
-                        if channel != "import" {
-                            hourly.push(at, id);
-                        }
-                    }
-                }
-                found.extend(far.finish());
-                found.extend(hourly.finish());
+                // One read of the enroller's members, sorted here three ways; an enroller with
+                // more than `in_memory_max` members is streamed from the database in each order
+                // instead, so memory stays flat however many.
+                let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM memberships WHERE enrolled_by = $1").bind(who).fetch_one(&mut *c).await?;
+                let (found, first_ac) = if n as usize <= t.in_memory_max { enroller_in_memory(c, who, t).await? } else { enroller_streamed(c, who, t).await? };
                 for f in found {
                     let ac = match f.members.first() {
                         Some(m) => sqlx::query_scalar::<_, i64>("SELECT ac_id FROM memberships WHERE id = $1").bind(*m).fetch_one(&mut *c).await?,

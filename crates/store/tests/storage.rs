@@ -70,6 +70,9 @@ on_both!(
     merges_carry_verified_counts,
     each_rule_fires_on_its_case_and_stays_quiet_otherwise,
     corrections_are_listed_in_scope_and_applied_through_the_identity_rules,
+    corrections_never_hand_over_a_login,
+    corrections_take_their_locks_at_once,
+    photos_added_at_once_take_different_places,
 );
 
 fn start() -> NaiveDate {
@@ -2129,7 +2132,10 @@ async fn enrol_as(s: &DynStore, who: &str, at: chrono::DateTime<Utc>, e: &Enrolm
 async fn each_rule_fires_on_its_case_and_stays_quiet_otherwise(db: TestDb) {
     use sangathan_core::detection::Thresholds;
     let s = mini(&db).await;
-    let t = Thresholds { rate_min: 5, address_max: 4, hourly_max: 11, ..Thresholds::default() };
+    // Small enrollers are read once and sorted in memory; every second backend run streams
+    // them instead (the path for enrollers with very many members): the same flags either way.
+    let in_memory_max = if db.url.starts_with("sqlite:") { 500_000 } else { 0 };
+    let t = Thresholds { rate_min: 5, address_max: 4, hourly_max: 11, in_memory_max, ..Thresholds::default() };
     let now = Utc::now();
     let hour = |h: i64| now - Duration::days(3) + Duration::hours(h);
     // Honest workers: three at AC 1, a few members each, random-looking numbers, no addresses.
@@ -2221,6 +2227,7 @@ async fn each_rule_fires_on_its_case_and_stays_quiet_otherwise(db: TestDb) {
 /// Corrections: listed by subtree and wing; applied through the enrolment's checks and the
 /// identity rules (a refusal writes nothing and leaves the request open); declined; decided once.
 async fn corrections_are_listed_in_scope_and_applied_through_the_identity_rules(db: TestDb) {
+    use sangathan_store::corrections::Reviewer;
     let s = mini(&db).await;
     let sita = enrol(&s, &enr("Sita Devi", Some("9811100011"), Some("SIT1234567"), "TS-AC-1-B0001")).await.unwrap().person_id;
     let gita = enrol(&s, &enr("Gita Devi", Some("9811100011"), Some("GIT7654321"), "TS-AC-1-B0001")).await.unwrap().person_id;
@@ -2264,7 +2271,7 @@ async fn corrections_are_listed_in_scope_and_applied_through_the_identity_rules(
         (young, "birth_year", "under_18"),
         (bad_mobile, "mobile", "invalid_mobile"),
     ] {
-        match s.apply_correction(id, clock::now()).await {
+        match s.apply_correction(id, &Reviewer::default(), clock::now()).await {
             Err(StoreError::Invalid(i)) => {
                 assert_eq!(i.code(), code, "{i:?}");
                 assert_eq!(i.0[0].field, field);
@@ -2279,7 +2286,7 @@ async fn corrections_are_listed_in_scope_and_applied_through_the_identity_rules(
     // Applied: the name trimmed and NFC (and found by search), the mobile as E.164, the
     // gender and the birth year as enrolment parses them.
     for id in [rename, remobile, gender, year] {
-        assert!(s.apply_correction(id, clock::now()).await.unwrap().resolved_at.is_some());
+        assert!(s.apply_correction(id, &Reviewer::default(), clock::now()).await.unwrap().resolved_at.is_some());
     }
     let now = s.member(sita).await.unwrap().unwrap();
     assert_eq!(now.name, "Sita Kumari");
@@ -2293,21 +2300,184 @@ async fn corrections_are_listed_in_scope_and_applied_through_the_identity_rules(
     assert_eq!(s.people_on_mobile("+919811100011").await.unwrap(), vec![gita]);
     assert_eq!(s.people_on_mobile("+919822222222").await.unwrap(), vec![sita]);
     // Now that she left Gita's mobile, the name that clashed there no longer does.
-    assert!(s.apply_correction(clash_name, clock::now()).await.is_ok());
+    assert!(s.apply_correction(clash_name, &Reviewer::default(), clock::now()).await.is_ok());
     assert_eq!(s.member(sita).await.unwrap().unwrap().name, "Gita  Devi");
 
     // Declined: closed, nothing changed; a decided request is not decided again.
     let d = s.decline_correction(address, clock::now()).await.unwrap();
     assert!(d.resolved_at.is_some());
     assert_eq!(s.member(gita).await.unwrap().unwrap().address, None);
-    assert!(matches!(s.apply_correction(address, clock::now()).await, Err(StoreError::Refused(_))));
-    assert!(matches!(s.decline_correction(rename, clock::now()).await, Err(StoreError::Refused(_))));
-    assert!(matches!(s.apply_correction(999_999, clock::now()).await, Err(StoreError::NotFound)));
+    assert_eq!(code_of(s.apply_correction(address, &Reviewer::default(), clock::now()).await.unwrap_err()), "correction_decided");
+    assert_eq!(code_of(s.decline_correction(rename, clock::now()).await.unwrap_err()), "correction_decided");
+    assert!(matches!(s.apply_correction(999_999, &Reviewer::default(), clock::now()).await, Err(StoreError::NotFound)));
     assert_eq!(ids(s.open_corrections("TS-AC-1", &Wings::All, 0, 100).await.unwrap().unwrap()), vec![clash_epic, young, bad_mobile]);
 
     let names = s.people_names(&[sita, gita, 999_999]).await.unwrap();
     assert_eq!(names.get(&gita).map(String::as_str), Some("Gita Devi"));
     assert_eq!(names.len(), 2);
+}
+
+/// Users log in with the mobile on their person record (a one-time code to it is enough), so a
+/// correction never hands over a login: only a state admin changes a user's mobile, never onto a
+/// mobile another user logs in with, and nobody applies a correction they asked for.
+async fn corrections_never_hand_over_a_login(db: TestDb) {
+    use sangathan_store::corrections::Reviewer;
+    let s = mini(&db).await;
+    let on = start();
+    let admin = appoint(&s, 61, Role::StateAdmin, "TS", "party", on).await;
+    let other_admin = appoint(&s, 62, Role::StateAdmin, "TS", "party", on).await;
+    let ac = appoint(&s, 63, Role::AcIncharge, "TS-AC-1", "party", on).await;
+    let colleague = appoint(&s, 64, Role::AcIncharge, "TS-AC-1", "party", on).await;
+    let member = enrol(&s, &enr("Lata Devi", Some("9811100031"), None, "TS-AC-1-B0001")).await.unwrap().person_id;
+    let by = |p: i64, state_admin: bool| Reviewer { person_id: Some(p), state_admin };
+    let login = |m: &'static str| {
+        let s = s.clone();
+        async move { s.user_by_mobile(m).await.unwrap().map(|u| u.person_id) }
+    };
+    let refused = |r: Result<sangathan_store::CorrectionRequest, StoreError>, field: &str, code: &str| match r {
+        Err(StoreError::Invalid(i)) => {
+            assert_eq!((i.code(), i.0[0].field.as_str()), (code, field), "{i:?}");
+            assert!(!i.0[0].en.is_empty() && !i.0[0].hi.is_empty());
+        }
+        other => panic!("{code}: {other:?}"),
+    };
+
+    // The takeover: an AC in-charge asks for the state admin's mobile to become their own SIM.
+    let takeover = s.file_correction(admin, "mobile", "98111 99999", Some(ac)).await.unwrap();
+    refused(s.apply_correction(takeover, &by(ac, false), clock::now()).await, "correction", "own_correction");
+    refused(s.apply_correction(takeover, &by(colleague, false), clock::now()).await, "mobile", "user_mobile");
+    refused(s.apply_correction(takeover, &Reviewer::default(), clock::now()).await, "mobile", "user_mobile");
+    assert_eq!(login("+917000000061").await, Some(admin), "the state admin still logs in with their mobile");
+    assert_eq!(login("+919811199999").await, None);
+    assert!(s.correction(takeover).await.unwrap().unwrap().resolved_at.is_none());
+    // A state admin does not apply what they asked for either.
+    let own = s.file_correction(member, "address", "Ward 7", Some(other_admin)).await.unwrap();
+    refused(s.apply_correction(own, &by(other_admin, true), clock::now()).await, "correction", "own_correction");
+    assert!(s.apply_correction(own, &by(admin, true), clock::now()).await.is_ok());
+    // One login per mobile: not even a state admin moves a user onto another user's mobile.
+    let onto_user = s.file_correction(admin, "mobile", "7000000063", Some(member)).await.unwrap();
+    refused(s.apply_correction(onto_user, &by(other_admin, true), clock::now()).await, "mobile", "mobile_has_user");
+    assert_eq!(login("+917000000063").await, Some(ac));
+    // A state admin may move a user to a fresh mobile: the login moves with it.
+    assert!(s.apply_correction(takeover, &by(other_admin, true), clock::now()).await.is_ok());
+    assert_eq!(login("+919811199999").await, Some(admin));
+    assert_eq!(login("+917000000061").await, None);
+    // A member without a login may join a user's mobile (a household): the login stays the user's.
+    let household = s.file_correction(member, "mobile", "7000000063", Some(member)).await.unwrap();
+    assert!(s.apply_correction(household, &by(ac, false), clock::now()).await.is_ok());
+    assert_eq!(login("+917000000063").await, Some(ac));
+    // A disabled user still counts as one: their mobile is the state admin's to change.
+    assert!(s.disable_user(colleague).await.unwrap());
+    let disabled = s.file_correction(colleague, "mobile", "9811100032", Some(member)).await.unwrap();
+    refused(s.apply_correction(disabled, &by(ac, false), clock::now()).await, "mobile", "user_mobile");
+    // Only the fields a review applies are filed.
+    assert_eq!(code_of(s.file_correction(member, "unit", "TS-AC-2", Some(member)).await.unwrap_err()), "unknown_field");
+    assert!(s.verify().await.unwrap().is_empty());
+}
+
+/// Applying a correction takes every key it needs in one sorted call: corrections, merges and
+/// enrolments on the same people and mobiles at the same moment all finish (no deadlock).
+async fn corrections_take_their_locks_at_once(db: TestDb) {
+    use sangathan_store::corrections::Reviewer;
+    let s = mini(&db).await;
+    const N: usize = 8;
+    for round in 0..3 {
+        let mobile = |set: usize, i: usize| format!("98{round}1{set}002{i:02}");
+        let mut people = Vec::new();
+        let mut dups = Vec::new();
+        for i in 0..N {
+            let p = enrol(&s, &enr(&format!("Person Number {round} {i}"), Some(&mobile(0, i)), None, "TS-AC-1-B0001")).await.unwrap();
+            let q = enrol(&s, &enr(&format!("Other Number {round} {i}"), Some(&mobile(1, i)), None, "TS-AC-1-B0002")).await.unwrap();
+            people.push(p.person_id);
+            dups.push(q.person_id);
+        }
+        let mut ids = Vec::new();
+        for (i, p) in people.iter().enumerate() {
+            // Each moves to the next one's mobile; each is renamed.
+            ids.push(s.file_correction(*p, "mobile", &mobile(0, (i + 1) % N), None).await.unwrap());
+            ids.push(s.file_correction(*p, "name", &format!("Renamed Person {round} {i}"), None).await.unwrap());
+        }
+        let mut tasks = Vec::new();
+        for id in ids {
+            let s = s.clone();
+            tasks.push(tokio::spawn(async move { s.apply_correction(id, &Reviewer::default(), clock::now()).await.map(|_| ()) }));
+        }
+        for i in 0..N {
+            let (s1, s2) = (s.clone(), s.clone());
+            let (from, into) = (dups[i], people[(i + 1) % N]);
+            tasks.push(tokio::spawn(async move { s1.merge(from, into, "admin").await.map(|_| ()) }));
+            let e = enr(&format!("New Person {round} {i}"), Some(&mobile(0, i)), None, "TS-AC-1-B0001");
+            tasks.push(tokio::spawn(async move { enrol(&s2, &e).await.map(|_| ()) }));
+        }
+        for t in tasks {
+            match t.await.unwrap() {
+                Ok(()) | Err(StoreError::Invalid(_)) => {}
+                Err(other) => panic!("round {round}: {other:?}"),
+            }
+        }
+    }
+    assert!(s.verify().await.unwrap().is_empty(), "{:?}", s.verify().await.unwrap());
+}
+
+/// Photos added to a meeting at the same moment take different places (none replaces another);
+/// a fourth is refused; the explicit place of `put_photo` still replaces.
+async fn photos_added_at_once_take_different_places(db: TestDb) {
+    let s = mini(&db).await;
+    let ac = appoint(&s, 71, Role::AcIncharge, "TS-AC-1", "party", start()).await;
+    let meeting = NewMeeting {
+        wing: "party".into(),
+        venue: "TS-AC-1-B0001".into(),
+        date: clock::today() - Duration::days(1),
+        time: chrono::NaiveTime::from_hms_opt(10, 0, 0).unwrap(),
+        minutes: 120,
+        kind: "booth".into(),
+        chair: None,
+        organiser: Some(ac),
+        due_hours: 48,
+    };
+    let m = s.add_meeting(&meeting, "admin").await.unwrap();
+    let jpeg = |fill: u8| {
+        let mut v = vec![0xFF, 0xD8, 0xFF, 0xE0];
+        v.resize(2000, fill);
+        v
+    };
+    let (one, two) = (jpeg(1), jpeg(2));
+    let (a, b) = tokio::join!(s.add_photo(m.id, &one, "one"), s.add_photo(m.id, &two, "two"));
+    let (a, b) = (a.unwrap().n, b.unwrap().n);
+    assert_ne!(a, b, "two photos at once take two places");
+    assert_eq!(s.photo(m.id, a).await.unwrap().unwrap().1, jpeg(1));
+    assert_eq!(s.photo(m.id, b).await.unwrap().unwrap().1, jpeg(2));
+    // Four at once on a fresh meeting: three places, one refusal, nothing replaced.
+    let m2 = s.add_meeting(&NewMeeting { date: clock::today() - Duration::days(2), ..meeting }, "admin").await.unwrap();
+    let mut tasks = Vec::new();
+    for fill in 1..=4u8 {
+        let s = s.clone();
+        let bytes = jpeg(fill);
+        tasks.push(tokio::spawn(async move { (fill, s.add_photo(m2.id, &bytes, "x").await) }));
+    }
+    let mut placed = Vec::new();
+    let mut full = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            (fill, Ok(info)) => placed.push((info.n, fill)),
+            (_, Err(e)) => {
+                assert_eq!(code_of(e), "photos_full");
+                full += 1;
+            }
+        }
+    }
+    placed.sort();
+    assert_eq!((placed.iter().map(|p| p.0).collect::<Vec<_>>(), full), (vec![1, 2, 3], 1));
+    for (n, fill) in &placed {
+        assert_eq!(s.photo(m2.id, *n).await.unwrap().unwrap().1, jpeg(*fill));
+    }
+    // The explicit place replaces; a freed place is taken again; the checks hold.
+    s.put_photo(m2.id, 2, &jpeg(9), "x").await.unwrap();
+    assert_eq!(s.photo(m2.id, 2).await.unwrap().unwrap().1, jpeg(9));
+    assert!(s.delete_photo(m2.id, 1).await.unwrap());
+    assert_eq!(s.add_photo(m2.id, &jpeg(8), "x").await.unwrap().n, 1);
+    assert_eq!(code_of(s.add_photo(m.id, b"<svg>", "x").await.unwrap_err()), "not_an_image");
+    assert_eq!(code_of(s.add_photo(999_999, &jpeg(1), "x").await.unwrap_err()), "unknown_meeting");
 }
 
 async fn outbox_retries_back_off_and_give_up(db: TestDb) {

@@ -209,7 +209,7 @@ pub async fn request_missed_call(caller: Caller, State(state): State<AppState>, 
         (status = 200, description = "Read", body = InboundAnswer),
         (status = 401, description = "Wrong secret", body = ErrorBody),
         (status = 403, description = "No inbound secret is configured: the webhook is off", body = ErrorBody),
-        (status = 422, description = "Not a mobile number, or a reply with a wrong code", body = ErrorBody),
+        (status = 422, description = "Not a mobile number, or not an inbound message", body = ErrorBody),
     )
 )]
 pub async fn inbound(State(state): State<AppState>, headers: axum::http::HeaderMap, body: axum::body::Bytes) -> Result<Response, ApiError> {
@@ -231,7 +231,7 @@ pub async fn inbound(State(state): State<AppState>, headers: axum::http::HeaderM
             None => {
                 return Ok(AuditNote::new("inbound-confirmation", Some("not understood".into()))
                     .actor("provider".into())
-                    .on(Json(InboundAnswer { understood: false, verified: 0, rejected: 0 })));
+                    .on(Json(InboundAnswer { understood: false, verified: 0, rejected: 0, wrong_code: false, needs_code: false })));
             }
         },
         _ => {
@@ -243,7 +243,7 @@ pub async fn inbound(State(state): State<AppState>, headers: axum::http::HeaderM
     let r = state.store.inbound_confirmation(&msg.from, reply.as_ref(), clock::now()).await?;
     Ok(AuditNote::new("inbound-confirmation", Some(format!("{} verified, {} rejected", r.verified, r.rejected)))
         .actor("provider".into())
-        .on(Json(InboundAnswer { understood: true, verified: r.verified, rejected: r.rejected })))
+        .on(Json(InboundAnswer { understood: true, verified: r.verified, rejected: r.rejected, wrong_code: r.wrong_code, needs_code: r.needs_code })))
 }
 
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
@@ -252,6 +252,11 @@ pub struct InboundAnswer {
     pub understood: bool,
     pub verified: u64,
     pub rejected: u64,
+    /// The reply's code was not one sent to this mobile (nothing done; answered 200 so that the
+    /// provider does not send it again).
+    pub wrong_code: bool,
+    /// A "NO" without its code from a mobile several waiting members share (nothing done).
+    pub needs_code: bool,
 }
 
 #[derive(Debug, Deserialize, Serialize, ToSchema)]

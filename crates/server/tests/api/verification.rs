@@ -153,7 +153,8 @@ pub async fn missed_calls_replies_and_campaign_methods(backend: Backend) {
     // A reply with the code verifies; a reply with a wrong code is refused; gibberish is read, not acted on.
     let code = last_missed_call_code(&app).await;
     let wrong = if code == "000000" { "111111" } else { "000000" };
-    hook(json!({"from": mobiles[2], "kind": "sms", "text": format!("YES {wrong}")}), "provider-secret-0123456789").await.expect(422);
+    let w = hook(json!({"from": mobiles[2], "kind": "sms", "text": format!("YES {wrong}")}), "provider-secret-0123456789").await.expect(200);
+    assert_eq!((w["wrong_code"].as_bool(), w["verified"].as_u64()), (Some(true), Some(0)), "answered, not refused: {w}");
     let huh = hook(json!({"from": mobiles[2], "kind": "sms", "text": "who is this?"}), "provider-secret-0123456789").await.expect(200);
     assert_eq!(huh["understood"], false);
     let yes = hook(json!({"from": mobiles[2], "kind": "sms", "text": format!("yes {code}")}), "provider-secret-0123456789").await.expect(200);
@@ -165,6 +166,26 @@ pub async fn missed_calls_replies_and_campaign_methods(backend: Backend) {
     let after = app.get("/api/v1/units/TS-AC-1/progress").await.expect(200)["unit"]["achieved"].as_i64().unwrap();
     assert_eq!(after, before - 1);
     assert_eq!(app.store.membership_state(ids[1]).await.unwrap().unwrap().status, "rejected");
+
+    // A household shares one mobile: "NO" without a code says nobody's name, so nothing is
+    // done; with the code it refuses exactly that membership.
+    let mut home = Vec::new();
+    for name in ["Sita Devi", "Gita Devi"] {
+        let mut p = person("TS-AC-1-B0001");
+        p["name"] = json!(name);
+        p["mobile"] = json!("9876512345");
+        let e = as_user(&app, &worker, Method::POST, "/api/v1/members", Some(&p)).await.expect(201);
+        let m = app.get(&format!("/api/v1/members/{}", e["person_id"])).await.expect(200);
+        let id = m["memberships"][0]["id"].as_i64().unwrap();
+        as_user(&app, &worker, Method::POST, &format!("/api/v1/memberships/{id}/missed-call"), None).await.expect_status(202);
+        home.push((id, last_missed_call_code(&app).await));
+    }
+    let vague = hook(json!({"from": "9876512345", "kind": "sms", "text": "NO"}), "provider-secret-0123456789").await.expect(200);
+    assert_eq!((vague["needs_code"].as_bool(), vague["rejected"].as_u64()), (Some(true), Some(0)), "{vague}");
+    let no = hook(json!({"from": "9876512345", "kind": "sms", "text": format!("NO {}", home[1].1)}), "provider-secret-0123456789").await.expect(200);
+    assert_eq!(no["rejected"], 1, "{no}");
+    assert_eq!(app.store.membership_state(home[1].0).await.unwrap().unwrap().status, "rejected");
+    assert_eq!(app.store.membership_state(home[0].0).await.unwrap().unwrap().status, "pending");
 
     // A campaign verifying only by an officer's check: codes and missed calls are refused with
     // the field named, in both languages; the office-bearer's check works.
