@@ -840,29 +840,28 @@ impl StoreImpl {
                     findings.push((f, ac));
                 }
             }
-            // Crowded booths: one address, or one name, shared by too many.
+            // Crowded booths: one address, or one name, shared by too many. One read of each
+            // 500 booths' counted members, grouped here both ways.
             for chunk in booths.chunks(500) {
-                for (kind, col, max) in [("address", "LOWER(TRIM(p.address))", t.address_max), ("name", "p.name_key", t.name_max)] {
-                    let rows: Vec<(i64, String, Option<String>)> = sqlx::query_as(AssertSqlSafe(format!(
-                        "SELECT m.unit_id, u.code, {col} FROM memberships m JOIN people p ON p.id = m.person_id JOIN units u ON u.id = m.unit_id \
-                         WHERE m.unit_id IN ({}) AND m.status IN {COUNTED} AND {col} IS NOT NULL AND {col} <> '' \
-                         GROUP BY m.unit_id, u.code, {col} HAVING COUNT(*) > $1",
-                        id_list(chunk)
-                    )))
-                    .bind(max as i64)
-                    .fetch_all(&mut *c)
-                    .await?;
-                    for (unit_id, code, value) in rows {
-                        let Some(value) = value else { continue };
-                        let ids: Vec<i64> = sqlx::query_scalar(AssertSqlSafe(format!(
-                            "SELECT m.id FROM memberships m JOIN people p ON p.id = m.person_id WHERE m.unit_id = $1 AND {col} = $2 \
-                             AND m.status IN {COUNTED} ORDER BY m.id"
-                        )))
-                        .bind(unit_id)
-                        .bind(&value)
-                        .fetch_all(&mut *c)
-                        .await?;
-                        for f in dt::crowded(kind, &[(code.clone(), value.clone(), ids)], t) {
+                let rows: Vec<(i64, String, i64, Option<String>, Option<String>)> = sqlx::query_as(AssertSqlSafe(format!(
+                    "SELECT m.unit_id, u.code, m.id, LOWER(TRIM(p.address)), p.name_key FROM memberships m JOIN people p ON p.id = m.person_id \
+                     JOIN units u ON u.id = m.unit_id WHERE m.unit_id IN ({}) AND m.status IN {COUNTED} ORDER BY m.id",
+                    id_list(chunk)
+                )))
+                .fetch_all(&mut *c)
+                .await?;
+                let mut groups: BTreeMap<(i64, &'static str, String), (String, Vec<i64>)> = BTreeMap::new();
+                for (unit_id, code, id, address, name) in rows {
+                    for (kind, value) in [("address", address), ("name", name)] {
+                        if let Some(v) = value.filter(|v| !v.is_empty()) {
+                            groups.entry((unit_id, kind, v)).or_insert_with(|| (code.clone(), Vec::new())).1.push(id);
+                        }
+                    }
+                }
+                for ((unit_id, kind, value), (code, ids)) in groups {
+                    let max = if kind == "address" { t.address_max } else { t.name_max };
+                    if ids.len() > max {
+                        for f in dt::crowded(kind, &[(code, value, ids)], t) {
                             findings.push((f, unit_id));
                         }
                     }
