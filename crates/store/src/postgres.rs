@@ -44,11 +44,6 @@ impl PgStore {
         None
     }
 
-    /// PostgreSQL's readers do not hold writers' log back: nothing to do.
-    async fn let_writers_checkpoint(pace: &mut Pace) {
-        pace.0 = std::time::Instant::now();
-    }
-
     /// PostgreSQL spills big sorts to disk by itself (`work_mem`).
     async fn long_reads(_c: &mut Conn, _on: bool) -> Result<()> {
         Ok(())

@@ -81,17 +81,6 @@ impl SqliteStore {
         Ok(())
     }
 
-    /// A long run of reads (detection) stands back for 100 ms every 2 s: with a reader always
-    /// inside the WAL it can never restart, grows while enrolments go on, and every page read
-    /// (the detection's too) searches more of it. In the pause the writer's checkpoint
-    /// completes and the next write starts the WAL afresh.
-    async fn let_writers_checkpoint(pace: &mut Pace) {
-        if pace.0.elapsed() >= std::time::Duration::from_secs(2) {
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-            pace.0 = std::time::Instant::now();
-        }
-    }
-
     /// One writer at a time already serialises everything.
     async fn lock_keys(_c: &mut Conn, _keys: &[String]) -> Result<()> {
         Ok(())

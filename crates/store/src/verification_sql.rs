@@ -5,15 +5,6 @@
 use crate::verification::*;
 use sangathan_core::verification::{self as vf, Reply, Status};
 
-/// When detection last stood back for the writers (see `let_writers_checkpoint`).
-struct Pace(std::time::Instant);
-
-impl Default for Pace {
-    fn default() -> Self {
-        Pace(std::time::Instant::now())
-    }
-}
-
 /// Memberships made from sheets (the CLI's and the web app's imports): their enroller is whoever
 /// uploaded the file, so rules about enrollers' pace and peers leave them out.
 const SHEETS: &str = "('import', 'web-import')";
@@ -791,9 +782,7 @@ impl StoreImpl {
             let booths: Vec<i64> = touched.iter().map(|x| x.2).collect::<HashSet<_>>().into_iter().collect();
             // Padding and rejections: enrollers against the median of their AC (imports are sheets,
             // not enrollers). A few ACs at a time keeps each sort small.
-            let mut pace = Pace::default();
             for chunk in acs.chunks(20) {
-                Self::let_writers_checkpoint(&mut pace).await;
                 let rows: Vec<(String, String, i64, i64)> = sqlx::query_as(AssertSqlSafe(format!(
                     "SELECT m.enrolled_by, a.code, a.id, COUNT(*) FROM memberships m JOIN units a ON a.id = m.ac_id \
                      WHERE m.ac_id IN ({}) AND m.status IN {COUNTED} AND m.channel NOT IN {SHEETS} GROUP BY m.enrolled_by, a.code, a.id",
@@ -838,7 +827,6 @@ impl StoreImpl {
             // Runs of mobiles and EPIC serials, and one enroller in two districts within minutes:
             // each enroller's members streamed in order, so memory stays flat however many.
             for who in &enrollers {
-                Self::let_writers_checkpoint(&mut pace).await;
                 // One read of the enroller's members, sorted here three ways; an enroller with
                 // more than `in_memory_max` members is streamed from the database in each order
                 // instead, so memory stays flat however many.
@@ -855,7 +843,6 @@ impl StoreImpl {
             // Crowded booths: one address, or one name, shared by too many. One read of each
             // 500 booths' counted members, grouped here both ways.
             for chunk in booths.chunks(500) {
-                Self::let_writers_checkpoint(&mut pace).await;
                 let rows: Vec<(i64, String, i64, Option<String>, Option<String>)> = sqlx::query_as(AssertSqlSafe(format!(
                     "SELECT m.unit_id, u.code, m.id, LOWER(TRIM(p.address)), p.name_key FROM memberships m JOIN people p ON p.id = m.person_id \
                      JOIN units u ON u.id = m.unit_id WHERE m.unit_id IN ({}) AND m.status IN {COUNTED} ORDER BY m.id",
