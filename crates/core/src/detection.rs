@@ -33,8 +33,11 @@ pub struct Thresholds {
     /// An enroller whose members were checked (verified or rejected) at least this many times...
     pub rejected_min: usize,
     /// ...and of whom more than this share were rejected, and more than `rate_factor` times the
-    /// median share of their AC's enrollers.
+    /// median share of their AC's enrollers...
     pub rejected_share: f64,
+    /// ...and that many rejections would happen by chance less often than this at the rate of
+    /// the AC's other enrollers (at least 1 %).
+    pub rejected_chance: f64,
     /// Not a threshold: an enroller with at most this many members is read once and sorted in
     /// memory; more are streamed from the database in each order (memory stays flat).
     pub in_memory_max: usize,
@@ -54,6 +57,7 @@ impl Default for Thresholds {
             hourly_max: 100,
             rejected_min: 10,
             rejected_share: 0.25,
+            rejected_chance: 1e-6,
             in_memory_max: 500_000,
         }
     }
@@ -61,7 +65,7 @@ impl Default for Thresholds {
 
 impl Thresholds {
     /// The settings by name (the server reads each from `SANGATHAN_DETECT_<NAME>`, upper-case).
-    pub const NAMES: [&'static str; 11] = [
+    pub const NAMES: [&'static str; 12] = [
         "rate_factor",
         "rate_min",
         "run_length",
@@ -73,6 +77,7 @@ impl Thresholds {
         "hourly_max",
         "rejected_min",
         "rejected_share",
+        "rejected_chance",
     ];
 
     /// Change one setting; a bad name or value is refused, saying which and why.
@@ -96,6 +101,7 @@ impl Thresholds {
             "hourly_max" => self.hourly_max = whole(1)? as usize,
             "rejected_min" => self.rejected_min = whole(1)? as usize,
             "rejected_share" => self.rejected_share = real(0.0, 1.0)?,
+            "rejected_chance" => self.rejected_chance = real(0.0, 1.0)?,
             _ => return Err(format!("no detection setting is called {name}")),
         }
         Ok(())
@@ -274,11 +280,23 @@ pub fn rejections(rows: &[(String, String, usize, usize)], t: &Thresholds) -> Ve
             (ac, if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 })
         })
         .collect();
+    // Each AC's checked and rejected members, pooled: the rate an honest enroller there shows.
+    let mut pooled: HashMap<&str, (usize, usize)> = HashMap::new();
+    for (_, ac, v, r) in rows {
+        let e = pooled.entry(ac.as_str()).or_default();
+        e.0 += v + r;
+        e.1 += r;
+    }
     let mut out = Vec::new();
     for (i, (who, ac, v, r)) in rows.iter().enumerate() {
         let (checked, s) = (v + r, share(*v, *r));
         let med = medians.get(ac.as_str()).copied().unwrap_or(0.0);
-        if checked >= t.rejected_min && s > t.rejected_share && s > t.rate_factor * med {
+        // The others' rate (at least 1 %): with thousands of enrollers some honest ones draw a
+        // few rejections by chance, so the count must also be unlikely at that rate.
+        let (all, rej) = pooled[ac.as_str()];
+        let others = if all > checked { (rej - r) as f64 / (all - checked) as f64 } else { 0.0 };
+        let chance = binomial_tail(checked, *r, others.max(0.01));
+        if checked >= t.rejected_min && s > t.rejected_share && s > t.rate_factor * med && chance < t.rejected_chance {
             let pct = (s * 100.0).round();
             let med_pct = (med * 100.0).round();
             out.push((i, Finding {
@@ -291,6 +309,27 @@ pub fn rejections(rows: &[(String, String, usize, usize)], t: &Thresholds) -> Ve
         }
     }
     out
+}
+
+/// The chance of at least `k` of `n` when each happens with chance `p` (binomial upper tail).
+pub fn binomial_tail(n: usize, k: usize, p: f64) -> f64 {
+    if k == 0 {
+        return 1.0;
+    }
+    if k > n || p <= 0.0 {
+        return 0.0;
+    }
+    let (lp, lq) = (p.ln(), (1.0 - p).ln());
+    // ln C(n, j) built up term by term from j = k.
+    let mut ln_c: f64 = (0..k).map(|j| ((n - j) as f64).ln() - ((j + 1) as f64).ln()).sum();
+    let mut total = 0.0;
+    for j in k..=n {
+        total += (ln_c + j as f64 * lp + (n - j) as f64 * lq).exp();
+        if j < n {
+            ln_c += ((n - j) as f64).ln() - ((j + 1) as f64).ln();
+        }
+    }
+    total.min(1.0)
 }
 
 /// More than `hourly_max` enrolments by one enroller within 60 minutes, fed in time order
@@ -469,7 +508,7 @@ mod tests {
         assert!(Thresholds::default().set("run_length", "1").unwrap_err().contains("at least 2"));
         let mut all = Thresholds::default();
         for n in Thresholds::NAMES {
-            let v = if n == "rejected_share" { "0.5" } else { "2" };
+            let v = if n.starts_with("rejected_") && n != "rejected_min" { "0.5" } else { "2" };
             all.set(n, v).unwrap_or_else(|e| panic!("{e}"));
         }
     }
@@ -496,5 +535,14 @@ mod tests {
         let f = rejections(&rows, &t);
         assert_eq!(f.iter().map(|(i, f)| (*i, f.key.as_str())).collect::<Vec<_>>(), [(3, "rejections:bad:AC1")]);
         assert!(rejections(&[row("a", 90, 10), row("b", 85, 15)], &t).is_empty(), "ordinary rejection rates");
+        // Chance: 3 of 11 rejected where the others' rate is 2 % happens to some honest enroller
+        // among thousands; 6 of 10 does not.
+        let others: Vec<_> = (0..5).map(|i| row(&format!("o{i}"), 196, 4)).collect();
+        let with = |r: (String, String, usize, usize)| [others.clone(), vec![r]].concat();
+        assert!(rejections(&with(row("unlucky", 8, 3)), &t).is_empty());
+        assert_eq!(rejections(&with(row("bad", 4, 6)), &t).len(), 1);
+        assert!((binomial_tail(11, 3, 0.02) - 0.00117).abs() < 0.0001, "{}", binomial_tail(11, 3, 0.02));
+        assert_eq!(binomial_tail(5, 0, 0.3), 1.0);
+        assert!((binomial_tail(4, 4, 0.5) - 0.0625).abs() < 1e-12);
     }
 }
