@@ -260,13 +260,15 @@ impl Bench {
 
         // 6 (first half). Detection's first run over every membership, vs one full scan.
         self.step("step 6/6 (first half): fake-member detection, first full run, vs one GROUP BY over every membership");
-        let detect_full = self.bench_detect_full(&store, &ours_db).await?;
+        // The thresholds `serve`, `detect` and `demo` use (SANGATHAN_DETECT_*).
+        let thresholds = sangathan_server::Config::default().from_env()?.detection;
+        let detect_full = self.bench_detect_full(&store, &ours_db, &thresholds).await?;
 
         // 4 and 5. Enrolment over HTTP, the server's memory.
         self.step("step 4/6: enrolment over HTTP, 64 clients, vs GET /healthz");
         let http = self.bench_http(&store, &ours_db, booths).await?;
         self.step("step 6/6 (second half): detection again, over what the HTTP step enrolled");
-        let detect_next = store.detect(&sangathan_core::detection::Thresholds::default(), clock::now()).await?;
+        let detect_next = store.detect(&thresholds, clock::now()).await?;
         self.step("step 5/6: verify and resources");
         let mismatches = store.verify().await?;
 
@@ -331,7 +333,12 @@ impl Bench {
     /// Detection from an empty state (flags from earlier runs dropped: this is a bench
     /// database), timed with the process's peak memory growth, and the baseline: one
     /// `GROUP BY enrolled_by` over every membership (the least any whole-state rule must read).
-    async fn bench_detect_full(&self, store: &sangathan_store::DynStore, db: &Path) -> anyhow::Result<DetectFull> {
+    async fn bench_detect_full(
+        &self,
+        store: &sangathan_store::DynStore,
+        db: &Path,
+        thresholds: &sangathan_core::detection::Thresholds,
+    ) -> anyhow::Result<DetectFull> {
         let pool = SqlitePoolOptions::new().max_connections(1).connect_with(SqliteConnectOptions::from_str(&Self::url(db))?).await?;
         for sql in ["DELETE FROM flag_members", "DELETE FROM flags", "DELETE FROM detection_state"] {
             sqlx::query(sql).execute(&pool).await?;
@@ -340,7 +347,7 @@ impl Bench {
         let groups: Vec<(String, i64)> = sqlx::query_as("SELECT enrolled_by, COUNT(*) FROM memberships GROUP BY enrolled_by").fetch_all(&pool).await?;
         let baseline = t.elapsed();
         pool.close().await;
-        let run = store.detect(&sangathan_core::detection::Thresholds::default(), clock::now()).await?;
+        let run = store.detect(thresholds, clock::now()).await?;
         let peak = ProcMem::of(std::process::id()).map(|m| m.hwm).unwrap_or(0);
         Ok(DetectFull { run, baseline, enrollers: groups.len(), peak })
     }
@@ -2128,7 +2135,7 @@ impl Report {
             mark(ok)
         );
         s += &format!(
-            "\nHow: `Store::detect` with the default thresholds, in the bench process, after dropping earlier flags; the bench process's peak RSS afterwards was {}. Detection reads through the read pool and writes flags in short transactions (enrolment is not blocked); the HTTP step ran after the full run.\n\n",
+            "\nHow: `Store::detect` with the thresholds `serve` uses (defaults unless `SANGATHAN_DETECT_*` is set), in the bench process, after dropping earlier flags; the bench process's peak RSS afterwards was {}. Detection reads through the read pool and writes flags in short transactions (enrolment is not blocked); the HTTP step ran after the full run.\n\n",
             mb(full.peak)
         );
         why_lines(&mut s, &mut missed);
