@@ -13,6 +13,7 @@
 //! smtp_url = "smtp://127.0.0.1:25"
 //! mail_from = "Sangathan <noreply@example.org>"
 //! inbound_secret = "a long random string"
+//! sms_url = "http://127.0.0.1:13013/cgi-bin/sendsms?username=u&password=p&to={to}&text={text}"
 //! trusted_proxies = ["127.0.0.1"]
 //!
 //! [detect]
@@ -33,9 +34,16 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
     ("log_codes", "SANGATHAN_LOG_CODES", "one-time codes in the log (development only)"),
     ("smtp_url", "SANGATHAN_SMTP_URL", "email relay"),
     ("mail_from", "SANGATHAN_MAIL_FROM", "sender of email notifications"),
+    ("sms_url", "SANGATHAN_SMS_URL", "SMS gateway relay (http://…; `{to}`/`{text}` in it: a GET, else a JSON POST)"),
+    ("sms_token", "SANGATHAN_SMS_TOKEN", "bearer token for the SMS gateway's JSON POST"),
+    ("whatsapp_url", "SANGATHAN_WHATSAPP_URL", "WhatsApp gateway relay, like sms_url"),
+    ("whatsapp_token", "SANGATHAN_WHATSAPP_TOKEN", "bearer token for the WhatsApp gateway"),
     ("inbound_secret", "SANGATHAN_INBOUND_SECRET", "the SMS provider's webhook secret"),
     ("trusted_proxies", "SANGATHAN_TRUSTED_PROXIES", "reverse proxies whose X-Forwarded-For is believed"),
     ("import_batch", "SANGATHAN_IMPORT_BATCH", "rows per import transaction"),
+    ("jobs_tick_secs", "SANGATHAN_JOBS_TICK_SECS", "seconds between background job rounds (outbox delivery, lease renewal)"),
+    ("jobs_period_secs", "SANGATHAN_JOBS_PERIOD_SECS", "escalation, detection and digests run once per this many seconds"),
+    ("jobs_lease_secs", "SANGATHAN_JOBS_LEASE_SECS", "seconds a dead node's hold on the periodic jobs lasts"),
     ("audit_retain_days", "SANGATHAN_AUDIT_RETAIN_DAYS", "days `audit archive` keeps"),
 ];
 

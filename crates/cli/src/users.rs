@@ -199,32 +199,48 @@ pub async fn audit(db: &str, cmd: AuditCmd) -> anyhow::Result<ExitCode> {
                 bail!("--retain-days: audit events are kept at least 365 days");
             }
             let before = clock::now() - chrono::Duration::days(retain_days);
-            let mut total = 0u64;
-            let mut file = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&out)?;
-            loop {
-                let batch = s.audit_before(before, 10_000).await?;
-                let (Some(first), Some(last)) = (batch.first(), batch.last()) else {
-                    break;
-                };
-                use std::io::Write;
-                for e in &batch {
-                    writeln!(file, "{}", serde_json::to_string(e)?)?;
-                }
-                file.sync_all()?;
-                total += s
-                    .audit_archived(first.id, last.id, &out.display().to_string())
-                    .await?;
-            }
-            Operator::operator(&s)
-                .audit(
-                    "audit-archive",
-                    Some(format!("{total} events to {}", out.display())),
-                    None,
-                )
+            // One archive run at a time across every node and operator: a second run would write
+            // the same events to its own file before the store refused its record of them.
+            let node = sangathan_server::notify::node_id();
+            let held = s
+                .take_lease("audit-archive", node, chrono::Duration::hours(6), chrono::Utc::now())
                 .await?;
+            if held.is_none() {
+                bail!("another `audit archive` is running (it holds the audit-archive lease); try again when it has finished");
+            }
+            // The run, then the lease given up whether it finished or failed.
+            let run = async {
+                let mut total = 0u64;
+                let mut file = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&out)?;
+                loop {
+                    let batch = s.audit_before(before, 10_000).await?;
+                    let (Some(first), Some(last)) = (batch.first(), batch.last()) else {
+                        break;
+                    };
+                    use std::io::Write;
+                    for e in &batch {
+                        writeln!(file, "{}", serde_json::to_string(e)?)?;
+                    }
+                    file.sync_all()?;
+                    total += s
+                        .audit_archived(first.id, last.id, &out.display().to_string())
+                        .await?;
+                }
+                Operator::operator(&s)
+                    .audit(
+                        "audit-archive",
+                        Some(format!("{total} events to {}", out.display())),
+                        None,
+                    )
+                    .await?;
+                anyhow::Ok(total)
+            }
+            .await;
+            s.release_lease("audit-archive", node).await?;
+            let total = run?;
             println!("archived {total} events to {}", out.display());
         }
     }

@@ -71,6 +71,9 @@ pub struct Config {
     /// comma-separated addresses): rate limits and the audit log then see the client's address,
     /// not the proxy's. Empty: the peer's address, whatever a header says.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// How often the background jobs run (`SANGATHAN_JOBS_TICK_SECS`, `_PERIOD_SECS`,
+    /// `_LEASE_SECS`; see [`notify::JobTimes`]).
+    pub jobs: notify::JobTimes,
 }
 
 impl Config {
@@ -96,7 +99,8 @@ impl Config {
                 .collect::<anyhow::Result<Vec<_>>>()?,
             Err(_) => self.trusted_proxies.clone(),
         };
-        Ok(Config { detection, inbound_secret, trusted_proxies, ..self })
+        let jobs = notify::JobTimes::from_lookup(self.jobs, |n| std::env::var(n).ok())?;
+        Ok(Config { detection, inbound_secret, trusted_proxies, jobs, ..self })
     }
 }
 
@@ -279,7 +283,7 @@ pub async fn serve(store: DynStore, addr: SocketAddr, config: Config) -> anyhow:
     // Background jobs and the metrics listener stop when `stop` turns true: after the requests
     // in flight are answered, and each job only between two rounds.
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let jobs = notify::spawn_jobs(store.clone(), config.detection.clone(), stopped.clone());
+    let jobs = notify::spawn_jobs(store.clone(), config.detection.clone(), config.jobs, stopped.clone());
     let metrics_server = match config.metrics_addr {
         Some(maddr) => {
             let l = tokio::net::TcpListener::bind(maddr)

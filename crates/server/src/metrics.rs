@@ -3,7 +3,8 @@
 //! What it holds, and only this: requests by method, route template (`/api/v1/members/{person_id}`,
 //! never a path or a query) and status class; a latency histogram per route template; members
 //! enrolled per wing, rows imported and the outbox's depth (from the database, so every app node
-//! reports the same); and, for this process's background jobs, when each last succeeded. No
+//! reports the same); for this process's background jobs, when each last succeeded; and the
+//! job leases (whether this node holds each, and when any node last ran its jobs). No
 //! name, mobile, identifier or address of anyone ever goes into a label.
 
 use axum::extract::{MatchedPath, Request, State};
@@ -197,7 +198,7 @@ pub async fn render(store: &DynStore) -> String {
         );
     }
 
-    let _ = writeln!(o, "# HELP sangathan_job_last_success_timestamp_seconds When each background job of this process last finished a round successfully (unix time; 0: not yet).");
+    let _ = writeln!(o, "# HELP sangathan_job_last_success_timestamp_seconds When each background job of this process last finished a round successfully (unix time; 0: not yet). Escalation, detection and digests count as done here too when another node holding their lease ran the current period.");
     let _ = writeln!(o, "# TYPE sangathan_job_last_success_timestamp_seconds gauge");
     for (i, job) in JOBS.iter().enumerate() {
         let _ = writeln!(
@@ -263,6 +264,34 @@ pub async fn render(store: &DynStore) -> String {
         let _ = writeln!(o, "# HELP sangathan_outbox_undelivered Notifications not delivered yet (due, waiting for a retry, or given up).");
         let _ = writeln!(o, "# TYPE sangathan_outbox_undelivered gauge");
         let _ = writeln!(o, "sangathan_outbox_undelivered {}", f.outbox_undelivered);
+    }
+    // The job leases (the same on every node but for `held`): which node runs the periodic
+    // jobs, and when any node last ran them.
+    if let Ok(Ok(leases)) =
+        tokio::time::timeout(std::time::Duration::from_secs(10), store.leases()).await
+    {
+        let me = crate::notify::node_id();
+        let _ = writeln!(o, "# HELP sangathan_job_lease_held Whether this node holds each background job lease now.");
+        let _ = writeln!(o, "# TYPE sangathan_job_lease_held gauge");
+        for l in &leases {
+            let held = l.holder.as_deref() == Some(me) && l.held_until.is_some_and(|u| u.timestamp() >= now);
+            let _ = writeln!(o, "sangathan_job_lease_held{{lease=\"{}\"}} {}", label(&l.name), u8::from(held));
+        }
+        let _ = writeln!(o, "# HELP sangathan_job_lease_last_run_timestamp_seconds When the jobs under each lease last finished a period, on any node (unix time; 0: never).");
+        let _ = writeln!(o, "# TYPE sangathan_job_lease_last_run_timestamp_seconds gauge");
+        for l in &leases {
+            let _ = writeln!(
+                o,
+                "sangathan_job_lease_last_run_timestamp_seconds{{lease=\"{}\"}} {}",
+                label(&l.name),
+                l.last_finished.map_or(0, |t| t.timestamp())
+            );
+        }
+        let _ = writeln!(o, "# HELP sangathan_job_lease_runs_total Periods run under each lease, on every node together.");
+        let _ = writeln!(o, "# TYPE sangathan_job_lease_runs_total counter");
+        for l in &leases {
+            let _ = writeln!(o, "sangathan_job_lease_runs_total{{lease=\"{}\"}} {}", label(&l.name), l.runs);
+        }
     }
     o
 }

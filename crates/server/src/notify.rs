@@ -1,7 +1,7 @@
-//! Delivering the outbox: email over SMTP (lettre), SMS and WhatsApp through a [`Provider`].
-//! No SMS or WhatsApp provider is reachable from here, so the shipped one only logs that a
-//! message went (its id and channel: never the recipient or the text). To plug in a real one,
-//! implement [`Provider`] and put it in [`Providers`].
+//! Delivering the outbox: email over SMTP (lettre), SMS and WhatsApp through a [`Provider`]:
+//! an HTTP gateway when one is configured (`SANGATHAN_SMS_URL`, `SANGATHAN_WHATSAPP_URL`, see
+//! [`HttpProvider`]), else one that only logs that a message went (its id and channel: never
+//! the recipient or the text). Another provider: implement [`Provider`], put it in [`Providers`].
 
 use async_trait::async_trait;
 use sangathan_store::meetings::OutboxItem;
@@ -98,6 +98,65 @@ impl Provider for SmtpProvider {
     }
 }
 
+/// SMS or WhatsApp through an HTTP gateway, plain HTTP to a relay on this host or the private
+/// network (as email goes to an SMTP relay; the relay does TLS onward). Two forms:
+/// - a URL with `{to}` and `{text}` in it (Kannel's `sendsms`, most bulk-SMS HTTP APIs), e.g.
+///   `http://127.0.0.1:13013/cgi-bin/sendsms?username=u&password=p&to={to}&text={text}`: a GET
+///   with the recipient and text URL-encoded into it;
+/// - any other URL: a POST of `{"id": …, "channel": …, "to": …, "text": …}` as JSON, with
+///   `Authorization: Bearer TOKEN` when a token is set.
+///
+/// Any 2xx answer is sent; anything else is retried with the outbox's back-off. The URL and
+/// token are secrets and the recipient and text personal data: none of them is ever logged.
+pub struct HttpProvider {
+    url: String,
+    token: Option<String>,
+    client: reqwest::Client,
+}
+
+impl HttpProvider {
+    /// `what` names the setting in errors (`SANGATHAN_SMS_URL`).
+    pub fn new(what: &str, url: &str, token: Option<String>) -> anyhow::Result<HttpProvider> {
+        if !url.starts_with("http://") {
+            anyhow::bail!(
+                "{what} must be an http:// URL of a gateway relay on this host or the private network (TLS onward is the relay's)"
+            );
+        }
+        let client = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(15))
+            .build()?;
+        Ok(HttpProvider { url: url.to_string(), token: token.filter(|t| !t.is_empty()), client })
+    }
+}
+
+#[async_trait]
+impl Provider for HttpProvider {
+    async fn send(&self, item: &OutboxItem) -> Result<(), String> {
+        let req = if self.url.contains("{to}") && self.url.contains("{text}") {
+            let url = self
+                .url
+                .replace("{to}", &crate::web::urlencode(&item.recipient))
+                .replace("{text}", &crate::web::urlencode(&item.body));
+            self.client.get(url)
+        } else {
+            let body = serde_json::json!({"id": item.id, "channel": item.channel, "to": item.recipient, "text": item.body});
+            let r = self.client.post(&self.url).json(&body);
+            match &self.token {
+                Some(t) => r.bearer_auth(t),
+                None => r,
+            }
+        };
+        // Errors name the status or the kind of failure only: reqwest's own messages carry the URL.
+        match req.send().await {
+            Ok(r) if r.status().is_success() => Ok(()),
+            Ok(r) => Err(format!("{} gateway answered {}", item.channel, r.status().as_u16())),
+            Err(e) if e.is_timeout() => Err(format!("{} gateway timed out", item.channel)),
+            Err(e) if e.is_connect() => Err(format!("{} gateway unreachable", item.channel)),
+            Err(_) => Err(format!("{} gateway request failed", item.channel)),
+        }
+    }
+}
+
 /// One provider per channel. Email stays queued while no SMTP relay is configured.
 pub struct Providers {
     pub email: Option<Box<dyn Provider>>,
@@ -109,18 +168,31 @@ impl Providers {
     /// From the environment: `SANGATHAN_SMTP_URL` (e.g. `smtp://127.0.0.1:25`) and
     /// `SANGATHAN_MAIL_FROM` (default `Sangathan <noreply@localhost>`); SMS and WhatsApp log.
     pub fn from_env() -> anyhow::Result<Providers> {
-        let email = match std::env::var("SANGATHAN_SMTP_URL") {
-            Ok(url) if !url.is_empty() => {
-                let from = std::env::var("SANGATHAN_MAIL_FROM")
-                    .unwrap_or_else(|_| "Sangathan <noreply@localhost>".into());
+        Self::from_vars(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+    }
+
+    /// From settings looked up by variable name: `SANGATHAN_SMTP_URL`, `SANGATHAN_MAIL_FROM`,
+    /// `SANGATHAN_SMS_URL` and `SANGATHAN_SMS_TOKEN`, `SANGATHAN_WHATSAPP_URL` and
+    /// `SANGATHAN_WHATSAPP_TOKEN` ([`HttpProvider`]); a channel without a URL logs.
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> anyhow::Result<Providers> {
+        let http = |url: &str, token: &str| -> anyhow::Result<Box<dyn Provider>> {
+            Ok(match var(url) {
+                Some(u) => Box::new(HttpProvider::new(url, &u, var(token))?),
+                None => Box::new(LogProvider),
+            })
+        };
+        let email = match var("SANGATHAN_SMTP_URL") {
+            Some(url) => {
+                let from = var("SANGATHAN_MAIL_FROM")
+                    .unwrap_or_else(|| "Sangathan <noreply@localhost>".into());
                 Some(Box::new(SmtpProvider::new(&url, &from)?) as Box<dyn Provider>)
             }
             _ => None,
         };
         Ok(Providers {
             email,
-            sms: Box::new(LogProvider),
-            whatsapp: Box::new(LogProvider),
+            sms: http("SANGATHAN_SMS_URL", "SANGATHAN_SMS_TOKEN")?,
+            whatsapp: http("SANGATHAN_WHATSAPP_URL", "SANGATHAN_WHATSAPP_TOKEN")?,
         })
     }
 
@@ -181,13 +253,265 @@ pub fn whatsapp_share(text: &str) -> String {
     format!("https://wa.me/?text={}", crate::web::urlencode(text))
 }
 
-/// Run in the background while serving: deliver every 30 s; hourly, escalate overdue reports and
-/// unanswered requests to preside (each at most once a day) and, on Mondays, send last week's
-/// digests. When `stop` turns true the task finishes the round it is in and ends (awaiting the
-/// handle waits for that). None when the providers are misconfigured (nothing runs).
+/// How often the background jobs run, from the environment (whole seconds):
+///
+/// - `SANGATHAN_JOBS_TICK_SECS` (default 30): each node's round: deliver what is due, renew or
+///   try the periodic jobs' lease.
+/// - `SANGATHAN_JOBS_PERIOD_SECS` (default 3600): escalation, detection and the Monday digests
+///   run once per period (periods start at IST midnight), on one node, whichever holds the lease.
+/// - `SANGATHAN_JOBS_LEASE_SECS` (default 120, or 4 ticks when longer): a node's hold on the lease
+///   lapses this long after its last renewal; the longest a dead node holds the jobs up. Longer
+///   than a tick (the holder renews it every round).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JobTimes {
+    pub tick: std::time::Duration,
+    pub period: std::time::Duration,
+    pub lease: std::time::Duration,
+}
+
+impl Default for JobTimes {
+    fn default() -> Self {
+        JobTimes {
+            tick: std::time::Duration::from_secs(30),
+            period: std::time::Duration::from_secs(3600),
+            lease: std::time::Duration::from_secs(120),
+        }
+    }
+}
+
+impl JobTimes {
+    /// `base` with what `lookup` (an environment) sets; refused when a value is not a whole
+    /// number of seconds from 1 to a week, or the lease is not longer than the tick.
+    pub fn from_lookup(
+        base: JobTimes,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> anyhow::Result<JobTimes> {
+        let secs = |name: &str| -> anyhow::Result<Option<std::time::Duration>> {
+            match lookup(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty()) {
+                None => Ok(None),
+                Some(v) => match v.parse::<u64>() {
+                    Ok(n) if (1..=7 * 86400).contains(&n) => Ok(Some(std::time::Duration::from_secs(n))),
+                    _ => anyhow::bail!("{name} must be a whole number of seconds from 1 to 604800, not {v:?}"),
+                },
+            }
+        };
+        let tick = secs("SANGATHAN_JOBS_TICK_SECS")?;
+        let period = secs("SANGATHAN_JOBS_PERIOD_SECS")?.unwrap_or(base.period);
+        let lease = secs("SANGATHAN_JOBS_LEASE_SECS")?;
+        let times = JobTimes {
+            tick: tick.unwrap_or(base.tick),
+            period,
+            // By default a lease outlasts four rounds: a slow round does not lose it.
+            lease: lease.unwrap_or_else(|| base.lease.max(tick.unwrap_or(base.tick) * 4)),
+        };
+        if times.lease <= times.tick {
+            anyhow::bail!(
+                "SANGATHAN_JOBS_LEASE_SECS ({}) must be longer than SANGATHAN_JOBS_TICK_SECS ({}): the holder renews its lease every tick",
+                times.lease.as_secs(),
+                times.tick.as_secs()
+            );
+        }
+        Ok(times)
+    }
+}
+
+/// This process's name among the app nodes, `host:pid:random` (the random part tells apart a
+/// restarted process that got the same pid, e.g. in a container).
+pub fn node_id() -> &'static str {
+    static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ID.get_or_init(|| {
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+            .ok()
+            .map(|h| h.trim().to_string())
+            .filter(|h| !h.is_empty())
+            .or_else(|| std::env::var("HOSTNAME").ok().filter(|h| !h.is_empty()))
+            .unwrap_or_else(|| "localhost".into());
+        let mut r = [0u8; 4];
+        getrandom::fill(&mut r).expect("the OS has randomness");
+        format!("{host}:{}:{}", std::process::id(), hex::encode(r))
+    })
+}
+
+/// The lease under which escalation, detection and the digests run.
+pub const PERIODIC_LEASE: &str = "periodic";
+
+/// The start of the period holding `t`: periods are counted from IST midnight (an hourly period
+/// starts on the hour in India).
+pub fn period_start(
+    t: chrono::DateTime<chrono::Utc>,
+    period: std::time::Duration,
+) -> chrono::DateTime<chrono::Utc> {
+    const IST: i64 = 5 * 3600 + 1800;
+    let p = period.as_secs().max(1) as i64;
+    let start = (t.timestamp() + IST).div_euclid(p) * p - IST;
+    chrono::DateTime::from_timestamp(start, 0).unwrap_or(t)
+}
+
+/// The machine's real time, for leases and periods: never the pinned `SANGATHAN_NOW` (a
+/// pinned clock would never let a dead node's lease lapse, nor a period end).
+fn real_now() -> chrono::DateTime<chrono::Utc> {
+    chrono::Utc::now()
+}
+
+/// Digests go out on Mondays from 08:00 IST.
+fn digest_due(now: chrono::DateTime<chrono::Utc>) -> bool {
+    let local = now.with_timezone(&clock::ist());
+    chrono::Datelike::weekday(&local) == chrono::Weekday::Mon && chrono::Timelike::hour(&local) >= 8
+}
+
+/// One period's jobs: escalate overdue reports and unanswered requests to preside (each at most
+/// once a day), fake-member detection over what is new, and on Mondays last week's digests (each
+/// once per person and week). Each is safe to run again: a run cut short is simply repeated.
+async fn run_periodic(store: &DynStore, thresholds: &sangathan_core::detection::Thresholds) {
+    use crate::metrics::METRICS;
+    match store.escalate(clock::now()).await {
+        Ok(_) => METRICS.job_done("escalation", true),
+        Err(e) => {
+            METRICS.job_done("escalation", false);
+            tracing::warn!("escalation run failed: {e}");
+        }
+    }
+    // Fake-member detection over what is new since the last run.
+    match store.detect(thresholds, clock::now()).await {
+        Ok(r) => {
+            METRICS.job_done("detection", true);
+            if r.flags_raised > 0 {
+                tracing::info!("detection: {} new flags", r.flags_raised);
+            }
+        }
+        Err(e) => {
+            METRICS.job_done("detection", false);
+            tracing::warn!("detection run failed: {e}");
+        }
+    }
+    // Monday from 08:00 IST: last week's digests (each once per person and week).
+    let now = clock::now();
+    if digest_due(now) {
+        match crate::digest::send_all(store, now).await {
+            Ok(_) => METRICS.job_done("digest", true),
+            Err(e) => {
+                METRICS.job_done("digest", false);
+                tracing::warn!("weekly digests failed: {e}");
+            }
+        }
+    }
+}
+
+/// The period's jobs are done (by this node earlier, or by another): their rounds count as
+/// successes here, so that every node's job lag stays low while one node does the work.
+fn period_done_here() {
+    use crate::metrics::METRICS;
+    METRICS.job_done("escalation", true);
+    METRICS.job_done("detection", true);
+    if digest_due(clock::now()) {
+        METRICS.job_done("digest", true);
+    }
+}
+
+/// Run `job` while holding the lease, renewing it every third of its length. None when another
+/// node took the lease meanwhile (it stopped being renewed, e.g. the database was unreachable):
+/// the run is dropped there (its open transaction rolls back) and the holder runs the period.
+async fn while_holding<F: std::future::Future<Output = ()>>(
+    store: &DynStore,
+    node: &str,
+    times: &JobTimes,
+    job: F,
+) -> Option<()> {
+    let ttl = chrono::Duration::from_std(times.lease).unwrap_or(chrono::Duration::minutes(2));
+    let mut renew = tokio::time::interval((times.lease / 3).max(std::time::Duration::from_millis(200)));
+    renew.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    renew.tick().await;
+    tokio::pin!(job);
+    loop {
+        tokio::select! {
+            _ = &mut job => return Some(()),
+            _ = renew.tick() => match store.take_lease(PERIODIC_LEASE, node, ttl, real_now()).await {
+                Ok(Some(_)) => {}
+                Ok(None) => return None,
+                Err(e) => tracing::warn!(error = %e, "could not renew the periodic jobs' lease"),
+            },
+        }
+    }
+}
+
+/// One round of the periodic jobs on this node: take or renew the lease; when held and the
+/// current period has not been run (by any node), run it and record it. Whether this node holds
+/// the lease after the round.
+async fn periodic_round(
+    store: &DynStore,
+    thresholds: &sangathan_core::detection::Thresholds,
+    node: &str,
+    times: &JobTimes,
+    held: bool,
+) -> bool {
+    let ttl = chrono::Duration::from_std(times.lease).unwrap_or(chrono::Duration::minutes(2));
+    let period = period_start(real_now(), times.period);
+    let lease = match store.take_lease(PERIODIC_LEASE, node, ttl, real_now()).await {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not take or renew the periodic jobs' lease");
+            return held;
+        }
+    };
+    let Some(lease) = lease else {
+        if held {
+            tracing::warn!(node, "the periodic jobs' lease passed to another node");
+        }
+        // Another node holds it: this period's work may be done already.
+        if let Ok(all) = store.leases().await
+            && all
+                .iter()
+                .any(|l| l.name == PERIODIC_LEASE && l.done_period.is_some_and(|p| p >= period))
+        {
+            period_done_here();
+        }
+        return false;
+    };
+    if let Some(from) = &lease.taken_from {
+        tracing::warn!(node, from = %from, "took over the periodic jobs' lease: its holder stopped renewing it");
+    } else if !held {
+        tracing::info!(node, "holding the periodic jobs' lease");
+    }
+    if lease.done_period.is_some_and(|p| p >= period) {
+        period_done_here();
+        return true;
+    }
+    let started = real_now();
+    if while_holding(store, node, times, run_periodic(store, thresholds))
+        .await
+        .is_none()
+    {
+        tracing::warn!(node, "the periodic jobs' lease passed to another node during a run: the run was dropped");
+        return false;
+    }
+    match store
+        .finish_lease(PERIODIC_LEASE, node, period, started, real_now())
+        .await
+    {
+        Ok(true) => true,
+        Ok(false) => {
+            tracing::warn!(node, "a periodic run finished after its lease passed to another node: not recorded");
+            false
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "could not record the periodic run");
+            true
+        }
+    }
+}
+
+/// Run in the background while serving, on every app node: every tick (30 s) deliver the
+/// outbox (nodes claim different items); once per period (an hour), on the one node holding the
+/// periodic lease, escalate overdue reports and unanswered requests to preside, detect fake
+/// members and, on Mondays, send last week's digests (see [`JobTimes`]). When `stop` turns true
+/// the task finishes the round it is in, gives the lease up (another node takes it at once) and
+/// ends (awaiting the handle waits for that). None when the providers are misconfigured
+/// (nothing runs).
 pub fn spawn_jobs(
     store: DynStore,
     thresholds: sangathan_core::detection::Thresholds,
+    times: JobTimes,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> Option<tokio::task::JoinHandle<()>> {
     use crate::metrics::METRICS;
@@ -199,8 +523,17 @@ pub fn spawn_jobs(
         }
     };
     Some(tokio::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(30));
-        let mut last_escalation: Option<std::time::Instant> = None;
+        let node = node_id();
+        tracing::info!(
+            node,
+            tick_secs = times.tick.as_secs(),
+            period_secs = times.period.as_secs(),
+            lease_secs = times.lease.as_secs(),
+            "background jobs started"
+        );
+        let mut tick = tokio::time::interval(times.tick);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut held = false;
         loop {
             if *stop.borrow() {
                 break;
@@ -210,49 +543,19 @@ pub fn spawn_jobs(
                 // A stop (or the sender gone) between rounds: end now.
                 _ = stop.changed() => break,
             }
-            if last_escalation.is_none_or(|t| t.elapsed() >= std::time::Duration::from_secs(3600)) {
-                last_escalation = Some(std::time::Instant::now());
-                match store.escalate(clock::now()).await {
-                    Ok(_) => METRICS.job_done("escalation", true),
-                    Err(e) => {
-                        METRICS.job_done("escalation", false);
-                        tracing::warn!("escalation run failed: {e}");
-                    }
-                }
-                // Fake-member detection over what is new since the last run.
-                match store.detect(&thresholds, clock::now()).await {
-                    Ok(r) => {
-                        METRICS.job_done("detection", true);
-                        if r.flags_raised > 0 {
-                            tracing::info!("detection: {} new flags", r.flags_raised);
-                        }
-                    }
-                    Err(e) => {
-                        METRICS.job_done("detection", false);
-                        tracing::warn!("detection run failed: {e}");
-                    }
-                }
-                // Monday from 08:00 IST: last week's digests (each once per person and week).
-                let now = clock::now();
-                let local = now.with_timezone(&clock::ist());
-                if chrono::Datelike::weekday(&local) == chrono::Weekday::Mon
-                    && chrono::Timelike::hour(&local) >= 8
-                {
-                    match crate::digest::send_all(&store, now).await {
-                        Ok(_) => METRICS.job_done("digest", true),
-                        Err(e) => {
-                            METRICS.job_done("digest", false);
-                            tracing::warn!("weekly digests failed: {e}");
-                        }
-                    }
-                }
-            }
+            held = periodic_round(&store, &thresholds, node, &times, held).await;
             match deliver(&store, &providers).await {
                 Ok(_) => METRICS.job_done("delivery", true),
                 Err(e) => {
                     METRICS.job_done("delivery", false);
                     tracing::warn!("outbox delivery failed: {e}");
                 }
+            }
+        }
+        if held {
+            match store.release_lease(PERIODIC_LEASE, node).await {
+                Ok(_) => tracing::info!(node, "gave up the periodic jobs' lease"),
+                Err(e) => tracing::warn!(error = %e, "could not give up the periodic jobs' lease"),
             }
         }
         tracing::info!("background jobs stopped");

@@ -94,56 +94,65 @@ fn wings_filter(w: &Wings) -> String {
     }
 }
 
-/// Counter changes gathered during a transaction and written at its end in a fixed order.
-/// Each map holds (achieved, verified) changes: per unit and wing, and per unit, wing and day
-/// (the enrolment day for achieved, the verification day for verified).
+/// Counter changes gathered during a transaction and written at its end in a fixed order (the
+/// tables' primary-key order, so concurrent writers on PostgreSQL lock rows in one order).
+/// Each map holds (achieved, verified) changes: per unit, wing and AC, and per unit, wing, day
+/// and AC (the enrolment day for achieved, the verification day for verified).
+///
+/// Every counter row is keyed by the AC of the memberships it counts (`ac_id`): a state's,
+/// division's, district's or PC's figure is the sum of one row per AC below it. So an enrolment
+/// writes only rows of its own AC, enrolments in different ACs never wait on one another's row
+/// locks (PostgreSQL), and the AC is the distribution key of a sharded deployment
+/// (docs/scale-out.md). `verify` recounts every (unit, wing, AC) row from the memberships.
 #[derive(Default)]
 struct Deltas {
-    achieved: BTreeMap<(i64, i64), (i64, i64)>,
-    daily: BTreeMap<(i64, i64, NaiveDate), (i64, i64)>,
+    achieved: BTreeMap<(i64, i64, i64), (i64, i64)>,
+    daily: BTreeMap<(i64, i64, NaiveDate, i64), (i64, i64)>,
 }
 
 impl Deltas {
     /// A membership enrolled on `day` starts or stops counting towards achieved.
     fn count(&mut self, u: &UnitSpec, wing_id: i64, day: NaiveDate, by: i64) {
+        let ac = ac_of(u).unwrap_or(0);
         for id in u.anc.rollup(u.id) {
-            self.achieved.entry((id, wing_id)).or_default().0 += by;
+            self.achieved.entry((id, wing_id, ac)).or_default().0 += by;
         }
         for id in daily_rollup(u) {
-            self.daily.entry((id, wing_id, day)).or_default().0 += by;
+            self.daily.entry((id, wing_id, day, ac)).or_default().0 += by;
         }
     }
 
     /// A membership verified on `day` starts or stops counting as verified.
     fn count_verified(&mut self, u: &UnitSpec, wing_id: i64, day: NaiveDate, by: i64) {
+        let ac = ac_of(u).unwrap_or(0);
         for id in u.anc.rollup(u.id) {
-            self.achieved.entry((id, wing_id)).or_default().1 += by;
+            self.achieved.entry((id, wing_id, ac)).or_default().1 += by;
         }
         for id in daily_rollup(u) {
-            self.daily.entry((id, wing_id, day)).or_default().1 += by;
+            self.daily.entry((id, wing_id, day, ac)).or_default().1 += by;
         }
     }
 
     async fn apply(self, c: &mut Conn) -> Result<()> {
-        let achieved: Vec<((i64, i64), (i64, i64))> = self.achieved.into_iter().filter(|(_, n)| *n != (0, 0)).collect();
+        let achieved: Vec<((i64, i64, i64), (i64, i64))> = self.achieved.into_iter().filter(|(_, n)| *n != (0, 0)).collect();
         for chunk in achieved.chunks(1000) {
-            let mut qb: QueryBuilder<DB> = QueryBuilder::new("INSERT INTO unit_counters (unit_id, wing_id, achieved, verified) ");
-            qb.push_values(chunk, |mut b, ((u, w), (n, v))| {
-                b.push_bind(*u).push_bind(*w).push_bind(*n).push_bind(*v);
+            let mut qb: QueryBuilder<DB> = QueryBuilder::new("INSERT INTO unit_counters (unit_id, wing_id, ac_id, achieved, verified) ");
+            qb.push_values(chunk, |mut b, ((u, w, a), (n, v))| {
+                b.push_bind(*u).push_bind(*w).push_bind(*a).push_bind(*n).push_bind(*v);
             });
             qb.push(
-                " ON CONFLICT (unit_id, wing_id) DO UPDATE SET achieved = unit_counters.achieved + excluded.achieved, \
+                " ON CONFLICT (unit_id, wing_id, ac_id) DO UPDATE SET achieved = unit_counters.achieved + excluded.achieved, \
                  verified = unit_counters.verified + excluded.verified",
             );
             qb.build().execute(&mut *c).await?;
         }
-        let daily: Vec<((i64, i64, NaiveDate), (i64, i64))> = self.daily.into_iter().filter(|(_, n)| *n != (0, 0)).collect();
+        let daily: Vec<((i64, i64, NaiveDate, i64), (i64, i64))> = self.daily.into_iter().filter(|(_, n)| *n != (0, 0)).collect();
         for chunk in daily.chunks(1000) {
-            let mut qb: QueryBuilder<DB> = QueryBuilder::new("INSERT INTO unit_daily (unit_id, wing_id, day, n, verified) ");
-            qb.push_values(chunk, |mut b, ((u, w, d), (n, v))| {
-                b.push_bind(*u).push_bind(*w).push_bind(*d).push_bind(*n).push_bind(*v);
+            let mut qb: QueryBuilder<DB> = QueryBuilder::new("INSERT INTO unit_daily (unit_id, wing_id, day, ac_id, n, verified) ");
+            qb.push_values(chunk, |mut b, ((u, w, d, a), (n, v))| {
+                b.push_bind(*u).push_bind(*w).push_bind(*d).push_bind(*a).push_bind(*n).push_bind(*v);
             });
-            qb.push(" ON CONFLICT (unit_id, wing_id, day) DO UPDATE SET n = unit_daily.n + excluded.n, verified = unit_daily.verified + excluded.verified");
+            qb.push(" ON CONFLICT (unit_id, wing_id, day, ac_id) DO UPDATE SET n = unit_daily.n + excluded.n, verified = unit_daily.verified + excluded.verified");
             qb.build().execute(&mut *c).await?;
         }
         Ok(())
@@ -337,6 +346,125 @@ where
         out.extend(qb.build_query_as::<R>().fetch_all(&mut *c).await?);
     }
     Ok(out)
+}
+
+/// Rows at least this many go through the backend's bulk path (COPY on PostgreSQL) when it has
+/// one; fewer (an HTTP enrolment's group) cost less as one multi-row INSERT.
+const BULK_ROWS: usize = 64;
+
+/// One CSV field as PostgreSQL's `COPY … (FORMAT csv)` reads it: absent is NULL (unquoted
+/// empty), anything else quoted with `"` doubled (so an empty string stays an empty string).
+fn csv_field(out: &mut String, v: Option<&str>) {
+    if let Some(v) = v {
+        out.push('"');
+        for ch in v.chars() {
+            if ch == '"' {
+                out.push('"');
+            }
+            out.push(ch);
+        }
+        out.push('"');
+    }
+}
+
+/// The rows of a batch as CSV lines, `fields` giving each row's values in column order.
+fn csv_rows<T>(rows: &[T], fields: impl Fn(&T) -> Vec<Option<String>>) -> String {
+    let mut out = String::with_capacity(rows.len() * 160);
+    for r in rows {
+        for (i, f) in fields(r).iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            csv_field(&mut out, f.as_deref());
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Write a batch's new people: through the backend's bulk path for a large batch (COPY on
+/// PostgreSQL), else multi-row INSERTs.
+async fn write_people(c: &mut Conn, new_people: &[NewPerson]) -> Result<()> {
+    const COLS: &str = "people (id, name, name_key, search_key, gender, birth_year, address, mobile, epic, unit_id, created_at)";
+    if new_people.len() >= BULK_ROWS {
+        let csv = csv_rows(new_people, |p| {
+            vec![
+                Some(p.id.to_string()),
+                Some(p.name.clone()),
+                Some(p.name_key.clone()),
+                Some(p.search_key.clone()),
+                p.gender.map(String::from),
+                p.birth_year.map(|y| y.to_string()),
+                p.address.clone(),
+                p.mobile.clone(),
+                p.epic.clone(),
+                Some(p.unit_id.to_string()),
+                Some(p.created_at.to_rfc3339()),
+            ]
+        });
+        if StoreImpl::copy_csv(c, COLS, csv).await? {
+            return Ok(());
+        }
+    }
+    for chunk in new_people.chunks(400) {
+        let mut qb: QueryBuilder<DB> = QueryBuilder::new(format!("INSERT INTO {COLS} "));
+        qb.push_values(chunk, |mut b, p| {
+            b.push_bind(p.id)
+                .push_bind(p.name.clone())
+                .push_bind(p.name_key.clone())
+                .push_bind(p.search_key.clone())
+                .push_bind(p.gender)
+                .push_bind(p.birth_year)
+                .push_bind(p.address.clone())
+                .push_bind(p.mobile.clone())
+                .push_bind(p.epic.clone())
+                .push_bind(p.unit_id)
+                .push_bind(p.created_at);
+        });
+        qb.build().execute(&mut *c).await?;
+    }
+    Ok(())
+}
+
+/// Write a batch's new memberships, like [`write_people`].
+async fn write_memberships(c: &mut Conn, new_members: &[NewMembership]) -> Result<()> {
+    const COLS: &str = "memberships (person_id, wing_id, unit_id, ac_id, number, status, channel, enrolled_by, enrolled_at, enrolled_on)";
+    if new_members.len() >= BULK_ROWS {
+        let csv = csv_rows(new_members, |m| {
+            vec![
+                Some(m.person_id.to_string()),
+                Some(m.wing_id.to_string()),
+                Some(m.unit_id.to_string()),
+                Some(m.ac_id.to_string()),
+                Some(m.number.clone()),
+                Some("pending".to_string()),
+                Some(m.channel.clone()),
+                Some(m.enrolled_by.clone()),
+                Some(m.enrolled_at.to_rfc3339()),
+                Some(m.enrolled_on.to_string()),
+            ]
+        });
+        if StoreImpl::copy_csv(c, COLS, csv).await? {
+            return Ok(());
+        }
+    }
+    for chunk in new_members.chunks(400) {
+        let mut qb: QueryBuilder<DB> = QueryBuilder::new(format!("INSERT INTO {COLS} "));
+        qb.push_values(chunk, |mut b, m| {
+            b.push_bind(m.person_id)
+                .push_bind(m.wing_id)
+                .push_bind(m.unit_id)
+                .push_bind(m.ac_id)
+                .push_bind(m.number.clone())
+                .push_bind("pending")
+                .push_bind(m.channel.clone())
+                .push_bind(m.enrolled_by.clone())
+                .push_bind(m.enrolled_at)
+                .push_bind(m.enrolled_on);
+        });
+        qb.build().execute(&mut *c).await?;
+    }
+    Ok(())
 }
 
 /// Enrol `rows` in order inside an open transaction, as a set: one look-up of every unit, EPIC,
@@ -604,25 +732,7 @@ async fn enrol_rows(c: &mut Conn, s: &Settings, rows: &[(&Enrolment, &EnrolConte
     }
 
     // The writes, as sets.
-    for chunk in new_people.chunks(400) {
-        let mut qb: QueryBuilder<DB> = QueryBuilder::new(
-            "INSERT INTO people (id, name, name_key, search_key, gender, birth_year, address, mobile, epic, unit_id, created_at) ",
-        );
-        qb.push_values(chunk, |mut b, p| {
-            b.push_bind(p.id)
-                .push_bind(p.name.clone())
-                .push_bind(p.name_key.clone())
-                .push_bind(p.search_key.clone())
-                .push_bind(p.gender)
-                .push_bind(p.birth_year)
-                .push_bind(p.address.clone())
-                .push_bind(p.mobile.clone())
-                .push_bind(p.epic.clone())
-                .push_bind(p.unit_id)
-                .push_bind(p.created_at);
-        });
-        qb.build().execute(&mut *c).await?;
-    }
+    write_people(c, &new_people).await?;
     for (id, (m, x)) in adds {
         sqlx::query("UPDATE people SET mobile = COALESCE(mobile, $2), epic = COALESCE(epic, $3) WHERE id = $1")
             .bind(id)
@@ -631,24 +741,7 @@ async fn enrol_rows(c: &mut Conn, s: &Settings, rows: &[(&Enrolment, &EnrolConte
             .execute(&mut *c)
             .await?;
     }
-    for chunk in new_members.chunks(400) {
-        let mut qb: QueryBuilder<DB> = QueryBuilder::new(
-            "INSERT INTO memberships (person_id, wing_id, unit_id, ac_id, number, status, channel, enrolled_by, enrolled_at, enrolled_on) ",
-        );
-        qb.push_values(chunk, |mut b, m| {
-            b.push_bind(m.person_id)
-                .push_bind(m.wing_id)
-                .push_bind(m.unit_id)
-                .push_bind(m.ac_id)
-                .push_bind(m.number.clone())
-                .push_bind("pending")
-                .push_bind(m.channel.clone())
-                .push_bind(m.enrolled_by.clone())
-                .push_bind(m.enrolled_at)
-                .push_bind(m.enrolled_on);
-        });
-        qb.build().execute(&mut *c).await?;
-    }
+    write_memberships(c, &new_members).await?;
     // Enrolling a member makes the enroller active (activation; verify recomputes it).
     let mut enrollers: BTreeMap<i64, DateTime<Utc>> = BTreeMap::new();
     for m in &new_members {
@@ -951,12 +1044,15 @@ async fn target_achieved(c: &mut Conn, unit_id: i64, campaign_id: i64, wing_id: 
         .bind(unit_id)
         .fetch_optional(&mut *c)
         .await?;
-    let a: Option<(i64, i64)> = sqlx::query_as("SELECT achieved, verified FROM unit_counters WHERE unit_id = $1 AND wing_id = $2")
-        .bind(unit_id)
-        .bind(wing_id)
-        .fetch_optional(&mut *c)
-        .await?;
-    let (a, v) = a.unwrap_or((0, 0));
+    // One row per AC below the unit (docs/scale-out.md): summed here.
+    let (a, v): (i64, i64) = sqlx::query_as(
+        "SELECT CAST(COALESCE(SUM(achieved), 0) AS BIGINT), CAST(COALESCE(SUM(verified), 0) AS BIGINT) FROM unit_counters \
+         WHERE unit_id = $1 AND wing_id = $2",
+    )
+    .bind(unit_id)
+    .bind(wing_id)
+    .fetch_one(&mut *c)
+    .await?;
     Ok((t.unwrap_or(0), a, v))
 }
 
@@ -1022,14 +1118,21 @@ fn progress_row(code: String, kind: &str, name: String, name_hi: Option<String>,
 /// child).
 async fn children_figures(c: &mut Conn, u: &UnitSpec, campaign_id: i64, wing_id: i64, since: NaiveDate, drive: Drive) -> Result<HashMap<i64, Figures>> {
     let children = if u.kind == UnitKind::Pc { "k.pc_id = $1 AND k.kind = 'ac'" } else { "k.parent_id = $1 AND k.kind <> 'pc'" };
+    let sql = format!("SELECT k.id, COALESCE(t.target, 0) FROM units k LEFT JOIN targets t ON t.unit_id = k.id AND t.campaign_id = $2 WHERE {children}");
+    let rows: Vec<(i64, i64)> = sqlx::query_as(AssertSqlSafe(sql)).bind(u.id).bind(campaign_id).fetch_all(&mut *c).await?;
+    let mut out: HashMap<i64, Figures> = rows.into_iter().map(|(id, t)| (id, Figures { target: t, ..Default::default() })).collect();
+    // Achieved and verified: each child's rows, one per AC below it, summed.
     let sql = format!(
-        "SELECT k.id, COALESCE(t.target, 0), COALESCE(n.achieved, 0), COALESCE(n.verified, 0) FROM units k \
-         LEFT JOIN targets t ON t.unit_id = k.id AND t.campaign_id = $2 \
-         LEFT JOIN unit_counters n ON n.unit_id = k.id AND n.wing_id = $3 WHERE {children}"
+        "SELECT n.unit_id, CAST(SUM(n.achieved) AS BIGINT), CAST(SUM(n.verified) AS BIGINT) FROM units k \
+         JOIN unit_counters n ON n.unit_id = k.id WHERE {children} AND n.wing_id = $2 GROUP BY n.unit_id"
     );
-    let rows: Vec<(i64, i64, i64, i64)> = sqlx::query_as(AssertSqlSafe(sql)).bind(u.id).bind(campaign_id).bind(wing_id).fetch_all(&mut *c).await?;
-    let mut out: HashMap<i64, Figures> =
-        rows.into_iter().map(|(id, t, a, v)| (id, Figures { target: t, achieved: a, verified: v, last7: 0 })).collect();
+    let rows: Vec<(i64, i64, i64)> = sqlx::query_as(AssertSqlSafe(sql)).bind(u.id).bind(wing_id).fetch_all(&mut *c).await?;
+    for (id, a, v) in rows {
+        if let Some(f) = out.get_mut(&id) {
+            f.achieved = a;
+            f.verified = v;
+        }
+    }
     // The last 7 days: from the children's daily counters, or from the members of a sector's booths.
     let sql = match u.kind {
         UnitKind::Sector => format!(
@@ -2565,28 +2668,28 @@ impl Store for StoreImpl {
             for s in &sectors {
                 sqlx::query("DELETE FROM unit_counters WHERE unit_id = $1").bind(s.id).execute(&mut *tx).await?;
                 sqlx::query(
-                    "INSERT INTO unit_counters (unit_id, wing_id, achieved, verified) \
-                     SELECT $1, c.wing_id, CAST(SUM(c.achieved) AS BIGINT), CAST(SUM(c.verified) AS BIGINT) FROM unit_counters c JOIN units b ON b.id = c.unit_id \
-                     WHERE b.parent_id = $1 GROUP BY c.wing_id",
+                    "INSERT INTO unit_counters (unit_id, wing_id, ac_id, achieved, verified) \
+                     SELECT $1, c.wing_id, c.ac_id, CAST(SUM(c.achieved) AS BIGINT), CAST(SUM(c.verified) AS BIGINT) FROM unit_counters c JOIN units b ON b.id = c.unit_id \
+                     WHERE b.parent_id = $1 GROUP BY c.wing_id, c.ac_id",
                 )
                 .bind(s.id)
                 .execute(&mut *tx)
                 .await?;
                 sqlx::query("DELETE FROM unit_daily WHERE unit_id = $1").bind(s.id).execute(&mut *tx).await?;
                 sqlx::query(AssertSqlSafe(format!(
-                    "INSERT INTO unit_daily (unit_id, wing_id, day, n) \
-                     SELECT $1, m.wing_id, m.enrolled_on, COUNT(*) FROM memberships m JOIN units b ON b.id = m.unit_id \
-                     WHERE b.parent_id = $1 AND m.status IN {COUNTED} GROUP BY m.wing_id, m.enrolled_on"
+                    "INSERT INTO unit_daily (unit_id, wing_id, day, ac_id, n) \
+                     SELECT $1, m.wing_id, m.enrolled_on, m.ac_id, COUNT(*) FROM memberships m JOIN units b ON b.id = m.unit_id \
+                     WHERE b.parent_id = $1 AND m.status IN {COUNTED} GROUP BY m.wing_id, m.enrolled_on, m.ac_id"
                 )))
                 .bind(s.id)
                 .execute(&mut *tx)
                 .await?;
                 // Verifications by day, added to the enrolment days' rows (or rows of their own).
                 sqlx::query(
-                    "INSERT INTO unit_daily (unit_id, wing_id, day, n, verified) \
-                     SELECT $1, m.wing_id, m.verified_on, 0, COUNT(*) FROM memberships m JOIN units b ON b.id = m.unit_id \
-                     WHERE b.parent_id = $1 AND m.status = 'verified' GROUP BY m.wing_id, m.verified_on \
-                     ON CONFLICT (unit_id, wing_id, day) DO UPDATE SET verified = excluded.verified",
+                    "INSERT INTO unit_daily (unit_id, wing_id, day, ac_id, n, verified) \
+                     SELECT $1, m.wing_id, m.verified_on, m.ac_id, 0, COUNT(*) FROM memberships m JOIN units b ON b.id = m.unit_id \
+                     WHERE b.parent_id = $1 AND m.status = 'verified' GROUP BY m.wing_id, m.verified_on, m.ac_id \
+                     ON CONFLICT (unit_id, wing_id, day, ac_id) DO UPDATE SET verified = excluded.verified",
                 )
                 .bind(s.id)
                 .execute(&mut *tx)
@@ -2741,10 +2844,9 @@ impl Store for StoreImpl {
         let by_id: HashMap<i64, &UnitSpec> = units.iter().map(|u| (u.id, u)).collect();
         let wings: HashMap<i64, String> =
             sqlx::query_as::<_, (i64, String)>("SELECT id, code FROM wings").fetch_all(&mut *c).await?.into_iter().collect();
-        let mut achieved: HashMap<(i64, i64), i64> = HashMap::new();
-        let mut daily: HashMap<(i64, i64, NaiveDate), i64> = HashMap::new();
-        let mut verified: HashMap<(i64, i64), i64> = HashMap::new();
-        let mut daily_verified: HashMap<(i64, i64, NaiveDate), i64> = HashMap::new();
+        // What every counter row should hold, recounted from the memberships AC by AC through the
+        // same rule the writes use (`Deltas`): one row per (unit, wing, AC), and per day.
+        let mut expected = Deltas::default();
         let sql = format!(
             "SELECT unit_id, wing_id, enrolled_on, COUNT(*) FROM memberships WHERE ac_id = $1 AND status IN {COUNTED} \
              GROUP BY unit_id, wing_id, enrolled_on"
@@ -2762,12 +2864,7 @@ impl Store for StoreImpl {
                 if ac_of(u) != Some(ac.id) {
                     out.push(Mismatch { what: "membership AC".into(), unit: name(unit_id), wing: wname(wing_id), expected: ac.id, found: ac_of(u).unwrap_or(0) });
                 }
-                for id in u.anc.rollup(u.id) {
-                    *achieved.entry((id, wing_id)).or_default() += n;
-                }
-                for id in daily_rollup(u) {
-                    *daily.entry((id, wing_id, day)).or_default() += n;
-                }
+                expected.count(u, wing_id, day, n);
             }
             let rows: Vec<(i64, i64, Option<NaiveDate>, i64)> = sqlx::query_as(vsql).bind(ac.id).fetch_all(&mut *c).await?;
             for (unit_id, wing_id, day, n) in rows {
@@ -2776,62 +2873,39 @@ impl Store for StoreImpl {
                     out.push(Mismatch { what: "verified without a day".into(), unit: name(unit_id), wing: wname(wing_id), expected: 0, found: n });
                     continue;
                 };
-                for id in u.anc.rollup(u.id) {
-                    *verified.entry((id, wing_id)).or_default() += n;
+                expected.count_verified(u, wing_id, day, n);
+            }
+        }
+        // The rows as stored, compared key by key (a row missing on either side counts as 0).
+        let ac_name = |ac: i64| if ac == 0 { String::new() } else { format!(" (AC row {})", name(ac)) };
+        let found: Vec<(i64, i64, i64, i64, i64)> =
+            sqlx::query_as("SELECT unit_id, wing_id, ac_id, achieved, verified FROM unit_counters").fetch_all(&mut *c).await?;
+        let found: HashMap<(i64, i64, i64), (i64, i64)> = found.into_iter().map(|(u, w, a, n, v)| ((u, w, a), (n, v))).collect();
+        let mut keys: Vec<(i64, i64, i64)> = expected.achieved.keys().chain(found.keys()).copied().collect::<HashSet<_>>().into_iter().collect();
+        keys.sort_unstable();
+        for k in keys {
+            let e = expected.achieved.get(&k).copied().unwrap_or_default();
+            let f = found.get(&k).copied().unwrap_or_default();
+            for (what, e, f) in [("achieved", e.0, f.0), ("verified", e.1, f.1)] {
+                if e != f {
+                    out.push(Mismatch { what: format!("{what}{}", ac_name(k.2)), unit: name(k.0), wing: wname(k.1), expected: e, found: f });
                 }
-                for id in daily_rollup(u) {
-                    *daily_verified.entry((id, wing_id, day)).or_default() += n;
+            }
+        }
+        let found: Vec<(i64, i64, NaiveDate, i64, i64, i64)> =
+            sqlx::query_as("SELECT unit_id, wing_id, day, ac_id, n, verified FROM unit_daily").fetch_all(&mut *c).await?;
+        let found: HashMap<(i64, i64, NaiveDate, i64), (i64, i64)> =
+            found.into_iter().map(|(u, w, d, a, n, v)| ((u, w, d, a), (n, v))).collect();
+        let mut keys: Vec<(i64, i64, NaiveDate, i64)> =
+            expected.daily.keys().chain(found.keys()).copied().collect::<HashSet<_>>().into_iter().collect();
+        keys.sort_unstable();
+        for k in keys {
+            let e = expected.daily.get(&k).copied().unwrap_or_default();
+            let f = found.get(&k).copied().unwrap_or_default();
+            for (what, e, f) in [("daily", e.0, f.0), ("verified on", e.1, f.1)] {
+                if e != f {
+                    out.push(Mismatch { what: format!("{what} {}{}", k.2, ac_name(k.3)), unit: name(k.0), wing: wname(k.1), expected: e, found: f });
                 }
-            }
-        }
-        // Verified counts, and verifications per day, like achieved.
-        let found: Vec<(i64, i64, i64)> = sqlx::query_as("SELECT unit_id, wing_id, verified FROM unit_counters").fetch_all(&mut *c).await?;
-        let found_map: HashMap<(i64, i64), i64> = found.into_iter().map(|(u, w, v)| ((u, w), v)).collect();
-        let mut keys: Vec<(i64, i64)> = verified.keys().chain(found_map.keys()).copied().collect::<HashSet<_>>().into_iter().collect();
-        keys.sort_unstable();
-        for k in keys {
-            let (e, f) = (verified.get(&k).copied().unwrap_or(0), found_map.get(&k).copied().unwrap_or(0));
-            if e != f {
-                out.push(Mismatch { what: "verified".into(), unit: name(k.0), wing: wname(k.1), expected: e, found: f });
-            }
-        }
-        let found: Vec<(i64, i64, NaiveDate, i64)> = sqlx::query_as("SELECT unit_id, wing_id, day, verified FROM unit_daily").fetch_all(&mut *c).await?;
-        let found_map: HashMap<(i64, i64, NaiveDate), i64> = found.into_iter().map(|(u, w, d, v)| ((u, w, d), v)).collect();
-        let mut keys: Vec<(i64, i64, NaiveDate)> = daily_verified.keys().chain(found_map.keys()).copied().collect::<HashSet<_>>().into_iter().collect();
-        keys.sort_unstable();
-        for k in keys {
-            let (e, f) = (daily_verified.get(&k).copied().unwrap_or(0), found_map.get(&k).copied().unwrap_or(0));
-            if e != f {
-                out.push(Mismatch { what: format!("verified on {}", k.2), unit: name(k.0), wing: wname(k.1), expected: e, found: f });
-            }
-        }
-        let found: Vec<(i64, i64, i64)> =
-            sqlx::query_as("SELECT unit_id, wing_id, achieved FROM unit_counters").fetch_all(&mut *c).await?;
-        let mut found_map: HashMap<(i64, i64), i64> = HashMap::new();
-        for (u, w, a) in found {
-            found_map.insert((u, w), a);
-        }
-        let mut keys: Vec<(i64, i64)> = achieved.keys().chain(found_map.keys()).copied().collect::<HashSet<_>>().into_iter().collect();
-        keys.sort_unstable();
-        for k in keys {
-            let (e, f) = (achieved.get(&k).copied().unwrap_or(0), found_map.get(&k).copied().unwrap_or(0));
-            if e != f {
-                out.push(Mismatch { what: "achieved".into(), unit: name(k.0), wing: wname(k.1), expected: e, found: f });
-            }
-        }
-        let found: Vec<(i64, i64, NaiveDate, i64)> =
-            sqlx::query_as("SELECT unit_id, wing_id, day, n FROM unit_daily").fetch_all(&mut *c).await?;
-        let mut found_daily: HashMap<(i64, i64, NaiveDate), i64> = HashMap::new();
-        for (u, w, d, n) in found {
-            found_daily.insert((u, w, d), n);
-        }
-        let mut keys: Vec<(i64, i64, NaiveDate)> =
-            daily.keys().chain(found_daily.keys()).copied().collect::<HashSet<_>>().into_iter().collect();
-        keys.sort_unstable();
-        for k in keys {
-            let (e, f) = (daily.get(&k).copied().unwrap_or(0), found_daily.get(&k).copied().unwrap_or(0));
-            if e != f {
-                out.push(Mismatch { what: format!("daily {}", k.2), unit: name(k.0), wing: wname(k.1), expected: e, found: f });
             }
         }
         // Targets: every parent equals the sum of its children, for every campaign.

@@ -2353,11 +2353,15 @@ impl Meetings for StoreImpl {
     async fn outbox_due(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<OutboxItem>> {
         // Notices only: one-time login codes (no key) wait for the SMS relay. Each row is
         // claimed for ten minutes before it is handed out, so two senders never send one twice.
+        // On PostgreSQL the rows are read FOR UPDATE SKIP LOCKED: app nodes delivering at the
+        // same time each claim different rows, without waiting on one another.
         let mut tx = self.begin_write().await?;
-        let rows: Vec<(i64, String, String, Option<String>, String, i64)> = sqlx::query_as(
+        let sql = format!(
             "SELECT id, channel, recipient, subject, body, attempts FROM outbox WHERE sent_at IS NULL AND idem_key IS NOT NULL \
-             AND attempts < 10 AND (next_at IS NULL OR next_at <= $1) ORDER BY id LIMIT $2",
-        )
+             AND attempts < 10 AND (next_at IS NULL OR next_at <= $1) ORDER BY id LIMIT $2{}",
+            Self::skip_locked()
+        );
+        let rows: Vec<(i64, String, String, Option<String>, String, i64)> = sqlx::query_as(AssertSqlSafe(sql))
         .bind(now)
         .bind(limit.clamp(1, 50) as i64)
         .fetch_all(&mut *tx)

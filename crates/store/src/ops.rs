@@ -7,6 +7,8 @@
 //!   refuses and points to `pg_dump` and base backups.
 //! - [`inspect_sqlite_file`]: is a file a Sangathan database at a migration this build knows?
 //!   (`sangathan restore` checks a backup with it before putting it in place.)
+//! - [`Ops::take_lease`] and the rest: leases for background jobs, so that any number of app
+//!   nodes can run them against one database, each job by one node at a time and once per period.
 
 use crate::{Result, StoreError};
 use async_trait::async_trait;
@@ -26,6 +28,28 @@ pub struct Figures {
     pub outbox_undelivered: i64,
 }
 
+/// A background job's lease: which app node may run the job, until when, and what it last ran.
+/// Lease times are the machines' real clocks (a pinned `SANGATHAN_NOW` would never let a dead
+/// node's lease lapse); nodes' clocks must agree to well within the lease's length.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Lease {
+    pub name: String,
+    /// The node holding it (`host:pid:random`), None when free.
+    pub holder: Option<String>,
+    /// When the holder's hold lapses unless renewed.
+    pub held_until: Option<DateTime<Utc>>,
+    /// The start of the last period the job ran for (by whichever node).
+    pub done_period: Option<DateTime<Utc>>,
+    pub last_started: Option<DateTime<Utc>>,
+    pub last_finished: Option<DateTime<Utc>>,
+    /// The node that ran the last period.
+    pub last_ran_by: Option<String>,
+    /// Periods run, on every node together.
+    pub runs: i64,
+    /// From [`Ops::take_lease`]: the node whose lapsed hold this one took over, if any.
+    pub taken_from: Option<String>,
+}
+
 #[async_trait]
 pub trait Ops: Send + Sync {
     /// The figures for monitoring, read on a read connection.
@@ -33,6 +57,34 @@ pub trait Ops: Send + Sync {
     /// Write a consistent copy of the whole database to `dest` (which must not exist) while
     /// writers go on. SQLite only: PostgreSQL answers [`StoreError::Refused`].
     async fn backup(&self, dest: &Path) -> Result<()>;
+
+    /// Take (or renew) the lease `name` for `holder` until `now + ttl`: only when it is free,
+    /// already `holder`'s, or its holder's hold lapsed before `now`. None when another node holds
+    /// it, or is taking it this instant (PostgreSQL reads the row `FOR UPDATE SKIP LOCKED`: a
+    /// node never waits for another's lease). The lease row is made on first use.
+    async fn take_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl: chrono::Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Lease>>;
+    /// Record that `holder` ran the job for the period starting `period` (from `started` to
+    /// `now`). False, and nothing recorded, when `holder` no longer holds the lease or that
+    /// period (or a later one) was already recorded: a period is recorded once.
+    async fn finish_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        period: DateTime<Utc>,
+        started: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool>;
+    /// Give the lease up (a node stopping cleanly): another node may take it at once. False
+    /// when `holder` did not hold it.
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<bool>;
+    /// Every lease, by name (for monitoring).
+    async fn leases(&self) -> Result<Vec<Lease>>;
 }
 
 /// What a SQLite file holds, as far as a restore needs to know.

@@ -49,6 +49,19 @@ impl PgStore {
         Ok(())
     }
 
+    /// Rows in bulk through `COPY … FROM STDIN (FORMAT csv)`: one stream instead of multi-row
+    /// INSERTs with thousands of bound parameters. `target` is `table (columns)`; `csv` the
+    /// rows as `csv_rows` writes them.
+    async fn copy_csv(c: &mut Conn, target: &str, csv: String) -> Result<bool> {
+        let mut copy = c.copy_in_raw(&format!("COPY {target} FROM STDIN WITH (FORMAT csv)")).await?;
+        if let Err(e) = copy.send(csv.into_bytes()).await {
+            let _ = copy.abort("send failed").await;
+            return Err(e.into());
+        }
+        copy.finish().await?;
+        Ok(true)
+    }
+
     /// Advisory locks on the identity keys, taken in sorted order (no lock-order deadlocks).
     async fn lock_keys(c: &mut Conn, keys: &[String]) -> Result<()> {
         use sha2::{Digest, Sha256};
@@ -73,6 +86,12 @@ impl PgStore {
                 .await?;
         }
         Ok(())
+    }
+
+    /// Appended to the `SELECT` of rows a worker claims (outbox items, job leases): rows another
+    /// node's transaction holds are skipped, never waited for.
+    fn skip_locked() -> &'static str {
+        " FOR UPDATE SKIP LOCKED"
     }
 
     /// Ids for up to `n` new people from the identity sequence: the run of consecutive values

@@ -81,9 +81,19 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// No bulk path on SQLite (multi-row INSERTs through the one writer are its fast path).
+    async fn copy_csv(_c: &mut Conn, _target: &str, _csv: String) -> Result<bool> {
+        Ok(false)
+    }
+
     /// One writer at a time already serialises everything.
     async fn lock_keys(_c: &mut Conn, _keys: &[String]) -> Result<()> {
         Ok(())
+    }
+
+    /// One writer at a time (`BEGIN IMMEDIATE`): nothing to skip.
+    fn skip_locked() -> &'static str {
+        ""
     }
 
     /// Ids for `n` new people. Safe because this connection is the only writer (`BEGIN IMMEDIATE`).

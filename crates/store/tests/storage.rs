@@ -73,6 +73,7 @@ on_both!(
     corrections_never_hand_over_a_login,
     corrections_take_their_locks_at_once,
     photos_added_at_once_take_different_places,
+    job_leases_one_holder_and_each_period_once,
 );
 
 fn start() -> NaiveDate {
@@ -2055,7 +2056,7 @@ async fn verification_moves_counters_exactly(db: TestDb) {
     assert_eq!(state.children.iter().map(|c| c.verified).sum::<i64>(), 1);
     assert!(s.verify().await.unwrap().is_empty(), "{:?}", s.verify().await.unwrap());
     exec(&db, "UPDATE unit_counters SET verified = verified + 1 WHERE unit_id = (SELECT id FROM units WHERE code = 'TS')").await;
-    assert!(s.verify().await.unwrap().iter().any(|m| m.what == "verified"));
+    assert!(s.verify().await.unwrap().iter().any(|m| m.what.starts_with("verified") && m.unit == "TS"));
     exec(&db, "UPDATE unit_counters SET verified = verified - 1 WHERE unit_id = (SELECT id FROM units WHERE code = 'TS')").await;
 
     // A campaign driven by verified members paces by verifications.
@@ -2623,4 +2624,58 @@ async fn verify_names_a_tampered_meeting_counter(db: TestDb) {
     assert_eq!((x.what.as_str(), x.unit.as_str(), x.wing.as_str(), x.expected, x.found), ("meetings held 2027-W05", "TS-DT-HILL", "employees", 0, 1), "{x}");
     exec(&db, "DELETE FROM meeting_counters WHERE week = '2027-W05'").await;
     assert_verified(&s).await;
+}
+
+/// A background job's lease: one holder at a time (also when nodes ask at the same instant), a
+/// lapsed hold taken over, each period recorded once and only by the holder.
+async fn job_leases_one_holder_and_each_period_once(db: TestDb) {
+    let s = db.open().await;
+    let t0 = Utc.with_ymd_and_hms(2027, 1, 11, 6, 0, 0).unwrap();
+    let ttl = Duration::seconds(10);
+    let sec = Duration::seconds;
+    let l = s.take_lease("periodic", "a", ttl, t0).await.unwrap().expect("free: taken");
+    assert_eq!((l.holder.as_deref(), l.held_until, l.done_period, l.runs, l.taken_from.as_deref()), (Some("a"), Some(t0 + ttl), None, 0, None));
+    assert!(s.take_lease("periodic", "b", ttl, t0 + sec(5)).await.unwrap().is_none(), "held by a");
+    let l = s.take_lease("periodic", "a", ttl, t0 + sec(5)).await.unwrap().expect("renewed by its holder");
+    assert_eq!((l.held_until, l.taken_from), (Some(t0 + sec(15)), None));
+    assert!(s.take_lease("periodic", "b", ttl, t0 + sec(14)).await.unwrap().is_none(), "renewed: still a's");
+
+    // Nodes asking at the same instant for a new lease: one gets it.
+    let mut asks = Vec::new();
+    for i in 0..8 {
+        let s = s.clone();
+        asks.push(tokio::spawn(async move {
+            s.take_lease("race", &format!("node{i}"), Duration::seconds(10), t0).await.unwrap()
+        }));
+    }
+    let mut holders = Vec::new();
+    for a in asks {
+        if let Some(l) = a.await.unwrap() {
+            holders.push(l.holder.unwrap());
+        }
+    }
+    assert_eq!(holders.len(), 1, "{holders:?}");
+
+    // a stops renewing: past its hold, b takes over.
+    let p0 = Utc.with_ymd_and_hms(2027, 1, 11, 5, 30, 0).unwrap();
+    let l = s.take_lease("periodic", "b", ttl, t0 + sec(15)).await.unwrap().expect("a's hold lapsed");
+    assert_eq!((l.holder.as_deref(), l.taken_from.as_deref()), (Some("b"), Some("a")));
+    assert!(!s.finish_lease("periodic", "a", p0, t0, t0 + sec(16)).await.unwrap(), "a no longer holds it");
+    assert!(s.finish_lease("periodic", "b", p0, t0 + sec(15), t0 + sec(16)).await.unwrap());
+    assert!(!s.finish_lease("periodic", "b", p0, t0 + sec(16), t0 + sec(17)).await.unwrap(), "that period is done");
+    assert!(!s.finish_lease("periodic", "b", p0 - Duration::hours(1), t0 + sec(16), t0 + sec(17)).await.unwrap(), "an earlier period");
+    let l = s.take_lease("periodic", "b", ttl, t0 + sec(17)).await.unwrap().unwrap();
+    assert_eq!((l.done_period, l.runs, l.last_ran_by.as_deref()), (Some(p0), 1, Some("b")));
+    assert!(s.finish_lease("periodic", "b", p0 + Duration::hours(1), t0 + sec(17), t0 + sec(18)).await.unwrap());
+    assert_eq!(scalar(&db, "SELECT COUNT(*) FROM job_runs WHERE name = 'periodic'").await, 2);
+
+    // A clean stop gives it up: another node takes it at once, with what was done.
+    assert!(!s.release_lease("periodic", "a").await.unwrap());
+    assert!(s.release_lease("periodic", "b").await.unwrap());
+    let l = s.take_lease("periodic", "a", ttl, t0 + sec(19)).await.unwrap().expect("free");
+    assert_eq!((l.taken_from, l.runs, l.done_period, l.last_finished), (None, 2, Some(p0 + Duration::hours(1)), Some(t0 + sec(18))));
+    let all = s.leases().await.unwrap();
+    let names: Vec<&str> = all.iter().map(|l| l.name.as_str()).collect();
+    assert_eq!(names, ["periodic", "race"]);
+    assert_eq!(all[0].holder.as_deref(), Some("a"));
 }
