@@ -568,7 +568,22 @@ async fn enrol_rows(c: &mut Conn, s: &Settings, rows: &[(&Enrolment, &EnrolConte
     let mut new_index: HashMap<i64, usize> = HashMap::new();
     let mut adds: BTreeMap<i64, (Option<String>, Option<String>)> = BTreeMap::new();
     let mut new_members: Vec<NewMembership> = Vec::new();
-    let mut serials: HashMap<i64, i64> = HashMap::new();
+    // Membership numbers: the serial of every AC the batch may enrol in, read before any row
+    // (the last number used). On PostgreSQL the rows are locked, in AC order, until commit, so
+    // concurrent writers in one AC take turns instead of colliding on a number.
+    let mut batch_acs: Vec<i64> = units.values().filter_map(|(u, _)| ac_of(u)).collect();
+    batch_acs.sort_unstable();
+    batch_acs.dedup();
+    let mut serials: HashMap<i64, i64> = fetch_in::<i64, (i64, i64)>(
+        c,
+        "SELECT ac_id, last FROM ac_sequences WHERE ac_id",
+        &format!(" ORDER BY ac_id{}", StoreImpl::for_update()),
+        &batch_acs,
+    )
+    .await?
+    .into_iter()
+    .collect();
+    let serials_before = serials.clone();
     let mut out = Vec::with_capacity(rows.len());
     for (e, ctx) in rows {
         let code = e.unit.trim().to_ascii_uppercase();
@@ -697,11 +712,7 @@ async fn enrol_rows(c: &mut Conn, s: &Settings, rows: &[(&Enrolment, &EnrolConte
                 *n += 1;
                 *n
             }
-            None => {
-                let last: i64 = sqlx::query_scalar("SELECT last FROM ac_sequences WHERE ac_id = $1").bind(ac_id).fetch_one(&mut *c).await?;
-                serials.insert(ac_id, last + 1);
-                last + 1
-            }
+            None => return Err(StoreError::Refused(format!("no membership serial for AC #{ac_id}"))),
         };
         let number = format!("{}-{}-{:07}", s.state, ac_no, serial);
         let day = crate::clock::day_of(ctx.at);
@@ -753,7 +764,7 @@ async fn enrol_rows(c: &mut Conn, s: &Settings, rows: &[(&Enrolment, &EnrolConte
     for (p, at) in enrollers {
         touch_activity(c, &[p], "enrol", at).await?;
     }
-    let mut serials: Vec<(i64, i64)> = serials.into_iter().collect();
+    let mut serials: Vec<(i64, i64)> = serials.into_iter().filter(|(ac, last)| serials_before.get(ac) != Some(last)).collect();
     serials.sort_unstable();
     for (ac, last) in serials {
         sqlx::query("UPDATE ac_sequences SET last = $2 WHERE ac_id = $1").bind(ac).bind(last).execute(&mut *c).await?;

@@ -88,6 +88,11 @@ impl PgStore {
         Ok(())
     }
 
+    /// Appended to a `SELECT` whose rows the transaction will update: locked until commit.
+    fn for_update() -> &'static str {
+        " FOR UPDATE"
+    }
+
     /// Appended to the `SELECT` of rows a worker claims (outbox items, job leases): rows another
     /// node's transaction holds are skipped, never waited for.
     fn skip_locked() -> &'static str {

@@ -91,6 +91,11 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// The one writer holds the database: no row locks (and no such syntax).
+    fn for_update() -> &'static str {
+        ""
+    }
+
     /// One writer at a time (`BEGIN IMMEDIATE`): nothing to skip.
     fn skip_locked() -> &'static str {
         ""

@@ -74,6 +74,7 @@ on_both!(
     corrections_take_their_locks_at_once,
     photos_added_at_once_take_different_places,
     job_leases_one_holder_and_each_period_once,
+    concurrent_enrolments_in_one_ac_all_get_numbers,
 );
 
 fn start() -> NaiveDate {
@@ -2678,4 +2679,27 @@ async fn job_leases_one_holder_and_each_period_once(db: TestDb) {
     let names: Vec<&str> = all.iter().map(|l| l.name.as_str()).collect();
     assert_eq!(names, ["periodic", "race"]);
     assert_eq!(all[0].holder.as_deref(), Some("a"));
+}
+
+/// Many enrolments at once in one AC (PostgreSQL runs them in parallel): each gets its own
+/// membership number at the first attempt's pace, none fails, counters stay exact.
+async fn concurrent_enrolments_in_one_ac_all_get_numbers(db: TestDb) {
+    let s = mini(&db).await;
+    let mut tasks = Vec::new();
+    for i in 0..48u32 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            let unit = if i % 3 == 0 { "TS-AC-1" } else { "TS-AC-1-B0001" };
+            let e = enr(&format!("Samanvay Sadasya {i}"), Some(&format!("98{:08}", 10_000 + i)), None, unit);
+            enrol(&s, &e).await
+        }));
+    }
+    let mut numbers = std::collections::HashSet::new();
+    for t in tasks {
+        let o = t.await.unwrap().expect("every concurrent enrolment succeeds");
+        assert!(numbers.insert(o.membership_number.clone()), "number given twice: {}", o.membership_number);
+    }
+    assert_eq!(numbers.len(), 48);
+    assert_eq!(count_memberships(&db).await, 48);
+    assert_verified(&s).await;
 }
