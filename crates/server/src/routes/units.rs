@@ -134,3 +134,19 @@ pub async fn scope_at(
     let place = state.store.place(code).await?;
     caller.wings_at(action, place.as_ref())
 }
+
+/// [`scope_at`], narrowed to one wing when `wing` (a code, any case) is given: an unknown wing
+/// narrows to none, so it reads as empty, never as every wing.
+pub async fn scope_narrowed(
+    caller: &Caller,
+    state: &AppState,
+    code: &str,
+    action: Action,
+    wing: Option<&str>,
+) -> Result<Wings, ApiError> {
+    let wings = scope_at(caller, state, code, action).await?;
+    Ok(match wing.map(str::trim).filter(|w| !w.is_empty()) {
+        Some(w) => wings.narrow(crate::routes::meetings::wing_id(state, w).await?.or(Some(-1))),
+        None => wings,
+    })
+}

@@ -8,7 +8,7 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, ApiQuery};
 use crate::routes::meetings::wing_id;
-use crate::routes::units::scope_at;
+use crate::routes::units::{scope_at, scope_narrowed};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -81,10 +81,7 @@ pub struct Queue {
 )]
 pub async fn queue(caller: Caller, State(state): State<AppState>, Path(code): Path<String>, ApiQuery(q): ApiQuery<QueueQuery>) -> Result<Response, ApiError> {
     caller.must_be_able(Action::Verify)?;
-    let mut wings = scope_at(&caller, &state, &code, Action::Verify).await?;
-    if let Some(w) = q.wing.as_deref().map(str::trim).filter(|w| !w.is_empty()) {
-        wings = wings.narrow(wing_id(&state, w).await?.or(Some(-1)));
-    }
+    let wings = scope_narrowed(&caller, &state, &code, Action::Verify, q.wing.as_deref()).await?;
     let limit = q.limit.unwrap_or(50).clamp(1, 200);
     let members = state.store.verification_queue(&code, &wings, q.after.unwrap_or(0), limit).await?.ok_or(ApiError::NotFound)?;
     let next_after = (members.len() as u32 == limit).then(|| members.last().map(|m| m.membership_id)).flatten();
@@ -362,10 +359,7 @@ pub struct Leaderboard {
 )]
 pub async fn leaderboard(caller: Caller, State(state): State<AppState>, Path(code): Path<String>, ApiQuery(q): ApiQuery<LeaderboardQuery>) -> Result<Response, ApiError> {
     caller.must_be_able(Action::Verify)?;
-    let mut wings = scope_at(&caller, &state, &code, Action::Verify).await?;
-    if let Some(w) = q.wing.as_deref().map(str::trim).filter(|w| !w.is_empty()) {
-        wings = wings.narrow(wing_id(&state, w).await?.or(Some(-1)));
-    }
+    let wings = scope_narrowed(&caller, &state, &code, Action::Verify, q.wing.as_deref()).await?;
     let enrollers = state.store.leaderboard(&code, &wings, q.limit.unwrap_or(20)).await?.ok_or(ApiError::NotFound)?;
     let unit = code.trim().to_ascii_uppercase();
     Ok(AuditNote::new("view-leaderboard", Some(format!("unit:{unit}"))).on(Json(Leaderboard { unit, enrollers })))
