@@ -2,13 +2,20 @@
 //! in the same run, and (re)writes this size's section of BENCHMARKS.md.
 //!
 //! 1. import: `sangathan import members` (this binary, as a subprocess) against the `sqlite3`
-//!    shell's `.import` of the same CSV;
+//!    shell's `.import` of the same CSV (on PostgreSQL: `psql`'s `\copy` into a staging table,
+//!    then one `INSERT … SELECT … ON CONFLICT DO NOTHING`);
 //! 2. roll-up: `Store::progress` of the state, a division and an AC against a naive GROUP BY;
 //! 3. search: `Store::search` by names in both scripts, mobiles as typed, EPICs, against a naive
 //!    LIKE scan (names) or an indexed equality lookup (identifiers);
 //! 4. enrolment over HTTP: 64 concurrent clients against `sangathan serve` (a subprocess),
 //!    against the same load on `GET /healthz`; then `Store::verify`;
-//! 5. resources: the server's RSS and the database's size on disk.
+//! 5. resources: the server's RSS and the database's size on disk;
+//! 6. fake-member detection against one full GROUP BY.
+//!
+//! The same suite runs on SQLite (databases it creates under --work, the default) or on a
+//! PostgreSQL server (`--db postgres://…`: it creates its own databases there and drops them
+//! afterwards); `--existing FILE|postgres://…` measures an already loaded database in place.
+//! Each backend has its own sections (`## N members`, `## N members — PostgreSQL`).
 //!
 //! Every step that errors makes the command fail (non-zero exit); the file is written only
 //! after every step has run.
@@ -18,8 +25,10 @@ use anyhow::{Context, anyhow, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use sangathan_core::ids::{Epic, Mobile};
 use sangathan_store::{DynStore, clock};
+use sqlx::Connection;
+use sqlx::postgres::PgPoolOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
-use sqlx::{Pool, Sqlite};
+use sqlx::{Pool, Postgres, Sqlite};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::str::FromStr;
@@ -38,10 +47,330 @@ const SEARCH_QUERIES: usize = 200;
 const LIKE_BASELINE_QUERIES: usize = 50;
 const SEED: u64 = 1;
 
+/// The PostgreSQL import baseline's table: the CSV's columns, and the identity rule's two unique
+/// indexes as partial indexes like the sqlite3 baseline's (empty CSV fields are NULL there).
+const PG_BASELINE_TABLE: &str = "CREATE TABLE members (name TEXT, mobile TEXT, epic TEXT, ac_no INT, \
+     booth_no INT, gender TEXT, birth_year INT, wing TEXT)";
+const PG_BASELINE_EPIC: &str =
+    "CREATE UNIQUE INDEX members_epic ON members (epic) WHERE epic <> ''";
+const PG_BASELINE_MOBILE: &str =
+    "CREATE UNIQUE INDEX members_mobile_name ON members (mobile, name) WHERE mobile <> ''";
+
+/// The timed part of the PostgreSQL baseline (one psql run).
+fn pg_baseline_script(csv: &Path) -> String {
+    format!(
+        "CREATE TEMP TABLE staging (LIKE members);\n\
+         \\copy staging FROM '{}' WITH (FORMAT csv, HEADER true)\n\
+         INSERT INTO members SELECT * FROM staging ON CONFLICT DO NOTHING;\n",
+        csv.display().to_string().replace('\'', "''")
+    )
+}
+
 const NOTES_OPEN: &str = "<!-- notes -->";
 const NOTES_CLOSE: &str = "<!-- /notes -->";
 const WHY: &str = "why / what would close it:";
 const WHY_PLACEHOLDER: &str = "_see the hand-written analysis at the end of this section (its notes block, kept when the section is rewritten)_";
+
+/// The database engine a section measures.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// What follows `## N members` in the section's heading.
+    fn heading_suffix(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "",
+            Backend::Postgres => " — PostgreSQL",
+        }
+    }
+}
+
+fn is_pg_url(s: &str) -> bool {
+    s.starts_with("postgres://") || s.starts_with("postgresql://")
+}
+
+/// A database the bench measures: a SQLite file or a PostgreSQL URL.
+#[derive(Clone)]
+enum Db {
+    File(PathBuf),
+    Pg(String),
+}
+
+impl Db {
+    fn url(&self) -> String {
+        match self {
+            Db::File(p) => format!("sqlite://{}", p.display()),
+            Db::Pg(u) => u.clone(),
+        }
+    }
+
+    /// For the log and the report: a PostgreSQL URL without its password.
+    fn display(&self) -> String {
+        match self {
+            Db::File(p) => p.display().to_string(),
+            Db::Pg(u) => masked(u),
+        }
+    }
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:…@host/db`.
+fn masked(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    match rest.rsplit_once('@') {
+        Some((auth, host)) if auth.contains(':') => {
+            let user = auth.split(':').next().unwrap_or("");
+            format!("{scheme}://{user}:…@{host}")
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// The same PostgreSQL URL naming another database (its query string kept).
+fn with_database(url: &str, name: &str) -> anyhow::Result<String> {
+    let (main, query) = match url.split_once('?') {
+        Some((m, q)) => (m, Some(q)),
+        None => (url, None),
+    };
+    let (scheme, rest) = main
+        .split_once("://")
+        .ok_or_else(|| anyhow!("not a database URL: {}", masked(url)))?;
+    // The authority ends at the first '/' after the credentials (a password may hold a '/').
+    let at = rest.rfind('@').map(|i| i + 1).unwrap_or(0);
+    let end = rest[at..].find('/').map(|i| at + i).unwrap_or(rest.len());
+    let mut out = format!("{scheme}://{}/{name}", &rest[..end]);
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    Ok(out)
+}
+
+/// A connection pool on a measured (or baseline) database of either backend. The baseline
+/// queries are the same text on both (`$n` placeholders), but for the name scans (LIKE on
+/// SQLite, which ignores ASCII case; ILIKE on PostgreSQL).
+enum Sql {
+    Sqlite(Pool<Sqlite>),
+    Pg(Pool<Postgres>),
+}
+
+/// Run the same sqlx expression on whichever pool `$sql` holds (each arm type-checks alone).
+macro_rules! on {
+    ($sql:expr, $p:ident => $body:expr) => {
+        match $sql {
+            Sql::Sqlite($p) => $body,
+            Sql::Pg($p) => $body,
+        }
+    };
+}
+
+impl Sql {
+    /// One connection; read-only ones on SQLite have a 64 MiB cache like the store's.
+    async fn open(db: &Db, read_only: bool) -> anyhow::Result<Sql> {
+        Ok(match db {
+            Db::File(_) => {
+                let mut opts = SqliteConnectOptions::from_str(&db.url())?;
+                if read_only {
+                    opts = opts.read_only(true).pragma("cache_size", "-65536");
+                }
+                Sql::Sqlite(
+                    SqlitePoolOptions::new()
+                        .max_connections(1)
+                        .connect_with(opts)
+                        .await
+                        .with_context(|| format!("cannot open {}", db.display()))?,
+                )
+            }
+            Db::Pg(url) => Sql::Pg(
+                PgPoolOptions::new()
+                    .max_connections(1)
+                    .connect(url)
+                    .await
+                    .with_context(|| format!("cannot connect to {}", db.display()))?,
+            ),
+        })
+    }
+
+    async fn close(self) {
+        on!(&self, p => p.close().await)
+    }
+
+    fn backend(&self) -> Backend {
+        match self {
+            Sql::Sqlite(_) => Backend::Sqlite,
+            Sql::Pg(_) => Backend::Postgres,
+        }
+    }
+}
+
+/// The PostgreSQL server of `--db postgres://…`: the bench creates its own databases there
+/// (`bench_ours_N_PID`, `bench_base_N_PID`) and drops them when it ends. It never touches
+/// another database (the URL's own is used only to connect).
+struct PgServer {
+    url: String,
+    created: std::sync::Mutex<Vec<String>>,
+}
+
+impl PgServer {
+    async fn admin(&self) -> anyhow::Result<sqlx::PgConnection> {
+        sqlx::PgConnection::connect(&self.url)
+            .await
+            .with_context(|| format!("cannot connect to {}", masked(&self.url)))
+    }
+
+    fn mine(&self, name: &str) -> bool {
+        self.created
+            .lock()
+            .expect("not poisoned")
+            .iter()
+            .any(|n| n == name)
+    }
+
+    /// A fresh, empty database `name` (dropped first if this bench made it before); its URL.
+    async fn fresh(&self, name: &str) -> anyhow::Result<String> {
+        let mut c = self.admin().await?;
+        if self.mine(name) {
+            // Only names this bench made (digits, letters, underscores) are formatted in.
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+            )))
+            .execute(&mut c)
+            .await?;
+        }
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut c)
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot create the database {name} on {} (the role needs CREATEDB)",
+                    masked(&self.url)
+                )
+            })?;
+        let _ = c.close().await;
+        if !self.mine(name) {
+            self.created
+                .lock()
+                .expect("not poisoned")
+                .push(name.to_string());
+        }
+        with_database(&self.url, name)
+    }
+
+    /// Drop a database this bench made (others are never dropped).
+    async fn drop_db(&self, name: &str) -> anyhow::Result<()> {
+        if !self.mine(name) {
+            return Ok(());
+        }
+        let mut c = self.admin().await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+        )))
+        .execute(&mut c)
+        .await
+        .with_context(|| format!("cannot drop the bench database {name}"))?;
+        let _ = c.close().await;
+        self.created
+            .lock()
+            .expect("not poisoned")
+            .retain(|n| n != name);
+        Ok(())
+    }
+
+    async fn drop_all(&self) {
+        let names = self.created.lock().expect("not poisoned").clone();
+        for name in names {
+            if let Err(e) = self.drop_db(&name).await {
+                eprintln!("warning: {e:#}");
+            }
+        }
+    }
+}
+
+/// A database's size: a SQLite file and its WAL, or `pg_database_size`.
+#[derive(Clone, Copy)]
+enum Size {
+    File { main: u64, wal: u64 },
+    Pg(u64),
+}
+
+impl Size {
+    fn total(self) -> u64 {
+        match self {
+            Size::File { main, wal } => main + wal,
+            Size::Pg(b) => b,
+        }
+    }
+
+    /// `12.0 MiB (main 11.0 MiB + WAL 1.0 MiB)` or `12.0 MiB`.
+    fn cell(self) -> String {
+        match self {
+            Size::File { main, wal } => {
+                format!(
+                    "{} (main {} + WAL {})",
+                    mib(main + wal),
+                    mib(main),
+                    mib(wal)
+                )
+            }
+            Size::Pg(b) => mib(b),
+        }
+    }
+
+    async fn of(db: &Db) -> anyhow::Result<Size> {
+        Ok(match db {
+            Db::File(p) => {
+                let (main, wal) = file_sizes(p);
+                Size::File { main, wal }
+            }
+            Db::Pg(_) => {
+                let pool = Sql::open(db, true).await?;
+                let b: i64 = on!(&pool, p => sqlx::query_scalar("SELECT pg_database_size(current_database())").fetch_one(p).await?);
+                pool.close().await;
+                Size::Pg(b as u64)
+            }
+        })
+    }
+}
+
+/// The engine's version (and, for PostgreSQL, the server's non-default settings).
+enum Engine {
+    Sqlite {
+        version: String,
+    },
+    Postgres {
+        version: String,
+        settings: Vec<(String, String)>,
+    },
+}
+
+impl Engine {
+    async fn of(pool: &Sql) -> anyhow::Result<Engine> {
+        Ok(match pool {
+            Sql::Sqlite(p) => Engine::Sqlite {
+                version: sqlx::query_scalar("SELECT sqlite_version()")
+                    .fetch_one(p)
+                    .await?,
+            },
+            Sql::Pg(p) => Engine::Postgres {
+                version: sqlx::query_scalar("SELECT current_setting('server_version')")
+                    .fetch_one(p)
+                    .await?,
+                // The server's configuration: what differs from the built-in defaults, but not
+                // what this client set for its own session.
+                settings: sqlx::query_as(
+                    "SELECT name, current_setting(name) FROM pg_settings \
+                     WHERE source NOT IN ('default', 'override', 'client', 'session') ORDER BY name",
+                )
+                .fetch_all(p)
+                .await?,
+            },
+        })
+    }
+}
 
 pub struct Options {
     /// Default 1,000,000; with `existing`, default the database's membership count.
@@ -50,7 +379,8 @@ pub struct Options {
     pub out: PathBuf,
     pub work: Option<PathBuf>,
     pub label: Option<String>,
-    /// An already loaded SQLite database: step 1 (CSV and import) is skipped.
+    /// An already loaded database, a SQLite file or a `postgres://` URL: step 1 (CSV and
+    /// import) is skipped.
     pub existing: Option<PathBuf>,
     /// How long the existing database's load took (measured outside the bench).
     pub load_seconds: Option<f64>,
@@ -60,7 +390,7 @@ pub struct Options {
 
 /// An already loaded database measured in place (`--existing`).
 struct Existing {
-    path: PathBuf,
+    db: Db,
     /// Its memberships when the bench started.
     memberships: u64,
     people: u64,
@@ -70,43 +400,64 @@ struct Existing {
 
 /// Run every measurement and write the report.
 pub async fn run(db: &str, o: Options) -> anyhow::Result<()> {
-    if db.starts_with("postgres://") || db.starts_with("postgresql://") {
-        bail!(
-            "bench measures SQLite databases that it creates under --work (its baseline is the sqlite3 shell); \
-             PostgreSQL is not supported by bench yet: drop --db / SANGATHAN_DB"
-        );
-    }
-    if db != sangathan_store::DEFAULT_DB {
-        eprintln!(
-            "note: bench ignores --db and creates its own SQLite databases under the work directory"
-        );
-    }
     if o.runs == 0 {
         bail!("--runs must be at least 1");
     }
-    let existing = match &o.existing {
+    let existing_db = match &o.existing {
         Some(path) => {
-            if !path.is_file() {
-                bail!("--existing {}: no such file", path.display());
+            let text = path.to_string_lossy();
+            if is_pg_url(&text) {
+                Some(Db::Pg(text.into_owned()))
+            } else {
+                if !path.is_file() {
+                    bail!("--existing {}: no such file", path.display());
+                }
+                Some(Db::File(path.canonicalize()?))
             }
-            let path = path.canonicalize()?;
-            let pool = SqlitePoolOptions::new()
-                .max_connections(1)
-                .connect_with(SqliteConnectOptions::from_str(&Bench::url(&path))?.read_only(true))
+        }
+        None => None,
+    };
+    // PostgreSQL: --existing postgres://…, or --db postgres://… (a server to create databases on).
+    let pg = match &existing_db {
+        None if is_pg_url(db) => Some(PgServer {
+            url: db.to_string(),
+            created: std::sync::Mutex::new(Vec::new()),
+        }),
+        None => {
+            if db != sangathan_store::DEFAULT_DB {
+                eprintln!(
+                    "note: bench ignores --db and creates its own SQLite databases under the work directory \
+                     (give --db postgres://… to measure PostgreSQL)"
+                );
+            }
+            None
+        }
+        Some(e) => {
+            if db != sangathan_store::DEFAULT_DB && db != e.url() {
+                eprintln!("note: bench ignores --db: --existing names the database measured");
+            }
+            None
+        }
+    };
+    let backend = match (&existing_db, &pg) {
+        (Some(Db::Pg(_)), _) | (None, Some(_)) => Backend::Postgres,
+        _ => Backend::Sqlite,
+    };
+    let existing = match existing_db {
+        Some(edb) => {
+            let pool = Sql::open(&edb, true).await?;
+            let memberships: i64 = on!(&pool, p => sqlx::query_scalar("SELECT COUNT(*) FROM memberships")
+                .fetch_one(p)
                 .await
-                .with_context(|| format!("cannot open {}", path.display()))?;
-            let memberships: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM memberships")
-                .fetch_one(&pool)
-                .await
-                .with_context(|| format!("{} is not a sangathan database", path.display()))?;
-            let people: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM people")
-                .fetch_one(&pool)
-                .await?;
+                .with_context(|| format!("{} is not a sangathan database", edb.display()))?);
+            let people: i64 = on!(&pool, p => sqlx::query_scalar("SELECT COUNT(*) FROM people")
+                .fetch_one(p)
+                .await?);
             pool.close().await;
             if memberships == 0 {
                 bail!(
                     "--existing {}: the database has no memberships",
-                    path.display()
+                    edb.display()
                 );
             }
             if let Some(s) = o.load_seconds
@@ -115,7 +466,7 @@ pub async fn run(db: &str, o: Options) -> anyhow::Result<()> {
                 bail!("--load-seconds must be a positive number of seconds");
             }
             Some(Existing {
-                path,
+                db: edb,
                 memberships: memberships as u64,
                 people: people as u64,
                 load_seconds: o.load_seconds,
@@ -143,6 +494,10 @@ pub async fn run(db: &str, o: Options) -> anyhow::Result<()> {
     std::fs::create_dir_all(&work)
         .with_context(|| format!("cannot create the work directory {}", work.display()))?;
     let work = work.canonicalize()?;
+    if let Some(pg) = &pg {
+        // Fail early (before generating a CSV) when the server cannot be reached.
+        pg.admin().await?.close().await?;
+    }
     let b = Bench {
         exe,
         work: work.clone(),
@@ -150,21 +505,33 @@ pub async fn run(db: &str, o: Options) -> anyhow::Result<()> {
         runs: o.runs,
         t0: Instant::now(),
         existing,
+        backend,
+        pg,
     };
-    let result = b.all(&o).await;
+    // Ctrl-C still drops the databases the bench made on the PostgreSQL server.
+    let result = tokio::select! {
+        r = b.all(&o) => r,
+        _ = tokio::signal::ctrl_c() => Err(anyhow!("interrupted")),
+    };
+    if let Some(pg) = &b.pg {
+        pg.drop_all().await;
+    }
     if temporary {
         let _ = std::fs::remove_dir_all(&work);
     }
     result
 }
 
-struct Bench {
+pub(crate) struct Bench {
     exe: PathBuf,
     work: PathBuf,
     n: u64,
     runs: usize,
     t0: Instant,
     existing: Option<Existing>,
+    backend: Backend,
+    /// With `--db postgres://…` (and no --existing): where the bench makes its databases.
+    pg: Option<PgServer>,
 }
 
 impl Bench {
@@ -178,15 +545,35 @@ impl Bench {
         );
     }
 
-    fn url(p: &Path) -> String {
-        format!("sqlite://{}", p.display())
+    /// The name of one of the bench's own PostgreSQL databases (`ours` or `base`).
+    fn pg_name(&self, what: &str) -> String {
+        format!("bench_{what}_{}_{}", self.n, std::process::id())
+    }
+
+    fn pg(&self) -> anyhow::Result<&PgServer> {
+        self.pg
+            .as_ref()
+            .ok_or_else(|| anyhow!("no PostgreSQL server (--db postgres://…)"))
+    }
+
+    /// The name of the import baseline, as the tables say it.
+    fn baseline_name(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite => "sqlite3",
+            Backend::Postgres => "psql",
+        }
     }
 
     async fn all(&self, o: &Options) -> anyhow::Result<()> {
         let machine = Machine::detect().await;
         self.step(&format!(
-            "{} members, {} run(s), work directory {}{}",
+            "{} members on {}, {} run(s), work directory {}{}",
             thousands(self.n),
+            match (&self.existing, &self.pg) {
+                (Some(e), _) => e.db.display(),
+                (None, Some(pg)) => format!("the PostgreSQL server of {}", masked(&pg.url)),
+                (None, None) => "SQLite".to_string(),
+            },
             self.runs,
             self.work.display(),
             if cfg!(debug_assertions) {
@@ -199,13 +586,16 @@ impl Bench {
         // 1. Import (or, with --existing, the samples drawn from the loaded database).
         let (ours_db, booths, samples, import) = match &self.existing {
             None => {
-                self.step(
-                    "step 1/6: generating the CSV and importing it (ours vs the sqlite3 shell)",
-                );
-                let ours_db = self.work.join("sangathan.db");
-                self.init_db(&ours_db).await?;
+                self.step(&format!(
+                    "step 1/6: generating the CSV and importing it (ours vs {})",
+                    match self.backend {
+                        Backend::Sqlite => "the sqlite3 shell",
+                        Backend::Postgres => "psql \\copy",
+                    }
+                ));
+                let ours_db = self.init_db().await?;
                 let booths = {
-                    let s = sangathan_store::open(&Self::url(&ours_db)).await?;
+                    let s = sangathan_store::open(&ours_db.url()).await?;
                     s.booth_codes().await?
                 };
                 let csv = self.work.join(format!("members-{}.csv", self.n));
@@ -216,38 +606,25 @@ impl Bench {
             Some(e) => {
                 self.step(&format!(
                     "step 1/6: skipped (--existing {}: {} memberships, {} people); drawing the search samples from it",
-                    e.path.display(),
+                    e.db.display(),
                     thousands(e.memberships),
                     thousands(e.people)
                 ));
                 let booths = {
-                    let s = sangathan_store::open(&Self::url(&e.path)).await?;
+                    let s = sangathan_store::open(&e.db.url()).await?;
                     s.booth_codes().await?
                 };
-                let samples = self.samples_from_db(&e.path).await?;
-                (e.path.clone(), booths, samples, None)
+                let samples = self.samples_from_db(&e.db).await?;
+                (e.db.clone(), booths, samples, None)
             }
         };
 
         // 5 (first half). The database's size before the HTTP step writes to it.
-        let db_size = file_sizes(&ours_db);
-        let base_size = import
-            .as_ref()
-            .and_then(|i| i.baseline.as_ref())
-            .map(|_| file_sizes(&self.work.join("sqlite3-baseline.db")));
+        let db_size = Size::of(&ours_db).await?;
 
-        let store = sangathan_store::open(&Self::url(&ours_db)).await?;
-        let pool = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(
-                SqliteConnectOptions::from_str(&Self::url(&ours_db))?
-                    .read_only(true)
-                    .pragma("cache_size", "-65536"),
-            )
-            .await?;
-        let sqlite_version: String = sqlx::query_scalar("SELECT sqlite_version()")
-            .fetch_one(&pool)
-            .await?;
+        let store = sangathan_store::open(&ours_db.url()).await?;
+        let pool = Sql::open(&ours_db, true).await?;
+        let engine = Engine::of(&pool).await?;
 
         // 2. Roll-up.
         self.step("step 2/6: roll-up (Store::progress) vs a naive GROUP BY");
@@ -262,7 +639,9 @@ impl Bench {
         self.step("step 6/6 (first half): fake-member detection, first full run, vs one GROUP BY over every membership");
         // The thresholds `serve`, `detect` and `demo` use (SANGATHAN_DETECT_*).
         let thresholds = sangathan_server::Config::default().from_env()?.detection;
-        let detect_full = self.bench_detect_full(&store, &ours_db, &thresholds).await?;
+        let detect_full = self
+            .bench_detect_full(&store, &ours_db, &thresholds)
+            .await?;
 
         // 4 and 5. Enrolment over HTTP, the server's memory.
         self.step("step 4/6: enrolment over HTTP, 64 clients, vs GET /healthz");
@@ -277,10 +656,11 @@ impl Bench {
             runs: self.runs,
             label: o.label.clone(),
             machine,
-            sqlite_version,
+            backend: self.backend,
+            engine,
             import,
             existing: self.existing.as_ref().map(|e| ExistingReport {
-                path: e.path.display().to_string(),
+                path: e.db.display(),
                 memberships: e.memberships,
                 people: e.people,
                 load_seconds: e.load_seconds,
@@ -293,13 +673,12 @@ impl Bench {
             mismatches: mismatches.len(),
             first_mismatch: mismatches.first().map(|m| m.to_string()),
             db_size,
-            base_size,
             loadavg_end: loadavg(),
         };
-        write_report(&o.out, self.n, &report)?;
+        write_report(&o.out, (self.n, self.backend), &report)?;
         self.step(&format!(
-            "wrote the {} members section of {}",
-            thousands(self.n),
+            "wrote the section \"{}\" of {}",
+            report.heading().trim_start_matches("## "),
             o.out.display()
         ));
         print!("{}", report.section_tables());
@@ -336,27 +715,48 @@ impl Bench {
     async fn bench_detect_full(
         &self,
         store: &sangathan_store::DynStore,
-        db: &Path,
+        db: &Db,
         thresholds: &sangathan_core::detection::Thresholds,
     ) -> anyhow::Result<DetectFull> {
-        let pool = SqlitePoolOptions::new().max_connections(1).connect_with(SqliteConnectOptions::from_str(&Self::url(db))?).await?;
-        for sql in ["DELETE FROM flag_members", "DELETE FROM flags", "DELETE FROM detection_state"] {
-            sqlx::query(sql).execute(&pool).await?;
+        let pool = Sql::open(db, false).await?;
+        for sql in [
+            "DELETE FROM flag_members",
+            "DELETE FROM flags",
+            "DELETE FROM detection_state",
+        ] {
+            on!(&pool, p => sqlx::query(sql).execute(p).await.map(|_| ())?);
         }
         let t = Instant::now();
-        let groups: Vec<(String, i64)> = sqlx::query_as("SELECT enrolled_by, COUNT(*) FROM memberships GROUP BY enrolled_by").fetch_all(&pool).await?;
+        let groups: Vec<(String, i64)> = on!(&pool, p => sqlx::query_as(
+            "SELECT enrolled_by, COUNT(*) FROM memberships GROUP BY enrolled_by"
+        )
+        .fetch_all(p)
+        .await?);
         let baseline = t.elapsed();
         pool.close().await;
         let run = store.detect(thresholds, clock::now()).await?;
         let peak = ProcMem::of(std::process::id()).map(|m| m.hwm).unwrap_or(0);
-        Ok(DetectFull { run, baseline, enrollers: groups.len(), peak })
+        Ok(DetectFull {
+            run,
+            baseline,
+            enrollers: groups.len(),
+            peak,
+        })
     }
 
-    /// `sangathan init --preset up` into a fresh file (not timed).
-    async fn init_db(&self, db: &Path) -> anyhow::Result<()> {
-        remove_db(db);
+    /// `sangathan init --preset up` into a fresh database (not timed): a new file under the work
+    /// directory, or a new database on the PostgreSQL server.
+    async fn init_db(&self) -> anyhow::Result<Db> {
+        let db = match self.backend {
+            Backend::Sqlite => {
+                let path = self.work.join("sangathan.db");
+                remove_db(&path);
+                Db::File(path)
+            }
+            Backend::Postgres => Db::Pg(self.pg()?.fresh(&self.pg_name("ours")).await?),
+        };
         let out = tokio::process::Command::new(&self.exe)
-            .args(["--db", &Self::url(db), "init", "--preset", "up"])
+            .args(["--db", &db.url(), "init", "--preset", "up"])
             .env_remove("SANGATHAN_DB")
             .stdin(Stdio::null())
             .output()
@@ -368,13 +768,31 @@ impl Bench {
                 String::from_utf8_lossy(&out.stderr).trim()
             );
         }
-        Ok(())
+        Ok(db)
     }
 
     /// The CSV of N members (demo generator, seed 1), and a sample of them to search for.
     fn generate_csv(
         &self,
         path: &Path,
+        booths: Vec<(String, Vec<String>)>,
+    ) -> anyhow::Result<Vec<Sample>> {
+        let samples = Self::members_csv(path, self.n, booths)?;
+        let size = std::fs::metadata(path)?.len();
+        self.step(&format!(
+            "generated {} ({} rows, {})",
+            path.display(),
+            thousands(self.n),
+            mib(size)
+        ));
+        Ok(samples)
+    }
+
+    /// The CSV of `n` members (demo generator, seed 1), and a sample of them to search for
+    /// (also what `sangathan drill kill-import` imports).
+    pub(crate) fn members_csv(
+        path: &Path,
+        n: u64,
         booths: Vec<(String, Vec<String>)>,
     ) -> anyhow::Result<Vec<Sample>> {
         let now = clock::now();
@@ -392,10 +810,10 @@ impl Bench {
             "birth_year",
             "wing",
         ])?;
-        let stride = (self.n / 2000).max(1);
+        let stride = (n / 2000).max(1);
         let mut samples = Vec::new();
-        let bar = bar(self.n, "generate CSV");
-        for i in 0..self.n {
+        let bar = bar(n, "generate CSV");
+        for i in 0..n {
             let m = g.member(i);
             let (ac_no, booth_no) = split_unit(&m.unit)?;
             let name = m.name.as_str().to_string();
@@ -431,26 +849,16 @@ impl Bench {
         }
         w.flush()?;
         bar.finish_and_clear();
-        let size = std::fs::metadata(path)?.len();
-        self.step(&format!(
-            "generated {} ({} rows, {})",
-            path.display(),
-            thousands(self.n),
-            mib(size)
-        ));
         Ok(samples)
     }
 
     /// With --existing: the people to search for, about 2,000 of them at ids spread evenly over
     /// the table (each with the unit and AC of their first membership).
-    async fn samples_from_db(&self, db: &Path) -> anyhow::Result<Vec<Sample>> {
-        let pool = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(SqliteConnectOptions::from_str(&Self::url(db))?.read_only(true))
-            .await?;
-        let max_id: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM people")
-            .fetch_one(&pool)
-            .await?;
+    async fn samples_from_db(&self, db: &Db) -> anyhow::Result<Vec<Sample>> {
+        let pool = Sql::open(db, true).await?;
+        let max_id: Option<i64> = on!(&pool, p => sqlx::query_scalar("SELECT MAX(id) FROM people")
+            .fetch_one(p)
+            .await?);
         let max_id = max_id.ok_or_else(|| anyhow!("{}: no people", db.display()))?;
         let want: i64 = 2000;
         let mut ids: Vec<i64> = (0..want).map(|k| 1 + k * max_id / want).collect();
@@ -462,16 +870,16 @@ impl Bench {
             .join(",");
         // (name, mobile, EPIC, unit code, AC code)
         type Row = (String, Option<String>, Option<String>, String, String);
-        let rows: Vec<Row> =
-            // Only integers are formatted into the query.
-            sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "SELECT p.name, p.mobile, p.epic, u.code, a.code FROM people p \
-                 JOIN memberships m ON m.id = (SELECT MIN(id) FROM memberships WHERE person_id = p.id) \
-                 JOIN units u ON u.id = m.unit_id JOIN units a ON a.id = m.ac_id \
-                 WHERE p.id IN ({list}) ORDER BY p.id"
-            )))
-            .fetch_all(&pool)
-            .await?;
+        // Only integers are formatted into the query.
+        let sql = format!(
+            "SELECT p.name, p.mobile, p.epic, u.code, a.code FROM people p \
+             JOIN memberships m ON m.id = (SELECT MIN(id) FROM memberships WHERE person_id = p.id) \
+             JOIN units u ON u.id = m.unit_id JOIN units a ON a.id = m.ac_id \
+             WHERE p.id IN ({list}) ORDER BY p.id"
+        );
+        let rows: Vec<Row> = on!(&pool, p => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .fetch_all(p)
+            .await?);
         pool.close().await;
         let samples: Vec<Sample> = rows
             .into_iter()
@@ -503,35 +911,55 @@ impl Bench {
         Ok(samples)
     }
 
-    async fn bench_import(&self, csv: &Path, ours_db: &Path) -> anyhow::Result<ImportResult> {
+    async fn bench_import(&self, csv: &Path, ours_db: &Db) -> anyhow::Result<ImportResult> {
         let runs = if self.n >= SINGLE_IMPORT_FROM {
             1
         } else {
             self.runs
         };
-        let sqlite3 = sqlite3_version().await;
-        if sqlite3.is_none() {
+        // The baseline's tool (the sqlite3 shell, or psql) and its version.
+        let tool = match self.backend {
+            Backend::Sqlite => sqlite3_version()
+                .await
+                .map(|v| (PathBuf::from("sqlite3"), format!("sqlite3 {v}"))),
+            Backend::Postgres => psql().await,
+        };
+        if tool.is_none() {
             eprintln!(
-                "warning: the sqlite3 command-line tool is missing (Debian: apt-get install sqlite3): \
-                 the import baseline and its ratio are skipped"
+                "warning: {}: the import baseline and its ratio are skipped",
+                match self.backend {
+                    Backend::Sqlite =>
+                        "the sqlite3 command-line tool is missing (Debian: apt-get install sqlite3)",
+                    Backend::Postgres =>
+                        "psql is missing (Debian: apt-get install postgresql-client)",
+                }
             );
         }
-        let base_db = self.work.join("sqlite3-baseline.db");
+        let base_file = self.work.join("sqlite3-baseline.db");
         let mut ours = Vec::new();
         let mut base = Vec::new();
         let mut stats = serde_json::Value::Null;
         let mut base_rows = 0u64;
-        let mut init_size = file_sizes(ours_db);
+        let mut base_size = None;
+        let mut init_size = Size::of(ours_db).await?;
         for r in 0..runs {
-            if sqlite3.is_some() {
-                remove_db(&base_db);
-                let (secs, rows) = self.sqlite3_import(csv, &base_db, r, runs).await?;
+            if let Some((bin, _)) = &tool {
+                let (secs, rows, size) = match self.backend {
+                    Backend::Sqlite => {
+                        remove_db(&base_file);
+                        let (secs, rows) = self.sqlite3_import(csv, &base_file, r, runs).await?;
+                        (secs, rows, Size::of(&Db::File(base_file.clone())).await?)
+                    }
+                    Backend::Postgres => self.psql_import(bin, csv, r, runs).await?,
+                };
                 base.push(secs);
                 base_rows = rows;
+                base_size = Some(size);
             }
             if r > 0 {
-                self.init_db(ours_db).await?;
-                init_size = file_sizes(ours_db);
+                let again = self.init_db().await?;
+                debug_assert_eq!(again.url(), ours_db.url());
+                init_size = Size::of(ours_db).await?;
             }
             let sp = spinner(&format!(
                 "import run {}/{runs}: sangathan import members",
@@ -539,7 +967,7 @@ impl Bench {
             ));
             let t = Instant::now();
             let out = tokio::process::Command::new(&self.exe)
-                .args(["--db", &Self::url(ours_db), "import", "members"])
+                .args(["--db", &ours_db.url(), "import", "members"])
                 .arg(csv)
                 .arg("--json")
                 .env_remove("SANGATHAN_DB")
@@ -564,18 +992,82 @@ impl Bench {
                 secs,
                 thousands((self.n as f64 / secs) as u64),
                 base.last()
-                    .map(|b| format!(", sqlite3 {b:.1} s"))
+                    .map(|b| format!(", {} {b:.1} s", self.baseline_name()))
                     .unwrap_or_default()
             ));
             ours.push(secs);
         }
+        if let Some(pg) = &self.pg {
+            // The baseline's database is measured: it is no longer needed.
+            pg.drop_db(&self.pg_name("base")).await?;
+        }
         Ok(ImportResult {
             runs,
             ours,
-            baseline: sqlite3.map(|v| (v, base, base_rows)),
+            baseline: tool.map(|(_, v)| (v, base, base_rows)),
             stats,
             init_size,
+            base_size,
         })
+    }
+
+    /// The PostgreSQL baseline, in a fresh database of its own: a table with the identity rule's
+    /// two unique indexes (not timed), then, timed from spawn to exit, one `psql` run that
+    /// `\copy`s the CSV into a temporary staging table and moves it into the table with
+    /// `INSERT … SELECT … ON CONFLICT DO NOTHING` (COPY itself stops at the first duplicate;
+    /// sqlite3's `.import` skips it). Returns the seconds, the rows kept and the database's size.
+    async fn psql_import(
+        &self,
+        psql: &Path,
+        csv: &Path,
+        r: usize,
+        runs: usize,
+    ) -> anyhow::Result<(f64, u64, Size)> {
+        let url = self.pg()?.fresh(&self.pg_name("base")).await?;
+        let db = Db::Pg(url.clone());
+        let pool = Sql::open(&db, false).await?;
+        for sql in [PG_BASELINE_TABLE, PG_BASELINE_EPIC, PG_BASELINE_MOBILE] {
+            on!(&pool, p => sqlx::query(sql).execute(p).await.map(|_| ())?);
+        }
+        let script = self.work.join("psql-baseline.sql");
+        std::fs::write(&script, pg_baseline_script(csv))
+            .with_context(|| format!("cannot write {}", script.display()))?;
+        let log_path = self.work.join("psql-import.log");
+        let log = std::fs::File::create(&log_path)?;
+        let sp = spinner(&format!(
+            "import run {}/{runs}: psql \\copy (baseline)",
+            r + 1
+        ));
+        let t = Instant::now();
+        let status = tokio::process::Command::new(psql)
+            .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d"])
+            .arg(&url)
+            .arg("-f")
+            .arg(&script)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(log))
+            .status()
+            .await
+            .with_context(|| format!("cannot run {}", psql.display()))?;
+        let secs = t.elapsed().as_secs_f64();
+        sp.finish_and_clear();
+        if !status.success() {
+            bail!(
+                "the psql baseline import failed ({status}): {}",
+                std::fs::read_to_string(&log_path)
+                    .unwrap_or_default()
+                    .trim()
+            );
+        }
+        let rows: i64 = on!(&pool, p => sqlx::query_scalar("SELECT COUNT(*) FROM members")
+            .fetch_one(p)
+            .await?);
+        pool.close().await;
+        if rows == 0 {
+            bail!("the psql baseline imported nothing");
+        }
+        Ok((secs, rows as u64, Size::of(&db).await?))
     }
 
     /// The baseline: the sqlite3 shell's `.import` into a table with the identity rule's two unique
@@ -651,36 +1143,32 @@ impl Bench {
         Ok((secs, rows))
     }
 
-    async fn bench_rollup(
-        &self,
-        store: &DynStore,
-        pool: &Pool<Sqlite>,
-    ) -> anyhow::Result<Vec<LatencyRow>> {
+    async fn bench_rollup(&self, store: &DynStore, pool: &Sql) -> anyhow::Result<Vec<LatencyRow>> {
         let state = store.state_code().await?;
         let today = clock::today();
-        let wing: i64 = sqlx::query_scalar("SELECT id FROM wings WHERE code = 'party'")
-            .fetch_one(pool)
-            .await?;
+        let wing: i64 = on!(pool, p => sqlx::query_scalar("SELECT id FROM wings WHERE code = 'party'")
+            .fetch_one(p)
+            .await?);
         // The division and AC measured: UP's AGRA and 173 when the database has them (the
         // numbers stay comparable across sizes), else the first division and the AC with the most
         // members.
         let division = match store.unit(&format!("{state}-DIV-AGRA")).await? {
             Some(u) => u.code,
-            None => sqlx::query_scalar(
+            None => on!(pool, p => sqlx::query_scalar(
                 "SELECT code FROM units WHERE kind = 'division' ORDER BY id LIMIT 1",
             )
-            .fetch_optional(pool)
-            .await?
+            .fetch_optional(p)
+            .await?)
             .ok_or_else(|| anyhow!("the database has no division"))?,
         };
         let ac = match store.unit(&format!("{state}-AC-173")).await? {
             Some(u) => u.code,
-            None => sqlx::query_scalar(
+            None => on!(pool, p => sqlx::query_scalar(
                 "SELECT a.code FROM memberships m JOIN units a ON a.id = m.ac_id \
-                 GROUP BY m.ac_id ORDER BY COUNT(*) DESC, m.ac_id LIMIT 1",
+                 GROUP BY m.ac_id, a.code ORDER BY COUNT(*) DESC, m.ac_id LIMIT 1",
             )
-            .fetch_optional(pool)
-            .await?
+            .fetch_optional(p)
+            .await?)
             .ok_or_else(|| anyhow!("the database has no memberships"))?,
         };
         let levels = [
@@ -723,11 +1211,11 @@ impl Bench {
                     .ok_or_else(|| anyhow!("no progress for {code}"))
             };
             let base_once = || async {
-                let r: Vec<(Option<i64>, i64)> = sqlx::query_as(sql)
+                let r: Vec<(Option<i64>, i64)> = on!(pool, p => sqlx::query_as(sql)
                     .bind(wing)
                     .bind(unit.id)
-                    .fetch_all(pool)
-                    .await?;
+                    .fetch_all(p)
+                    .await?);
                 anyhow::Ok(r)
             };
             // One untimed warm-up call of each, then the check that both count the same.
@@ -800,7 +1288,7 @@ impl Bench {
     async fn bench_search(
         &self,
         store: &DynStore,
-        pool: &Pool<Sqlite>,
+        pool: &Sql,
         samples: &[Sample],
     ) -> anyhow::Result<Vec<LatencyRow>> {
         let state = store.state_code().await?;
@@ -974,36 +1462,45 @@ impl Bench {
                     }
                     done += 1;
                     let t = Instant::now();
+                    // LIKE ignores ASCII case on SQLite; ILIKE is PostgreSQL's equivalent.
+                    let like = match pool.backend() {
+                        Backend::Sqlite => "LIKE",
+                        Backend::Postgres => "ILIKE",
+                    };
                     let r: Vec<(i64, String)> = match k.base {
                         Base::Like => {
-                            sqlx::query_as("SELECT p.id, p.name FROM people p WHERE p.name LIKE $1 LIMIT 20")
+                            let sql = format!(
+                                "SELECT p.id, p.name FROM people p WHERE p.name {like} $1 LIMIT 20"
+                            );
+                            on!(pool, p => sqlx::query_as(sqlx::AssertSqlSafe(sql))
                                 .bind(format!("%{q}%"))
-                                .fetch_all(pool)
-                                .await?
+                                .fetch_all(p)
+                                .await?)
                         }
                         Base::LikeAc => {
-                            sqlx::query_as(
+                            let sql = format!(
                                 "SELECT p.id, p.name FROM memberships m JOIN people p ON p.id = m.person_id \
-                                 WHERE m.ac_id = (SELECT id FROM units WHERE code = $1) AND p.name LIKE $2 LIMIT 20",
-                            )
-                            .bind(unit)
-                            .bind(format!("%{q}%"))
-                            .fetch_all(pool)
-                            .await?
+                                 WHERE m.ac_id = (SELECT id FROM units WHERE code = $1) AND p.name {like} $2 LIMIT 20"
+                            );
+                            on!(pool, p => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                                .bind(unit)
+                                .bind(format!("%{q}%"))
+                                .fetch_all(p)
+                                .await?)
                         }
                         Base::Mobile => {
                             let m = Mobile::parse(q).map_err(|e| anyhow!("{q}: {e:?}"))?;
-                            sqlx::query_as("SELECT p.id, p.name FROM people p WHERE p.mobile = $1 LIMIT 20")
+                            on!(pool, p => sqlx::query_as("SELECT p.id, p.name FROM people p WHERE p.mobile = $1 LIMIT 20")
                                 .bind(m.e164())
-                                .fetch_all(pool)
-                                .await?
+                                .fetch_all(p)
+                                .await?)
                         }
                         Base::Epic => {
                             let e = Epic::parse(q).map_err(|e| anyhow!("{q}: {e:?}"))?;
-                            sqlx::query_as("SELECT p.id, p.name FROM people p WHERE p.epic = $1 LIMIT 20")
+                            on!(pool, p => sqlx::query_as("SELECT p.id, p.name FROM people p WHERE p.epic = $1 LIMIT 20")
                                 .bind(e.as_str())
-                                .fetch_all(pool)
-                                .await?
+                                .fetch_all(p)
+                                .await?)
                         }
                     };
                     std::hint::black_box(r);
@@ -1049,7 +1546,7 @@ impl Bench {
     async fn bench_http(
         &self,
         store: &DynStore,
-        db: &Path,
+        db: &Db,
         booths: Vec<(String, Vec<String>)>,
     ) -> anyhow::Result<HttpResult> {
         let token = store.issue_token("admin", "bench").await?;
@@ -1060,7 +1557,7 @@ impl Bench {
         let mut child = tokio::process::Command::new(&self.exe)
             .args([
                 "--db",
-                &Self::url(db),
+                &db.url(),
                 "serve",
                 "--addr",
                 &format!("127.0.0.1:{port}"),
@@ -1368,13 +1865,13 @@ struct HttpResult {
 
 /// VmRSS and VmHWM of a process, in bytes.
 #[derive(Clone, Copy)]
-struct ProcMem {
-    rss: u64,
-    hwm: u64,
+pub(crate) struct ProcMem {
+    pub(crate) rss: u64,
+    pub(crate) hwm: u64,
 }
 
 impl ProcMem {
-    fn of(pid: u32) -> anyhow::Result<ProcMem> {
+    pub(crate) fn of(pid: u32) -> anyhow::Result<ProcMem> {
         let text = std::fs::read_to_string(format!("/proc/{pid}/status"))
             .with_context(|| format!("cannot read /proc/{pid}/status"))?;
         let field = |name: &str| {
@@ -1392,7 +1889,7 @@ impl ProcMem {
     }
 }
 
-struct Sample {
+pub(crate) struct Sample {
     name: String,
     /// The ten national digits.
     mobile: Option<String>,
@@ -1418,12 +1915,15 @@ fn split_unit(code: &str) -> anyhow::Result<(u32, Option<u32>)> {
 struct ImportResult {
     runs: usize,
     ours: Vec<f64>,
-    /// sqlite3's version, its seconds per run and the rows it kept.
+    /// The baseline tool and its version (`sqlite3 3.40.1`, `psql (PostgreSQL) 15.18`), its
+    /// seconds per run and the rows it kept.
     baseline: Option<(String, Vec<f64>, u64)>,
     /// The last run's `import --json` line.
     stats: serde_json::Value,
     /// The size of the freshly initialised database (geography, targets), before the import.
-    init_size: (u64, u64),
+    init_size: Size,
+    /// The baseline's database after its last run.
+    base_size: Option<Size>,
 }
 
 /// p50/p95/p99 of a set of timings.
@@ -1487,6 +1987,39 @@ fn file_sizes(p: &Path) -> (u64, u64) {
     )
 }
 
+/// psql (on PATH, else Debian's /usr/lib/postgresql/*/bin/psql, the newest) and its version line.
+async fn psql() -> Option<(PathBuf, String)> {
+    let mut candidates = vec![PathBuf::from("psql")];
+    if let Ok(dir) = std::fs::read_dir("/usr/lib/postgresql") {
+        let mut versions: Vec<(u32, PathBuf)> = dir
+            .filter_map(|e| e.ok())
+            .filter_map(|e| {
+                let v = e.file_name().to_str()?.parse::<u32>().ok()?;
+                Some((v, e.path().join("bin/psql")))
+            })
+            .filter(|(_, p)| p.is_file())
+            .collect();
+        versions.sort();
+        candidates.extend(versions.into_iter().rev().map(|(_, p)| p));
+    }
+    for bin in candidates {
+        let Ok(out) = tokio::process::Command::new(&bin)
+            .arg("--version")
+            .stdin(Stdio::null())
+            .output()
+            .await
+        else {
+            continue;
+        };
+        if out.status.success() {
+            // "psql (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)"
+            let v = String::from_utf8_lossy(&out.stdout).trim().to_string();
+            return Some((bin, v));
+        }
+    }
+    None
+}
+
 async fn sqlite3_version() -> Option<String> {
     let out = tokio::process::Command::new("sqlite3")
         .arg("--version")
@@ -1525,7 +2058,7 @@ fn spinner(what: &str) -> ProgressBar {
 // ---------------------------------------------------------------------------------------------
 // The machine and the report.
 
-fn loadavg() -> String {
+pub(crate) fn loadavg() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .unwrap_or_default()
         .split_whitespace()
@@ -1630,7 +2163,8 @@ struct Report {
     runs: usize,
     label: Option<String>,
     machine: Machine,
-    sqlite_version: String,
+    backend: Backend,
+    engine: Engine,
     /// None with --existing (step 1 skipped).
     import: Option<ImportResult>,
     existing: Option<ExistingReport>,
@@ -1641,8 +2175,7 @@ struct Report {
     detect: (DetectFull, sangathan_store::verification::DetectRun),
     mismatches: usize,
     first_mismatch: Option<String>,
-    db_size: (u64, u64),
-    base_size: Option<(u64, u64)>,
+    db_size: Size,
     loadavg_end: String,
 }
 
@@ -1669,7 +2202,51 @@ fn mark(ok: bool) -> &'static str {
 
 impl Report {
     fn heading(&self) -> String {
-        format!("## {} members", thousands(self.n))
+        format!(
+            "## {} members{}",
+            thousands(self.n),
+            self.backend.heading_suffix()
+        )
+    }
+
+    fn pg(&self) -> bool {
+        self.backend == Backend::Postgres
+    }
+
+    /// The import baseline's tool, as the tables name it.
+    fn base_tool(&self) -> &'static str {
+        if self.pg() { "psql \\copy" } else { "sqlite3" }
+    }
+
+    /// The engine line of the section's header.
+    fn engine_line(&self) -> String {
+        let baseline = match &self.import {
+            Some(imp) => imp
+                .baseline
+                .as_ref()
+                .map(|b| b.0.clone())
+                .unwrap_or_else(|| format!("{} not installed", self.base_tool())),
+            None => "none (no import at this size)".into(),
+        };
+        match &self.engine {
+            Engine::Sqlite { version } => {
+                format!("SQLite: {version} bundled with sangathan; baseline shell: {baseline}.\n\n")
+            }
+            Engine::Postgres { version, settings } => format!(
+                "PostgreSQL: server {version}; its settings that differ from the built-in defaults \
+                 (`pg_settings` whose source is not default, override, client or session): {}; \
+                 baseline client: {baseline}.\n\n",
+                if settings.is_empty() {
+                    "none".to_string()
+                } else {
+                    settings
+                        .iter()
+                        .map(|(k, v)| format!("`{k}={}`", v.replace('|', "/").replace('`', "'")))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }
+            ),
+        }
     }
 
     /// The section without its notes block.
@@ -1696,18 +2273,7 @@ impl Report {
             m.loadavg,
             self.loadavg_end
         );
-        s += &format!(
-            "SQLite: {} bundled with sangathan; baseline shell: {}.\n\n",
-            self.sqlite_version,
-            match &self.import {
-                Some(imp) => imp
-                    .baseline
-                    .as_ref()
-                    .map(|b| format!("sqlite3 {}", b.0))
-                    .unwrap_or_else(|| "sqlite3 not installed".into()),
-                None => "none (no import at this size)".into(),
-            }
-        );
+        s += &self.engine_line();
 
         // 1. Import.
         let imp = match (&self.import, &self.existing) {
@@ -1737,16 +2303,26 @@ impl Report {
                     Some(r <= 1.5),
                 )
             }
-            None => ("not measured: sqlite3 missing".into(), "—".into(), None),
+            None => (
+                format!("not measured: {} missing", self.base_tool()),
+                "—".into(),
+                None,
+            ),
         };
         s += &format!(
-            "| `import.csv` | `sangathan import members` of {} CSV rows into a fresh `init --preset up` database, vs `sqlite3 .import` | {:.1} s, {}/s (runs: {}) | {} | {} | ≤ 1.5× sqlite3 | {} |\n",
+            "| `import.csv` | `sangathan import members` of {} CSV rows into a fresh `init --preset up` database, vs {} | {:.1} s, {}/s (runs: {}) | {} | {} | ≤ 1.5× {} | {} |\n",
             thousands(self.n),
+            if self.pg() {
+                "`psql` `\\copy` into a staging table + `INSERT … ON CONFLICT DO NOTHING`"
+            } else {
+                "`sqlite3 .import`"
+            },
             ours,
             thousands((self.n as f64 / ours) as u64),
             runs_list(&imp.ours),
             base_cell,
             ratio_cell,
+            self.base_tool(),
             met.map(mark).unwrap_or("—")
         );
         if met == Some(false) {
@@ -1776,7 +2352,7 @@ impl Report {
                         bm * UP_TARGET_MEMBERS as f64 / self.n as f64
                     })
                 }
-                None => "not measured: sqlite3 missing".into(),
+                None => format!("not measured: {} missing", self.base_tool()),
             },
             match &imp.baseline {
                 Some((_, b, _)) => format!("{:.2}×", ours / median(b)),
@@ -1807,12 +2383,44 @@ impl Report {
         );
         if let Some((_, _, kept)) = &imp.baseline {
             s += &format!(
-                "Baseline kept {} rows ({} refused by its unique indexes).\n\n",
+                "Baseline kept {} rows ({} {}).\n\n",
                 thousands(*kept),
-                thousands(self.n.saturating_sub(*kept))
+                thousands(self.n.saturating_sub(*kept)),
+                if self.pg() {
+                    "skipped by `ON CONFLICT DO NOTHING` on its unique indexes"
+                } else {
+                    "refused by its unique indexes"
+                }
             );
         } else {
             s += "\n\n";
+        }
+        if self.pg() {
+            s += &format!(
+                "How: the CSV (columns `name,mobile,epic,ac_no,booth_no,gender,birth_year,wing`; mobile as the 10 national digits; \
+                 about a quarter of members share a household mobile, a fifth have no EPIC) comes from the demo generator (seed 1), \
+                 the same file as the SQLite section's. Both sides load into fresh databases the bench creates on the server \
+                 (`CREATE DATABASE bench_ours_N_PID` / `bench_base_N_PID`, dropped when the bench ends). **Ours** is this binary \
+                 run as a subprocess, `sangathan --db postgres://…/bench_ours_N_PID import members FILE --json`, timed from spawn \
+                 to exit, into a database freshly made by `sangathan --db … init --preset up` (not timed): it validates every row, \
+                 applies the identity rule, writes people, memberships, counters, daily counts and the resumable-import checkpoint \
+                 in batches of 5,000. **Baseline** is `psql` ({}), in its own fresh database, into a normal (logged) table \
+                 `members(name TEXT, mobile TEXT, epic TEXT, ac_no INT, booth_no INT, gender TEXT, birth_year INT, wing TEXT)` \
+                 created beforehand (not timed) with the identity rule's two unique indexes as partial indexes, \
+                 `UNIQUE(epic) WHERE epic <> ''` and `UNIQUE(mobile, name) WHERE mobile <> ''` (empty CSV fields load as NULL, \
+                 which never collide). COPY stops at the first duplicate (sqlite3's `.import` skips it), so the baseline \
+                 deduplicates as a bulk load would: one `psql -X -v ON_ERROR_STOP=1 -f SCRIPT` run, timed from spawn to exit, \
+                 of `CREATE TEMP TABLE staging (LIKE members); \\copy staging FROM 'FILE' WITH (FORMAT csv, HEADER true)` then \
+                 `INSERT INTO members SELECT * FROM staging ON CONFLICT DO NOTHING` (each statement its own transaction). \
+                 It is the physical floor: the same bytes parsed and written into one table with the same uniqueness checks, \
+                 with no validation, no normalisation and no counters.\n\n",
+                imp.baseline
+                    .as_ref()
+                    .map(|b| b.0.as_str())
+                    .unwrap_or("not installed")
+            );
+            why_lines(&mut s, &mut missed);
+            return self.section_rest(s, missed);
         }
         s += "How: the CSV (columns `name,mobile,epic,ac_no,booth_no,gender,birth_year,wing`; mobile as the 10 national digits; \
               about a quarter of members share a household mobile, a fifth have no EPIC) comes from the demo generator (seed 1). \
@@ -1834,8 +2442,13 @@ impl Report {
     /// Step 1 with --existing: the load measured outside, no CSV import.
     fn existing_import(&self, s: &mut String, missed: &mut Vec<&'static str>, e: &ExistingReport) {
         let not = format!(
-            "not measured at this size: the CSV import of {} rows was not run; see the 1,000,000 section",
-            thousands(self.n)
+            "not measured at this size: the CSV import of {} rows was not run; see the 1,000,000{} section",
+            thousands(self.n),
+            if self.pg() {
+                " members — PostgreSQL"
+            } else {
+                ""
+            }
         );
         *s += "### 1. Import\n\n";
         *s += &format!(
@@ -1847,7 +2460,13 @@ impl Report {
         );
         *s += "| row | what | ours | baseline | ratio | target | met |\n| --- | --- | ---: | ---: | ---: | --- | :-: |\n";
         *s += &format!(
-            "| `import.csv` | `sangathan import members` of a CSV vs `sqlite3 .import` | {not} | {not} | — | ≤ 1.5× sqlite3 | — |\n"
+            "| `import.csv` | `sangathan import members` of a CSV vs {} | {not} | {not} | — | ≤ 1.5× {} | — |\n",
+            if self.pg() {
+                "`psql` `\\copy` (staging table + `INSERT … ON CONFLICT DO NOTHING`)"
+            } else {
+                "`sqlite3 .import`"
+            },
+            self.base_tool()
         );
         let (cell, met) = match e.load_seconds {
             Some(secs) => {
@@ -1913,13 +2532,18 @@ impl Report {
             "\nHow: {} × {ROLLUP_REPS} sequential calls per unit after one untimed warm-up of each. **Ours** is \
              `Store::progress(code, None, today)` in-process on {src} (target, achieved and 7-day pacing \
              of the unit and of every child, from the maintained counters). **Baseline** is the naive query one would \
-             write without counters, through sqlx on the same file (read-only connection, 64 MiB cache), counting the \
+             write without counters, through sqlx on {}, counting the \
              party wing's pending and verified memberships per child unit: state → \
              `SELECT a.division_id, COUNT(*) FROM memberships m JOIN units a ON a.id = m.ac_id WHERE m.wing_id = ? AND m.status IN ('pending','verified') GROUP BY a.division_id`; \
              division → the same `WHERE a.division_id = ?` grouped by `a.district_id`; AC → \
              `… JOIN units b ON b.id = m.unit_id WHERE m.ac_id = ? … GROUP BY b.parent_id` (sectors). It computes \
              less than ours (no targets, no pacing). Before timing, the bench checks that both give the same total.\n\n",
-            self.runs
+            self.runs,
+            if self.pg() {
+                "one connection of its own to the same database (placeholders `$1`, `$2` where `?` is written)"
+            } else {
+                "the same file (read-only connection, 64 MiB cache)"
+            }
         );
         why_lines(&mut s, &mut missed);
 
@@ -1954,8 +2578,8 @@ impl Report {
              people share some generated full names), so this also tests the ranking; \"found in all results\" \
              pages on through the whole ranked answer (untimed) and counts the queries whose intended person is in it \
              at all: the recall of the search itself. **Baseline**: for names, the naive \
-             `SELECT p.id, p.name FROM people p WHERE p.name LIKE '%q%' LIMIT 20` (with a join on memberships and \
-             `m.ac_id = ?` for the AC-scoped row), on the first {LIKE_BASELINE_QUERIES} queries of each run; it finds \
+             `SELECT p.id, p.name FROM people p WHERE p.name {} '%q%' LIMIT 20` (with a join on memberships and \
+             `m.ac_id = ?` for the AC-scoped row{}), on the first {LIKE_BASELINE_QUERIES} queries of each run; it finds \
              neither the other script nor spelling variants nor reordered words, and stops at the first 20 rows it meets; \
              for mobiles and EPICs, the indexed equality lookup of the already normalised value \
              (`WHERE p.mobile = ?` / `WHERE p.epic = ?`, normalisation in Rust included): the floor for an identifier.\n\n",
@@ -1963,6 +2587,12 @@ impl Report {
                 "the database (about 2,000 people at ids spread evenly over the people table, each with the booth and AC of their first membership)"
             } else {
                 "the generated file"
+            },
+            if self.pg() { "ILIKE" } else { "LIKE" },
+            if self.pg() {
+                "; ILIKE, PostgreSQL's case-insensitive LIKE, as SQLite's LIKE ignores ASCII case"
+            } else {
+                ""
             }
         );
         why_lines(&mut s, &mut missed);
@@ -2026,7 +2656,7 @@ impl Report {
                 .unwrap_or_default()
         );
         s += &format!(
-            "How: the server is this binary, `sangathan --db sqlite://… serve --addr 127.0.0.1:PORT`, as a subprocess with \
+            "How: the server is this binary, `sangathan --db {}://… serve --addr 127.0.0.1:PORT`, as a subprocess with \
              its default logging (one line per request, to a file), on {} (the HTTP step \
              runs last and adds to it{}). The load generator is in the bench process (reqwest, {CLIENTS} tokio tasks on the \
              same {}-CPU machine, so client and server share the cores): each task POSTs one new member after another \
@@ -2035,13 +2665,18 @@ impl Report {
              before the clock starts. Latency is per request, client side, over every request of every run; throughput \
              is the median of the runs. **Baseline**: the same {CLIENTS} clients for the same time on `GET /healthz` of \
              the same server (no authentication, no database): the HTTP floor of this server and client on this machine.\n\n",
+            if self.pg() { "postgres" } else { "sqlite" },
             if self.existing.is_some() {
                 "the existing database itself, not a copy"
             } else {
                 "the database the import step made"
             },
             if self.existing.is_some() {
-                ": the enrolments it makes stay in that file"
+                if self.pg() {
+                    ": the enrolments it makes stay in that database"
+                } else {
+                    ": the enrolments it makes stay in that file"
+                }
             } else {
                 ""
             },
@@ -2065,28 +2700,40 @@ impl Report {
             h.loaded.rss as f64 / h.idle.rss.max(1) as f64,
             mark(ok)
         );
-        let (main, wal) = self.db_size;
-        let (bcell, rcell) = match self.base_size {
-            Some((bm, bw)) => (
-                format!("{} (main {} + WAL {})", mib(bm + bw), mib(bm), mib(bw)),
-                format!("{:.2}×", (main + wal) as f64 / (bm + bw).max(1) as f64),
+        let ours_size = self.db_size;
+        let base_size = self.import.as_ref().and_then(|i| i.base_size);
+        let (bcell, rcell) = match base_size {
+            Some(b) => (
+                b.cell(),
+                format!("{:.2}×", ours_size.total() as f64 / b.total().max(1) as f64),
             ),
-            None => ("not measured: sqlite3 missing".into(), "—".into()),
+            None => (
+                format!("not measured: {} missing", self.base_tool()),
+                "—".into(),
+            ),
         };
-        match &self.import {
-            Some(imp) => {
-                let (im, iw) = imp.init_size;
+        match (&self.import, ours_size) {
+            (Some(imp), Size::File { main, wal }) => {
                 s += &format!(
                     "| `resources.db_size` | database on disk after the import (main file + WAL), vs the sqlite3 baseline's database | {} (main {} + WAL {}; of which {} is the freshly initialised geography and targets) | {} | {} | — | — |\n",
                     mib(main + wal),
                     mib(main),
                     mib(wal),
-                    mib(im + iw),
+                    mib(imp.init_size.total()),
                     bcell,
                     rcell
                 );
             }
-            None => {
+            (Some(imp), Size::Pg(total)) => {
+                s += &format!(
+                    "| `resources.db_size` | database size after the import (`pg_database_size`: tables, indexes, TOAST, free space map), vs the psql baseline's database | {} (of which {} is the freshly initialised geography and targets) | {} | {} | — | — |\n",
+                    mib(total),
+                    mib(imp.init_size.total()),
+                    bcell,
+                    rcell
+                );
+            }
+            (None, Size::File { main, wal }) => {
                 s += &format!(
                     "| `resources.db_size` | the existing database on disk (main file + WAL) before the HTTP step, {} memberships | {} (main {} + WAL {}) | not measured at this size (no sqlite3 import) | — | — | — |\n",
                     thousands(self.existing.as_ref().map(|e| e.memberships).unwrap_or(0)),
@@ -2095,10 +2742,26 @@ impl Report {
                     mib(wal)
                 );
             }
+            (None, Size::Pg(total)) => {
+                s += &format!(
+                    "| `resources.db_size` | the existing database's size (`pg_database_size`) before the HTTP step, {} memberships | {} | not measured at this size (no psql import) | — | — | — |\n",
+                    thousands(self.existing.as_ref().map(|e| e.memberships).unwrap_or(0)),
+                    mib(total)
+                );
+            }
         }
-        s += "\nHow: VmRSS and VmHWM read from `/proc/<pid>/status` of the `sangathan serve` subprocess (not the bench \
-             process) once when it first answers `/healthz` and again after the last load run (MB = 10^6 bytes); the \
-             sizes are those of the files after the last import run, before the HTTP step (MiB = 2^20 bytes).\n\n";
+        if self.pg() {
+            s += "\nHow: VmRSS and VmHWM read from `/proc/<pid>/status` of the `sangathan serve` subprocess (not the bench \
+                 process) once when it first answers `/healthz` and again after the last load run (MB = 10^6 bytes); the \
+                 PostgreSQL server's own processes (its shared buffers, one backend per pooled connection) are not counted. \
+                 The sizes are `SELECT pg_database_size(current_database())` of each database after the last import run, \
+                 before the HTTP step (MiB = 2^20 bytes; an empty database is about 7.5 MiB); the server's WAL is shared \
+                 by every database and is not counted.\n\n";
+        } else {
+            s += "\nHow: VmRSS and VmHWM read from `/proc/<pid>/status` of the `sangathan serve` subprocess (not the bench \
+                 process) once when it first answers `/healthz` and again after the last load run (MB = 10^6 bytes); the \
+                 sizes are those of the files after the last import run, before the HTTP step (MiB = 2^20 bytes).\n\n";
+        }
         why_lines(&mut s, &mut missed);
 
         // 6. Detection.
@@ -2164,11 +2827,13 @@ fn header(r: &Report) -> String {
     let m = &r.machine;
     format!(
         "# Sangathan benchmarks\n\n\
-         Measurements by `sangathan bench`, one section per member count: import against the `sqlite3` shell, \
+         Measurements by `sangathan bench`, one section per member count and database (`## N members` on SQLite, \
+         `## N members — PostgreSQL` on PostgreSQL; the same suite and the same targets): import against the `sqlite3` shell \
+         (on PostgreSQL: `psql`'s `\\copy`), \
          roll-up against a naive GROUP BY, search against LIKE scans and indexed lookups, enrolment over HTTP at \
          {CLIENTS} concurrent clients against `GET /healthz`, the server's memory and the database's size, and fake-member detection against one full scan. Every \
          number has a baseline measured in the same run; each row states its target from the issue (✅ met, ❌ missed). \
-         Rerunning a size replaces only that size's section; the `{NOTES_OPEN}` … `{NOTES_CLOSE}` block of a section \
+         Rerunning a size replaces only that size's section of the same database; the `{NOTES_OPEN}` … `{NOTES_CLOSE}` block of a section \
          (hand-written analysis) is kept.\n\n\
          Last run: {} on commit {}, {}; machine: {} (`nproc` = {}).\n\n\
          Reproduce (SQLite; the baseline needs the `sqlite3` shell, Debian package `sqlite3`):\n\n\
@@ -2181,9 +2846,18 @@ fn header(r: &Report) -> String {
          sangathan --db sqlite:///tmp/up18.db demo --members 18100000 --seed 1   # timed outside, e.g. /usr/bin/time -v\n\
          target/release/sangathan bench --existing /tmp/up18.db --members 18100000 --runs 3 --load-seconds SECS --load-command TEXT\n\
          ```\n\n\
+         Reproduce (PostgreSQL; the role of the URL must be allowed to create databases: the bench creates \
+         `bench_ours_N_PID` and `bench_base_N_PID` on that server and drops them when it ends; the baseline needs `psql`, \
+         Debian package `postgresql-client`):\n\n\
+         ```sh\n\
+         target/release/sangathan bench --db postgres://USER:PASS@HOST/DB --members 1000000 --runs 1   # the 1,000,000 — PostgreSQL section\n\
+         # an already loaded PostgreSQL database, measured in place:\n\
+         target/release/sangathan bench --existing postgres://USER:PASS@HOST/up18 --runs 1 --load-seconds SECS --load-command TEXT\n\
+         ```\n\n\
          Options: `--members N` (default 1,000,000), `--runs K` (default 5; the import runs once from 5,000,000 on), \
          `--out FILE` (default BENCHMARKS.md), `--work DIR` (default a temporary directory, removed afterwards), \
-         `--label TEXT` (shown in the section), `--existing FILE` (measure an already loaded SQLite database in place \
+         `--label TEXT` (shown in the section), `--db postgres://…` (run the suite on that PostgreSQL server), \
+         `--existing FILE|postgres://…` (measure an already loaded SQLite or PostgreSQL database in place \
          instead of generating and importing a CSV; `--members` then only names the section, default the database's \
          membership count), `--load-seconds S` and `--load-command TEXT` (with `--existing`: how long and how it was loaded, \
          measured outside the bench; the load time is checked against the < 5 min target).\n\n",
@@ -2195,18 +2869,26 @@ fn header(r: &Report) -> String {
     )
 }
 
-/// The count in a section heading `## 1,000,000 members`.
-fn heading_count(line: &str) -> Option<u64> {
-    let rest = line.strip_prefix("## ")?.strip_suffix(" members")?;
-    rest.replace(',', "").parse().ok()
+/// A section's key: its member count and database, from its heading (`## 1,000,000 members`
+/// for SQLite, `## 1,000,000 members — PostgreSQL`).
+type SectionKey = (u64, Backend);
+
+fn heading_key(line: &str) -> Option<SectionKey> {
+    let rest = line.strip_prefix("## ")?;
+    let (count, backend) = match rest.strip_suffix(Backend::Postgres.heading_suffix()) {
+        Some(r) => (r.strip_suffix(" members")?, Backend::Postgres),
+        None => (rest.strip_suffix(" members")?, Backend::Sqlite),
+    };
+    Some((count.replace(',', "").parse().ok()?, backend))
 }
 
-/// Merge this run's section into the file: other sizes' sections and this size's notes are kept.
-fn merge(existing: &str, n: u64, header: &str, tables: &str) -> String {
-    let mut sections: Vec<(Option<u64>, String)> = Vec::new();
+/// Merge this run's section into the file: other sizes' and databases' sections, and this
+/// section's notes, are kept. Sections are ordered by size, SQLite before PostgreSQL.
+fn merge(existing: &str, key: SectionKey, header: &str, tables: &str) -> String {
+    let mut sections: Vec<(Option<SectionKey>, String)> = Vec::new();
     for line in existing.split_inclusive('\n') {
         if line.starts_with("## ") {
-            sections.push((heading_count(line.trim_end()), String::new()));
+            sections.push((heading_key(line.trim_end()), String::new()));
         }
         if let Some(last) = sections.last_mut() {
             last.1.push_str(line);
@@ -2214,16 +2896,16 @@ fn merge(existing: &str, n: u64, header: &str, tables: &str) -> String {
     }
     let notes = sections
         .iter()
-        .find(|(c, _)| *c == Some(n))
+        .find(|(c, _)| *c == Some(key))
         .and_then(|(_, text)| {
             let a = text.find(NOTES_OPEN)?;
             let b = text[a..].find(NOTES_CLOSE)? + a + NOTES_CLOSE.len();
             Some(format!("{}\n", &text[a..b]))
         })
         .unwrap_or_else(default_notes);
-    sections.retain(|(c, _)| *c != Some(n));
-    sections.push((Some(n), format!("{tables}{notes}\n")));
-    sections.sort_by_key(|(c, _)| c.unwrap_or(u64::MAX));
+    sections.retain(|(c, _)| *c != Some(key));
+    sections.push((Some(key), format!("{tables}{notes}\n")));
+    sections.sort_by_key(|(c, _)| c.unwrap_or((u64::MAX, Backend::Postgres)));
     let mut out = header.to_string();
     for (_, text) in sections {
         out.push_str(text.trim_end());
@@ -2234,9 +2916,9 @@ fn merge(existing: &str, n: u64, header: &str, tables: &str) -> String {
     out
 }
 
-fn write_report(out: &Path, n: u64, r: &Report) -> anyhow::Result<()> {
+fn write_report(out: &Path, key: SectionKey, r: &Report) -> anyhow::Result<()> {
     let existing = std::fs::read_to_string(out).unwrap_or_default();
-    let text = merge(&existing, n, &header(r), &r.section_tables());
+    let text = merge(&existing, key, &header(r), &r.section_tables());
     if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
@@ -2312,23 +2994,106 @@ mod tests {
 
     #[test]
     fn merge_keeps_other_sizes_and_notes() {
-        let first = merge("", 1000, "# H1\n\n", "## 1,000 members\n\nT1\n\n");
+        const SQ: Backend = Backend::Sqlite;
+        const PG: Backend = Backend::Postgres;
+        let first = merge("", (1000, SQ), "# H1\n\n", "## 1,000 members\n\nT1\n\n");
         assert!(first.contains("## 1,000 members") && first.contains(NOTES_OPEN));
         let edited = first.replace("_Hand-written analysis of this size goes here; `sangathan bench` keeps this block when it rewrites the section._", "my notes");
         let second = merge(
             &edited,
-            18_100_000,
+            (18_100_000, SQ),
             "# H2\n\n",
             "## 18,100,000 members\n\nT2\n\n",
         );
         assert!(second.starts_with("# H2"));
         assert!(second.contains("T1") && second.contains("T2") && second.contains("my notes"));
-        let third = merge(&second, 1000, "# H3\n\n", "## 1,000 members\n\nT3\n\n");
+        let third = merge(
+            &second,
+            (1000, SQ),
+            "# H3\n\n",
+            "## 1,000 members\n\nT3\n\n",
+        );
         assert!(!third.contains("T1") && third.contains("T3") && third.contains("T2"));
         assert!(third.contains("my notes"));
         assert_eq!(third.matches("## 1,000 members").count(), 1);
         assert!(
             third.find("## 1,000 members").unwrap() < third.find("## 18,100,000 members").unwrap()
+        );
+
+        // PostgreSQL sections of the same sizes sit beside SQLite's, each with its own notes.
+        let fourth = merge(
+            &third,
+            (1000, PG),
+            "# H4\n\n",
+            "## 1,000 members — PostgreSQL\n\nP1\n\n",
+        );
+        assert!(fourth.contains("T3") && fourth.contains("T2") && fourth.contains("P1"));
+        assert_eq!(fourth.matches("my notes").count(), 1, "{fourth}");
+        assert_eq!(fourth.matches(NOTES_OPEN).count(), 3, "{fourth}");
+        let pg_notes = fourth.replace(
+            "P1\n\n<!-- notes -->\n_Hand-written analysis of this size goes here; `sangathan bench` keeps this block when it rewrites the section._",
+            "P1\n\n<!-- notes -->\npg notes",
+        );
+        assert!(pg_notes.contains("pg notes"), "{fourth}");
+        let fifth = merge(
+            &pg_notes,
+            (18_100_000, PG),
+            "# H5\n\n",
+            "## 18,100,000 members — PostgreSQL\n\nP2\n\n",
+        );
+        // Rewriting the SQLite 1,000 section keeps the PostgreSQL one, and each keeps its notes.
+        let sixth = merge(&fifth, (1000, SQ), "# H6\n\n", "## 1,000 members\n\nT4\n\n");
+        // And rewriting the PostgreSQL 1,000 section keeps SQLite's.
+        let seventh = merge(
+            &sixth,
+            (1000, PG),
+            "# H7\n\n",
+            "## 1,000 members — PostgreSQL\n\nP3\n\n",
+        );
+        for text in [&sixth, &seventh] {
+            assert!(text.contains("T4") && text.contains("T2") && text.contains("P2"));
+            assert!(!text.contains("T3"));
+            assert_eq!(text.matches("my notes").count(), 1, "{text}");
+            assert_eq!(text.matches("pg notes").count(), 1, "{text}");
+            assert_eq!(text.matches("## 1,000 members\n").count(), 1, "{text}");
+            assert_eq!(text.matches("## 1,000 members — PostgreSQL").count(), 1);
+            assert_eq!(text.matches(NOTES_OPEN).count(), 4, "{text}");
+        }
+        assert!(sixth.contains("P1") && !seventh.contains("P1") && seventh.contains("P3"));
+        // The notes stay with their own section.
+        let pg1 = seventh.find("## 1,000 members — PostgreSQL").unwrap();
+        let sq18 = seventh.find("## 18,100,000 members\n").unwrap();
+        let sq1 = seventh.find("## 1,000 members\n").unwrap();
+        let pg18 = seventh.find("## 18,100,000 members — PostgreSQL").unwrap();
+        // Ordered by size, SQLite first.
+        assert!(sq1 < pg1 && pg1 < sq18 && sq18 < pg18, "{seventh}");
+        let mine = seventh.find("my notes").unwrap();
+        let pgn = seventh.find("pg notes").unwrap();
+        assert!(sq1 < mine && mine < pg1, "{seventh}");
+        assert!(pg1 < pgn && pgn < sq18, "{seventh}");
+    }
+
+    #[test]
+    fn postgres_urls() {
+        let u = "postgres://sangathan:sangathan@127.0.0.1:5432/sangathan";
+        assert_eq!(
+            with_database(u, "bench_ours_5000_1").unwrap(),
+            "postgres://sangathan:sangathan@127.0.0.1:5432/bench_ours_5000_1"
+        );
+        assert_eq!(
+            with_database("postgresql://u:p/w@h/db?sslmode=disable", "x").unwrap(),
+            "postgresql://u:p/w@h/x?sslmode=disable"
+        );
+        assert_eq!(
+            with_database("postgres://h", "x").unwrap(),
+            "postgres://h/x"
+        );
+        assert_eq!(masked(u), "postgres://sangathan:…@127.0.0.1:5432/sangathan");
+        assert_eq!(masked("postgres://h/db"), "postgres://h/db");
+        assert!(pg_baseline_script(Path::new("/tmp/it's.csv")).contains("'/tmp/it''s.csv'"));
+        assert!(
+            pg_baseline_script(Path::new("/tmp/a.csv"))
+                .contains("\n\\copy staging FROM '/tmp/a.csv'")
         );
     }
 
@@ -2336,7 +3101,15 @@ mod tests {
     fn numbers() {
         assert_eq!(thousands(18_100_000), "18,100,000");
         assert_eq!(thousands(999), "999");
-        assert_eq!(heading_count("## 1,000,000 members"), Some(1_000_000));
+        assert_eq!(
+            heading_key("## 1,000,000 members"),
+            Some((1_000_000, Backend::Sqlite))
+        );
+        assert_eq!(
+            heading_key("## 18,135,000 members — PostgreSQL"),
+            Some((18_135_000, Backend::Postgres))
+        );
+        assert_eq!(heading_key("## Notes"), None);
         let l = Lat::of(&(1..=100).map(Duration::from_millis).collect::<Vec<_>>());
         assert_eq!(
             (l.p50, l.p95, l.p99),

@@ -232,6 +232,7 @@ enum Cmd {
         json: bool,
     },
     /// Measure import, roll-up, search, enrolment over HTTP and resources against baselines; (re)writes this size's section of BENCHMARKS.md.
+    /// SQLite by default; with --db postgres://… the same suite runs on that server (in databases it creates and drops).
     Bench {
         /// How many members to generate and import (default 1,000,000); with --existing, the size
         /// that names the report's section (default: the database's membership count).
@@ -249,8 +250,8 @@ enum Cmd {
         /// A note shown in the section (e.g. what changed).
         #[arg(long)]
         label: Option<String>,
-        /// Measure an already loaded SQLite database instead of generating and importing a CSV
-        /// (step 1 is skipped; the HTTP step adds enrolments to this file).
+        /// Measure an already loaded database in place, a SQLite file or a postgres:// URL, instead
+        /// of generating and importing a CSV (step 1 is skipped; the HTTP step adds enrolments to it).
         #[arg(long)]
         existing: Option<std::path::PathBuf>,
         /// With --existing: how long its load took, in seconds, measured outside the bench.
