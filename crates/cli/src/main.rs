@@ -4,6 +4,7 @@ mod access;
 mod bench;
 mod config;
 mod demo;
+mod drill;
 mod meetings;
 mod merges;
 mod ops;
@@ -194,6 +195,10 @@ enum Cmd {
         #[arg(long, default_value = "")]
         note: String,
     },
+    /// Operations drills: kill -9 of the server or of an import, a backup under load, a soak;
+    /// each checks its result (exit 1 when the check fails).
+    #[command(subcommand)]
+    Drill(drill::DrillCmd),
     /// Bulk import from a spreadsheet.
     #[command(subcommand)]
     Import(ImportCmd),
@@ -900,6 +905,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             )
             .await?
         }
+        Cmd::Drill(cmd) => return drill::run(&cli.db, cmd).await,
         Cmd::Duplicates { unit, json, limit } => {
             merges::duplicates(&cli.db, cli.as_user.as_deref(), &unit, json, limit).await?
         }
