@@ -1105,7 +1105,12 @@ fn check_enrolments(acked: &[Answer], sent: u64, held: &[Held]) -> EnrolCheck {
                         "enrolment {} is held as {} / {} instead of {} / {}",
                         a.sent.i, h.mobile, h.wing, a.sent.mobile, a.sent.wing
                     ));
-                } else if !a.number.is_empty() && h.number != a.number {
+                } else if a.number.is_empty() {
+                    problems.push(format!(
+                        "enrolment {} was acknowledged (HTTP {}) without a membership number",
+                        a.sent.i, a.status
+                    ));
+                } else if h.number != a.number {
                     problems.push(format!(
                         "enrolment {} was answered with number {} but is held as {}",
                         a.sent.i, a.number, h.number

@@ -203,10 +203,17 @@ pub async fn audit(db: &str, cmd: AuditCmd) -> anyhow::Result<ExitCode> {
             // the same events to its own file before the store refused its record of them.
             let node = sangathan_server::notify::node_id();
             let held = s
-                .take_lease("audit-archive", node, chrono::Duration::hours(6), chrono::Utc::now())
+                .take_lease("audit-archive", node, chrono::Duration::hours(1), chrono::Utc::now())
                 .await?;
             if held.is_none() {
-                bail!("another `audit archive` is running (it holds the audit-archive lease); try again when it has finished");
+                let who = s
+                    .leases()
+                    .await?
+                    .into_iter()
+                    .find(|l| l.name == "audit-archive")
+                    .map(|l| format!(" ({} holds it until {})", l.holder.unwrap_or_default(), l.held_until.map(|t| t.to_rfc3339()).unwrap_or_default()))
+                    .unwrap_or_default();
+                bail!("another `audit archive` is running: it holds the audit-archive lease{who}; a crashed run's hold lapses at that time");
             }
             // The run, then the lease given up whether it finished or failed.
             let run = async {
@@ -216,6 +223,15 @@ pub async fn audit(db: &str, cmd: AuditCmd) -> anyhow::Result<ExitCode> {
                     .append(true)
                     .open(&out)?;
                 loop {
+                    // Renewed before every batch: a long archive keeps its hold, a crashed
+                    // one's lapses within the hour.
+                    if s
+                        .take_lease("audit-archive", node, chrono::Duration::hours(1), chrono::Utc::now())
+                        .await?
+                        .is_none()
+                    {
+                        bail!("the audit-archive lease was lost (another run took it): stopped");
+                    }
                     let batch = s.audit_before(before, 10_000).await?;
                     let (Some(first), Some(last)) = (batch.first(), batch.last()) else {
                         break;

@@ -122,8 +122,15 @@ impl HttpProvider {
                 "{what} must be an http:// URL of a gateway relay on this host or the private network (TLS onward is the relay's)"
             );
         }
+        if url.contains("{to}") != url.contains("{text}") {
+            anyhow::bail!("{what}: a URL template needs both {{to}} and {{text}}");
+        }
+        // No redirects and no proxy from the environment: the URL may carry credentials and
+        // every request carries a mobile and a message, which go to this relay and nowhere else.
         let client = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(15))
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
             .build()?;
         Ok(HttpProvider { url: url.to_string(), token: token.filter(|t| !t.is_empty()), client })
     }
@@ -220,9 +227,24 @@ pub async fn deliver(
     store: &DynStore,
     providers: &Providers,
 ) -> sangathan_store::Result<Delivered> {
+    deliver_within(store, providers, None).await
+}
+
+/// [`deliver`], starting no new batch once `budget` has passed: a slow or unreachable gateway
+/// then holds up a background round (its lease renewal, a stop) by at most the budget plus one
+/// batch; what is left waits for the next round.
+pub async fn deliver_within(
+    store: &DynStore,
+    providers: &Providers,
+    budget: Option<std::time::Duration>,
+) -> sangathan_store::Result<Delivered> {
+    let started = std::time::Instant::now();
     let mut out = Delivered::default();
     // Small batches, each claimed just before it is sent, until nothing is due.
     loop {
+        if budget.is_some_and(|b| started.elapsed() >= b) {
+            break;
+        }
         let batch = store.outbox_due(clock::now(), 20).await?;
         if batch.is_empty() {
             break;
@@ -259,6 +281,8 @@ pub fn whatsapp_share(text: &str) -> String {
 ///   try the periodic jobs' lease.
 /// - `SANGATHAN_JOBS_PERIOD_SECS` (default 3600): escalation, detection and the Monday digests
 ///   run once per period (periods start at IST midnight), on one node, whichever holds the lease.
+///   It must divide a day and be at most 8 hours, so that periods line up with IST days and one
+///   starts on Monday between 08:00 and 16:00 (the digests' round).
 /// - `SANGATHAN_JOBS_LEASE_SECS` (default 120, or 4 ticks when longer): a node's hold on the lease
 ///   lapses this long after its last renewal; the longest a dead node holds the jobs up. Longer
 ///   than a tick (the holder renews it every round).
@@ -304,6 +328,12 @@ impl JobTimes {
             // By default a lease outlasts four rounds: a slow round does not lose it.
             lease: lease.unwrap_or_else(|| base.lease.max(tick.unwrap_or(base.tick) * 4)),
         };
+        let p = times.period.as_secs();
+        if 86400 % p != 0 || p > 8 * 3600 {
+            anyhow::bail!(
+                "SANGATHAN_JOBS_PERIOD_SECS ({p}) must divide a day (86400) and be at most 28800 (8 hours): periods start at IST midnight and one must start on Monday between 08:00 and 16:00 for the weekly digests"
+            );
+        }
         if times.lease <= times.tick {
             anyhow::bail!(
                 "SANGATHAN_JOBS_LEASE_SECS ({}) must be longer than SANGATHAN_JOBS_TICK_SECS ({}): the holder renews its lease every tick",
@@ -363,11 +393,13 @@ fn digest_due(now: chrono::DateTime<chrono::Utc>) -> bool {
 /// One period's jobs: escalate overdue reports and unanswered requests to preside (each at most
 /// once a day), fake-member detection over what is new, and on Mondays last week's digests (each
 /// once per person and week). Each is safe to run again: a run cut short is simply repeated.
-async fn run_periodic(store: &DynStore, thresholds: &sangathan_core::detection::Thresholds) {
+async fn run_periodic(store: &DynStore, thresholds: &sangathan_core::detection::Thresholds) -> bool {
     use crate::metrics::METRICS;
+    let mut ok = true;
     match store.escalate(clock::now()).await {
         Ok(_) => METRICS.job_done("escalation", true),
         Err(e) => {
+            ok = false;
             METRICS.job_done("escalation", false);
             tracing::warn!("escalation run failed: {e}");
         }
@@ -381,6 +413,7 @@ async fn run_periodic(store: &DynStore, thresholds: &sangathan_core::detection::
             }
         }
         Err(e) => {
+            ok = false;
             METRICS.job_done("detection", false);
             tracing::warn!("detection run failed: {e}");
         }
@@ -391,10 +424,24 @@ async fn run_periodic(store: &DynStore, thresholds: &sangathan_core::detection::
         match crate::digest::send_all(store, now).await {
             Ok(_) => METRICS.job_done("digest", true),
             Err(e) => {
+                ok = false;
                 METRICS.job_done("digest", false);
                 tracing::warn!("weekly digests failed: {e}");
             }
         }
+    }
+    ok
+}
+
+/// Whether this node still holds `name` by the lease table: a take that returned nothing may
+/// only have met the row locked for an instant by another node's try (SKIP LOCKED), which is
+/// not a loss.
+async fn still_held(store: &DynStore, name: &str, node: &str) -> bool {
+    match store.leases().await {
+        Ok(all) => all
+            .iter()
+            .any(|l| l.name == name && l.holder.as_deref() == Some(node) && l.held_until.is_some_and(|u| u > real_now())),
+        Err(_) => false,
     }
 }
 
@@ -412,12 +459,12 @@ fn period_done_here() {
 /// Run `job` while holding the lease, renewing it every third of its length. None when another
 /// node took the lease meanwhile (it stopped being renewed, e.g. the database was unreachable):
 /// the run is dropped there (its open transaction rolls back) and the holder runs the period.
-async fn while_holding<F: std::future::Future<Output = ()>>(
+async fn while_holding<F: std::future::Future<Output = bool>>(
     store: &DynStore,
     node: &str,
     times: &JobTimes,
     job: F,
-) -> Option<()> {
+) -> Option<bool> {
     let ttl = chrono::Duration::from_std(times.lease).unwrap_or(chrono::Duration::minutes(2));
     let mut renew = tokio::time::interval((times.lease / 3).max(std::time::Duration::from_millis(200)));
     renew.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -425,9 +472,10 @@ async fn while_holding<F: std::future::Future<Output = ()>>(
     tokio::pin!(job);
     loop {
         tokio::select! {
-            _ = &mut job => return Some(()),
+            ok = &mut job => return Some(ok),
             _ = renew.tick() => match store.take_lease(PERIODIC_LEASE, node, ttl, real_now()).await {
                 Ok(Some(_)) => {}
+                Ok(None) if still_held(store, PERIODIC_LEASE, node).await => {}
                 Ok(None) => return None,
                 Err(e) => tracing::warn!(error = %e, "could not renew the periodic jobs' lease"),
             },
@@ -455,6 +503,10 @@ async fn periodic_round(
         }
     };
     let Some(lease) = lease else {
+        if held && still_held(store, PERIODIC_LEASE, node).await {
+            // Only locked for an instant by another node's try: still ours; run next round.
+            return true;
+        }
         if held {
             tracing::warn!(node, "the periodic jobs' lease passed to another node");
         }
@@ -478,12 +530,15 @@ async fn periodic_round(
         return true;
     }
     let started = real_now();
-    if while_holding(store, node, times, run_periodic(store, thresholds))
-        .await
-        .is_none()
-    {
-        tracing::warn!(node, "the periodic jobs' lease passed to another node during a run: the run was dropped");
-        return false;
+    match while_holding(store, node, times, run_periodic(store, thresholds)).await {
+        None => {
+            tracing::warn!(node, "the periodic jobs' lease passed to another node during a run: the run was dropped");
+            return false;
+        }
+        // A job failed: the period is not recorded as done, so the next round runs it again
+        // (and no other node's metrics count it as a success).
+        Some(false) => return true,
+        Some(true) => {}
     }
     match store
         .finish_lease(PERIODIC_LEASE, node, period, started, real_now())
@@ -544,7 +599,9 @@ pub fn spawn_jobs(
                 _ = stop.changed() => break,
             }
             held = periodic_round(&store, &thresholds, node, &times, held).await;
-            match deliver(&store, &providers).await {
+            // A delivery round gets a third of the lease: a slow gateway cannot make this node
+            // miss its renewals (or a stop) however long the backlog.
+            match deliver_within(&store, &providers, Some(times.lease / 3)).await {
                 Ok(_) => METRICS.job_done("delivery", true),
                 Err(e) => {
                     METRICS.job_done("delivery", false);
@@ -560,4 +617,25 @@ pub fn spawn_jobs(
         }
         tracing::info!("background jobs stopped");
     }))
+}
+
+#[cfg(test)]
+mod job_times_tests {
+    use super::JobTimes;
+
+    fn with(period: &str) -> anyhow::Result<JobTimes> {
+        JobTimes::from_lookup(JobTimes::default(), |n| (n == "SANGATHAN_JOBS_PERIOD_SECS").then(|| period.to_string()))
+    }
+
+    #[test]
+    fn periods_divide_a_day_and_leave_a_monday_morning_round() {
+        assert_eq!(with("3600").unwrap().period.as_secs(), 3600);
+        assert_eq!(with("28800").unwrap().period.as_secs(), 28800);
+        assert_eq!(with("1").unwrap().period.as_secs(), 1);
+        // A day or a week would start on Monday at 00:00 (or on a Thursday): no digests.
+        for bad in ["86400", "604800", "7000", "43200"] {
+            let e = with(bad).unwrap_err().to_string();
+            assert!(e.contains("SANGATHAN_JOBS_PERIOD_SECS"), "{bad}: {e}");
+        }
+    }
 }

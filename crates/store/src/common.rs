@@ -368,6 +368,8 @@ fn csv_field(out: &mut String, v: Option<&str>) {
 }
 
 /// The rows of a batch as CSV lines, `fields` giving each row's values in column order.
+/// Timestamps are written to the microsecond, PostgreSQL's precision, as sqlx binds them (a
+/// COPY and an INSERT of the same row store the same instant).
 fn csv_rows<T>(rows: &[T], fields: impl Fn(&T) -> Vec<Option<String>>) -> String {
     let mut out = String::with_capacity(rows.len() * 160);
     for r in rows {
@@ -399,7 +401,7 @@ async fn write_people(c: &mut Conn, new_people: &[NewPerson]) -> Result<()> {
                 p.mobile.clone(),
                 p.epic.clone(),
                 Some(p.unit_id.to_string()),
-                Some(p.created_at.to_rfc3339()),
+                Some(p.created_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)),
             ]
         });
         if StoreImpl::copy_csv(c, COLS, csv).await? {
@@ -440,7 +442,7 @@ async fn write_memberships(c: &mut Conn, new_members: &[NewMembership]) -> Resul
                 Some("pending".to_string()),
                 Some(m.channel.clone()),
                 Some(m.enrolled_by.clone()),
-                Some(m.enrolled_at.to_rfc3339()),
+                Some(m.enrolled_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)),
                 Some(m.enrolled_on.to_string()),
             ]
         });

@@ -75,6 +75,7 @@ on_both!(
     photos_added_at_once_take_different_places,
     job_leases_one_holder_and_each_period_once,
     concurrent_enrolments_in_one_ac_all_get_numbers,
+    a_large_batch_stores_every_character_as_typed,
 );
 
 fn start() -> NaiveDate {
@@ -2701,5 +2702,40 @@ async fn concurrent_enrolments_in_one_ac_all_get_numbers(db: TestDb) {
     }
     assert_eq!(numbers.len(), 48);
     assert_eq!(count_memberships(&db).await, 48);
+    assert_verified(&s).await;
+}
+
+/// A batch large enough for the bulk path (COPY on PostgreSQL) keeps every name and address
+/// exactly as a single enrolment would: quotes, commas, line breaks, backslashes, the COPY
+/// end-of-data marker, Devanagari with joiners; an absent address stays absent.
+async fn a_large_batch_stores_every_character_as_typed(db: TestDb) {
+    let s = mini(&db).await;
+    let addresses: [Option<&str>; 8] = [
+        Some("Gali \"No. 5\", Ward 3"),
+        Some("first line\nsecond line"),
+        Some("C:\\back\\slash"),
+        Some("\\."),
+        Some("मकान नं. 12, रामपुर, ज़िला–आगरा"),
+        Some("क्\u{200D}ष, 'single', \"double\""),
+        Some("tab\there, semi; colon"),
+        None,
+    ];
+    let names = ["Ram Prakash Nishad", "राम प्रकाश निषाद", "D'Souza Maria", "Shri \"Guddu\" Yadav", "क्‍षमा देवी"];
+    let mut rows = Vec::new();
+    for i in 0..80u32 {
+        let mut e = enr(names[i as usize % names.len()], Some(&format!("97{:08}", 20_000 + i)), None, "TS-AC-1-B0002");
+        e.address = addresses[i as usize % addresses.len()].map(String::from);
+        rows.push((e, ctx()));
+    }
+    let out = s.enrol_batch(&rows).await.unwrap();
+    assert_eq!(out.len(), 80);
+    for ((e, _), o) in rows.iter().zip(&out) {
+        let o = o.as_ref().expect("every row is valid");
+        let m = s.member(o.person_id).await.unwrap().expect("stored");
+        assert_eq!(m.name, e.name.as_str(), "name of {}", o.person_id);
+        assert_eq!(m.address, e.address, "address of {}", o.person_id);
+        assert_eq!(m.memberships.len(), 1);
+    }
+    assert_eq!(count_memberships(&db).await, 80);
     assert_verified(&s).await;
 }
