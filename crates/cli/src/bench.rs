@@ -756,8 +756,9 @@ impl Bench {
             Backend::Postgres => Db::Pg(self.pg()?.fresh(&self.pg_name("ours")).await?),
         };
         let out = tokio::process::Command::new(&self.exe)
-            .args(["--db", &db.url(), "init", "--preset", "up"])
-            .env_remove("SANGATHAN_DB")
+            // The URL (and its password) through the environment, never in argv (`ps`).
+            .env("SANGATHAN_DB", db.url())
+            .args(["init", "--preset", "up"])
             .stdin(Stdio::null())
             .output()
             .await
@@ -967,10 +968,10 @@ impl Bench {
             ));
             let t = Instant::now();
             let out = tokio::process::Command::new(&self.exe)
-                .args(["--db", &ours_db.url(), "import", "members"])
+                .env("SANGATHAN_DB", ours_db.url())
+                .args(["import", "members"])
                 .arg(csv)
                 .arg("--json")
-                .env_remove("SANGATHAN_DB")
                 .stdin(Stdio::null())
                 .output()
                 .await
@@ -1041,7 +1042,9 @@ impl Bench {
         let t = Instant::now();
         let status = tokio::process::Command::new(psql)
             .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d"])
-            .arg(&url)
+            .arg(without_password(&url))
+            // The password through libpq's environment, never in argv (`ps`).
+            .env("PGPASSWORD", password_of(&url).map(|p| percent_decoded(&p)).unwrap_or_default())
             .arg("-f")
             .arg(&script)
             .stdin(Stdio::null())
@@ -1555,14 +1558,8 @@ impl Bench {
             .port();
         let log = std::fs::File::create(self.work.join("serve.log"))?;
         let mut child = tokio::process::Command::new(&self.exe)
-            .args([
-                "--db",
-                &db.url(),
-                "serve",
-                "--addr",
-                &format!("127.0.0.1:{port}"),
-            ])
-            .env_remove("SANGATHAN_DB")
+            .env("SANGATHAN_DB", db.url())
+            .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::from(log))
@@ -2981,6 +2978,47 @@ fn human_secs(s: f64) -> String {
     }
 }
 
+/// A `postgres://user:password@host/db` URL's password, percent-encoded as written.
+fn password_of(url: &str) -> Option<String> {
+    let rest = url.split_once("://")?.1;
+    let userinfo = rest.split_once('@')?.0;
+    Some(userinfo.split_once(':')?.1.to_string())
+}
+
+/// `%XX` escapes of a URL part decoded (a password as libpq's `PGPASSWORD` wants it).
+fn percent_decoded(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && b[i + 1].is_ascii_hexdigit()
+            && b[i + 2].is_ascii_hexdigit()
+            && let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16)
+        {
+            out.push(v);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The URL without its password (`user@host/db`), for a command line.
+fn without_password(url: &str) -> String {
+    match (url.split_once("://"), password_of(url)) {
+        (Some((scheme, rest)), Some(_)) => {
+            let (userinfo, host) = rest.split_once('@').expect("a password implies userinfo");
+            let user = userinfo.split_once(':').map(|(u, _)| u).unwrap_or(userinfo);
+            format!("{scheme}://{user}@{host}")
+        }
+        _ => url.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -3071,6 +3109,16 @@ mod tests {
         let pgn = seventh.find("pg notes").unwrap();
         assert!(sq1 < mine && mine < pg1, "{seventh}");
         assert!(pg1 < pgn && pgn < sq18, "{seventh}");
+    }
+
+    #[test]
+    fn passwords_stay_out_of_argv() {
+        let u = "postgres://sangathan:s3%40cret@127.0.0.1:5432/bench";
+        assert_eq!(password_of(u).as_deref(), Some("s3%40cret"));
+        assert_eq!(without_password(u), "postgres://sangathan@127.0.0.1:5432/bench");
+        assert_eq!(without_password("postgres://127.0.0.1/x"), "postgres://127.0.0.1/x");
+        assert_eq!(password_of("postgres://u@h/x"), None);
+        assert_eq!(percent_decoded("s3%40cret%"), "s3@cret%");
     }
 
     #[test]

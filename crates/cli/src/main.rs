@@ -256,7 +256,9 @@ enum Cmd {
         #[arg(long)]
         label: Option<String>,
         /// Measure an already loaded database in place, a SQLite file or a postgres:// URL, instead
-        /// of generating and importing a CSV (step 1 is skipped; the HTTP step adds enrolments to it).
+        /// of generating and importing a CSV (step 1 is skipped). It writes to that database: the
+        /// HTTP step adds enrolments, detection replaces its flags, and an admin token named
+        /// `bench` is issued: use a copy or a benchmark database, never a live one.
         #[arg(long)]
         existing: Option<std::path::PathBuf>,
         /// With --existing: how long its load took, in seconds, measured outside the bench.
