@@ -974,6 +974,14 @@ async fn load_demo(s: &DynStore, n: u64, seed: u64, fake_share: f64) -> anyhow::
         .expect("fixed offset")
         .to_utc();
     let now = clock::now();
+    if now - start < chrono::Duration::days(7) {
+        // `demo` on a database made by `init` (campaign starting today) squeezes every
+        // enrolment into the hours since: enrollers then look like padding (hourly rate).
+        eprintln!(
+            "demo: the campaign started {} hours ago, so every enrolment falls within them; `demo` on a fresh database backdates the campaign 120 days",
+            (now - start).num_hours().max(0)
+        );
+    }
     let mut g = demo::Generator::new(seed, booths, start, now.max(start));
     let bar = ProgressBar::new(n);
     bar.set_style(
