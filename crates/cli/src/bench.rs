@@ -116,17 +116,19 @@ impl Db {
     }
 }
 
+/// A URL with a password, in parts: (`scheme://user`, password as written, `host/db…`).
+fn password_parts(url: &str) -> Option<(String, &str, &str)> {
+    let (scheme, rest) = url.split_once("://")?;
+    let (auth, host) = rest.rsplit_once('@')?;
+    let (user, password) = auth.split_once(':')?;
+    Some((format!("{scheme}://{user}"), password, host))
+}
+
 /// `postgres://user:secret@host/db` → `postgres://user:…@host/db`.
 fn masked(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    match rest.rsplit_once('@') {
-        Some((auth, host)) if auth.contains(':') => {
-            let user = auth.split(':').next().unwrap_or("");
-            format!("{scheme}://{user}:…@{host}")
-        }
-        _ => url.to_string(),
+    match password_parts(url) {
+        Some((head, _, host)) => format!("{head}:…@{host}"),
+        None => url.to_string(),
     }
 }
 
@@ -534,15 +536,15 @@ pub(crate) struct Bench {
     pg: Option<PgServer>,
 }
 
+/// A progress line on standard error, `[TAG hh:mm:ss] msg`, timed from `t0` (bench, drill).
+pub(crate) fn progress_line(tag: &str, t0: Instant, msg: &str) {
+    let s = t0.elapsed().as_secs();
+    eprintln!("[{tag} {:02}:{:02}:{:02}] {msg}", s / 3600, (s / 60) % 60, s % 60);
+}
+
 impl Bench {
     fn step(&self, msg: &str) {
-        let s = self.t0.elapsed().as_secs();
-        eprintln!(
-            "[bench {:02}:{:02}:{:02}] {msg}",
-            s / 3600,
-            (s / 60) % 60,
-            s % 60
-        );
+        progress_line("bench", self.t0, msg);
     }
 
     /// The name of one of the bench's own PostgreSQL databases (`ours` or `base`).
@@ -2980,9 +2982,7 @@ fn human_secs(s: f64) -> String {
 
 /// A `postgres://user:password@host/db` URL's password, percent-encoded as written.
 fn password_of(url: &str) -> Option<String> {
-    let rest = url.split_once("://")?.1;
-    let userinfo = rest.split_once('@')?.0;
-    Some(userinfo.split_once(':')?.1.to_string())
+    password_parts(url).map(|(_, p, _)| p.to_string())
 }
 
 /// `%XX` escapes of a URL part decoded (a password as libpq's `PGPASSWORD` wants it).
@@ -3009,13 +3009,9 @@ fn percent_decoded(s: &str) -> String {
 
 /// The URL without its password (`user@host/db`), for a command line.
 fn without_password(url: &str) -> String {
-    match (url.split_once("://"), password_of(url)) {
-        (Some((scheme, rest)), Some(_)) => {
-            let (userinfo, host) = rest.split_once('@').expect("a password implies userinfo");
-            let user = userinfo.split_once(':').map(|(u, _)| u).unwrap_or(userinfo);
-            format!("{scheme}://{user}@{host}")
-        }
-        _ => url.to_string(),
+    match password_parts(url) {
+        Some((head, _, host)) => format!("{head}@{host}"),
+        None => url.to_string(),
     }
 }
 

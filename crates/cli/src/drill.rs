@@ -365,13 +365,7 @@ struct Ctx {
 
 impl Ctx {
     fn say(&self, msg: &str) {
-        let s = self.t0.elapsed().as_secs();
-        eprintln!(
-            "[drill {:02}:{:02}:{:02}] {msg}",
-            s / 3600,
-            (s / 60) % 60,
-            s % 60
-        );
+        crate::bench::progress_line("drill", self.t0, msg);
     }
 
     /// Uniform in [0, 1).
