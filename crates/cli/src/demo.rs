@@ -272,6 +272,7 @@ pub async fn volunteers(
             at: now - Duration::days(30),
             scope: None,
             consent: None,
+            audit: None,
         };
         s.enrol_batch(&[(e, ctx)]).await?;
         let post = NewPost {
@@ -512,7 +513,7 @@ pub fn fake_members(
         let at = now - Duration::days(2 + (j % 20) as i64) + Duration::seconds((b * 25) as i64);
         out.push((
             m,
-            sangathan_store::EnrolContext { actor: format!("worker:{ac}:f{j}"), channel: "demo".into(), at, scope: None, consent: None },
+            sangathan_store::EnrolContext { actor: format!("worker:{ac}:f{j}"), channel: "demo".into(), at, scope: None, consent: None, audit: None },
         ));
         k += 1;
     }

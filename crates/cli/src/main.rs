@@ -1006,6 +1006,7 @@ async fn load_demo(s: &DynStore, n: u64, seed: u64, fake_share: f64) -> anyhow::
                         at: g.enrolled_at(k),
                         scope: None,
                         consent: None,
+                        audit: None,
                     },
                 )
             })

@@ -45,6 +45,7 @@ fn rows(booths: &[String], from: u64, n: u64) -> Vec<(Enrolment, EnrolContext)> 
                     at: clock::now(),
                     scope: None,
                     consent: None,
+                    audit: None,
                 },
             )
         })

@@ -25,6 +25,9 @@ pub struct AuditNote {
     pub post: Option<String>,
     /// The actor, when the request authenticated itself (a login).
     pub actor: Option<String>,
+    /// The event was stored already, in the same transaction as the write it describes (an
+    /// enrolment on SQLite): the layer does not store it again when the answer is a success.
+    pub stored: bool,
 }
 
 impl AuditNote {
@@ -46,6 +49,29 @@ impl AuditNote {
     pub fn actor(mut self, actor: String) -> Self {
         self.actor = Some(actor);
         self
+    }
+    pub fn stored(mut self, stored: bool) -> Self {
+        self.stored = stored;
+        self
+    }
+    /// The event this note becomes: its own actor and post, else the caller's (`who`).
+    pub fn event(&self, who: Option<&AuditWho>, address: String, outcome: String) -> AuditEvent {
+        AuditEvent {
+            actor: self
+                .actor
+                .clone()
+                .or_else(|| who.map(|w| w.actor.clone()))
+                .unwrap_or_else(|| "anonymous".into()),
+            post: self
+                .post
+                .clone()
+                .or_else(|| who.and_then(|w| w.posts.clone())),
+            action: self.action.clone(),
+            record: self.record.clone(),
+            person_id: self.person_id,
+            address: Some(address),
+            outcome,
+        }
     }
     /// Attach to a response.
     pub fn on(self, res: impl IntoResponse) -> Response {
@@ -120,6 +146,9 @@ pub async fn audit_layer(State(state): State<AppState>, req: Request, next: Next
     if note.is_none() && !denied && !write {
         return res;
     }
+    if note.as_ref().is_some_and(|n| n.stored) && status.is_success() && !denied {
+        return res;
+    }
     let note = note.unwrap_or_else(|| AuditNote::new(&format!("{method} {route}"), None));
     let outcome = if denied {
         "denied".to_string()
@@ -128,22 +157,7 @@ pub async fn audit_layer(State(state): State<AppState>, req: Request, next: Next
     } else {
         status.as_u16().to_string()
     };
-    let event = AuditEvent {
-        actor: note
-            .actor
-            .clone()
-            .or_else(|| who.as_ref().map(|w| w.actor.clone()))
-            .unwrap_or_else(|| "anonymous".into()),
-        post: note
-            .post
-            .clone()
-            .or_else(|| who.as_ref().and_then(|w| w.posts.clone())),
-        action: note.action,
-        record: note.record,
-        person_id: note.person_id,
-        address: Some(address),
-        outcome,
-    };
+    let event = note.event(who.as_ref(), address, outcome);
     if state.audit.record(event).await {
         res
     } else {

@@ -73,9 +73,12 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 /// The client's address, for rate limits and the audit log.
 pub fn client_address(parts_ext: &axum::http::Extensions) -> String {
-    parts_ext
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
+    address_of(parts_ext.get::<ConnectInfo<SocketAddr>>().cloned().map(axum::Extension))
+}
+
+/// The client's address as the audit log names it, from a handler's optional extractor.
+pub fn address_of(from: Option<axum::Extension<ConnectInfo<SocketAddr>>>) -> String {
+    from.map(|c| c.0.0.ip().to_string())
         .unwrap_or_else(|| "unknown".into())
 }
 

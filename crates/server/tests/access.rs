@@ -44,6 +44,7 @@ on_both_backends!(
     login_sessions_csrf_and_limits,
     audit_chain_detects_tampering,
     erasure_leaves_no_trace,
+    every_enrolment_request_leaves_one_audit_event,
 );
 
 /// What each role may do: written here, apart from the policy under test.
@@ -2387,4 +2388,71 @@ async fn scoped_enrolment_cannot_reach_outside(backend: Backend) {
         near_id,
         "already a member: the existing membership"
     );
+}
+
+/// An enrolment's audit event: stored in the enrolment's own transaction on SQLite, by the audit
+/// layer on PostgreSQL; either way exactly one per request, with who, where from and what.
+async fn every_enrolment_request_leaves_one_audit_event(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let body = json!({"name": "Audit Kumari", "mobile": "9812345670", "unit": "TS-AC-2-B0002"});
+    let k = key();
+    let first = app.enrol(&body, &k).await;
+    first.expect(201);
+    let person = first.json()["person_id"].as_i64().unwrap();
+    let again = app.enrol(&body, &k).await;
+    again.expect(201);
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    let bad = app
+        .enrol(&json!({"name": "", "unit": "TS-AC-2-B0002"}), &key())
+        .await;
+    assert_eq!(bad.status, 422);
+    // Many at once: each answered enrolment is audited exactly once.
+    let many: Vec<_> = (0..40)
+        .map(|i| {
+            let body = json!({"name": format!("Audit Many {i}"), "mobile": format!("97000000{i:02}"), "unit": "TS-AC-3-B0003"});
+            let app = &app;
+            async move { app.enrol(&body, &key()).await }
+        })
+        .collect();
+    let answers = futures::future::join_all(many).await;
+    let mut people = BTreeSet::new();
+    for a in &answers {
+        a.expect(201);
+        people.insert(a.json()["person_id"].as_i64().unwrap());
+    }
+    let events = app
+        .store
+        .audit_before(clock::now() + chrono::Duration::hours(1), 10_000)
+        .await
+        .unwrap();
+    let enrolments: Vec<&AuditEvent> = events
+        .iter()
+        .map(|r| &r.event)
+        .filter(|e| e.action == "enrol")
+        .collect();
+    let of = |id: i64| enrolments.iter().filter(|e| e.person_id == Some(id)).count();
+    assert_eq!(of(person), 2, "the enrolment and its replay: {enrolments:#?}");
+    for e in enrolments.iter().filter(|e| e.person_id == Some(person)) {
+        assert_eq!(e.outcome, "ok");
+        assert_eq!(e.record.as_deref(), Some("TS-AC-2-B0002"));
+        assert_eq!(e.address.as_deref(), Some("127.0.0.1"));
+        assert_eq!(e.actor, "operator");
+    }
+    for p in &people {
+        assert_eq!(of(*p), 1, "person {p}");
+    }
+    let refused: Vec<_> = enrolments.iter().filter(|e| e.outcome == "422").collect();
+    assert!(refused.is_empty(), "a refused enrolment is not an enrolment: {refused:?}");
+    assert_eq!(
+        events
+            .iter()
+            .filter(|r| r.event.outcome == "422" && r.event.action == "POST /api/v1/members")
+            .count(),
+        1,
+        "the refused request is audited by the layer"
+    );
+    let check = app.store.audit_verify().await.unwrap();
+    assert!(check.first_broken.is_none(), "{check:?}");
 }

@@ -168,6 +168,7 @@ pub async fn import_members(
                         at: clock::now(),
                         scope: opt.scope.clone(),
                         consent: None,
+                        audit: None,
                     },
                     values,
                     verified: opt.verified,

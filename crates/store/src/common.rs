@@ -14,7 +14,7 @@ use sangathan_core::ids::{Epic, Mobile};
 use sangathan_core::verification::{Drive, Method};
 use sangathan_core::{FieldError, Invalid};
 use sqlx::{AssertSqlSafe, QueryBuilder, Transaction};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 type Conn = <DB as sqlx::Database>::Connection;
 
@@ -164,7 +164,10 @@ struct Settings {
     state: String,
     household_limit: usize,
     wings: HashMap<String, (i64, String)>,
-    /// Enrolment units already looked up in this transaction: the unit and its AC's number.
+    /// ACs' numbers by unit id, as looked up (like `units`).
+    ac_numbers: std::sync::Mutex<HashMap<i64, i32>>,
+    /// Enrolment units already looked up (in this transaction, or by the SQLite writer while its
+    /// settings are fresh): the unit and its AC's number.
     units: std::sync::Mutex<HashMap<String, (UnitSpec, i32)>>,
 }
 
@@ -227,7 +230,7 @@ async fn settings(c: &mut Conn) -> Result<Settings> {
             wings.insert(k, (id, code.clone()));
         }
     }
-    Ok(Settings { state, household_limit, wings, units: Default::default() })
+    Ok(Settings { state, household_limit, wings, ac_numbers: Default::default(), units: Default::default() })
 }
 
 fn unknown_unit(code: &str) -> FieldError {
@@ -486,14 +489,27 @@ async fn enrol_rows(c: &mut Conn, s: &Settings, rows: &[(&Enrolment, &EnrolConte
     if !missing.is_empty() {
         let found: Vec<UnitTuple> = fetch_in(c, &format!("SELECT {UNIT_COLS} FROM units u WHERE u.code"), "", &missing).await?;
         let found: Vec<UnitSpec> = found.into_iter().map(spec_of).collect();
-        let ac_ids: Vec<i64> = found.iter().filter(|u| u.kind == UnitKind::Booth).filter_map(|u| u.anc.ac).collect::<HashSet<_>>().into_iter().collect();
-        let ac_numbers: HashMap<i64, i32> =
-            fetch_in::<i64, (i64, i32)>(c, "SELECT id, number FROM units WHERE id", "", &ac_ids).await?.into_iter().collect();
+        let ac_ids: Vec<i64> = {
+            let known = s.ac_numbers.lock().expect("AC cache");
+            found.iter().filter(|u| u.kind == UnitKind::Booth).filter_map(|u| u.anc.ac).filter(|a| !known.contains_key(a)).collect::<HashSet<_>>().into_iter().collect()
+        };
+        if !ac_ids.is_empty() {
+            let numbers: Vec<(i64, i32)> = fetch_in(c, "SELECT id, number FROM units WHERE id", "", &ac_ids).await?;
+            s.ac_numbers.lock().expect("AC cache").extend(numbers);
+        }
+        let ac_numbers = s.ac_numbers.lock().expect("AC cache").clone();
         let still: Vec<String> = {
             let mut cache = s.units.lock().expect("unit cache");
             for u in found {
                 if u.kind.can_hold_members() {
-                    let ac_no = if u.kind == UnitKind::Ac { u.number.unwrap_or_default() } else { ac_numbers[&u.anc.ac.expect("booth has an AC")] };
+                    let ac_no = if u.kind == UnitKind::Ac {
+                        u.number.unwrap_or_default()
+                    } else {
+                        match u.anc.ac.and_then(|a| ac_numbers.get(&a)) {
+                            Some(n) => *n,
+                            None => return Err(StoreError::Refused(format!("booth {} has no AC", u.code))),
+                        }
+                    };
                     cache.insert(u.code.to_string(), (u, ac_no));
                 }
             }
@@ -763,45 +779,74 @@ async fn enrol_rows(c: &mut Conn, s: &Settings, rows: &[(&Enrolment, &EnrolConte
             *e = (*e).max(m.enrolled_at);
         }
     }
-    for (p, at) in enrollers {
-        touch_activity(c, &[p], "enrol", at).await?;
+    for chunk in enrollers.into_iter().collect::<Vec<_>>().chunks(500) {
+        let mut qb: QueryBuilder<DB> = QueryBuilder::new("INSERT INTO activity (person_id, source, last_at) ");
+        qb.push_values(chunk, |mut b, (p, at)| {
+            b.push_bind(*p).push_bind("enrol").push_bind(*at);
+        });
+        qb.push(
+            " ON CONFLICT (person_id, source) \
+             DO UPDATE SET last_at = CASE WHEN excluded.last_at > activity.last_at THEN excluded.last_at ELSE activity.last_at END",
+        );
+        qb.build().execute(&mut *c).await?;
     }
+    // The ACs' last numbers, one statement for the batch.
     let mut serials: Vec<(i64, i64)> = serials.into_iter().filter(|(ac, last)| serials_before.get(ac) != Some(last)).collect();
     serials.sort_unstable();
-    for (ac, last) in serials {
-        sqlx::query("UPDATE ac_sequences SET last = $2 WHERE ac_id = $1").bind(ac).bind(last).execute(&mut *c).await?;
+    for chunk in serials.chunks(500) {
+        let mut qb: QueryBuilder<DB> = QueryBuilder::new("UPDATE ac_sequences SET last = CASE ac_id");
+        for (ac, last) in chunk {
+            qb.push(" WHEN ").push_bind(*ac).push(" THEN ").push_bind(*last);
+        }
+        qb.push(" END WHERE ac_id IN (");
+        let mut ids = qb.separated(", ");
+        for (ac, _) in chunk {
+            ids.push_bind(*ac);
+        }
+        qb.push(")");
+        qb.build().execute(&mut *c).await?;
     }
-    // Consent as given (API enrolments); sensitive fields only with consent for them.
+    // Consent as given (API enrolments), only for a person created now: an enroller cannot
+    // overwrite a member's own choices (a withdrawal, say) by enrolling them again. One
+    // statement per distinct consent (usually one for the batch).
+    let mut consents: BTreeMap<(&str, String), Vec<i64>> = BTreeMap::new();
+    let mut sensitive: Vec<(i64, &Option<String>, &Option<String>, DateTime<Utc>)> = Vec::new();
     for ((_, ctx), o) in rows.iter().zip(&out) {
-        // Only for a person created now: an enroller cannot overwrite a member's own choices
-        // (a withdrawal, say) by enrolling them again.
         let (Some(k), Ok(o)) = (&ctx.consent, o) else { continue };
         if !o.created_person {
             continue;
         }
-        sqlx::query(
-            "UPDATE people SET consent_notice = $2, consent_purposes = $3, consent_by = 'self', consent_withdrawn_at = NULL WHERE id = $1",
-        )
-        .bind(o.person_id)
-        .bind(k.consent.notice)
-        .bind(k.consent.purposes.join(","))
-        .execute(&mut *c)
-        .await?;
+        consents.entry((k.consent.notice, k.consent.purposes.join(","))).or_default().push(o.person_id);
+        // Sensitive fields only with consent for them.
         if let Some((category, religion)) = &k.sensitive
             && k.consent.allows("sensitive")
         {
-            sqlx::query(
-                "INSERT INTO sensitive_attributes (person_id, category, religion, consented_at) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (person_id) DO UPDATE SET category = COALESCE(excluded.category, sensitive_attributes.category), \
-                 religion = COALESCE(excluded.religion, sensitive_attributes.religion), consented_at = excluded.consented_at",
-            )
-            .bind(o.person_id)
-            .bind(category)
-            .bind(religion)
-            .bind(ctx.at)
-            .execute(&mut *c)
-            .await?;
+            sensitive.push((o.person_id, category, religion, ctx.at));
         }
+    }
+    for ((notice, purposes), ids) in consents {
+        for chunk in ids.chunks(500) {
+            let mut qb: QueryBuilder<DB> = QueryBuilder::new("UPDATE people SET consent_notice = ");
+            qb.push_bind(notice).push(", consent_purposes = ").push_bind(purposes.clone());
+            qb.push(", consent_by = 'self', consent_withdrawn_at = NULL WHERE id IN (");
+            let mut sep = qb.separated(", ");
+            for id in chunk {
+                sep.push_bind(*id);
+            }
+            qb.push(")");
+            qb.build().execute(&mut *c).await?;
+        }
+    }
+    for chunk in sensitive.chunks(500) {
+        let mut qb: QueryBuilder<DB> = QueryBuilder::new("INSERT INTO sensitive_attributes (person_id, category, religion, consented_at) ");
+        qb.push_values(chunk, |mut b, (id, category, religion, at)| {
+            b.push_bind(*id).push_bind((*category).clone()).push_bind((*religion).clone()).push_bind(*at);
+        });
+        qb.push(
+            " ON CONFLICT (person_id) DO UPDATE SET category = COALESCE(excluded.category, sensitive_attributes.category), \
+             religion = COALESCE(excluded.religion, sensitive_attributes.religion), consented_at = excluded.consented_at",
+        );
+        qb.build().execute(&mut *c).await?;
     }
     Ok(out)
 }
@@ -810,11 +855,27 @@ async fn enrol_rows(c: &mut Conn, s: &Settings, rows: &[(&Enrolment, &EnrolConte
 /// its (caller, key) was seen before (or earlier in the same group), is refused when the key
 /// came with another request, and otherwise goes through `enrol_rows` with the others, its
 /// answer stored under its key. Counters are applied; the caller commits.
-async fn enrol_idempotent(c: &mut Conn, jobs: &[(&Enrolment, &EnrolContext, &str)]) -> Result<Vec<Result<Idempotent>>> {
-    let s = settings(c).await?;
-    let keys: Vec<String> = jobs.iter().map(|(_, _, k)| k.to_string()).collect::<HashSet<_>>().into_iter().collect();
-    let stored: Vec<(String, String, String, String)> =
-        fetch_in(c, "SELECT actor, key, request_hash, response FROM idempotency WHERE key", "", &keys).await?;
+async fn enrol_idempotent(c: &mut Conn, s: &Settings, jobs: &[(&Enrolment, &EnrolContext, &str)]) -> Result<Vec<Result<Idempotent>>> {
+    let keys: Vec<String> = jobs.iter().map(|(_, _, k)| k.to_string()).collect::<BTreeSet<_>>().into_iter().collect();
+    let actors: Vec<String> = jobs.iter().map(|(_, ctx, _)| ctx.actor.clone()).collect::<BTreeSet<_>>().into_iter().collect();
+    // By the table's key (actor, key): both lists, so that the look-up probes the primary key
+    // instead of scanning every key ever stored. Pairs of one caller's actor with another's key
+    // may come back too; only exact pairs are used below.
+    let mut stored: Vec<(String, String, String, String)> = Vec::new();
+    for keys in keys.chunks(IN_CHUNK) {
+        let mut qb: QueryBuilder<DB> = QueryBuilder::new("SELECT actor, key, request_hash, response FROM idempotency WHERE actor IN (");
+        let mut sep = qb.separated(", ");
+        for a in &actors {
+            sep.push_bind(a.clone());
+        }
+        qb.push(") AND key IN (");
+        let mut sep = qb.separated(", ");
+        for k in keys {
+            sep.push_bind(k.clone());
+        }
+        qb.push(")");
+        stored.extend(qb.build_query_as::<(String, String, String, String)>().fetch_all(&mut *c).await?);
+    }
     let mut prior: HashMap<(String, String), (String, Result<EnrolOutcome, ()>)> = HashMap::new();
     for (actor, key, hash, response) in stored {
         let outcome = serde_json::from_str::<EnrolOutcome>(&response).map_err(|_| ());
@@ -843,7 +904,7 @@ async fn enrol_idempotent(c: &mut Conn, jobs: &[(&Enrolment, &EnrolContext, &str
         });
     }
     let mut deltas = Deltas::default();
-    let results = enrol_rows(c, &s, &fresh, &mut deltas).await?;
+    let results = enrol_rows(c, s, &fresh, &mut deltas).await?;
     deltas.apply(c).await?;
     let mut rows: Vec<(String, String, String, i32, String, DateTime<Utc>)> = Vec::new();
     for (i, (e, ctx, key)) in jobs.iter().enumerate() {
@@ -863,7 +924,7 @@ async fn enrol_idempotent(c: &mut Conn, jobs: &[(&Enrolment, &EnrolContext, &str
     }
     let answer = |f: usize| -> Result<Idempotent> {
         match &results[f] {
-            Ok(o) => Ok(Idempotent { outcome: o.clone(), replayed: false }),
+            Ok(o) => Ok(Idempotent { outcome: o.clone(), replayed: false, audited: false }),
             Err(i) => Err(StoreError::Invalid(i.clone())),
         }
     };
@@ -875,7 +936,7 @@ async fn enrol_idempotent(c: &mut Conn, jobs: &[(&Enrolment, &EnrolContext, &str
                 Plan::Fresh(f) => answer(*f).map(|i| Idempotent { replayed: true, ..i }),
                 _ => unreachable!("a replay points at a fresh job"),
             },
-            Plan::Stored(Ok(o)) => Ok(Idempotent { outcome: o.clone(), replayed: true }),
+            Plan::Stored(Ok(o)) => Ok(Idempotent { outcome: o.clone(), replayed: true, audited: false }),
             Plan::Stored(Err(())) => Err(StoreError::Refused("stored response unreadable".into())),
             Plan::Reused => Err(StoreError::KeyReused),
         })
@@ -885,11 +946,47 @@ async fn enrol_idempotent(c: &mut Conn, jobs: &[(&Enrolment, &EnrolContext, &str
 /// What a caller waits on: the enrolment, its context and key, and where to send the answer.
 pub(crate) type GroupJob = (Enrolment, EnrolContext, String, tokio::sync::oneshot::Sender<Result<Idempotent>>);
 
+/// How long the SQLite writer keeps the write connection across back-to-back groups before it
+/// hands it back, so that other writes (logins, imports, the audit of other requests) get a turn.
+#[allow(dead_code)]
+const HOLD_WRITER: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// How long the SQLite writer trusts its settings (state, household limit, wings, ACs, units
+/// looked up) when nothing says they changed. Changes by this process are seen at once (the
+/// store's generation counter); by another process writing the same file at the next group
+/// (`PRAGMA data_version`), and in any case after this long.
+#[allow(dead_code)]
+const SETTINGS_FRESH: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The writer's settings, with when and at which generation and data version they were read.
+#[allow(dead_code)]
+struct CachedSettings {
+    read_at: std::time::Instant,
+    generation: u64,
+    data_version: i64,
+    settings: Settings,
+}
+
 /// The SQLite writer: takes every enrolment waiting (up to 256), runs them as one transaction
-/// through `enrol_idempotent`, commits once and answers each caller (group commit).
+/// through `enrol_idempotent` with their audit events, commits once and answers each caller
+/// (group commit). Between groups it keeps the connection while more are waiting (up to
+/// [`HOLD_WRITER`]) and its settings while nothing changed them.
 #[allow(dead_code)] // used by the SQLite backend only: PostgreSQL writers run in parallel
-pub(crate) async fn group_writer(pool: sqlx::Pool<DB>, mut rx: tokio::sync::mpsc::Receiver<GroupJob>) {
-    while let Some(first) = rx.recv().await {
+pub(crate) async fn group_writer(pool: sqlx::Pool<DB>, mut rx: tokio::sync::mpsc::Receiver<GroupJob>, generation: std::sync::Arc<std::sync::atomic::AtomicU64>) {
+    let mut held: Option<(sqlx::pool::PoolConnection<DB>, std::time::Instant)> = None;
+    let mut cached: Option<CachedSettings> = None;
+    loop {
+        let first = match rx.try_recv() {
+            Ok(j) => j,
+            Err(tokio::sync::mpsc::error::TryRecvError::Empty) => {
+                held = None;
+                match rx.recv().await {
+                    Some(j) => j,
+                    None => return,
+                }
+            }
+            Err(tokio::sync::mpsc::error::TryRecvError::Disconnected) => return,
+        };
         let mut jobs = vec![first];
         while jobs.len() < 256 {
             match rx.try_recv() {
@@ -897,17 +994,28 @@ pub(crate) async fn group_writer(pool: sqlx::Pool<DB>, mut rx: tokio::sync::mpsc
                 Err(_) => break,
             }
         }
+        if held.as_ref().is_some_and(|(_, since)| since.elapsed() > HOLD_WRITER) {
+            held = None;
+        }
         let mut attempt = 0;
         let outcome = loop {
             attempt += 1;
-            let run = async {
-                let mut tx = StoreImpl::begin_on(&pool).await?;
-                let refs: Vec<(&Enrolment, &EnrolContext, &str)> = jobs.iter().map(|(e, c, k, _)| (e, c, k.as_str())).collect();
-                let out = enrol_idempotent(&mut tx, &refs).await?;
-                tx.commit().await?;
-                Ok::<_, StoreError>(out)
+            let conn = match held.take() {
+                Some(h) => Ok(h),
+                None => pool.acquire().await.map(|c| (c, std::time::Instant::now())),
             };
-            match run.await {
+            let run = match conn {
+                Ok(mut conn) => {
+                    let r = enrol_group(&mut conn.0, &jobs, &mut cached, &generation).await;
+                    // After a failure the connection goes back to the pool (which checks it).
+                    if r.is_ok() {
+                        held = Some(conn);
+                    }
+                    r
+                }
+                Err(e) => Err(e.into()),
+            };
+            match run {
                 Err(StoreError::Db(err)) if attempt < 8 && StoreImpl::is_retryable(&err) => continue,
                 other => break other,
             }
@@ -919,6 +1027,8 @@ pub(crate) async fn group_writer(pool: sqlx::Pool<DB>, mut rx: tokio::sync::mpsc
                 }
             }
             Err(e) => {
+                // Whatever went wrong, the settings are read afresh next time.
+                cached = None;
                 let msg = e.to_string();
                 tracing::error!(error = %msg, "group enrolment failed");
                 for (_, _, _, reply) in jobs {
@@ -927,6 +1037,44 @@ pub(crate) async fn group_writer(pool: sqlx::Pool<DB>, mut rx: tokio::sync::mpsc
             }
         }
     }
+}
+
+/// One group's transaction on the writer's connection.
+#[allow(dead_code)]
+async fn enrol_group(
+    conn: &mut <DB as sqlx::Database>::Connection,
+    jobs: &[GroupJob],
+    cached: &mut Option<CachedSettings>,
+    generation: &std::sync::atomic::AtomicU64,
+) -> Result<Vec<Result<Idempotent>>> {
+    let mut tx = StoreImpl::begin_conn(conn).await?;
+    let data_version = StoreImpl::data_version(&mut tx).await?;
+    let now_generation = generation.load(std::sync::atomic::Ordering::Acquire);
+    let fresh = cached.as_ref().is_some_and(|c| {
+        c.generation == now_generation && c.data_version == data_version && c.read_at.elapsed() < SETTINGS_FRESH
+    });
+    if !fresh {
+        *cached = Some(CachedSettings {
+            read_at: std::time::Instant::now(),
+            generation: now_generation,
+            data_version,
+            settings: settings(&mut tx).await?,
+        });
+    }
+    let s = &cached.as_ref().expect("settings just read").settings;
+    let refs: Vec<(&Enrolment, &EnrolContext, &str)> = jobs.iter().map(|(e, c, k, _)| (e, c, k.as_str())).collect();
+    let mut out = enrol_idempotent(&mut tx, s, &refs).await?;
+    // The answered enrolments' audit events, in the same transaction.
+    let mut events = Vec::new();
+    for ((_, ctx, _, _), a) in jobs.iter().zip(out.iter_mut()) {
+        if let (Some(ev), Ok(a)) = (&ctx.audit, a) {
+            events.push(AuditEvent { record: Some(a.outcome.unit.clone()), person_id: Some(a.outcome.person_id), ..ev.clone() });
+            a.audited = true;
+        }
+    }
+    audit_append(&mut tx, &events).await?;
+    tx.commit().await?;
+    Ok(out)
 }
 
 /// Keys that serialise writers touching the same person (used by PostgreSQL's advisory locks).
@@ -1823,6 +1971,7 @@ impl Store for StoreImpl {
             insert_targets(&mut tx, i as i64 + 1, &split_targets(&preset.units, c.target_per_ac)).await?;
         }
         tx.commit().await?;
+        self.settings_changed();
         Ok(InitSummary {
             units: preset.units.len(),
             booths: preset.count(UnitKind::Booth),
@@ -1844,6 +1993,7 @@ impl Store for StoreImpl {
         let mut tx = self.begin_write().await?;
         set_meta(&mut tx, "household_limit", &limit.max(1).to_string()).await?;
         tx.commit().await?;
+        self.settings_changed();
         Ok(())
     }
 
@@ -2059,7 +2209,12 @@ impl Store for StoreImpl {
             keys.push(format!("k:{}:{}", ctx.actor, key));
             Self::lock_keys(&mut tx, &keys).await?;
             let job = [(e, ctx, key)];
-            match enrol_idempotent(&mut tx, &job).await {
+            let s = match settings(&mut tx).await {
+                Ok(s) => s,
+                Err(StoreError::Db(err)) if attempt < 8 && Self::is_retryable(&err) => continue,
+                Err(err) => return Err(err),
+            };
+            match enrol_idempotent(&mut tx, &s, &job).await {
                 Ok(mut out) => {
                     let one = out.pop().expect("one job, one answer");
                     if one.is_err() {
@@ -2714,6 +2869,7 @@ impl Store for StoreImpl {
             written += booths.len();
         }
         tx.commit().await?;
+        self.settings_changed();
         Ok(written)
     }
 

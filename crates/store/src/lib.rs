@@ -77,6 +77,8 @@ pub struct Idempotent {
     pub outcome: EnrolOutcome,
     /// True when this is a replay of an earlier request with the same key.
     pub replayed: bool,
+    /// True when the enrolment's audit event ([`EnrolContext::audit`]) was stored with it.
+    pub audited: bool,
 }
 
 #[async_trait]

@@ -151,6 +151,12 @@ pub struct EnrolContext {
     /// The consent the person gave on the notice they were shown; none (scripts, imports): the
     /// current notice, attested by the enroller (the columns' defaults).
     pub consent: Option<GivenConsent>,
+    /// The audit event of this enrolment, to be stored in the enrolment's own transaction when
+    /// the backend can (its `record` and `person_id` are filled in from the answer; see
+    /// [`crate::Idempotent::audited`]). SQLite's one writer does: the enrolment and its trace
+    /// commit together, with no second write transaction per request. PostgreSQL's writers run
+    /// in parallel while the audit chain is one sequence, so there the caller stores it.
+    pub audit: Option<AuditEvent>,
 }
 
 /// Consent given at enrolment, with the sensitive fields it covers.

@@ -44,6 +44,19 @@ impl PgStore {
         None
     }
 
+    #[allow(dead_code)] // the group writer is SQLite's
+    async fn begin_conn(c: &mut sqlx::PgConnection) -> Result<Transaction<'_, DB>> {
+        Ok(sqlx::Connection::begin(c).await?)
+    }
+
+    #[allow(dead_code)] // the group writer is SQLite's
+    async fn data_version(_c: &mut Conn) -> Result<i64> {
+        Ok(0)
+    }
+
+    /// Nothing cached across transactions on PostgreSQL.
+    fn settings_changed(&self) {}
+
     /// PostgreSQL spills big sorts to disk by itself (`work_mem`).
     async fn long_reads(_c: &mut Conn, _on: bool) -> Result<()> {
         Ok(())

@@ -96,6 +96,7 @@ fn ctx() -> EnrolContext {
         at: clock::now(),
         scope: None,
         consent: None,
+        audit: None,
     }
 }
 
@@ -450,6 +451,23 @@ async fn households_share_a_mobile_up_to_the_limit(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(count_people(&db).await, 7);
+    // A change made by another process (its own connections) applies to the next enrolment
+    // here too: the SQLite writer keeps its settings between groups only while nothing changed.
+    let err = enrol(&s, &enr("H Eight", Some("8000000000"), None, "TS-AC-2-B0002"))
+        .await
+        .unwrap_err();
+    assert_eq!(code_of(err), "household_limit");
+    let other = db.open().await;
+    other.set_household_limit(7).await.unwrap();
+    enrol(&s, &enr("H Eight", Some("8000000000"), None, "TS-AC-2-B0002"))
+        .await
+        .unwrap();
+    other.set_household_limit(5).await.unwrap();
+    let err = enrol(&s, &enr("I Nine", Some("8000000000"), None, "TS-AC-2-B0002"))
+        .await
+        .unwrap_err();
+    assert_eq!(code_of(err), "household_limit");
+    assert_eq!(count_people(&db).await, 8);
     assert_verified(&s).await;
 }
 

@@ -1427,6 +1427,7 @@ pub async fn convert_contact(
         Ok(format!("contact:{}", c.id)),
         &body,
         "contact",
+        None,
     )
     .await?;
     let c = state.store.link_contact(c.id, outcome.person_id).await?;

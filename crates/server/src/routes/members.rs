@@ -2,12 +2,14 @@
 
 use crate::AppState;
 use crate::audit::AuditNote;
-use crate::auth::Caller;
+use crate::auth::{AuditWho, Caller, address_of};
 use crate::dto::{EnrolOutcomeDto, MemberDto, MemberListDto};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, ApiQuery, present};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::Extension;
+use axum::extract::{ConnectInfo, Path, State};
+use std::net::SocketAddr;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::Datelike;
@@ -247,10 +249,18 @@ pub async fn enrol(
     caller: Caller,
     State(state): State<AppState>,
     headers: HeaderMap,
+    from: Option<Extension<ConnectInfo<SocketAddr>>>,
     ApiJson(body): ApiJson<EnrolRequest>,
 ) -> Result<Response, ApiError> {
-    let (outcome, replayed, note) =
-        enrol_as(&caller, &state, idempotency_key(&headers), &body, "api").await?;
+    let (outcome, replayed, note) = enrol_as(
+        &caller,
+        &state,
+        idempotency_key(&headers),
+        &body,
+        "api",
+        Some(address_of(from)),
+    )
+    .await?;
     let status = if outcome.created_membership {
         StatusCode::CREATED
     } else {
@@ -287,6 +297,7 @@ pub async fn enrol_as(
     key: Result<String, FieldError>,
     body: &EnrolRequest,
     channel: &str,
+    address: Option<String>,
 ) -> Result<(sangathan_store::EnrolOutcome, bool, AuditNote), ApiError> {
     let enrolment = validate_enrolment(body, clock::today().year());
     // The deployment's setting matters only when a sensitive field was sent: no read on the
@@ -309,6 +320,22 @@ pub async fn enrol_as(
         return Err(Invalid(errs).into());
     };
     caller.must_be_able(Action::Enrol)?;
+    // The post the enrolment is made under (the state admin's needs no look-up: the hot path).
+    let post = if caller.scope.is_state_admin() {
+        caller.scope.labels()
+    } else {
+        match state.store.place(&enrolment.unit).await? {
+            Some(p) => caller.post_for(Action::Enrol, &p, None),
+            None => None,
+        }
+    };
+    let note = AuditNote::new("enrol", None).post(post);
+    // Where the backend can, the audit event is stored in the enrolment's own transaction.
+    let who = AuditWho {
+        actor: caller.actor.id.clone(),
+        posts: caller.scope.labels(),
+    };
+    let audit = address.map(|a| note.event(Some(&who), a, "ok".into()));
     let ctx = EnrolContext {
         actor: caller.actor.id.clone(),
         channel: channel.into(),
@@ -316,21 +343,15 @@ pub async fn enrol_as(
         // The store answers a unit outside this scope exactly like an unknown unit.
         scope: (!caller.scope.is_state_admin()).then(|| caller.scope.clone()),
         consent,
+        audit,
     };
     let answer = state.store.enrol(&enrolment, &ctx, &key).await?;
-    let (unit, person_id) = (answer.outcome.unit.clone(), answer.outcome.person_id);
-    // The post the enrolment was made under (the state admin's needs no look-up: the hot path).
-    let post = if caller.scope.is_state_admin() {
-        caller.scope.labels()
-    } else {
-        match state.store.place(&unit).await? {
-            Some(p) => caller.post_for(Action::Enrol, &p, None),
-            None => None,
-        }
-    };
-    let note = AuditNote::new("enrol", Some(unit))
-        .person(person_id)
-        .post(post);
+    let note = AuditNote {
+        record: Some(answer.outcome.unit.clone()),
+        ..note
+    }
+    .person(answer.outcome.person_id)
+    .stored(answer.audited);
     Ok((answer.outcome, answer.replayed, note))
 }
 

@@ -1173,6 +1173,7 @@ pub fn booth_code(ac: &str, booth: &str) -> Option<String> {
 pub async fn enrol_submit(
     pc: PageCaller,
     State(state): State<AppState>,
+    from: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
     Form(f): Form<EnrolForm>,
 ) -> PageResult {
     pc.check_csrf(f.csrf.as_deref().unwrap_or(""))?;
@@ -1227,7 +1228,8 @@ pub async fn enrol_submit(
     if !errors.is_empty() {
         return enrol_page_with(&pc, &state, f, errors, None).await;
     }
-    match enrol_as(&pc.caller, &state, key, &body, "web").await {
+    let address = Some(crate::auth::address_of(from));
+    match enrol_as(&pc.caller, &state, key, &body, "web", address).await {
         Ok((outcome, _, note)) => {
             let done = Some((
                 outcome.membership_number.clone(),
