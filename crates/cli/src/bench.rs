@@ -1596,7 +1596,10 @@ impl Bench {
         }
         let idle = ProcMem::of(pid)?;
         let secs = if self.n >= 200_000 { 10 } else { 2 };
-        let per_run = 10_000 * secs as usize;
+        // wrk (C, one thread per core) when it is installed: the load generator shares this
+        // machine's cores with the server, and wrk leaves it more of them than a Rust client.
+        let wrk = wrk_version().await;
+        let per_run = if wrk.is_some() { 20_000 } else { 10_000 } * secs as usize;
         let now = clock::now();
         let mut g = demo::Generator::new(SEED, booths, now, now);
         // With --existing, far beyond any member the demo generator made for it: new people.
@@ -1635,14 +1638,13 @@ impl Bench {
                 })
                 .collect();
             next_member += per_run as u64;
-            let e = load(
-                &client,
-                &base,
-                Some((&token, Arc::new(bodies))),
-                Duration::from_secs(secs),
-                &format!("run {}/{}: POST /api/v1/members", r + 1, self.runs),
-            )
-            .await?;
+            let label = format!("run {}/{}: POST /api/v1/members", r + 1, self.runs);
+            let e = if wrk.is_some() {
+                let file = self.work.join(format!("wrk-bodies-{r}.tsv"));
+                wrk_load(&base, Some((&token, &bodies, &file)), secs, &self.work, &label).await?
+            } else {
+                load(&client, &base, Some((&token, Arc::new(bodies))), Duration::from_secs(secs), &label).await?
+            };
             self.step(&format!(
                 "enrol run {}/{}: {:.0}/s, p50 {} p99 {} ({} ok, {} errors)",
                 r + 1,
@@ -1654,14 +1656,12 @@ impl Bench {
                 e.errors
             ));
             enrol_runs.push(e);
-            let h = load(
-                &client,
-                &base,
-                None,
-                Duration::from_secs(secs),
-                &format!("run {}/{}: GET /healthz", r + 1, self.runs),
-            )
-            .await?;
+            let label = format!("run {}/{}: GET /healthz", r + 1, self.runs);
+            let h = if wrk.is_some() {
+                wrk_load(&base, None, secs, &self.work, &label).await?
+            } else {
+                load(&client, &base, None, Duration::from_secs(secs), &label).await?
+            };
             self.step(&format!(
                 "health run {}/{}: {:.0}/s, p50 {} p99 {}",
                 r + 1,
@@ -1686,6 +1686,7 @@ impl Bench {
         }
         Ok(HttpResult {
             secs,
+            client: wrk,
             enrol: LoadSummary::of(enrol_runs),
             health: LoadSummary::of(health_runs),
             idle,
@@ -1699,6 +1700,133 @@ mod bytes_body {
         pub key: String,
         pub json: Vec<u8>,
     }
+}
+
+/// The script wrk runs: each of its threads takes every n-th prepared enrolment of the file
+/// (`KEY<TAB>JSON` lines), or GETs /healthz when no file is given; statuses are counted per
+/// thread and summed in `done`, which prints the totals and 999 latency quantiles (µs).
+const WRK_SCRIPT: &str = r#"
+local count, threads = 0, {}
+function setup(thread)
+  count = count + 1
+  thread:set("tid", count)
+  table.insert(threads, thread)
+end
+function init(args)
+  local token, nthreads, path = args[1], tonumber(args[2]), args[3]
+  reqs, n, created, failed, exhausted = {}, 0, 0, 0, 0
+  if path == nil then return end
+  local i = 0
+  for line in io.lines(path) do
+    if i % nthreads == tid - 1 then
+      local tab = string.find(line, "\t", 1, true)
+      reqs[#reqs + 1] = wrk.format("POST", "/api/v1/members", {
+        ["Authorization"] = "Bearer " .. token,
+        ["Content-Type"] = "application/json",
+        ["Idempotency-Key"] = string.sub(line, 1, tab - 1),
+      }, string.sub(line, tab + 1))
+    end
+    i = i + 1
+  end
+end
+function request()
+  if #reqs == 0 then return wrk.format("GET", "/healthz") end
+  n = n + 1
+  if n > #reqs then
+    exhausted = exhausted + 1
+    return wrk.format("GET", "/healthz")
+  end
+  return reqs[n]
+end
+function response(status, headers, body)
+  if status == 201 then
+    created = created + 1
+  elseif status >= 300 then
+    failed = failed + 1
+    if first == nil then first = status .. " " .. string.sub(body, 1, 300) end
+  end
+end
+function done(summary, latency, requests)
+  local c, f, x, fe = 0, 0, 0, nil
+  for _, t in ipairs(threads) do
+    c = c + t:get("created")
+    f = f + t:get("failed")
+    x = x + t:get("exhausted")
+    fe = fe or t:get("first")
+  end
+  local e = summary.errors
+  io.write(string.format("WRK %d %d %d %d %d %d\n", summary.requests, summary.duration, c, f,
+    e.connect + e.read + e.write + e.timeout, x))
+  for p = 1, 999 do io.write(string.format("P %d\n", latency:percentile(p / 10))) end
+  if fe then io.write("FIRST " .. string.gsub(fe, "\n", " ") .. "\n") end
+end
+"#;
+
+/// wrk's version line, when wrk is installed.
+async fn wrk_version() -> Option<String> {
+    let out = tokio::process::Command::new("wrk").arg("-v").output().await.ok()?;
+    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    text.lines().next().filter(|l| l.starts_with("wrk")).map(|l| l.split(" Copyright").next().unwrap_or(l).trim().to_string())
+}
+
+/// The same load as [`load`] through wrk: 2 threads, CLIENTS connections, `secs` seconds.
+async fn wrk_load(
+    base: &str,
+    enrol: Option<(&str, &[bytes_body::Body], &Path)>,
+    secs: u64,
+    work: &Path,
+    label: &str,
+) -> anyhow::Result<LoadRun> {
+    let script = work.join("bench.lua");
+    std::fs::write(&script, WRK_SCRIPT)?;
+    let mut cmd = tokio::process::Command::new("wrk");
+    cmd.args(["-t2", &format!("-c{CLIENTS}"), &format!("-d{secs}s"), "--timeout", "60s", "-s"])
+        .arg(&script);
+    let url = match enrol {
+        Some(_) => format!("{base}/api/v1/members"),
+        None => format!("{base}/healthz"),
+    };
+    cmd.arg(&url);
+    if let Some((token, bodies, file)) = enrol {
+        let mut tsv = Vec::with_capacity(bodies.len() * 300);
+        for b in bodies {
+            tsv.extend_from_slice(b.key.as_bytes());
+            tsv.push(b'\t');
+            tsv.extend_from_slice(&b.json);
+            tsv.push(b'\n');
+        }
+        std::fs::write(file, tsv)?;
+        cmd.arg("--").arg(token).arg("2").arg(file);
+    }
+    let sp = spinner(label);
+    let out = cmd.stdin(Stdio::null()).output().await.context("cannot run wrk")?;
+    sp.finish_and_clear();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let Some(totals) = text.lines().find_map(|l| l.strip_prefix("WRK ")) else {
+        bail!("{label}: wrk gave no summary ({}): {}", out.status, String::from_utf8_lossy(&out.stderr));
+    };
+    let n: Vec<u64> = totals.split_whitespace().map(|x| x.parse().unwrap_or(0)).collect();
+    let [requests, duration_us, created, failed, socket, exhausted] = n[..] else {
+        bail!("{label}: wrk's summary is unreadable: {totals}");
+    };
+    if exhausted > 0 {
+        bail!("{label}: the prepared enrolments ran out ({exhausted} requests beyond them); prepare more");
+    }
+    let samples: Vec<Duration> = text.lines().filter_map(|l| l.strip_prefix("P ")).filter_map(|v| v.parse().ok()).map(Duration::from_micros).collect();
+    let errors = (failed + socket) as usize;
+    let ok = (requests.saturating_sub(failed)) as usize;
+    if ok == 0 || samples.is_empty() {
+        bail!("{label}: no request succeeded ({})", text.lines().find_map(|l| l.strip_prefix("FIRST ")).unwrap_or(""));
+    }
+    Ok(LoadRun {
+        ok,
+        created: created as usize,
+        errors,
+        first_error: text.lines().find_map(|l| l.strip_prefix("FIRST ")).map(str::to_string).or_else(|| (socket > 0).then(|| format!("{socket} socket errors"))),
+        per_sec: ok as f64 / (duration_us as f64 / 1e6),
+        lat: Lat::of(&samples),
+        samples,
+    })
 }
 
 struct LoadRun {
@@ -1856,6 +1984,8 @@ impl LoadSummary {
 
 struct HttpResult {
     secs: u64,
+    /// wrk's version line when wrk was the load generator; none: the built-in client.
+    client: Option<String>,
     enrol: LoadSummary,
     health: LoadSummary,
     idle: ProcMem,
@@ -2657,8 +2787,8 @@ impl Report {
         s += &format!(
             "How: the server is this binary, `sangathan --db {}://… serve --addr 127.0.0.1:PORT`, as a subprocess with \
              its default logging (one line per request, to a file), on {} (the HTTP step \
-             runs last and adds to it{}). The load generator is in the bench process (reqwest, {CLIENTS} tokio tasks on the \
-             same {}-CPU machine, so client and server share the cores): each task POSTs one new member after another \
+             runs last and adds to it{}). The load generator is {} on the \
+             same {}-CPU machine, so client and server share the cores: each client POSTs one new member after another \
              (demo generator members after the imported ones, at booths across the state: new people whose mobiles and EPICs are not yet in the database, households sharing a mobile included, a household's same-name pairs dropped so that every request is a valid new enrolment), \
              each with its own `Idempotency-Key` and an admin token, until {} s have passed; the members are prepared \
              before the clock starts. Latency is per request, client side, over every request of every run; throughput \
@@ -2678,6 +2808,13 @@ impl Report {
                 }
             } else {
                 ""
+            },
+            match &h.client {
+                Some(v) => format!(
+                    "wrk (`{v}`; `wrk -t2 -c{CLIENTS} -d{}s` with a Lua script that sends the prepared requests and counts statuses; latency quantiles from wrk's histogram)",
+                    h.secs
+                ),
+                None => format!("in the bench process (reqwest, {CLIENTS} tokio tasks; wrk was not installed)"),
             },
             self.machine.cpus,
             h.secs
