@@ -69,6 +69,12 @@ fn bench_writes_every_section() {
     }
     assert!(md.contains("0 mismatches: counters exact"), "{md}");
     assert!(md.contains("<!-- notes -->") && md.contains("<!-- /notes -->"));
+    // The HTTP step names its load generator: wrk when installed (scripts/test installs it).
+    let wrk = std::process::Command::new("wrk").arg("-v").output().is_ok();
+    let named = if wrk { "The load generator is wrk" } else { "wrk was not installed" };
+    assert!(md.contains(named), "{named}:\n{md}");
+    let requests = md.lines().find(|l| l.starts_with("Requests: ")).expect("a Requests line");
+    assert!(requests.contains(", 0 errors)") && requests.contains("health checks (0 errors)"), "{requests}");
 }
 
 /// The PostgreSQL server of SANGATHAN_TEST_PG_URL (see sangathan_store::testing): None skips
