@@ -41,6 +41,7 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
     ("inbound_secret", "SANGATHAN_INBOUND_SECRET", "the SMS provider's webhook secret"),
     ("trusted_proxies", "SANGATHAN_TRUSTED_PROXIES", "reverse proxies whose X-Forwarded-For is believed"),
     ("import_batch", "SANGATHAN_IMPORT_BATCH", "rows per import transaction"),
+    ("jobs", "SANGATHAN_JOBS", "on (default) or off: off runs no background job on this node"),
     ("jobs_tick_secs", "SANGATHAN_JOBS_TICK_SECS", "seconds between background job rounds (outbox delivery, lease renewal)"),
     ("jobs_period_secs", "SANGATHAN_JOBS_PERIOD_SECS", "escalation, detection and digests run once per this many seconds"),
     ("jobs_lease_secs", "SANGATHAN_JOBS_LEASE_SECS", "seconds a dead node's hold on the periodic jobs lasts"),

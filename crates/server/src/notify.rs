@@ -286,11 +286,15 @@ pub fn whatsapp_share(text: &str) -> String {
 /// - `SANGATHAN_JOBS_LEASE_SECS` (default 120, or 4 ticks when longer): a node's hold on the lease
 ///   lapses this long after its last renewal; the longest a dead node holds the jobs up. Longer
 ///   than a tick (the holder renews it every round).
+/// - `SANGATHAN_JOBS` (`on`, the default, or `off`): `off` runs no background job on this node
+///   (it neither delivers nor takes the lease): a node that only answers requests while others
+///   run the jobs, or a benchmark's server (`sangathan bench`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct JobTimes {
     pub tick: std::time::Duration,
     pub period: std::time::Duration,
     pub lease: std::time::Duration,
+    pub off: bool,
 }
 
 impl Default for JobTimes {
@@ -299,6 +303,7 @@ impl Default for JobTimes {
             tick: std::time::Duration::from_secs(30),
             period: std::time::Duration::from_secs(3600),
             lease: std::time::Duration::from_secs(120),
+            off: false,
         }
     }
 }
@@ -322,11 +327,18 @@ impl JobTimes {
         let tick = secs("SANGATHAN_JOBS_TICK_SECS")?;
         let period = secs("SANGATHAN_JOBS_PERIOD_SECS")?.unwrap_or(base.period);
         let lease = secs("SANGATHAN_JOBS_LEASE_SECS")?;
+        let off = match lookup("SANGATHAN_JOBS").map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+            None | Some("") => base.off,
+            Some("on") => false,
+            Some("off") => true,
+            Some(v) => anyhow::bail!("SANGATHAN_JOBS must be on or off, not {v:?}"),
+        };
         let times = JobTimes {
             tick: tick.unwrap_or(base.tick),
             period,
             // By default a lease outlasts four rounds: a slow round does not lose it.
             lease: lease.unwrap_or_else(|| base.lease.max(tick.unwrap_or(base.tick) * 4)),
+            off,
         };
         let p = times.period.as_secs();
         if 86400 % p != 0 || p > 8 * 3600 {
@@ -570,6 +582,10 @@ pub fn spawn_jobs(
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> Option<tokio::task::JoinHandle<()>> {
     use crate::metrics::METRICS;
+    if times.off {
+        tracing::info!(node = node_id(), "background jobs off on this node (SANGATHAN_JOBS=off)");
+        return None;
+    }
     let providers = match Providers::from_env() {
         Ok(p) => p,
         Err(e) => {
@@ -637,5 +653,17 @@ mod job_times_tests {
             let e = with(bad).unwrap_err().to_string();
             assert!(e.contains("SANGATHAN_JOBS_PERIOD_SECS"), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn jobs_are_on_unless_turned_off() {
+        let jobs = |v: &str| JobTimes::from_lookup(JobTimes::default(), |n| (n == "SANGATHAN_JOBS").then(|| v.to_string()));
+        assert!(!JobTimes::default().off);
+        assert!(jobs("off").unwrap().off);
+        assert!(jobs(" OFF ").unwrap().off);
+        assert!(!jobs("on").unwrap().off);
+        assert!(!jobs("").unwrap().off);
+        let e = jobs("no").unwrap_err().to_string();
+        assert!(e.contains("SANGATHAN_JOBS must be on or off"), "{e}");
     }
 }

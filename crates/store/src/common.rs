@@ -1007,9 +1007,13 @@ pub(crate) async fn group_writer(pool: sqlx::Pool<DB>, mut rx: tokio::sync::mpsc
             let run = match conn {
                 Ok(mut conn) => {
                     let r = enrol_group(&mut conn.0, &jobs, &mut cached, &generation).await;
-                    // After a failure the connection goes back to the pool (which checks it).
+                    // After a failure the connection goes back to the pool (which checks it and
+                    // may replace it), and the settings are read afresh: `data_version` is
+                    // counted per connection, so it only compares within one.
                     if r.is_ok() {
                         held = Some(conn);
+                    } else {
+                        cached = None;
                     }
                     r
                 }
@@ -1970,8 +1974,9 @@ impl Store for StoreImpl {
             .await?;
             insert_targets(&mut tx, i as i64 + 1, &split_targets(&preset.units, c.target_per_ac)).await?;
         }
-        tx.commit().await?;
+        // Before the commit: the group writer cannot start a group in between.
         self.settings_changed();
+        tx.commit().await?;
         Ok(InitSummary {
             units: preset.units.len(),
             booths: preset.count(UnitKind::Booth),
@@ -1992,8 +1997,9 @@ impl Store for StoreImpl {
     async fn set_household_limit(&self, limit: usize) -> Result<()> {
         let mut tx = self.begin_write().await?;
         set_meta(&mut tx, "household_limit", &limit.max(1).to_string()).await?;
-        tx.commit().await?;
+        // Before the commit: the group writer cannot start a group in between.
         self.settings_changed();
+        tx.commit().await?;
         Ok(())
     }
 
@@ -2868,8 +2874,9 @@ impl Store for StoreImpl {
             rebuild_meeting_counters(&mut tx, ac.id, &sector_ids).await?;
             written += booths.len();
         }
-        tx.commit().await?;
+        // Before the commit: the group writer cannot start a group in between.
         self.settings_changed();
+        tx.commit().await?;
         Ok(written)
     }
 

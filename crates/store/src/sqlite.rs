@@ -49,9 +49,13 @@ impl SqliteStore {
         // checkpoints only every WRITER_CHECKPOINT_PAGES, when little is left to copy: only a
         // checkpoint between two write transactions lets the log start again from its beginning,
         // so without it the file would grow for as long as enrolments keep coming.
+        // The one write connection lives as long as the store (no lifetime or idle limit): the
+        // group writer compares `PRAGMA data_version`, which is counted per connection.
         let write = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
+            .max_lifetime(None)
+            .idle_timeout(None)
             .connect_with(opts.clone().pragma("wal_autocheckpoint", WRITER_CHECKPOINT_PAGES))
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&write).await?;

@@ -705,6 +705,11 @@ async fn booth_list_import_keeps_members_and_targets(db: TestDb) {
     enrol(&s, &enr("Kept", Some("9500000000"), None, "TS-AC-2-B0003"))
         .await
         .unwrap();
+    // A booth the list moves to another sector, enrolled in before and after the import: the
+    // SQLite writer keeps the units it looked up between groups, and must see them change.
+    enrol(&s, &enr("Moved Before", Some("9500000010"), None, "TS-AC-2-B0010"))
+        .await
+        .unwrap();
     let list: Vec<BoothRow> = (1..=14)
         .map(|p| BoothRow {
             ac_no: 2,
@@ -720,8 +725,14 @@ async fn booth_list_import_keeps_members_and_targets(db: TestDb) {
     let ac = assert_children_sum(&s, "TS-AC-2").await;
     assert_eq!(ac.unit.target, 1000);
     assert_eq!(ac.children.iter().filter(|c| c.kind == "sector").count(), 2);
-    assert_eq!(ac.unit.achieved, 1);
+    assert_eq!(ac.unit.achieved, 2);
     assert_children_sum(&s, "TS-AC-2-S01").await;
+    enrol(&s, &enr("Moved After", Some("9500000011"), None, "TS-AC-2-B0010"))
+        .await
+        .unwrap();
+    let s02 = assert_children_sum(&s, "TS-AC-2-S02").await;
+    assert!(s02.children.iter().any(|c| c.code == "TS-AC-2-B0010" && c.achieved == 2), "{:?}", s02.children);
+    assert_eq!(s02.unit.achieved, 2);
     assert_verified(&s).await;
     // A list that drops a booth with members is refused whole.
     let shorter: Vec<BoothRow> = (4..=10)
