@@ -946,18 +946,20 @@ async fn enrol_idempotent(c: &mut Conn, s: &Settings, jobs: &[(&Enrolment, &Enro
 /// What a caller waits on: the enrolment, its context and key, and where to send the answer.
 pub(crate) type GroupJob = (Enrolment, EnrolContext, String, tokio::sync::oneshot::Sender<Result<Idempotent>>);
 
-/// How long the group writer keeps its connection across back-to-back groups before it hands
-/// it back, so that other writes (logins, imports, the audit of other requests) get a turn.
+/// How long the SQLite writer keeps the write connection across back-to-back groups before it
+/// hands it back, so that other writes (logins, imports, the audit of other requests) get a turn.
+#[allow(dead_code)]
 const HOLD_WRITER: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// How long the SQLite writer trusts its settings (state, household limit, wings, ACs, units
 /// looked up) when nothing says they changed. Changes by this process are seen at once (the
 /// store's generation counter); by another process writing the same file at the next group
-/// (`PRAGMA data_version`), and in any case after this long. (PostgreSQL reads them in every
-/// group: other app nodes may change them.)
+/// (`PRAGMA data_version`), and in any case after this long.
+#[allow(dead_code)]
 const SETTINGS_FRESH: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The writer's settings, with when and at which generation and data version they were read.
+#[allow(dead_code)]
 struct CachedSettings {
     read_at: std::time::Instant,
     generation: u64,
@@ -965,12 +967,11 @@ struct CachedSettings {
     settings: Settings,
 }
 
-/// The group writer (one per process, on either backend): takes every API enrolment waiting (up
-/// to 256), runs them as one transaction through `enrol_idempotent` (on SQLite with their audit
-/// events), commits once and answers each caller (group commit). Between groups it keeps its
-/// connection while more are waiting (up to [`HOLD_WRITER`]) and, on SQLite, its settings while
-/// nothing changed them. On PostgreSQL the group takes the advisory locks of its people's
-/// identifiers and idempotency keys, so several app nodes' writers run side by side.
+/// The SQLite writer: takes every enrolment waiting (up to 256), runs them as one transaction
+/// through `enrol_idempotent` with their audit events, commits once and answers each caller
+/// (group commit). Between groups it keeps the connection while more are waiting (up to
+/// [`HOLD_WRITER`]) and its settings while nothing changed them.
+#[allow(dead_code)] // used by the SQLite backend only: PostgreSQL writers run in parallel
 pub(crate) async fn group_writer(pool: sqlx::Pool<DB>, mut rx: tokio::sync::mpsc::Receiver<GroupJob>, generation: std::sync::Arc<std::sync::atomic::AtomicU64>) {
     let mut held: Option<(sqlx::pool::PoolConnection<DB>, std::time::Instant)> = None;
     let mut cached: Option<CachedSettings> = None;
@@ -1043,6 +1044,7 @@ pub(crate) async fn group_writer(pool: sqlx::Pool<DB>, mut rx: tokio::sync::mpsc
 }
 
 /// One group's transaction on the writer's connection.
+#[allow(dead_code)]
 async fn enrol_group(
     conn: &mut <DB as sqlx::Database>::Connection,
     jobs: &[GroupJob],
@@ -1050,18 +1052,11 @@ async fn enrol_group(
     generation: &std::sync::atomic::AtomicU64,
 ) -> Result<Vec<Result<Idempotent>>> {
     let mut tx = StoreImpl::begin_conn(conn).await?;
-    // Other writers (PostgreSQL's other app nodes, or a CLI) touching the same people wait for
-    // this group, and it for them (no-op on SQLite, whose one writer serialises everything).
-    let mut keys: Vec<String> = jobs.iter().flat_map(|(e, _, _, _)| identity_keys(e)).collect();
-    keys.extend(jobs.iter().map(|(_, ctx, k, _)| format!("k:{}:{}", ctx.actor, k)));
-    StoreImpl::lock_keys(&mut tx, &keys).await?;
-    let keep = StoreImpl::keeps_settings();
-    let data_version = if keep { StoreImpl::data_version(&mut tx).await? } else { 0 };
+    let data_version = StoreImpl::data_version(&mut tx).await?;
     let now_generation = generation.load(std::sync::atomic::Ordering::Acquire);
-    let fresh = keep
-        && cached.as_ref().is_some_and(|c| {
-            c.generation == now_generation && c.data_version == data_version && c.read_at.elapsed() < SETTINGS_FRESH
-        });
+    let fresh = cached.as_ref().is_some_and(|c| {
+        c.generation == now_generation && c.data_version == data_version && c.read_at.elapsed() < SETTINGS_FRESH
+    });
     if !fresh {
         *cached = Some(CachedSettings {
             read_at: std::time::Instant::now(),
@@ -1073,10 +1068,10 @@ async fn enrol_group(
     let s = &cached.as_ref().expect("settings just read").settings;
     let refs: Vec<(&Enrolment, &EnrolContext, &str)> = jobs.iter().map(|(e, c, k, _)| (e, c, k.as_str())).collect();
     let mut out = enrol_idempotent(&mut tx, s, &refs).await?;
-    // The answered enrolments' audit events, in the same transaction (where the backend does).
+    // The answered enrolments' audit events, in the same transaction.
     let mut events = Vec::new();
     for ((_, ctx, _, _), a) in jobs.iter().zip(out.iter_mut()) {
-        if let (Some(ev), Ok(a), true) = (&ctx.audit, a, StoreImpl::audits_in_group()) {
+        if let (Some(ev), Ok(a)) = (&ctx.audit, a) {
             events.push(AuditEvent { record: Some(a.outcome.unit.clone()), person_id: Some(a.outcome.person_id), ..ev.clone() });
             a.audited = true;
         }
@@ -2203,13 +2198,44 @@ impl Store for StoreImpl {
     }
 
     async fn enrol(&self, e: &Enrolment, ctx: &EnrolContext, key: &str) -> Result<Idempotent> {
-        // Enrolments waiting at the same moment share one transaction (group commit).
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        self.group_writer()
-            .send((e.clone(), ctx.clone(), key.to_string(), tx))
-            .await
-            .map_err(|_| StoreError::Refused("the database writer has stopped".into()))?;
-        rx.await.map_err(|_| StoreError::Refused("the database writer has stopped".into()))?
+        // SQLite has one writer: enrolments waiting at the same moment share one transaction.
+        if let Some(writer) = self.group_writer() {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            writer
+                .send((e.clone(), ctx.clone(), key.to_string(), tx))
+                .await
+                .map_err(|_| StoreError::Refused("the database writer has stopped".into()))?;
+            return rx.await.map_err(|_| StoreError::Refused("the database writer has stopped".into()))?;
+        }
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut tx = self.begin_write().await?;
+            let mut keys = identity_keys(e);
+            keys.push(format!("k:{}:{}", ctx.actor, key));
+            Self::lock_keys(&mut tx, &keys).await?;
+            let job = [(e, ctx, key)];
+            let s = match settings(&mut tx).await {
+                Ok(s) => s,
+                Err(StoreError::Db(err)) if attempt < 8 && Self::is_retryable(&err) => continue,
+                Err(err) => return Err(err),
+            };
+            match enrol_idempotent(&mut tx, &s, &job).await {
+                Ok(mut out) => {
+                    let one = out.pop().expect("one job, one answer");
+                    if one.is_err() {
+                        return one;
+                    }
+                    match tx.commit().await {
+                        Ok(()) => return one,
+                        Err(err) if attempt < 8 && Self::is_retryable(&err) => continue,
+                        Err(err) => return Err(err.into()),
+                    }
+                }
+                Err(StoreError::Db(err)) if attempt < 8 && Self::is_retryable(&err) => continue,
+                Err(err) => return Err(err),
+            }
+        }
     }
 
     async fn enrol_batch(&self, rows: &[(Enrolment, EnrolContext)]) -> Result<Vec<Result<EnrolOutcome, Invalid>>> {

@@ -13,9 +13,6 @@ const LOCK_SPACE: i64 = 0x5347_0000_0000;
 pub struct PgStore {
     write: Pool<DB>,
     read: Pool<DB>,
-    /// API enrolments go to one writer task per process that commits whatever is waiting
-    /// together (group commit), as on SQLite; app nodes' writers run side by side.
-    writer: tokio::sync::mpsc::Sender<GroupJob>,
 }
 
 type StoreImpl = PgStore;
@@ -28,15 +25,9 @@ impl PgStore {
             .connect(url)
             .await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
-        let (writer, jobs) = tokio::sync::mpsc::channel(1024);
-        // Settings are not kept between groups here (other app nodes may change them), so the
-        // generation is never read.
-        let generation = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
-        tokio::spawn(group_writer(pool.clone(), jobs, generation));
         Ok(PgStore {
             write: pool.clone(),
             read: pool,
-            writer,
         })
     }
 
@@ -48,30 +39,19 @@ impl PgStore {
         Ok(pool.begin().await?)
     }
 
-    /// API enrolments go through this process's group writer (group commit).
-    fn group_writer(&self) -> &tokio::sync::mpsc::Sender<GroupJob> {
-        &self.writer
+    /// Writers proceed in parallel on PostgreSQL: no group writer.
+    fn group_writer(&self) -> Option<&tokio::sync::mpsc::Sender<GroupJob>> {
+        None
     }
 
+    #[allow(dead_code)] // the group writer is SQLite's
     async fn begin_conn(c: &mut sqlx::PgConnection) -> Result<Transaction<'_, DB>> {
         Ok(sqlx::Connection::begin(c).await?)
     }
 
-    /// Never called: settings are read in every group ([`Self::keeps_settings`]).
+    #[allow(dead_code)] // the group writer is SQLite's
     async fn data_version(_c: &mut Conn) -> Result<i64> {
         Ok(0)
-    }
-
-    /// Other app nodes may change the settings at any time, and nothing here would tell: the
-    /// group writer reads them in every group (a few rows, once per group).
-    fn keeps_settings() -> bool {
-        false
-    }
-
-    /// The audit chain is one sequence under one lock while app nodes write in parallel: the
-    /// enrolments' events are left to the audit layer rather than holding that lock for a group.
-    fn audits_in_group() -> bool {
-        false
     }
 
     /// Nothing cached across transactions on PostgreSQL.

@@ -91,8 +91,8 @@ impl SqliteStore {
         Ok(pool.begin_with("BEGIN IMMEDIATE").await?)
     }
 
-    fn group_writer(&self) -> &tokio::sync::mpsc::Sender<GroupJob> {
-        &self.writer
+    fn group_writer(&self) -> Option<&tokio::sync::mpsc::Sender<GroupJob>> {
+        Some(&self.writer)
     }
 
     /// `BEGIN IMMEDIATE` on a connection the caller holds (the group writer's).
@@ -104,16 +104,6 @@ impl SqliteStore {
     /// write of this one goes through the one write connection).
     async fn data_version(c: &mut Conn) -> Result<i64> {
         Ok(sqlx::query_scalar("PRAGMA data_version").fetch_one(&mut *c).await?)
-    }
-
-    /// One writer connection sees every change of this process; `data_version`, other processes'.
-    fn keeps_settings() -> bool {
-        true
-    }
-
-    /// The one writer serialises everything: the group's audit events go in its transaction.
-    fn audits_in_group() -> bool {
-        true
     }
 
     /// Geography, wings or identity settings changed: the group writer reads them afresh.
