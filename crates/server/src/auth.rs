@@ -104,6 +104,14 @@ pub struct Caller {
 }
 
 impl Caller {
+    /// Who the audit log names for this caller's requests.
+    pub fn audit_who(&self) -> AuditWho {
+        AuditWho {
+            actor: self.actor.id.clone(),
+            posts: self.scope.labels(),
+        }
+    }
+
     /// May not do `action` anywhere: 403 before anything is looked up.
     pub fn must_be_able(&self, action: Action) -> Result<(), ApiError> {
         if self.kind == Kind::User && self.scope.may_somewhere(action) {
@@ -286,10 +294,7 @@ pub async fn require_caller(
         return Ok(next.run(req).await);
     }
     let caller = authenticate(&state, req.method(), req.headers()).await?;
-    let who = AuditWho {
-        actor: caller.actor.id.clone(),
-        posts: caller.scope.labels(),
-    };
+    let who = caller.audit_who();
     req.extensions_mut().insert(caller);
     let mut res = next.run(req).await;
     res.extensions_mut().insert(who);

@@ -497,8 +497,8 @@ async fn enrol_rows(c: &mut Conn, s: &Settings, rows: &[(&Enrolment, &EnrolConte
             let numbers: Vec<(i64, i32)> = fetch_in(c, "SELECT id, number FROM units WHERE id", "", &ac_ids).await?;
             s.ac_numbers.lock().expect("AC cache").extend(numbers);
         }
-        let ac_numbers = s.ac_numbers.lock().expect("AC cache").clone();
         let still: Vec<String> = {
+            let ac_numbers = s.ac_numbers.lock().expect("AC cache");
             let mut cache = s.units.lock().expect("unit cache");
             for u in found {
                 if u.kind.can_hold_members() {
@@ -772,24 +772,9 @@ async fn enrol_rows(c: &mut Conn, s: &Settings, rows: &[(&Enrolment, &EnrolConte
     }
     write_memberships(c, &new_members).await?;
     // Enrolling a member makes the enroller active (activation; verify recomputes it).
-    let mut enrollers: BTreeMap<i64, DateTime<Utc>> = BTreeMap::new();
-    for m in &new_members {
-        if let Some(p) = person_id_of(&m.enrolled_by) {
-            let e = enrollers.entry(p).or_insert(m.enrolled_at);
-            *e = (*e).max(m.enrolled_at);
-        }
-    }
-    for chunk in enrollers.into_iter().collect::<Vec<_>>().chunks(500) {
-        let mut qb: QueryBuilder<DB> = QueryBuilder::new("INSERT INTO activity (person_id, source, last_at) ");
-        qb.push_values(chunk, |mut b, (p, at)| {
-            b.push_bind(*p).push_bind("enrol").push_bind(*at);
-        });
-        qb.push(
-            " ON CONFLICT (person_id, source) \
-             DO UPDATE SET last_at = CASE WHEN excluded.last_at > activity.last_at THEN excluded.last_at ELSE activity.last_at END",
-        );
-        qb.build().execute(&mut *c).await?;
-    }
+    let enrollers: Vec<(i64, DateTime<Utc>)> =
+        new_members.iter().filter_map(|m| person_id_of(&m.enrolled_by).map(|p| (p, m.enrolled_at))).collect();
+    touch_activity(c, "enrol", &enrollers).await?;
     // The ACs' last numbers, one statement for the batch.
     let mut serials: Vec<(i64, i64)> = serials.into_iter().filter(|(ac, last)| serials_before.get(ac) != Some(last)).collect();
     serials.sort_unstable();

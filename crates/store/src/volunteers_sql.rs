@@ -167,21 +167,25 @@ async fn volunteer_wing_id(c: &mut Conn) -> Result<i64> {
     })
 }
 
-/// Record that `people` were active at `at` through `source`, keeping the latest time.
-async fn touch_activity(c: &mut Conn, people: &[i64], source: &str, at: DateTime<Utc>) -> Result<()> {
-    let mut ids = people.to_vec();
-    ids.sort_unstable();
-    ids.dedup();
-    for id in ids {
-        sqlx::query(
-            "INSERT INTO activity (person_id, source, last_at) VALUES ($1, $2, $3) ON CONFLICT (person_id, source) \
+/// Record that each person was active at their time through `source`, keeping the latest time
+/// (one multi-row statement per 500 people).
+async fn touch_activity(c: &mut Conn, source: &str, seen: &[(i64, DateTime<Utc>)]) -> Result<()> {
+    // One row per person (a statement may not update a row twice), at their latest time.
+    let mut latest: BTreeMap<i64, DateTime<Utc>> = BTreeMap::new();
+    for (id, at) in seen {
+        let e = latest.entry(*id).or_insert(*at);
+        *e = (*e).max(*at);
+    }
+    for chunk in latest.into_iter().collect::<Vec<_>>().chunks(500) {
+        let mut qb: QueryBuilder<DB> = QueryBuilder::new("INSERT INTO activity (person_id, source, last_at) ");
+        qb.push_values(chunk, |mut b, (id, at)| {
+            b.push_bind(*id).push_bind(source).push_bind(*at);
+        });
+        qb.push(
+            " ON CONFLICT (person_id, source) \
              DO UPDATE SET last_at = CASE WHEN excluded.last_at > activity.last_at THEN excluded.last_at ELSE activity.last_at END",
-        )
-        .bind(id)
-        .bind(source)
-        .bind(at)
-        .execute(&mut *c)
-        .await?;
+        );
+        qb.build().execute(&mut *c).await?;
     }
     Ok(())
 }
@@ -811,7 +815,7 @@ impl Volunteers for StoreImpl {
             .await?
             .rows_affected();
         if n == 1 {
-            touch_activity(&mut tx, &[person], "checkin", t).await?;
+            touch_activity(&mut tx, "checkin", &[(person, t)]).await?;
         }
         let v = checkin_view(&mut tx, programme_id, person, n == 0).await?;
         tx.commit().await?;

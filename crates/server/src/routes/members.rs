@@ -2,7 +2,7 @@
 
 use crate::AppState;
 use crate::audit::AuditNote;
-use crate::auth::{AuditWho, Caller, address_of};
+use crate::auth::{Caller, address_of};
 use crate::dto::{EnrolOutcomeDto, MemberDto, MemberListDto};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, ApiQuery, present};
@@ -331,11 +331,7 @@ pub async fn enrol_as(
     };
     let note = AuditNote::new("enrol", None).post(post);
     // Where the backend can, the audit event is stored in the enrolment's own transaction.
-    let who = AuditWho {
-        actor: caller.actor.id.clone(),
-        posts: caller.scope.labels(),
-    };
-    let audit = address.map(|a| note.event(Some(&who), a, "ok".into()));
+    let audit = address.map(|a| note.event(Some(&caller.audit_who()), a, "ok".into()));
     let ctx = EnrolContext {
         actor: caller.actor.id.clone(),
         channel: channel.into(),
