@@ -803,6 +803,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 channel: "import",
                 file_name: None,
                 verified,
+                batch: bulk::CLI_BATCH,
             };
             let t = bulk::import_members(&s, &file, opt).await?;
             bar.finish_and_clear();

@@ -423,6 +423,7 @@ impl StoreImpl {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
+        self.auth_cache.revoked();
         Ok(n > 0)
     }
 
@@ -776,6 +777,7 @@ impl StoreImpl {
             audit_append(&mut tx, std::slice::from_ref(event)).await?;
         }
         tx.commit().await?;
+        self.auth_cache.revoked();
         self.after_erase(done).await?;
         Ok(done)
     }

@@ -65,10 +65,10 @@ fn keeps_daily(kind: UnitKind) -> bool {
 }
 
 /// The units whose daily counts an enrolment at `u` moves.
-fn daily_rollup(u: &UnitSpec) -> Vec<i64> {
-    let mut v: Vec<i64> = [u.anc.state, u.anc.division, u.anc.district, u.anc.pc, u.anc.ac, u.anc.sector].into_iter().flatten().collect();
-    if keeps_daily(u.kind) {
-        v.push(u.id);
+fn daily_rollup_of(id: i64, kind: UnitKind, anc: &Ancestors) -> Vec<i64> {
+    let mut v: Vec<i64> = [anc.state, anc.division, anc.district, anc.pc, anc.ac, anc.sector].into_iter().flatten().collect();
+    if keeps_daily(kind) {
+        v.push(id);
     }
     v.sort_unstable();
     v.dedup();
@@ -106,35 +106,52 @@ fn wings_filter(w: &Wings) -> String {
 /// (docs/scale-out.md). `verify` recounts every (unit, wing, AC) row from the memberships.
 #[derive(Default)]
 struct Deltas {
-    achieved: BTreeMap<(i64, i64, i64), (i64, i64)>,
-    daily: BTreeMap<(i64, i64, NaiveDate, i64), (i64, i64)>,
+    /// As counted: per unit, wing and day (the enrolment day for achieved, the verification day
+    /// for verified), with where the unit sits; spread over its ancestors once, when applied (a
+    /// batch of thousands of rows touches a few hundred units).
+    by_unit: HashMap<(i64, i64, NaiveDate), (UnitKind, Ancestors, i64, i64)>,
 }
 
 impl Deltas {
     /// A membership enrolled on `day` starts or stops counting towards achieved.
     fn count(&mut self, u: &UnitSpec, wing_id: i64, day: NaiveDate, by: i64) {
-        let ac = ac_of(u).unwrap_or(0);
-        for id in u.anc.rollup(u.id) {
-            self.achieved.entry((id, wing_id, ac)).or_default().0 += by;
-        }
-        for id in daily_rollup(u) {
-            self.daily.entry((id, wing_id, day, ac)).or_default().0 += by;
-        }
+        self.by_unit.entry((u.id, wing_id, day)).or_insert((u.kind, u.anc, 0, 0)).2 += by;
     }
 
     /// A membership verified on `day` starts or stops counting as verified.
     fn count_verified(&mut self, u: &UnitSpec, wing_id: i64, day: NaiveDate, by: i64) {
-        let ac = ac_of(u).unwrap_or(0);
-        for id in u.anc.rollup(u.id) {
-            self.achieved.entry((id, wing_id, ac)).or_default().1 += by;
-        }
-        for id in daily_rollup(u) {
-            self.daily.entry((id, wing_id, day, ac)).or_default().1 += by;
+        self.by_unit.entry((u.id, wing_id, day)).or_insert((u.kind, u.anc, 0, 0)).3 += by;
+    }
+
+    /// The counter rows to change: (achieved, verified) per unit, wing and AC, and per unit,
+    /// wing, day and AC, every ancestor included.
+    #[allow(clippy::type_complexity)]
+    fn spread(self) -> (BTreeMap<(i64, i64, i64), (i64, i64)>, BTreeMap<(i64, i64, NaiveDate, i64), (i64, i64)>) {
+        let (mut achieved, mut daily) = (BTreeMap::new(), BTreeMap::new());
+        self.spread_into(&mut achieved, &mut daily);
+        (achieved, daily)
+    }
+
+    /// [`Self::spread`], added to rows already gathered.
+    fn spread_into(self, achieved: &mut BTreeMap<(i64, i64, i64), (i64, i64)>, daily: &mut BTreeMap<(i64, i64, NaiveDate, i64), (i64, i64)>) {
+        for ((unit_id, wing_id, day), (kind, anc, n, v)) in self.by_unit {
+            let ac = if kind == UnitKind::Ac { unit_id } else { anc.ac.unwrap_or(0) };
+            for id in anc.rollup(unit_id) {
+                let e = achieved.entry((id, wing_id, ac)).or_default();
+                e.0 += n;
+                e.1 += v;
+            }
+            for id in daily_rollup_of(unit_id, kind, &anc) {
+                let e = daily.entry((id, wing_id, day, ac)).or_default();
+                e.0 += n;
+                e.1 += v;
+            }
         }
     }
 
     async fn apply(self, c: &mut Conn) -> Result<()> {
-        let achieved: Vec<((i64, i64, i64), (i64, i64))> = self.achieved.into_iter().filter(|(_, n)| *n != (0, 0)).collect();
+        let (achieved, daily) = self.spread();
+        let achieved: Vec<((i64, i64, i64), (i64, i64))> = achieved.into_iter().filter(|(_, n)| *n != (0, 0)).collect();
         for chunk in achieved.chunks(1000) {
             let mut qb: QueryBuilder<DB> = QueryBuilder::new("INSERT INTO unit_counters (unit_id, wing_id, ac_id, achieved, verified) ");
             qb.push_values(chunk, |mut b, ((u, w, a), (n, v))| {
@@ -146,7 +163,7 @@ impl Deltas {
             );
             qb.build().execute(&mut *c).await?;
         }
-        let daily: Vec<((i64, i64, NaiveDate, i64), (i64, i64))> = self.daily.into_iter().filter(|(_, n)| *n != (0, 0)).collect();
+        let daily: Vec<((i64, i64, NaiveDate, i64), (i64, i64))> = daily.into_iter().filter(|(_, n)| *n != (0, 0)).collect();
         for chunk in daily.chunks(1000) {
             let mut qb: QueryBuilder<DB> = QueryBuilder::new("INSERT INTO unit_daily (unit_id, wing_id, day, ac_id, n, verified) ");
             qb.push_values(chunk, |mut b, ((u, w, d, a), (n, v))| {
@@ -391,7 +408,7 @@ fn csv_rows<T>(rows: &[T], fields: impl Fn(&T) -> Vec<Option<String>>) -> String
 /// PostgreSQL), else multi-row INSERTs.
 async fn write_people(c: &mut Conn, new_people: &[NewPerson]) -> Result<()> {
     const COLS: &str = "people (id, name, name_key, search_key, gender, birth_year, address, mobile, epic, unit_id, created_at)";
-    if new_people.len() >= BULK_ROWS {
+    if StoreImpl::BULK_COPY && new_people.len() >= BULK_ROWS {
         let csv = csv_rows(new_people, |p| {
             vec![
                 Some(p.id.to_string()),
@@ -434,7 +451,7 @@ async fn write_people(c: &mut Conn, new_people: &[NewPerson]) -> Result<()> {
 /// Write a batch's new memberships, like [`write_people`].
 async fn write_memberships(c: &mut Conn, new_members: &[NewMembership]) -> Result<()> {
     const COLS: &str = "memberships (person_id, wing_id, unit_id, ac_id, number, status, channel, enrolled_by, enrolled_at, enrolled_on)";
-    if new_members.len() >= BULK_ROWS {
+    if StoreImpl::BULK_COPY && new_members.len() >= BULK_ROWS {
         let csv = csv_rows(new_members, |m| {
             vec![
                 Some(m.person_id.to_string()),
@@ -936,30 +953,58 @@ pub(crate) type GroupJob = (Enrolment, EnrolContext, String, tokio::sync::onesho
 #[allow(dead_code)]
 const HOLD_WRITER: std::time::Duration = std::time::Duration::from_millis(50);
 
-/// How long the SQLite writer trusts its settings (state, household limit, wings, ACs, units
-/// looked up) when nothing says they changed. Changes by this process are seen at once (the
-/// store's generation counter); by another process writing the same file at the next group
-/// (`PRAGMA data_version`), and in any case after this long.
-#[allow(dead_code)]
-const SETTINGS_FRESH: std::time::Duration = std::time::Duration::from_secs(5);
+/// The settings (state, household limit, wings, and the enrolment units and AC numbers looked
+/// up so far) as last read, shared by every writer of this store: the SQLite group writer,
+/// imports, batches and single enrolments. Each transaction reads the database's settings
+/// version (one key look-up) and reads the settings again only when it moved; every change to
+/// what they hold (`init`, the household limit, a booth list) bumps it in its own transaction,
+/// whichever process makes it. A batch of an import thus no longer looks up again the thousands
+/// of booths the batches before it found.
+#[derive(Default)]
+pub(crate) struct SettingsCache(std::sync::Mutex<Option<(i64, std::sync::Arc<Settings>)>>);
 
-/// The writer's settings, with when and at which generation and data version they were read.
-#[allow(dead_code)]
-struct CachedSettings {
-    read_at: std::time::Instant,
-    generation: u64,
-    data_version: i64,
-    settings: Settings,
+impl SettingsCache {
+    async fn get(&self, c: &mut Conn) -> Result<std::sync::Arc<Settings>> {
+        let version = settings_version(c).await?;
+        if let Some((v, s)) = &*self.0.lock().expect("settings cache")
+            && *v == version
+        {
+            return Ok(s.clone());
+        }
+        let s = std::sync::Arc::new(settings(c).await?);
+        *self.0.lock().expect("settings cache") = Some((version, s.clone()));
+        Ok(s)
+    }
+
+    /// After a failure: read them afresh next time, whatever the version says.
+    fn forget(&self) {
+        *self.0.lock().expect("settings cache") = None;
+    }
+}
+
+async fn settings_version(c: &mut Conn) -> Result<i64> {
+    Ok(meta(c, "settings_version").await?.and_then(|v| v.parse().ok()).unwrap_or(0))
+}
+
+/// In the transaction that changes the settings. An increment in one statement, so that two
+/// concurrent changes (PostgreSQL) give two versions, never one.
+async fn bump_settings_version(c: &mut Conn) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO meta (key, value) VALUES ('settings_version', '1') \
+         ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(meta.value AS BIGINT) + 1 AS TEXT)",
+    )
+    .execute(&mut *c)
+    .await?;
+    Ok(())
 }
 
 /// The SQLite writer: takes every enrolment waiting (up to 256), runs them as one transaction
 /// through `enrol_idempotent` with their audit events, commits once and answers each caller
 /// (group commit). Between groups it keeps the connection while more are waiting (up to
-/// [`HOLD_WRITER`]) and its settings while nothing changed them.
+/// [`HOLD_WRITER`]).
 #[allow(dead_code)] // used by the SQLite backend only: PostgreSQL writers run in parallel
-pub(crate) async fn group_writer(pool: sqlx::Pool<DB>, mut rx: tokio::sync::mpsc::Receiver<GroupJob>, generation: std::sync::Arc<std::sync::atomic::AtomicU64>) {
+pub(crate) async fn group_writer(pool: sqlx::Pool<DB>, mut rx: tokio::sync::mpsc::Receiver<GroupJob>, cache: std::sync::Arc<SettingsCache>) {
     let mut held: Option<(sqlx::pool::PoolConnection<DB>, std::time::Instant)> = None;
-    let mut cached: Option<CachedSettings> = None;
     loop {
         let first = match rx.try_recv() {
             Ok(j) => j,
@@ -991,14 +1036,13 @@ pub(crate) async fn group_writer(pool: sqlx::Pool<DB>, mut rx: tokio::sync::mpsc
             };
             let run = match conn {
                 Ok(mut conn) => {
-                    let r = enrol_group(&mut conn.0, &jobs, &mut cached, &generation).await;
+                    let r = enrol_group(&mut conn.0, &jobs, &cache).await;
                     // After a failure the connection goes back to the pool (which checks it and
-                    // may replace it), and the settings are read afresh: `data_version` is
-                    // counted per connection, so it only compares within one.
+                    // may replace it), and the settings are read afresh.
                     if r.is_ok() {
                         held = Some(conn);
                     } else {
-                        cached = None;
+                        cache.forget();
                     }
                     r
                 }
@@ -1017,7 +1061,7 @@ pub(crate) async fn group_writer(pool: sqlx::Pool<DB>, mut rx: tokio::sync::mpsc
             }
             Err(e) => {
                 // Whatever went wrong, the settings are read afresh next time.
-                cached = None;
+                cache.forget();
                 let msg = e.to_string();
                 tracing::error!(error = %msg, "group enrolment failed");
                 for (_, _, _, reply) in jobs {
@@ -1033,26 +1077,12 @@ pub(crate) async fn group_writer(pool: sqlx::Pool<DB>, mut rx: tokio::sync::mpsc
 async fn enrol_group(
     conn: &mut <DB as sqlx::Database>::Connection,
     jobs: &[GroupJob],
-    cached: &mut Option<CachedSettings>,
-    generation: &std::sync::atomic::AtomicU64,
+    cache: &SettingsCache,
 ) -> Result<Vec<Result<Idempotent>>> {
     let mut tx = StoreImpl::begin_conn(conn).await?;
-    let data_version = StoreImpl::data_version(&mut tx).await?;
-    let now_generation = generation.load(std::sync::atomic::Ordering::Acquire);
-    let fresh = cached.as_ref().is_some_and(|c| {
-        c.generation == now_generation && c.data_version == data_version && c.read_at.elapsed() < SETTINGS_FRESH
-    });
-    if !fresh {
-        *cached = Some(CachedSettings {
-            read_at: std::time::Instant::now(),
-            generation: now_generation,
-            data_version,
-            settings: settings(&mut tx).await?,
-        });
-    }
-    let s = &cached.as_ref().expect("settings just read").settings;
+    let s = cache.get(&mut tx).await?;
     let refs: Vec<(&Enrolment, &EnrolContext, &str)> = jobs.iter().map(|(e, c, k, _)| (e, c, k.as_str())).collect();
-    let mut out = enrol_idempotent(&mut tx, s, &refs).await?;
+    let mut out = enrol_idempotent(&mut tx, &s, &refs).await?;
     // The answered enrolments' audit events, in the same transaction.
     let mut events = Vec::new();
     for ((_, ctx, _, _), a) in jobs.iter().zip(out.iter_mut()) {
@@ -1959,8 +1989,7 @@ impl Store for StoreImpl {
             .await?;
             insert_targets(&mut tx, i as i64 + 1, &split_targets(&preset.units, c.target_per_ac)).await?;
         }
-        // Before the commit: the group writer cannot start a group in between.
-        self.settings_changed();
+        bump_settings_version(&mut tx).await?;
         tx.commit().await?;
         Ok(InitSummary {
             units: preset.units.len(),
@@ -1982,8 +2011,7 @@ impl Store for StoreImpl {
     async fn set_household_limit(&self, limit: usize) -> Result<()> {
         let mut tx = self.begin_write().await?;
         set_meta(&mut tx, "household_limit", &limit.max(1).to_string()).await?;
-        // Before the commit: the group writer cannot start a group in between.
-        self.settings_changed();
+        bump_settings_version(&mut tx).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -2005,18 +2033,23 @@ impl Store for StoreImpl {
     }
 
     async fn authenticate(&self, token: &str) -> Result<Option<Actor>> {
+        let hash = hash_token(token);
+        if let Some(actor) = self.auth_cache.get(&hash) {
+            return Ok(Some(actor));
+        }
+        let epoch = self.auth_cache.epoch();
         let mut c = self.read.acquire().await?;
         // A user's token works while the user is enabled; a token without a user is the operator's.
         let row: Option<(String, Option<i64>)> = sqlx::query_as(
             "SELECT t.actor, t.person_id FROM api_tokens t LEFT JOIN users u ON u.person_id = t.person_id \
              WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND (t.person_id IS NULL OR u.disabled_at IS NULL)",
         )
-        .bind(hash_token(token))
+        .bind(&hash)
         .fetch_optional(&mut *c)
         .await?;
-        Ok(row.map(|(_, person)| match person {
-            Some(p) => Actor::user(p),
-            None => Actor::operator(),
+        Ok(row.map(|(_, person)| {
+            self.auth_cache.put(hash, person, epoch);
+            crate::auth_cache::actor_of(person)
         }))
     }
 
@@ -2200,7 +2233,7 @@ impl Store for StoreImpl {
             keys.push(format!("k:{}:{}", ctx.actor, key));
             Self::lock_keys(&mut tx, &keys).await?;
             let job = [(e, ctx, key)];
-            let s = match settings(&mut tx).await {
+            let s = match self.settings.get(&mut tx).await {
                 Ok(s) => s,
                 Err(StoreError::Db(err)) if attempt < 8 && Self::is_retryable(&err) => continue,
                 Err(err) => return Err(err),
@@ -2228,7 +2261,7 @@ impl Store for StoreImpl {
         'retry: loop {
             attempt += 1;
             let mut tx = self.begin_write().await?;
-            let s = settings(&mut tx).await?;
+            let s = self.settings.get(&mut tx).await?;
             let mut deltas = Deltas::default();
             let keys: Vec<String> = rows.iter().flat_map(|(e, _)| identity_keys(e)).collect();
             Self::lock_keys(&mut tx, &keys).await?;
@@ -2496,7 +2529,7 @@ impl Store for StoreImpl {
         loop {
             attempt += 1;
             let mut tx = self.begin_write().await?;
-            let s = settings(&mut tx).await?;
+            let s = self.settings.get(&mut tx).await?;
             let mut deltas = Deltas::default();
             let to_enrol: Vec<(&Enrolment, &EnrolContext)> = rows
                 .iter()
@@ -2859,8 +2892,7 @@ impl Store for StoreImpl {
             rebuild_meeting_counters(&mut tx, ac.id, &sector_ids).await?;
             written += booths.len();
         }
-        // Before the commit: the group writer cannot start a group in between.
-        self.settings_changed();
+        bump_settings_version(&mut tx).await?;
         tx.commit().await?;
         Ok(written)
     }
@@ -3007,7 +3039,7 @@ impl Store for StoreImpl {
             sqlx::query_as::<_, (i64, String)>("SELECT id, code FROM wings").fetch_all(&mut *c).await?.into_iter().collect();
         // What every counter row should hold, recounted from the memberships AC by AC through the
         // same rule the writes use (`Deltas`): one row per (unit, wing, AC), and per day.
-        let mut expected = Deltas::default();
+        let (mut expected_achieved, mut expected_daily) = (BTreeMap::new(), BTreeMap::new());
         let sql = format!(
             "SELECT unit_id, wing_id, enrolled_on, COUNT(*) FROM memberships WHERE ac_id = $1 AND status IN {COUNTED} \
              GROUP BY unit_id, wing_id, enrolled_on"
@@ -3018,6 +3050,7 @@ impl Store for StoreImpl {
         let name = |id: i64| by_id.get(&id).map(|u| u.code.to_string()).unwrap_or_else(|| format!("unit #{id}"));
         let wname = |id: i64| wings.get(&id).cloned().unwrap_or_else(|| format!("#{id}"));
         for ac in units.iter().filter(|u| u.kind == UnitKind::Ac) {
+            let mut expected = Deltas::default();
             let rows: Vec<(i64, i64, NaiveDate, i64)> =
                 sqlx::query_as(AssertSqlSafe(sql.clone())).bind(ac.id).fetch_all(&mut *c).await?;
             for (unit_id, wing_id, day, n) in rows {
@@ -3036,16 +3069,18 @@ impl Store for StoreImpl {
                 };
                 expected.count_verified(u, wing_id, day, n);
             }
+            // AC by AC, so the per-booth-and-day rows of one AC at a time are held.
+            expected.spread_into(&mut expected_achieved, &mut expected_daily);
         }
         // The rows as stored, compared key by key (a row missing on either side counts as 0).
         let ac_name = |ac: i64| if ac == 0 { String::new() } else { format!(" (AC row {})", name(ac)) };
         let found: Vec<(i64, i64, i64, i64, i64)> =
             sqlx::query_as("SELECT unit_id, wing_id, ac_id, achieved, verified FROM unit_counters").fetch_all(&mut *c).await?;
         let found: HashMap<(i64, i64, i64), (i64, i64)> = found.into_iter().map(|(u, w, a, n, v)| ((u, w, a), (n, v))).collect();
-        let mut keys: Vec<(i64, i64, i64)> = expected.achieved.keys().chain(found.keys()).copied().collect::<HashSet<_>>().into_iter().collect();
+        let mut keys: Vec<(i64, i64, i64)> = expected_achieved.keys().chain(found.keys()).copied().collect::<HashSet<_>>().into_iter().collect();
         keys.sort_unstable();
         for k in keys {
-            let e = expected.achieved.get(&k).copied().unwrap_or_default();
+            let e = expected_achieved.get(&k).copied().unwrap_or_default();
             let f = found.get(&k).copied().unwrap_or_default();
             for (what, e, f) in [("achieved", e.0, f.0), ("verified", e.1, f.1)] {
                 if e != f {
@@ -3058,10 +3093,10 @@ impl Store for StoreImpl {
         let found: HashMap<(i64, i64, NaiveDate, i64), (i64, i64)> =
             found.into_iter().map(|(u, w, d, a, n, v)| ((u, w, d, a), (n, v))).collect();
         let mut keys: Vec<(i64, i64, NaiveDate, i64)> =
-            expected.daily.keys().chain(found.keys()).copied().collect::<HashSet<_>>().into_iter().collect();
+            expected_daily.keys().chain(found.keys()).copied().collect::<HashSet<_>>().into_iter().collect();
         keys.sort_unstable();
         for k in keys {
-            let e = expected.daily.get(&k).copied().unwrap_or_default();
+            let e = expected_daily.get(&k).copied().unwrap_or_default();
             let f = found.get(&k).copied().unwrap_or_default();
             for (what, e, f) in [("daily", e.0, f.0), ("verified on", e.1, f.1)] {
                 if e != f {

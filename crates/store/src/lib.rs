@@ -5,6 +5,7 @@
 //! `migrations/sqlite` and `migrations/postgres`, and their own hooks for what differs: how a
 //! writer takes its turn (one writer connection on SQLite; advisory locks on PostgreSQL).
 
+mod auth_cache;
 pub mod clock;
 pub mod corrections;
 pub mod meetings;

@@ -13,6 +13,8 @@ const LOCK_SPACE: i64 = 0x5347_0000_0000;
 pub struct PgStore {
     write: Pool<DB>,
     read: Pool<DB>,
+    auth_cache: crate::auth_cache::AuthCache,
+    settings: SettingsCache,
 }
 
 type StoreImpl = PgStore;
@@ -28,6 +30,8 @@ impl PgStore {
         Ok(PgStore {
             write: pool.clone(),
             read: pool,
+            auth_cache: Default::default(),
+            settings: Default::default(),
         })
     }
 
@@ -49,14 +53,6 @@ impl PgStore {
         Ok(sqlx::Connection::begin(c).await?)
     }
 
-    #[allow(dead_code)] // the group writer is SQLite's
-    async fn data_version(_c: &mut Conn) -> Result<i64> {
-        Ok(0)
-    }
-
-    /// Nothing cached across transactions on PostgreSQL.
-    fn settings_changed(&self) {}
-
     /// PostgreSQL spills big sorts to disk by itself (`work_mem`).
     async fn long_reads(_c: &mut Conn, _on: bool) -> Result<()> {
         Ok(())
@@ -65,6 +61,9 @@ impl PgStore {
     /// Rows in bulk through `COPY … FROM STDIN (FORMAT csv)`: one stream instead of multi-row
     /// INSERTs with thousands of bound parameters. `target` is `table (columns)`; `csv` the
     /// rows as `csv_rows` writes them.
+    /// Large batches go through `COPY`.
+    const BULK_COPY: bool = true;
+
     async fn copy_csv(c: &mut Conn, target: &str, csv: String) -> Result<bool> {
         let mut copy = c.copy_in_raw(&format!("COPY {target} FROM STDIN WITH (FORMAT csv)")).await?;
         if let Err(e) = copy.send(csv.into_bytes()).await {

@@ -15,8 +15,9 @@ pub struct SqliteStore {
     read: Pool<DB>,
     /// Enrolments go to one writer task that commits whatever is waiting together.
     writer: tokio::sync::mpsc::Sender<GroupJob>,
-    /// Bumped when this process changes what the group writer caches ([`Self::settings_changed`]).
-    generation: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// Settings shared by the group writer and every other writer of this store.
+    settings: std::sync::Arc<SettingsCache>,
+    auth_cache: crate::auth_cache::AuthCache,
     /// Dropped with the store: stops its checkpointer.
     _checkpointer: tokio::sync::oneshot::Sender<()>,
 }
@@ -49,8 +50,8 @@ impl SqliteStore {
         // checkpoints only every WRITER_CHECKPOINT_PAGES, when little is left to copy: only a
         // checkpoint between two write transactions lets the log start again from its beginning,
         // so without it the file would grow for as long as enrolments keep coming.
-        // The one write connection lives as long as the store (no lifetime or idle limit): the
-        // group writer compares `PRAGMA data_version`, which is counted per connection.
+        // The one write connection lives as long as the store (no lifetime or idle limit): its
+        // prepared statements are kept.
         let write = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
@@ -64,8 +65,8 @@ impl SqliteStore {
             .connect_with(opts.clone().read_only(true))
             .await?;
         let (writer, jobs) = tokio::sync::mpsc::channel(1024);
-        let generation = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
-        tokio::spawn(group_writer(write.clone(), jobs, generation.clone()));
+        let settings = std::sync::Arc::new(SettingsCache::default());
+        tokio::spawn(group_writer(write.clone(), jobs, settings.clone()));
         let (stop, stopped) = tokio::sync::oneshot::channel();
         let checkpoints = SqlitePoolOptions::new()
             .max_connections(1)
@@ -76,7 +77,8 @@ impl SqliteStore {
             write,
             read,
             writer,
-            generation,
+            settings,
+            auth_cache: Default::default(),
             _checkpointer: stop,
         })
     }
@@ -100,17 +102,6 @@ impl SqliteStore {
         Ok(sqlx::Connection::begin_with(c, "BEGIN IMMEDIATE").await?)
     }
 
-    /// Changes with every commit by another connection to the file (another process: every
-    /// write of this one goes through the one write connection).
-    async fn data_version(c: &mut Conn) -> Result<i64> {
-        Ok(sqlx::query_scalar("PRAGMA data_version").fetch_one(&mut *c).await?)
-    }
-
-    /// Geography, wings or identity settings changed: the group writer reads them afresh.
-    fn settings_changed(&self) {
-        self.generation.fetch_add(1, std::sync::atomic::Ordering::Release);
-    }
-
     /// Long reads (detection over a whole state) sort on disk, not in memory: the pool's
     /// connections keep sorts in memory for speed, which at 18 M members costs gigabytes. They
     /// read the file through a memory map (pages the OS already caches, without a system call
@@ -127,7 +118,11 @@ impl SqliteStore {
         Ok(())
     }
 
-    /// No bulk path on SQLite (multi-row INSERTs through the one writer are its fast path).
+    /// No bulk path on SQLite (multi-row INSERTs through the one writer are its fast path), so
+    /// a batch's rows are not first written out as CSV.
+    const BULK_COPY: bool = false;
+
+    #[allow(dead_code)] // never called: BULK_COPY is false
     async fn copy_csv(_c: &mut Conn, _target: &str, _csv: String) -> Result<bool> {
         Ok(false)
     }

@@ -208,6 +208,7 @@ pub async fn import_upload(
             channel: "web-import",
             file_name: Some(&name),
             verified: false,
+            batch: bulk::SERVER_BATCH,
         };
         let result = bulk::import_members(&store, &path, opt).await;
         // The sheet itself is not kept; only the error report, for an hour.
