@@ -1120,40 +1120,51 @@ impl crate::corrections::Corrections for StoreImpl {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let mut tx = self.begin_write().await?;
-            let (person, field, value, _) = open_correction(&mut tx, id).await?;
-            // The locks in the order every writer of people takes them: the person's key (as
-            // merges and other reviews take it), then every identifier key in one sorted call
-            // (as enrolments, logins and merges take theirs). Taking them all in one sorted call
-            // would mix the two tiers and deadlock against a merge holding its people's keys.
-            Self::lock_keys(&mut tx, &[format!("p:{person}")]).await?;
-            let keys = correction_keys(&mut tx, person, &field, &value).await?;
-            Self::lock_keys(&mut tx, &keys).await?;
-            // Read again under the locks: a concurrent review decided it first; and when the
-            // record's mobile or EPIC changed before the locks were taken (an enrolment
-            // completing it), start again with its keys.
-            let now_keys = correction_keys(&mut tx, person, &field, &value).await?;
-            if now_keys != keys {
-                if attempt < 5 {
-                    drop(tx);
-                    continue;
+            // Ok(false): the record's identifiers changed before the locks; start again. A wait
+            // chosen as a deadlock's victim (PostgreSQL) starts again too.
+            let once: Result<bool> = async {
+                let mut tx = self.begin_write().await?;
+                let (person, field, value, _) = open_correction(&mut tx, id).await?;
+                // The person's key first (as merges and other reviews take it), then every
+                // identifier key in one sorted call (as enrolments, logins and merges take
+                // theirs). Two rounds can still close a cycle on PostgreSQL with a writer holding
+                // many keys (a group of enrolments); its deadlock detector then fails one side,
+                // and here that starts the correction again (below).
+                Self::lock_keys(&mut tx, &[format!("p:{person}")]).await?;
+                let keys = correction_keys(&mut tx, person, &field, &value).await?;
+                Self::lock_keys(&mut tx, &keys).await?;
+                // Read again under the locks: a concurrent review decided it first; and when the
+                // record's mobile or EPIC changed before the locks were taken (an enrolment
+                // completing it), start again with its keys.
+                let now_keys = correction_keys(&mut tx, person, &field, &value).await?;
+                if now_keys != keys {
+                    if attempt < 5 {
+                        return Ok(false);
+                    }
+                    Self::lock_keys(&mut tx, &now_keys).await?;
                 }
-                Self::lock_keys(&mut tx, &now_keys).await?;
+                let (person, field, value, filed_by) = open_correction(&mut tx, id).await?;
+                if filed_by.is_some() && filed_by == by.person_id {
+                    return Err(FieldError::new(
+                        "correction",
+                        "own_correction",
+                        "you asked for this correction: someone else who may change members' records applies it",
+                        "यह सुधार आपने माँगा था: इसे सदस्यों के रिकॉर्ड बदल सकने वाला कोई दूसरा व्यक्ति लागू करेगा",
+                    )
+                    .into());
+                }
+                correct_person(&mut tx, person, &field, &value, by, now).await?;
+                sqlx::query("UPDATE correction_requests SET resolved_at = $2 WHERE id = $1").bind(id).bind(now).execute(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(true)
             }
-            let (person, field, value, filed_by) = open_correction(&mut tx, id).await?;
-            if filed_by.is_some() && filed_by == by.person_id {
-                return Err(FieldError::new(
-                    "correction",
-                    "own_correction",
-                    "you asked for this correction: someone else who may change members' records applies it",
-                    "यह सुधार आपने माँगा था: इसे सदस्यों के रिकॉर्ड बदल सकने वाला कोई दूसरा व्यक्ति लागू करेगा",
-                )
-                .into());
+            .await;
+            match once {
+                Ok(true) => return self.correction(id).await?.ok_or(StoreError::NotFound),
+                Ok(false) => continue,
+                Err(StoreError::Db(err)) if attempt < 8 && Self::is_retryable(&err) => continue,
+                Err(err) => return Err(err),
             }
-            correct_person(&mut tx, person, &field, &value, by, now).await?;
-            sqlx::query("UPDATE correction_requests SET resolved_at = $2 WHERE id = $1").bind(id).bind(now).execute(&mut *tx).await?;
-            tx.commit().await?;
-            return self.correction(id).await?.ok_or(StoreError::NotFound);
         }
     }
 

@@ -948,9 +948,8 @@ async fn enrol_idempotent(c: &mut Conn, s: &Settings, jobs: &[(&Enrolment, &Enro
 /// What a caller waits on: the enrolment, its context and key, and where to send the answer.
 pub(crate) type GroupJob = (Enrolment, EnrolContext, String, tokio::sync::oneshot::Sender<Result<Idempotent>>);
 
-/// How long the SQLite writer keeps the write connection across back-to-back groups before it
-/// hands it back, so that other writes (logins, imports, the audit of other requests) get a turn.
-#[allow(dead_code)]
+/// How long the group writer keeps its connection across back-to-back groups before it hands
+/// it back, so that other writes (logins, imports, the audit of other requests) get a turn.
 const HOLD_WRITER: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// The settings (state, household limit, wings, and the enrolment units and AC numbers looked
@@ -998,11 +997,12 @@ async fn bump_settings_version(c: &mut Conn) -> Result<()> {
     Ok(())
 }
 
-/// The SQLite writer: takes every enrolment waiting (up to 256), runs them as one transaction
-/// through `enrol_idempotent` with their audit events, commits once and answers each caller
-/// (group commit). Between groups it keeps the connection while more are waiting (up to
-/// [`HOLD_WRITER`]).
-#[allow(dead_code)] // used by the SQLite backend only: PostgreSQL writers run in parallel
+/// The group writer (one per process, on either backend): takes every API enrolment waiting (up
+/// to 256), runs them as one transaction through `enrol_idempotent` (on SQLite with their audit
+/// events), commits once and answers each caller (group commit). Between groups it keeps its
+/// connection while more are waiting (up to [`HOLD_WRITER`]). On PostgreSQL the group takes the
+/// advisory locks of its people's identifiers and idempotency keys, so several app nodes'
+/// writers run side by side.
 pub(crate) async fn group_writer(pool: sqlx::Pool<DB>, mut rx: tokio::sync::mpsc::Receiver<GroupJob>, cache: std::sync::Arc<SettingsCache>) {
     let mut held: Option<(sqlx::pool::PoolConnection<DB>, std::time::Instant)> = None;
     loop {
@@ -1073,20 +1073,25 @@ pub(crate) async fn group_writer(pool: sqlx::Pool<DB>, mut rx: tokio::sync::mpsc
 }
 
 /// One group's transaction on the writer's connection.
-#[allow(dead_code)]
 async fn enrol_group(
     conn: &mut <DB as sqlx::Database>::Connection,
     jobs: &[GroupJob],
     cache: &SettingsCache,
 ) -> Result<Vec<Result<Idempotent>>> {
     let mut tx = StoreImpl::begin_conn(conn).await?;
+    // Other writers (PostgreSQL's other app nodes, merges, corrections, a CLI) touching the same
+    // people wait for this group, and it for them (a no-op on SQLite, whose one writer
+    // serialises everything).
+    let mut keys: Vec<String> = jobs.iter().flat_map(|(e, _, _, _)| identity_keys(e)).collect();
+    keys.extend(jobs.iter().map(|(_, ctx, k, _)| format!("k:{}:{}", ctx.actor, k)));
+    StoreImpl::lock_keys(&mut tx, &keys).await?;
     let s = cache.get(&mut tx).await?;
     let refs: Vec<(&Enrolment, &EnrolContext, &str)> = jobs.iter().map(|(e, c, k, _)| (e, c, k.as_str())).collect();
     let mut out = enrol_idempotent(&mut tx, &s, &refs).await?;
-    // The answered enrolments' audit events, in the same transaction.
+    // The answered enrolments' audit events, in the same transaction (where the backend does).
     let mut events = Vec::new();
     for ((_, ctx, _, _), a) in jobs.iter().zip(out.iter_mut()) {
-        if let (Some(ev), Ok(a)) = (&ctx.audit, a) {
+        if let (Some(ev), Ok(a), true) = (&ctx.audit, a, StoreImpl::AUDITS_IN_GROUP) {
             events.push(AuditEvent { record: Some(a.outcome.unit.clone()), person_id: Some(a.outcome.person_id), ..ev.clone() });
             a.audited = true;
         }
@@ -2216,44 +2221,13 @@ impl Store for StoreImpl {
     }
 
     async fn enrol(&self, e: &Enrolment, ctx: &EnrolContext, key: &str) -> Result<Idempotent> {
-        // SQLite has one writer: enrolments waiting at the same moment share one transaction.
-        if let Some(writer) = self.group_writer() {
-            let (tx, rx) = tokio::sync::oneshot::channel();
-            writer
-                .send((e.clone(), ctx.clone(), key.to_string(), tx))
-                .await
-                .map_err(|_| StoreError::Refused("the database writer has stopped".into()))?;
-            return rx.await.map_err(|_| StoreError::Refused("the database writer has stopped".into()))?;
-        }
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let mut tx = self.begin_write().await?;
-            let mut keys = identity_keys(e);
-            keys.push(format!("k:{}:{}", ctx.actor, key));
-            Self::lock_keys(&mut tx, &keys).await?;
-            let job = [(e, ctx, key)];
-            let s = match self.settings.get(&mut tx).await {
-                Ok(s) => s,
-                Err(StoreError::Db(err)) if attempt < 8 && Self::is_retryable(&err) => continue,
-                Err(err) => return Err(err),
-            };
-            match enrol_idempotent(&mut tx, &s, &job).await {
-                Ok(mut out) => {
-                    let one = out.pop().expect("one job, one answer");
-                    if one.is_err() {
-                        return one;
-                    }
-                    match tx.commit().await {
-                        Ok(()) => return one,
-                        Err(err) if attempt < 8 && Self::is_retryable(&err) => continue,
-                        Err(err) => return Err(err.into()),
-                    }
-                }
-                Err(StoreError::Db(err)) if attempt < 8 && Self::is_retryable(&err) => continue,
-                Err(err) => return Err(err),
-            }
-        }
+        // Enrolments waiting at the same moment share one transaction (group commit).
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.writer
+            .send((e.clone(), ctx.clone(), key.to_string(), tx))
+            .await
+            .map_err(|_| StoreError::Refused("the database writer has stopped".into()))?;
+        rx.await.map_err(|_| StoreError::Refused("the database writer has stopped".into()))?
     }
 
     async fn enrol_batch(&self, rows: &[(Enrolment, EnrolContext)]) -> Result<Vec<Result<EnrolOutcome, Invalid>>> {
@@ -3150,8 +3124,14 @@ impl Store for StoreImpl {
         loop {
             attempt += 1;
             let mut tx = self.begin_write().await?;
-            Self::lock_keys(&mut tx, &[format!("p:{from}"), format!("p:{into}")]).await?;
-            match merge_in(&mut tx, from, into, actor).await {
+            // Every wait below may be chosen as a deadlock's victim (PostgreSQL): the merge then
+            // starts again, like a failed commit.
+            let locked = Self::lock_keys(&mut tx, &[format!("p:{from}"), format!("p:{into}")]).await;
+            let merged = match locked {
+                Ok(()) => merge_in(&mut tx, from, into, actor).await,
+                Err(e) => Err(e),
+            };
+            match merged {
                 Ok(outcome) => match tx.commit().await {
                     Ok(()) => return Ok(outcome),
                     Err(err) if attempt < 8 && Self::is_retryable(&err) => continue,

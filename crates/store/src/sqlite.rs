@@ -93,9 +93,8 @@ impl SqliteStore {
         Ok(pool.begin_with("BEGIN IMMEDIATE").await?)
     }
 
-    fn group_writer(&self) -> Option<&tokio::sync::mpsc::Sender<GroupJob>> {
-        Some(&self.writer)
-    }
+    /// The one writer serialises everything: a group's audit events go in its transaction.
+    const AUDITS_IN_GROUP: bool = true;
 
     /// `BEGIN IMMEDIATE` on a connection the caller holds (the group writer's).
     async fn begin_conn(c: &mut sqlx::SqliteConnection) -> Result<Transaction<'_, DB>> {
