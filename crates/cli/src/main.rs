@@ -1,5 +1,11 @@
 //! `sangathan`: the command line of Sangathan.
 
+/// mimalloc instead of glibc's malloc: the server and the import allocate small buffers on
+/// every request and row from two threads or more, where glibc's arenas showed ~10–15 % of the
+/// samples (`_int_malloc`, `malloc_consolidate`, `unlink_chunk`); see BENCHMARKS.md.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod access;
 mod bench;
 mod config;
@@ -992,26 +998,39 @@ async fn load_demo(s: &DynStore, n: u64, seed: u64, fake_share: f64) -> anyhow::
         .expect("valid template"),
     );
     let (mut ok, mut rejected) = (0u64, 0u64);
-    let mut i = 0u64;
-    while i < n {
-        let end = (i + 10_000).min(n);
-        let rows: Vec<_> = (i..end)
-            .map(|k| {
-                let m = g.member(k);
-                let worker = demo::worker_of(seed, k, &m.unit);
-                (
-                    m,
-                    EnrolContext {
-                        actor: worker,
-                        channel: "demo".into(),
-                        at: g.enrolled_at(k),
-                        scope: None,
-                        consent: None,
-                        audit: None,
-                    },
-                )
-            })
-            .collect();
+    // Members are generated on a thread of their own while the store writes the batch before
+    // (one batch waits at most); batches of 20,000 rows rewrite each index page fewer times.
+    const DEMO_BATCH: u64 = 20_000;
+    let (tx, mut rx) = tokio::sync::mpsc::channel(1);
+    let generator = std::thread::spawn(move || {
+        let mut i = 0u64;
+        while i < n {
+            let end = (i + DEMO_BATCH).min(n);
+            let rows: Vec<_> = (i..end)
+                .map(|k| {
+                    let m = g.member(k);
+                    let worker = demo::worker_of(seed, k, &m.unit);
+                    (
+                        m,
+                        EnrolContext {
+                            actor: worker,
+                            channel: "demo".into(),
+                            at: g.enrolled_at(k),
+                            scope: None,
+                            consent: None,
+                            audit: None,
+                        },
+                    )
+                })
+                .collect();
+            if tx.blocking_send((end, rows)).is_err() {
+                break;
+            }
+            i = end;
+        }
+        g
+    });
+    while let Some((end, rows)) = rx.recv().await {
         for r in s.enrol_batch(&rows).await? {
             match r {
                 Ok(_) => ok += 1,
@@ -1019,8 +1038,10 @@ async fn load_demo(s: &DynStore, n: u64, seed: u64, fake_share: f64) -> anyhow::
             }
         }
         bar.set_position(end);
-        i = end;
     }
+    let mut g = generator
+        .join()
+        .map_err(|_| anyhow!("the demo's generator stopped unexpectedly"))?;
     bar.finish();
     eprintln!(
         "demo: {ok} enrolments accepted, {rejected} rejected by the identity rules (seed {seed})"
