@@ -1814,32 +1814,16 @@ async fn login_sessions_csrf_and_limits(backend: Backend) {
     // Disable ends sessions and tokens at once.
     let cookie = cookie_of(&login(&app, "9811100001", "correct horse").await);
     let token = app.store.issue_user_token(id, "t").await.unwrap();
+    let bearer = format!("Bearer {token}");
+    let by_token = || app.send(Method::GET, "/api/v1/session", Some(Some(&bearer)), None, None);
     // Used once first: the token's check is then remembered for a moment, and the disable must
     // still apply to the very next request.
-    let a = app
-        .send(
-            Method::GET,
-            "/api/v1/session",
-            Some(Some(&format!("Bearer {token}"))),
-            None,
-            None,
-        )
-        .await;
-    assert_eq!(a.status, 200);
+    assert_eq!(by_token().await.status, 200);
     app.store.disable_user(id).await.unwrap();
     with_cookie(&app, Method::GET, "/api/v1/session", &cookie, None)
         .await
         .expect(401);
-    let a = app
-        .send(
-            Method::GET,
-            "/api/v1/session",
-            Some(Some(&format!("Bearer {token}"))),
-            None,
-            None,
-        )
-        .await;
-    assert_eq!(a.status, 401);
+    assert_eq!(by_token().await.status, 401);
     assert_eq!(login(&app, "9811100001", "correct horse").await.status, 401);
     // Re-enabled (added again), it works again.
     app.store

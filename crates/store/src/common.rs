@@ -183,8 +183,8 @@ struct Settings {
     wings: HashMap<String, (i64, String)>,
     /// ACs' numbers by unit id, as looked up (like `units`).
     ac_numbers: std::sync::Mutex<HashMap<i64, i32>>,
-    /// Enrolment units already looked up (in this transaction, or by the SQLite writer while its
-    /// settings are fresh): the unit and its AC's number.
+    /// Enrolment units already looked up (by any writer since the settings were read; see
+    /// [`SettingsCache`]): the unit and its AC's number.
     units: std::sync::Mutex<HashMap<String, (UnitSpec, i32)>>,
 }
 
@@ -953,25 +953,33 @@ pub(crate) type GroupJob = (Enrolment, EnrolContext, String, tokio::sync::onesho
 const HOLD_WRITER: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// The settings (state, household limit, wings, and the enrolment units and AC numbers looked
-/// up so far) as last read, shared by every writer of this store: the SQLite group writer,
-/// imports, batches and single enrolments. Each transaction reads the database's settings
+/// up so far) as last read, shared by every writer of this store: the group writer (either
+/// backend), imports and batches. Each transaction reads the database's settings
 /// version (one key look-up) and reads the settings again only when it moved; every change to
 /// what they hold (`init`, the household limit, a booth list) bumps it in its own transaction,
 /// whichever process makes it. A batch of an import thus no longer looks up again the thousands
 /// of booths the batches before it found.
+///
+/// Whatever the version says, they are read again after [`SETTINGS_FRESH`]: a backstop for a
+/// change that did not bump it (an older binary on another app node during an upgrade, SQL by
+/// hand).
 #[derive(Default)]
-pub(crate) struct SettingsCache(std::sync::Mutex<Option<(i64, std::sync::Arc<Settings>)>>);
+pub(crate) struct SettingsCache(std::sync::Mutex<Option<(i64, std::time::Instant, std::sync::Arc<Settings>)>>);
+
+/// See [`SettingsCache`].
+const SETTINGS_FRESH: std::time::Duration = std::time::Duration::from_secs(30);
 
 impl SettingsCache {
     async fn get(&self, c: &mut Conn) -> Result<std::sync::Arc<Settings>> {
         let version = settings_version(c).await?;
-        if let Some((v, s)) = &*self.0.lock().expect("settings cache")
+        if let Some((v, at, s)) = &*self.0.lock().expect("settings cache")
             && *v == version
+            && at.elapsed() < SETTINGS_FRESH
         {
             return Ok(s.clone());
         }
         let s = std::sync::Arc::new(settings(c).await?);
-        *self.0.lock().expect("settings cache") = Some((version, s.clone()));
+        *self.0.lock().expect("settings cache") = Some((version, std::time::Instant::now(), s.clone()));
         Ok(s)
     }
 
@@ -1038,11 +1046,9 @@ pub(crate) async fn group_writer(pool: sqlx::Pool<DB>, mut rx: tokio::sync::mpsc
                 Ok(mut conn) => {
                     let r = enrol_group(&mut conn.0, &jobs, &cache).await;
                     // After a failure the connection goes back to the pool (which checks it and
-                    // may replace it), and the settings are read afresh.
+                    // may replace it).
                     if r.is_ok() {
                         held = Some(conn);
-                    } else {
-                        cache.forget();
                     }
                     r
                 }
@@ -1062,10 +1068,19 @@ pub(crate) async fn group_writer(pool: sqlx::Pool<DB>, mut rx: tokio::sync::mpsc
             Err(e) => {
                 // Whatever went wrong, the settings are read afresh next time.
                 cache.forget();
-                let msg = e.to_string();
+                // Each caller gets a server error (500, as for its own failed transaction), not a
+                // refusal; the message names the database's code and constraint only (a database's
+                // own message can quote the row: personal data).
+                let msg = match &e {
+                    StoreError::Db(sqlx::Error::Database(d)) => {
+                        format!("enrolment group failed: code {:?}, constraint {:?}", d.code(), d.constraint())
+                    }
+                    StoreError::Db(other) => format!("enrolment group failed: {other}"),
+                    other => format!("enrolment group failed: {other}"),
+                };
                 tracing::error!(error = %msg, "group enrolment failed");
                 for (_, _, _, reply) in jobs {
-                    let _ = reply.send(Err(StoreError::Refused(format!("enrolment failed: {msg}"))));
+                    let _ = reply.send(Err(StoreError::Db(sqlx::Error::Protocol(msg.clone()))));
                 }
             }
         }
@@ -2238,7 +2253,12 @@ impl Store for StoreImpl {
             let s = self.settings.get(&mut tx).await?;
             let mut deltas = Deltas::default();
             let keys: Vec<String> = rows.iter().flat_map(|(e, _)| identity_keys(e)).collect();
-            Self::lock_keys(&mut tx, &keys).await?;
+            // A lock wait chosen as a deadlock's victim (PostgreSQL) starts the batch again.
+            match Self::lock_keys(&mut tx, &keys).await {
+                Ok(()) => {}
+                Err(StoreError::Db(err)) if attempt < 8 && Self::is_retryable(&err) => continue 'retry,
+                Err(err) => return Err(err),
+            }
             let refs: Vec<(&Enrolment, &EnrolContext)> = rows.iter().map(|(e, c)| (e, c)).collect();
             let out = match enrol_rows(&mut tx, &s, &refs, &mut deltas).await {
                 Ok(out) => out,
@@ -2513,7 +2533,12 @@ impl Store for StoreImpl {
                 })
                 .collect();
             let keys: Vec<String> = to_enrol.iter().flat_map(|(e, _)| identity_keys(e)).collect();
-            Self::lock_keys(&mut tx, &keys).await?;
+            // A lock wait chosen as a deadlock's victim (PostgreSQL) starts the batch again.
+            match Self::lock_keys(&mut tx, &keys).await {
+                Ok(()) => {}
+                Err(StoreError::Db(err)) if attempt < 8 && Self::is_retryable(&err) => continue,
+                Err(err) => return Err(err),
+            }
             let results = match enrol_rows(&mut tx, &s, &to_enrol, &mut deltas).await {
                 Ok(r) => r,
                 Err(StoreError::Db(err)) if attempt < 8 && Self::is_retryable(&err) => continue,
