@@ -63,12 +63,12 @@ impl PgStore {
         Ok(())
     }
 
+    /// Large batches go through `COPY` ([`Self::copy_csv`]).
+    const BULK_COPY: bool = true;
+
     /// Rows in bulk through `COPY … FROM STDIN (FORMAT csv)`: one stream instead of multi-row
     /// INSERTs with thousands of bound parameters. `target` is `table (columns)`; `csv` the
     /// rows as `csv_rows` writes them.
-    /// Large batches go through `COPY`.
-    const BULK_COPY: bool = true;
-
     async fn copy_csv(c: &mut Conn, target: &str, csv: String) -> Result<bool> {
         let mut copy = c.copy_in_raw(&format!("COPY {target} FROM STDIN WITH (FORMAT csv)")).await?;
         if let Err(e) = copy.send(csv.into_bytes()).await {

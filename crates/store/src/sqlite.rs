@@ -25,8 +25,8 @@ pub struct SqliteStore {
 /// How often the checkpointer copies the write-ahead log into the database file while writes
 /// keep coming, and while nothing is written. Copying every 10 ms under load leaves the writer's
 /// own checkpoint (which lets the log restart) little to copy inside a commit: on a 1 M-member
-/// file under 64 clients it took the enrolments' p99 from 57–60 ms to 29–39 ms (every 250 ms:
-/// see BENCHMARKS.md).
+/// file under 64 clients it took the enrolments' p99 from 57–61 ms (every 250 ms) to 35–40 ms
+/// (see BENCHMARKS.md).
 const CHECKPOINT_BUSY: StdDuration = StdDuration::from_millis(10);
 const CHECKPOINT_IDLE: StdDuration = StdDuration::from_millis(250);
 
