@@ -77,7 +77,11 @@ fn daily_rollup_of(id: i64, kind: UnitKind, anc: &Ancestors) -> Vec<i64> {
 
 /// The AC a unit at or below AC level belongs to (itself for an AC).
 fn ac_of(u: &UnitSpec) -> Option<i64> {
-    if u.kind == UnitKind::Ac { Some(u.id) } else { u.anc.ac }
+    ac_of_parts(u.id, u.kind, &u.anc)
+}
+
+fn ac_of_parts(id: i64, kind: UnitKind, anc: &Ancestors) -> Option<i64> {
+    if kind == UnitKind::Ac { Some(id) } else { anc.ac }
 }
 
 /// Where a unit sits, for the access policy.
@@ -135,7 +139,7 @@ impl Deltas {
     /// [`Self::spread`], added to rows already gathered.
     fn spread_into(self, achieved: &mut BTreeMap<(i64, i64, i64), (i64, i64)>, daily: &mut BTreeMap<(i64, i64, NaiveDate, i64), (i64, i64)>) {
         for ((unit_id, wing_id, day), (kind, anc, n, v)) in self.by_unit {
-            let ac = if kind == UnitKind::Ac { unit_id } else { anc.ac.unwrap_or(0) };
+            let ac = ac_of_parts(unit_id, kind, &anc).unwrap_or(0);
             for id in anc.rollup(unit_id) {
                 let e = achieved.entry((id, wing_id, ac)).or_default();
                 e.0 += n;
@@ -1075,7 +1079,6 @@ pub(crate) async fn group_writer(pool: sqlx::Pool<DB>, mut rx: tokio::sync::mpsc
                     StoreError::Db(sqlx::Error::Database(d)) => {
                         format!("enrolment group failed: code {:?}, constraint {:?}", d.code(), d.constraint())
                     }
-                    StoreError::Db(other) => format!("enrolment group failed: {other}"),
                     other => format!("enrolment group failed: {other}"),
                 };
                 tracing::error!(error = %msg, "group enrolment failed");
