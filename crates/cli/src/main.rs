@@ -592,6 +592,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     "{} already has members: not adding demo members (use a fresh --db for a new demo)",
                     redact(&cli.db)
                 );
+                // An interrupted demo's first load left indexes out: build them before serving.
+                if s.restore_indexes().await? {
+                    eprintln!("demo: built the indexes an interrupted load had left out");
+                }
             } else {
                 let (honest, fake) = load_demo(&s, members, seed, fake_share.clamp(0.0, 0.5)).await?;
                 access::Operator::operator(&s)
@@ -705,6 +709,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Cmd::Verify => {
             let s = open_initialised(&cli.db).await?;
+            // A first load interrupted and never run again left indexes out (verify reads by
+            // them): build them now.
+            if s.restore_indexes().await? {
+                eprintln!("verify: built the indexes an interrupted load had left out");
+            }
             let m = s.verify().await?;
             if m.is_empty() {
                 println!("ok: every counter and target agrees with the base rows");
@@ -794,7 +803,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             bar.set_style(
                 ProgressStyle::with_template(
-                    "{spinner} import {human_pos} rows {per_sec} {elapsed}",
+                    "{spinner} import {human_pos} rows {per_sec} {elapsed} {msg}",
                 )
                 .expect("template"),
             );
@@ -810,6 +819,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 file_name: None,
                 verified,
                 batch: bulk::CLI_BATCH,
+                defer_indexes: Some(&|what| bar.set_message(what.to_string())),
             };
             let t = bulk::import_members(&s, &file, opt).await?;
             bar.finish_and_clear();
@@ -998,14 +1008,16 @@ async fn load_demo(s: &DynStore, n: u64, seed: u64, fake_share: f64) -> anyhow::
         .expect("valid template"),
     );
     let (mut ok, mut rejected) = (0u64, 0u64);
+    // Into an empty database the indexes no write needs are built once, after the load.
+    let deferred = s.defer_indexes().await?;
     // Members are generated on a thread of their own while the store writes the batch before
-    // (one batch waits at most); batches of 20,000 rows rewrite each index page fewer times.
-    const DEMO_BATCH: u64 = 20_000;
+    // (one batch waits at most); larger batches rewrite each index page fewer times.
+    let demo_batch: u64 = if deferred { bulk::LOAD_BATCH } else { bulk::CLI_BATCH } as u64;
     let (tx, mut rx) = tokio::sync::mpsc::channel(1);
     let generator = std::thread::spawn(move || {
         let mut i = 0u64;
         while i < n {
-            let end = (i + DEMO_BATCH).min(n);
+            let end = (i + demo_batch).min(n);
             let rows: Vec<_> = (i..end)
                 .map(|k| {
                     let m = g.member(k);
@@ -1054,6 +1066,11 @@ async fn load_demo(s: &DynStore, n: u64, seed: u64, fake_share: f64) -> anyhow::
             fake_ok += s.enrol_batch(chunk).await?.iter().filter(|r| r.is_ok()).count() as u64;
         }
         eprintln!("demo: {fake_ok} members enrolled through fake patterns (padding, number runs, shared addresses)");
+    }
+    if deferred {
+        let t = std::time::Instant::now();
+        s.restore_indexes().await?;
+        eprintln!("demo: built the indexes left out of the load in {:.1} s", t.elapsed().as_secs_f64());
     }
     Ok((ok, fake_ok))
 }

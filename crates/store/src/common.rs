@@ -372,6 +372,37 @@ where
     Ok(out)
 }
 
+/// Indexes that no write relies on (listings, roll-up scans and verify, duplicate review, the
+/// enroller's activity) and that a load into an empty database builds afterwards
+/// (`defer_indexes`), with the backend's own (`DEFERRABLE_HERE`: the search index). Unique
+/// indexes are never among them.
+const DEFERRABLE: &[&str] = &["people_search_key", "people_unit_name", "memberships_unit", "memberships_ac", "memberships_enroller"];
+
+/// The `meta` key holding the deferred indexes' definitions while they are left out.
+const DEFERRED_INDEXES: &str = "deferred_indexes";
+
+impl StoreImpl {
+    /// `restore_indexes`' transaction: the kept definitions run again, then the backend's
+    /// follow-up (the search index rebuilt from the table, fresh statistics). False when nothing
+    /// was deferred.
+    async fn build_deferred(&self) -> Result<bool> {
+        let mut tx = self.begin_write().await?;
+        StoreImpl::lock_keys(&mut tx, &[DEFERRED_INDEXES.to_string()]).await?;
+        let Some(kept) = meta(&mut tx, DEFERRED_INDEXES).await? else {
+            return Ok(false);
+        };
+        let sqls: Vec<String> = serde_json::from_str(&kept).map_err(|e| StoreError::Refused(format!("{DEFERRED_INDEXES}: {e}")))?;
+        StoreImpl::before_index_builds(&mut tx).await?;
+        for sql in sqls {
+            sqlx::query(AssertSqlSafe(sql)).execute(&mut *tx).await?;
+        }
+        StoreImpl::after_index_builds(&mut tx).await?;
+        sqlx::query("DELETE FROM meta WHERE key = $1").bind(DEFERRED_INDEXES).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+}
+
 /// Rows at least this many go through the backend's bulk path (COPY on PostgreSQL) when it has
 /// one; fewer (an HTTP enrolment's group) cost less as one multi-row INSERT.
 const BULK_ROWS: usize = 64;
@@ -2663,6 +2694,51 @@ impl Store for StoreImpl {
         sqlx::query("UPDATE import_jobs SET finished_at = $2 WHERE id = $1").bind(job).bind(crate::clock::now()).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn defer_indexes(&self) -> Result<bool> {
+        let mut tx = self.begin_write().await?;
+        // Two loads, or a load and `verify`, take turns (PostgreSQL; SQLite's one writer already
+        // serialises them), each then reading the state the other left.
+        StoreImpl::lock_keys(&mut tx, &[DEFERRED_INDEXES.to_string()]).await?;
+        if meta(&mut tx, DEFERRED_INDEXES).await?.is_some() {
+            drop(tx);
+            self.loading(true).await?;
+            return Ok(true);
+        }
+        let anyone: Option<i64> = sqlx::query_scalar("SELECT id FROM people LIMIT 1").fetch_optional(&mut *tx).await?;
+        if anyone.is_some() {
+            return Ok(false);
+        }
+        // The definitions as the database holds them (whatever migrations made of them), kept in
+        // `meta` in the same transaction as the drops: an interrupted load still knows them.
+        let names: Vec<String> = DEFERRABLE.iter().chain(StoreImpl::DEFERRABLE_HERE).map(|n| n.to_string()).collect();
+        let defs: Vec<(String, String, String)> = fetch_in(&mut tx, StoreImpl::DEFINITIONS, "", &names).await?;
+        if defs.len() != names.len() {
+            // A migration renamed or removed one: say so rather than silently keep it up.
+            let found: HashSet<&str> = defs.iter().map(|d| d.0.as_str()).collect();
+            let missing: Vec<&String> = names.iter().filter(|n| !found.contains(n.as_str())).collect();
+            return Err(StoreError::Refused(format!("indexes to defer not found: {missing:?}")));
+        }
+        for (name, kind, _) in &defs {
+            sqlx::query(AssertSqlSafe(format!("DROP {} {name}", kind.to_uppercase()))).execute(&mut *tx).await?;
+        }
+        let sqls: Vec<&str> = defs.iter().map(|d| d.2.as_str()).collect();
+        set_meta(&mut tx, DEFERRED_INDEXES, &serde_json::to_string(&sqls).map_err(|e| StoreError::Refused(e.to_string()))?).await?;
+        tx.commit().await?;
+        self.loading(true).await?;
+        Ok(true)
+    }
+
+    async fn restore_indexes(&self) -> Result<bool> {
+        self.building(true).await?;
+        let built = self.build_deferred().await;
+        self.building(false).await?;
+        if built? {
+            self.loading(false).await?;
+            return Ok(true);
+        }
+        Ok(false)
     }
 
     async fn import_errors(&self, job: i64) -> Result<Vec<ImportError>> {

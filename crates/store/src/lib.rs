@@ -185,6 +185,15 @@ pub trait Store: Meetings + Volunteers + Verification + Detection + Corrections 
     async fn import_finish(&self, job: i64) -> Result<()>;
     /// The job's rejected rows, in file order.
     async fn import_errors(&self, job: i64) -> Result<Vec<ImportError>>;
+    /// Before a load into a database with nobody in it yet (a state's first import, the demo):
+    /// leave out the indexes no write needs (listings, roll-up scans, search), so the load
+    /// writes rows instead of rewriting scattered index pages; [`Store::restore_indexes`] builds
+    /// them from the rows afterwards. Unique rules stay enforced throughout. True when indexes
+    /// are (now, or still from an interrupted load) left out; false when people exist already.
+    async fn defer_indexes(&self) -> Result<bool>;
+    /// Build what [`Store::defer_indexes`] left out, in one transaction (the search index from
+    /// the table). False when nothing was left out.
+    async fn restore_indexes(&self) -> Result<bool>;
 
     /// Every AC's code with its booth codes, in tree order (for generators and pickers).
     async fn booth_codes(&self) -> Result<Vec<(String, Vec<String>)>>;

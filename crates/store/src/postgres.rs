@@ -79,6 +79,36 @@ impl PgStore {
         Ok(true)
     }
 
+    /// The search index (GIN trigrams, the costliest to keep up row by row) is left out of a
+    /// first load too.
+    const DEFERRABLE_HERE: &[&str] = &["people_search_trgm"];
+
+    /// (name, kind, definition) of the named indexes, for `fetch_in`.
+    const DEFINITIONS: &str =
+        "SELECT indexname::text, 'index', indexdef FROM pg_indexes WHERE schemaname = current_schema() AND indexname::text";
+
+    /// Index builds sort in memory up to this much before spilling to disk (the default is 64 MB).
+    async fn before_index_builds(c: &mut Conn) -> Result<()> {
+        sqlx::query("SET LOCAL maintenance_work_mem = '512MB'").execute(&mut *c).await?;
+        Ok(())
+    }
+
+    /// PostgreSQL sorts within `maintenance_work_mem` and spills to disk by itself.
+    async fn building(&self, _on: bool) -> Result<()> {
+        Ok(())
+    }
+
+    /// Nothing to change for a first load's duration (the server's memory is its own setting).
+    async fn loading(&self, _on: bool) -> Result<()> {
+        Ok(())
+    }
+
+    /// Fresh statistics for the planner: the tables went from empty to loaded.
+    async fn after_index_builds(c: &mut Conn) -> Result<()> {
+        sqlx::query("ANALYZE people, memberships").execute(&mut *c).await?;
+        Ok(())
+    }
+
     /// Advisory locks on the identity keys, taken in sorted order (no lock-order deadlocks).
     async fn lock_keys(c: &mut Conn, keys: &[String]) -> Result<()> {
         use sha2::{Digest, Sha256};

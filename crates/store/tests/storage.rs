@@ -76,6 +76,7 @@ on_both!(
     job_leases_one_holder_and_each_period_once,
     concurrent_enrolments_in_one_ac_all_get_numbers,
     a_large_batch_stores_every_character_as_typed,
+    a_first_load_builds_its_indexes_after,
 );
 
 fn start() -> NaiveDate {
@@ -2767,4 +2768,76 @@ async fn a_large_batch_stores_every_character_as_typed(db: TestDb) {
     }
     assert_eq!(count_memberships(&db).await, 80);
     assert_verified(&s).await;
+}
+
+/// Indexes and triggers a first load leaves out, and unique ones it must keep, as the catalog
+/// shows them (2 + 1 present when nothing is deferred).
+async fn deferred_present(db: &TestDb) -> (i64, i64) {
+    if db.url.starts_with("sqlite:") {
+        (
+            scalar(db, "SELECT COUNT(*) FROM sqlite_master WHERE name IN ('people_unit_name', 'people_fts_insert')").await,
+            scalar(db, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'people_mobile_name'").await,
+        )
+    } else {
+        (
+            scalar(db, "SELECT COUNT(*) FROM pg_indexes WHERE indexname IN ('people_unit_name', 'people_search_trgm')").await,
+            scalar(db, "SELECT COUNT(*) FROM pg_indexes WHERE indexname = 'people_mobile_name'").await,
+        )
+    }
+}
+
+/// Every index and trigger definition of the schema, as the catalog holds them.
+async fn schema_definitions(db: &TestDb) -> String {
+    use sqlx::Connection;
+    if db.url.starts_with("sqlite:") {
+        let mut c = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
+        sqlx::query_scalar("SELECT group_concat(name || ': ' || sql, char(10)) FROM (SELECT name, sql FROM sqlite_master WHERE type IN ('index', 'trigger') AND sql IS NOT NULL ORDER BY name)")
+            .fetch_one(&mut c)
+            .await
+            .unwrap()
+    } else {
+        let mut c = sqlx::PgConnection::connect(&db.url).await.unwrap();
+        sqlx::query_scalar("SELECT string_agg(indexname || ': ' || indexdef, chr(10) ORDER BY indexname) FROM pg_indexes WHERE schemaname = current_schema()")
+            .fetch_one(&mut c)
+            .await
+            .unwrap()
+    }
+}
+
+async fn a_first_load_builds_its_indexes_after(db: TestDb) {
+    let s = mini(&db).await;
+    let before = schema_definitions(&db).await;
+    assert_eq!(deferred_present(&db).await, (2, 1));
+    assert!(!s.restore_indexes().await.unwrap(), "nothing deferred yet");
+    assert!(s.defer_indexes().await.unwrap(), "an empty database defers");
+    assert!(s.defer_indexes().await.unwrap(), "still deferred");
+    assert_eq!(deferred_present(&db).await, (0, 1), "unique indexes stay");
+    let rows: Vec<_> = [
+        ("Ram Prakash Nishad", "9800000001", Some("RPN1234567"), "TS-AC-1-B0001"),
+        ("सीता देवी", "9800000002", None, "TS-AC-1-B0002"),
+        // The same EPIC again: the identity rule (by the unique index) finds the person.
+        ("Ram Prakash Nishad", "9800000001", Some("RPN1234567"), "TS-AC-1-B0001"),
+    ]
+    .into_iter()
+    .map(|(n, m, e, u)| (enr(n, Some(m), e, u), ctx()))
+    .collect();
+    let out = s.enrol_batch(&rows).await.unwrap();
+    let out: Vec<_> = out.into_iter().map(|r| r.unwrap()).collect();
+    assert_eq!(out[2].person_id, out[0].person_id);
+    assert!(!out[2].created_membership);
+    // Another process (a second store on the same database) finds the load pending and builds.
+    let other = db.open().await;
+    assert!(other.defer_indexes().await.unwrap(), "pending for every process");
+    assert!(other.restore_indexes().await.unwrap());
+    assert_eq!(schema_definitions(&db).await, before, "every definition back as it was");
+    // The search index holds the rows loaded while its triggers were away, and keeps up after.
+    enrol(&s, &enr("Laxmi Yadav", Some("9800000004"), None, "TS-AC-1-B0003")).await.unwrap();
+    for (q, want) in [("राम प्रकाश निषाद", "Ram Prakash Nishad"), ("sita devi", "सीता देवी"), ("lakshmi", "Laxmi Yadav")] {
+        let hits = s.search("TS", q, &Wings::All, 0, 20).await.unwrap().unwrap().members;
+        assert_eq!(hits.first().map(|h| h.name.as_str()), Some(want), "{q}");
+    }
+    assert_verified(&s).await;
+    assert!(!s.restore_indexes().await.unwrap(), "built once");
+    assert!(!s.defer_indexes().await.unwrap(), "people exist: nothing deferred");
+    assert_eq!(deferred_present(&db).await, (2, 1));
 }

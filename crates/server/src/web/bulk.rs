@@ -209,6 +209,7 @@ pub async fn import_upload(
             file_name: Some(&name),
             verified: false,
             batch: bulk::SERVER_BATCH,
+            defer_indexes: None,
         };
         let result = bulk::import_members(&store, &path, opt).await;
         // The sheet itself is not kept; only the error report, for an hour.
