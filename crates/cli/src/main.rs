@@ -1012,12 +1012,12 @@ async fn load_demo(s: &DynStore, n: u64, seed: u64, fake_share: f64) -> anyhow::
     let deferred = s.defer_indexes().await?;
     // Members are generated on a thread of their own while the store writes the batch before
     // (one batch waits at most); larger batches rewrite each index page fewer times.
-    let demo_batch: u64 = if deferred { bulk::LOAD_BATCH } else { bulk::CLI_BATCH } as u64;
+    let demo_batch = move |done: u64| if deferred { bulk::load_batch(done) } else { bulk::CLI_BATCH } as u64;
     let (tx, mut rx) = tokio::sync::mpsc::channel(1);
     let generator = std::thread::spawn(move || {
         let mut i = 0u64;
         while i < n {
-            let end = (i + demo_batch).min(n);
+            let end = (i + demo_batch(i)).min(n);
             let rows: Vec<_> = (i..end)
                 .map(|k| {
                     let m = g.member(k);

@@ -29,8 +29,23 @@ pub const CLI_BATCH: usize = 20_000;
 /// A first load with its indexes deferred (`ImportOptions::defer_indexes`): the unique indexes
 /// still kept up are rewritten at every commit, so fewer, larger commits (1,000,000 rows: 91 s in
 /// batches of 20,000, 76 s in batches of 100,000, peak RSS 0.8 → 1.1 GB with the writer's load
-/// cache).
+/// cache). The first batch's size; see [`load_batch`].
 pub const LOAD_BATCH: usize = 100_000;
+
+/// The largest batch of a first load.
+pub const LOAD_BATCH_MAX: usize = 1_000_000;
+
+/// A first load's next batch after `done` rows: an eighth of them, from [`LOAD_BATCH`] up to
+/// [`LOAD_BATCH_MAX`] (or `SANGATHAN_IMPORT_BATCH`, fixed). A batch of random keys dirties a share
+/// of the unique indexes' pages that grows with the batch, not with the table: at 18 M people a
+/// batch of 100,000 rewrote about 40 % of each index's leaves, so the load wrote those indexes
+/// some 180 times over; batches that grow with the table keep that to a few dozen.
+pub fn load_batch(done: u64) -> usize {
+    match std::env::var("SANGATHAN_IMPORT_BATCH").ok().and_then(|v| v.parse::<usize>().ok()).filter(|&n| n > 0) {
+        Some(n) => n,
+        None => ((done / 8) as usize).clamp(LOAD_BATCH, LOAD_BATCH_MAX),
+    }
+}
 
 /// Inside the server (the web app's import) batches stay small: its memory is the server's.
 pub const SERVER_BATCH: usize = 5_000;
@@ -125,7 +140,7 @@ pub async fn import_members(
     }
     let batch = match (opt.dry_run, deferred) {
         (true, _) => 100_000,
-        (false, true) => batch_size(LOAD_BATCH),
+        (false, true) => load_batch(skip),
         (false, false) => batch_size(opt.batch),
     };
     // The sheet is read and its rows validated on a thread of their own while the store writes
@@ -142,6 +157,7 @@ pub async fn import_members(
         year,
         skip,
         batch,
+        grow: deferred,
     };
     let shown = path.display().to_string();
     let parser = std::thread::spawn(move || reader.run(&mut sheet, &shown, &tx));
@@ -192,6 +208,8 @@ struct Reader {
     /// Rows already imported (a resumed file): read past, not validated again.
     skip: u64,
     batch: usize,
+    /// A first load: batches grow with the rows read ([`load_batch`]).
+    grow: bool,
 }
 
 impl Reader {
@@ -284,8 +302,9 @@ impl Reader {
                     }
                 }
             });
-            if rows.len() >= self.batch {
-                let full = std::mem::replace(&mut rows, Vec::with_capacity(self.batch));
+            let batch = if self.grow { load_batch(seen - rows.len() as u64) } else { self.batch };
+            if rows.len() >= batch {
+                let full = std::mem::replace(&mut rows, Vec::with_capacity(batch));
                 if tx.blocking_send(Ok(Batch { first_line, rows: full, seen })).is_err() {
                     return;
                 }
@@ -357,4 +376,30 @@ pub async fn export_members(
         progress(n);
     }
     x.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_first_loads_batches_grow_with_the_rows_loaded() {
+        // nextest runs each test in a process of its own; the override is read at every call.
+        if std::env::var_os("SANGATHAN_IMPORT_BATCH").is_some() {
+            assert_eq!(load_batch(0), load_batch(50_000_000));
+            return;
+        }
+        assert_eq!(load_batch(0), LOAD_BATCH);
+        assert_eq!(load_batch(799_999), LOAD_BATCH);
+        assert_eq!(load_batch(1_600_000), 200_000);
+        assert_eq!(load_batch(8_000_000), LOAD_BATCH_MAX);
+        assert_eq!(load_batch(18_100_000), LOAD_BATCH_MAX);
+        // 18.1 M rows in a few dozen batches, not 181.
+        let (mut done, mut batches) = (0u64, 0);
+        while done < 18_100_000 {
+            done += load_batch(done) as u64;
+            batches += 1;
+        }
+        assert!((30..=45).contains(&batches), "{batches} batches");
+    }
 }

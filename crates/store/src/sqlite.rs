@@ -32,10 +32,14 @@ const CHECKPOINT_IDLE: StdDuration = StdDuration::from_millis(250);
 
 /// Each connection's page cache (negative: KiB), and the writer's during a first load whose
 /// indexes are deferred: the unique indexes it still keeps up (EPIC, mobile + name) take about
-/// 1 GB at 18 M people, and a batch's random keys dirty most of their pages, which a smaller
-/// cache spills to the log and rewrites within the same transaction.
+/// 1.2 GB at 18 M people, and a batch of up to a million random keys dirties nearly all of their
+/// pages, which a smaller cache spills to the log and rewrites within the same transaction.
+/// SQLite takes the memory as pages are read, so a small load stays small.
 const CACHE_KIB: &str = "-65536";
-const LOAD_CACHE_KIB: &str = "-1048576";
+const LOAD_CACHE_KIB: &str = "-3145728";
+
+/// How much of the file readers map into memory (64 GiB: all of it, at any size this runs at).
+const MMAP_BYTES: &str = "68719476736";
 
 /// The log's length (pages of 4 KiB) at which the writer checkpoints after a commit.
 const WRITER_CHECKPOINT_PAGES: &str = "4000";
@@ -72,9 +76,14 @@ impl SqliteStore {
             .connect_with(opts.clone().pragma("wal_autocheckpoint", WRITER_CHECKPOINT_PAGES))
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&write).await?;
+        // Readers go through a memory map of the file: a search at 18 M members visits a few
+        // thousand pages spread over the file (FTS5 doclists, the candidates' people and
+        // memberships rows), which a pooled connection's own cache rarely still holds; through
+        // the map each is a page the OS already caches, with no system call and no copy. Those
+        // pages are the OS's cache, shared and reclaimable, though `VmRSS` counts the ones touched.
         let read = SqlitePoolOptions::new()
             .max_connections(8)
-            .connect_with(opts.clone().read_only(true))
+            .connect_with(opts.clone().read_only(true).pragma("mmap_size", MMAP_BYTES))
             .await?;
         let (writer, jobs) = tokio::sync::mpsc::channel(1024);
         let settings = std::sync::Arc::new(SettingsCache::default());
@@ -114,18 +123,12 @@ impl SqliteStore {
     }
 
     /// Long reads (detection over a whole state) sort on disk, not in memory: the pool's
-    /// connections keep sorts in memory for speed, which at 18 M members costs gigabytes. They
-    /// read the file through a memory map (pages the OS already caches, without a system call
-    /// per page: detection visits each enroller's members by index, in no file order).
+    /// connections keep sorts in memory for speed, which at 18 M members costs gigabytes. (Like
+    /// every read, they go through the memory map: detection visits each enroller's members by
+    /// index, in no file order.)
     async fn long_reads(c: &mut Conn, on: bool) -> Result<()> {
-        let sqls: [&str; 2] = if on {
-            ["PRAGMA temp_store = FILE", "PRAGMA mmap_size = 68719476736"]
-        } else {
-            ["PRAGMA temp_store = MEMORY", "PRAGMA mmap_size = 0"]
-        };
-        for sql in sqls {
-            sqlx::query(sql).execute(&mut *c).await?;
-        }
+        let sql = if on { "PRAGMA temp_store = FILE" } else { "PRAGMA temp_store = MEMORY" };
+        sqlx::query(sql).execute(&mut *c).await?;
         Ok(())
     }
 
