@@ -2541,7 +2541,7 @@ impl Report {
                  run as a subprocess, `sangathan --db postgres://…/bench_ours_N_PID import members FILE --json`, timed from spawn \
                  to exit, into a database freshly made by `sangathan --db … init --preset up` (not timed): it validates every row, \
                  applies the identity rule, writes people, memberships, counters, daily counts and the resumable-import checkpoint \
-                 in batches (100,000 rows into the empty database, whose listing and search indexes are built after the load: \
+                 in batches (into the empty database from 100,000 rows, growing with the rows loaded up to 1,000,000; its listing and search indexes are built after the load: \
                  `Store::defer_indexes`; the index builds are inside the timed run). **Baseline** is `psql` ({}), in its own fresh database, into a normal (logged) table \
                  `members(name TEXT, mobile TEXT, epic TEXT, ac_no INT, booth_no INT, gender TEXT, birth_year INT, wing TEXT)` \
                  created beforehand (not timed) with the identity rule's two unique indexes as partial indexes, \
@@ -2565,7 +2565,7 @@ impl Report {
               **Ours** is this binary run as a subprocess, `sangathan --db sqlite://… import members FILE --json`, timed from \
               spawn to exit, into a database freshly made by `sangathan init --preset up` (not timed): it validates every row, \
               applies the identity rule, writes people, memberships, counters, daily counts and the resumable-import checkpoint \
-              in batches (100,000 rows into the empty database, whose listing and search indexes, FTS5 included, are built \
+              in batches (into the empty database from 100,000 rows, growing with the rows loaded up to 1,000,000; its listing and search indexes, FTS5 included, are built \
               after the load: `Store::defer_indexes`; the index builds are inside the timed run). **Baseline** is the `sqlite3` shell, timed from spawn to exit: \
               `sqlite3 -cmd 'PRAGMA synchronous=NORMAL' -cmd 'PRAGMA cache_size=-65536' base.db \".import --csv --skip 1 FILE members\"` \
               into a WAL-mode table `members(name TEXT, mobile TEXT, epic TEXT, ac_no INT, booth_no INT, gender TEXT, birth_year INT, wing TEXT)` \
