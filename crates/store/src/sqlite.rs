@@ -38,7 +38,11 @@ const CHECKPOINT_IDLE: StdDuration = StdDuration::from_millis(250);
 const CACHE_KIB: &str = "-65536";
 const LOAD_CACHE_KIB: &str = "-3145728";
 
-/// How much of the file readers map into memory (64 GiB: all of it, at any size this runs at).
+/// How much of the file readers ask to map (64 GiB). The bundled SQLite is built with its default
+/// ceiling, `SQLITE_MAX_MMAP_SIZE` = 2 GiB, and silently lowers the request to that: only the
+/// file's first 2 GiB are mapped (at 18 M members, about a sixth of an 11 GB file), the rest is
+/// read with system calls as before. Raising the ceiling means building libsqlite3-sys with
+/// `LIBSQLITE3_FLAGS=-DSQLITE_MAX_MMAP_SIZE=…` (not done yet).
 const MMAP_BYTES: &str = "68719476736";
 
 /// The log's length (pages of 4 KiB) at which the writer checkpoints after a commit.
@@ -76,11 +80,12 @@ impl SqliteStore {
             .connect_with(opts.clone().pragma("wal_autocheckpoint", WRITER_CHECKPOINT_PAGES))
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&write).await?;
-        // Readers go through a memory map of the file: a search at 18 M members visits a few
-        // thousand pages spread over the file (FTS5 doclists, the candidates' people and
-        // memberships rows), which a pooled connection's own cache rarely still holds; through
-        // the map each is a page the OS already caches, with no system call and no copy. Those
-        // pages are the OS's cache, shared and reclaimable, though `VmRSS` counts the ones touched.
+        // Readers go through a memory map of the file (its first 2 GiB: see MMAP_BYTES): a
+        // search at 18 M members visits a few thousand pages spread over the file (FTS5
+        // doclists, the candidates' people and memberships rows), which a pooled connection's own
+        // cache rarely still holds; through the map each is a page the OS already caches, with no
+        // system call and no copy. Those pages are the OS's cache, shared and reclaimable, though
+        // `VmRSS` counts the ones touched (once per connection that touched them).
         let read = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(opts.clone().read_only(true).pragma("mmap_size", MMAP_BYTES))
@@ -124,8 +129,8 @@ impl SqliteStore {
 
     /// Long reads (detection over a whole state) sort on disk, not in memory: the pool's
     /// connections keep sorts in memory for speed, which at 18 M members costs gigabytes. (Like
-    /// every read, they go through the memory map: detection visits each enroller's members by
-    /// index, in no file order.)
+    /// every read, they go through the memory map, as far as it reaches: detection visits each
+    /// enroller's members by index, in no file order.)
     async fn long_reads(c: &mut Conn, on: bool) -> Result<()> {
         let sql = if on { "PRAGMA temp_store = FILE" } else { "PRAGMA temp_store = MEMORY" };
         sqlx::query(sql).execute(&mut *c).await?;
