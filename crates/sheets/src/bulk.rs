@@ -208,7 +208,7 @@ struct Reader {
     /// Rows already imported (a resumed file): read past, not validated again.
     skip: u64,
     batch: usize,
-    /// A first load: batches grow with the rows read ([`load_batch`]).
+    /// A first load: batches grow with the rows read ([`load_batch`]; `batch` is the first's).
     grow: bool,
 }
 
@@ -230,7 +230,9 @@ impl Reader {
                 .map(|s| s.trim().to_string())
                 .unwrap_or_default()
         };
-        let mut rows: Vec<ImportRow> = Vec::with_capacity(self.batch);
+        // The current batch's size; a first load's next one is told the rows read so far.
+        let mut batch = self.batch;
+        let mut rows: Vec<ImportRow> = Vec::with_capacity(batch);
         let mut first_line = 0u64;
         let mut seen = 0u64;
         while let Some(next) = sheet.next_row() {
@@ -302,8 +304,10 @@ impl Reader {
                     }
                 }
             });
-            let batch = if self.grow { load_batch(seen - rows.len() as u64) } else { self.batch };
             if rows.len() >= batch {
+                if self.grow {
+                    batch = load_batch(seen);
+                }
                 let full = std::mem::replace(&mut rows, Vec::with_capacity(batch));
                 if tx.blocking_send(Ok(Batch { first_line, rows: full, seen })).is_err() {
                     return;
