@@ -41,10 +41,7 @@ pub const LOAD_BATCH_MAX: usize = 1_000_000;
 /// batch of 100,000 rewrote about 40 % of each index's leaves, so the load wrote those indexes
 /// some 180 times over; batches that grow with the table keep that to a few dozen.
 pub fn load_batch(done: u64) -> usize {
-    match std::env::var("SANGATHAN_IMPORT_BATCH").ok().and_then(|v| v.parse::<usize>().ok()).filter(|&n| n > 0) {
-        Some(n) => n,
-        None => ((done / 8) as usize).clamp(LOAD_BATCH, LOAD_BATCH_MAX),
-    }
+    batch_size(((done / 8) as usize).clamp(LOAD_BATCH, LOAD_BATCH_MAX))
 }
 
 /// Inside the server (the web app's import) batches stay small: its memory is the server's.
