@@ -376,7 +376,7 @@ where
 /// enroller's activity) and that a load into an empty database builds afterwards
 /// (`defer_indexes`), with the backend's own (`DEFERRABLE_HERE`: the search index). Unique
 /// indexes are never among them.
-const DEFERRABLE: &[&str] = &["people_search_key", "people_unit_name", "memberships_unit", "memberships_ac", "memberships_enroller"];
+const DEFERRABLE: &[&str] = &["people_search_key", "people_unit_name", "memberships_unit", "memberships_ac", "memberships_enroller", "memberships_ac_enroller"];
 
 /// The `meta` key holding the deferred indexes' definitions while they are left out.
 const DEFERRED_INDEXES: &str = "deferred_indexes";

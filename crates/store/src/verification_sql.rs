@@ -6,8 +6,36 @@ use crate::verification::*;
 use sangathan_core::verification::{self as vf, Reply, Status};
 
 /// Memberships made from sheets (the CLI's and the web app's imports): their enroller is whoever
-/// uploaded the file, so rules about enrollers' pace and peers leave them out.
+/// uploaded the file, so rules about enrollers' pace and peers leave them out. Migration 0020's
+/// partial index `memberships_ac_enroller` says the same words: a query uses that index only
+/// when its condition is written exactly so (`sheets_as_the_partial_index_says_them`).
 const SHEETS: &str = "('import', 'web-import')";
+
+/// Detection's per-AC counts of each enroller's counted members (padding), for the ACs in
+/// `ids` (a literal id list). Answered from `memberships_ac_enroller` alone (see the SQLite
+/// test `detections_per_ac_reads_use_their_index_alone`).
+fn ac_counts_sql(ids: &str) -> String {
+    format!(
+        "SELECT m.enrolled_by, a.code, a.id, COUNT(*) FROM memberships m JOIN units a ON a.id = m.ac_id \
+         WHERE m.ac_id IN ({ids}) AND m.status IN {COUNTED} AND m.channel NOT IN {SHEETS} GROUP BY m.enrolled_by, a.code, a.id"
+    )
+}
+
+/// Each enroller's verified and rejected members per AC (rejection rates), like [`ac_counts_sql`].
+fn ac_checked_sql(ids: &str) -> String {
+    format!(
+        "SELECT m.enrolled_by, a.code, a.id, CAST(SUM(CASE WHEN m.status = 'verified' THEN 1 ELSE 0 END) AS BIGINT), \
+         CAST(SUM(CASE WHEN m.status = 'rejected' THEN 1 ELSE 0 END) AS BIGINT) FROM memberships m JOIN units a ON a.id = m.ac_id \
+         WHERE m.ac_id IN ({ids}) AND m.status IN ('verified', 'rejected') AND m.channel NOT IN {SHEETS} GROUP BY m.enrolled_by, a.code, a.id"
+    )
+}
+
+/// One enroller's members in one AC with the given statuses (`$1` the AC, `$2` the enroller): a
+/// finding's members. `+id`: sorted after reading them through `memberships_ac_enroller`, not
+/// found by walking the whole AC in id order.
+fn enroller_in_ac_sql(statuses: &str) -> String {
+    format!("SELECT id FROM memberships WHERE ac_id = $1 AND enrolled_by = $2 AND status IN {statuses} AND channel NOT IN {SHEETS} ORDER BY +id")
+}
 
 fn is_sheet(channel: &str) -> bool {
     matches!(channel, "import" | "web-import")
@@ -783,40 +811,23 @@ impl StoreImpl {
             // Padding and rejections: enrollers against the median of their AC (imports are sheets,
             // not enrollers). A few ACs at a time keeps each sort small.
             for chunk in acs.chunks(20) {
-                let rows: Vec<(String, String, i64, i64)> = sqlx::query_as(AssertSqlSafe(format!(
-                    "SELECT m.enrolled_by, a.code, a.id, COUNT(*) FROM memberships m JOIN units a ON a.id = m.ac_id \
-                     WHERE m.ac_id IN ({}) AND m.status IN {COUNTED} AND m.channel NOT IN {SHEETS} GROUP BY m.enrolled_by, a.code, a.id",
-                    id_list(chunk)
-                )))
-                .fetch_all(&mut *c)
-                .await?;
+                let rows: Vec<(String, String, i64, i64)> = sqlx::query_as(AssertSqlSafe(ac_counts_sql(&id_list(chunk)))).fetch_all(&mut *c).await?;
                 let counts: Vec<(String, String, usize)> = rows.iter().map(|r| (r.0.clone(), r.1.clone(), r.3 as usize)).collect();
                 for (row, mut f) in dt::padding(&counts, t) {
                     let (who, ac_id) = (&rows[row].0, rows[row].2);
-                    f.members = sqlx::query_scalar(AssertSqlSafe(format!(
-                        "SELECT id FROM memberships WHERE ac_id = $1 AND enrolled_by = $2 AND status IN {COUNTED} AND channel NOT IN {SHEETS} ORDER BY id"
-                    )))
+                    f.members = sqlx::query_scalar(AssertSqlSafe(enroller_in_ac_sql(COUNTED)))
                     .bind(ac_id)
                     .bind(who)
                     .fetch_all(&mut *c)
                     .await?;
                     findings.push((f, ac_id));
                 }
-                let rows: Vec<(String, String, i64, i64, i64)> = sqlx::query_as(AssertSqlSafe(format!(
-                    "SELECT m.enrolled_by, a.code, a.id, CAST(SUM(CASE WHEN m.status = 'verified' THEN 1 ELSE 0 END) AS BIGINT), \
-                     CAST(SUM(CASE WHEN m.status = 'rejected' THEN 1 ELSE 0 END) AS BIGINT) FROM memberships m JOIN units a ON a.id = m.ac_id \
-                     WHERE m.ac_id IN ({}) AND m.status IN ('verified', 'rejected') AND m.channel NOT IN {SHEETS} GROUP BY m.enrolled_by, a.code, a.id",
-                    id_list(chunk)
-                )))
-                .fetch_all(&mut *c)
-                .await?;
+                let rows: Vec<(String, String, i64, i64, i64)> = sqlx::query_as(AssertSqlSafe(ac_checked_sql(&id_list(chunk)))).fetch_all(&mut *c).await?;
                 let checked: Vec<(String, String, usize, usize)> = rows.iter().map(|r| (r.0.clone(), r.1.clone(), r.3 as usize, r.4 as usize)).collect();
                 for (row, mut f) in dt::rejections(&checked, t) {
                     let (who, ac_id) = (&rows[row].0, rows[row].2);
                     // Those still to check, and those already rejected (the evidence).
-                    f.members = sqlx::query_scalar(AssertSqlSafe(format!(
-                        "SELECT id FROM memberships WHERE ac_id = $1 AND enrolled_by = $2 AND status IN ('pending', 'rejected') AND channel NOT IN {SHEETS} ORDER BY id"
-                    )))
+                    f.members = sqlx::query_scalar(AssertSqlSafe(enroller_in_ac_sql("('pending', 'rejected')")))
                     .bind(ac_id)
                     .bind(who)
                     .fetch_all(&mut *c)
