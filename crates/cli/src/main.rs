@@ -497,6 +497,14 @@ async fn open(db: &str) -> anyhow::Result<DynStore> {
     Ok(sangathan_store::open(db).await?)
 }
 
+/// Build the indexes an interrupted first load left out, saying so (`command` names who did).
+async fn restore_left_out(s: &DynStore, command: &str) -> anyhow::Result<()> {
+    if s.restore_indexes().await? {
+        eprintln!("{command}: built the indexes an interrupted load had left out");
+    }
+    Ok(())
+}
+
 async fn open_initialised(db: &str) -> anyhow::Result<DynStore> {
     let s = open(db).await?;
     if !s.is_initialised().await? {
@@ -593,9 +601,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     redact(&cli.db)
                 );
                 // An interrupted demo's first load left indexes out: build them before serving.
-                if s.restore_indexes().await? {
-                    eprintln!("demo: built the indexes an interrupted load had left out");
-                }
+                restore_left_out(&s, "demo").await?;
             } else {
                 let (honest, fake) = load_demo(&s, members, seed, fake_share.clamp(0.0, 0.5)).await?;
                 access::Operator::operator(&s)
@@ -711,9 +717,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let s = open_initialised(&cli.db).await?;
             // A first load interrupted and never run again left indexes out (verify reads by
             // them): build them now.
-            if s.restore_indexes().await? {
-                eprintln!("verify: built the indexes an interrupted load had left out");
-            }
+            restore_left_out(&s, "verify").await?;
             let m = s.verify().await?;
             if m.is_empty() {
                 println!("ok: every counter and target agrees with the base rows");
