@@ -180,10 +180,16 @@ impl SqliteStore {
         let kib = if on { LOAD_CACHE_KIB } else { CACHE_KIB };
         sqlx::query(AssertSqlSafe(format!("PRAGMA cache_size = {kib}"))).execute(&self.write).await?;
         if !on {
-            // Best effort: another process's reader still on an older snapshot, or this store's
-            // checkpointer at work, makes it give up (busy); the log is then cut back the next
-            // time it starts again from its beginning (`journal_size_limit`).
-            match sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(TRUNCATE)").fetch_one(&self.write).await {
+            // Best effort, waiting at most 200 ms (TRUNCATE holds the log's write lock while it
+            // waits, so another process's writers would wait as long): a reader of another
+            // process still on an older snapshot, or this store's checkpointer at work, makes it
+            // give up (busy), and the log is cut back the next time it starts again from its
+            // beginning (`journal_size_limit`).
+            let mut c = self.write.acquire().await?;
+            sqlx::query("PRAGMA busy_timeout = 200").execute(&mut *c).await?;
+            let done = sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(TRUNCATE)").fetch_one(&mut *c).await;
+            sqlx::query("PRAGMA busy_timeout = 60000").execute(&mut *c).await?;
+            match done {
                 Ok((0, _, _)) => {}
                 Ok(_) => tracing::info!("the log was busy after the load: it is cut back at a later checkpoint"),
                 Err(e) => tracing::warn!(error = %e, "checkpoint after the load failed"),

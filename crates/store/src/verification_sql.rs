@@ -8,7 +8,8 @@ use sangathan_core::verification::{self as vf, Reply, Status};
 /// Memberships made from sheets (the CLI's and the web app's imports): their enroller is whoever
 /// uploaded the file, so rules about enrollers' pace and peers leave them out. Migration 0020's
 /// partial index `memberships_ac_enroller` says the same words: a query uses that index only
-/// when its condition is written exactly so (`sheets_as_the_partial_index_says_them`).
+/// when its condition is written exactly so (the SQLite test
+/// `detections_per_ac_reads_use_their_index_alone` fails if it is not).
 const SHEETS: &str = "('import', 'web-import')";
 
 /// Detection's per-AC counts of each enroller's counted members (padding), for the ACs in
