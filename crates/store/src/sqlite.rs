@@ -38,6 +38,9 @@ const CHECKPOINT_IDLE: StdDuration = StdDuration::from_millis(250);
 const CACHE_KIB: &str = "-65536";
 const LOAD_CACHE_KIB: &str = "-3145728";
 
+/// How long a connection waits for another process's lock before it reports the database busy.
+const BUSY_TIMEOUT: StdDuration = StdDuration::from_secs(60);
+
 /// How much of the file readers ask to map (64 GiB less 64 KiB: a state's 18 M members take
 /// 13 GB). SQLite's compiled-in ceiling, `SQLITE_MAX_MMAP_SIZE`, silently lowers the request:
 /// its default is 2 GiB, so `.cargo/config.toml` builds the bundled SQLite with this very
@@ -56,7 +59,7 @@ impl SqliteStore {
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(StdDuration::from_secs(60))
+            .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true)
             .pragma("cache_size", CACHE_KIB)
             .pragma("temp_store", "memory")
@@ -188,7 +191,7 @@ impl SqliteStore {
             let mut c = self.write.acquire().await?;
             sqlx::query("PRAGMA busy_timeout = 200").execute(&mut *c).await?;
             let done = sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(TRUNCATE)").fetch_one(&mut *c).await;
-            sqlx::query("PRAGMA busy_timeout = 60000").execute(&mut *c).await?;
+            sqlx::query(AssertSqlSafe(format!("PRAGMA busy_timeout = {}", BUSY_TIMEOUT.as_millis()))).execute(&mut *c).await?;
             match done {
                 Ok((0, _, _)) => {}
                 Ok(_) => tracing::info!("the log was busy after the load: it is cut back at a later checkpoint"),
