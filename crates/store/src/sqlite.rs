@@ -314,25 +314,19 @@ include!("ops_sql.rs");
 mod sqlite_only {
     use super::*;
 
-    async fn fresh() -> (SqliteStore, std::path::PathBuf) {
-        let path = std::env::temp_dir().join(format!("sangathan-sqlite-only-{}.db", uuid::Uuid::new_v4()));
-        let store = SqliteStore::connect(&format!("sqlite://{}", path.display())).await.expect("opens");
-        (store, path)
-    }
-
-    fn remove(path: &std::path::Path) {
-        for ext in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{ext}", path.display()));
-        }
+    /// A store on a fresh file in a temporary directory, removed with the `TestDb`.
+    async fn fresh() -> (SqliteStore, crate::testing::TestDb) {
+        let db = crate::testing::TestDb::sqlite();
+        let store = SqliteStore::connect(&db.url).await.expect("opens");
+        (store, db)
     }
 
     /// The bundled SQLite was built with `.cargo/config.toml`'s ceiling: a reader's map is the
     /// size asked for, not the default 2 GiB.
     #[tokio::test]
     async fn readers_map_the_whole_file() {
-        let (s, path) = fresh().await;
+        let (s, _db) = fresh().await;
         let mapped: i64 = sqlx::query_scalar("PRAGMA mmap_size").fetch_one(&s.read).await.expect("reads");
-        remove(&path);
         assert_eq!(mapped.to_string(), MMAP_BYTES);
     }
 
@@ -340,14 +334,13 @@ mod sqlite_only {
     /// visiting each membership row (at 18 M members the difference is minutes).
     #[tokio::test]
     async fn detections_per_ac_reads_use_their_index_alone() {
-        let (s, path) = fresh().await;
+        let (s, _db) = fresh().await;
         let mut plans = Vec::new();
         for sql in [ac_counts_sql("1, 2"), ac_checked_sql("1, 2"), enroller_in_ac_sql(COUNTED), enroller_in_ac_sql("('pending', 'rejected')")] {
             let plan: Vec<(i64, i64, i64, String)> =
                 sqlx::query_as(AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}"))).fetch_all(&s.read).await.expect("plans");
             plans.push((sql, plan));
         }
-        remove(&path);
         for (sql, plan) in plans {
             assert!(
                 plan.iter().any(|r| r.3.contains("COVERING INDEX memberships_ac_enroller")),
