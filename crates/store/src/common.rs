@@ -1444,6 +1444,48 @@ fn subtree_filter(u: &UnitSpec) -> String {
     }
 }
 
+/// Down a ranked list of people, in growing chunks, each person's first membership (by wing) in
+/// the unit's subtree and the wings, until `want` hits are found or the list ends; people with
+/// none there are passed over.
+async fn first_memberships(c: &mut Conn, u: &UnitSpec, wings: &Wings, ranked: Vec<SearchHit>, want: usize) -> Result<Vec<SearchHit>> {
+    let mut hits: Vec<SearchHit> = Vec::new();
+    let mut rest = ranked.into_iter().peekable();
+    let mut chunk = want.max(32);
+    while hits.len() < want && rest.peek().is_some() {
+        let batch: Vec<SearchHit> = rest.by_ref().take(chunk).collect();
+        chunk *= 4;
+        // Only integers are formatted into the query.
+        let ids = batch.iter().map(|h| h.person_id.to_string()).collect::<Vec<_>>().join(",");
+        let sql = format!(
+            "SELECT m.person_id, m.number, w.code, b.code FROM memberships m \
+             JOIN wings w ON w.id = m.wing_id JOIN units b ON b.id = m.unit_id \
+             WHERE m.person_id IN ({ids}) AND {} AND {} ORDER BY m.person_id, m.wing_id",
+            subtree_filter(u).replacen("m.", "+m.", 1),
+            wings_filter(wings)
+        );
+        let rows: Vec<(i64, String, String, String)> = sqlx::query_as(AssertSqlSafe(sql)).bind(u.id).fetch_all(&mut *c).await?;
+        let mut first: HashMap<i64, (String, String, String)> = HashMap::new();
+        for (person, number, wing, unit) in rows {
+            first.entry(person).or_insert((number, wing, unit));
+        }
+        for mut h in batch {
+            if let Some((number, wing, unit)) = first.remove(&h.person_id) {
+                (h.membership_number, h.wing, h.unit) = (number, wing, unit);
+                hits.push(h);
+            }
+        }
+    }
+    Ok(hits)
+}
+
+/// The page at `offset` of ranked hits; a next page when there is a hit after it.
+fn page_of(hits: Vec<SearchHit>, offset: usize, limit: usize) -> SearchPage {
+    let more = hits.len() > offset + limit;
+    let members: Vec<SearchHit> = hits.into_iter().skip(offset).take(limit).collect();
+    let next = more.then_some((offset + members.len()) as u32);
+    SearchPage { members, next }
+}
+
 // ---- Duplicate review and merges ----
 
 /// Statuses that count towards `achieved` (the Rust side of [`COUNTED`]).
@@ -2421,37 +2463,112 @@ impl Store for StoreImpl {
             }
             Find::Key(k)
         };
-        let (cond, arg) = match find {
-            Find::Mobile(m) => ("p.mobile = $2".to_string(), m),
-            Find::Epic(e) => ("p.epic = $2".to_string(), e),
-            Find::Key(k) if k.chars().count() >= 3 => (StoreImpl::trigram_condition(), k),
-            // Too short for trigrams: a prefix of the key, through its b-tree.
-            Find::Key(k) => (StoreImpl::prefix_condition(), k),
+        let find_key = match &find {
+            Find::Key(k) => Some(k.clone()),
+            _ => None,
         };
-        // The scope is a filter on the candidates, never the way in: with the unary `+` SQLite
-        // cannot drive the query from the scope's index (an AC's 45,000 memberships at 18 M)
-        // and starts from the handful of people the key or identifier finds.
-        let scope = subtree_filter(&u).replacen("m.", "+m.", 1);
-        let sql = format!(
-            "SELECT p.id, p.name, m.number, w.code, b.code FROM people p \
-             JOIN memberships m ON m.person_id = p.id JOIN wings w ON w.id = m.wing_id JOIN units b ON b.id = m.unit_id \
-             WHERE {cond} AND p.merged_into IS NULL AND {scope} AND {} \
-             ORDER BY p.id, m.wing_id LIMIT {CANDIDATES}",
-            wings_filter(wings)
-        );
-        let rows: Vec<(i64, String, String, String, String)> = sqlx::query_as(AssertSqlSafe(sql))
-            .bind(u.id)
-            .bind(arg)
-            .fetch_all(&mut *c)
-            .await?;
+        let (cond, binds): (String, Vec<String>) = match find {
+            Find::Mobile(m) => ("p.mobile = $1".to_string(), vec![m]),
+            Find::Epic(e) => ("p.epic = $1".to_string(), vec![e]),
+            Find::Key(k) if k.chars().count() >= 3 => self.trigram_condition(k),
+            // Too short for trigrams: a prefix of the key, through its b-tree.
+            Find::Key(k) => (StoreImpl::prefix_condition(), vec![k]),
+        };
         let identifier = search::looks_like_identifier(q);
         let ranker = search::Ranker::new(q);
+        let rank = |name: &str, name_key: &str, search_key: &str| {
+            if identifier { 3 } else { ranker.rank_stored(name, name_key, search_key) }
+        };
+        let order = |a: &SearchHit, b: &SearchHit| b.rank.cmp(&a.rank).then_with(|| a.name.cmp(&b.name)).then(a.person_id.cmp(&b.person_id));
+        let (offset, limit) = (offset as usize, limit as usize);
+        if u.kind == UnitKind::State && matches!(wings, Wings::All) {
+            // The whole state in every wing: nearly every person found is in scope, so the
+            // candidates are ranked from their names alone, and memberships are read only for
+            // the people the page shows (at 18 M members, reading every candidate's memberships
+            // was half of a search's time). The candidates are people, not memberships: a
+            // person with no membership at all takes a place among the CANDIDATES and is passed
+            // over. Searches in some wings only take the join below, which caps memberships of
+            // those wings (capping people first would lose a wing's members beyond the cap).
+            let want = offset + limit + 1;
+            let ranked = |rows: Vec<(i64, String, String, String)>| {
+                let mut hits: Vec<SearchHit> = rows
+                    .into_iter()
+                    .map(|(person_id, name, name_key, search_key)| SearchHit {
+                        rank: rank(&name, &name_key, &search_key),
+                        person_id,
+                        name,
+                        membership_number: String::new(),
+                        wing: String::new(),
+                        unit: String::new(),
+                    })
+                    .collect();
+                hits.sort_by(order);
+                hits
+            };
+            // Of the people the index finds, those ranked 2 or 3 are exactly the ones whose search
+            // key is the query's (words that cover the query's make a key of its length). When
+            // there are enough of them in scope for the page and one more (a full name shared
+            // by many: at 18 M, a hundred namesakes are common), the page is theirs, found
+            // through the key's b-tree, and the substring index is not read at all.
+            let same_key: Vec<(i64, String, String, String)> = match &find_key {
+                Some(k) => sqlx::query_as(AssertSqlSafe(format!(
+                    "SELECT p.id, p.name, p.name_key, p.search_key FROM people p \
+                     WHERE p.search_key = $1 AND p.merged_into IS NULL ORDER BY {} LIMIT {CANDIDATES}",
+                    StoreImpl::CANDIDATE_ORDER
+                )))
+                .bind(k)
+                .fetch_all(&mut *c)
+                .await?,
+                None => Vec::new(),
+            };
+            let best: Vec<SearchHit> = ranked(same_key.clone()).into_iter().filter(|h| h.rank >= 2).collect();
+            if best.len() >= want {
+                let hits = first_memberships(&mut c, &u, wings, best, want).await?;
+                if hits.len() >= want {
+                    return Ok(Some(page_of(hits, offset, limit)));
+                }
+            }
+            // Otherwise every candidate: the substring matches (the first CANDIDATES by id) and
+            // the same-key people (who may lie beyond them), each once.
+            let sql = format!(
+                "SELECT p.id, p.name, p.name_key, p.search_key FROM people p WHERE {cond} AND p.merged_into IS NULL \
+                 ORDER BY {} LIMIT {CANDIDATES}",
+                StoreImpl::CANDIDATE_ORDER
+            );
+            let mut query = sqlx::query_as::<_, (i64, String, String, String)>(AssertSqlSafe(sql));
+            for b in &binds {
+                query = query.bind(b);
+            }
+            let mut rows = query.fetch_all(&mut *c).await?;
+            let found: HashSet<i64> = rows.iter().map(|r| r.0).collect();
+            rows.extend(same_key.into_iter().filter(|r| !found.contains(&r.0)));
+            let hits = first_memberships(&mut c, &u, wings, ranked(rows), want).await?;
+            return Ok(Some(page_of(hits, offset, limit)));
+        }
+        // A narrower unit: the scope is a filter on the candidates, never the way in: with the
+        // unary `+` SQLite cannot drive the query from the scope's index (an AC's 45,000
+        // memberships at 18 M) and starts from the handful of people the key or identifier finds.
+        // The unit's id follows the condition's own arguments.
+        let scope = subtree_filter(&u).replace("$1", &format!("${}", binds.len() + 1));
+        let sql = format!(
+            "SELECT p.id, p.name, p.name_key, p.search_key, m.number, w.code, b.code FROM people p \
+             JOIN memberships m ON m.person_id = p.id JOIN wings w ON w.id = m.wing_id JOIN units b ON b.id = m.unit_id \
+             WHERE {cond} AND p.merged_into IS NULL AND {} AND {} \
+             ORDER BY p.id, m.wing_id LIMIT {CANDIDATES}",
+            scope.replacen("m.", "+m.", 1),
+            wings_filter(wings)
+        );
+        let mut query = sqlx::query_as::<_, (i64, String, String, String, String, String, String)>(AssertSqlSafe(sql));
+        for b in &binds {
+            query = query.bind(b);
+        }
+        let rows = query.bind(u.id).fetch_all(&mut *c).await?;
         let mut seen = HashSet::new();
         let mut hits: Vec<SearchHit> = rows
             .into_iter()
             .filter(|r| seen.insert(r.0))
-            .map(|(person_id, name, membership_number, wing, unit)| SearchHit {
-                rank: if identifier { 3 } else { ranker.rank(&name) },
+            .map(|(person_id, name, name_key, search_key, membership_number, wing, unit)| SearchHit {
+                rank: rank(&name, &name_key, &search_key),
                 person_id,
                 name,
                 membership_number,
@@ -2459,11 +2576,12 @@ impl Store for StoreImpl {
                 unit,
             })
             .collect();
-        hits.sort_by(|a, b| b.rank.cmp(&a.rank).then_with(|| a.name.cmp(&b.name)).then(a.person_id.cmp(&b.person_id)));
-        let total = hits.len();
-        let members: Vec<SearchHit> = hits.into_iter().skip(offset as usize).take(limit as usize).collect();
-        let end = offset as usize + members.len();
-        Ok(Some(SearchPage { members, next: if end < total { Some(end as u32) } else { None } }))
+        hits.sort_by(order);
+        Ok(Some(page_of(hits, offset, limit)))
+    }
+
+    async fn refresh_search_statistics(&self) -> Result<()> {
+        self.refresh_search_statistics_here().await
     }
 
     async fn export_page(&self, unit: &str, wings: &Wings, after: i64, limit: u32) -> Result<Option<Vec<(i64, ExportRow)>>> {

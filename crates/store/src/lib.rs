@@ -156,6 +156,13 @@ pub trait Store: Meetings + Volunteers + Verification + Detection + Corrections 
         limit: u32,
     ) -> Result<Option<SearchPage>>;
 
+    /// Retake, now, the statistics name searches plan with (SQLite: how many people each trigram
+    /// of the search index appears in, read from the index). A search retakes stale ones by
+    /// itself, in the background (hourly; every 10 minutes while they are cheap to take), and
+    /// works without them, only slower at scale; this is for a caller that wants them current
+    /// before it starts (the benchmark). PostgreSQL plans its own: nothing to do.
+    async fn refresh_search_statistics(&self) -> Result<()>;
+
     /// One page of a unit's memberships as exported (every wing unless `wing`), after `after`
     /// (a cursor from the previous page). None for an unknown unit.
     async fn export_page(
