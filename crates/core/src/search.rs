@@ -109,11 +109,6 @@ impl Ranker {
         }
     }
 
-    /// The query's [`joined_key`]: a stored person whose search key equals it ranks 2 or 3.
-    pub fn joined(&self) -> &str {
-        &self.q_concat
-    }
-
     /// [`Ranker::rank`] for a stored person whose identity key ([`crate::ids::name_key`]) and
     /// search key ([`joined_key`]) are at hand, as stored with the name: the same answer, without
     /// deriving the keys again from the name when the search key is the query's (at state scope a

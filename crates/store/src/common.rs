@@ -1447,12 +1447,13 @@ fn subtree_filter(u: &UnitSpec) -> String {
 /// Down a ranked list of people, in growing chunks, each person's first membership (by wing) in
 /// the unit's subtree and the wings, until `want` hits are found or the list ends; people with
 /// none there are passed over.
-async fn first_memberships(c: &mut Conn, u: &UnitSpec, wings: &Wings, ranked: Vec<SearchHit>, want: usize) -> Result<Vec<SearchHit>> {
+async fn first_memberships(c: &mut Conn, u: &UnitSpec, wings: &Wings, ranked: &[SearchHit], want: usize) -> Result<Vec<SearchHit>> {
     let mut hits: Vec<SearchHit> = Vec::new();
-    let mut rest = ranked.into_iter().peekable();
+    let mut rest = ranked;
     let mut chunk = want.max(32);
-    while hits.len() < want && rest.peek().is_some() {
-        let batch: Vec<SearchHit> = rest.by_ref().take(chunk).collect();
+    while hits.len() < want && !rest.is_empty() {
+        let (batch, after) = rest.split_at(chunk.min(rest.len()));
+        rest = after;
         chunk *= 4;
         // Only integers are formatted into the query.
         let ids = batch.iter().map(|h| h.person_id.to_string()).collect::<Vec<_>>().join(",");
@@ -1468,10 +1469,9 @@ async fn first_memberships(c: &mut Conn, u: &UnitSpec, wings: &Wings, ranked: Ve
         for (person, number, wing, unit) in rows {
             first.entry(person).or_insert((number, wing, unit));
         }
-        for mut h in batch {
-            if let Some((number, wing, unit)) = first.remove(&h.person_id) {
-                (h.membership_number, h.wing, h.unit) = (number, wing, unit);
-                hits.push(h);
+        for h in batch {
+            if let Some((membership_number, wing, unit)) = first.remove(&h.person_id) {
+                hits.push(SearchHit { membership_number, wing, unit, ..h.clone() });
             }
         }
     }
@@ -2521,9 +2521,10 @@ impl Store for StoreImpl {
                 .await?,
                 None => Vec::new(),
             };
-            let best: Vec<SearchHit> = ranked(same_key.clone()).into_iter().filter(|h| h.rank >= 2).collect();
-            if best.len() >= want {
-                let hits = first_memberships(&mut c, &u, wings, best, want).await?;
+            let same_key = ranked(same_key);
+            let best = same_key.iter().take_while(|h| h.rank >= 2).count();
+            if best >= want {
+                let hits = first_memberships(&mut c, &u, wings, &same_key[..best], want).await?;
                 if hits.len() >= want {
                     return Ok(Some(page_of(hits, offset, limit)));
                 }
@@ -2539,10 +2540,12 @@ impl Store for StoreImpl {
             for b in &binds {
                 query = query.bind(b);
             }
-            let mut rows = query.fetch_all(&mut *c).await?;
-            let found: HashSet<i64> = rows.iter().map(|r| r.0).collect();
-            rows.extend(same_key.into_iter().filter(|r| !found.contains(&r.0)));
-            let hits = first_memberships(&mut c, &u, wings, ranked(rows), want).await?;
+            let rows = query.fetch_all(&mut *c).await?;
+            let known: HashSet<i64> = same_key.iter().map(|h| h.person_id).collect();
+            let mut all = ranked(rows.into_iter().filter(|r| !known.contains(&r.0)).collect());
+            all.extend(same_key);
+            all.sort_by(order);
+            let hits = first_memberships(&mut c, &u, wings, &all, want).await?;
             return Ok(Some(page_of(hits, offset, limit)));
         }
         // A narrower unit: the scope is a filter on the candidates, never the way in: with the
