@@ -1444,6 +1444,14 @@ fn subtree_filter(u: &UnitSpec) -> String {
     }
 }
 
+/// The unit's subtree (its id in `$arg`) as a filter on memberships already found, never the
+/// way in: with the unary `+` SQLite cannot drive the query from the scope's index (an AC's
+/// 45,000 memberships at 18 M) and starts from the handful of people a search's key or
+/// identifier finds.
+fn scope_on_found(u: &UnitSpec, arg: usize) -> String {
+    subtree_filter(u).replace("$1", &format!("${arg}")).replacen("m.", "+m.", 1)
+}
+
 /// Down a ranked list of people, in growing chunks, each person's first membership (by wing) in
 /// the unit's subtree and the wings, until `want` hits are found or the list ends; people with
 /// none there are passed over.
@@ -1461,7 +1469,7 @@ async fn first_memberships(c: &mut Conn, u: &UnitSpec, wings: &Wings, ranked: &[
             "SELECT m.person_id, m.number, w.code, b.code FROM memberships m \
              JOIN wings w ON w.id = m.wing_id JOIN units b ON b.id = m.unit_id \
              WHERE m.person_id IN ({ids}) AND {} AND {} ORDER BY m.person_id, m.wing_id",
-            subtree_filter(u).replacen("m.", "+m.", 1),
+            scope_on_found(u, 1),
             wings_filter(wings)
         );
         let rows: Vec<(i64, String, String, String)> = sqlx::query_as(AssertSqlSafe(sql)).bind(u.id).fetch_all(&mut *c).await?;
@@ -2548,17 +2556,14 @@ impl Store for StoreImpl {
             let hits = first_memberships(&mut c, &u, wings, &all, want).await?;
             return Ok(Some(page_of(hits, offset, limit)));
         }
-        // A narrower unit: the scope is a filter on the candidates, never the way in: with the
-        // unary `+` SQLite cannot drive the query from the scope's index (an AC's 45,000
-        // memberships at 18 M) and starts from the handful of people the key or identifier finds.
-        // The unit's id follows the condition's own arguments.
-        let scope = subtree_filter(&u).replace("$1", &format!("${}", binds.len() + 1));
+        // A narrower unit, or some wings only: the candidates joined to their memberships, the
+        // scope filtering them. The unit's id follows the condition's own arguments.
         let sql = format!(
             "SELECT p.id, p.name, p.name_key, p.search_key, m.number, w.code, b.code FROM people p \
              JOIN memberships m ON m.person_id = p.id JOIN wings w ON w.id = m.wing_id JOIN units b ON b.id = m.unit_id \
              WHERE {cond} AND p.merged_into IS NULL AND {} AND {} \
              ORDER BY p.id, m.wing_id LIMIT {CANDIDATES}",
-            scope.replacen("m.", "+m.", 1),
+            scope_on_found(&u, binds.len() + 1),
             wings_filter(wings)
         );
         let mut query = sqlx::query_as::<_, (i64, String, String, String, String, String, String)>(AssertSqlSafe(sql));
