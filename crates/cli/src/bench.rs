@@ -234,15 +234,9 @@ impl PgServer {
 
     /// A fresh, empty database `name` (dropped first if this bench made it before); its URL.
     async fn fresh(&self, name: &str) -> anyhow::Result<String> {
+        // Only names this bench made (digits, letters, underscores) are formatted in.
+        self.drop_db(name).await?;
         let mut c = self.admin().await?;
-        if self.mine(name) {
-            // Only names this bench made (digits, letters, underscores) are formatted in.
-            sqlx::query(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-            )))
-            .execute(&mut c)
-            .await?;
-        }
         sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
             .execute(&mut c)
             .await
@@ -267,14 +261,39 @@ impl PgServer {
         if !self.mine(name) {
             return Ok(());
         }
-        let mut c = self.admin().await?;
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-        )))
-        .execute(&mut c)
-        .await
-        .with_context(|| format!("cannot drop the bench database {name}"))?;
-        let _ = c.close().await;
+        // FORCE ends our own sessions still on it, but PostgreSQL 15 refuses it to a role
+        // that is not a superuser while an autovacuum worker is in the database ("must be
+        // a member of the role whose process is being terminated"), which is usual right
+        // after a load. A plain DROP cancels autovacuum itself (and waits 5 s for other
+        // sessions), so the attempts alternate, for a while, rather than leave it behind.
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let force = if attempt % 2 == 1 { " WITH (FORCE)" } else { "" };
+            let tried = async {
+                let mut c = self.admin().await?;
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "DROP DATABASE IF EXISTS {name}{force}"
+                )))
+                .execute(&mut c)
+                .await?;
+                let _ = c.close().await;
+                anyhow::Ok(())
+            }
+            .await;
+            match tried {
+                Ok(()) => break,
+                Err(e) if attempt >= 10 => {
+                    return Err(e.context(format!(
+                        "cannot drop the bench database {name} (tried {attempt} times)"
+                    )));
+                }
+                Err(e) => {
+                    eprintln!("warning: dropping the bench database {name}: {e:#}; trying again");
+                    tokio::time::sleep(Duration::from_millis(500 * attempt)).await;
+                }
+            }
+        }
         self.created
             .lock()
             .expect("not poisoned")

@@ -32,11 +32,18 @@ impl Drop for TestDb {
             rt.block_on(async move {
                 use sqlx::Connection;
                 if let Ok(mut c) = sqlx::PgConnection::connect(&admin).await {
-                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                    )))
-                    .execute(&mut c)
-                    .await;
+                    // PostgreSQL 15 refuses FORCE to a role that is not a superuser while an
+                    // autovacuum worker is in the database; a plain DROP cancels it.
+                    for force in [" WITH (FORCE)", ""] {
+                        let dropped = sqlx::query(sqlx::AssertSqlSafe(format!(
+                            "DROP DATABASE IF EXISTS {name}{force}"
+                        )))
+                        .execute(&mut c)
+                        .await;
+                        if dropped.is_ok() {
+                            break;
+                        }
+                    }
                     let _ = c.close().await;
                 }
             });
