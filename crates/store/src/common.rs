@@ -376,7 +376,7 @@ where
 /// enroller's activity) and that a load into an empty database builds afterwards
 /// (`defer_indexes`), with the backend's own (`DEFERRABLE_HERE`: the search index). Unique
 /// indexes are never among them.
-const DEFERRABLE: &[&str] = &["people_search_key", "people_unit_name", "memberships_unit", "memberships_ac", "memberships_enroller", "memberships_ac_enroller"];
+const DEFERRABLE: &[&str] = &["people_search_key", "people_unit_name", "memberships_unit", "memberships_ac", "memberships_enroller", "memberships_ac_enroller", "memberships_person_ac"];
 
 /// The `meta` key holding the deferred indexes' definitions while they are left out.
 const DEFERRED_INDEXES: &str = "deferred_indexes";
@@ -2556,14 +2556,21 @@ impl Store for StoreImpl {
             let hits = first_memberships(&mut c, &u, wings, &all, want).await?;
             return Ok(Some(page_of(hits, offset, limit)));
         }
-        // A narrower unit, or some wings only: the candidates joined to their memberships, the
-        // scope filtering them. The unit's id follows the condition's own arguments.
+        // A narrower unit, or some wings only: the memberships of the people found, the scope
+        // filtering them. The unit's id follows the condition's own arguments. The people found
+        // are a set the memberships are looked up by, so an AC's scope is answered from
+        // memberships_person_ac (person, AC) without reading the membership rows of people
+        // who are members elsewhere: a common short name is found thousands of times
+        // state-wide. Wider scopes (several ACs) and a booth stay filters on the rows. The
+        // unary `+` on the wing keeps SQLite from taking the (person, wing) index instead,
+        // for its order.
+        let arg = binds.len() + 1;
+        let scope = if u.kind == UnitKind::Ac { format!("m.ac_id = ${arg}") } else { scope_on_found(&u, arg) };
         let sql = format!(
-            "SELECT p.id, p.name, p.name_key, p.search_key, m.number, w.code, b.code FROM people p \
-             JOIN memberships m ON m.person_id = p.id JOIN wings w ON w.id = m.wing_id JOIN units b ON b.id = m.unit_id \
-             WHERE {cond} AND p.merged_into IS NULL AND {} AND {} \
-             ORDER BY p.id, m.wing_id LIMIT {CANDIDATES}",
-            scope_on_found(&u, binds.len() + 1),
+            "SELECT p.id, p.name, p.name_key, p.search_key, m.number, w.code, b.code FROM memberships m \
+             JOIN people p ON p.id = m.person_id JOIN wings w ON w.id = m.wing_id JOIN units b ON b.id = m.unit_id \
+             WHERE m.person_id IN (SELECT p.id FROM people p WHERE {cond} AND p.merged_into IS NULL) AND {scope} AND {} \
+             ORDER BY m.person_id, +m.wing_id LIMIT {CANDIDATES}",
             wings_filter(wings)
         );
         let mut query = sqlx::query_as::<_, (i64, String, String, String, String, String, String)>(AssertSqlSafe(sql));
