@@ -281,9 +281,17 @@ impl PgServer {
                 anyhow::Ok(())
             }
             .await;
+            // Retried: FORCE refused (42501) and a database still in use (55006); anything
+            // else (no such role, a server gone) is reported at once.
+            let passing = |e: &anyhow::Error| {
+                e.downcast_ref::<sqlx::Error>()
+                    .and_then(|e| e.as_database_error())
+                    .and_then(|d| d.code())
+                    .is_some_and(|c| c == "42501" || c == "55006")
+            };
             match tried {
                 Ok(()) => break,
-                Err(e) if attempt >= 10 => {
+                Err(e) if attempt >= 10 || !passing(&e) => {
                     return Err(e.context(format!(
                         "cannot drop the bench database {name} (tried {attempt} times)"
                     )));

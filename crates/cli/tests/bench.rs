@@ -275,11 +275,14 @@ fn bench_measures_an_existing_postgres_database() {
             let name = self.1.clone();
             pg_exec(&self.0, move |c| {
                 Box::pin(async move {
-                    for force in [" WITH (FORCE)", ""] {
-                        let sql = format!("DROP DATABASE IF EXISTS {name}{force}");
-                        if sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *c).await.is_ok() {
-                            break;
+                    'rounds: for round in 0..3 {
+                        for force in [" WITH (FORCE)", ""] {
+                            let sql = format!("DROP DATABASE IF EXISTS {name}{force}");
+                            if sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *c).await.is_ok() {
+                                break 'rounds;
+                            }
                         }
+                        tokio::time::sleep(std::time::Duration::from_millis(200 << round)).await;
                     }
                 })
             });

@@ -1452,6 +1452,31 @@ fn scope_on_found(u: &UnitSpec, arg: usize) -> String {
     subtree_filter(u).replace("$1", &format!("${arg}")).replacen("m.", "+m.", 1)
 }
 
+/// A search within a unit narrower than the state (or in some wings only): the memberships, in
+/// the unit's subtree and the wings, of the people `cond` finds, the unit's id in `$arg`. The
+/// people found are a set the memberships are looked up by, so within an AC (or a sector or
+/// booth, whose AC is known) "a member there?" is one seek in memberships_person_ac (person,
+/// AC), and the membership rows of people who are members elsewhere are never read: a common
+/// short name is found thousands of times state-wide. Wider scopes (several ACs) stay filters
+/// on the rows. The unary `+` on the wings keeps SQLite from taking the (person, wing) index
+/// instead, for its order or its wing filter.
+fn scoped_search_sql(cond: &str, u: &UnitSpec, arg: usize, wings: &Wings) -> String {
+    let ac = StoreImpl::AC_ON_FOUND;
+    let scope = match (u.kind, u.anc.ac) {
+        (UnitKind::Ac, _) => format!("{ac} = ${arg}"),
+        // Only integers are formatted in.
+        (UnitKind::Sector | UnitKind::Booth, Some(id)) => format!("{ac} = {id} AND {}", scope_on_found(u, arg)),
+        _ => scope_on_found(u, arg),
+    };
+    format!(
+        "SELECT p.id, p.name, p.name_key, p.search_key, m.number, w.code, b.code FROM memberships m \
+         JOIN people p ON p.id = m.person_id JOIN wings w ON w.id = m.wing_id JOIN units b ON b.id = m.unit_id \
+         WHERE m.person_id IN (SELECT p.id FROM people p WHERE {cond} AND p.merged_into IS NULL) AND {scope} AND {} \
+         ORDER BY m.person_id, +m.wing_id LIMIT {CANDIDATES}",
+        wings_filter(wings).replacen("m.", "+m.", 1)
+    )
+}
+
 /// Down a ranked list of people, in growing chunks, each person's first membership (by wing) in
 /// the unit's subtree and the wings, until `want` hits are found or the list ends; people with
 /// none there are passed over.
@@ -2447,8 +2472,14 @@ impl Store for StoreImpl {
 
     async fn search(&self, unit: &str, q: &str, wings: &Wings, offset: u32, limit: u32) -> Result<Option<SearchPage>> {
         use sangathan_core::search;
-        let mut c = self.read.acquire().await?;
-        let Some(u) = unit_by_code(&mut c, unit).await? else { return Ok(None) };
+        // One snapshot for every statement below: a merge committed between the candidates'
+        // read and their memberships' would otherwise drop a person from this answer.
+        let mut tx = self.read.begin().await?;
+        if let Some(sql) = StoreImpl::READ_SNAPSHOT {
+            sqlx::query(sql).execute(&mut *tx).await?;
+        }
+        let c: &mut Conn = &mut tx;
+        let Some(u) = unit_by_code(c, unit).await? else { return Ok(None) };
         let limit = limit.clamp(1, 100);
         // What to look for: an identifier exactly, or a name by its key.
         enum Find {
@@ -2532,7 +2563,7 @@ impl Store for StoreImpl {
             let same_key = ranked(same_key);
             let best = same_key.iter().take_while(|h| h.rank >= 2).count();
             if best >= want {
-                let hits = first_memberships(&mut c, &u, wings, &same_key[..best], want).await?;
+                let hits = first_memberships(c, &u, wings, &same_key[..best], want).await?;
                 if hits.len() >= want {
                     return Ok(Some(page_of(hits, offset, limit)));
                 }
@@ -2553,26 +2584,12 @@ impl Store for StoreImpl {
             let mut all = ranked(rows.into_iter().filter(|r| !known.contains(&r.0)).collect());
             all.extend(same_key);
             all.sort_by(order);
-            let hits = first_memberships(&mut c, &u, wings, &all, want).await?;
+            let hits = first_memberships(c, &u, wings, &all, want).await?;
             return Ok(Some(page_of(hits, offset, limit)));
         }
         // A narrower unit, or some wings only: the memberships of the people found, the scope
-        // filtering them. The unit's id follows the condition's own arguments. The people found
-        // are a set the memberships are looked up by, so an AC's scope is answered from
-        // memberships_person_ac (person, AC) without reading the membership rows of people
-        // who are members elsewhere: a common short name is found thousands of times
-        // state-wide. Wider scopes (several ACs) and a booth stay filters on the rows. The
-        // unary `+` on the wing keeps SQLite from taking the (person, wing) index instead,
-        // for its order.
-        let arg = binds.len() + 1;
-        let scope = if u.kind == UnitKind::Ac { format!("m.ac_id = ${arg}") } else { scope_on_found(&u, arg) };
-        let sql = format!(
-            "SELECT p.id, p.name, p.name_key, p.search_key, m.number, w.code, b.code FROM memberships m \
-             JOIN people p ON p.id = m.person_id JOIN wings w ON w.id = m.wing_id JOIN units b ON b.id = m.unit_id \
-             WHERE m.person_id IN (SELECT p.id FROM people p WHERE {cond} AND p.merged_into IS NULL) AND {scope} AND {} \
-             ORDER BY m.person_id, +m.wing_id LIMIT {CANDIDATES}",
-            wings_filter(wings)
-        );
+        // filtering them. The unit's id follows the condition's own arguments.
+        let sql = scoped_search_sql(&cond, &u, binds.len() + 1, wings);
         let mut query = sqlx::query_as::<_, (i64, String, String, String, String, String, String)>(AssertSqlSafe(sql));
         for b in &binds {
             query = query.bind(b);

@@ -72,6 +72,13 @@ impl PgStore {
     /// (with a generic plan's guess at how many match, that walk can be the whole table).
     const CANDIDATE_ORDER: &str = "p.id + 0";
 
+    /// A filter only: a generic plan guessing that a search finds many people could otherwise
+    /// start from the AC's own memberships (memberships_ac) instead of the people found.
+    const AC_ON_FOUND: &str = "+m.ac_id";
+
+    /// READ COMMITTED takes a snapshot per statement; several reads that must agree need one.
+    const READ_SNAPSHOT: Option<&str> = Some("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+
     /// Rows in bulk through `COPY … FROM STDIN (FORMAT csv)`: one stream instead of multi-row
     /// INSERTs with thousands of bound parameters. `target` is `table (columns)`; `csv` the
     /// rows as `csv_rows` writes them.

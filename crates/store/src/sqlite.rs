@@ -237,6 +237,14 @@ impl SqliteStore {
     /// index's matches already come in, so SQLite stops at the cap.
     const CANDIDATE_ORDER: &str = "p.id";
 
+    /// A search within an AC asks "a member in this AC?" of the people it found as
+    /// `m.ac_id = …`, which memberships_person_ac (person, AC) answers by one seek
+    /// (`a_scoped_search_seeks_person_and_ac` checks the plan).
+    const AC_ON_FOUND: &str = "m.ac_id";
+
+    /// A deferred transaction in WAL mode already reads one snapshot from its first read on.
+    const READ_SNAPSHOT: Option<&str> = None;
+
     #[allow(dead_code)] // never called: BULK_COPY is false
     async fn copy_csv(_c: &mut Conn, _target: &str, _csv: String) -> Result<bool> {
         Ok(false)
@@ -467,6 +475,40 @@ mod sqlite_only {
         let (cond, binds) = s.trigram_condition("rmprksnsd".into());
         assert!(cond.contains("instr(p.search_key, $1)"), "{cond}");
         assert_eq!(binds, ["rmprksnsd", r#""ksn" AND "mpr" AND "nsd""#]);
+    }
+
+    /// A search within an AC, a sector or a booth looks the people it found up in
+    /// memberships_person_ac by person and AC, and never starts from the AC's own memberships
+    /// (45,000 at 18 M), with SQLite's default estimates (the store never runs ANALYZE).
+    #[tokio::test]
+    async fn a_scoped_search_seeks_person_and_ac() {
+        let (s, _db) = fresh().await;
+        let unit = |kind: UnitKind, code: &str| UnitSpec {
+            id: 7,
+            code: sangathan_core::geo::UnitCode::parse(code).expect("a code"),
+            kind,
+            parent_id: Some(6),
+            number: Some(1),
+            name_en: "x".into(),
+            name_hi: None,
+            reserved: None,
+            anc: sangathan_core::geo::Ancestors { state: Some(1), division: Some(2), district: Some(3), pc: Some(4), ac: Some(5), sector: Some(6) },
+        };
+        let conds = [
+            "p.id IN (SELECT rowid FROM people_fts WHERE people_fts MATCH $2) AND instr(p.search_key, $1) > 0",
+            "p.id IN (SELECT rowid FROM people_fts WHERE people_fts MATCH '\"' || $1 || '\"')",
+        ];
+        for (kind, code) in [(UnitKind::Ac, "UP-AC-1"), (UnitKind::Sector, "UP-AC-1-S01"), (UnitKind::Booth, "UP-AC-1-B0001")] {
+            for wings in [Wings::All, Wings::Only([1, 2].into_iter().collect())] {
+                for cond in conds {
+                    let sql = scoped_search_sql(cond, &unit(kind, code), 3, &wings);
+                    let plan: Vec<(i64, i64, i64, String)> =
+                        sqlx::query_as(AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}"))).fetch_all(&s.read).await.expect("plans");
+                    assert!(plan.iter().any(|r| r.3.contains("memberships_person_ac (person_id=? AND ac_id=?)")), "{sql}\n{plan:?}");
+                    assert!(!plan.iter().any(|r| r.3.contains("INDEX memberships_ac ") || r.3.contains("SCAN m")), "{sql}\n{plan:?}");
+                }
+            }
+        }
     }
 
     /// Detection's per-AC reads are answered from `memberships_ac_enroller` alone, never by

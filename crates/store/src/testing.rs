@@ -34,15 +34,18 @@ impl Drop for TestDb {
                 if let Ok(mut c) = sqlx::PgConnection::connect(&admin).await {
                     // PostgreSQL 15 refuses FORCE to a role that is not a superuser while an
                     // autovacuum worker is in the database; a plain DROP cancels it.
-                    for force in [" WITH (FORCE)", ""] {
-                        let dropped = sqlx::query(sqlx::AssertSqlSafe(format!(
-                            "DROP DATABASE IF EXISTS {name}{force}"
-                        )))
-                        .execute(&mut c)
-                        .await;
-                        if dropped.is_ok() {
-                            break;
+                    'rounds: for round in 0..3 {
+                        for force in [" WITH (FORCE)", ""] {
+                            let dropped = sqlx::query(sqlx::AssertSqlSafe(format!(
+                                "DROP DATABASE IF EXISTS {name}{force}"
+                            )))
+                            .execute(&mut c)
+                            .await;
+                            if dropped.is_ok() {
+                                break 'rounds;
+                            }
                         }
+                        tokio::time::sleep(std::time::Duration::from_millis(200 << round)).await;
                     }
                     let _ = c.close().await;
                 }

@@ -1,4 +1,4 @@
--- A name search within an AC (or a booth's AC) finds people through the search index all over
+-- A name search within an AC (or a sector or booth of it) finds people through the search index all over
 -- the state, then keeps those who are members in the AC. Through the (person_id, wing_id) index
 -- each found person's membership row had to be read to learn its AC: at 18 M members a common
 -- short name matches thousands of people state-wide, and those reads were a third of the
