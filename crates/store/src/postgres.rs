@@ -76,6 +76,9 @@ impl PgStore {
     /// start from the AC's own memberships (memberships_ac) instead of the people found.
     const AC_ON_FOUND: &str = "+m.ac_id";
 
+    /// The plain join: the planner starts from the people found anyway, and plans it faster.
+    const FOUND_AS_SET: bool = false;
+
     /// READ COMMITTED takes a snapshot per statement; several reads that must agree need one.
     const READ_SNAPSHOT: Option<&str> = Some("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
 

@@ -242,6 +242,10 @@ impl SqliteStore {
     /// (`a_scoped_search_seeks_person_and_ac` checks the plan).
     const AC_ON_FOUND: &str = "m.ac_id";
 
+    /// SQLite joins in the order a query gives: the people found are written as a set the
+    /// memberships are looked up by, so that it seeks (person, AC) before reading any row.
+    const FOUND_AS_SET: bool = true;
+
     /// A deferred transaction in WAL mode already reads one snapshot from its first read on.
     const READ_SNAPSHOT: Option<&str> = None;
 
