@@ -403,8 +403,7 @@ fn digest_due(now: chrono::DateTime<chrono::Utc>) -> bool {
 }
 
 /// One period's jobs: escalate overdue reports and unanswered requests to preside (each at most
-/// once a day), fake-member detection over what is new, idempotency keys past their 30 days
-/// forgotten, and on Mondays last week's digests (each
+/// once a day), fake-member detection over what is new, and on Mondays last week's digests (each
 /// once per person and week). Each is safe to run again: a run cut short is simply repeated.
 async fn run_periodic(store: &DynStore, thresholds: &sangathan_core::detection::Thresholds) -> bool {
     use crate::metrics::METRICS;
@@ -429,16 +428,6 @@ async fn run_periodic(store: &DynStore, thresholds: &sangathan_core::detection::
             ok = false;
             METRICS.job_done("detection", false);
             tracing::warn!("detection run failed: {e}");
-        }
-    }
-    // Idempotency keys past the days they are kept (a later retry is answered by the identity
-    // rules: a duplicate, never a second membership).
-    match store.forget_old_idempotency_keys(clock::now()).await {
-        Ok(n) if n > 0 => tracing::info!("forgot {n} idempotency keys past their keeping"),
-        Ok(_) => {}
-        Err(e) => {
-            ok = false;
-            tracing::warn!("forgetting old idempotency keys failed: {e}");
         }
     }
     // Monday from 08:00 IST: last week's digests (each once per person and week).

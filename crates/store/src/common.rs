@@ -1459,9 +1459,9 @@ fn scope_on_found(u: &UnitSpec, arg: usize) -> String {
 /// AC), and the membership rows of people who are members elsewhere are never read: a common
 /// short name is found thousands of times state-wide (on SQLite, which follows the query's
 /// shape; PostgreSQL's planner finds that order from the plain join, and plans the set form's
-/// second `people` ~1.5 ms slower, more than its whole execution at 1 M). Wider scopes (several ACs) stay filters
-/// on the rows. The unary `+` on the wings keeps SQLite from taking the (person, wing) index
-/// instead, for its order or its wing filter.
+/// second `people` ~1.5 ms slower, more than its whole execution at 1 M). Wider scopes
+/// (several ACs) stay filters on the rows. The unary `+` on the wings keeps SQLite from taking
+/// the (person, wing) index instead, for its order or its wing filter.
 fn scoped_search_sql(cond: &str, u: &UnitSpec, arg: usize, wings: &Wings) -> String {
     let ac = StoreImpl::AC_ON_FOUND;
     let scope = match (u.kind, u.anc.ac) {
@@ -2485,10 +2485,7 @@ impl Store for StoreImpl {
         use sangathan_core::search;
         // One snapshot for every statement below: a merge committed between the candidates'
         // read and their memberships' would otherwise drop a person from this answer.
-        let mut tx = self.read.begin().await?;
-        if let Some(sql) = StoreImpl::READ_SNAPSHOT {
-            sqlx::query(sql).execute(&mut *tx).await?;
-        }
+        let mut tx = self.read.begin_with(StoreImpl::READ_SNAPSHOT).await?;
         let c: &mut Conn = &mut tx;
         let Some(u) = unit_by_code(c, unit).await? else { return Ok(None) };
         let limit = limit.clamp(1, 100);

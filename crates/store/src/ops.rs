@@ -85,11 +85,6 @@ pub trait Ops: Send + Sync {
     async fn release_lease(&self, name: &str, holder: &str) -> Result<bool>;
     /// Every lease, by name (for monitoring).
     async fn leases(&self) -> Result<Vec<Lease>>;
-    /// Forget the idempotency keys of requests older than the days they are kept (30) at `now`,
-    /// in short transactions; how many. A retry that comes later is a new request, and the
-    /// identity rules still answer it: the same person is found, and a membership they already
-    /// hold is a duplicate, never a second one.
-    async fn forget_old_idempotency_keys(&self, now: DateTime<Utc>) -> Result<u64>;
 }
 
 /// What a SQLite file holds, as far as a restore needs to know.

@@ -32,13 +32,6 @@ fn lease_of(r: LeaseRow) -> crate::ops::Lease {
 /// How long a job's record of the periods it ran is kept.
 const JOB_RUNS_KEPT_DAYS: i64 = 30;
 
-/// How long a request's idempotency key is kept: longer than a phone's offline queue holds an
-/// enrolment it could not send.
-const IDEMPOTENCY_KEYS_KEPT_DAYS: i64 = 30;
-
-/// Keys forgotten per transaction: the writer is held for a moment, not for the whole purge.
-const FORGET_BATCH: u64 = 5_000;
-
 #[async_trait]
 impl crate::ops::Ops for StoreImpl {
     async fn figures(&self, now: DateTime<Utc>) -> Result<crate::ops::Figures> {
@@ -226,27 +219,6 @@ impl crate::ops::Ops for StoreImpl {
         .await?
         .rows_affected();
         Ok(n == 1)
-    }
-
-    async fn forget_old_idempotency_keys(&self, now: DateTime<Utc>) -> Result<u64> {
-        let before = now - Duration::days(IDEMPOTENCY_KEYS_KEPT_DAYS);
-        let mut total = 0;
-        loop {
-            let mut tx = self.begin_write().await?;
-            let n = sqlx::query(AssertSqlSafe(format!(
-                "DELETE FROM idempotency WHERE (actor, key) IN \
-                 (SELECT actor, key FROM idempotency WHERE created_at < $1 ORDER BY created_at LIMIT {FORGET_BATCH})"
-            )))
-            .bind(before)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            tx.commit().await?;
-            total += n;
-            if n < FORGET_BATCH {
-                return Ok(total);
-            }
-        }
     }
 
     async fn leases(&self) -> Result<Vec<crate::ops::Lease>> {

@@ -80,7 +80,7 @@ impl PgStore {
     const FOUND_AS_SET: bool = false;
 
     /// READ COMMITTED takes a snapshot per statement; several reads that must agree need one.
-    const READ_SNAPSHOT: Option<&str> = Some("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+    const READ_SNAPSHOT: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
 
     /// Rows in bulk through `COPY … FROM STDIN (FORMAT csv)`: one stream instead of multi-row
     /// INSERTs with thousands of bound parameters. `target` is `table (columns)`; `csv` the

@@ -247,7 +247,7 @@ impl SqliteStore {
     const FOUND_AS_SET: bool = true;
 
     /// A deferred transaction in WAL mode already reads one snapshot from its first read on.
-    const READ_SNAPSHOT: Option<&str> = None;
+    const READ_SNAPSHOT: &str = "BEGIN";
 
     #[allow(dead_code)] // never called: BULK_COPY is false
     async fn copy_csv(_c: &mut Conn, _target: &str, _csv: String) -> Result<bool> {
