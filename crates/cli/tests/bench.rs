@@ -270,21 +270,9 @@ fn bench_measures_an_existing_postgres_database() {
     struct DropDb(String, String);
     impl Drop for DropDb {
         fn drop(&mut self) {
-            // FORCE is refused to a role that is not a superuser while autovacuum is in the
-            // database (PostgreSQL 15); a plain DROP cancels autovacuum.
             let name = self.1.clone();
             pg_exec(&self.0, move |c| {
-                Box::pin(async move {
-                    'rounds: for round in 0..3 {
-                        for force in [" WITH (FORCE)", ""] {
-                            let sql = format!("DROP DATABASE IF EXISTS {name}{force}");
-                            if sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *c).await.is_ok() {
-                                break 'rounds;
-                            }
-                        }
-                        tokio::time::sleep(std::time::Duration::from_millis(200 << round)).await;
-                    }
-                })
+                Box::pin(async move { sangathan_store::testing::drop_pg_database(c, &name).await })
             });
         }
     }

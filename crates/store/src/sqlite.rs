@@ -498,10 +498,13 @@ mod sqlite_only {
             reserved: None,
             anc: sangathan_core::geo::Ancestors { state: Some(1), division: Some(2), district: Some(3), pc: Some(4), ac: Some(5), sector: Some(6) },
         };
-        let conds = [
-            "p.id IN (SELECT rowid FROM people_fts WHERE people_fts MATCH $2) AND instr(p.search_key, $1) > 0",
-            "p.id IN (SELECT rowid FROM people_fts WHERE people_fts MATCH '\"' || $1 || '\"')",
-        ];
+        // Both forms of the name condition, as the search makes them: the phrase (no trigram
+        // counts yet), then the rarest trigrams (counts taken).
+        let (phrase, _) = s.trigram_condition("rmprksnsd".into());
+        s.refresh_search_statistics_here().await.expect("counts taken");
+        let (rarest, _) = s.trigram_condition("rmprksnsd".into());
+        assert_ne!(phrase, rarest);
+        let conds = [phrase.as_str(), rarest.as_str()];
         for (kind, code) in [(UnitKind::Ac, "UP-AC-1"), (UnitKind::Sector, "UP-AC-1-S01"), (UnitKind::Booth, "UP-AC-1-B0001")] {
             for wings in [Wings::All, Wings::Only([1, 2].into_iter().collect())] {
                 for cond in conds {

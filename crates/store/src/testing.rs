@@ -15,6 +15,23 @@ pub struct TestDb {
     pg: Option<(String, String)>,
 }
 
+/// Drop a test's PostgreSQL database, however it was left: FORCE ends the sessions still on
+/// it, but PostgreSQL 15 refuses FORCE to a role that is not a superuser while an autovacuum
+/// worker is in the database, and a plain DROP cancels autovacuum; so both, in a few rounds.
+/// Best effort: a database still there afterwards is cleared by the next `scripts/pg-up`.
+/// `name` is formatted in: only names a test made.
+pub async fn drop_pg_database(c: &mut sqlx::PgConnection, name: &str) {
+    for round in 0..3 {
+        for force in [" WITH (FORCE)", ""] {
+            let sql = format!("DROP DATABASE IF EXISTS {name}{force}");
+            if sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *c).await.is_ok() {
+                return;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200 << round)).await;
+    }
+}
+
 impl Drop for TestDb {
     fn drop(&mut self) {
         let Some((admin, name)) = self.pg.take() else {
@@ -32,21 +49,7 @@ impl Drop for TestDb {
             rt.block_on(async move {
                 use sqlx::Connection;
                 if let Ok(mut c) = sqlx::PgConnection::connect(&admin).await {
-                    // PostgreSQL 15 refuses FORCE to a role that is not a superuser while an
-                    // autovacuum worker is in the database; a plain DROP cancels it.
-                    'rounds: for round in 0..3 {
-                        for force in [" WITH (FORCE)", ""] {
-                            let dropped = sqlx::query(sqlx::AssertSqlSafe(format!(
-                                "DROP DATABASE IF EXISTS {name}{force}"
-                            )))
-                            .execute(&mut c)
-                            .await;
-                            if dropped.is_ok() {
-                                break 'rounds;
-                            }
-                        }
-                        tokio::time::sleep(std::time::Duration::from_millis(200 << round)).await;
-                    }
+                    drop_pg_database(&mut c, &name).await;
                     let _ = c.close().await;
                 }
             });
