@@ -451,8 +451,11 @@ async fn run_main() {
             std::process::exit(2);
         }
     };
+    // Colours only on a terminal: a log sent to a file or a collector gets plain text, not
+    // escape codes around every field.
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     if json_logs {
         logs.json().init();

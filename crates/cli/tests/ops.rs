@@ -337,6 +337,38 @@ fn configuration_file() {
     assert!(e.contains("unknown setting smtp_password") && !e.contains("s3cret"), "{e}");
 }
 
+/// Text logs written anywhere but a terminal (a file, a pipe, a collector) are plain text: no
+/// colour escape codes around the fields.
+#[test]
+fn text_logs_off_a_terminal_carry_no_escape_codes() {
+    let db = TestDb::sqlite();
+    ok(&db.url, &["init", "--preset", MINI]);
+    let addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let mut child = Command::new(BIN)
+        .args(["--db", &db.url, "serve", "--addr", &addr.to_string()])
+        .env("SANGATHAN_LOG_FORMAT", "text")
+        .env("SANGATHAN_JOBS", "off")
+        .env("RUST_LOG", "info")
+        .env_remove("SANGATHAN_DB")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = Vec::new();
+    for line in std::io::BufReader::new(child.stderr.take().unwrap()).lines() {
+        let line = line.unwrap();
+        let done = line.contains("listening");
+        lines.push(line);
+        if done {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(lines.iter().any(|l| l.contains("INFO") && l.contains("listening")), "{lines:?}");
+    assert!(lines.iter().all(|l| !l.contains('\u{1b}')), "{lines:?}");
+}
+
 /// `serve` with JSON logs and metrics on their own address: every log line is one JSON object,
 /// `/metrics` answers in the Prometheus format there (and not on the app's address), and SIGTERM
 /// stops the server and its background jobs cleanly.
