@@ -18,8 +18,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 type Conn = <DB as sqlx::Database>::Connection;
 
-/// How many candidates a name search ranks at most.
-const CANDIDATES: u32 = 2000;
+const CANDIDATES: u32 = crate::SEARCH_CANDIDATES;
 
 /// Membership statuses that count towards `achieved`.
 const COUNTED: &str = "('pending','verified')";
@@ -2602,7 +2601,21 @@ impl Store for StoreImpl {
         for b in &binds {
             query = query.bind(b);
         }
-        let rows = query.bind(u.id).fetch_all(&mut *c).await?;
+        let mut rows = query.bind(u.id).fetch_all(&mut *c).await?;
+        // More matches than are ranked: the people whose key is the query's (ranked first) may
+        // lie beyond the first CANDIDATES, so they are found by their key too, as the whole
+        // state's search does (each person is kept once below).
+        if rows.len() >= CANDIDATES as usize
+            && let Some(k) = &find_key
+        {
+            let sql = scoped_search_sql("p.search_key = $1", &u, 2, wings);
+            let same_key = sqlx::query_as::<_, (i64, String, String, String, String, String, String)>(AssertSqlSafe(sql))
+                .bind(k)
+                .bind(u.id)
+                .fetch_all(&mut *c)
+                .await?;
+            rows.extend(same_key);
+        }
         let mut seen = HashSet::new();
         let mut hits: Vec<SearchHit> = rows
             .into_iter()

@@ -6,6 +6,10 @@
 //! writer takes its turn (one writer connection on SQLite; advisory locks on PostgreSQL).
 
 mod auth_cache;
+/// How many candidates a name search ranks at most (its substring matches, in person order;
+/// the people whose search key is exactly the query's are added beyond them).
+pub const SEARCH_CANDIDATES: u32 = 2000;
+
 pub mod clock;
 pub mod corrections;
 pub mod meetings;

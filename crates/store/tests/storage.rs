@@ -51,6 +51,7 @@ on_both!(
     campaigns_are_validated,
     search_finds_names_across_scripts,
     search_pages_agree_with_one_page_and_any_plan,
+    exact_names_beyond_the_candidate_cap_come_first,
     duplicates_across_scripts_and_in_one_booth,
     merge_loses_nothing_and_undoes_exactly,
     merge_refusals_write_nothing,
@@ -910,6 +911,44 @@ async fn search_finds_names_across_scripts(db: TestDb) {
         .unwrap();
     assert_eq!(all.members.len(), 1);
     assert!(names("nobody here", "TS").await.is_empty());
+}
+
+/// More substring matches than a search ranks (`SEARCH_CANDIDATES`): people named exactly as
+/// typed, enrolled after all of them (so beyond the cap in person order), still come first, in
+/// the whole state, within their AC and booth, and in some wings only; and paging through the
+/// answer gives each person once.
+async fn exact_names_beyond_the_candidate_cap_come_first(db: TestDb) {
+    let s = mini(&db).await;
+    let cap = sangathan_store::SEARCH_CANDIDATES as usize;
+    let surnames = ["Yadav", "Verma", "Gupta", "Nishad", "Maurya"];
+    let booth = "TS-AC-1-B0001";
+    let mut rows: Vec<_> = (0..cap + 100)
+        .map(|i| (enr(&format!("Ram Prakash {}", surnames[i % surnames.len()]), Some(&format!("97{:08}", i)), None, booth), ctx()))
+        .collect();
+    // Two exact namesakes, in both scripts, last.
+    rows.push((enr("Ram Prakash", Some("9600000001"), None, booth), ctx()));
+    rows.push((enr("राम प्रकाश", Some("9600000002"), None, booth), ctx()));
+    assert!(s.enrol_batch(&rows).await.unwrap().iter().all(|r| r.is_ok()));
+    let party = s.wings().await.unwrap().into_iter().find(|w| w.code == "party").unwrap().id;
+    for (unit, wings) in [("TS", Wings::All), ("TS", Wings::Only([party].into())), ("TS-AC-1", Wings::All), (booth, Wings::All)] {
+        let first = s.search(unit, "ram prakash", &wings, 0, 20).await.unwrap().unwrap();
+        assert_eq!(first.members.len(), 20, "{unit} {wings:?}");
+        let mut top: Vec<&str> = first.members[..2].iter().map(|h| h.name.as_str()).collect();
+        top.sort();
+        assert_eq!(top, ["Ram Prakash", "राम प्रकाश"], "{unit} {wings:?}");
+        assert!(first.members[2..].iter().all(|h| h.rank < first.members[1].rank), "{unit} {wings:?}");
+        assert_eq!(first.next, Some(20), "{unit} {wings:?}");
+        // Every page after it: each person once, ranked no higher than the page before ended.
+        let (mut seen, mut offset) = (std::collections::HashSet::new(), Some(0));
+        while let Some(o) = offset {
+            let page = s.search(unit, "ram prakash", &wings, o, 100).await.unwrap().unwrap();
+            for h in &page.members {
+                assert!(seen.insert(h.person_id), "{unit} {wings:?}: {} twice", h.person_id);
+            }
+            offset = page.next;
+        }
+        assert!(seen.len() >= cap, "{unit} {wings:?}: {}", seen.len());
+    }
 }
 
 /// A name shared by many: the whole state's search (ranked from names, memberships read for the
