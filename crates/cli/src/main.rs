@@ -451,11 +451,13 @@ async fn run_main() {
             std::process::exit(2);
         }
     };
-    // Colours only on a terminal: a log sent to a file or a collector gets plain text, not
-    // escape codes around every field.
+    // Colours only on a terminal, and not there either with NO_COLOR set (no-color.org): a log
+    // sent to a file or a collector gets plain text, not escape codes around every field.
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_ansi(colour)
         .with_writer(std::io::stderr);
     if json_logs {
         logs.json().init();

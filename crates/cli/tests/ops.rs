@@ -350,13 +350,24 @@ fn text_logs_off_a_terminal_carry_no_escape_codes() {
         .env("SANGATHAN_JOBS", "off")
         .env("RUST_LOG", "info")
         .env_remove("SANGATHAN_DB")
+        .env_remove("NO_COLOR")
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
+    // Read on a thread, so that a server that never says "listening" fails the test in a minute
+    // instead of hanging it.
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
     let mut lines = Vec::new();
-    for line in std::io::BufReader::new(child.stderr.take().unwrap()).lines() {
-        let line = line.unwrap();
+    while let Ok(line) = rx.recv_timeout(std::time::Duration::from_secs(60)) {
         let done = line.contains("listening");
         lines.push(line);
         if done {

@@ -1487,6 +1487,26 @@ fn scoped_search_sql(cond: &str, u: &UnitSpec, arg: usize, wings: &Wings) -> Str
     )
 }
 
+/// The people whose search key is exactly the query's (`$1`), through the key's b-tree.
+const SAME_KEY: &str = "p.search_key = $1";
+
+/// [`scoped_search_sql`]'s rows for `cond` and its arguments, the unit's id after them: (person,
+/// name, name key, search key, membership number, wing, unit).
+async fn scoped_search_rows(
+    c: &mut Conn,
+    cond: &str,
+    binds: &[String],
+    u: &UnitSpec,
+    wings: &Wings,
+) -> Result<Vec<(i64, String, String, String, String, String, String)>> {
+    let sql = scoped_search_sql(cond, u, binds.len() + 1, wings);
+    let mut query = sqlx::query_as(AssertSqlSafe(sql));
+    for b in binds {
+        query = query.bind(b);
+    }
+    Ok(query.bind(u.id).fetch_all(&mut *c).await?)
+}
+
 /// Down a ranked list of people, in growing chunks, each person's first membership (by wing) in
 /// the unit's subtree and the wings, until `want` hits are found or the list ends; people with
 /// none there are passed over.
@@ -2559,7 +2579,7 @@ impl Store for StoreImpl {
             let same_key: Vec<(i64, String, String, String)> = match &find_key {
                 Some(k) => sqlx::query_as(AssertSqlSafe(format!(
                     "SELECT p.id, p.name, p.name_key, p.search_key FROM people p \
-                     WHERE p.search_key = $1 AND p.merged_into IS NULL ORDER BY {} LIMIT {CANDIDATES}",
+                     WHERE {SAME_KEY} AND p.merged_into IS NULL ORDER BY {} LIMIT {CANDIDATES}",
                     StoreImpl::CANDIDATE_ORDER
                 )))
                 .bind(k)
@@ -2595,26 +2615,15 @@ impl Store for StoreImpl {
             return Ok(Some(page_of(hits, offset, limit)));
         }
         // A narrower unit, or some wings only: the memberships of the people found, the scope
-        // filtering them. The unit's id follows the condition's own arguments.
-        let sql = scoped_search_sql(&cond, &u, binds.len() + 1, wings);
-        let mut query = sqlx::query_as::<_, (i64, String, String, String, String, String, String)>(AssertSqlSafe(sql));
-        for b in &binds {
-            query = query.bind(b);
-        }
-        let mut rows = query.bind(u.id).fetch_all(&mut *c).await?;
+        // filtering them.
+        let mut rows = scoped_search_rows(c, &cond, &binds, &u, wings).await?;
         // More matches than are ranked: the people whose key is the query's (ranked first) may
         // lie beyond the first CANDIDATES, so they are found by their key too, as the whole
         // state's search does (each person is kept once below).
         if rows.len() >= CANDIDATES as usize
-            && let Some(k) = &find_key
+            && let Some(k) = find_key
         {
-            let sql = scoped_search_sql("p.search_key = $1", &u, 2, wings);
-            let same_key = sqlx::query_as::<_, (i64, String, String, String, String, String, String)>(AssertSqlSafe(sql))
-                .bind(k)
-                .bind(u.id)
-                .fetch_all(&mut *c)
-                .await?;
-            rows.extend(same_key);
+            rows.extend(scoped_search_rows(c, SAME_KEY, &[k], &u, wings).await?);
         }
         let mut seen = HashSet::new();
         let mut hits: Vec<SearchHit> = rows

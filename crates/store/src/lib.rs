@@ -6,8 +6,9 @@
 //! writer takes its turn (one writer connection on SQLite; advisory locks on PostgreSQL).
 
 mod auth_cache;
-/// How many candidates a name search ranks at most (its substring matches, in person order;
-/// the people whose search key is exactly the query's are added beyond them).
+/// How many candidates a name search ranks at most, in person order: people in a whole-state
+/// search in every wing, memberships in scope otherwise; the people whose search key is exactly
+/// the query's are added beyond them.
 pub const SEARCH_CANDIDATES: u32 = 2000;
 
 pub mod clock;

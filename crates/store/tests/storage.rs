@@ -938,16 +938,19 @@ async fn exact_names_beyond_the_candidate_cap_come_first(db: TestDb) {
         assert_eq!(top, ["Ram Prakash", "राम प्रकाश"], "{unit} {wings:?}");
         assert!(first.members[2..].iter().all(|h| h.rank < first.members[1].rank), "{unit} {wings:?}");
         assert_eq!(first.next, Some(20), "{unit} {wings:?}");
-        // Every page after it: each person once, ranked no higher than the page before ended.
-        let (mut seen, mut offset) = (std::collections::HashSet::new(), Some(0));
+        // Every page: each person once, ranked no higher than the page before ended; the first
+        // CANDIDATES matches (one membership each) and the two namesakes beyond them.
+        let (mut seen, mut offset, mut last_rank) = (std::collections::HashSet::new(), Some(0), u8::MAX);
         while let Some(o) = offset {
             let page = s.search(unit, "ram prakash", &wings, o, 100).await.unwrap().unwrap();
             for h in &page.members {
                 assert!(seen.insert(h.person_id), "{unit} {wings:?}: {} twice", h.person_id);
+                assert!(h.rank <= last_rank, "{unit} {wings:?}: ranked {} after {last_rank}", h.rank);
+                last_rank = h.rank;
             }
             offset = page.next;
         }
-        assert!(seen.len() >= cap, "{unit} {wings:?}: {}", seen.len());
+        assert_eq!(seen.len(), cap + 2, "{unit} {wings:?}");
     }
 }
 
