@@ -337,26 +337,24 @@ fn configuration_file() {
     assert!(e.contains("unknown setting smtp_password") && !e.contains("s3cret"), "{e}");
 }
 
-/// Text logs written anywhere but a terminal (a file, a pipe, a collector) are plain text: no
-/// colour escape codes around the fields.
-#[test]
-fn text_logs_off_a_terminal_carry_no_escape_codes() {
-    let db = TestDb::sqlite();
-    ok(&db.url, &["init", "--preset", MINI]);
-    let addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
-    let mut child = Command::new(BIN)
-        .args(["--db", &db.url, "serve", "--addr", &addr.to_string()])
-        .env("SANGATHAN_LOG_FORMAT", "text")
-        .env("SANGATHAN_JOBS", "off")
+/// `serve` on `addr` with its log at `info` (and `NO_COLOR` unset) and these settings, its
+/// standard error read line by line on a thread into the returned channel.
+fn serve_logging(
+    db_url: &str,
+    addr: std::net::SocketAddr,
+    env: &[(&str, &str)],
+) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
+    let mut cmd = Command::new(BIN);
+    cmd.args(["--db", db_url, "serve", "--addr", &addr.to_string()])
         .env("RUST_LOG", "info")
         .env_remove("SANGATHAN_DB")
         .env_remove("NO_COLOR")
         .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    // Read on a thread, so that a server that never says "listening" fails the test in a minute
-    // instead of hanging it.
+        .stdout(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
     let stderr = child.stderr.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel::<String>();
     std::thread::spawn(move || {
@@ -366,6 +364,23 @@ fn text_logs_off_a_terminal_carry_no_escape_codes() {
             }
         }
     });
+    (child, rx)
+}
+
+/// Text logs written anywhere but a terminal (a file, a pipe, a collector) are plain text: no
+/// colour escape codes around the fields.
+#[test]
+fn text_logs_off_a_terminal_carry_no_escape_codes() {
+    let db = TestDb::sqlite();
+    ok(&db.url, &["init", "--preset", MINI]);
+    let addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    // The log is read on a thread, so that a server that never says "listening" fails the test
+    // in a minute instead of hanging it.
+    let (mut child, rx) = serve_logging(
+        &db.url,
+        addr,
+        &[("SANGATHAN_LOG_FORMAT", "text"), ("SANGATHAN_JOBS", "off")],
+    );
     let mut lines = Vec::new();
     while let Ok(line) = rx.recv_timeout(std::time::Duration::from_secs(60)) {
         let done = line.contains("listening");
@@ -394,26 +409,12 @@ async fn serve_json_logs_metrics_and_a_clean_stop() {
             .unwrap()
     };
     let (addr, maddr) = (free(), free());
-    let mut child = Command::new(BIN)
-        .args(["--db", &db.url, "serve", "--addr", &addr.to_string()])
-        .env("SANGATHAN_LOG_FORMAT", "json")
-        .env("SANGATHAN_METRICS_ADDR", maddr.to_string())
-        .env("RUST_LOG", "info")
-        .env_remove("SANGATHAN_DB")
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stderr).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let maddr_text = maddr.to_string();
+    let (mut child, rx) = serve_logging(
+        &db.url,
+        addr,
+        &[("SANGATHAN_LOG_FORMAT", "json"), ("SANGATHAN_METRICS_ADDR", &maddr_text)],
+    );
     let client = reqwest::Client::new();
     let mut up = false;
     for _ in 0..200 {
