@@ -1271,24 +1271,6 @@ fn campaign_of(t: CampaignTuple) -> Campaign {
 }
 
 /// (target, achieved, verified) of a unit for a campaign and wing.
-async fn target_achieved(c: &mut Conn, unit_id: i64, campaign_id: i64, wing_id: i64) -> Result<(i64, i64, i64)> {
-    let t: Option<i64> = sqlx::query_scalar("SELECT target FROM targets WHERE campaign_id = $1 AND unit_id = $2")
-        .bind(campaign_id)
-        .bind(unit_id)
-        .fetch_optional(&mut *c)
-        .await?;
-    // One row per AC below the unit (docs/scale-out.md): summed here.
-    let (a, v): (i64, i64) = sqlx::query_as(
-        "SELECT CAST(COALESCE(SUM(achieved), 0) AS BIGINT), CAST(COALESCE(SUM(verified), 0) AS BIGINT) FROM unit_counters \
-         WHERE unit_id = $1 AND wing_id = $2",
-    )
-    .bind(unit_id)
-    .bind(wing_id)
-    .fetch_one(&mut *c)
-    .await?;
-    Ok((t.unwrap_or(0), a, v))
-}
-
 /// What the campaign's pacing counts over the last 7 days: enrolments (still counted) or
 /// verifications, by day.
 fn daily_column(drive: Drive) -> &'static str {
@@ -1298,25 +1280,43 @@ fn daily_column(drive: Drive) -> &'static str {
     }
 }
 
-/// The membership condition for the last 7 days (`$3`: the first day) when counted from the
-/// memberships themselves (a booth keeps no daily counts).
-fn recent_members(drive: Drive) -> String {
+/// The membership condition for the last 7 days (`since`: the placeholder of the first day)
+/// when counted from the memberships themselves (a booth keeps no daily counts).
+fn recent_members(drive: Drive, since: &str) -> String {
     match drive {
-        Drive::Achieved => format!("m.enrolled_on >= $3 AND m.status IN {COUNTED}"),
-        Drive::Verified => "m.verified_on >= $3 AND m.status = 'verified'".to_string(),
+        Drive::Achieved => format!("m.enrolled_on >= {since} AND m.status IN {COUNTED}"),
+        Drive::Verified => format!("m.verified_on >= {since} AND m.status = 'verified'"),
     }
 }
 
-/// The campaign's count over the last 7 days (from `since` on) at a unit.
-async fn last_7(c: &mut Conn, u: &UnitSpec, wing_id: i64, since: NaiveDate, drive: Drive) -> Result<i64> {
-    let sql = match u.kind {
-        k if keeps_daily(k) => format!(
-            "SELECT COALESCE(CAST(SUM({}) AS BIGINT), 0) FROM unit_daily WHERE unit_id = $1 AND wing_id = $2 AND day >= $3",
-            daily_column(drive)
-        ),
-        _ => format!("SELECT COUNT(*) FROM memberships m WHERE m.unit_id = $1 AND m.wing_id = $2 AND {}", recent_members(drive)),
-    };
-    Ok(sqlx::query_scalar(AssertSqlSafe(sql)).bind(u.id).bind(wing_id).bind(since).fetch_one(&mut *c).await?)
+/// The figures of the unit whose id is `unit` (an SQL expression) as four scalar subqueries:
+/// the campaign's target (`campaign`), achieved and verified in the wing (`wing`; the unit's
+/// counter rows, one per AC below it, summed), and the last 7 days' count from `since` on —
+/// from the unit's daily counters, or, for a booth (`booth`: an SQL condition true for one),
+/// from its members. Each subquery reads one index range, so a whole level of children costs
+/// one statement (one round trip) instead of one per figure.
+fn figures_sql(unit: &str, booth: &str, campaign: &str, wing: &str, since: &str, drive: Drive) -> String {
+    let col = daily_column(drive);
+    let recent = recent_members(drive, since);
+    format!(
+        "COALESCE((SELECT t.target FROM targets t WHERE t.campaign_id = {campaign} AND t.unit_id = {unit}), 0), \
+         COALESCE((SELECT CAST(SUM(n.achieved) AS BIGINT) FROM unit_counters n WHERE n.unit_id = {unit} AND n.wing_id = {wing}), 0), \
+         COALESCE((SELECT CAST(SUM(n.verified) AS BIGINT) FROM unit_counters n WHERE n.unit_id = {unit} AND n.wing_id = {wing}), 0), \
+         CASE WHEN {booth} \
+           THEN (SELECT COUNT(*) FROM memberships m WHERE m.unit_id = {unit} AND m.wing_id = {wing} AND {recent}) \
+           ELSE COALESCE((SELECT CAST(SUM(d.{col}) AS BIGINT) FROM unit_daily d WHERE d.unit_id = {unit} AND d.wing_id = {wing} AND d.day >= {since}), 0) \
+         END"
+    )
+}
+
+/// A unit's own figures for a campaign and the id of the campaign's wing (`wing_code`), in one
+/// statement.
+async fn unit_figures(c: &mut Conn, u: &UnitSpec, campaign_id: i64, wing_code: &str, since: NaiveDate, drive: Drive) -> Result<(i64, Figures)> {
+    let booth = if keeps_daily(u.kind) { "1 = 0" } else { "1 = 1" };
+    let sql = format!("SELECT w.id, {} FROM wings w WHERE w.code = $3", figures_sql("$1", booth, "$2", "w.id", "$4", drive));
+    let (wing_id, target, achieved, verified, last7): (i64, i64, i64, i64, i64) =
+        sqlx::query_as(AssertSqlSafe(sql)).bind(u.id).bind(campaign_id).bind(wing_code).bind(since).fetch_one(&mut *c).await?;
+    Ok((wing_id, Figures { target, achieved, verified, last7 }))
 }
 
 /// A unit's figures for a campaign: target, achieved, verified, the last 7 days' count.
@@ -1347,46 +1347,18 @@ fn progress_row(code: String, kind: &str, name: String, name_hi: Option<String>,
     }
 }
 
-/// The figures of every child of `u`, in a few grouped queries (constant per level, not per
-/// child).
-async fn children_figures(c: &mut Conn, u: &UnitSpec, campaign_id: i64, wing_id: i64, since: NaiveDate, drive: Drive) -> Result<HashMap<i64, Figures>> {
-    let children = if u.kind == UnitKind::Pc { "k.pc_id = $1 AND k.kind = 'ac'" } else { "k.parent_id = $1 AND k.kind <> 'pc'" };
-    let sql = format!("SELECT k.id, COALESCE(t.target, 0) FROM units k LEFT JOIN targets t ON t.unit_id = k.id AND t.campaign_id = $2 WHERE {children}");
-    let rows: Vec<(i64, i64)> = sqlx::query_as(AssertSqlSafe(sql)).bind(u.id).bind(campaign_id).fetch_all(&mut *c).await?;
-    let mut out: HashMap<i64, Figures> = rows.into_iter().map(|(id, t)| (id, Figures { target: t, ..Default::default() })).collect();
-    // Achieved and verified: each child's rows, one per AC below it, summed.
+/// Every child of `u` (in tree order) with its figures, in one statement: id, code, kind,
+/// names, then [`figures_sql`]'s four.
+type ChildFigures = (i64, String, String, String, Option<String>, i64, i64, i64, i64);
+
+async fn children_progress(c: &mut Conn, u: &UnitSpec, campaign_id: i64, wing_id: i64, since: NaiveDate, drive: Drive) -> Result<Vec<ChildFigures>> {
+    let children = if u.kind == UnitKind::Pc { "u.pc_id = $1 AND u.kind = 'ac'" } else { "u.parent_id = $1 AND u.kind <> 'pc'" };
+    let booth = format!("u.kind = '{}'", UnitKind::Booth.as_str());
     let sql = format!(
-        "SELECT n.unit_id, CAST(SUM(n.achieved) AS BIGINT), CAST(SUM(n.verified) AS BIGINT) FROM units k \
-         JOIN unit_counters n ON n.unit_id = k.id WHERE {children} AND n.wing_id = $2 GROUP BY n.unit_id"
+        "SELECT u.id, u.code, u.kind, u.name_en, u.name_hi, {} FROM units u WHERE {children} ORDER BY u.id",
+        figures_sql("u.id", &booth, "$2", "$3", "$4", drive)
     );
-    let rows: Vec<(i64, i64, i64)> = sqlx::query_as(AssertSqlSafe(sql)).bind(u.id).bind(wing_id).fetch_all(&mut *c).await?;
-    for (id, a, v) in rows {
-        if let Some(f) = out.get_mut(&id) {
-            f.achieved = a;
-            f.verified = v;
-        }
-    }
-    // The last 7 days: from the children's daily counters, or from the members of a sector's booths.
-    let sql = match u.kind {
-        UnitKind::Sector => format!(
-            "SELECT b.id, COUNT(*) FROM units b JOIN memberships m ON m.unit_id = b.id \
-             WHERE b.parent_id = $1 AND m.wing_id = $2 AND {} GROUP BY b.id",
-            recent_members(drive)
-        ),
-        UnitKind::Booth => return Ok(out),
-        _ => format!(
-            "SELECT d.unit_id, CAST(SUM(d.{}) AS BIGINT) FROM units k JOIN unit_daily d ON d.unit_id = k.id \
-             WHERE {children} AND d.wing_id = $2 AND d.day >= $3 GROUP BY d.unit_id",
-            daily_column(drive)
-        ),
-    };
-    let rows: Vec<(Option<i64>, i64)> = sqlx::query_as(AssertSqlSafe(sql)).bind(u.id).bind(wing_id).bind(since).fetch_all(&mut *c).await?;
-    for (id, n) in rows {
-        if let Some(f) = id.and_then(|id| out.get_mut(&id)) {
-            f.last7 = n;
-        }
-    }
-    Ok(out)
+    Ok(sqlx::query_as(AssertSqlSafe(sql)).bind(u.id).bind(campaign_id).bind(wing_id).bind(since).fetch_all(&mut *c).await?)
 }
 
 /// Children of a unit in the tree (a PC's children are its ACs; the state's are its divisions).
@@ -2346,20 +2318,17 @@ impl Store for StoreImpl {
         let campaign_id = ct.0;
         let end = ct.6;
         let wing_code = ct.4.clone();
-        let wing_id: i64 = sqlx::query_scalar("SELECT id FROM wings WHERE code = $1").bind(&wing_code).fetch_one(&mut *c).await?;
         let since = today - Duration::days(6);
 
         let drive = Drive::parse(&ct.8)?;
-        let (t, a, v) = target_achieved(&mut c, u.id, campaign_id, wing_id).await?;
-        let l7 = last_7(&mut c, &u, wing_id, since, drive).await?;
-        let here = Figures { target: t, achieved: a, verified: v, last7: l7 };
+        let (wing_id, here) = unit_figures(&mut c, &u, campaign_id, &wing_code, since, drive).await?;
+        let (t, a, v, l7) = (here.target, here.achieved, here.verified, here.last7);
         let unit_row = progress_row(u.code.to_string(), u.kind.as_str(), u.name_en.clone(), u.name_hi.clone(), here, drive, today, end);
-        let kids = child_specs(&mut c, &u).await?;
-        let figures = children_figures(&mut c, &u, campaign_id, wing_id, since, drive).await?;
+        let kids = children_progress(&mut c, &u, campaign_id, wing_id, since, drive).await?;
         let mut children = Vec::with_capacity(kids.len());
-        for k in kids {
-            let f = figures.get(&k.id).copied().unwrap_or_default();
-            children.push(progress_row(k.code.to_string(), k.kind.as_str(), k.name_en, k.name_hi, f, drive, today, end));
+        for (_, code, kind, name, name_hi, target, achieved, verified, last7) in kids {
+            let f = Figures { target, achieved, verified, last7 };
+            children.push(progress_row(code, &kind, name, name_hi, f, drive, today, end));
         }
         if u.kind == UnitKind::Ac {
             // Members enrolled without a booth count at the AC: shown as their own row so children sum to the parent.

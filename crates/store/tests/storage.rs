@@ -79,6 +79,7 @@ on_both!(
     concurrent_enrolments_in_one_ac_all_get_numbers,
     a_large_batch_stores_every_character_as_typed,
     a_first_load_builds_its_indexes_after,
+    progress_figures_equal_a_count_of_the_members_at_every_level,
 );
 
 fn start() -> NaiveDate {
@@ -2986,4 +2987,92 @@ async fn a_first_load_builds_its_indexes_after(db: TestDb) {
     assert!(!s.restore_indexes().await.unwrap(), "built once");
     assert!(!s.defer_indexes().await.unwrap(), "people exist: nothing deferred");
     assert_eq!(deferred_present(&db).await, (2, 1));
+}
+
+/// Counts over the memberships in the party wing in a unit's subtree (`$1`: its code), one per
+/// condition (`$2`: a day they may use): the naive answers a roll-up must give.
+async fn count_below(db: &TestDb, conds: [&str; 3], code: &str, day: NaiveDate) -> (i64, i64, i64) {
+    use sqlx::{AssertSqlSafe, Connection};
+    let [a, b, c] = conds;
+    let sql = format!(
+        "SELECT COUNT(*) FILTER (WHERE {a}), COUNT(*) FILTER (WHERE {b}), COUNT(*) FILTER (WHERE {c}) \
+         FROM memberships m JOIN units b ON b.id = m.unit_id JOIN units x ON x.code = $1 \
+         WHERE m.wing_id = (SELECT id FROM wings WHERE code = 'party') \
+         AND x.id IN (b.id, b.state_id, b.division_id, b.district_id, b.pc_id, b.ac_id, b.sector_id)"
+    );
+    if db.url.starts_with("sqlite:") {
+        let mut c = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
+        sqlx::query_as(AssertSqlSafe(sql)).bind(code).bind(day).fetch_one(&mut c).await.unwrap()
+    } else {
+        let mut c = sqlx::PgConnection::connect(&db.url).await.unwrap();
+        sqlx::query_as(AssertSqlSafe(sql)).bind(code).bind(day).fetch_one(&mut c).await.unwrap()
+    }
+}
+
+/// Every row of a progress answer (the unit and each child) against counts of the members
+/// themselves, at every level of the tree (state, division, district, PC, AC, sector, booth),
+/// for a campaign that counts enrolments and one that counts verifications: members enrolled
+/// over 15 days, in two wings, at booths and at AC level, some verified on different days, some
+/// rejected.
+async fn progress_figures_equal_a_count_of_the_members_at_every_level(db: TestDb) {
+    let s = mini(&db).await;
+    let booths = s.booth_codes().await.unwrap();
+    let mut ids = Vec::new();
+    for i in 0..90usize {
+        let (ac, list) = &booths[i % booths.len()];
+        let unit = if i % 9 == 0 { ac.clone() } else { list[(i * 7) % list.len()].clone() };
+        let mut e = enr(&format!("Member {i}"), Some(&format!("98400{i:05}")), None, &unit);
+        if i % 5 == 0 {
+            e.wing = "employees".into();
+        }
+        let mut c = ctx();
+        c.at = clock::now() - Duration::days((i % 15) as i64);
+        let p = s.enrol(&e, &c, &format!("k{i}")).await.unwrap().outcome.person_id;
+        ids.push(membership_id(&db, p).await);
+    }
+    for (i, id) in ids.iter().enumerate() {
+        if i % 3 == 0 {
+            s.set_status(&[*id], "verified", None, "x", Utc::now() - Duration::days((i % 11) as i64)).await.unwrap();
+        } else if i % 7 == 0 {
+            s.set_status(&[*id], "rejected", Some("no such voter"), "x", Utc::now()).await.unwrap();
+        }
+    }
+    let c = NewCampaign {
+        code: "verified-drive".into(),
+        name: "Verified drive".into(),
+        name_hi: "सत्यापित अभियान".into(),
+        wing: "party".into(),
+        start_date: clock::today() - Duration::days(20),
+        end_date: clock::today() + Duration::days(20),
+        target_per_ac: 100,
+        counts: Some("verified".into()),
+        verify_by: None,
+    };
+    s.create_campaign(&c).await.unwrap();
+    let since = clock::today() - Duration::days(6);
+    let counted = "m.status IN ('pending','verified')";
+    let mut seen = std::collections::HashSet::new();
+    for campaign in [None, Some("verified-drive")] {
+        let recent = match campaign {
+            None => "m.status IN ('pending','verified') AND m.enrolled_on >= $2",
+            Some(_) => "m.status = 'verified' AND m.verified_on >= $2",
+        };
+        let mut todo = vec!["TS".to_string(), "TS-PC-1".to_string(), booths[0].1[0].clone()];
+        while let Some(code) = todo.pop() {
+            let p = s.progress(&code, campaign, clock::today()).await.unwrap().unwrap();
+            for r in std::iter::once(&p.unit).chain(p.children.iter().filter(|r| r.kind != "unassigned")) {
+                seen.insert(r.kind.clone());
+                let want = count_below(&db, [counted, "m.status = 'verified'", recent], &r.code, since).await;
+                assert_eq!((r.achieved, r.verified, r.last_7_days), want, "{} in {code}'s progress ({campaign:?})", r.code);
+            }
+            assert_children_sum(&s, &code).await;
+            if p.unit.kind != "sector" {
+                todo.extend(p.children.iter().filter(|r| r.kind != "unassigned" && r.code != code).map(|r| r.code.clone()));
+            }
+        }
+    }
+    let mut kinds: Vec<String> = seen.into_iter().collect();
+    kinds.sort();
+    assert_eq!(kinds, ["ac", "booth", "district", "division", "pc", "sector", "state"]);
+    assert!(s.progress("TS", None, clock::today()).await.unwrap().unwrap().unit.last_7_days > 0);
 }
