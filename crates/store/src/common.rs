@@ -373,8 +373,10 @@ where
 
 /// Indexes that no write relies on (listings, roll-up scans and verify, duplicate review, the
 /// enroller's activity) and that a load into an empty database builds afterwards
-/// (`defer_indexes`), with the backend's own (`DEFERRABLE_HERE`: the search index). Unique
-/// indexes are never among them.
+/// (`defer_indexes`), with the backend's own (`DEFERRABLE_HERE`: the search index; on
+/// PostgreSQL also the foreign keys of people and memberships, validated when put back, while a
+/// booth list, the only writer that removes units, waits for the load to end). Unique indexes
+/// are never among them.
 const DEFERRABLE: &[&str] = &["people_search_key", "people_unit_name", "memberships_unit", "memberships_ac", "memberships_enroller", "memberships_ac_enroller", "memberships_person_ac"];
 
 /// The `meta` key holding the deferred indexes' definitions while they are left out.
@@ -2869,8 +2871,8 @@ impl Store for StoreImpl {
             let missing: Vec<&String> = names.iter().filter(|n| !found.contains(n.as_str())).collect();
             return Err(StoreError::Refused(format!("indexes to defer not found: {missing:?}")));
         }
-        for (name, kind, _) in &defs {
-            sqlx::query(AssertSqlSafe(format!("DROP {} {name}", kind.to_uppercase()))).execute(&mut *tx).await?;
+        for (_, drop, _) in &defs {
+            sqlx::query(AssertSqlSafe(drop.clone())).execute(&mut *tx).await?;
         }
         let sqls: Vec<&str> = defs.iter().map(|d| d.2.as_str()).collect();
         set_meta(&mut tx, DEFERRED_INDEXES, &serde_json::to_string(&sqls).map_err(|e| StoreError::Refused(e.to_string()))?).await?;
@@ -2927,6 +2929,16 @@ impl Store for StoreImpl {
     async fn import_booths(&self, rows: &[BoothRow]) -> Result<usize> {
         let mut tx = self.begin_write().await?;
         let state = meta(&mut tx, "state_code").await?.ok_or(StoreError::NotInitialised)?;
+        // Not while a first load runs: booths go away here, and the load's rows are not checked
+        // against the units until the load ends (its foreign keys are put back then).
+        StoreImpl::lock_keys(&mut tx, &[DEFERRED_INDEXES.to_string()]).await?;
+        if meta(&mut tx, DEFERRED_INDEXES).await?.is_some() {
+            return Err(StoreError::Refused(
+                "a first load of members is still running (or was interrupted: run the same import again to finish it); \
+                 import the booth list after it"
+                    .into(),
+            ));
+        }
         let mut by_ac: BTreeMap<u32, Vec<BoothRow>> = BTreeMap::new();
         let mut seen = HashSet::new();
         for (i, r) in rows.iter().enumerate() {

@@ -258,8 +258,9 @@ impl SqliteStore {
     /// the table afterwards.
     const DEFERRABLE_HERE: &[&str] = &["people_fts_insert", "people_fts_delete", "people_fts_update"];
 
-    /// (name, kind, definition) of the named indexes and triggers, for `fetch_in`.
-    const DEFINITIONS: &str = "SELECT name, type, sql FROM sqlite_master WHERE type IN ('index', 'trigger') AND name";
+    /// (name, how to drop it, how to make it again) of the named indexes and triggers, for
+    /// `fetch_in`.
+    const DEFINITIONS: &str = "SELECT name, 'DROP ' || upper(type) || ' ' || name, sql FROM sqlite_master WHERE type IN ('index', 'trigger') AND name";
 
     async fn before_index_builds(_c: &mut Conn) -> Result<()> {
         Ok(())

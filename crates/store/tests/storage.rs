@@ -2933,7 +2933,8 @@ async fn deferred_present(db: &TestDb) -> (i64, i64) {
     }
 }
 
-/// Every index and trigger definition of the schema, as the catalog holds them.
+/// Every index and trigger definition of the schema (on PostgreSQL also every foreign key), as
+/// the catalog holds them.
 async fn schema_definitions(db: &TestDb) -> String {
     use sqlx::Connection;
     if db.url.starts_with("sqlite:") {
@@ -2944,10 +2945,18 @@ async fn schema_definitions(db: &TestDb) -> String {
             .unwrap()
     } else {
         let mut c = sqlx::PgConnection::connect(&db.url).await.unwrap();
-        sqlx::query_scalar("SELECT string_agg(indexname || ': ' || indexdef, chr(10) ORDER BY indexname) FROM pg_indexes WHERE schemaname = current_schema()")
+        let indexes: String = sqlx::query_scalar("SELECT string_agg(indexname || ': ' || indexdef, chr(10) ORDER BY indexname) FROM pg_indexes WHERE schemaname = current_schema()")
             .fetch_one(&mut c)
             .await
-            .unwrap()
+            .unwrap();
+        let keys: String = sqlx::query_scalar(
+            "SELECT string_agg(conname || ' ON ' || conrelid::regclass::text || ': ' || pg_get_constraintdef(oid), chr(10) ORDER BY conname) \
+             FROM pg_constraint WHERE contype = 'f' AND connamespace = current_schema()::regnamespace",
+        )
+        .fetch_one(&mut c)
+        .await
+        .unwrap();
+        format!("{indexes}\n{keys}")
     }
 }
 
@@ -2959,6 +2968,16 @@ async fn a_first_load_builds_its_indexes_after(db: TestDb) {
     assert!(s.defer_indexes().await.unwrap(), "an empty database defers");
     assert!(s.defer_indexes().await.unwrap(), "still deferred");
     assert_eq!(deferred_present(&db).await, (0, 1), "unique indexes stay");
+    if !db.url.starts_with("sqlite:") {
+        let keys = "SELECT COUNT(*) FROM pg_constraint WHERE contype = 'f' AND conrelid IN ('people'::regclass, 'memberships'::regclass)";
+        assert_eq!(scalar(&db, keys).await, 1, "only people's merged_into keeps its foreign key while loading");
+    }
+    // A booth list (it removes units, which the load's rows are not yet checked against) waits.
+    let list = vec![BoothRow { ac_no: 2, part_no: 1, name: "Primary School 1".into(), sector: Some(1) }];
+    match s.import_booths(&list).await {
+        Err(StoreError::Refused(m)) => assert!(m.contains("first load"), "{m}"),
+        other => panic!("a booth list during a first load: {other:?}"),
+    }
     let rows: Vec<_> = [
         ("Ram Prakash Nishad", "9800000001", Some("RPN1234567"), "TS-AC-1-B0001"),
         ("सीता देवी", "9800000002", None, "TS-AC-1-B0002"),
@@ -2977,6 +2996,7 @@ async fn a_first_load_builds_its_indexes_after(db: TestDb) {
     assert!(other.defer_indexes().await.unwrap(), "pending for every process");
     assert!(other.restore_indexes().await.unwrap());
     assert_eq!(schema_definitions(&db).await, before, "every definition back as it was");
+    assert_eq!(s.import_booths(&list).await.unwrap(), 1, "booth lists once the load is over");
     // The search index holds the rows loaded while its triggers were away, and keeps up after.
     enrol(&s, &enr("Laxmi Yadav", Some("9800000004"), None, "TS-AC-1-B0003")).await.unwrap();
     for (q, want) in [("राम प्रकाश निषाद", "Ram Prakash Nishad"), ("sita devi", "सीता देवी"), ("lakshmi", "Laxmi Yadav")] {
