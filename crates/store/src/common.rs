@@ -1272,7 +1272,6 @@ fn campaign_of(t: CampaignTuple) -> Campaign {
         verify_by: t.9.split(',').map(String::from).collect() }
 }
 
-/// (target, achieved, verified) of a unit for a campaign and wing.
 /// What the campaign's pacing counts over the last 7 days: enrolments (still counted) or
 /// verifications, by day.
 fn daily_column(drive: Drive) -> &'static str {
@@ -1349,12 +1348,18 @@ fn progress_row(code: String, kind: &str, name: String, name_hi: Option<String>,
     }
 }
 
-/// Every child of `u` (in tree order) with its figures, in one statement: id, code, kind,
-/// names, then [`figures_sql`]'s four.
+/// A child's id, code, kind and names, then [`figures_sql`]'s four.
 type ChildFigures = (i64, String, String, String, Option<String>, i64, i64, i64, i64);
 
+/// The condition on `units u` selecting the children of a unit of `kind` whose id is `$1` (a
+/// PC's children are its ACs; every other unit's, the units whose parent it is, PCs aside).
+fn children_where(kind: UnitKind) -> &'static str {
+    if kind == UnitKind::Pc { "u.pc_id = $1 AND u.kind = 'ac'" } else { "u.parent_id = $1 AND u.kind <> 'pc'" }
+}
+
+/// Every child of `u` (in tree order) with its figures, in one statement.
 async fn children_progress(c: &mut Conn, u: &UnitSpec, campaign_id: i64, wing_id: i64, since: NaiveDate, drive: Drive) -> Result<Vec<ChildFigures>> {
-    let children = if u.kind == UnitKind::Pc { "u.pc_id = $1 AND u.kind = 'ac'" } else { "u.parent_id = $1 AND u.kind <> 'pc'" };
+    let children = children_where(u.kind);
     let booth = format!("u.kind = '{}'", UnitKind::Booth.as_str());
     let sql = format!(
         "SELECT u.id, u.code, u.kind, u.name_en, u.name_hi, {} FROM units u WHERE {children} ORDER BY u.id",
@@ -1365,11 +1370,7 @@ async fn children_progress(c: &mut Conn, u: &UnitSpec, campaign_id: i64, wing_id
 
 /// Children of a unit in the tree (a PC's children are its ACs; the state's are its divisions).
 async fn child_specs(c: &mut Conn, u: &UnitSpec) -> Result<Vec<UnitSpec>> {
-    let sql = if u.kind == UnitKind::Pc {
-        format!("SELECT {UNIT_COLS} FROM units u WHERE u.pc_id = $1 AND u.kind = 'ac' ORDER BY u.id")
-    } else {
-        format!("SELECT {UNIT_COLS} FROM units u WHERE u.parent_id = $1 AND u.kind <> 'pc' ORDER BY u.id")
-    };
+    let sql = format!("SELECT {UNIT_COLS} FROM units u WHERE {} ORDER BY u.id", children_where(u.kind));
     let rows: Vec<UnitTuple> = sqlx::query_as(AssertSqlSafe(sql)).bind(u.id).fetch_all(&mut *c).await?;
     Ok(rows.into_iter().map(spec_of).collect())
 }
@@ -2869,7 +2870,7 @@ impl Store for StoreImpl {
             // A migration renamed or removed one: say so rather than silently keep it up.
             let found: HashSet<&str> = defs.iter().map(|d| d.0.as_str()).collect();
             let missing: Vec<&String> = names.iter().filter(|n| !found.contains(n.as_str())).collect();
-            return Err(StoreError::Refused(format!("indexes to defer not found: {missing:?}")));
+            return Err(StoreError::Refused(format!("indexes or keys to defer not found: {missing:?}")));
         }
         for (_, drop, _) in &defs {
             sqlx::query(AssertSqlSafe(drop.clone())).execute(&mut *tx).await?;
@@ -2934,8 +2935,9 @@ impl Store for StoreImpl {
         StoreImpl::lock_keys(&mut tx, &[DEFERRED_INDEXES.to_string()]).await?;
         if meta(&mut tx, DEFERRED_INDEXES).await?.is_some() {
             return Err(StoreError::Refused(
-                "a first load of members is still running (or was interrupted: run the same import again to finish it); \
-                 import the booth list after it"
+                "a first load of members (`import` or `demo` into an empty database) has not finished: \
+                 let it end, or finish an interrupted one by running it again or by `sangathan verify`; \
+                 then import the booth list"
                     .into(),
             ));
         }

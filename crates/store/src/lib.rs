@@ -200,17 +200,21 @@ pub trait Store: Meetings + Volunteers + Verification + Detection + Corrections 
     /// Before a load into a database with nobody in it yet (a state's first import, the demo):
     /// leave out the indexes no write needs (listings, roll-up scans, search), so the load
     /// writes rows instead of rewriting scattered index pages; [`Store::restore_indexes`] builds
-    /// them from the rows afterwards. Unique rules stay enforced throughout. True when indexes
-    /// are (now, or still from an interrupted load) left out; false when people exist already.
+    /// them from the rows afterwards; on PostgreSQL also the foreign keys of people and
+    /// memberships, validated when put back. Unique rules stay enforced throughout. True when
+    /// indexes are (now, or still from an interrupted load) left out; false when people exist
+    /// already.
     async fn defer_indexes(&self) -> Result<bool>;
     /// Build what [`Store::defer_indexes`] left out, in one transaction (the search index from
-    /// the table). False when nothing was left out.
+    /// the table), then settle the loaded tables (SQLite: the log copied and cut back;
+    /// PostgreSQL: vacuumed). False when nothing was left out.
     async fn restore_indexes(&self) -> Result<bool>;
 
     /// Every AC's code with its booth codes, in tree order (for generators and pickers).
     async fn booth_codes(&self) -> Result<Vec<(String, Vec<String>)>>;
 
     /// Replace the booth list of the ACs named in `rows` (booths with members must stay).
+    /// Refused while a first load's indexes and keys are left out ([`Store::defer_indexes`]).
     async fn import_booths(&self, rows: &[BoothRow]) -> Result<usize>;
 
     /// Pairs of live people of a unit's subtree (a person is in it when one of their memberships

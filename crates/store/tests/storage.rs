@@ -2202,6 +2202,22 @@ async fn membership_id(db: &TestDb, person: i64) -> i64 {
     }
 }
 
+/// The party wing's "verified-drive" campaign, begun `days_before` today, which counts verified
+/// members (a new campaign's default).
+fn verified_drive(days_before: i64) -> NewCampaign {
+    NewCampaign {
+        code: "verified-drive".into(),
+        name: "Verified drive".into(),
+        name_hi: "सत्यापित अभियान".into(),
+        wing: "party".into(),
+        start_date: clock::today() - Duration::days(days_before),
+        end_date: clock::today() + Duration::days(20),
+        target_per_ac: 100,
+        counts: None,
+        verify_by: None,
+    }
+}
+
 async fn verification_moves_counters_exactly(db: TestDb) {
     let s = mini(&db).await;
     let mut ids = Vec::new();
@@ -2239,18 +2255,7 @@ async fn verification_moves_counters_exactly(db: TestDb) {
     exec(&db, "UPDATE unit_counters SET verified = verified - 1 WHERE unit_id = (SELECT id FROM units WHERE code = 'TS')").await;
 
     // A campaign driven by verified members paces by verifications.
-    let c = sangathan_store::NewCampaign {
-        code: "verified-drive".into(),
-        name: "Verified drive".into(),
-        name_hi: "सत्यापित अभियान".into(),
-        wing: "party".into(),
-        start_date: clock::today() - Duration::days(10),
-        end_date: clock::today() + Duration::days(20),
-        target_per_ac: 100,
-        counts: None,
-        verify_by: None,
-    };
-    s.create_campaign(&c).await.unwrap();
+    s.create_campaign(&verified_drive(10)).await.unwrap();
     let p = s.progress("TS-AC-1", Some("verified-drive"), clock::today()).await.unwrap().unwrap();
     assert_eq!((p.unit.achieved, p.unit.verified, p.unit.last_7_days, p.unit.needed), (2, 1, 1, 99));
 
@@ -3009,23 +3014,26 @@ async fn a_first_load_builds_its_indexes_after(db: TestDb) {
     assert_eq!(deferred_present(&db).await, (2, 1));
 }
 
-/// Counts over the memberships in the party wing in a unit's subtree (`$1`: its code), one per
-/// condition (`$2`: a day they may use): the naive answers a roll-up must give.
-async fn count_below(db: &TestDb, conds: [&str; 3], code: &str, day: NaiveDate) -> (i64, i64, i64) {
+/// The unit's target in a campaign (`$3`: its code), then counts over the memberships in the
+/// party wing in the unit's subtree (`$1`: its code), one per condition (`$2`: a day they may
+/// use): the naive answers a roll-up must give.
+async fn count_below(db: &TestDb, conds: [&str; 3], code: &str, day: NaiveDate, campaign: &str) -> (i64, i64, i64, i64) {
     use sqlx::{AssertSqlSafe, Connection};
     let [a, b, c] = conds;
     let sql = format!(
-        "SELECT COUNT(*) FILTER (WHERE {a}), COUNT(*) FILTER (WHERE {b}), COUNT(*) FILTER (WHERE {c}) \
+        "SELECT (SELECT COALESCE(MAX(t.target), 0) FROM targets t JOIN units y ON y.id = t.unit_id \
+         JOIN campaigns k ON k.id = t.campaign_id WHERE y.code = $1 AND k.code = $3), \
+         COUNT(*) FILTER (WHERE {a}), COUNT(*) FILTER (WHERE {b}), COUNT(*) FILTER (WHERE {c}) \
          FROM memberships m JOIN units b ON b.id = m.unit_id JOIN units x ON x.code = $1 \
          WHERE m.wing_id = (SELECT id FROM wings WHERE code = 'party') \
          AND x.id IN (b.id, b.state_id, b.division_id, b.district_id, b.pc_id, b.ac_id, b.sector_id)"
     );
     if db.url.starts_with("sqlite:") {
         let mut c = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
-        sqlx::query_as(AssertSqlSafe(sql)).bind(code).bind(day).fetch_one(&mut c).await.unwrap()
+        sqlx::query_as(AssertSqlSafe(sql)).bind(code).bind(day).bind(campaign).fetch_one(&mut c).await.unwrap()
     } else {
         let mut c = sqlx::PgConnection::connect(&db.url).await.unwrap();
-        sqlx::query_as(AssertSqlSafe(sql)).bind(code).bind(day).fetch_one(&mut c).await.unwrap()
+        sqlx::query_as(AssertSqlSafe(sql)).bind(code).bind(day).bind(campaign).fetch_one(&mut c).await.unwrap()
     }
 }
 
@@ -3057,18 +3065,7 @@ async fn progress_figures_equal_a_count_of_the_members_at_every_level(db: TestDb
             s.set_status(&[*id], "rejected", Some("no such voter"), "x", Utc::now()).await.unwrap();
         }
     }
-    let c = NewCampaign {
-        code: "verified-drive".into(),
-        name: "Verified drive".into(),
-        name_hi: "सत्यापित अभियान".into(),
-        wing: "party".into(),
-        start_date: clock::today() - Duration::days(20),
-        end_date: clock::today() + Duration::days(20),
-        target_per_ac: 100,
-        counts: Some("verified".into()),
-        verify_by: None,
-    };
-    s.create_campaign(&c).await.unwrap();
+    s.create_campaign(&verified_drive(20)).await.unwrap();
     let since = clock::today() - Duration::days(6);
     let counted = "m.status IN ('pending','verified')";
     let mut seen = std::collections::HashSet::new();
@@ -3080,14 +3077,18 @@ async fn progress_figures_equal_a_count_of_the_members_at_every_level(db: TestDb
         let mut todo = vec!["TS".to_string(), "TS-PC-1".to_string(), booths[0].1[0].clone()];
         while let Some(code) = todo.pop() {
             let p = s.progress(&code, campaign, clock::today()).await.unwrap().unwrap();
+            // The children are the tree's, in its order (an AC adds its members without a booth).
+            let tree: Vec<String> = s.children(&code).await.unwrap().unwrap().into_iter().map(|u| u.code).collect();
+            let rows: Vec<String> = p.children.iter().filter(|r| r.kind != "unassigned").map(|r| r.code.clone()).collect();
+            assert_eq!(rows, tree, "children of {code}");
             for r in std::iter::once(&p.unit).chain(p.children.iter().filter(|r| r.kind != "unassigned")) {
                 seen.insert(r.kind.clone());
-                let want = count_below(&db, [counted, "m.status = 'verified'", recent], &r.code, since).await;
-                assert_eq!((r.achieved, r.verified, r.last_7_days), want, "{} in {code}'s progress ({campaign:?})", r.code);
+                let want = count_below(&db, [counted, "m.status = 'verified'", recent], &r.code, since, campaign.unwrap_or("drive")).await;
+                assert_eq!((r.target, r.achieved, r.verified, r.last_7_days), want, "{} in {code}'s progress ({campaign:?})", r.code);
             }
             assert_children_sum(&s, &code).await;
             if p.unit.kind != "sector" {
-                todo.extend(p.children.iter().filter(|r| r.kind != "unassigned" && r.code != code).map(|r| r.code.clone()));
+                todo.extend(rows);
             }
         }
     }
