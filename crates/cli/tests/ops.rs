@@ -454,7 +454,12 @@ async fn serve_json_logs_metrics_and_a_clean_stop() {
         .await
         .unwrap();
     assert!(status.success(), "{status:?}");
-    let lines: Vec<String> = rx.try_iter().collect();
+    // Everything it wrote: the reading thread may still be behind when the process has exited,
+    // and stops (closing the channel) at the pipe's end.
+    let mut lines: Vec<String> = Vec::new();
+    while let Ok(line) = rx.recv_timeout(std::time::Duration::from_secs(10)) {
+        lines.push(line);
+    }
     let mut messages = Vec::new();
     for l in lines.iter().filter(|l| l.starts_with('{')) {
         let v: serde_json::Value =
