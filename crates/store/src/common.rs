@@ -375,7 +375,7 @@ where
 /// enroller's activity) and that a load into an empty database builds afterwards
 /// (`defer_indexes`), with the backend's own (`DEFERRABLE_HERE`: the search index; on
 /// PostgreSQL also the foreign keys of people and memberships, validated when put back, while a
-/// booth list, the only writer that removes units, waits for the load to end). Unique indexes
+/// booth list, the only writer that removes units, is refused until the load ends). Unique indexes
 /// are never among them.
 const DEFERRABLE: &[&str] = &["people_search_key", "people_unit_name", "memberships_unit", "memberships_ac", "memberships_enroller", "memberships_ac_enroller", "memberships_person_ac"];
 

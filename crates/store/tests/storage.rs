@@ -3062,6 +3062,22 @@ async fn count_below(db: &TestDb, conds: [&str; 3], code: &str, day: NaiveDate, 
     }
 }
 
+/// The units one level below `code`, straight from the table, in id order: a PC's ACs, or the
+/// units whose parent it is (PCs are not children of their district).
+async fn units_below(db: &TestDb, code: &str) -> Vec<(String, String)> {
+    use sqlx::Connection;
+    let sql = "SELECT u.code, u.kind FROM units u JOIN units x ON x.code = $1 \
+               WHERE CASE WHEN x.kind = 'pc' THEN u.pc_id = x.id AND u.kind = 'ac' ELSE u.parent_id = x.id AND u.kind <> 'pc' END \
+               ORDER BY u.id";
+    if db.url.starts_with("sqlite:") {
+        let mut c = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
+        sqlx::query_as(sql).bind(code).fetch_all(&mut c).await.unwrap()
+    } else {
+        let mut c = sqlx::PgConnection::connect(&db.url).await.unwrap();
+        sqlx::query_as(sql).bind(code).fetch_all(&mut c).await.unwrap()
+    }
+}
+
 /// Every row of a progress answer (the unit and each child) against counts of the members
 /// themselves, at every level of the tree (state, division, district, PC, AC, sector, booth),
 /// for a campaign that counts enrolments and one that counts verifications: members enrolled
@@ -3102,10 +3118,21 @@ async fn progress_figures_equal_a_count_of_the_members_at_every_level(db: TestDb
         let mut todo = vec!["TS".to_string(), "TS-PC-1".to_string(), booths[0].1[0].clone()];
         while let Some(code) = todo.pop() {
             let p = s.progress(&code, campaign, clock::today()).await.unwrap().unwrap();
-            // The children are the tree's, in its order (an AC adds its members without a booth).
-            let tree: Vec<String> = s.children(&code).await.unwrap().unwrap().into_iter().map(|u| u.code).collect();
-            let rows: Vec<String> = p.children.iter().filter(|r| r.kind != "unassigned").map(|r| r.code.clone()).collect();
+            // The children are the tree's, in its order (an AC adds its members without a booth),
+            // each of the kind one level down.
+            let tree = units_below(&db, &code).await;
+            let rows: Vec<(String, String)> =
+                p.children.iter().filter(|r| r.kind != "unassigned").map(|r| (r.code.clone(), r.kind.clone())).collect();
             assert_eq!(rows, tree, "children of {code}");
+            let below = match p.unit.kind.as_str() {
+                "state" => "division",
+                "division" => "district",
+                "district" | "pc" => "ac",
+                "ac" => "sector",
+                "sector" => "booth",
+                _ => "none",
+            };
+            assert!(rows.iter().all(|(_, k)| k == below), "{code}: {rows:?}");
             for r in std::iter::once(&p.unit).chain(p.children.iter().filter(|r| r.kind != "unassigned")) {
                 seen.insert(r.kind.clone());
                 let want = count_below(&db, [counted, "m.status = 'verified'", recent], &r.code, since, campaign.unwrap_or("drive")).await;
@@ -3113,7 +3140,7 @@ async fn progress_figures_equal_a_count_of_the_members_at_every_level(db: TestDb
             }
             assert_children_sum(&s, &code).await;
             if p.unit.kind != "sector" {
-                todo.extend(rows);
+                todo.extend(rows.into_iter().map(|(c, _)| c));
             }
         }
     }
