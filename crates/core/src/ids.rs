@@ -170,9 +170,29 @@ impl std::fmt::Display for Epic {
     }
 }
 
-/// A person's name as typed: trimmed and NFC-normalised, never empty.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PersonName(String);
+/// A person's name as typed: trimmed and NFC-normalised, never empty. Its identity key and its
+/// search key are worked out once, where the name is parsed: an import does that in its
+/// reading thread, ahead of the writer, which then only copies them (at 1 M rows the two keys
+/// took ~7 % of the import's time on the writer's side). Serialised as the name alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonName {
+    text: String,
+    key: String,
+    search_key: String,
+}
+
+impl Serialize for PersonName {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.text)
+    }
+}
+
+/// As stored: the keys are worked out again from the text, which is not validated again.
+impl<'de> Deserialize<'de> for PersonName {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(PersonName::with_keys(String::deserialize(d)?))
+    }
+}
 
 pub const NAME_MAX_CHARS: usize = 200;
 
@@ -203,14 +223,21 @@ impl PersonName {
                 "नाम में नियंत्रण वर्ण हैं",
             ));
         }
-        Ok(PersonName(s))
+        Ok(PersonName::with_keys(s))
+    }
+    fn with_keys(text: String) -> PersonName {
+        PersonName { key: name_key(&text), search_key: crate::search::joined_key(&text), text }
     }
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.text
     }
     /// The identity key: NFC, case-folded, whitespace collapsed, zero-width characters removed.
     pub fn key(&self) -> String {
-        name_key(&self.0)
+        self.key.clone()
+    }
+    /// The search key ([`crate::search::joined_key`]) the name is indexed under.
+    pub fn search_key(&self) -> &str {
+        &self.search_key
     }
 }
 

@@ -156,7 +156,7 @@ impl Deltas {
         let (achieved, daily) = self.spread();
         let achieved: Vec<((i64, i64, i64), (i64, i64))> = achieved.into_iter().filter(|(_, n)| *n != (0, 0)).collect();
         for chunk in achieved.chunks(1000) {
-            let mut qb: QueryBuilder<DB> = QueryBuilder::new("INSERT INTO unit_counters (unit_id, wing_id, ac_id, achieved, verified) ");
+            let mut qb: QueryBuilder<DB> = QueryBuilder::new(format!("{} unit_counters (unit_id, wing_id, ac_id, achieved, verified) ", StoreImpl::INSERT_ROWS));
             qb.push_values(chunk, |mut b, ((u, w, a), (n, v))| {
                 b.push_bind(*u).push_bind(*w).push_bind(*a).push_bind(*n).push_bind(*v);
             });
@@ -168,7 +168,7 @@ impl Deltas {
         }
         let daily: Vec<((i64, i64, NaiveDate, i64), (i64, i64))> = daily.into_iter().filter(|(_, n)| *n != (0, 0)).collect();
         for chunk in daily.chunks(1000) {
-            let mut qb: QueryBuilder<DB> = QueryBuilder::new("INSERT INTO unit_daily (unit_id, wing_id, day, ac_id, n, verified) ");
+            let mut qb: QueryBuilder<DB> = QueryBuilder::new(format!("{} unit_daily (unit_id, wing_id, day, ac_id, n, verified) ", StoreImpl::INSERT_ROWS));
             qb.push_values(chunk, |mut b, ((u, w, d, a), (n, v))| {
                 b.push_bind(*u).push_bind(*w).push_bind(*d).push_bind(*a).push_bind(*n).push_bind(*v);
             });
@@ -345,31 +345,8 @@ struct HeldMembership {
     unit: String,
 }
 
+/// How many values one statement binds as an IN list (SQLite's `fetch_in`, idempotency keys).
 const IN_CHUNK: usize = 500;
-
-/// Run `sql` once per chunk of `items`, binding each chunk as `(… IN ($1, $2, …))`.
-async fn fetch_in<T, R>(c: &mut Conn, sql_prefix: &str, sql_suffix: &str, items: &[T]) -> Result<Vec<R>>
-where
-    T: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB> + Clone + Send + Sync,
-    R: for<'r> sqlx::FromRow<'r, <DB as sqlx::Database>::Row> + Send + Unpin,
-{
-    let mut out = Vec::new();
-    for chunk in items.chunks(IN_CHUNK) {
-        let mut qb: QueryBuilder<DB> = QueryBuilder::new(sql_prefix);
-        qb.push(" IN (");
-        let mut sep = qb.separated(", ");
-        // Always IN_CHUNK (or 1..=16) placeholders, padded with a repeat: few distinct statement
-        // texts, so the prepared-statement cache serves them instead of re-preparing each batch.
-        let width = if chunk.len() <= 16 { chunk.len() } else { IN_CHUNK };
-        for i in 0..width {
-            sep.push_bind(chunk[i.min(chunk.len() - 1)].clone());
-        }
-        qb.push(")");
-        qb.push(sql_suffix);
-        out.extend(qb.build_query_as::<R>().fetch_all(&mut *c).await?);
-    }
-    Ok(out)
-}
 
 /// Indexes that no write relies on (listings, roll-up scans and verify, duplicate review, the
 /// enroller's activity) and that a load into an empty database builds afterwards
@@ -465,7 +442,7 @@ async fn write_people(c: &mut Conn, new_people: &[NewPerson]) -> Result<()> {
         }
     }
     for chunk in new_people.chunks(400) {
-        let mut qb: QueryBuilder<DB> = QueryBuilder::new(format!("INSERT INTO {COLS} "));
+        let mut qb: QueryBuilder<DB> = QueryBuilder::new(format!("{} {COLS} ", StoreImpl::INSERT_ROWS));
         qb.push_values(chunk, |mut b, p| {
             b.push_bind(p.id)
                 .push_bind(p.name.clone())
@@ -507,7 +484,7 @@ async fn write_memberships(c: &mut Conn, new_members: &[NewMembership]) -> Resul
         }
     }
     for chunk in new_members.chunks(400) {
-        let mut qb: QueryBuilder<DB> = QueryBuilder::new(format!("INSERT INTO {COLS} "));
+        let mut qb: QueryBuilder<DB> = QueryBuilder::new(format!("{} {COLS} ", StoreImpl::INSERT_ROWS));
         qb.push_values(chunk, |mut b, m| {
             b.push_bind(m.person_id)
                 .push_bind(m.wing_id)
@@ -714,7 +691,7 @@ async fn enrol_rows(c: &mut Conn, s: &Settings, rows: &[(&Enrolment, &EnrolConte
                     id,
                     name: e.name.as_str().to_string(),
                     name_key: name_key.clone(),
-                    search_key: sangathan_core::search::joined_key(e.name.as_str()),
+                    search_key: e.name.search_key().to_string(),
                     gender: e.gender.map(|g| g.code()),
                     birth_year: e.birth_year,
                     address: e.address.clone(),

@@ -66,6 +66,9 @@ impl PgStore {
     /// Large batches go through `COPY` ([`Self::copy_csv`]).
     const BULK_COPY: bool = true;
 
+    /// Plain INSERTs (SQLite's statement journal has no counterpart here).
+    const INSERT_ROWS: &str = "INSERT INTO";
+
     /// The order a state-wide search takes its first CANDIDATES people in: by id, as an
     /// expression, so the planner finds the matches through the trigram or key index and sorts
     /// them, rather than walking the primary key in id order and testing each person's key
@@ -193,13 +196,15 @@ impl PgStore {
     /// Ids for up to `n` new people from the identity sequence: the run of consecutive values
     /// at the start of what `nextval` gave (gaps are harmless; the caller asks again when short).
     async fn reserve_person_ids(c: &mut Conn, n: i64) -> Result<(i64, i64)> {
-        let mut ids: Vec<i64> = sqlx::query_scalar(
-            "SELECT nextval(pg_get_serial_sequence('people', 'id')) FROM generate_series(1, $1)",
+        // The identity's sequence by its name, a constant resolved once: through
+        // `pg_get_serial_sequence` it was looked up again for every value (100,000 values in
+        // ~0.6 s against ~0.08 s). One row holds them all.
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT array_agg(v ORDER BY v) FROM (SELECT nextval('people_id_seq') AS v FROM generate_series(1, $1)) s",
         )
         .bind(n.max(1))
-        .fetch_all(&mut *c)
+        .fetch_one(&mut *c)
         .await?;
-        ids.sort_unstable();
         let run = ids.windows(2).take_while(|w| w[1] == w[0] + 1).count() as i64;
         Ok((ids[0], ids[0] + run))
     }
@@ -257,6 +262,22 @@ impl PgStore {
     pub fn pool(&self) -> &Pool<DB> {
         &self.write
     }
+}
+
+/// Run `sql_prefix = ANY($1) sql_suffix` with `items` bound as one array: one statement and one
+/// round trip for any number of them. An IN list of 500 placeholders a statement (SQLite's way)
+/// made a 1 M-row load's identity look-ups 3,073 statements and 21 s of the server's time; an
+/// array of 80,000 EPICs is looked up in ~0.4 s.
+async fn fetch_in<T, R>(c: &mut Conn, sql_prefix: &str, sql_suffix: &str, items: &[T]) -> Result<Vec<R>>
+where
+    T: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB> + sqlx::postgres::PgHasArrayType + Clone + Send + Sync,
+    R: for<'r> sqlx::FromRow<'r, <DB as sqlx::Database>::Row> + Send + Unpin,
+{
+    if items.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!("{sql_prefix} = ANY($1){sql_suffix}");
+    Ok(sqlx::query_as::<_, R>(AssertSqlSafe(sql)).bind(items.to_vec()).fetch_all(&mut *c).await?)
 }
 
 include!("common.rs");
