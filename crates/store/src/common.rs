@@ -2863,10 +2863,12 @@ impl Store for StoreImpl {
         self.building(true).await?;
         let built = self.build_deferred().await;
         self.building(false).await?;
+        // A failed build leaves the load pending, and this process's writer set for it.
         if built? {
             self.loading(false).await?;
             return Ok(true);
         }
+        self.loading_over().await?;
         Ok(false)
     }
 

@@ -200,8 +200,9 @@ pub trait Store: Meetings + Volunteers + Verification + Detection + Corrections 
     /// Before a load into a database with nobody in it yet (a state's first import, the demo):
     /// leave out the indexes no write needs (listings, roll-up scans, search), so the load
     /// writes rows instead of rewriting scattered index pages; [`Store::restore_indexes`] builds
-    /// them from the rows afterwards; on PostgreSQL also the foreign keys of people and
-    /// memberships, validated when put back. Unique rules stay enforced throughout. True when
+    /// them from the rows afterwards. Foreign keys too: PostgreSQL drops those of people and
+    /// memberships and validates them when it puts them back; SQLite's writer runs without any
+    /// and checks every table at the build. Unique rules stay enforced throughout. True when
     /// indexes are (now, or still from an interrupted load) left out; false when people exist
     /// already.
     async fn defer_indexes(&self) -> Result<bool>;

@@ -66,6 +66,11 @@ impl PgStore {
     /// Large batches go through `COPY` ([`Self::copy_csv`]).
     const BULK_COPY: bool = true;
 
+    /// A load's settings are the database's (dropped keys and indexes), not the connection's.
+    async fn loading_over(&self) -> Result<()> {
+        Ok(())
+    }
+
     /// Plain INSERTs (SQLite's statement journal has no counterpart here).
     const INSERT_ROWS: &str = "INSERT INTO";
 

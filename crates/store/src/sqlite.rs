@@ -22,6 +22,9 @@ pub struct SqliteStore {
     trigrams: std::sync::Arc<Trigrams>,
     /// Dropped with the store: stops its checkpointer.
     _checkpointer: tokio::sync::oneshot::Sender<()>,
+    /// The writer is set for a first load (its foreign keys off, its cache large): see
+    /// [`SqliteStore::loading`].
+    loading: std::sync::atomic::AtomicBool,
 }
 
 /// How often the checkpointer copies the write-ahead log into the database file while writes
@@ -198,6 +201,7 @@ impl SqliteStore {
             auth_cache: Default::default(),
             trigrams: Default::default(),
             _checkpointer: stop,
+            loading: Default::default(),
         })
     }
 
@@ -237,10 +241,11 @@ impl SqliteStore {
     /// `ABORT` constraint: a unique index, an immediate foreign key) copies every page it is
     /// about to change into a statement journal first, so that it can undo itself alone. A
     /// batch's writes never need that: every rejection is decided before them, and a failed
-    /// write fails the whole transaction. `OR FAIL` stops at the offending row without undoing
-    /// the statement; with the writer's foreign keys off during a first load (see
-    /// [`Self::loading`]) no journal is kept at all (200,000 rows with a unique index, in
-    /// Python's sqlite3: 3.2 s → 1.6 s). With foreign keys on it changes nothing.
+    /// write fails the whole transaction (no caller goes on in it). `OR FAIL` stops at the
+    /// offending row without undoing the statement's earlier rows; with the writer's foreign keys
+    /// off during a first load (see [`Self::loading`]) the people and memberships INSERTs keep no
+    /// journal (200,000 rows with a unique index, in Python's sqlite3: 3.2 s → 1.6 s). With
+    /// foreign keys on (any other time) they keep one as before.
     const INSERT_ROWS: &str = "INSERT OR FAIL INTO";
 
     /// The order a state-wide search takes its first CANDIDATES people in: by id, which the
@@ -300,6 +305,7 @@ impl SqliteStore {
         sqlx::query(AssertSqlSafe(format!("PRAGMA cache_size = {kib}"))).execute(&self.write).await?;
         let keys = if on { "OFF" } else { "ON" };
         sqlx::query(AssertSqlSafe(format!("PRAGMA foreign_keys = {keys}"))).execute(&self.write).await?;
+        self.loading.store(on, std::sync::atomic::Ordering::SeqCst);
         if !on {
             // Best effort, waiting at most 200 ms (TRUNCATE holds the log's write lock while it
             // waits, so another process's writers would wait as long): a reader of another
@@ -319,23 +325,31 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// The load this process was running was built by another process (or there was none): the
+    /// writer goes back to its everyday settings, foreign keys on.
+    async fn loading_over(&self) -> Result<()> {
+        if self.loading.load(std::sync::atomic::Ordering::SeqCst) {
+            let kib = CACHE_KIB;
+            sqlx::query(AssertSqlSafe(format!("PRAGMA cache_size = {kib}"))).execute(&self.write).await?;
+            sqlx::query("PRAGMA foreign_keys = ON").execute(&self.write).await?;
+            self.loading.store(false, std::sync::atomic::Ordering::SeqCst);
+        }
+        Ok(())
+    }
+
     /// The rows loaded while the triggers were away go into the search index, all of them.
     /// And the foreign keys the load ran without (see [`Self::loading`]) are checked: a row that
     /// breaks one stops the build, naming the table and row, and the load stays pending.
     async fn after_index_builds(c: &mut Conn) -> Result<()> {
         sqlx::query("INSERT INTO people_fts (people_fts) VALUES ('rebuild')").execute(&mut *c).await?;
-        for table in ["people", "memberships"] {
-            let broken: Option<(String, Option<i64>, String)> = sqlx::query_as(AssertSqlSafe(format!(
-                "SELECT \"table\", rowid, parent FROM pragma_foreign_key_check('{table}') LIMIT 1"
-            )))
-            .fetch_optional(&mut *c)
-            .await?;
-            if let Some((table, rowid, parent)) = broken {
-                return Err(StoreError::Refused(format!(
-                    "a foreign key is broken: {table} row {} refers to a missing {parent} row; the load stays pending",
-                    rowid.map(|r| r.to_string()).unwrap_or_default()
-                )));
-            }
+        // Every table: the writer ran without any of its keys, whatever it wrote.
+        let broken: Option<(String, Option<i64>, String)> =
+            sqlx::query_as("SELECT \"table\", rowid, parent FROM pragma_foreign_key_check LIMIT 1").fetch_optional(&mut *c).await?;
+        if let Some((table, rowid, parent)) = broken {
+            return Err(StoreError::Refused(format!(
+                "a foreign key is broken: {table} row {} refers to a missing {parent} row; the load stays pending",
+                rowid.map(|r| r.to_string()).unwrap_or_default()
+            )));
         }
         Ok(())
     }
