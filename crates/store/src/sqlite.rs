@@ -301,11 +301,7 @@ impl SqliteStore {
     /// The keys are checked over the whole tables before the load is declared complete
     /// ([`Self::after_index_builds`]), as PostgreSQL validates the keys it puts back.
     async fn loading(&self, on: bool) -> Result<()> {
-        let kib = if on { LOAD_CACHE_KIB } else { CACHE_KIB };
-        sqlx::query(AssertSqlSafe(format!("PRAGMA cache_size = {kib}"))).execute(&self.write).await?;
-        let keys = if on { "OFF" } else { "ON" };
-        sqlx::query(AssertSqlSafe(format!("PRAGMA foreign_keys = {keys}"))).execute(&self.write).await?;
-        self.loading.store(on, std::sync::atomic::Ordering::SeqCst);
+        self.writer_for_load(on).await?;
         if !on {
             // Best effort, waiting at most 200 ms (TRUNCATE holds the log's write lock while it
             // waits, so another process's writers would wait as long): a reader of another
@@ -325,14 +321,22 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// The writer's settings for a first load (its large cache, foreign keys off), or its
+    /// everyday ones.
+    async fn writer_for_load(&self, on: bool) -> Result<()> {
+        let kib = if on { LOAD_CACHE_KIB } else { CACHE_KIB };
+        sqlx::query(AssertSqlSafe(format!("PRAGMA cache_size = {kib}"))).execute(&self.write).await?;
+        let keys = if on { "OFF" } else { "ON" };
+        sqlx::query(AssertSqlSafe(format!("PRAGMA foreign_keys = {keys}"))).execute(&self.write).await?;
+        self.loading.store(on, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
+    }
+
     /// The load this process was running was built by another process (or there was none): the
     /// writer goes back to its everyday settings, foreign keys on.
     async fn loading_over(&self) -> Result<()> {
         if self.loading.load(std::sync::atomic::Ordering::SeqCst) {
-            let kib = CACHE_KIB;
-            sqlx::query(AssertSqlSafe(format!("PRAGMA cache_size = {kib}"))).execute(&self.write).await?;
-            sqlx::query("PRAGMA foreign_keys = ON").execute(&self.write).await?;
-            self.loading.store(false, std::sync::atomic::Ordering::SeqCst);
+            self.writer_for_load(false).await?;
         }
         Ok(())
     }
