@@ -148,7 +148,10 @@ fn killed_fresh_imports_each_resume_to_the_same_result() {
         "fresh",
     ]);
     assert_eq!(v["mode"], "fresh");
-    assert_eq!(n(&v, "results_compared"), 2);
+    // Two runs at least; more when a fast machine finished runs before their kills.
+    assert!(n(&v, "runs") >= 2, "{v}");
+    assert_eq!(n(&v, "results_compared"), n(&v, "runs"));
+    assert!(n(&v, "kills_landed") >= 1, "{v}");
 }
 
 #[test]
