@@ -1695,7 +1695,8 @@ async fn kill_import(
     // after a run finished (that run is checked all the same), but one at least must land.
     if (mode == ImportMode::Cumulative && (landed as u32) < kills) || (kills > 0 && landed == 0) {
         o.problem(format!(
-            "only {landed} of {kills} kills found the import still running (use more --rows)"
+            "only {landed} of {} kills found the import still running (use more --rows)",
+            log.len()
         ));
     }
     if o.problems.is_empty() {

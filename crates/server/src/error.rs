@@ -80,6 +80,9 @@ pub enum ApiError {
     Conflict(String),
     #[error("the database is not initialised")]
     NotInitialised,
+    /// A first load of members is pending: writes of people wait for it.
+    #[error("{}", sangathan_store::LOAD_PENDING_EN)]
+    LoadPending,
     /// Something broke on our side; the details went to the log, not to the client.
     #[error("internal error")]
     Internal,
@@ -98,7 +101,7 @@ impl ApiError {
             }
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::KeyReused | ApiError::Conflict(_) => StatusCode::CONFLICT,
-            ApiError::NotInitialised => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::NotInitialised | ApiError::LoadPending => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -185,6 +188,11 @@ impl ApiError {
                 "the database is not initialised: run `sangathan init` first".into(),
                 "डेटाबेस अभी तैयार नहीं है: पहले `sangathan init` चलाएँ".into(),
             ),
+            ApiError::LoadPending => plain(
+                "first_load_pending",
+                sangathan_store::LOAD_PENDING_EN.into(),
+                sangathan_store::LOAD_PENDING_HI.into(),
+            ),
             ApiError::Internal => plain(
                 "internal_error",
                 "something went wrong on the server; please try again".into(),
@@ -239,6 +247,7 @@ impl From<StoreError> for ApiError {
                 ApiError::Conflict("the database is already initialised".into())
             }
             StoreError::Refused(msg) => ApiError::Conflict(msg),
+            StoreError::LoadPending => ApiError::LoadPending,
             StoreError::Db(err) => {
                 tracing::error!(error = %describe_db_error(&err), "database error");
                 ApiError::Internal

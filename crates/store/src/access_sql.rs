@@ -255,6 +255,7 @@ impl StoreImpl {
         actor: &str,
     ) -> Result<i64> {
         let mut tx = self.begin_write().await?;
+        first_load_guard(&mut tx, None).await?;
         Self::lock_keys(&mut tx, &[format!("m:{}", mobile.e164())]).await?;
         let s = settings(&mut tx).await?;
         // Units and wings first: a bad post writes nothing.
@@ -1124,6 +1125,7 @@ impl crate::corrections::Corrections for StoreImpl {
             // chosen as a deadlock's victim (PostgreSQL) starts again too.
             let once: Result<bool> = async {
                 let mut tx = self.begin_write().await?;
+                first_load_guard(&mut tx, None).await?;
                 let (person, field, value, _) = open_correction(&mut tx, id).await?;
                 // The person's key first (as merges and other reviews take it), then every
                 // identifier key in one sorted call (as enrolments, logins and merges take

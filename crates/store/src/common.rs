@@ -3,6 +3,7 @@
 // each backend supplies `begin_write`, `lock_keys` and `is_retryable`. Placeholders are `$n`,
 // which both drivers accept; everything else here is SQL both engines run the same way.
 
+use crate::load_index::LoadIndex;
 use crate::model::*;
 use crate::{Actor, Backend, Idempotent, Result, Store, StoreError};
 use async_trait::async_trait;
@@ -352,12 +353,48 @@ const IN_CHUNK: usize = 500;
 /// enroller's activity) and that a load into an empty database builds afterwards
 /// (`defer_indexes`), with the backend's own (`DEFERRABLE_HERE`: the search index; on
 /// PostgreSQL also the foreign keys of people and memberships, validated when put back, while a
-/// booth list, the only writer that removes units, is refused until the load ends). Unique indexes
-/// are never among them.
-const DEFERRABLE: &[&str] = &["people_search_key", "people_unit_name", "memberships_unit", "memberships_ac", "memberships_enroller", "memberships_ac_enroller", "memberships_person_ac"];
+/// booth list, the only writer that removes units, is refused until the load ends). One unique
+/// index is among them, people's (mobile, name key) (on PostgreSQL also the EPIC's): while it
+/// is left out the loading process decides identity with its own index ([`LoadIndex`]) and every
+/// other writer of people is refused ([`first_load_guard`]); the build makes it again, and stops
+/// with the load pending should the rows break it.
+const DEFERRABLE: &[&str] = &["people_mobile_name", "people_search_key", "people_unit_name", "memberships_unit", "memberships_ac", "memberships_enroller", "memberships_ac_enroller", "memberships_person_ac"];
 
 /// The `meta` key holding the deferred indexes' definitions while they are left out.
 const DEFERRED_INDEXES: &str = "deferred_indexes";
+
+/// In a kept definition, what follows this runs at the end of the build, just before it commits
+/// (PostgreSQL attaching a unique index as its constraint, which locks readers out too).
+const LAST_PART: &str = "\n/* last */\n";
+
+/// The `meta` key naming the process that owns a pending first load: its index's token.
+const FIRST_LOAD_OWNER: &str = "first_load_owner";
+
+/// People's identifiers a batch wrote (id, mobile, EPIC, as stored), for the load's index once
+/// the batch commits.
+type Learned = (i64, Option<String>, Option<String>);
+
+/// Taken first in every transaction that writes people's identities: refused while a first load
+/// is pending under another owner than `owner` (the identity index it left out cannot check the
+/// write, and the load's own index would not know it). True when `owner` owns the pending load;
+/// false when none is pending.
+async fn first_load_guard(c: &mut Conn, owner: Option<&str>) -> Result<bool> {
+    StoreImpl::first_load_lock(c, false).await?;
+    match meta(c, FIRST_LOAD_OWNER).await? {
+        None => Ok(false),
+        Some(o) if Some(o.as_str()) == owner => Ok(true),
+        Some(_) => Err(StoreError::LoadPending),
+    }
+}
+
+/// A committed batch's identifiers, taught to the load's index.
+fn learn(ix: &mut Option<LoadIndex>, learned: Vec<Learned>) {
+    if let Some(ix) = ix {
+        for (id, m, e) in learned {
+            ix.learn(id, m.as_deref(), e.as_deref());
+        }
+    }
+}
 
 impl StoreImpl {
     /// `restore_indexes`' transaction: the kept definitions run again, then the backend's
@@ -371,11 +408,19 @@ impl StoreImpl {
         };
         let sqls: Vec<String> = serde_json::from_str(&kept).map_err(|e| StoreError::Refused(format!("{DEFERRED_INDEXES}: {e}")))?;
         StoreImpl::before_index_builds(&mut tx).await?;
+        let mut last = Vec::new();
         for sql in sqls {
-            sqlx::query(AssertSqlSafe(sql)).execute(&mut *tx).await?;
+            let mut parts = sql.split(LAST_PART);
+            if let Some(now) = parts.next() {
+                sqlx::query(AssertSqlSafe(now.to_string())).execute(&mut *tx).await?;
+            }
+            last.extend(parts.map(String::from));
         }
         StoreImpl::after_index_builds(&mut tx).await?;
-        sqlx::query("DELETE FROM meta WHERE key = $1").bind(DEFERRED_INDEXES).execute(&mut *tx).await?;
+        for sql in last {
+            sqlx::query(AssertSqlSafe(sql)).execute(&mut *tx).await?;
+        }
+        sqlx::query("DELETE FROM meta WHERE key IN ($1, $2)").bind(DEFERRED_INDEXES).bind(FIRST_LOAD_OWNER).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -506,7 +551,17 @@ async fn write_memberships(c: &mut Conn, new_members: &[NewMembership]) -> Resul
 /// mobile and membership the batch touches, the identity rule applied row by row in memory
 /// (against the database and the rows before it), then multi-row writes. A rejected row writes
 /// nothing; every rejection is decided before the first write.
-async fn enrol_rows(c: &mut Conn, s: &Settings, rows: &[(&Enrolment, &EnrolContext)], deltas: &mut Deltas) -> Result<Vec<Result<EnrolOutcome, Invalid>>> {
+///
+/// `load`: the first load's index, when this process owns a pending one (people's identity
+/// indexes are then left out): candidates come from it and are read by id, and the batch's
+/// identifiers are added to `learned` for it.
+async fn enrol_rows(
+    c: &mut Conn,
+    s: &Settings,
+    rows: &[(&Enrolment, &EnrolContext)],
+    deltas: &mut Deltas,
+    load: Option<(&LoadIndex, &mut Vec<Learned>)>,
+) -> Result<Vec<Result<EnrolOutcome, Invalid>>> {
     // Units: one query for the batch, then per-code detail only for the unknown ones.
     let mut codes: Vec<String> = rows.iter().map(|(e, _)| e.unit.trim().to_ascii_uppercase()).collect();
     codes.sort_unstable();
@@ -564,11 +619,18 @@ async fn enrol_rows(c: &mut Conn, s: &Settings, rows: &[(&Enrolment, &EnrolConte
     let epics: Vec<String> = rows.iter().filter_map(|(e, _)| e.epic.as_ref().map(|x| x.as_str().to_string())).collect::<HashSet<_>>().into_iter().collect();
     let mobiles: Vec<String> = rows.iter().filter_map(|(e, _)| e.mobile.as_ref().map(|m| m.e164().to_string())).collect::<HashSet<_>>().into_iter().collect();
     let mut people: HashMap<i64, Known> = HashMap::new();
-    for r in fetch_in::<String, KnownRow>(c, "SELECT id, name_key, mobile, epic FROM people WHERE merged_into IS NULL AND epic", "", &epics).await? {
-        people.insert(r.0, known(r));
-    }
-    for r in fetch_in::<String, KnownRow>(c, "SELECT id, name_key, mobile, epic FROM people WHERE merged_into IS NULL AND mobile", "", &mobiles).await? {
-        people.insert(r.0, known(r));
+    if let Some((ix, _)) = &load {
+        let ids = ix.candidates(epics.iter().map(String::as_str), mobiles.iter().map(String::as_str));
+        for r in fetch_in::<i64, KnownRow>(c, "SELECT id, name_key, mobile, epic FROM people WHERE merged_into IS NULL AND id", "", &ids).await? {
+            people.insert(r.0, known(r));
+        }
+    } else {
+        for r in fetch_in::<String, KnownRow>(c, "SELECT id, name_key, mobile, epic FROM people WHERE merged_into IS NULL AND epic", "", &epics).await? {
+            people.insert(r.0, known(r));
+        }
+        for r in fetch_in::<String, KnownRow>(c, "SELECT id, name_key, mobile, epic FROM people WHERE merged_into IS NULL AND mobile", "", &mobiles).await? {
+            people.insert(r.0, known(r));
+        }
     }
     let mut by_epic: HashMap<String, i64> = HashMap::new();
     let mut by_mobile: HashMap<String, Vec<i64>> = HashMap::new();
@@ -790,6 +852,11 @@ async fn enrol_rows(c: &mut Conn, s: &Settings, rows: &[(&Enrolment, &EnrolConte
         }));
     }
 
+    if let Some((_, learned)) = load {
+        learned.extend(new_people.iter().map(|p| (p.id, p.mobile.clone(), p.epic.clone())));
+        learned.extend(adds.iter().map(|(id, (m, x))| (*id, m.clone(), x.clone())));
+    }
+
     // The writes, as sets.
     write_people(c, &new_people).await?;
     for (id, (m, x)) in adds {
@@ -919,7 +986,7 @@ async fn enrol_idempotent(c: &mut Conn, s: &Settings, jobs: &[(&Enrolment, &Enro
         });
     }
     let mut deltas = Deltas::default();
-    let results = enrol_rows(c, s, &fresh, &mut deltas).await?;
+    let results = enrol_rows(c, s, &fresh, &mut deltas, None).await?;
     deltas.apply(c).await?;
     let mut rows: Vec<(String, String, String, i32, String, DateTime<Utc>)> = Vec::new();
     for (i, (e, ctx, key)) in jobs.iter().enumerate() {
@@ -1106,6 +1173,11 @@ async fn enrol_group(
     cache: &SettingsCache,
 ) -> Result<Vec<Result<Idempotent>>> {
     let mut tx = StoreImpl::begin_conn(conn).await?;
+    // Not while a first load is pending: each enrolment is answered so.
+    match first_load_guard(&mut tx, None).await {
+        Err(StoreError::LoadPending) => return Ok(jobs.iter().map(|_| Err(StoreError::LoadPending)).collect()),
+        other => other?,
+    };
     // Other writers (PostgreSQL's other app nodes, merges, corrections, a CLI) touching the same
     // people wait for this group, and it for them (a no-op on SQLite, whose one writer
     // serialises everything).
@@ -2042,6 +2114,239 @@ async fn duplicates_in(c: &mut Conn, u: &UnitSpec, wings: &Wings, limit: usize) 
     Ok(found)
 }
 
+impl StoreImpl {
+    /// This process's identity index for the load it now owns, from the people already in the
+    /// database (none in a fresh load; the loaded rows when it resumes one).
+    async fn index_for_load(&self, owner: String) -> Result<()> {
+        use futures::TryStreamExt;
+        let mut ix = LoadIndex::new(owner);
+        let mut c = self.read.acquire().await?;
+        let mut rows = sqlx::query_as::<_, (i64, Option<String>, Option<String>)>("SELECT id, mobile, epic FROM people WHERE merged_into IS NULL")
+            .fetch(&mut *c);
+        while let Some((id, m, e)) = rows.try_next().await? {
+            ix.learn(id, m.as_deref(), e.as_deref());
+        }
+        drop(rows);
+        *self.load.lock().await = Some(ix);
+        Ok(())
+    }
+
+    /// `import_batch` with this process's first-load index, if it owns a pending load.
+    async fn import_batch_with(&self, job: Option<i64>, first_line: u64, rows: &[ImportRow], ix: &mut Option<LoadIndex>) -> Result<ImportStats> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut tx = self.begin_write().await?;
+            match first_load_guard(&mut tx, ix.as_ref().map(|i| i.owner.as_str())).await {
+                Ok(true) => {}
+                Ok(false) => *ix = None,
+                Err(StoreError::Db(err)) if attempt < 8 && Self::is_retryable(&err) => continue,
+                Err(err) => return Err(err),
+            }
+            let s = self.settings.get(&mut tx).await?;
+            let mut deltas = Deltas::default();
+            let to_enrol: Vec<(&Enrolment, &EnrolContext)> = rows
+                .iter()
+                .filter_map(|r| match r {
+                    ImportRow::Enrol { enrolment, ctx, .. } => Some((enrolment, ctx)),
+                    _ => None,
+                })
+                .collect();
+            let keys: Vec<String> = to_enrol.iter().flat_map(|(e, _)| identity_keys(e)).collect();
+            // A lock wait chosen as a deadlock's victim (PostgreSQL) starts the batch again.
+            match Self::lock_keys(&mut tx, &keys).await {
+                Ok(()) => {}
+                Err(StoreError::Db(err)) if attempt < 8 && Self::is_retryable(&err) => continue,
+                Err(err) => return Err(err),
+            }
+            let mut learned = Vec::new();
+            let results = match enrol_rows(&mut tx, &s, &to_enrol, &mut deltas, ix.as_ref().map(|i| (i, &mut learned))).await {
+                Ok(r) => r,
+                Err(StoreError::Db(err)) if attempt < 8 && Self::is_retryable(&err) => continue,
+                Err(err) => return Err(err),
+            };
+            // Sheets marked as already verified: their new memberships are verified in the same
+            // transaction (each change kept in membership_states under the importer's name).
+            let mut to_verify: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+            let enrol_rows_in_order = rows.iter().filter_map(|r| match r {
+                ImportRow::Enrol { ctx, verified, .. } => Some((ctx.actor.as_str(), *verified)),
+                _ => None,
+            });
+            for ((actor, verified), r) in enrol_rows_in_order.zip(&results) {
+                if let (true, Ok(o)) = (verified, r)
+                    && o.created_membership
+                {
+                    to_verify.entry(actor).or_default().push(o.membership_number.clone());
+                }
+            }
+            let mut results = results.into_iter();
+            let mut stats = ImportStats { rows: rows.len() as u64, ..Default::default() };
+            let mut errors: Vec<ImportError> = Vec::new();
+            for (i, r) in rows.iter().enumerate() {
+                let line = first_line + i as u64;
+                match r {
+                    ImportRow::Blank => stats.blank += 1,
+                    ImportRow::Rejected(errs) => {
+                        stats.rejected += 1;
+                        errors.extend(errs.iter().map(|e| ImportError { line, ..e.clone() }));
+                    }
+                    ImportRow::Enrol { values, .. } => match results.next().expect("one result per enrolment") {
+                        Ok(o) => {
+                            stats.created_people += o.created_person as u64;
+                            if o.created_membership {
+                                stats.created_memberships += 1;
+                            } else {
+                                stats.duplicates += 1;
+                            }
+                        }
+                        Err(inv) => {
+                            stats.rejected += 1;
+                            for f in inv.0 {
+                                let column = match (f.field.as_str(), f.code) {
+                                    ("unit", "unknown_booth") => "booth_no",
+                                    ("unit", _) => "ac_no",
+                                    (other, _) => other,
+                                }
+                                .to_string();
+                                let value = values.iter().find(|(k, _)| *k == column).map(|(_, v)| v.clone()).unwrap_or_default();
+                                errors.push(ImportError { line, column, value, reason_en: f.en, reason_hi: f.hi });
+                            }
+                        }
+                    },
+                }
+            }
+            let Some(job) = job else {
+                tx.rollback().await?;
+                return Ok(stats);
+            };
+            let written: Result<()> = async {
+                deltas.apply(&mut tx).await?;
+                for (actor, numbers) in &to_verify {
+                    for chunk in numbers.chunks(500) {
+                        let mut qb: QueryBuilder<DB> = QueryBuilder::new("SELECT id FROM memberships WHERE number IN (");
+                        let mut sep = qb.separated(", ");
+                        for n in chunk {
+                            sep.push_bind(n.clone());
+                        }
+                        qb.push(")");
+                        let ids: Vec<i64> = qb.build_query_scalar().fetch_all(&mut *tx).await?;
+                        set_status_in(&mut tx, &ids, sangathan_core::verification::Status::Verified, Some("imported as verified"), actor, crate::clock::now()).await?;
+                    }
+                }
+                for chunk in errors.chunks(500) {
+                    let mut qb: QueryBuilder<DB> =
+                        QueryBuilder::new("INSERT INTO import_errors (job_id, line, col, value, reason_en, reason_hi) ");
+                    qb.push_values(chunk, |mut b, e| {
+                        b.push_bind(job)
+                            .push_bind(e.line as i64)
+                            .push_bind(e.column.clone())
+                            .push_bind(e.value.clone())
+                            .push_bind(e.reason_en.clone())
+                            .push_bind(e.reason_hi.clone());
+                    });
+                    qb.push(" ON CONFLICT (job_id, line, col) DO NOTHING");
+                    qb.build().execute(&mut *tx).await?;
+                }
+                sqlx::query(
+                    "UPDATE import_jobs SET rows_done = rows_done + $2, blank = blank + $3, created_people = created_people + $4, \
+                     created_memberships = created_memberships + $5, duplicates = duplicates + $6, rejected = rejected + $7 WHERE id = $1",
+                )
+                .bind(job)
+                .bind(stats.rows as i64)
+                .bind(stats.blank as i64)
+                .bind(stats.created_people as i64)
+                .bind(stats.created_memberships as i64)
+                .bind(stats.duplicates as i64)
+                .bind(stats.rejected as i64)
+                .execute(&mut *tx)
+                .await?;
+                Ok(())
+            }
+            .await;
+            match written {
+                Ok(()) => {}
+                Err(StoreError::Db(err)) if attempt < 8 && Self::is_retryable(&err) => continue,
+                Err(err) => return Err(err),
+            }
+            match tx.commit().await {
+                Ok(()) => {
+                    learn(ix, learned);
+                    return Ok(stats);
+                }
+                Err(err) if attempt < 8 && Self::is_retryable(&err) => continue,
+                Err(err) => return Err(err.into()),
+            }
+        }
+    }
+
+    /// `defer_indexes` into an empty database: the indexes and keys left out, their definitions
+    /// kept in `meta`, in the caller's transaction.
+    async fn leave_out_indexes(&self, tx: &mut Conn) -> Result<()> {
+        // The definitions as the database holds them (whatever migrations made of them), kept in
+        // `meta` in the same transaction as the drops: an interrupted load still knows them.
+        let names: Vec<String> = DEFERRABLE.iter().chain(StoreImpl::DEFERRABLE_HERE).map(|n| n.to_string()).collect();
+        let defs: Vec<(String, String, String)> = fetch_in(&mut *tx, StoreImpl::DEFINITIONS, "", &names).await?;
+        if defs.len() != names.len() {
+            // A migration renamed or removed one: say so rather than silently keep it up.
+            let found: HashSet<&str> = defs.iter().map(|d| d.0.as_str()).collect();
+            let missing: Vec<&String> = names.iter().filter(|n| !found.contains(n.as_str())).collect();
+            return Err(StoreError::Refused(format!("indexes or keys to defer not found: {missing:?}")));
+        }
+        for (_, drop, _) in &defs {
+            sqlx::query(AssertSqlSafe(drop.clone())).execute(&mut *tx).await?;
+        }
+        let sqls: Vec<&str> = defs.iter().map(|d| d.2.as_str()).collect();
+        set_meta(tx, DEFERRED_INDEXES, &serde_json::to_string(&sqls).map_err(|e| StoreError::Refused(e.to_string()))?).await?;
+        Ok(())
+    }
+
+
+    /// `enrol_batch` with this process's first-load index, if it owns a pending load.
+    async fn enrol_batch_with(&self, rows: &[(Enrolment, EnrolContext)], ix: &mut Option<LoadIndex>) -> Result<Vec<Result<EnrolOutcome, Invalid>>> {
+        let mut attempt = 0;
+        'retry: loop {
+            attempt += 1;
+            let mut tx = self.begin_write().await?;
+            match first_load_guard(&mut tx, ix.as_ref().map(|i| i.owner.as_str())).await {
+                Ok(true) => {}
+                // The load ended (a build by another process): the identity indexes are back.
+                Ok(false) => *ix = None,
+                Err(StoreError::Db(err)) if attempt < 8 && Self::is_retryable(&err) => continue 'retry,
+                Err(err) => return Err(err),
+            }
+            let s = self.settings.get(&mut tx).await?;
+            let mut deltas = Deltas::default();
+            let keys: Vec<String> = rows.iter().flat_map(|(e, _)| identity_keys(e)).collect();
+            // A lock wait chosen as a deadlock's victim (PostgreSQL) starts the batch again.
+            match Self::lock_keys(&mut tx, &keys).await {
+                Ok(()) => {}
+                Err(StoreError::Db(err)) if attempt < 8 && Self::is_retryable(&err) => continue 'retry,
+                Err(err) => return Err(err),
+            }
+            let refs: Vec<(&Enrolment, &EnrolContext)> = rows.iter().map(|(e, c)| (e, c)).collect();
+            let mut learned = Vec::new();
+            let out = match enrol_rows(&mut tx, &s, &refs, &mut deltas, ix.as_ref().map(|i| (i, &mut learned))).await {
+                Ok(out) => out,
+                Err(StoreError::Db(err)) if attempt < 8 && Self::is_retryable(&err) => continue 'retry,
+                Err(err) => return Err(err),
+            };
+            match deltas.apply(&mut tx).await {
+                Ok(()) => {}
+                Err(StoreError::Db(err)) if attempt < 8 && Self::is_retryable(&err) => continue,
+                Err(err) => return Err(err),
+            }
+            match tx.commit().await {
+                Ok(()) => {
+                    learn(ix, learned);
+                    return Ok(out);
+                }
+                Err(err) if attempt < 8 && Self::is_retryable(&err) => continue,
+                Err(err) => return Err(err.into()),
+            }
+        }
+    }
+}
+
 #[async_trait]
 impl Store for StoreImpl {
     fn backend(&self) -> Backend {
@@ -2334,36 +2639,8 @@ impl Store for StoreImpl {
     }
 
     async fn enrol_batch(&self, rows: &[(Enrolment, EnrolContext)]) -> Result<Vec<Result<EnrolOutcome, Invalid>>> {
-        let mut attempt = 0;
-        'retry: loop {
-            attempt += 1;
-            let mut tx = self.begin_write().await?;
-            let s = self.settings.get(&mut tx).await?;
-            let mut deltas = Deltas::default();
-            let keys: Vec<String> = rows.iter().flat_map(|(e, _)| identity_keys(e)).collect();
-            // A lock wait chosen as a deadlock's victim (PostgreSQL) starts the batch again.
-            match Self::lock_keys(&mut tx, &keys).await {
-                Ok(()) => {}
-                Err(StoreError::Db(err)) if attempt < 8 && Self::is_retryable(&err) => continue 'retry,
-                Err(err) => return Err(err),
-            }
-            let refs: Vec<(&Enrolment, &EnrolContext)> = rows.iter().map(|(e, c)| (e, c)).collect();
-            let out = match enrol_rows(&mut tx, &s, &refs, &mut deltas).await {
-                Ok(out) => out,
-                Err(StoreError::Db(err)) if attempt < 8 && Self::is_retryable(&err) => continue 'retry,
-                Err(err) => return Err(err),
-            };
-            match deltas.apply(&mut tx).await {
-                Ok(()) => {}
-                Err(StoreError::Db(err)) if attempt < 8 && Self::is_retryable(&err) => continue,
-                Err(err) => return Err(err),
-            }
-            match tx.commit().await {
-                Ok(()) => return Ok(out),
-                Err(err) if attempt < 8 && Self::is_retryable(&err) => continue,
-                Err(err) => return Err(err.into()),
-            }
-        }
+        let mut ix = self.load.lock().await;
+        self.enrol_batch_with(rows, &mut ix).await
     }
 
     async fn member(&self, person_id: i64) -> Result<Option<Member>> {
@@ -2682,140 +2959,8 @@ impl Store for StoreImpl {
     }
 
     async fn import_batch(&self, job: Option<i64>, first_line: u64, rows: &[ImportRow]) -> Result<ImportStats> {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let mut tx = self.begin_write().await?;
-            let s = self.settings.get(&mut tx).await?;
-            let mut deltas = Deltas::default();
-            let to_enrol: Vec<(&Enrolment, &EnrolContext)> = rows
-                .iter()
-                .filter_map(|r| match r {
-                    ImportRow::Enrol { enrolment, ctx, .. } => Some((enrolment, ctx)),
-                    _ => None,
-                })
-                .collect();
-            let keys: Vec<String> = to_enrol.iter().flat_map(|(e, _)| identity_keys(e)).collect();
-            // A lock wait chosen as a deadlock's victim (PostgreSQL) starts the batch again.
-            match Self::lock_keys(&mut tx, &keys).await {
-                Ok(()) => {}
-                Err(StoreError::Db(err)) if attempt < 8 && Self::is_retryable(&err) => continue,
-                Err(err) => return Err(err),
-            }
-            let results = match enrol_rows(&mut tx, &s, &to_enrol, &mut deltas).await {
-                Ok(r) => r,
-                Err(StoreError::Db(err)) if attempt < 8 && Self::is_retryable(&err) => continue,
-                Err(err) => return Err(err),
-            };
-            // Sheets marked as already verified: their new memberships are verified in the same
-            // transaction (each change kept in membership_states under the importer's name).
-            let mut to_verify: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-            let enrol_rows_in_order = rows.iter().filter_map(|r| match r {
-                ImportRow::Enrol { ctx, verified, .. } => Some((ctx.actor.as_str(), *verified)),
-                _ => None,
-            });
-            for ((actor, verified), r) in enrol_rows_in_order.zip(&results) {
-                if let (true, Ok(o)) = (verified, r)
-                    && o.created_membership
-                {
-                    to_verify.entry(actor).or_default().push(o.membership_number.clone());
-                }
-            }
-            let mut results = results.into_iter();
-            let mut stats = ImportStats { rows: rows.len() as u64, ..Default::default() };
-            let mut errors: Vec<ImportError> = Vec::new();
-            for (i, r) in rows.iter().enumerate() {
-                let line = first_line + i as u64;
-                match r {
-                    ImportRow::Blank => stats.blank += 1,
-                    ImportRow::Rejected(errs) => {
-                        stats.rejected += 1;
-                        errors.extend(errs.iter().map(|e| ImportError { line, ..e.clone() }));
-                    }
-                    ImportRow::Enrol { values, .. } => match results.next().expect("one result per enrolment") {
-                        Ok(o) => {
-                            stats.created_people += o.created_person as u64;
-                            if o.created_membership {
-                                stats.created_memberships += 1;
-                            } else {
-                                stats.duplicates += 1;
-                            }
-                        }
-                        Err(inv) => {
-                            stats.rejected += 1;
-                            for f in inv.0 {
-                                let column = match (f.field.as_str(), f.code) {
-                                    ("unit", "unknown_booth") => "booth_no",
-                                    ("unit", _) => "ac_no",
-                                    (other, _) => other,
-                                }
-                                .to_string();
-                                let value = values.iter().find(|(k, _)| *k == column).map(|(_, v)| v.clone()).unwrap_or_default();
-                                errors.push(ImportError { line, column, value, reason_en: f.en, reason_hi: f.hi });
-                            }
-                        }
-                    },
-                }
-            }
-            let Some(job) = job else {
-                tx.rollback().await?;
-                return Ok(stats);
-            };
-            let written: Result<()> = async {
-                deltas.apply(&mut tx).await?;
-                for (actor, numbers) in &to_verify {
-                    for chunk in numbers.chunks(500) {
-                        let mut qb: QueryBuilder<DB> = QueryBuilder::new("SELECT id FROM memberships WHERE number IN (");
-                        let mut sep = qb.separated(", ");
-                        for n in chunk {
-                            sep.push_bind(n.clone());
-                        }
-                        qb.push(")");
-                        let ids: Vec<i64> = qb.build_query_scalar().fetch_all(&mut *tx).await?;
-                        set_status_in(&mut tx, &ids, sangathan_core::verification::Status::Verified, Some("imported as verified"), actor, crate::clock::now()).await?;
-                    }
-                }
-                for chunk in errors.chunks(500) {
-                    let mut qb: QueryBuilder<DB> =
-                        QueryBuilder::new("INSERT INTO import_errors (job_id, line, col, value, reason_en, reason_hi) ");
-                    qb.push_values(chunk, |mut b, e| {
-                        b.push_bind(job)
-                            .push_bind(e.line as i64)
-                            .push_bind(e.column.clone())
-                            .push_bind(e.value.clone())
-                            .push_bind(e.reason_en.clone())
-                            .push_bind(e.reason_hi.clone());
-                    });
-                    qb.push(" ON CONFLICT (job_id, line, col) DO NOTHING");
-                    qb.build().execute(&mut *tx).await?;
-                }
-                sqlx::query(
-                    "UPDATE import_jobs SET rows_done = rows_done + $2, blank = blank + $3, created_people = created_people + $4, \
-                     created_memberships = created_memberships + $5, duplicates = duplicates + $6, rejected = rejected + $7 WHERE id = $1",
-                )
-                .bind(job)
-                .bind(stats.rows as i64)
-                .bind(stats.blank as i64)
-                .bind(stats.created_people as i64)
-                .bind(stats.created_memberships as i64)
-                .bind(stats.duplicates as i64)
-                .bind(stats.rejected as i64)
-                .execute(&mut *tx)
-                .await?;
-                Ok(())
-            }
-            .await;
-            match written {
-                Ok(()) => {}
-                Err(StoreError::Db(err)) if attempt < 8 && Self::is_retryable(&err) => continue,
-                Err(err) => return Err(err),
-            }
-            match tx.commit().await {
-                Ok(()) => return Ok(stats),
-                Err(err) if attempt < 8 && Self::is_retryable(&err) => continue,
-                Err(err) => return Err(err.into()),
-            }
-        }
+        let mut ix = self.load.lock().await;
+        self.import_batch_with(job, first_line, rows, &mut ix).await
     }
 
     async fn import_finish(&self, job: i64) -> Result<()> {
@@ -2827,35 +2972,26 @@ impl Store for StoreImpl {
 
     async fn defer_indexes(&self) -> Result<bool> {
         let mut tx = self.begin_write().await?;
+        // Writers of people already past their first-load check finish first (PostgreSQL), and
+        // none passes it until this commits.
+        StoreImpl::first_load_lock(&mut tx, true).await?;
         // Two loads, or a load and `verify`, take turns (PostgreSQL; SQLite's one writer already
         // serialises them), each then reading the state the other left.
         StoreImpl::lock_keys(&mut tx, &[DEFERRED_INDEXES.to_string()]).await?;
-        if meta(&mut tx, DEFERRED_INDEXES).await?.is_some() {
-            drop(tx);
-            self.loading(true).await?;
-            return Ok(true);
+        if meta(&mut tx, DEFERRED_INDEXES).await?.is_none() {
+            let anyone: Option<i64> = sqlx::query_scalar("SELECT id FROM people LIMIT 1").fetch_optional(&mut *tx).await?;
+            if anyone.is_some() {
+                return Ok(false);
+            }
+            self.leave_out_indexes(&mut tx).await?;
         }
-        let anyone: Option<i64> = sqlx::query_scalar("SELECT id FROM people LIMIT 1").fetch_optional(&mut *tx).await?;
-        if anyone.is_some() {
-            return Ok(false);
-        }
-        // The definitions as the database holds them (whatever migrations made of them), kept in
-        // `meta` in the same transaction as the drops: an interrupted load still knows them.
-        let names: Vec<String> = DEFERRABLE.iter().chain(StoreImpl::DEFERRABLE_HERE).map(|n| n.to_string()).collect();
-        let defs: Vec<(String, String, String)> = fetch_in(&mut tx, StoreImpl::DEFINITIONS, "", &names).await?;
-        if defs.len() != names.len() {
-            // A migration renamed or removed one: say so rather than silently keep it up.
-            let found: HashSet<&str> = defs.iter().map(|d| d.0.as_str()).collect();
-            let missing: Vec<&String> = names.iter().filter(|n| !found.contains(n.as_str())).collect();
-            return Err(StoreError::Refused(format!("indexes or keys to defer not found: {missing:?}")));
-        }
-        for (_, drop, _) in &defs {
-            sqlx::query(AssertSqlSafe(drop.clone())).execute(&mut *tx).await?;
-        }
-        let sqls: Vec<&str> = defs.iter().map(|d| d.2.as_str()).collect();
-        set_meta(&mut tx, DEFERRED_INDEXES, &serde_json::to_string(&sqls).map_err(|e| StoreError::Refused(e.to_string()))?).await?;
+        // This process owns the load now: a fresh one, an interrupted one, or one another process
+        // is still running (whose next batch is then refused, as is every other writer of people).
+        let owner = random_hex(16)?;
+        set_meta(&mut tx, FIRST_LOAD_OWNER, &owner).await?;
         tx.commit().await?;
         self.loading(true).await?;
+        self.index_for_load(owner).await?;
         Ok(true)
     }
 
@@ -2864,7 +3000,9 @@ impl Store for StoreImpl {
         let built = self.build_deferred().await;
         self.building(false).await?;
         // A failed build leaves the load pending, and this process's writer set for it.
-        if built? {
+        let built = built?;
+        *self.load.lock().await = None;
+        if built {
             self.loading(false).await?;
             return Ok(true);
         }
@@ -3372,7 +3510,10 @@ impl Store for StoreImpl {
             let mut tx = self.begin_write().await?;
             // Every wait below may be chosen as a deadlock's victim (PostgreSQL): the merge then
             // starts again, like a failed commit.
-            let locked = Self::lock_keys(&mut tx, &[format!("p:{from}"), format!("p:{into}")]).await;
+            let locked = match first_load_guard(&mut tx, None).await {
+                Ok(_) => Self::lock_keys(&mut tx, &[format!("p:{from}"), format!("p:{into}")]).await,
+                Err(e) => Err(e),
+            };
             let merged = match locked {
                 Ok(()) => merge_in(&mut tx, from, into, actor).await,
                 Err(e) => Err(e),
@@ -3395,7 +3536,11 @@ impl Store for StoreImpl {
         loop {
             attempt += 1;
             let mut tx = self.begin_write().await?;
-            match unmerge_in(&mut tx, merge_id, actor).await {
+            let undone = match first_load_guard(&mut tx, None).await {
+                Ok(_) => unmerge_in(&mut tx, merge_id, actor).await,
+                Err(e) => Err(e),
+            };
+            match undone {
                 Ok(outcome) => match tx.commit().await {
                     Ok(()) => return Ok(outcome),
                     Err(err) if attempt < 8 && Self::is_retryable(&err) => continue,

@@ -6,6 +6,7 @@
 //! writer takes its turn (one writer connection on SQLite; advisory locks on PostgreSQL).
 
 mod auth_cache;
+mod load_index;
 /// How many candidates a name search ranks at most, in person order: people in a whole-state
 /// search in every wing, memberships in scope otherwise; the people whose search key is exactly
 /// the query's are added beyond them.
@@ -52,11 +53,22 @@ pub enum StoreError {
     AlreadyInitialised,
     #[error("{0}")]
     Refused(String),
+    /// A first load of members is pending: only its own process writes people until it ends.
+    #[error("{}", LOAD_PENDING_EN)]
+    LoadPending,
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),
     #[error("migration error: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
+
+/// Why a write of people waits for a pending first load, in English and Hindi.
+pub const LOAD_PENDING_EN: &str = "a first load of members (`import` or `demo` into an empty database) is running or was \
+     interrupted: members cannot be added or changed until it ends; let it finish, or finish an \
+     interrupted one by running it again or by `sangathan verify`";
+pub const LOAD_PENDING_HI: &str = "सदस्यों का पहला लोड (खाली डेटाबेस में `import` या `demo`) चल रहा है या अधूरा रुका है: \
+     उसके पूरा होने तक सदस्य जोड़े या बदले नहीं जा सकते; उसे पूरा होने दें, या रुके हुए लोड को फिर से चलाकर \
+     या `sangathan verify` से पूरा करें";
 
 impl From<Invalid> for StoreError {
     fn from(i: Invalid) -> Self {
@@ -202,9 +214,12 @@ pub trait Store: Meetings + Volunteers + Verification + Detection + Corrections 
     /// writes rows instead of rewriting scattered index pages; [`Store::restore_indexes`] builds
     /// them from the rows afterwards. Foreign keys too: PostgreSQL drops those of people and
     /// memberships and validates them when it puts them back; SQLite's writer runs without any
-    /// and checks every table at the build. Unique rules stay enforced throughout. True when
-    /// indexes are (now, or still from an interrupted load) left out; false when people exist
-    /// already.
+    /// and checks every table at the build. People's unique index on (mobile, name key) too (on
+    /// PostgreSQL also the EPIC's): this process becomes the load's owner and decides identity
+    /// with an index of its own in memory, and every other writer of people is refused
+    /// ([`StoreError::LoadPending`]) until the build; a load already pending (interrupted, or
+    /// another process's) is taken over, the index made from its rows. True when indexes are
+    /// (now, or still from an interrupted load) left out; false when people exist already.
     async fn defer_indexes(&self) -> Result<bool>;
     /// Build what [`Store::defer_indexes`] left out, in one transaction (the search index from
     /// the table), then settle the loaded tables (SQLite: the log copied and cut back;

@@ -18,6 +18,9 @@ pub struct PgStore {
     writer: tokio::sync::mpsc::Sender<GroupJob>,
     auth_cache: crate::auth_cache::AuthCache,
     settings: std::sync::Arc<SettingsCache>,
+    /// While this process owns a pending first load: its identity index (held by one batch at
+    /// a time, for the whole batch).
+    load: tokio::sync::Mutex<Option<crate::load_index::LoadIndex>>,
 }
 
 type StoreImpl = PgStore;
@@ -39,6 +42,7 @@ impl PgStore {
             writer,
             auth_cache: Default::default(),
             settings,
+            load: Default::default(),
         })
     }
 
@@ -103,13 +107,15 @@ impl PgStore {
         Ok(true)
     }
 
-    /// The trigram index, and the foreign keys a load's rows would check one by one: each
+    /// The EPIC's unique constraint (people's identity index, with (mobile, name key): see
+    /// `DEFERRABLE`), the trigram index, and the foreign keys a load's rows would check one by one: each
     /// checking query runs per row (COPY of 100,000 memberships into a 1 M-member database took
     /// 8.9 s with their four, 3.6 s without). Put back with one validating join each (a row
     /// that breaks one, written by hand meanwhile, fails that build with PostgreSQL's error
     /// naming the table and the key, and the load stays pending until the row is mended).
     /// Dropping them locks the tables they point at (`units`, `wings`) for a moment too.
     const DEFERRABLE_HERE: &[&str] = &[
+        "people_epic_key",
         "people_search_trgm",
         "people_unit_id_fkey",
         "memberships_person_id_fkey",
@@ -118,15 +124,21 @@ impl PgStore {
         "memberships_wing_id_fkey",
     ];
 
-    /// (name, how to drop it, how to make it again) of the named indexes and foreign keys, for
-    /// `fetch_in`.
+    /// (name, how to drop it, how to make it again) of the named indexes, foreign keys and unique
+    /// constraints (a constraint's own index is named as the constraint, not as an index), for
+    /// `fetch_in`. A unique constraint is made again as its index, built with the others, then
+    /// attached as the constraint after `LAST_PART` (an `ALTER TABLE` that would lock out
+    /// readers too, so it comes just before the build commits).
     const DEFINITIONS: &str = "SELECT d.name, d.drop_sql, d.create_sql FROM ( \
          SELECT indexname::text AS name, 'DROP INDEX ' || quote_ident(indexname) AS drop_sql, indexdef AS create_sql \
          FROM pg_indexes WHERE schemaname = current_schema() \
+         AND indexname NOT IN (SELECT conname FROM pg_constraint WHERE connamespace = current_schema()::regnamespace) \
          UNION ALL \
          SELECT c.conname::text, 'ALTER TABLE ' || c.conrelid::regclass::text || ' DROP CONSTRAINT ' || quote_ident(c.conname), \
-         'ALTER TABLE ' || c.conrelid::regclass::text || ' ADD CONSTRAINT ' || quote_ident(c.conname) || ' ' || pg_get_constraintdef(c.oid) \
-         FROM pg_constraint c WHERE c.contype = 'f' AND c.connamespace = current_schema()::regnamespace) d WHERE d.name";
+         CASE c.contype WHEN 'u' THEN pg_get_indexdef(c.conindid) || chr(10) || '/* last */' || chr(10) || \
+         'ALTER TABLE ' || c.conrelid::regclass::text || ' ADD CONSTRAINT ' || quote_ident(c.conname) || ' UNIQUE USING INDEX ' || quote_ident(c.conname) \
+         ELSE 'ALTER TABLE ' || c.conrelid::regclass::text || ' ADD CONSTRAINT ' || quote_ident(c.conname) || ' ' || pg_get_constraintdef(c.oid) END \
+         FROM pg_constraint c WHERE c.contype IN ('f', 'u') AND c.connamespace = current_schema()::regnamespace) d WHERE d.name";
 
     /// Index builds sort in memory up to this much before spilling to disk (the default is 64 MB).
     async fn before_index_builds(c: &mut Conn) -> Result<()> {
@@ -184,6 +196,16 @@ impl PgStore {
                 .execute(&mut *c)
                 .await?;
         }
+        Ok(())
+    }
+
+    /// The first-load lock: writers of people's identities take it shared, before any other
+    /// lock, and read whether a first load is pending; `defer_indexes` takes it exclusively
+    /// before it starts or takes over a load, so no writer that read "no load" is still writing
+    /// when the load begins.
+    async fn first_load_lock(c: &mut Conn, exclusive: bool) -> Result<()> {
+        let sql = if exclusive { "SELECT pg_advisory_xact_lock($1)" } else { "SELECT pg_advisory_xact_lock_shared($1)" };
+        sqlx::query(sql).bind(LOCK_SPACE - 1).execute(&mut *c).await?;
         Ok(())
     }
 

@@ -25,6 +25,9 @@ pub struct SqliteStore {
     /// The writer is set for a first load (its foreign keys off, its cache large): see
     /// [`SqliteStore::loading`].
     loading: std::sync::atomic::AtomicBool,
+    /// While this process owns a pending first load: its identity index (held by one batch at
+    /// a time, for the whole batch).
+    load: tokio::sync::Mutex<Option<crate::load_index::LoadIndex>>,
 }
 
 /// How often the checkpointer copies the write-ahead log into the database file while writes
@@ -202,6 +205,7 @@ impl SqliteStore {
             trigrams: Default::default(),
             _checkpointer: stop,
             loading: Default::default(),
+            load: Default::default(),
         })
     }
 
@@ -360,6 +364,11 @@ impl SqliteStore {
 
     /// One writer at a time already serialises everything.
     async fn lock_keys(_c: &mut Conn, _keys: &[String]) -> Result<()> {
+        Ok(())
+    }
+
+    /// The first-load lock (see PostgreSQL's): the one writer already serialises everything.
+    async fn first_load_lock(_c: &mut Conn, _exclusive: bool) -> Result<()> {
         Ok(())
     }
 
