@@ -53,4 +53,5 @@ on_both_backends!(
     missed_calls_replies_and_campaign_methods,
     leaderboards_rank_by_verified,
     member_corrections_are_reviewed_by_someone_else,
+    enrolments_wait_for_a_first_load,
 );

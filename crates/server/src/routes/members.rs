@@ -243,6 +243,7 @@ pub fn validate_enrolment(body: &EnrolRequest, current_year: i32) -> Result<Enro
         (status = 401, description = "No or bad token", body = ErrorBody),
         (status = 409, description = "Idempotency key reused for a different request", body = ErrorBody),
         (status = 422, description = "Invalid fields (all of them listed), or invalid JSON", body = ErrorBody),
+        (status = 503, description = "A first load of members (`import` or `demo` into an empty database) is running or was interrupted (code `first_load_pending`): nothing was written; send the same request again once it ends", body = ErrorBody),
     )
 )]
 pub async fn enrol(

@@ -1452,3 +1452,23 @@ pub async fn member_corrections_are_reviewed_by_someone_else(backend: Backend) {
         Some("Ward 9")
     );
 }
+
+/// While a first load is pending (another process's `import` into the empty database), an API
+/// enrolment is refused with 503 `first_load_pending`, in English and Hindi, and writes nothing;
+/// the same request (same key) goes through once the load's indexes are built.
+pub async fn enrolments_wait_for_a_first_load(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else { return };
+    let loader = sangathan_store::open(&app.db_url()).await.expect("a second store");
+    assert!(loader.defer_indexes().await.expect("defer"), "an empty database starts a first load");
+    let body = person("TS-AC-1-B0001");
+    let k = key();
+    let err = app.enrol(&body, &k).await.expect(503);
+    assert_eq!(err["error"]["code"], "first_load_pending", "{err}");
+    assert!(err["error"]["message"].as_str().unwrap().contains("first load"), "{err}");
+    assert!(err["error"]["message_hi"].as_str().unwrap().contains("पहला लोड"), "{err}");
+    assert_eq!(app.member_count().await, 0);
+    assert!(loader.restore_indexes().await.expect("build"));
+    let ok = app.enrol(&body, &k).await.expect(201);
+    assert_eq!(ok["created_membership"], true, "{ok}");
+    assert_eq!(app.member_count().await, 1);
+}
