@@ -353,11 +353,11 @@ const IN_CHUNK: usize = 500;
 /// enroller's activity) and that a load into an empty database builds afterwards
 /// (`defer_indexes`), with the backend's own (`DEFERRABLE_HERE`: the search index; on
 /// PostgreSQL also the foreign keys of people and memberships, validated when put back, while a
-/// booth list, the only writer that removes units, is refused until the load ends). People's
-/// unique indexes are among them, (mobile, name key) here and the EPIC's with the backend's
-/// own: while they are left out the loading process decides identity with its own index
-/// ([`LoadIndex`]) and every other writer of people is refused ([`first_load_guard`]); the
-/// build makes them again, and stops with the load pending should the rows break one.
+/// booth list, the only writer that removes units, is refused until the load ends). One unique
+/// index is among them, people's (mobile, name key) (on PostgreSQL also the EPIC's): while it
+/// is left out the loading process decides identity with its own index ([`LoadIndex`]) and every
+/// other writer of people is refused ([`first_load_guard`]); the build makes it again, and stops
+/// with the load pending should the rows break it.
 const DEFERRABLE: &[&str] = &["people_mobile_name", "people_search_key", "people_unit_name", "memberships_unit", "memberships_ac", "memberships_enroller", "memberships_ac_enroller", "memberships_person_ac"];
 
 /// The `meta` key holding the deferred indexes' definitions while they are left out.

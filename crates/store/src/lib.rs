@@ -214,8 +214,8 @@ pub trait Store: Meetings + Volunteers + Verification + Detection + Corrections 
     /// writes rows instead of rewriting scattered index pages; [`Store::restore_indexes`] builds
     /// them from the rows afterwards. Foreign keys too: PostgreSQL drops those of people and
     /// memberships and validates them when it puts them back; SQLite's writer runs without any
-    /// and checks every table at the build. People's unique indexes too (mobile + name key,
-    /// EPIC): this process becomes the load's owner and decides identity
+    /// and checks every table at the build. People's unique index on (mobile, name key) too (on
+    /// PostgreSQL also the EPIC's): this process becomes the load's owner and decides identity
     /// with an index of its own in memory, and every other writer of people is refused
     /// ([`StoreError::LoadPending`]) until the build; a load already pending (interrupted, or
     /// another process's) is taken over, the index made from its rows. True when indexes are

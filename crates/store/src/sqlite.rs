@@ -273,10 +273,9 @@ impl SqliteStore {
         Ok(false)
     }
 
-    /// The EPIC's unique index (people's identity index, with (mobile, name key): see
-    /// `DEFERRABLE`; a named index since migration 0023) and the search index's triggers are left
-    /// out of a first load too; the search index is rebuilt from the table afterwards.
-    const DEFERRABLE_HERE: &[&str] = &["people_epic", "people_fts_insert", "people_fts_delete", "people_fts_update"];
+    /// The search index's triggers are left out of a first load too; the index is rebuilt from
+    /// the table afterwards.
+    const DEFERRABLE_HERE: &[&str] = &["people_fts_insert", "people_fts_delete", "people_fts_update"];
 
     /// (name, how to drop it, how to make it again) of the named indexes and triggers, for
     /// `fetch_in`.

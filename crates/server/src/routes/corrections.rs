@@ -226,6 +226,7 @@ pub async fn list_corrections(
         (status = 403, description = "The caller's roles may not change people's records", body = ErrorBody),
         (status = 404, description = "No such request in the caller's scope", body = ErrorBody),
         (status = 422, description = "Applied or declined already (`correction_decided`); asked for by the caller (`own_correction`); a user's mobile and the caller is no state admin (`user_mobile`); or the value is invalid or clashes with another person's record (nothing written; the request stays open)", body = ErrorBody),
+        (status = 503, description = "A first load of members is running or was interrupted (code `first_load_pending`): nothing was written", body = ErrorBody),
     )
 )]
 pub async fn apply_correction(

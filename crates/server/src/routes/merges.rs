@@ -108,6 +108,7 @@ pub struct MergeRequest {
         (status = 201, description = "Merged", body = MergeOutcomeDto),
         (status = 401, description = "No or bad token", body = ErrorBody),
         (status = 422, description = "Refused: missing ids, the same person, an unknown or already merged person, or two different EPICs (nothing written)", body = ErrorBody),
+        (status = 503, description = "A first load of members is running or was interrupted (code `first_load_pending`): nothing was written", body = ErrorBody),
     )
 )]
 pub async fn create_merge(
@@ -163,6 +164,7 @@ pub async fn create_merge(
         (status = 401, description = "No or bad token", body = ErrorBody),
         (status = 404, description = "No such merge", body = ErrorBody),
         (status = 409, description = "Refused: already undone, the person was merged again since, or an identifier to restore is now someone else's", body = ErrorBody),
+        (status = 503, description = "A first load of members is running or was interrupted (code `first_load_pending`): nothing was written", body = ErrorBody),
     )
 )]
 pub async fn undo_merge(
