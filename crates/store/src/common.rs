@@ -17,6 +17,11 @@ use sangathan_core::{FieldError, Invalid};
 use sqlx::{AssertSqlSafe, QueryBuilder, Transaction};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
+/// Maps of the write path's own keys (ids, identifiers of a batch): foldhash, randomly seeded,
+/// several times faster than the standard SipHash on the millions of keys of a first load.
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+type FastSet<K> = HashSet<K, foldhash::fast::RandomState>;
+
 type Conn = <DB as sqlx::Database>::Connection;
 
 const CANDIDATES: u32 = crate::SEARCH_CANDIDATES;
@@ -112,9 +117,14 @@ fn wings_filter(w: &Wings) -> String {
 struct Deltas {
     /// As counted: per unit, wing and day (the enrolment day for achieved, the verification day
     /// for verified), with where the unit sits; spread over its ancestors once, when applied (a
-    /// batch of thousands of rows touches a few hundred units).
-    by_unit: HashMap<(i64, i64, NaiveDate), (UnitKind, Ancestors, i64, i64)>,
+    /// batch of thousands of rows touches a few hundred units; a first load's batch of a
+    /// million, a few hundred thousand (booth, day) pairs).
+    by_unit: FastMap<(i64, i64, NaiveDate), (UnitKind, Ancestors, i64, i64)>,
 }
+
+/// Counter rows as gathered: (achieved, verified) per (unit, wing, AC) and per (unit, wing, day, AC).
+type AchievedRows = FastMap<(i64, i64, i64), (i64, i64)>;
+type DailyRows = FastMap<(i64, i64, NaiveDate, i64), (i64, i64)>;
 
 impl Deltas {
     /// A membership enrolled on `day` starts or stops counting towards achieved.
@@ -127,24 +137,47 @@ impl Deltas {
         self.by_unit.entry((u.id, wing_id, day)).or_insert((u.kind, u.anc, 0, 0)).3 += by;
     }
 
-    /// The counter rows to change: (achieved, verified) per unit, wing and AC, and per unit,
-    /// wing, day and AC, every ancestor included.
+    /// The counter rows to change, every ancestor included, in key order (the order they are
+    /// written in, so that PostgreSQL's writers lock them in one order).
     #[allow(clippy::type_complexity)]
-    fn spread(self) -> (BTreeMap<(i64, i64, i64), (i64, i64)>, BTreeMap<(i64, i64, NaiveDate, i64), (i64, i64)>) {
-        let (mut achieved, mut daily) = (BTreeMap::new(), BTreeMap::new());
+    fn spread(self) -> (Vec<((i64, i64, i64), (i64, i64))>, Vec<((i64, i64, NaiveDate, i64), (i64, i64))>) {
+        let (mut achieved, mut daily) = (AchievedRows::default(), DailyRows::default());
         self.spread_into(&mut achieved, &mut daily);
+        let mut achieved: Vec<_> = achieved.into_iter().filter(|(_, n)| *n != (0, 0)).collect();
+        let mut daily: Vec<_> = daily.into_iter().filter(|(_, n)| *n != (0, 0)).collect();
+        achieved.sort_unstable_by_key(|r| r.0);
+        daily.sort_unstable_by_key(|r| r.0);
         (achieved, daily)
     }
 
-    /// [`Self::spread`], added to rows already gathered.
-    fn spread_into(self, achieved: &mut BTreeMap<(i64, i64, i64), (i64, i64)>, daily: &mut BTreeMap<(i64, i64, NaiveDate, i64), (i64, i64)>) {
+    /// [`Self::spread`], added to rows already gathered. The days are folded away before the
+    /// achieved rows are spread (they have no day), and a booth's days into its sector's (a booth
+    /// keeps no daily row, and its daily rows above are its sector's): each is then spread over
+    /// its ancestors once.
+    fn spread_into(self, achieved: &mut AchievedRows, daily: &mut DailyRows) {
+        let mut per_unit: FastMap<(i64, i64), (UnitKind, Ancestors, i64, i64)> = FastMap::default();
+        // Keyed by the lowest unit keeping daily rows; the value's unit is one that counted there.
+        let mut per_day: FastMap<(i64, i64, NaiveDate), (i64, UnitKind, Ancestors, i64, i64)> = FastMap::default();
+        per_day.reserve(self.by_unit.len());
         for ((unit_id, wing_id, day), (kind, anc, n, v)) in self.by_unit {
+            let e = per_unit.entry((unit_id, wing_id)).or_insert((kind, anc, 0, 0));
+            e.2 += n;
+            e.3 += v;
+            let lowest = if keeps_daily(kind) { unit_id } else { anc.sector.unwrap_or(unit_id) };
+            let e = per_day.entry((lowest, wing_id, day)).or_insert((unit_id, kind, anc, 0, 0));
+            e.3 += n;
+            e.4 += v;
+        }
+        for ((unit_id, wing_id), (kind, anc, n, v)) in per_unit {
             let ac = ac_of_parts(unit_id, kind, &anc).unwrap_or(0);
             for id in anc.rollup(unit_id) {
                 let e = achieved.entry((id, wing_id, ac)).or_default();
                 e.0 += n;
                 e.1 += v;
             }
+        }
+        for ((_, wing_id, day), (unit_id, kind, anc, n, v)) in per_day {
+            let ac = ac_of_parts(unit_id, kind, &anc).unwrap_or(0);
             for id in daily_rollup_of(unit_id, kind, &anc) {
                 let e = daily.entry((id, wing_id, day, ac)).or_default();
                 e.0 += n;
@@ -155,7 +188,6 @@ impl Deltas {
 
     async fn apply(self, c: &mut Conn) -> Result<()> {
         let (achieved, daily) = self.spread();
-        let achieved: Vec<((i64, i64, i64), (i64, i64))> = achieved.into_iter().filter(|(_, n)| *n != (0, 0)).collect();
         for chunk in achieved.chunks(1000) {
             let mut qb: QueryBuilder<DB> = QueryBuilder::new(format!("{} unit_counters (unit_id, wing_id, ac_id, achieved, verified) ", StoreImpl::INSERT_ROWS));
             qb.push_values(chunk, |mut b, ((u, w, a), (n, v))| {
@@ -167,7 +199,6 @@ impl Deltas {
             );
             qb.build().execute(&mut *c).await?;
         }
-        let daily: Vec<((i64, i64, NaiveDate, i64), (i64, i64))> = daily.into_iter().filter(|(_, n)| *n != (0, 0)).collect();
         for chunk in daily.chunks(1000) {
             let mut qb: QueryBuilder<DB> = QueryBuilder::new(format!("{} unit_daily (unit_id, wing_id, day, ac_id, n, verified) ", StoreImpl::INSERT_ROWS));
             qb.push_values(chunk, |mut b, ((u, w, d, a), (n, v))| {
@@ -610,15 +641,15 @@ async fn enrol_rows(
             }
         }
     }
-    let units: HashMap<String, (UnitSpec, i32)> = {
+    let units: FastMap<String, (UnitSpec, i32)> = {
         let cache = s.units.lock().expect("unit cache");
         codes.iter().filter_map(|c| cache.get(c).map(|u| (c.clone(), u.clone()))).collect()
     };
 
     // Everyone the batch's identifiers point at, and their memberships.
-    let epics: Vec<String> = rows.iter().filter_map(|(e, _)| e.epic.as_ref().map(|x| x.as_str().to_string())).collect::<HashSet<_>>().into_iter().collect();
-    let mobiles: Vec<String> = rows.iter().filter_map(|(e, _)| e.mobile.as_ref().map(|m| m.e164().to_string())).collect::<HashSet<_>>().into_iter().collect();
-    let mut people: HashMap<i64, Known> = HashMap::new();
+    let epics: Vec<String> = rows.iter().filter_map(|(e, _)| e.epic.as_ref().map(|x| x.as_str())).collect::<FastSet<_>>().into_iter().map(str::to_string).collect();
+    let mobiles: Vec<String> = rows.iter().filter_map(|(e, _)| e.mobile.as_ref().map(|m| m.e164())).collect::<FastSet<_>>().into_iter().map(str::to_string).collect();
+    let mut people: FastMap<i64, Known> = FastMap::with_capacity_and_hasher(rows.len(), Default::default());
     if let Some((ix, _)) = &load {
         let ids = ix.candidates(epics.iter().map(String::as_str), mobiles.iter().map(String::as_str));
         for r in fetch_in::<i64, KnownRow>(c, "SELECT id, name_key, mobile, epic FROM people WHERE merged_into IS NULL AND id", "", &ids).await? {
@@ -632,8 +663,8 @@ async fn enrol_rows(
             people.insert(r.0, known(r));
         }
     }
-    let mut by_epic: HashMap<String, i64> = HashMap::new();
-    let mut by_mobile: HashMap<String, Vec<i64>> = HashMap::new();
+    let mut by_epic: FastMap<String, i64> = FastMap::with_capacity_and_hasher(rows.len(), Default::default());
+    let mut by_mobile: FastMap<String, Vec<i64>> = FastMap::with_capacity_and_hasher(rows.len(), Default::default());
     let mut ids: Vec<i64> = people.keys().copied().collect();
     ids.sort_unstable();
     for id in &ids {
@@ -645,7 +676,7 @@ async fn enrol_rows(
             by_mobile.entry(m.e164().to_string()).or_default().push(*id);
         }
     }
-    let mut held: HashMap<(i64, i64), HeldMembership> = HashMap::new();
+    let mut held: FastMap<(i64, i64), HeldMembership> = FastMap::with_capacity_and_hasher(rows.len(), Default::default());
     type HeldRow = (i64, i64, String, String, DateTime<Utc>, String);
     let held_rows: Vec<HeldRow> = fetch_in(
         c,
@@ -660,7 +691,7 @@ async fn enrol_rows(
     // For scoped enrollers: where each known person's memberships are, so that a person held
     // only outside the enroller's scope is neither shown nor changed nor pulled into it.
     let mut held_places: HashMap<String, Place> = HashMap::new();
-    let mut held_by_person: HashMap<i64, Vec<Place>> = HashMap::new();
+    let mut held_by_person: FastMap<i64, Vec<Place>> = FastMap::default();
     if rows.iter().any(|(_, ctx)| ctx.scope.is_some()) {
         let codes: Vec<String> = held.values().map(|h| h.unit.clone()).collect::<HashSet<_>>().into_iter().collect();
         let found: Vec<UnitTuple> = fetch_in(c, &format!("SELECT {UNIT_COLS} FROM units u WHERE u.code"), "", &codes).await?;
@@ -674,10 +705,10 @@ async fn enrol_rows(
 
     // The identity rule, row by row, in memory.
     let mut next_person: Option<(i64, i64)> = None; // (next id, last reserved)
-    let mut new_people: Vec<NewPerson> = Vec::new();
-    let mut new_index: HashMap<i64, usize> = HashMap::new();
+    let mut new_people: Vec<NewPerson> = Vec::with_capacity(rows.len());
+    let mut new_index: FastMap<i64, usize> = FastMap::with_capacity_and_hasher(rows.len(), Default::default());
     let mut adds: BTreeMap<i64, (Option<String>, Option<String>)> = BTreeMap::new();
-    let mut new_members: Vec<NewMembership> = Vec::new();
+    let mut new_members: Vec<NewMembership> = Vec::with_capacity(rows.len());
     // Membership numbers: the serial of every AC the batch may enrol in, read before any row
     // (the last number used). On PostgreSQL the rows are locked, in AC order, until commit, so
     // concurrent writers in one AC take turns instead of colliding on a number.
@@ -3397,7 +3428,7 @@ impl Store for StoreImpl {
             sqlx::query_as::<_, (i64, String)>("SELECT id, code FROM wings").fetch_all(&mut *c).await?.into_iter().collect();
         // What every counter row should hold, recounted from the memberships AC by AC through the
         // same rule the writes use (`Deltas`): one row per (unit, wing, AC), and per day.
-        let (mut expected_achieved, mut expected_daily) = (BTreeMap::new(), BTreeMap::new());
+        let (mut expected_achieved, mut expected_daily) = (AchievedRows::default(), DailyRows::default());
         let sql = format!(
             "SELECT unit_id, wing_id, enrolled_on, COUNT(*) FROM memberships WHERE ac_id = $1 AND status IN {COUNTED} \
              GROUP BY unit_id, wing_id, enrolled_on"

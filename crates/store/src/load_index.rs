@@ -18,8 +18,8 @@ use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
 /// or an old one still listed).
 #[derive(Default)]
 struct Chains {
-    first: HashMap<u64, i64>,
-    next: HashMap<(u64, i64), i64>,
+    first: HashMap<u64, i64, foldhash::fast::RandomState>,
+    next: HashMap<(u64, i64), i64, foldhash::fast::RandomState>,
 }
 
 impl Chains {

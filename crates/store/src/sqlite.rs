@@ -536,6 +536,60 @@ mod sqlite_only {
         (store, db)
     }
 
+    /// Counters spread as one sum per (unit, wing) and per (sector, wing, day), the days and a
+    /// sector's booths folded first, equal each counted row spread over its own ancestors.
+    #[test]
+    fn counters_spread_folded_equal_each_row_spread() {
+        // State 1, division 2, district 3, PC 4; AC 10 with sectors 11 (booths 12, 13) and 20
+        // (booth 21); AC 30 with sector 31 (booth 32); a booth with no sector (40, under AC 30).
+        let (state, division, district, pc) = (Some(1), Some(2), Some(3), Some(4));
+        let anc = |ac: Option<i64>, sector: Option<i64>| Ancestors { state, division, district, pc, ac, sector };
+        let units: Vec<(i64, UnitKind, Ancestors)> = vec![
+            (10, UnitKind::Ac, anc(None, None)),
+            (11, UnitKind::Sector, anc(Some(10), None)),
+            (12, UnitKind::Booth, anc(Some(10), Some(11))),
+            (13, UnitKind::Booth, anc(Some(10), Some(11))),
+            (20, UnitKind::Sector, anc(Some(10), None)),
+            (21, UnitKind::Booth, anc(Some(10), Some(20))),
+            (30, UnitKind::Ac, anc(None, None)),
+            (32, UnitKind::Booth, anc(Some(30), Some(31))),
+            (40, UnitKind::Booth, anc(Some(30), None)),
+        ];
+        let mut d = Deltas::default();
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        for _ in 0..2_000 {
+            let (id, kind, anc) = units[next(units.len() as u64) as usize];
+            let day = NaiveDate::from_ymd_opt(2026, 9, 1).expect("a date") + Duration::days(next(20) as i64);
+            let e = d.by_unit.entry((id, 1 + next(2) as i64, day)).or_insert((kind, anc, 0, 0));
+            // Some rows net to nothing: they must not be written.
+            e.2 += next(5) as i64 - 2;
+            e.3 += next(3) as i64 - 1;
+        }
+        let mut achieved: BTreeMap<(i64, i64, i64), (i64, i64)> = BTreeMap::new();
+        let mut daily: BTreeMap<(i64, i64, NaiveDate, i64), (i64, i64)> = BTreeMap::new();
+        for (&(id, wing, day), &(kind, anc, n, v)) in &d.by_unit {
+            let ac = ac_of_parts(id, kind, &anc).unwrap_or(0);
+            for u in anc.rollup(id) {
+                let e = achieved.entry((u, wing, ac)).or_default();
+                (e.0, e.1) = (e.0 + n, e.1 + v);
+            }
+            for u in daily_rollup_of(id, kind, &anc) {
+                let e = daily.entry((u, wing, day, ac)).or_default();
+                (e.0, e.1) = (e.0 + n, e.1 + v);
+            }
+        }
+        let achieved: Vec<_> = achieved.into_iter().filter(|(_, n)| *n != (0, 0)).collect();
+        let daily: Vec<_> = daily.into_iter().filter(|(_, n)| *n != (0, 0)).collect();
+        assert!(achieved.len() > 20 && daily.len() > 200, "the rows reach every level");
+        assert_eq!(d.spread(), (achieved, daily));
+    }
+
     /// The bundled SQLite was built with `.cargo/config.toml`'s ceiling: a reader's map is the
     /// size asked for, not the default 2 GiB.
     #[tokio::test]
