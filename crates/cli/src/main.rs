@@ -7,6 +7,7 @@
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod access;
+mod alloc;
 mod bench;
 mod config;
 mod demo;
@@ -830,7 +831,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 batch: bulk::CLI_BATCH,
                 defer_indexes: Some(&|what| bar.set_message(what.to_string())),
             };
+            let keep = alloc::KeepFreed::new();
             let t = bulk::import_members(&s, &file, opt).await?;
+            drop(keep);
             bar.finish_and_clear();
             if json {
                 println!(
@@ -981,6 +984,7 @@ fn redact(url: &str) -> String {
 /// The demo's members: `n` honest ones enrolled by a few workers per AC, then `fake_share` × n
 /// more through fake patterns. Returns (honest, fake) enrolments accepted.
 async fn load_demo(s: &DynStore, n: u64, seed: u64, fake_share: f64) -> anyhow::Result<(u64, u64)> {
+    let _keep = alloc::KeepFreed::new();
     let booths = s.booth_codes().await?;
     let acs: Vec<(String, Vec<String>)> = booths.clone();
     let campaign = s

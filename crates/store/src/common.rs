@@ -17,8 +17,9 @@ use sangathan_core::{FieldError, Invalid};
 use sqlx::{AssertSqlSafe, QueryBuilder, Transaction};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-/// Maps of the write path's own keys (ids, identifiers of a batch): foldhash, randomly seeded,
-/// several times faster than the standard SipHash on the millions of keys of a first load.
+/// Maps of the write path's keys (ids, and a batch's mobiles and EPICs, which come from sheets and
+/// requests but only in validated forms, in bounded batches): foldhash, seeded at random per
+/// process, several times faster than the standard SipHash on the millions of keys of a first load.
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 type FastSet<K> = HashSet<K, foldhash::fast::RandomState>;
 
@@ -156,7 +157,8 @@ impl Deltas {
     /// its ancestors once.
     fn spread_into(self, achieved: &mut AchievedRows, daily: &mut DailyRows) {
         let mut per_unit: FastMap<(i64, i64), (UnitKind, Ancestors, i64, i64)> = FastMap::default();
-        // Keyed by the lowest unit keeping daily rows; the value's unit is one that counted there.
+        // Keyed by the lowest unit keeping daily rows (a booth's sector; a booth without one keys
+        // on itself); the value's unit is one that counted there (all share their daily rows and AC).
         let mut per_day: FastMap<(i64, i64, NaiveDate), (i64, UnitKind, Ancestors, i64, i64)> = FastMap::default();
         per_day.reserve(self.by_unit.len());
         for ((unit_id, wing_id, day), (kind, anc, n, v)) in self.by_unit {
