@@ -190,7 +190,7 @@ impl Deltas {
 
     async fn apply(self, c: &mut Conn) -> Result<()> {
         let (achieved, daily) = self.spread();
-        for chunk in achieved.chunks(1000) {
+        run_chunks(c, &achieved, 1000, |chunk| {
             let mut qb: QueryBuilder<DB> = QueryBuilder::new(format!("{} unit_counters (unit_id, wing_id, ac_id, achieved, verified) ", StoreImpl::INSERT_ROWS));
             qb.push_values(chunk, |mut b, ((u, w, a), (n, v))| {
                 b.push_bind(*u).push_bind(*w).push_bind(*a).push_bind(*n).push_bind(*v);
@@ -199,17 +199,18 @@ impl Deltas {
                 " ON CONFLICT (unit_id, wing_id, ac_id) DO UPDATE SET achieved = unit_counters.achieved + excluded.achieved, \
                  verified = unit_counters.verified + excluded.verified",
             );
-            qb.build().execute(&mut *c).await?;
-        }
-        for chunk in daily.chunks(1000) {
+            qb
+        })
+        .await?;
+        run_chunks(c, &daily, 1000, |chunk| {
             let mut qb: QueryBuilder<DB> = QueryBuilder::new(format!("{} unit_daily (unit_id, wing_id, day, ac_id, n, verified) ", StoreImpl::INSERT_ROWS));
             qb.push_values(chunk, |mut b, ((u, w, d, a), (n, v))| {
                 b.push_bind(*u).push_bind(*w).push_bind(*d).push_bind(*a).push_bind(*n).push_bind(*v);
             });
             qb.push(" ON CONFLICT (unit_id, wing_id, day, ac_id) DO UPDATE SET n = unit_daily.n + excluded.n, verified = unit_daily.verified + excluded.verified");
-            qb.build().execute(&mut *c).await?;
-        }
-        Ok(())
+            qb
+        })
+        .await
     }
 }
 
@@ -463,6 +464,54 @@ impl StoreImpl {
 /// one; fewer (an HTTP enrolment's group) cost less as one multi-row INSERT.
 const BULK_ROWS: usize = 64;
 
+/// One statement per chunk of `rows`, in order, each built by `build`. The next statement is
+/// built while the one before runs: polled once, a statement is on its way to the connection
+/// (on SQLite its own thread runs it), so building one and running the other share the two
+/// cores instead of taking turns. A failed statement stops the rest, as awaiting each would.
+async fn run_chunks<T>(c: &mut Conn, rows: &[T], size: usize, build: impl Fn(&[T]) -> QueryBuilder<DB>) -> Result<()> {
+    let mut chunks = rows.chunks(size);
+    let Some(first) = chunks.next() else { return Ok(()) };
+    let mut qb = build(first);
+    for next in chunks {
+        let built = {
+            let mut running = std::pin::pin!(qb.build().execute(&mut *c));
+            let started = futures::poll!(running.as_mut());
+            let built = build(next);
+            match started {
+                std::task::Poll::Ready(done) => done?,
+                std::task::Poll::Pending => running.await?,
+            };
+            built
+        };
+        qb = built;
+    }
+    qb.build().execute(&mut *c).await?;
+    Ok(())
+}
+
+/// What `enrol_rows`' decider asks of the connection, run in order by its writer: a statement,
+/// or ids for new people (the range reserved, sent back).
+enum Ask {
+    Run(QueryBuilder<DB>),
+    Reserve(i64, futures::channel::oneshot::Sender<Result<(i64, i64)>>),
+}
+
+/// Pending once, asking to be polled again at once: lets the futures polled beside this one
+/// (a writer waiting on its statement) take their turn.
+struct YieldOnce(bool);
+
+impl std::future::Future for YieldOnce {
+    type Output = ();
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        if self.0 {
+            return std::task::Poll::Ready(());
+        }
+        self.0 = true;
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
+    }
+}
+
 /// One CSV field as PostgreSQL's `COPY … (FORMAT csv)` reads it: absent is NULL (unquoted
 /// empty), anything else quoted with `"` doubled (so an empty string stays an empty string).
 fn csv_field(out: &mut String, v: Option<&str>) {
@@ -519,7 +568,15 @@ async fn write_people(c: &mut Conn, new_people: &[NewPerson]) -> Result<()> {
             return Ok(());
         }
     }
-    for chunk in new_people.chunks(400) {
+    run_chunks(c, new_people, WRITE_CHUNK, people_insert).await
+}
+
+/// New people's rows per INSERT where one is used.
+const WRITE_CHUNK: usize = 400;
+
+/// One INSERT of new people.
+fn people_insert(chunk: &[NewPerson]) -> QueryBuilder<DB> {
+        const COLS: &str = "people (id, name, name_key, search_key, gender, birth_year, address, mobile, epic, unit_id, created_at)";
         let mut qb: QueryBuilder<DB> = QueryBuilder::new(format!("{} {COLS} ", StoreImpl::INSERT_ROWS));
         qb.push_values(chunk, |mut b, p| {
             b.push_bind(p.id)
@@ -534,9 +591,7 @@ async fn write_people(c: &mut Conn, new_people: &[NewPerson]) -> Result<()> {
                 .push_bind(p.unit_id)
                 .push_bind(p.created_at);
         });
-        qb.build().execute(&mut *c).await?;
-    }
-    Ok(())
+        qb
 }
 
 /// Write a batch's new memberships, like [`write_people`].
@@ -561,7 +616,12 @@ async fn write_memberships(c: &mut Conn, new_members: &[NewMembership]) -> Resul
             return Ok(());
         }
     }
-    for chunk in new_members.chunks(400) {
+    run_chunks(c, new_members, WRITE_CHUNK, members_insert).await
+}
+
+/// One INSERT of new memberships.
+fn members_insert(chunk: &[NewMembership]) -> QueryBuilder<DB> {
+        const COLS: &str = "memberships (person_id, wing_id, unit_id, ac_id, number, status, channel, enrolled_by, enrolled_at, enrolled_on)";
         let mut qb: QueryBuilder<DB> = QueryBuilder::new(format!("{} {COLS} ", StoreImpl::INSERT_ROWS));
         qb.push_values(chunk, |mut b, m| {
             b.push_bind(m.person_id)
@@ -575,19 +635,19 @@ async fn write_memberships(c: &mut Conn, new_members: &[NewMembership]) -> Resul
                 .push_bind(m.enrolled_at)
                 .push_bind(m.enrolled_on);
         });
-        qb.build().execute(&mut *c).await?;
-    }
-    Ok(())
+        qb
 }
 
 /// Enrol `rows` in order inside an open transaction, as a set: one look-up of every unit, EPIC,
 /// mobile and membership the batch touches, the identity rule applied row by row in memory
 /// (against the database and the rows before it), then multi-row writes. A rejected row writes
-/// nothing; every rejection is decided before the first write.
+/// nothing; a row's rejection is decided before any of its writes.
 ///
 /// `load`: the first load's index, when this process owns a pending one (people's identity
 /// indexes are then left out): candidates come from it and are read by id, and the batch's
-/// identifiers are added to `learned` for it.
+/// identifiers are added to `learned` for it. On SQLite (`PIPELINE_WRITES`) such a batch's
+/// rows are written while the rows after them are decided: with the batch read up front, the
+/// decider needs the connection only for people's ids, which it asks the writer for.
 async fn enrol_rows(
     c: &mut Conn,
     s: &Settings,
@@ -694,7 +754,8 @@ async fn enrol_rows(
     // only outside the enroller's scope is neither shown nor changed nor pulled into it.
     let mut held_places: HashMap<String, Place> = HashMap::new();
     let mut held_by_person: FastMap<i64, Vec<Place>> = FastMap::default();
-    if rows.iter().any(|(_, ctx)| ctx.scope.is_some()) {
+    let scoped = rows.iter().any(|(_, ctx)| ctx.scope.is_some());
+    if scoped {
         let codes: Vec<String> = held.values().map(|h| h.unit.clone()).collect::<HashSet<_>>().into_iter().collect();
         let found: Vec<UnitTuple> = fetch_in(c, &format!("SELECT {UNIT_COLS} FROM units u WHERE u.code"), "", &codes).await?;
         held_places.extend(found.into_iter().map(spec_of).map(|u| (u.code.to_string(), place_of(&u))));
@@ -705,7 +766,8 @@ async fn enrol_rows(
         }
     }
 
-    // The identity rule, row by row, in memory.
+    // The identity rule, row by row, in memory, by the decider below; the connection is the
+    // writer's, which runs what the decider asks of it in order (see `Ask`).
     let mut next_person: Option<(i64, i64)> = None; // (next id, last reserved)
     let mut new_people: Vec<NewPerson> = Vec::with_capacity(rows.len());
     let mut new_index: FastMap<i64, usize> = FastMap::with_capacity_and_hasher(rows.len(), Default::default());
@@ -728,170 +790,217 @@ async fn enrol_rows(
     .collect();
     let serials_before = serials.clone();
     let mut out = Vec::with_capacity(rows.len());
-    for (e, ctx) in rows {
-        let code = e.unit.trim().to_ascii_uppercase();
-        let Some((unit, ac_no)) = units.get(&code) else {
-            out.push(Err(unit_err.get(&code).cloned().unwrap_or_else(|| Invalid::one(unknown_unit(&code)))));
-            continue;
-        };
-        let Some((wing_id, wing_code)) = s.wings.get(&e.wing.trim().to_lowercase()).or_else(|| s.wings.get(e.wing.trim())).cloned() else {
-            out.push(Err(Invalid::one(unknown_wing(&e.wing))));
-            continue;
-        };
-        // Outside the enroller's scope: answered exactly as a unit that does not exist.
-        if let Some(scope) = &ctx.scope
-            && !scope.allows(Action::Enrol, &place_of(unit), wing_id)
-        {
-            out.push(Err(Invalid::one(unknown_unit(&code))));
-            continue;
-        }
-        let name_key = e.name.key();
-        let by_e = e.epic.as_ref().and_then(|x| by_epic.get(x.as_str())).map(|id| people[id].clone());
-        let on_m: Vec<Known> = e
-            .mobile
-            .as_ref()
-            .and_then(|m| by_mobile.get(m.e164()))
-            .map(|ids| ids.iter().map(|id| people[id].clone()).collect())
-            .unwrap_or_default();
-        let claim = Claim { name_key: &name_key, mobile: e.mobile.as_ref(), epic: e.epic.as_ref() };
-        let decision = match identity::decide(claim, by_e.as_ref(), &on_m, s.household_limit) {
-            Ok(d) => d,
-            Err(f) => {
-                out.push(Err(Invalid::one(f)));
-                continue;
-            }
-        };
-        if let (Decision::Existing { person_id, .. }, Some(scope)) = (&decision, &ctx.scope) {
-            let visible = held_by_person
-                .get(person_id)
-                .is_some_and(|ps| ps.iter().any(|p| !scope.wings(Action::Enrol, p).is_none()));
-            if !visible {
-                out.push(Err(Invalid::one(held_elsewhere(e.epic.is_some()))));
-                continue;
+    // New rows already handed to the writer: a later row that adds an identifier to one of
+    // these people updates their row (`adds`) instead.
+    let (mut flushed_people, mut flushed_members) = (0usize, 0usize);
+    let (asks, mut asked) = futures::channel::mpsc::unbounded::<Ask>();
+    let writer = async {
+        use futures::StreamExt;
+        while let Some(ask) = asked.next().await {
+            match ask {
+                Ask::Run(mut qb) => {
+                    qb.build().execute(&mut *c).await?;
+                }
+                Ask::Reserve(n, reply) => {
+                    let _ = reply.send(StoreImpl::reserve_person_ids(c, n).await);
+                }
             }
         }
-        let (person_id, created_person) = match decision {
-            Decision::New => {
-                let (next, last) = match next_person {
-                    Some((n, l)) if n <= l => (n, l),
-                    _ => {
-                        let (first, last) = StoreImpl::reserve_person_ids(c, rows.len() as i64).await?;
-                        (first, last)
-                    }
-                };
-                next_person = Some((next + 1, last));
-                let id = next;
-                new_index.insert(id, new_people.len());
-                new_people.push(NewPerson {
-                    id,
-                    name: e.name.as_str().to_string(),
-                    name_key: name_key.clone(),
-                    search_key: e.name.search_key().to_string(),
-                    gender: e.gender.map(|g| g.code()),
-                    birth_year: e.birth_year,
-                    address: e.address.clone(),
-                    mobile: e.mobile.as_ref().map(|m| m.e164().to_string()),
-                    epic: e.epic.as_ref().map(|x| x.as_str().to_string()),
-                    unit_id: unit.id,
-                    created_at: ctx.at,
-                });
-                people.insert(id, Known { person_id: id, name_key, mobile: e.mobile.clone(), epic: e.epic.clone() });
-                if let Some(x) = &e.epic {
-                    by_epic.insert(x.as_str().to_string(), id);
+        Ok::<(), StoreError>(())
+    };
+    let decider = async {
+        for (i, (e, ctx)) in rows.iter().enumerate() {
+            // A first load on SQLite writes as it decides (`PIPELINE_WRITES`): the rows decided so
+            // far go to the writer a statement at a time, and the decider lets it start the next
+            // one every few rows, so that the connection's thread runs the statements while this
+            // one decides the rows after them.
+            if StoreImpl::PIPELINE_WRITES && load.is_some() && i % 64 == 0 {
+                while new_people.len() - flushed_people >= WRITE_CHUNK {
+                    let _ = asks.unbounded_send(Ask::Run(people_insert(&new_people[flushed_people..flushed_people + WRITE_CHUNK])));
+                    flushed_people += WRITE_CHUNK;
                 }
-                if let Some(m) = &e.mobile {
-                    by_mobile.entry(m.e164().to_string()).or_default().push(id);
+                // A membership goes after its person's row (the foreign keys are checked at the end
+                // of a first load, but the order stays the one the keys want).
+                while new_members.len() - flushed_members >= WRITE_CHUNK
+                    && new_members[flushed_members..flushed_members + WRITE_CHUNK]
+                        .iter()
+                        .all(|m| new_index.get(&m.person_id).is_none_or(|&p| p < flushed_people))
+                {
+                    let _ = asks.unbounded_send(Ask::Run(members_insert(&new_members[flushed_members..flushed_members + WRITE_CHUNK])));
+                    flushed_members += WRITE_CHUNK;
                 }
-                (id, true)
+                YieldOnce(false).await;
             }
-            Decision::Existing { person_id, add_mobile, add_epic } => {
-                let k = people.get_mut(&person_id).expect("decided on a known person");
-                if let Some(m) = &add_mobile {
-                    k.mobile = Some(m.clone());
-                    by_mobile.entry(m.e164().to_string()).or_default().push(person_id);
+            let code = e.unit.trim().to_ascii_uppercase();
+            let Some((unit, ac_no)) = units.get(&code) else {
+                out.push(Err(unit_err.get(&code).cloned().unwrap_or_else(|| Invalid::one(unknown_unit(&code)))));
+                continue;
+            };
+            let Some((wing_id, wing_code)) = s.wings.get(&e.wing.trim().to_lowercase()).or_else(|| s.wings.get(e.wing.trim())).cloned() else {
+                out.push(Err(Invalid::one(unknown_wing(&e.wing))));
+                continue;
+            };
+            // Outside the enroller's scope: answered exactly as a unit that does not exist.
+            if let Some(scope) = &ctx.scope
+                && !scope.allows(Action::Enrol, &place_of(unit), wing_id)
+            {
+                out.push(Err(Invalid::one(unknown_unit(&code))));
+                continue;
+            }
+            let name_key = e.name.key();
+            let by_e = e.epic.as_ref().and_then(|x| by_epic.get(x.as_str())).map(|id| people[id].clone());
+            let on_m: Vec<Known> = e
+                .mobile
+                .as_ref()
+                .and_then(|m| by_mobile.get(m.e164()))
+                .map(|ids| ids.iter().map(|id| people[id].clone()).collect())
+                .unwrap_or_default();
+            let claim = Claim { name_key: &name_key, mobile: e.mobile.as_ref(), epic: e.epic.as_ref() };
+            let decision = match identity::decide(claim, by_e.as_ref(), &on_m, s.household_limit) {
+                Ok(d) => d,
+                Err(f) => {
+                    out.push(Err(Invalid::one(f)));
+                    continue;
                 }
-                if let Some(x) = &add_epic {
-                    k.epic = Some(x.clone());
-                    by_epic.insert(x.as_str().to_string(), person_id);
+            };
+            if let (Decision::Existing { person_id, .. }, Some(scope)) = (&decision, &ctx.scope) {
+                let visible = held_by_person
+                    .get(person_id)
+                    .is_some_and(|ps| ps.iter().any(|p| !scope.wings(Action::Enrol, p).is_none()));
+                if !visible {
+                    out.push(Err(Invalid::one(held_elsewhere(e.epic.is_some()))));
+                    continue;
                 }
-                if add_mobile.is_some() || add_epic.is_some() {
-                    if let Some(&i) = new_index.get(&person_id) {
-                        let p = &mut new_people[i];
-                        if let Some(m) = &add_mobile {
-                            p.mobile = Some(m.e164().to_string());
+            }
+            let (person_id, created_person) = match decision {
+                Decision::New => {
+                    let (next, last) = match next_person {
+                        Some((n, l)) if n <= l => (n, l),
+                        _ => {
+                            let (reply, answer) = futures::channel::oneshot::channel();
+                            let _ = asks.unbounded_send(Ask::Reserve(rows.len() as i64, reply));
+                            answer.await.map_err(|_| StoreError::Refused("the writer stopped".into()))??
                         }
-                        if let Some(x) = &add_epic {
-                            p.epic = Some(x.as_str().to_string());
-                        }
-                    } else {
-                        let a = adds.entry(person_id).or_default();
-                        if let Some(m) = add_mobile {
-                            a.0 = Some(m.e164().to_string());
-                        }
-                        if let Some(x) = add_epic {
-                            a.1 = Some(x.as_str().to_string());
+                    };
+                    next_person = Some((next + 1, last));
+                    let id = next;
+                    new_index.insert(id, new_people.len());
+                    new_people.push(NewPerson {
+                        id,
+                        name: e.name.as_str().to_string(),
+                        name_key: name_key.clone(),
+                        search_key: e.name.search_key().to_string(),
+                        gender: e.gender.map(|g| g.code()),
+                        birth_year: e.birth_year,
+                        address: e.address.clone(),
+                        mobile: e.mobile.as_ref().map(|m| m.e164().to_string()),
+                        epic: e.epic.as_ref().map(|x| x.as_str().to_string()),
+                        unit_id: unit.id,
+                        created_at: ctx.at,
+                    });
+                    people.insert(id, Known { person_id: id, name_key, mobile: e.mobile.clone(), epic: e.epic.clone() });
+                    if let Some(x) = &e.epic {
+                        by_epic.insert(x.as_str().to_string(), id);
+                    }
+                    if let Some(m) = &e.mobile {
+                        by_mobile.entry(m.e164().to_string()).or_default().push(id);
+                    }
+                    (id, true)
+                }
+                Decision::Existing { person_id, add_mobile, add_epic } => {
+                    let k = people.get_mut(&person_id).expect("decided on a known person");
+                    if let Some(m) = &add_mobile {
+                        k.mobile = Some(m.clone());
+                        by_mobile.entry(m.e164().to_string()).or_default().push(person_id);
+                    }
+                    if let Some(x) = &add_epic {
+                        k.epic = Some(x.clone());
+                        by_epic.insert(x.as_str().to_string(), person_id);
+                    }
+                    if add_mobile.is_some() || add_epic.is_some() {
+                        if let Some(&i) = new_index.get(&person_id).filter(|&&i| i >= flushed_people) {
+                            let p = &mut new_people[i];
+                            if let Some(m) = &add_mobile {
+                                p.mobile = Some(m.e164().to_string());
+                            }
+                            if let Some(x) = &add_epic {
+                                p.epic = Some(x.as_str().to_string());
+                            }
+                        } else {
+                            let a = adds.entry(person_id).or_default();
+                            if let Some(m) = add_mobile {
+                                a.0 = Some(m.e164().to_string());
+                            }
+                            if let Some(x) = add_epic {
+                                a.1 = Some(x.as_str().to_string());
+                            }
                         }
                     }
+                    (person_id, false)
                 }
-                (person_id, false)
+            };
+            if let Some(h) = held.get(&(person_id, wing_id)) {
+                out.push(Ok(EnrolOutcome {
+                    person_id,
+                    membership_number: h.number.clone(),
+                    wing: wing_code,
+                    unit: h.unit.clone(),
+                    status: h.status.clone(),
+                    created_person,
+                    created_membership: false,
+                    enrolled_at: h.at,
+                }));
+                continue;
             }
-        };
-        if let Some(h) = held.get(&(person_id, wing_id)) {
+            let ac_id = ac_of(unit).expect("booths and ACs have an AC");
+            let serial = match serials.get_mut(&ac_id) {
+                Some(n) => {
+                    *n += 1;
+                    *n
+                }
+                None => return Err(StoreError::Refused(format!("no membership serial for AC #{ac_id}"))),
+            };
+            let number = format!("{}-{}-{:07}", s.state, ac_no, serial);
+            let day = crate::clock::day_of(ctx.at);
+            deltas.count(unit, wing_id, day, 1);
+            held.insert((person_id, wing_id), HeldMembership { number: number.clone(), status: "pending".into(), at: ctx.at, unit: unit.code.to_string() });
+            if scoped {
+                held_by_person.entry(person_id).or_default().push(place_of(unit));
+            }
+            new_members.push(NewMembership {
+                person_id,
+                wing_id,
+                unit_id: unit.id,
+                ac_id,
+                number: number.clone(),
+                channel: ctx.channel.clone(),
+                enrolled_by: ctx.actor.clone(),
+                enrolled_at: ctx.at,
+                enrolled_on: day,
+            });
             out.push(Ok(EnrolOutcome {
                 person_id,
-                membership_number: h.number.clone(),
+                membership_number: number,
                 wing: wing_code,
-                unit: h.unit.clone(),
-                status: h.status.clone(),
+                unit: unit.code.to_string(),
+                status: "pending".into(),
                 created_person,
-                created_membership: false,
-                enrolled_at: h.at,
+                created_membership: true,
+                enrolled_at: ctx.at,
             }));
-            continue;
         }
-        let ac_id = ac_of(unit).expect("booths and ACs have an AC");
-        let serial = match serials.get_mut(&ac_id) {
-            Some(n) => {
-                *n += 1;
-                *n
-            }
-            None => return Err(StoreError::Refused(format!("no membership serial for AC #{ac_id}"))),
-        };
-        let number = format!("{}-{}-{:07}", s.state, ac_no, serial);
-        let day = crate::clock::day_of(ctx.at);
-        deltas.count(unit, wing_id, day, 1);
-        held.insert((person_id, wing_id), HeldMembership { number: number.clone(), status: "pending".into(), at: ctx.at, unit: unit.code.to_string() });
-        held_by_person.entry(person_id).or_default().push(place_of(unit));
-        new_members.push(NewMembership {
-            person_id,
-            wing_id,
-            unit_id: unit.id,
-            ac_id,
-            number: number.clone(),
-            channel: ctx.channel.clone(),
-            enrolled_by: ctx.actor.clone(),
-            enrolled_at: ctx.at,
-            enrolled_on: day,
-        });
-        out.push(Ok(EnrolOutcome {
-            person_id,
-            membership_number: number,
-            wing: wing_code,
-            unit: unit.code.to_string(),
-            status: "pending".into(),
-            created_person,
-            created_membership: true,
-            enrolled_at: ctx.at,
-        }));
-    }
+        drop(asks);
+        Ok::<(), StoreError>(())
+    };
+    futures::try_join!(writer, decider)?;
 
     if let Some((_, learned)) = load {
         learned.extend(new_people.iter().map(|p| (p.id, p.mobile.clone(), p.epic.clone())));
         learned.extend(adds.iter().map(|(id, (m, x))| (*id, m.clone(), x.clone())));
     }
 
-    // The writes, as sets.
-    write_people(c, &new_people).await?;
+    // The writes, as sets (what the decider did not hand to the writer).
+    write_people(c, &new_people[flushed_people..]).await?;
     for (id, (m, x)) in adds {
         sqlx::query("UPDATE people SET mobile = COALESCE(mobile, $2), epic = COALESCE(epic, $3) WHERE id = $1")
             .bind(id)
@@ -900,7 +1009,7 @@ async fn enrol_rows(
             .execute(&mut *c)
             .await?;
     }
-    write_memberships(c, &new_members).await?;
+    write_memberships(c, &new_members[flushed_members..]).await?;
     // Enrolling a member makes the enroller active (activation; verify recomputes it).
     let enrollers: Vec<(i64, DateTime<Utc>)> =
         new_members.iter().filter_map(|m| person_id_of(&m.enrolled_by).map(|p| (p, m.enrolled_at))).collect();
@@ -2169,15 +2278,6 @@ impl StoreImpl {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let mut tx = self.begin_write().await?;
-            match first_load_guard(&mut tx, ix.as_ref().map(|i| i.owner.as_str())).await {
-                Ok(true) => {}
-                Ok(false) => *ix = None,
-                Err(StoreError::Db(err)) if attempt < 8 && Self::is_retryable(&err) => continue,
-                Err(err) => return Err(err),
-            }
-            let s = self.settings.get(&mut tx).await?;
-            let mut deltas = Deltas::default();
             let to_enrol: Vec<(&Enrolment, &EnrolContext)> = rows
                 .iter()
                 .filter_map(|r| match r {
@@ -2185,13 +2285,9 @@ impl StoreImpl {
                     _ => None,
                 })
                 .collect();
-            let keys: Vec<String> = to_enrol.iter().flat_map(|(e, _)| identity_keys(e)).collect();
-            // A lock wait chosen as a deadlock's victim (PostgreSQL) starts the batch again.
-            match Self::lock_keys(&mut tx, &keys).await {
-                Ok(()) => {}
-                Err(StoreError::Db(err)) if attempt < 8 && Self::is_retryable(&err) => continue,
-                Err(err) => return Err(err),
-            }
+            let Some(mut tx) = self.open_batch(ix, to_enrol.iter().map(|(e, _)| *e), attempt).await? else { continue };
+            let s = self.settings.get(&mut tx).await?;
+            let mut deltas = Deltas::default();
             let mut learned = Vec::new();
             let results = match enrol_rows(&mut tx, &s, &to_enrol, &mut deltas, ix.as_ref().map(|i| (i, &mut learned))).await {
                 Ok(r) => r,
@@ -2301,14 +2397,44 @@ impl StoreImpl {
                 Err(StoreError::Db(err)) if attempt < 8 && Self::is_retryable(&err) => continue,
                 Err(err) => return Err(err),
             }
-            match tx.commit().await {
-                Ok(()) => {
-                    learn(ix, learned);
-                    return Ok(stats);
-                }
-                Err(err) if attempt < 8 && Self::is_retryable(&err) => continue,
-                Err(err) => return Err(err.into()),
+            if Self::commit_batch(tx, ix, learned, attempt).await? {
+                return Ok(stats);
             }
+        }
+    }
+
+    /// A batch's transaction (`import_batch_with`, `enrol_batch_with`), opened: the first-load
+    /// guard taken (`ix` let go when no load is pending any more), then the locks of the batch's
+    /// identities, which a load this process owns does without (every other writer of people
+    /// is refused until it ends, see [`first_load_guard`], and this process's batches take
+    /// turns on its index). None: a retryable failure (on PostgreSQL a lock wait chosen as a
+    /// deadlock's victim), for the caller to try again.
+    async fn open_batch<'e>(&self, ix: &mut Option<LoadIndex>, enrolments: impl Iterator<Item = &'e Enrolment>, attempt: u32) -> Result<Option<Transaction<'static, DB>>> {
+        let mut tx = self.begin_write().await?;
+        match first_load_guard(&mut tx, ix.as_ref().map(|i| i.owner.as_str())).await {
+            Ok(true) => return Ok(Some(tx)),
+            Ok(false) => *ix = None,
+            Err(StoreError::Db(err)) if attempt < 8 && Self::is_retryable(&err) => return Ok(None),
+            Err(err) => return Err(err),
+        }
+        let keys: Vec<String> = enrolments.flat_map(identity_keys).collect();
+        match Self::lock_keys(&mut tx, &keys).await {
+            Ok(()) => Ok(Some(tx)),
+            Err(StoreError::Db(err)) if attempt < 8 && Self::is_retryable(&err) => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// A batch's commit, then the identities it wrote taught to the load's index. False: a
+    /// retryable failure, for the caller to try the batch again.
+    async fn commit_batch(tx: Transaction<'static, DB>, ix: &mut Option<LoadIndex>, learned: Vec<Learned>, attempt: u32) -> Result<bool> {
+        match tx.commit().await {
+            Ok(()) => {
+                learn(ix, learned);
+                Ok(true)
+            }
+            Err(err) if attempt < 8 && Self::is_retryable(&err) => Ok(false),
+            Err(err) => Err(err.into()),
         }
     }
 
@@ -2339,23 +2465,9 @@ impl StoreImpl {
         let mut attempt = 0;
         'retry: loop {
             attempt += 1;
-            let mut tx = self.begin_write().await?;
-            match first_load_guard(&mut tx, ix.as_ref().map(|i| i.owner.as_str())).await {
-                Ok(true) => {}
-                // The load ended (a build by another process): the identity indexes are back.
-                Ok(false) => *ix = None,
-                Err(StoreError::Db(err)) if attempt < 8 && Self::is_retryable(&err) => continue 'retry,
-                Err(err) => return Err(err),
-            }
+            let Some(mut tx) = self.open_batch(ix, rows.iter().map(|(e, _)| e), attempt).await? else { continue 'retry };
             let s = self.settings.get(&mut tx).await?;
             let mut deltas = Deltas::default();
-            let keys: Vec<String> = rows.iter().flat_map(|(e, _)| identity_keys(e)).collect();
-            // A lock wait chosen as a deadlock's victim (PostgreSQL) starts the batch again.
-            match Self::lock_keys(&mut tx, &keys).await {
-                Ok(()) => {}
-                Err(StoreError::Db(err)) if attempt < 8 && Self::is_retryable(&err) => continue 'retry,
-                Err(err) => return Err(err),
-            }
             let refs: Vec<(&Enrolment, &EnrolContext)> = rows.iter().map(|(e, c)| (e, c)).collect();
             let mut learned = Vec::new();
             let out = match enrol_rows(&mut tx, &s, &refs, &mut deltas, ix.as_ref().map(|i| (i, &mut learned))).await {
@@ -2368,13 +2480,8 @@ impl StoreImpl {
                 Err(StoreError::Db(err)) if attempt < 8 && Self::is_retryable(&err) => continue,
                 Err(err) => return Err(err),
             }
-            match tx.commit().await {
-                Ok(()) => {
-                    learn(ix, learned);
-                    return Ok(out);
-                }
-                Err(err) if attempt < 8 && Self::is_retryable(&err) => continue,
-                Err(err) => return Err(err.into()),
+            if Self::commit_batch(tx, ix, learned, attempt).await? {
+                return Ok(out);
             }
         }
     }

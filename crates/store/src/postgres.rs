@@ -78,6 +78,9 @@ impl PgStore {
     /// Plain INSERTs (SQLite's statement journal has no counterpart here).
     const INSERT_ROWS: &str = "INSERT INTO";
 
+    /// A batch's new rows go in whole, each table by one COPY, once every row is decided.
+    const PIPELINE_WRITES: bool = false;
+
     /// The order a state-wide search takes its first CANDIDATES people in: by id, as an
     /// expression, so the planner finds the matches through the trigram or key index and sorts
     /// them, rather than walking the primary key in id order and testing each person's key

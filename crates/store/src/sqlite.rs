@@ -244,13 +244,18 @@ impl SqliteStore {
     /// How a batch's rows are inserted. A multi-row INSERT that may stop part way (any
     /// `ABORT` constraint: a unique index, an immediate foreign key) copies every page it is
     /// about to change into a statement journal first, so that it can undo itself alone. A
-    /// batch's writes never need that: every rejection is decided before them, and a failed
+    /// batch's writes never need that: a row's rejection is decided before its writes, and a failed
     /// write fails the whole transaction (no caller goes on in it). `OR FAIL` stops at the
     /// offending row without undoing the statement's earlier rows; with the writer's foreign keys
     /// off during a first load (see [`Self::loading`]) the people and memberships INSERTs keep no
     /// journal (200,000 rows with a unique index, in Python's sqlite3: 3.2 s → 1.6 s). With
     /// foreign keys on (any other time) they keep one as before.
     const INSERT_ROWS: &str = "INSERT OR FAIL INTO";
+
+    /// A first load's rows are written as they are decided (see `enrol_rows`): the statements
+    /// run on the connection's own thread, beside the one deciding, where the two took turns
+    /// (3 M demo members: enrolling 70–81 s → 66 s, single runs; see BENCHMARKS.md).
+    const PIPELINE_WRITES: bool = true;
 
     /// The order a state-wide search takes its first CANDIDATES people in: by id, which the
     /// index's matches already come in, so SQLite stops at the cap.

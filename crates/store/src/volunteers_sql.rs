@@ -176,7 +176,8 @@ async fn touch_activity(c: &mut Conn, source: &str, seen: &[(i64, DateTime<Utc>)
         let e = latest.entry(*id).or_insert(*at);
         *e = (*e).max(*at);
     }
-    for chunk in latest.into_iter().collect::<Vec<_>>().chunks(500) {
+    let latest: Vec<(i64, DateTime<Utc>)> = latest.into_iter().collect();
+    run_chunks(c, &latest, 500, |chunk| {
         let mut qb: QueryBuilder<DB> = QueryBuilder::new("INSERT INTO activity (person_id, source, last_at) ");
         qb.push_values(chunk, |mut b, (id, at)| {
             b.push_bind(*id).push_bind(source).push_bind(*at);
@@ -185,9 +186,9 @@ async fn touch_activity(c: &mut Conn, source: &str, seen: &[(i64, DateTime<Utc>)
             " ON CONFLICT (person_id, source) \
              DO UPDATE SET last_at = CASE WHEN excluded.last_at > activity.last_at THEN excluded.last_at ELSE activity.last_at END",
         );
-        qb.build().execute(&mut *c).await?;
-    }
-    Ok(())
+        qb
+    })
+    .await
 }
 
 /// Recompute people's meeting and check-in activity from the sources (after a report's list of

@@ -79,6 +79,7 @@ on_both!(
     concurrent_enrolments_in_one_ac_all_get_numbers,
     a_large_batch_stores_every_character_as_typed,
     a_first_load_builds_its_indexes_after,
+    a_first_load_writes_rows_while_it_decides_the_rest,
     progress_figures_equal_a_count_of_the_members_at_every_level,
 );
 
@@ -3091,6 +3092,51 @@ async fn a_first_load_builds_its_indexes_after(db: TestDb) {
     assert!(!s.restore_indexes().await.unwrap(), "built once");
     assert!(!s.defer_indexes().await.unwrap(), "people exist: nothing deferred");
     assert_eq!(deferred_present(&db).await, (2, uniques(&db)));
+}
+
+/// A first load on SQLite hands a batch's rows to the writer while it decides the rows after
+/// them (PostgreSQL writes them once all are decided): a later row that adds an identifier to
+/// someone already written updates their row, one who is not yet written is written with it, a
+/// membership of someone written earlier is written after them, and the batch comes out as the
+/// rule says, whole (foreign keys, unique indexes and counters checked).
+async fn a_first_load_writes_rows_while_it_decides_the_rest(db: TestDb) {
+    let s = mini(&db).await;
+    assert!(s.defer_indexes().await.unwrap());
+    let many = 1500;
+    let mut rows = vec![(enr("Ram Prakash Nishad", Some("9800000001"), None, "TS-AC-1-B0001"), ctx())];
+    for i in 0..many {
+        rows.push((enr("Member Kumar", Some(&format!("97{i:08}")), None, "TS-AC-1-B0002"), ctx()));
+    }
+    // Row `many + 1`: the first person again, with an EPIC (written long before this row).
+    rows.push((enr("Ram Prakash Nishad", Some("9800000001"), Some("RPN1234567"), "TS-AC-1-B0001"), ctx()));
+    // The first person joins another wing.
+    let mut other_wing = enr("Ram Prakash Nishad", Some("9800000001"), None, "TS-AC-1-B0001");
+    other_wing.wing = "employees".into();
+    rows.push((other_wing, ctx()));
+    // The last of the many, created a few rows ago, gains an EPIC.
+    let last = format!("97{:08}", many - 1);
+    rows.push((enr("Member Kumar", Some(&last), Some("MKR7654321"), "TS-AC-1-B0002"), ctx()));
+    let out: Vec<_> = s.enrol_batch(&rows).await.unwrap().into_iter().map(|r| r.unwrap()).collect();
+    let first = out[0].person_id;
+    assert_eq!((out[many + 1].person_id, out[many + 1].created_person, out[many + 1].created_membership), (first, false, false));
+    assert_eq!((out[many + 2].person_id, out[many + 2].created_membership), (first, true));
+    assert_eq!((out[many + 3].person_id, out[many + 3].created_membership), (out[many].person_id, false));
+    let ids: std::collections::BTreeSet<i64> = out.iter().map(|o| o.person_id).collect();
+    assert_eq!(ids.len(), many + 1, "one person per row of the first {}", many + 1);
+    assert_eq!(scalar(&db, "SELECT COUNT(*) FROM people").await, many as i64 + 1);
+    assert_eq!(scalar(&db, "SELECT COUNT(*) FROM memberships").await, many as i64 + 2);
+    assert_eq!(scalar(&db, "SELECT COUNT(*) FROM people WHERE epic IS NOT NULL").await, 2);
+    assert_eq!(
+        scalar(&db, "SELECT COUNT(*) FROM people WHERE (name = 'Ram Prakash Nishad' AND epic = 'RPN1234567') OR (name = 'Member Kumar' AND epic = 'MKR7654321')").await,
+        2,
+        "each EPIC on the person it was added to"
+    );
+    // The build checks the foreign keys and makes the unique indexes again.
+    assert!(s.restore_indexes().await.unwrap());
+    assert_verified(&s).await;
+    // Found by the EPIC added while the batch ran.
+    let again = enrol(&s, &enr("Ram Prakash Nishad", None, Some("RPN1234567"), "TS-AC-1-B0001")).await.unwrap();
+    assert_eq!((again.person_id, again.created_membership), (first, false));
 }
 
 /// The unit's target in a campaign (`$3`: its code), then counts over the memberships in the
