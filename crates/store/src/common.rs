@@ -466,8 +466,9 @@ const BULK_ROWS: usize = 64;
 
 /// One statement per chunk of `rows`, in order, each built by `build`. The next statement is
 /// built while the one before runs: polled once, a statement is on its way to the connection
-/// (on SQLite its own thread runs it), so building one and running the other share the two
-/// cores instead of taking turns. A failed statement stops the rest, as awaiting each would.
+/// (on SQLite its own thread runs it; on PostgreSQL a statement not yet prepared sends only its
+/// preparation), so building one and running the other share the two cores instead of taking
+/// turns. A failed statement stops the rest, as awaiting each would.
 async fn run_chunks<T>(c: &mut Conn, rows: &[T], size: usize, build: impl Fn(&[T]) -> QueryBuilder<DB>) -> Result<()> {
     let mut chunks = rows.chunks(size);
     let Some(first) = chunks.next() else { return Ok(()) };
@@ -571,27 +572,30 @@ async fn write_people(c: &mut Conn, new_people: &[NewPerson]) -> Result<()> {
     run_chunks(c, new_people, WRITE_CHUNK, people_insert).await
 }
 
-/// New people's rows per INSERT where one is used.
+/// New people's or memberships' rows per INSERT where one is used.
 const WRITE_CHUNK: usize = 400;
+
+/// At most this many statements wait for `enrol_rows`' writer (each holds a copy of its rows).
+const QUEUED_STATEMENTS: usize = 16;
 
 /// One INSERT of new people.
 fn people_insert(chunk: &[NewPerson]) -> QueryBuilder<DB> {
-        const COLS: &str = "people (id, name, name_key, search_key, gender, birth_year, address, mobile, epic, unit_id, created_at)";
-        let mut qb: QueryBuilder<DB> = QueryBuilder::new(format!("{} {COLS} ", StoreImpl::INSERT_ROWS));
-        qb.push_values(chunk, |mut b, p| {
-            b.push_bind(p.id)
-                .push_bind(p.name.clone())
-                .push_bind(p.name_key.clone())
-                .push_bind(p.search_key.clone())
-                .push_bind(p.gender)
-                .push_bind(p.birth_year)
-                .push_bind(p.address.clone())
-                .push_bind(p.mobile.clone())
-                .push_bind(p.epic.clone())
-                .push_bind(p.unit_id)
-                .push_bind(p.created_at);
-        });
-        qb
+    const COLS: &str = "people (id, name, name_key, search_key, gender, birth_year, address, mobile, epic, unit_id, created_at)";
+    let mut qb: QueryBuilder<DB> = QueryBuilder::new(format!("{} {COLS} ", StoreImpl::INSERT_ROWS));
+    qb.push_values(chunk, |mut b, p| {
+        b.push_bind(p.id)
+            .push_bind(p.name.clone())
+            .push_bind(p.name_key.clone())
+            .push_bind(p.search_key.clone())
+            .push_bind(p.gender)
+            .push_bind(p.birth_year)
+            .push_bind(p.address.clone())
+            .push_bind(p.mobile.clone())
+            .push_bind(p.epic.clone())
+            .push_bind(p.unit_id)
+            .push_bind(p.created_at);
+    });
+    qb
 }
 
 /// Write a batch's new memberships, like [`write_people`].
@@ -621,21 +625,21 @@ async fn write_memberships(c: &mut Conn, new_members: &[NewMembership]) -> Resul
 
 /// One INSERT of new memberships.
 fn members_insert(chunk: &[NewMembership]) -> QueryBuilder<DB> {
-        const COLS: &str = "memberships (person_id, wing_id, unit_id, ac_id, number, status, channel, enrolled_by, enrolled_at, enrolled_on)";
-        let mut qb: QueryBuilder<DB> = QueryBuilder::new(format!("{} {COLS} ", StoreImpl::INSERT_ROWS));
-        qb.push_values(chunk, |mut b, m| {
-            b.push_bind(m.person_id)
-                .push_bind(m.wing_id)
-                .push_bind(m.unit_id)
-                .push_bind(m.ac_id)
-                .push_bind(m.number.clone())
-                .push_bind("pending")
-                .push_bind(m.channel.clone())
-                .push_bind(m.enrolled_by.clone())
-                .push_bind(m.enrolled_at)
-                .push_bind(m.enrolled_on);
-        });
-        qb
+    const COLS: &str = "memberships (person_id, wing_id, unit_id, ac_id, number, status, channel, enrolled_by, enrolled_at, enrolled_on)";
+    let mut qb: QueryBuilder<DB> = QueryBuilder::new(format!("{} {COLS} ", StoreImpl::INSERT_ROWS));
+    qb.push_values(chunk, |mut b, m| {
+        b.push_bind(m.person_id)
+            .push_bind(m.wing_id)
+            .push_bind(m.unit_id)
+            .push_bind(m.ac_id)
+            .push_bind(m.number.clone())
+            .push_bind("pending")
+            .push_bind(m.channel.clone())
+            .push_bind(m.enrolled_by.clone())
+            .push_bind(m.enrolled_at)
+            .push_bind(m.enrolled_on);
+    });
+    qb
 }
 
 /// Enrol `rows` in order inside an open transaction, as a set: one look-up of every unit, EPIC,
@@ -794,12 +798,17 @@ async fn enrol_rows(
     // these people updates their row (`adds`) instead.
     let (mut flushed_people, mut flushed_members) = (0usize, 0usize);
     let (asks, mut asked) = futures::channel::mpsc::unbounded::<Ask>();
+    // Statements handed to the writer and those it has run: the decider hands over more only
+    // while few wait (`QUEUED_STATEMENTS`), so that the waiting ones' copies of the rows stay
+    // small when SQLite is the slower of the two.
+    let (mut handed, ran) = (0usize, std::sync::atomic::AtomicUsize::new(0));
     let writer = async {
         use futures::StreamExt;
         while let Some(ask) = asked.next().await {
             match ask {
                 Ask::Run(mut qb) => {
                     qb.build().execute(&mut *c).await?;
+                    ran.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 }
                 Ask::Reserve(n, reply) => {
                     let _ = reply.send(StoreImpl::reserve_person_ids(c, n).await);
@@ -815,19 +824,23 @@ async fn enrol_rows(
             // one every few rows, so that the connection's thread runs the statements while this
             // one decides the rows after them.
             if StoreImpl::PIPELINE_WRITES && load.is_some() && i % 64 == 0 {
-                while new_people.len() - flushed_people >= WRITE_CHUNK {
+                let room = |handed: usize| handed - ran.load(std::sync::atomic::Ordering::Relaxed) < QUEUED_STATEMENTS;
+                while new_people.len() - flushed_people >= WRITE_CHUNK && room(handed) {
                     let _ = asks.unbounded_send(Ask::Run(people_insert(&new_people[flushed_people..flushed_people + WRITE_CHUNK])));
                     flushed_people += WRITE_CHUNK;
+                    handed += 1;
                 }
                 // A membership goes after its person's row (the foreign keys are checked at the end
                 // of a first load, but the order stays the one the keys want).
                 while new_members.len() - flushed_members >= WRITE_CHUNK
+                    && room(handed)
                     && new_members[flushed_members..flushed_members + WRITE_CHUNK]
                         .iter()
                         .all(|m| new_index.get(&m.person_id).is_none_or(|&p| p < flushed_people))
                 {
                     let _ = asks.unbounded_send(Ask::Run(members_insert(&new_members[flushed_members..flushed_members + WRITE_CHUNK])));
                     flushed_members += WRITE_CHUNK;
+                    handed += 1;
                 }
                 YieldOnce(false).await;
             }

@@ -78,7 +78,8 @@ impl PgStore {
     /// Plain INSERTs (SQLite's statement journal has no counterpart here).
     const INSERT_ROWS: &str = "INSERT INTO";
 
-    /// A batch's new rows go in whole, each table by one COPY, once every row is decided.
+    /// A batch's new rows are written once every row is decided (each table by one COPY from
+    /// `BULK_ROWS` rows, multi-row INSERTs below that).
     const PIPELINE_WRITES: bool = false;
 
     /// The order a state-wide search takes its first CANDIDATES people in: by id, as an

@@ -3131,10 +3131,14 @@ async fn a_first_load_writes_rows_while_it_decides_the_rest(db: TestDb) {
         2,
         "each EPIC on the person it was added to"
     );
+    // The load's index learned the EPIC added to someone already written: a later batch finds
+    // them by it alone.
+    let by_epic = s.enrol_batch(&[(enr("Ram Prakash Nishad", None, Some("RPN1234567"), "TS-AC-1-B0001"), ctx())]).await.unwrap().remove(0).unwrap();
+    assert_eq!((by_epic.person_id, by_epic.created_membership), (first, false));
     // The build checks the foreign keys and makes the unique indexes again.
     assert!(s.restore_indexes().await.unwrap());
     assert_verified(&s).await;
-    // Found by the EPIC added while the batch ran.
+    // Found by the EPIC added while the batch ran, through the database's own index now.
     let again = enrol(&s, &enr("Ram Prakash Nishad", None, Some("RPN1234567"), "TS-AC-1-B0001")).await.unwrap();
     assert_eq!((again.person_id, again.created_membership), (first, false));
 }
