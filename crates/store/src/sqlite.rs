@@ -253,8 +253,10 @@ impl SqliteStore {
     const INSERT_ROWS: &str = "INSERT OR FAIL INTO";
 
     /// A first load's rows are written as they are decided (see `enrol_rows`): the statements
-    /// run on the connection's own thread, beside the one deciding, where the two took turns
-    /// (3 M demo members: enrolling 70–81 s → 66 s, single runs; see BENCHMARKS.md).
+    /// run on the connection's own thread, beside the one deciding, where the two took turns.
+    /// Alternated runs: a 900,118-row import 27.2, 26.6 s → 24.1, 23.4 s; 3 M demo members'
+    /// enrolling 63.8 s → 52.4, 57.5 s; at 18.1 M no gain, the two cores being full (see
+    /// docs/first-load.md, "Writing while deciding").
     const PIPELINE_WRITES: bool = true;
 
     /// The order a state-wide search takes its first CANDIDATES people in: by id, which the
