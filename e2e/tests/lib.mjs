@@ -1,7 +1,7 @@
 // Shared by the browser tests: a Chromium with a fresh profile that records every request's
 // host, logging in, and the API (with the demo's operator token) to check what the server holds.
 import { chromium } from 'playwright-core';
-import { mkdtempSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
@@ -28,9 +28,23 @@ export const AC_VOLUNTEERS = ['9800000101', '9800000102', '9800000103', '9800000
 /** Every URL any page asked for, across all browsers of this process. */
 export const requested = [];
 
+/** Profiles made by this process, removed when their browser closes or, at the latest, when
+ * the process exits (they hold the test logins' sessions; nothing else needs them). */
+const profiles = new Set();
+function removeProfile(dir) {
+  try {
+    rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+    profiles.delete(dir);
+  } catch {
+    // Still in use (a browser not closed yet): the exit hook tries again.
+  }
+}
+process.on('exit', () => [...profiles].forEach(removeProfile));
+
 /** A Chromium with a fresh user-data-dir (never a downloaded browser). */
 export async function browser(options = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'sangathan-chromium-'));
+  profiles.add(dir);
   const ctx = await chromium.launchPersistentContext(dir, {
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     headless: true,
@@ -44,6 +58,11 @@ export async function browser(options = {}) {
     acceptDownloads: true,
   });
   ctx.on('request', (r) => requested.push(r.url()));
+  const close = ctx.close.bind(ctx);
+  ctx.close = async (...args) => {
+    await close(...args);
+    removeProfile(dir);
+  };
   return ctx;
 }
 
