@@ -548,7 +548,6 @@ fn csv_rows<T>(rows: &[T], fields: impl Fn(&T) -> Vec<Option<String>>) -> String
 /// Write a batch's new people: through the backend's bulk path for a large batch (COPY on
 /// PostgreSQL), else multi-row INSERTs.
 async fn write_people(c: &mut Conn, new_people: &[NewPerson]) -> Result<()> {
-    const COLS: &str = "people (id, name, name_key, search_key, gender, birth_year, address, mobile, epic, unit_id, created_at)";
     if StoreImpl::BULK_COPY && new_people.len() >= BULK_ROWS {
         let csv = csv_rows(new_people, |p| {
             vec![
@@ -565,12 +564,16 @@ async fn write_people(c: &mut Conn, new_people: &[NewPerson]) -> Result<()> {
                 Some(p.created_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)),
             ]
         });
-        if StoreImpl::copy_csv(c, COLS, csv).await? {
+        if StoreImpl::copy_csv(c, PEOPLE_COLS, csv).await? {
             return Ok(());
         }
     }
     run_chunks(c, new_people, WRITE_CHUNK, people_insert).await
 }
+
+/// The columns a batch writes for each new person and each new membership (COPY or INSERT).
+const PEOPLE_COLS: &str = "people (id, name, name_key, search_key, gender, birth_year, address, mobile, epic, unit_id, created_at)";
+const MEMBER_COLS: &str = "memberships (person_id, wing_id, unit_id, ac_id, number, status, channel, enrolled_by, enrolled_at, enrolled_on)";
 
 /// New people's or memberships' rows per INSERT where one is used.
 const WRITE_CHUNK: usize = 400;
@@ -580,8 +583,7 @@ const QUEUED_STATEMENTS: usize = 16;
 
 /// One INSERT of new people.
 fn people_insert(chunk: &[NewPerson]) -> QueryBuilder<DB> {
-    const COLS: &str = "people (id, name, name_key, search_key, gender, birth_year, address, mobile, epic, unit_id, created_at)";
-    let mut qb: QueryBuilder<DB> = QueryBuilder::new(format!("{} {COLS} ", StoreImpl::INSERT_ROWS));
+    let mut qb: QueryBuilder<DB> = QueryBuilder::new(format!("{} {PEOPLE_COLS} ", StoreImpl::INSERT_ROWS));
     qb.push_values(chunk, |mut b, p| {
         b.push_bind(p.id)
             .push_bind(p.name.clone())
@@ -600,7 +602,6 @@ fn people_insert(chunk: &[NewPerson]) -> QueryBuilder<DB> {
 
 /// Write a batch's new memberships, like [`write_people`].
 async fn write_memberships(c: &mut Conn, new_members: &[NewMembership]) -> Result<()> {
-    const COLS: &str = "memberships (person_id, wing_id, unit_id, ac_id, number, status, channel, enrolled_by, enrolled_at, enrolled_on)";
     if StoreImpl::BULK_COPY && new_members.len() >= BULK_ROWS {
         let csv = csv_rows(new_members, |m| {
             vec![
@@ -616,7 +617,7 @@ async fn write_memberships(c: &mut Conn, new_members: &[NewMembership]) -> Resul
                 Some(m.enrolled_on.to_string()),
             ]
         });
-        if StoreImpl::copy_csv(c, COLS, csv).await? {
+        if StoreImpl::copy_csv(c, MEMBER_COLS, csv).await? {
             return Ok(());
         }
     }
@@ -625,8 +626,7 @@ async fn write_memberships(c: &mut Conn, new_members: &[NewMembership]) -> Resul
 
 /// One INSERT of new memberships.
 fn members_insert(chunk: &[NewMembership]) -> QueryBuilder<DB> {
-    const COLS: &str = "memberships (person_id, wing_id, unit_id, ac_id, number, status, channel, enrolled_by, enrolled_at, enrolled_on)";
-    let mut qb: QueryBuilder<DB> = QueryBuilder::new(format!("{} {COLS} ", StoreImpl::INSERT_ROWS));
+    let mut qb: QueryBuilder<DB> = QueryBuilder::new(format!("{} {MEMBER_COLS} ", StoreImpl::INSERT_ROWS));
     qb.push_values(chunk, |mut b, m| {
         b.push_bind(m.person_id)
             .push_bind(m.wing_id)
