@@ -1634,6 +1634,8 @@ impl Bench {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+        let read_ahead = await_read_ahead(&client, &base, db).await?;
+        self.step(&format!("server ready: {read_ahead}"));
         let idle = ProcMem::of(pid)?;
         // The server's own memory, sampled through the load: VmHWM also counts the database
         // pages its readers touched through their memory map (the OS's cache, not the process's).
@@ -1747,6 +1749,7 @@ impl Bench {
             client: wrk,
             enrol: LoadSummary::of(enrol_runs),
             health: LoadSummary::of(health_runs),
+            read_ahead,
             idle,
             loaded,
             anon_peak,
@@ -1759,6 +1762,47 @@ mod bytes_body {
         pub key: String,
         pub json: Vec<u8>,
     }
+}
+
+/// Wait until the server's read-ahead of the database file (`serve` asks the OS for the whole
+/// file at start, in the background) is no longer running, as its `/metrics` tell, so that the
+/// load meets the server as it runs once started; says what it did, and how much of a SQLite
+/// file the OS's page cache then holds.
+async fn await_read_ahead(client: &reqwest::Client, base: &str, db: &Db) -> anyhow::Result<String> {
+    let started = Instant::now();
+    let (state, bytes) = loop {
+        let body = client.get(format!("{base}/metrics")).send().await?.error_for_status()?.text().await?;
+        let value = |prefix: &str| {
+            body.lines()
+                .find_map(|l| l.strip_prefix(prefix))
+                .and_then(|v| v.trim().parse::<u64>().ok())
+        };
+        let state = ["off", "running", "done", "skipped"]
+            .into_iter()
+            .find(|s| value(&format!("sangathan_database_read_ahead{{state=\"{s}\"}}")) == Some(1))
+            .ok_or_else(|| anyhow!("the server's /metrics do not say where its read-ahead stands"))?;
+        if state != "running" {
+            break (state, value("sangathan_database_read_ahead_bytes ").unwrap_or(0));
+        }
+        if started.elapsed() > Duration::from_secs(300) {
+            break ("still running after 5 minutes (the load began anyway)", 0);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let waited = started.elapsed().as_secs_f64();
+    let resident = match db {
+        Db::File(p) => sangathan_store::read_ahead::resident(p)
+            .map(|r| format!("; {:.0} % of the file in the OS's page cache as the load began", r * 100.0))
+            .unwrap_or_default(),
+        Db::Pg(_) => String::new(),
+    };
+    Ok(match state {
+        "done" => format!(
+            "the server's read-ahead of the database file (`SANGATHAN_READ_AHEAD`, on by default) asked for {} MB, done {waited:.1} s after the server first answered{resident}",
+            bytes >> 20
+        ),
+        other => format!("the server's read-ahead of the database file: {other}{resident}"),
+    })
 }
 
 /// The script wrk runs: each of its threads takes every n-th prepared enrolment of the file
@@ -2048,6 +2092,8 @@ struct HttpResult {
     client: Option<String>,
     enrol: LoadSummary,
     health: LoadSummary,
+    /// What the server's read-ahead of the database did before the load (a sentence).
+    read_ahead: String,
     idle: ProcMem,
     loaded: ProcMem,
     /// The largest `RssAnon` seen while the load ran (sampled every 100 ms); None where the
@@ -2887,7 +2933,8 @@ impl Report {
              each with its own `Idempotency-Key` and an admin token, until {} s have passed; the members are prepared \
              before the clock starts. Latency is per request, client side, over every request of every run; throughput \
              is the median of the runs. **Baseline**: the same {CLIENTS} clients for the same time on `GET /healthz` of \
-             the same server (no authentication, no database): the HTTP floor of this server and client on this machine.\n\n",
+             the same server (no authentication, no database): the HTTP floor of this server and client on this machine. \
+             Before the first run, {}.\n\n",
             if self.pg() { "postgres" } else { "sqlite" },
             if self.existing.is_some() {
                 "the existing database itself, not a copy"
@@ -2911,7 +2958,8 @@ impl Report {
                 None => format!("in the bench process (reqwest, {CLIENTS} tokio tasks; wrk was not installed)"),
             },
             self.machine.cpus,
-            h.secs
+            h.secs,
+            h.read_ahead
         );
         why_lines(&mut s, &mut missed);
 

@@ -45,6 +45,7 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
     ("jobs_tick_secs", "SANGATHAN_JOBS_TICK_SECS", "seconds between background job rounds (outbox delivery, lease renewal)"),
     ("jobs_period_secs", "SANGATHAN_JOBS_PERIOD_SECS", "escalation, detection and digests run once per this many seconds"),
     ("jobs_lease_secs", "SANGATHAN_JOBS_LEASE_SECS", "seconds a dead node's hold on the periodic jobs lasts"),
+    ("read_ahead", "SANGATHAN_READ_AHEAD", "on (default) or off: on, `serve` has the OS read the SQLite file into memory at start"),
     ("audit_retain_days", "SANGATHAN_AUDIT_RETAIN_DAYS", "days `audit archive` keeps"),
 ];
 

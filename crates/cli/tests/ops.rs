@@ -294,6 +294,17 @@ async fn figures_and_backup_on_both_backends() {
             assert_eq!((info.memberships, info.state.as_str()), (25, "TS"));
             assert_eq!(info.migration, info.latest_known);
         }
+        // Reading ahead: the SQLite file, whole; PostgreSQL's server keeps its own cache.
+        // (The checkpointer may grow the file meanwhile: the size is taken before and after.)
+        let file_len = || (!pg).then(|| std::fs::metadata(db.url.trim_start_matches("sqlite://")).unwrap().len());
+        let before = file_len();
+        match (store.read_ahead().await.unwrap(), before) {
+            (sangathan_store::read_ahead::ReadAhead::Done { bytes, .. }, Some(len)) => {
+                assert!(len > 0 && (len..=file_len().unwrap()).contains(&bytes), "{bytes} of {len}")
+            }
+            (sangathan_store::read_ahead::ReadAhead::Skipped(why), None) => assert!(why.contains("PostgreSQL"), "{why}"),
+            (other, _) => panic!("pg: {pg}: {other:?}"),
+        }
     }
 }
 
@@ -379,7 +390,7 @@ fn text_logs_off_a_terminal_carry_no_escape_codes() {
     let (mut child, rx) = serve_logging(
         &db.url,
         addr,
-        &[("SANGATHAN_LOG_FORMAT", "text"), ("SANGATHAN_JOBS", "off")],
+        &[("SANGATHAN_LOG_FORMAT", "text"), ("SANGATHAN_JOBS", "off"), ("SANGATHAN_READ_AHEAD", "off")],
     );
     let mut lines = Vec::new();
     while let Ok(line) = rx.recv_timeout(std::time::Duration::from_secs(60)) {
@@ -389,10 +400,28 @@ fn text_logs_off_a_terminal_carry_no_escape_codes() {
             break;
         }
     }
+    // Asked not to read the database file ahead, it does not (its /metrics, a direct local scrape).
+    let metrics = {
+        use std::io::{Read, Write};
+        let mut c = std::net::TcpStream::connect(addr).unwrap();
+        c.write_all(b"GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n").unwrap();
+        let mut t = String::new();
+        c.read_to_string(&mut t).unwrap();
+        t
+    };
     let _ = child.kill();
     let _ = child.wait();
     assert!(lines.iter().any(|l| l.contains("INFO") && l.contains("listening")), "{lines:?}");
     assert!(lines.iter().all(|l| !l.contains('\u{1b}')), "{lines:?}");
+    assert!(metrics.contains("sangathan_database_read_ahead{state=\"off\"} 1"), "{metrics}");
+    // A value that is neither on nor off is refused, naming the setting.
+    let o = Command::new(BIN)
+        .args(["--db", &db.url, "serve", "--addr", "127.0.0.1:0"])
+        .env("SANGATHAN_READ_AHEAD", "maybe")
+        .output()
+        .unwrap();
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && e.contains("SANGATHAN_READ_AHEAD must be on or off"), "{e}");
 }
 
 /// `serve` with JSON logs and metrics on their own address: every log line is one JSON object,
@@ -444,6 +473,29 @@ async fn serve_json_logs_metrics_and_a_clean_stop() {
     );
     assert!(text.contains("sangathan_database_up 1"));
     assert!(text.contains("sangathan_job_lag_seconds{job=\"delivery\"}"));
+    // The server asked the OS to read the whole database file into its page cache, in the
+    // background, and says so.
+    let file_len = std::fs::metadata(db.url.trim_start_matches("sqlite://")).unwrap().len();
+    let mut state = String::new();
+    for _ in 0..200 {
+        let t = client.get(format!("http://{maddr}/metrics")).send().await.unwrap().text().await.unwrap();
+        if t.contains("sangathan_database_read_ahead{state=\"done\"} 1") {
+            let bytes: u64 = t
+                .lines()
+                .find_map(|l| l.strip_prefix("sangathan_database_read_ahead_bytes "))
+                .expect("the bytes read ahead")
+                .parse()
+                .unwrap();
+            // The file as it was when the server started: the server's own writes since (its
+            // audit of the scrape, sessions) go to the log first.
+            assert!(bytes > 0 && bytes <= file_len, "{bytes} of {file_len}");
+            state = "done".into();
+            break;
+        }
+        assert!(t.contains("sangathan_database_read_ahead{state=\"running\"} 1"), "{t}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(state, "done");
     // Not on the app's own address when it has one of its own.
     let r = client.get(format!("http://{addr}/metrics")).send().await.unwrap();
     assert_eq!(r.status(), 404);
@@ -471,7 +523,13 @@ async fn serve_json_logs_metrics_and_a_clean_stop() {
         lines.iter().filter(|l| !l.starts_with('{')).all(|l| l.starts_with("serving on")),
         "{lines:?}"
     );
-    for m in ["listening", "metrics listening", "background jobs stopped", "stopped"] {
+    for m in [
+        "listening",
+        "metrics listening",
+        "the database file was read ahead into the OS's page cache",
+        "background jobs stopped",
+        "stopped",
+    ] {
         assert!(messages.iter().any(|x| x == m), "{m}: {messages:?}");
     }
 }

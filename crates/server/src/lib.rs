@@ -74,6 +74,9 @@ pub struct Config {
     /// How often the background jobs run (`SANGATHAN_JOBS_TICK_SECS`, `_PERIOD_SECS`,
     /// `_LEASE_SECS`; see [`notify::JobTimes`]).
     pub jobs: notify::JobTimes,
+    /// Have the OS read the SQLite file into its page cache at start, in the background
+    /// (`SANGATHAN_READ_AHEAD`, on unless `off`; see `sangathan_store::read_ahead`).
+    pub read_ahead: bool,
 }
 
 impl Config {
@@ -100,7 +103,12 @@ impl Config {
             Err(_) => self.trusted_proxies.clone(),
         };
         let jobs = notify::JobTimes::from_lookup(self.jobs, |n| std::env::var(n).ok())?;
-        Ok(Config { detection, inbound_secret, trusted_proxies, jobs, ..self })
+        let read_ahead = match std::env::var("SANGATHAN_READ_AHEAD").map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+            Err(_) | Ok("") | Ok("on") => true,
+            Ok("off") => false,
+            Ok(v) => anyhow::bail!("SANGATHAN_READ_AHEAD must be on or off, not {v:?}"),
+        };
+        Ok(Config { detection, inbound_secret, trusted_proxies, jobs, read_ahead, ..self })
     }
 }
 
@@ -280,6 +288,9 @@ pub async fn serve(store: DynStore, addr: SocketAddr, config: Config) -> anyhow:
         .with_context(|| format!("cannot listen on {addr}"))?;
     let local = listener.local_addr().unwrap_or(addr);
     tracing::info!(%local, "listening");
+    if config.read_ahead {
+        spawn_read_ahead(store.clone());
+    }
     // Background jobs and the metrics listener stop when `stop` turns true: after the requests
     // in flight are answered, and each job only between two rounds.
     let (stop, stopped) = tokio::sync::watch::channel(false);
@@ -323,6 +334,30 @@ pub async fn serve(store: DynStore, addr: SocketAddr, config: Config) -> anyhow:
     served?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Have the OS read the database into its page cache while the server answers: at a state's
+/// scale a cold file makes every enrolment wait on the disk (see `sangathan_store::read_ahead`).
+/// Its state is in `/metrics` (`sangathan_database_read_ahead`).
+fn spawn_read_ahead(store: DynStore) {
+    use sangathan_store::read_ahead::ReadAhead;
+    metrics::METRICS.read_ahead("running", 0);
+    tokio::spawn(async move {
+        match store.read_ahead().await {
+            Ok(ReadAhead::Done { bytes, seconds }) => {
+                tracing::info!(mb = bytes >> 20, seconds, "the database file was read ahead into the OS's page cache");
+                metrics::METRICS.read_ahead("done", bytes);
+            }
+            Ok(ReadAhead::Skipped(why)) => {
+                tracing::info!(%why, "the database file was not read ahead");
+                metrics::METRICS.read_ahead("skipped", 0);
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "reading the database file ahead failed");
+                metrics::METRICS.read_ahead("skipped", 0);
+            }
+        }
+    });
 }
 
 /// Resolves on Ctrl-C, or SIGTERM on Unix.

@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use sangathan_store::{DynStore, clock};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicU8, Ordering};
 use std::sync::{LazyLock, Mutex};
 use std::time::Instant;
 
@@ -47,7 +47,16 @@ pub struct Metrics {
     /// Per job in [`JOBS`]: unix time of the last success (0: none yet), and failures.
     last_success: [AtomicI64; JOBS.len()],
     failures: [AtomicU64; JOBS.len()],
+    /// Where `serve`'s read-ahead of the database file stands ([`READ_AHEAD_STATES`]' index),
+    /// and the bytes it asked for.
+    read_ahead: AtomicU8,
+    read_ahead_bytes: AtomicU64,
 }
+
+/// The states of `serve`'s read-ahead of the database file (`sangathan_database_read_ahead`):
+/// not asked for (`SANGATHAN_READ_AHEAD=off`, or not `serve`), running, done, or skipped
+/// (PostgreSQL, or a file larger than half the memory available).
+pub const READ_AHEAD_STATES: [&str; 4] = ["off", "running", "done", "skipped"];
 
 /// This process's metrics.
 pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| Metrics {
@@ -57,6 +66,8 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| Metrics {
     latency: Default::default(),
     last_success: Default::default(),
     failures: Default::default(),
+    read_ahead: AtomicU8::new(0),
+    read_ahead_bytes: AtomicU64::new(0),
 });
 
 fn job_index(job: &str) -> usize {
@@ -74,6 +85,17 @@ impl Metrics {
         } else {
             self.failures[i].fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    /// `serve`'s read-ahead of the database file moved to `state` (one of
+    /// [`READ_AHEAD_STATES`]), having asked for `bytes`.
+    pub fn read_ahead(&self, state: &str, bytes: u64) {
+        let i = READ_AHEAD_STATES
+            .iter()
+            .position(|s| *s == state)
+            .unwrap_or_else(|| panic!("unknown read-ahead state {state}"));
+        self.read_ahead_bytes.store(bytes, Ordering::Relaxed);
+        self.read_ahead.store(i as u8, Ordering::Relaxed);
     }
 
     fn observe(&self, method: &'static str, route: &str, status: u16, seconds: f64) {
@@ -227,6 +249,16 @@ pub async fn render(store: &DynStore) -> String {
             m.failures[i].load(Ordering::Relaxed)
         );
     }
+
+    let _ = writeln!(o, "# HELP sangathan_database_read_ahead Where this process's read-ahead of the database file into the OS's page cache stands (1: its state now): off, running, done or skipped.");
+    let _ = writeln!(o, "# TYPE sangathan_database_read_ahead gauge");
+    let state = m.read_ahead.load(Ordering::Relaxed) as usize;
+    for (i, s) in READ_AHEAD_STATES.iter().enumerate() {
+        let _ = writeln!(o, "sangathan_database_read_ahead{{state=\"{s}\"}} {}", u8::from(i == state));
+    }
+    let _ = writeln!(o, "# HELP sangathan_database_read_ahead_bytes Bytes of the database file this process asked the OS to read ahead.");
+    let _ = writeln!(o, "# TYPE sangathan_database_read_ahead_bytes gauge");
+    let _ = writeln!(o, "sangathan_database_read_ahead_bytes {}", m.read_ahead_bytes.load(Ordering::Relaxed));
 
     // The database's figures: the same on every node. A slow or failing database is reported
     // as such instead of holding the scrape.

@@ -19,6 +19,7 @@ pub mod model;
 pub mod ops;
 pub mod postgres;
 pub mod preset;
+pub mod read_ahead;
 pub mod sqlite;
 pub mod testing;
 pub mod verification;

@@ -57,6 +57,10 @@ pub trait Ops: Send + Sync {
     /// Write a consistent copy of the whole database to `dest` (which must not exist) while
     /// writers go on. SQLite only: PostgreSQL answers [`StoreError::Refused`].
     async fn backup(&self, dest: &Path) -> Result<()>;
+    /// Have the OS read the database into its page cache, in the background of whoever calls it
+    /// (`serve` at start): on SQLite the file, when it fits in half the memory available (see
+    /// [`crate::read_ahead`]); PostgreSQL's server keeps its own cache, so it is skipped there.
+    async fn read_ahead(&self) -> Result<crate::read_ahead::ReadAhead>;
 
     /// Take (or renew) the lease `name` for `holder` until `now + ttl`: only when it is free,
     /// already `holder`'s, or its holder's hold lapsed before `now`. None when another node holds

@@ -63,6 +63,22 @@ impl crate::ops::Ops for StoreImpl {
         })
     }
 
+    async fn read_ahead(&self) -> Result<crate::read_ahead::ReadAhead> {
+        use crate::read_ahead::ReadAhead;
+        if BACKEND == Backend::Postgres {
+            return Ok(ReadAhead::Skipped("PostgreSQL's server keeps its own cache".into()));
+        }
+        let file: String = sqlx::query_scalar("SELECT file FROM pragma_database_list WHERE name = 'main'")
+            .fetch_one(&self.read)
+            .await?;
+        if file.is_empty() {
+            return Ok(ReadAhead::Skipped("the database is not a file".into()));
+        }
+        tokio::task::spawn_blocking(move || crate::read_ahead::file(std::path::Path::new(&file), None))
+            .await
+            .map_err(|e| StoreError::Refused(format!("reading ahead stopped: {e}")))
+    }
+
     async fn backup(&self, dest: &std::path::Path) -> Result<()> {
         if BACKEND == Backend::Postgres {
             return Err(StoreError::Refused(
