@@ -1777,7 +1777,7 @@ async fn await_read_ahead(client: &reqwest::Client, base: &str, db: &Db) -> anyh
                 .find_map(|l| l.strip_prefix(prefix))
                 .and_then(|v| v.trim().parse::<u64>().ok())
         };
-        let state = ["off", "running", "done", "skipped"]
+        let state = sangathan_server::metrics::READ_AHEAD_STATES
             .into_iter()
             .find(|s| value(&format!("sangathan_database_read_ahead{{state=\"{s}\"}}")) == Some(1))
             .ok_or_else(|| anyhow!("the server's /metrics do not say where its read-ahead stands"))?;
@@ -1798,7 +1798,7 @@ async fn await_read_ahead(client: &reqwest::Client, base: &str, db: &Db) -> anyh
     };
     Ok(match state {
         "done" => format!(
-            "the server's read-ahead of the database file (`SANGATHAN_READ_AHEAD`, on by default) asked for {} MB, done {waited:.1} s after the server first answered{resident}",
+            "the server's read-ahead of the database file (`SANGATHAN_READ_AHEAD`, on by default) was done {waited:.1} s after the server first answered, the OS's cache then holding {} MiB of it{resident}",
             bytes >> 20
         ),
         other => format!("the server's read-ahead of the database file: {other}{resident}"),

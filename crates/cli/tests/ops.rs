@@ -415,13 +415,30 @@ fn text_logs_off_a_terminal_carry_no_escape_codes() {
     assert!(lines.iter().all(|l| !l.contains('\u{1b}')), "{lines:?}");
     assert!(metrics.contains("sangathan_database_read_ahead{state=\"off\"} 1"), "{metrics}");
     // A value that is neither on nor off is refused, naming the setting.
-    let o = Command::new(BIN)
+    // (Waited for a minute at most: a server that started anyway is killed, failing the test.)
+    let mut c = Command::new(BIN)
         .args(["--db", &db.url, "serve", "--addr", "127.0.0.1:0"])
         .env("SANGATHAN_READ_AHEAD", "maybe")
-        .output()
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
         .unwrap();
-    let e = String::from_utf8_lossy(&o.stderr);
-    assert!(!o.status.success() && e.contains("SANGATHAN_READ_AHEAD must be on or off"), "{e}");
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(st) = c.try_wait().unwrap() {
+            break Some(st);
+        }
+        if started.elapsed() > std::time::Duration::from_secs(60) {
+            let _ = c.kill();
+            let _ = c.wait();
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let mut e = String::new();
+    std::io::Read::read_to_string(&mut c.stderr.take().unwrap(), &mut e).unwrap();
+    assert!(status.is_some_and(|s| !s.success()), "{status:?}: {e}");
+    assert!(e.contains("SANGATHAN_READ_AHEAD must be on or off"), "{e}");
 }
 
 /// `serve` with JSON logs and metrics on their own address: every log line is one JSON object,

@@ -74,14 +74,16 @@ pub struct Config {
     /// How often the background jobs run (`SANGATHAN_JOBS_TICK_SECS`, `_PERIOD_SECS`,
     /// `_LEASE_SECS`; see [`notify::JobTimes`]).
     pub jobs: notify::JobTimes,
-    /// Have the OS read the SQLite file into its page cache at start, in the background
-    /// (`SANGATHAN_READ_AHEAD`, on unless `off`; see `sangathan_store::read_ahead`).
-    pub read_ahead: bool,
+    /// Do not have the OS read the SQLite file into its page cache at start
+    /// (`SANGATHAN_READ_AHEAD=off`; by default `serve` does, in the background: see
+    /// `sangathan_store::read_ahead`).
+    pub no_read_ahead: bool,
 }
 
 impl Config {
     /// The detection thresholds from `SANGATHAN_DETECT_<NAME>` (e.g. `SANGATHAN_DETECT_HOURLY_MAX=80`)
-    /// and the inbound webhook's secret from `SANGATHAN_INBOUND_SECRET`.
+    /// and the inbound webhook's secret from `SANGATHAN_INBOUND_SECRET`; the jobs' times and
+    /// switch (`SANGATHAN_JOBS*`) and the read-ahead's (`SANGATHAN_READ_AHEAD`) over this config's.
     pub fn from_env(self) -> anyhow::Result<Config> {
         let detection = sangathan_core::detection::Thresholds::from_lookup(|n| std::env::var(format!("SANGATHAN_DETECT_{}", n.to_ascii_uppercase())).ok())
             .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -103,12 +105,13 @@ impl Config {
             Err(_) => self.trusted_proxies.clone(),
         };
         let jobs = notify::JobTimes::from_lookup(self.jobs, |n| std::env::var(n).ok())?;
-        let read_ahead = match std::env::var("SANGATHAN_READ_AHEAD").map(|v| v.trim().to_ascii_lowercase()).as_deref() {
-            Err(_) | Ok("") | Ok("on") => true,
-            Ok("off") => false,
+        let no_read_ahead = match std::env::var("SANGATHAN_READ_AHEAD").map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+            Err(_) | Ok("") => self.no_read_ahead,
+            Ok("on") => false,
+            Ok("off") => true,
             Ok(v) => anyhow::bail!("SANGATHAN_READ_AHEAD must be on or off, not {v:?}"),
         };
-        Ok(Config { detection, inbound_secret, trusted_proxies, jobs, read_ahead, ..self })
+        Ok(Config { detection, inbound_secret, trusted_proxies, jobs, no_read_ahead, ..self })
     }
 }
 
@@ -288,7 +291,7 @@ pub async fn serve(store: DynStore, addr: SocketAddr, config: Config) -> anyhow:
         .with_context(|| format!("cannot listen on {addr}"))?;
     let local = listener.local_addr().unwrap_or(addr);
     tracing::info!(%local, "listening");
-    if config.read_ahead {
+    if !config.no_read_ahead {
         spawn_read_ahead(store.clone());
     }
     // Background jobs and the metrics listener stop when `stop` turns true: after the requests
@@ -344,9 +347,15 @@ fn spawn_read_ahead(store: DynStore) {
     metrics::METRICS.read_ahead("running", 0);
     tokio::spawn(async move {
         match store.read_ahead().await {
-            Ok(ReadAhead::Done { bytes, seconds }) => {
-                tracing::info!(mb = bytes >> 20, seconds, "the database file was read ahead into the OS's page cache");
-                metrics::METRICS.read_ahead("done", bytes);
+            Ok(ReadAhead::Done { bytes, resident, seconds }) => {
+                let held = (bytes as f64 * resident) as u64;
+                tracing::info!(
+                    file_mib = bytes >> 20,
+                    held_mib = held >> 20,
+                    seconds,
+                    "the database file was read ahead into the OS's page cache"
+                );
+                metrics::METRICS.read_ahead("done", held);
             }
             Ok(ReadAhead::Skipped(why)) => {
                 tracing::info!(%why, "the database file was not read ahead");

@@ -47,15 +47,17 @@ pub struct Metrics {
     /// Per job in [`JOBS`]: unix time of the last success (0: none yet), and failures.
     last_success: [AtomicI64; JOBS.len()],
     failures: [AtomicU64; JOBS.len()],
-    /// Where `serve`'s read-ahead of the database file stands ([`READ_AHEAD_STATES`]' index),
-    /// and the bytes it asked for.
+    /// Where `serve`'s read-ahead of the database file stands ([`READ_AHEAD_STATES`]' index;
+    /// stored after the bytes, with Release), and the bytes of the file the OS's cache held
+    /// when it was done.
     read_ahead: AtomicU8,
     read_ahead_bytes: AtomicU64,
 }
 
 /// The states of `serve`'s read-ahead of the database file (`sangathan_database_read_ahead`):
 /// not asked for (`SANGATHAN_READ_AHEAD=off`, or not `serve`), running, done, or skipped
-/// (PostgreSQL, or a file larger than half the memory available).
+/// (PostgreSQL, a file larger than half the memory available, an error, or not Linux; the log
+/// says which).
 pub const READ_AHEAD_STATES: [&str; 4] = ["off", "running", "done", "skipped"];
 
 /// This process's metrics.
@@ -88,14 +90,14 @@ impl Metrics {
     }
 
     /// `serve`'s read-ahead of the database file moved to `state` (one of
-    /// [`READ_AHEAD_STATES`]), having asked for `bytes`.
+    /// [`READ_AHEAD_STATES`]), the OS's cache holding `bytes` of the file.
     pub fn read_ahead(&self, state: &str, bytes: u64) {
         let i = READ_AHEAD_STATES
             .iter()
             .position(|s| *s == state)
             .unwrap_or_else(|| panic!("unknown read-ahead state {state}"));
         self.read_ahead_bytes.store(bytes, Ordering::Relaxed);
-        self.read_ahead.store(i as u8, Ordering::Relaxed);
+        self.read_ahead.store(i as u8, Ordering::Release);
     }
 
     fn observe(&self, method: &'static str, route: &str, status: u16, seconds: f64) {
@@ -252,11 +254,11 @@ pub async fn render(store: &DynStore) -> String {
 
     let _ = writeln!(o, "# HELP sangathan_database_read_ahead Where this process's read-ahead of the database file into the OS's page cache stands (1: its state now): off, running, done or skipped.");
     let _ = writeln!(o, "# TYPE sangathan_database_read_ahead gauge");
-    let state = m.read_ahead.load(Ordering::Relaxed) as usize;
+    let state = m.read_ahead.load(Ordering::Acquire) as usize;
     for (i, s) in READ_AHEAD_STATES.iter().enumerate() {
         let _ = writeln!(o, "sangathan_database_read_ahead{{state=\"{s}\"}} {}", u8::from(i == state));
     }
-    let _ = writeln!(o, "# HELP sangathan_database_read_ahead_bytes Bytes of the database file this process asked the OS to read ahead.");
+    let _ = writeln!(o, "# HELP sangathan_database_read_ahead_bytes Bytes of the database file in the OS's page cache when this process's read-ahead was done.");
     let _ = writeln!(o, "# TYPE sangathan_database_read_ahead_bytes gauge");
     let _ = writeln!(o, "sangathan_database_read_ahead_bytes {}", m.read_ahead_bytes.load(Ordering::Relaxed));
 
