@@ -56,7 +56,7 @@ pub struct Metrics {
 
 /// The states of `serve`'s read-ahead of the database file (`sangathan_database_read_ahead`):
 /// not asked for (`SANGATHAN_READ_AHEAD=off`, or not `serve`), running, done, or skipped
-/// (PostgreSQL, a file larger than half the memory available, an error, or not Linux; the log
+/// (PostgreSQL, a file larger than three quarters of the memory available, an error, or not Linux; the log
 /// says which).
 pub const READ_AHEAD_STATES: [&str; 4] = ["off", "running", "done", "skipped"];
 

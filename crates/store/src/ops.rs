@@ -58,7 +58,7 @@ pub trait Ops: Send + Sync {
     /// writers go on. SQLite only: PostgreSQL answers [`StoreError::Refused`].
     async fn backup(&self, dest: &Path) -> Result<()>;
     /// Have the OS read the database into its page cache, in the background of whoever calls it
-    /// (`serve` at start): on SQLite the file, when it fits in half the memory available (see
+    /// (`serve` at start): on SQLite the file, when it fits in three quarters of the memory available (see
     /// [`crate::read_ahead`]); PostgreSQL's server keeps its own cache, so it is skipped there.
     async fn read_ahead(&self) -> Result<crate::read_ahead::ReadAhead>;
 
