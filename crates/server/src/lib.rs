@@ -107,8 +107,8 @@ impl Config {
         let jobs = notify::JobTimes::from_lookup(self.jobs, |n| std::env::var(n).ok())?;
         let no_read_ahead = match std::env::var("SANGATHAN_READ_AHEAD").map(|v| v.trim().to_ascii_lowercase()).as_deref() {
             Err(_) | Ok("") => self.no_read_ahead,
-            Ok("on") => false,
-            Ok("off") => true,
+            Ok("on" | "true" | "1") => false,
+            Ok("off" | "false" | "0") => true,
             Ok(v) => anyhow::bail!("SANGATHAN_READ_AHEAD must be on or off, not {v:?}"),
         };
         Ok(Config { detection, inbound_secret, trusted_proxies, jobs, no_read_ahead, ..self })
@@ -347,7 +347,7 @@ fn spawn_read_ahead(store: DynStore) {
     metrics::METRICS.read_ahead("running", 0);
     tokio::spawn(async move {
         match store.read_ahead().await {
-            Ok(ReadAhead::Done { bytes, resident, seconds }) => {
+            Ok(ReadAhead::Done { bytes, resident: Some(resident), seconds }) => {
                 let held = (bytes as f64 * resident) as u64;
                 tracing::info!(
                     file_mib = bytes >> 20,
@@ -356,6 +356,14 @@ fn spawn_read_ahead(store: DynStore) {
                     "the database file was read ahead into the OS's page cache"
                 );
                 metrics::METRICS.read_ahead("done", held);
+            }
+            Ok(ReadAhead::Done { bytes, resident: None, seconds }) => {
+                tracing::info!(
+                    file_mib = bytes >> 20,
+                    seconds,
+                    "the database file was read ahead into the OS's page cache (how much it holds could not be measured)"
+                );
+                metrics::METRICS.read_ahead("done", 0);
             }
             Ok(ReadAhead::Skipped(why)) => {
                 tracing::info!(%why, "the database file was not read ahead");

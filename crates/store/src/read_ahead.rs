@@ -20,8 +20,9 @@ use std::time::Instant;
 #[derive(Debug, Clone, PartialEq)]
 pub enum ReadAhead {
     /// The file's `bytes` were asked for, in order, and after `seconds` the OS's page cache
-    /// held `resident` of them (0 to 1; it is waited for until it stops growing).
-    Done { bytes: u64, resident: f64, seconds: f64 },
+    /// held `resident` of them (0 to 1; waited for while it grows; None: it could not be
+    /// measured).
+    Done { bytes: u64, resident: Option<f64>, seconds: f64 },
     /// Nothing was read, and why (for the log).
     Skipped(String),
 }
@@ -29,8 +30,9 @@ pub enum ReadAhead {
 /// The kernel reads at most its read-ahead window per `WILLNEED` call (the larger of the
 /// device's `read_ahead_kb` and `max_sectors_kb`: 128 KiB to a few MiB on most machines, 8 MiB
 /// on this project's test machine) and silently drops the rest of a larger range. So the file
-/// is asked for in steps of the window of its file system's device, or of this when it cannot
-/// be read.
+/// is asked for in steps of that window, as `/sys` tells it for the file's device (the disk's
+/// queue for a partition, the file system's own read-ahead for NFS or FUSE), or of this when it
+/// cannot be told (btrfs, overlayfs, ZFS).
 const FALLBACK_STEP: u64 = 128 << 10;
 const MAX_STEP: u64 = 8 << 20;
 
@@ -55,7 +57,7 @@ pub fn file(path: &Path, budget: Option<u64>) -> ReadAhead {
     };
     if bytes > budget {
         return ReadAhead::Skipped(format!(
-            "the file ({} MiB) is larger than three quarters of the memory available ({} MiB)",
+            "the file ({} MiB) is larger than three quarters of the memory available ({} MiB: the system's, or its cgroup's limit less the memory it uses, when less)",
             bytes >> 20,
             budget >> 20
         ));
@@ -64,14 +66,21 @@ pub fn file(path: &Path, budget: Option<u64>) -> ReadAhead {
     if let Err(e) = will_need(&f, bytes) {
         return ReadAhead::Skipped(e);
     }
-    // The reads were queued; the last ones may still be on their way.
-    let mut resident = self::resident(path).unwrap_or(0.0);
-    let mut still = 0;
-    while resident < 0.999 && still < 5 && started.elapsed() < std::time::Duration::from_secs(120) {
-        std::thread::sleep(std::time::Duration::from_millis(200));
-        let now = self::resident(path).unwrap_or(0.0);
-        still = if now > resident { 0 } else { still + 1 };
-        resident = now;
+    // The reads were queued; the last ones may still be on their way. Measured once a second
+    // while the share held grows by at least 0.5 % (a live server's own reads grow it a little
+    // all the time), for at most twice the time the requests took and no more than a minute.
+    let queued = started.elapsed();
+    let limit = (queued * 2).clamp(std::time::Duration::from_secs(5), std::time::Duration::from_secs(60));
+    let mut resident = self::resident(path);
+    while let Some(held) = resident
+        && held < 0.999
+        && started.elapsed() < queued + limit
+    {
+        std::thread::sleep(std::time::Duration::from_secs(1));
+        resident = self::resident(path);
+        if resident.is_some_and(|now| now - held < 0.005) {
+            break;
+        }
     }
     ReadAhead::Done { bytes, resident, seconds: started.elapsed().as_secs_f64() }
 }
@@ -96,19 +105,23 @@ fn will_need(f: &std::fs::File, bytes: u64) -> Result<(), String> {
     Ok(())
 }
 
-/// The read-ahead window of the device holding `f` (`/sys/class/bdi/MAJ:MIN/read_ahead_kb`), in
-/// bytes; None when it cannot be read or is zero.
+/// The most the kernel reads for one `WILLNEED` call on the device holding `f`, in bytes: the
+/// larger of its read-ahead (`read_ahead_kb`) and its largest request (`max_sectors_kb`), from
+/// the block device's queue (a partition's is its disk's), or the file system's own read-ahead
+/// (`/sys/class/bdi/MAJ:MIN`, as NFS and FUSE have). None when neither can be read, or both are
+/// zero.
 #[cfg(target_os = "linux")]
 fn read_ahead_window(f: &std::fs::File) -> Option<u64> {
     use std::os::linux::fs::MetadataExt;
     let dev = f.metadata().ok()?.st_dev();
     let (major, minor) = (libc::major(dev), libc::minor(dev));
-    let kb: u64 = std::fs::read_to_string(format!("/sys/class/bdi/{major}:{minor}/read_ahead_kb"))
-        .ok()?
-        .trim()
-        .parse()
-        .ok()?;
-    (kb > 0).then_some(kb << 10)
+    let kib = |p: std::path::PathBuf| -> Option<u64> { std::fs::read_to_string(p).ok()?.trim().parse().ok() };
+    let block = Path::new("/sys/dev/block").join(format!("{major}:{minor}"));
+    let queue = if block.join("partition").exists() { block.join("../queue") } else { block.join("queue") };
+    let ra = kib(queue.join("read_ahead_kb")).or_else(|| kib(format!("/sys/class/bdi/{major}:{minor}/read_ahead_kb").into()));
+    let io = kib(queue.join("max_sectors_kb"));
+    let window = ra.unwrap_or(0).max(io.unwrap_or(0));
+    (window > 0).then_some(window << 10)
 }
 
 #[cfg(not(target_os = "linux"))]
@@ -131,15 +144,31 @@ pub fn mem_available() -> Option<u64> {
     })
 }
 
-/// `memory.max - memory.current` of this process's cgroup (v2), when it has a limit.
+/// The least room under the memory limits (`memory.max`) of this process's cgroup (v2) and its
+/// ancestors: each limit less that cgroup's own memory (`anon` in its `memory.stat`; its page
+/// cache is what reading ahead may take over). None when no cgroup on the way has a limit.
 fn cgroup_room() -> Option<u64> {
     let cgroup = std::fs::read_to_string("/proc/self/cgroup").ok()?;
     let path = cgroup.lines().find_map(|l| l.strip_prefix("0::"))?.trim();
-    let dir = Path::new("/sys/fs/cgroup").join(path.trim_start_matches('/'));
-    let read = |name: &str| -> Option<u64> { std::fs::read_to_string(dir.join(name)).ok()?.trim().parse().ok() };
-    // "max" (no limit) does not parse: None.
-    let max = read("memory.max")?;
-    Some(max.saturating_sub(read("memory.current").unwrap_or(0)))
+    let root = Path::new("/sys/fs/cgroup");
+    let mut dir = root.join(path.trim_start_matches('/'));
+    let mut room: Option<u64> = None;
+    loop {
+        // "max" (no limit) does not parse: no limit here.
+        let max: Option<u64> = std::fs::read_to_string(dir.join("memory.max")).ok().and_then(|v| v.trim().parse().ok());
+        if let Some(max) = max {
+            let anon: u64 = std::fs::read_to_string(dir.join("memory.stat"))
+                .ok()
+                .and_then(|s| s.lines().find_map(|l| l.strip_prefix("anon ")?.trim().parse().ok()))
+                .unwrap_or(0);
+            let here = max.saturating_sub(anon);
+            room = Some(room.map_or(here, |r| r.min(here)));
+        }
+        if dir == root || !dir.pop() || !dir.starts_with(root) {
+            break;
+        }
+    }
+    room
 }
 
 /// The share of `path`'s pages the OS holds in its page cache now (`mincore` over a map of the
@@ -198,12 +227,18 @@ mod tests {
         path
     }
 
-    /// A directory in the workspace's `target/`, on disk in a checkout (clean pages can be
-    /// dropped from the cache there; on tmpfs they are the file itself).
+    /// A directory in the build's target directory (an absolute `CARGO_TARGET_DIR`, else the
+    /// workspace's `target/`), on disk in a checkout: clean pages can be dropped from the cache
+    /// there (on tmpfs they are the file itself). The system's temporary directory otherwise.
     fn disk_dir() -> tempfile::TempDir {
-        let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target");
-        std::fs::create_dir_all(&target).unwrap();
-        tempfile::tempdir_in(target).unwrap()
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(std::path::PathBuf::from)
+            .filter(|p| p.is_absolute())
+            .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+        std::fs::create_dir_all(&target)
+            .ok()
+            .and_then(|_| tempfile::tempdir_in(&target).ok())
+            .unwrap_or_else(|| tempfile::tempdir().unwrap())
     }
 
     #[test]
@@ -217,7 +252,7 @@ mod tests {
             return;
         }
         let done = file(&path, Some(1 << 30));
-        let ReadAhead::Done { bytes, resident: held, .. } = done else { panic!("{done:?}") };
+        let ReadAhead::Done { bytes, resident: Some(held), .. } = done else { panic!("{done:?}") };
         assert_eq!(bytes, 64 << 20);
         // Read in steps of the device's window: the whole file, not the first window of each
         // larger step (what the kernel gives a range longer than its window).
@@ -229,6 +264,8 @@ mod tests {
     #[test]
     fn a_file_larger_than_the_budget_is_left_alone() {
         let dir = disk_dir();
+        assert!(matches!(file(&dir.path().join("missing.db"), None), ReadAhead::Skipped(_)));
+        assert!(mem_available().is_some_and(|m| m > 0));
         let path = cold_file(dir.path(), 8);
         if resident(&path).unwrap() >= 0.5 {
             eprintln!("skipped: the file system kept the file in memory after DONTNEED");
@@ -241,7 +278,5 @@ mod tests {
         );
         let held = resident(&path).unwrap();
         assert!(held < 0.5, "nothing should have been read, {held:.2} is in the cache");
-        assert!(matches!(file(&dir.path().join("missing.db"), None), ReadAhead::Skipped(_)));
-        assert!(mem_available().is_some_and(|m| m > 0));
     }
 }
