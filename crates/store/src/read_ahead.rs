@@ -68,7 +68,7 @@ pub fn file(path: &Path, budget: Option<u64>) -> ReadAhead {
     }
     // The reads were queued; the last ones may still be on their way. Measured once a second
     // while the share held grows by at least 0.5 % (a live server's own reads grow it a little
-    // all the time), for at most twice the time the requests took and no more than a minute.
+    // all the time), for twice the time the requests took at most (5 s to a minute).
     let queued = started.elapsed();
     let limit = (queued * 2).clamp(std::time::Duration::from_secs(5), std::time::Duration::from_secs(60));
     let mut resident = self::resident(path);
@@ -131,8 +131,8 @@ fn will_need(_: &std::fs::File, _: u64) -> Result<(), String> {
 
 /// What this process may fill of memory: `MemAvailable` of `/proc/meminfo`, in bytes (what the
 /// system can give without swapping, counting the page cache it could drop), and no more than
-/// its cgroup (v2) still allows when it has a limit (`memory.max` less `memory.current`): a
-/// service given a `MemoryMax` would otherwise churn its own cache.
+/// cgroups (v2) still allow when they have limits ([`cgroup_room`]): a service given a
+/// `MemoryMax` would otherwise churn its own cache.
 pub fn mem_available() -> Option<u64> {
     let text = std::fs::read_to_string("/proc/meminfo").ok()?;
     let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
