@@ -131,7 +131,7 @@ fn will_need(_: &std::fs::File, _: u64) -> Result<(), String> {
 
 /// What this process may fill of memory: `MemAvailable` of `/proc/meminfo`, in bytes (what the
 /// system can give without swapping, counting the page cache it could drop), and no more than
-/// cgroups (v2) still allow when they have limits ([`cgroup_room`]): a service given a
+/// cgroups (v2) still allow when they have limits (`cgroup_room`): a service given a
 /// `MemoryMax` would otherwise churn its own cache.
 pub fn mem_available() -> Option<u64> {
     let text = std::fs::read_to_string("/proc/meminfo").ok()?;
