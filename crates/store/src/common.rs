@@ -1635,9 +1635,8 @@ fn scope_on_found(u: &UnitSpec, arg: usize) -> String {
 /// people found are a set the memberships are looked up by, so within an AC (or a sector or
 /// booth, whose AC is known) "a member there?" is one seek in memberships_person_ac (person,
 /// AC), and the membership rows of people who are members elsewhere are never read: a common
-/// short name is found thousands of times state-wide (on SQLite, which follows the query's
-/// shape; PostgreSQL's planner finds that order from the plain join, and plans the set form's
-/// second `people` ~1.5 ms slower, more than its whole execution at 1 M). Wider scopes
+/// short name is found thousands of times state-wide (each backend writes that order in the
+/// form its planner keeps: [`Found`]). Wider scopes
 /// (several ACs) stay filters on the rows. The unary `+` on the wings keeps SQLite from taking
 /// the (person, wing) index instead, for its order or its wing filter.
 fn scoped_search_sql(cond: &str, u: &UnitSpec, arg: usize, wings: &Wings) -> String {
@@ -1648,22 +1647,47 @@ fn scoped_search_sql(cond: &str, u: &UnitSpec, arg: usize, wings: &Wings) -> Str
         (UnitKind::Sector | UnitKind::Booth, Some(id)) => format!("{ac} = {id} AND {}", scope_on_found(u, arg)),
         _ => scope_on_found(u, arg),
     };
-    let found = if StoreImpl::FOUND_AS_SET {
-        format!(
+    let wings = wings_filter(wings).replacen("m.", "+m.", 1);
+    let found = match StoreImpl::FOUND {
+        Found::AsSet => format!(
             "FROM memberships m JOIN people p ON p.id = m.person_id JOIN wings w ON w.id = m.wing_id JOIN units b ON b.id = m.unit_id \
-             WHERE m.person_id IN (SELECT p.id FROM people p WHERE {cond} AND p.merged_into IS NULL)"
-        )
-    } else {
-        format!(
-            "FROM people p JOIN memberships m ON m.person_id = p.id JOIN wings w ON w.id = m.wing_id JOIN units b ON b.id = m.unit_id \
-             WHERE {cond} AND p.merged_into IS NULL"
-        )
+             WHERE m.person_id IN (SELECT p.id FROM people p WHERE {cond} AND p.merged_into IS NULL) AND {scope} AND {wings}"
+        ),
+        Found::Lateral => format!(
+            "FROM people p CROSS JOIN LATERAL (SELECT m.person_id, m.number, m.wing_id, m.unit_id FROM memberships m \
+             WHERE m.person_id = p.id AND {scope} AND {wings} OFFSET 0) m \
+             JOIN wings w ON w.id = m.wing_id JOIN units b ON b.id = m.unit_id WHERE {cond} AND p.merged_into IS NULL"
+        ),
     };
-    format!(
-        "SELECT p.id, p.name, p.name_key, p.search_key, m.number, w.code, b.code {found} AND {scope} AND {} \
-         ORDER BY m.person_id, +m.wing_id LIMIT {CANDIDATES}",
-        wings_filter(wings).replacen("m.", "+m.", 1)
-    )
+    format!("SELECT p.id, p.name, p.name_key, p.search_key, m.number, w.code, b.code {found} ORDER BY m.person_id, +m.wing_id LIMIT {CANDIDATES}")
+}
+
+/// A unit (id 7) of `kind` under AC 5 and sector 6, for the scoped search's plan tests.
+#[cfg(test)]
+fn scoped_test_unit(kind: UnitKind, code: &str) -> UnitSpec {
+    UnitSpec {
+        id: 7,
+        code: sangathan_core::geo::UnitCode::parse(code).expect("a code"),
+        kind,
+        parent_id: Some(6),
+        number: Some(1),
+        name_en: "x".into(),
+        name_hi: None,
+        reserved: None,
+        anc: sangathan_core::geo::Ancestors { state: Some(1), division: Some(2), district: Some(3), pc: Some(4), ac: Some(5), sector: Some(6) },
+    }
+}
+
+/// How [`scoped_search_sql`] joins the people a search finds to their memberships in scope.
+#[allow(dead_code)] // each backend uses one
+enum Found {
+    /// The people found as a set the memberships are looked up by (`m.person_id IN (…)`), for a
+    /// planner that joins in the order a query gives (SQLite).
+    AsSet,
+    /// Each person found, then their memberships in scope (`CROSS JOIN LATERAL (… OFFSET 0)`,
+    /// which the planner may neither flatten nor reorder), for a planner that would otherwise
+    /// choose the order by its estimate of how many people a key finds (PostgreSQL).
+    Lateral,
 }
 
 /// The people whose search key is exactly the query's (`$1`), through the key's b-tree.

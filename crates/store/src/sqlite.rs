@@ -270,7 +270,7 @@ impl SqliteStore {
 
     /// SQLite joins in the order a query gives: the people found are written as a set the
     /// memberships are looked up by, so that it seeks (person, AC) before reading any row.
-    const FOUND_AS_SET: bool = true;
+    const FOUND: Found = Found::AsSet;
 
     /// A deferred transaction in WAL mode already reads one snapshot from its first read on.
     const READ_SNAPSHOT: &str = "BEGIN";
@@ -634,17 +634,7 @@ mod sqlite_only {
     #[tokio::test]
     async fn a_scoped_search_seeks_person_and_ac() {
         let (s, _db) = fresh().await;
-        let unit = |kind: UnitKind, code: &str| UnitSpec {
-            id: 7,
-            code: sangathan_core::geo::UnitCode::parse(code).expect("a code"),
-            kind,
-            parent_id: Some(6),
-            number: Some(1),
-            name_en: "x".into(),
-            name_hi: None,
-            reserved: None,
-            anc: sangathan_core::geo::Ancestors { state: Some(1), division: Some(2), district: Some(3), pc: Some(4), ac: Some(5), sector: Some(6) },
-        };
+        let unit = scoped_test_unit;
         // Both forms of the name condition, as the search makes them: the phrase (no trigram
         // counts yet), then the rarest trigrams (counts taken).
         let (phrase, _) = s.trigram_condition("rmprksnsd".into());
