@@ -1631,16 +1631,17 @@ fn scope_on_found(u: &UnitSpec, arg: usize) -> String {
 }
 
 /// A search within a unit narrower than the state (or in some wings only): the memberships, in
-/// the unit's subtree and the wings, of the people `cond` finds, the unit's id in `$arg`. The
-/// people found are a set the memberships are looked up by, so within an AC (or a sector or
-/// booth, whose AC is known) "a member there?" is one seek in memberships_person_ac (person,
-/// AC), and the membership rows of people who are members elsewhere are never read: a common
-/// short name is found thousands of times state-wide (each backend writes that order in the
-/// form its planner keeps: [`Found`]). Wider scopes
-/// (several ACs) stay filters on the rows. The unary `+` on the wings keeps SQLite from taking
-/// the (person, wing) index instead, for its order or its wing filter.
-fn scoped_search_sql(cond: &str, u: &UnitSpec, arg: usize, wings: &Wings) -> String {
-    let ac = StoreImpl::AC_ON_FOUND;
+/// the unit's subtree and the wings, of the people `cond` finds, the unit's id in `$arg`, joined
+/// in the form `found` says ([`Found`]). Within an AC (or a sector or booth, whose AC is known)
+/// "a member there?" is then one seek in memberships_person_ac (person, AC), and the membership
+/// rows of people who are members elsewhere are never read: a common short name is found
+/// thousands of times state-wide. Wider scopes (several ACs) stay filters on the rows. The
+/// unary `+` on the wings keeps SQLite from taking the (person, wing) index instead, for its
+/// order or its wing filter.
+fn scoped_search_sql(cond: &str, u: &UnitSpec, arg: usize, wings: &Wings, found: Found) -> String {
+    // In the plain join the AC is a filter only: a generic plan guessing that a search finds
+    // many people could otherwise start from the AC's own memberships (memberships_ac).
+    let ac = if found == Found::Join { "+m.ac_id" } else { "m.ac_id" };
     let scope = match (u.kind, u.anc.ac) {
         (UnitKind::Ac, _) => format!("{ac} = ${arg}"),
         // Only integers are formatted in.
@@ -1648,7 +1649,7 @@ fn scoped_search_sql(cond: &str, u: &UnitSpec, arg: usize, wings: &Wings) -> Str
         _ => scope_on_found(u, arg),
     };
     let wings = wings_filter(wings).replacen("m.", "+m.", 1);
-    let found = match StoreImpl::FOUND {
+    let from = match found {
         Found::AsSet => format!(
             "FROM memberships m JOIN people p ON p.id = m.person_id JOIN wings w ON w.id = m.wing_id JOIN units b ON b.id = m.unit_id \
              WHERE m.person_id IN (SELECT p.id FROM people p WHERE {cond} AND p.merged_into IS NULL) AND {scope} AND {wings}"
@@ -1658,8 +1659,12 @@ fn scoped_search_sql(cond: &str, u: &UnitSpec, arg: usize, wings: &Wings) -> Str
              WHERE m.person_id = p.id AND {scope} AND {wings} OFFSET 0) m \
              JOIN wings w ON w.id = m.wing_id JOIN units b ON b.id = m.unit_id WHERE {cond} AND p.merged_into IS NULL"
         ),
+        Found::Join => format!(
+            "FROM people p JOIN memberships m ON m.person_id = p.id JOIN wings w ON w.id = m.wing_id JOIN units b ON b.id = m.unit_id \
+             WHERE {cond} AND p.merged_into IS NULL AND {scope} AND {wings}"
+        ),
     };
-    format!("SELECT p.id, p.name, p.name_key, p.search_key, m.number, w.code, b.code {found} ORDER BY m.person_id, +m.wing_id LIMIT {CANDIDATES}")
+    format!("SELECT p.id, p.name, p.name_key, p.search_key, m.number, w.code, b.code {from} ORDER BY m.person_id, +m.wing_id LIMIT {CANDIDATES}")
 }
 
 /// A unit (id 7) of `kind` under AC 5 and sector 6, for the scoped search's plan tests.
@@ -1678,8 +1683,11 @@ fn scoped_test_unit(kind: UnitKind, code: &str) -> UnitSpec {
     }
 }
 
-/// How [`scoped_search_sql`] joins the people a search finds to their memberships in scope.
-#[allow(dead_code)] // each backend uses one
+/// How [`scoped_search_sql`] joins the people a search finds to their memberships in scope
+/// (each backend names its forms: `FOUND`, and `FOUND_BY_PREFIX` for keys too short for
+/// trigrams).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[allow(dead_code)] // each backend uses some
 enum Found {
     /// The people found as a set the memberships are looked up by (`m.person_id IN (…)`), for a
     /// planner that joins in the order a query gives (SQLite).
@@ -1688,6 +1696,8 @@ enum Found {
     /// which the planner may neither flatten nor reorder), for a planner that would otherwise
     /// choose the order by its estimate of how many people a key finds (PostgreSQL).
     Lateral,
+    /// A plain join, the planner choosing its order (the AC a filter only).
+    Join,
 }
 
 /// The people whose search key is exactly the query's (`$1`), through the key's b-tree.
@@ -1701,8 +1711,9 @@ async fn scoped_search_rows(
     binds: &[String],
     u: &UnitSpec,
     wings: &Wings,
+    found: Found,
 ) -> Result<Vec<(i64, String, String, String, String, String, String)>> {
-    let sql = scoped_search_sql(cond, u, binds.len() + 1, wings);
+    let sql = scoped_search_sql(cond, u, binds.len() + 1, wings, found);
     let mut query = sqlx::query_as(AssertSqlSafe(sql));
     for b in binds {
         query = query.bind(b);
@@ -2936,6 +2947,10 @@ impl Store for StoreImpl {
             Find::Key(k) => Some(k.clone()),
             _ => None,
         };
+        let found = match &find {
+            Find::Key(k) if k.chars().count() < 3 => StoreImpl::FOUND_BY_PREFIX,
+            _ => StoreImpl::FOUND,
+        };
         let (cond, binds): (String, Vec<String>) = match find {
             Find::Mobile(m) => ("p.mobile = $1".to_string(), vec![m]),
             Find::Epic(e) => ("p.epic = $1".to_string(), vec![e]),
@@ -3019,14 +3034,14 @@ impl Store for StoreImpl {
         }
         // A narrower unit, or some wings only: the memberships of the people found, the scope
         // filtering them.
-        let mut rows = scoped_search_rows(c, &cond, &binds, &u, wings).await?;
+        let mut rows = scoped_search_rows(c, &cond, &binds, &u, wings, found).await?;
         // More matches than are ranked: the people whose key is the query's (ranked first) may
         // lie beyond the first CANDIDATES, so they are found by their key too, as the whole
         // state's search does (each person is kept once below).
         if rows.len() >= CANDIDATES as usize
             && let Some(k) = find_key
         {
-            rows.extend(scoped_search_rows(c, SAME_KEY, &[k], &u, wings).await?);
+            rows.extend(scoped_search_rows(c, SAME_KEY, &[k], &u, wings, StoreImpl::FOUND).await?);
         }
         let mut seen = HashSet::new();
         let mut hits: Vec<SearchHit> = rows

@@ -27,14 +27,10 @@ type StoreImpl = PgStore;
 
 impl PgStore {
     pub async fn connect(url: &str) -> Result<Self> {
-        // No JIT compilation: it pays off for long analytic queries, and costs a request
-        // 0.2–0.7 s whenever the planner overestimates a query's rows (a search whose key it
-        // expects to find 1 % of the state; measured at 18.1 M).
-        let options = url.parse::<sqlx::postgres::PgConnectOptions>()?.options([("jit", "off")]);
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(std::time::Duration::from_secs(30))
-            .connect_with(options)
+            .connect(url)
             .await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
         let (writer, jobs) = tokio::sync::mpsc::channel(1024);
@@ -92,20 +88,26 @@ impl PgStore {
     /// (with a generic plan's guess at how many match, that walk can be the whole table).
     const CANDIDATE_ORDER: &str = "p.id + 0";
 
-    /// Within the lateral join below, where it can only be looked up for a person found:
-    /// memberships_person_ac (person, AC) answers "a member in this AC?" from the index alone,
-    /// without reading the membership rows of the many people found who are members elsewhere.
-    const AC_ON_FOUND: &str = "m.ac_id";
-
-    /// Each person found, then their memberships in scope. From the plain join the planner
-    /// chose the order by its estimate of how many people the key finds, and a short key's
-    /// estimate can be a hundred times the truth: at 18.1 M, a two-word search in an AC
-    /// ("raghav vasa": 182,893 estimated, 644 found) read all 18 M memberships for the AC's
-    /// (1 s) where starting from the people took 21 ms.
+    /// Each person found, then their memberships in scope, the AC part of the seek in
+    /// memberships_person_ac (person, AC): a person found who is a member elsewhere is rejected
+    /// from the index alone. From the plain join the planner chose the order by its estimate of
+    /// how many people the key finds, and a short key's estimate can be a hundred times the
+    /// truth: at 18.1 M, a two-word search in an AC ("raghav vasa": 182,893 estimated, 644
+    /// found) read all 18 M memberships for the AC's (1 s) where starting from the people took
+    /// 21 ms, and a key in 63,377 people took 0.39 s against 1.4 s.
     const FOUND: Found = Found::Lateral;
 
+    /// A key too short for trigrams is a prefix, whose b-tree estimate is close: there the
+    /// planner's own order is kept, since a prefix can match a twelfth of the state, and
+    /// seeking each of 1.5 M people ("r…") took 6.7 s where starting from the AC's memberships
+    /// took 2.6 s.
+    const FOUND_BY_PREFIX: Found = Found::Join;
+
     /// READ COMMITTED takes a snapshot per statement; several reads that must agree need one.
-    const READ_SNAPSHOT: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
+    /// Without JIT compilation, which pays off for long analytic queries and cost a search whose
+    /// rows the planner overestimated another 0.6 s (at 18.1 M); `SET LOCAL` ends with the
+    /// transaction, and travels in the same round trip (one simple query).
+    const READ_SNAPSHOT: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; SET LOCAL jit = off";
 
     /// Rows in bulk through `COPY … FROM STDIN (FORMAT csv)`: one stream instead of multi-row
     /// INSERTs with thousands of bound parameters. `target` is `table (columns)`; `csv` the
@@ -331,23 +333,26 @@ include!("ops_sql.rs");
 mod postgres_only {
     use super::*;
 
-    /// A search within an AC (or a sector or booth) seeks each person found in
-    /// memberships_person_ac by person and AC together, whatever the planner would prefer for a
-    /// plain join: it never starts from the AC's memberships nor reads a membership row to test
-    /// its AC. Under `enable_nestloop = off` the plain join became a hash join over the AC's
+    /// A search within an AC (or a sector or booth) by a name's trigrams seeks each person found
+    /// in memberships_person_ac by person and AC together, whatever the planner would prefer
+    /// for a plain join: it never starts from the memberships nor reads a membership row to
+    /// test its AC. Under `enable_nestloop = off` the plain join became a hash join over the
     /// memberships (what a short key's overestimate led to at 18.1 M: 1 s against 21 ms).
     #[tokio::test]
     async fn a_scoped_search_seeks_person_and_ac() {
         let Some(db) = crate::testing::TestDb::postgres().await else { return };
         let s = PgStore::connect(&db.url).await.expect("opens");
-        let unit = scoped_test_unit;
         let (cond, _) = s.trigram_condition("rmprksnsd".into());
         let mut c = s.read.acquire().await.expect("a connection");
-        for setting in ["RESET ALL", "SET enable_nestloop = off", "SET enable_bitmapscan = off"] {
-            sqlx::query(AssertSqlSafe(setting)).execute(&mut *c).await.expect("set");
-            for (kind, code) in [(UnitKind::Ac, "UP-AC-1"), (UnitKind::Sector, "UP-AC-1-S01"), (UnitKind::Booth, "UP-AC-1-B0001")] {
+        for setting in [None, Some("SET enable_nestloop = off"), Some("SET enable_bitmapscan = off")] {
+            sqlx::query("RESET ALL").execute(&mut *c).await.expect("reset");
+            if let Some(set) = setting {
+                sqlx::query(AssertSqlSafe(set)).execute(&mut *c).await.expect("set");
+            }
+            // An AC's own id is the bound `$2`; a sector's or booth's AC (5) is written in.
+            for (kind, code, ac) in [(UnitKind::Ac, "UP-AC-1", "'7'::bigint"), (UnitKind::Sector, "UP-AC-1-S01", "5"), (UnitKind::Booth, "UP-AC-1-B0001", "5")] {
                 for wings in [Wings::All, Wings::Only([1, 2].into_iter().collect())] {
-                    let sql = scoped_search_sql(&cond, &unit(kind, code), 2, &wings);
+                    let sql = scoped_search_sql(&cond, &scoped_test_unit(kind, code), 2, &wings, PgStore::FOUND);
                     let plan: Vec<String> = sqlx::query_scalar(AssertSqlSafe(format!("EXPLAIN {sql}")))
                         .bind("rmprksnsd")
                         .bind(7_i64)
@@ -355,11 +360,28 @@ mod postgres_only {
                         .await
                         .expect("plans");
                     let plan = plan.join("\n");
-                    assert!(plan.contains("Index Cond: ((person_id = p.id) AND (ac_id = 5))") || plan.contains("Index Cond: ((person_id = p.id) AND (ac_id = '7'::bigint))"), "{setting}: {sql}\n{plan}");
-                    assert!(!plan.contains("on memberships m") || plan.contains("using memberships_person_ac on memberships m"), "{setting}: {sql}\n{plan}");
-                    assert!(!plan.contains("memberships_ac "), "{setting}: {sql}\n{plan}");
+                    let context = format!("{setting:?}: {sql}\n{plan}");
+                    assert!(plan.contains(&format!("Index Cond: ((person_id = p.id) AND (ac_id = {ac}))")), "{context}");
+                    assert!(!plan.contains("Seq Scan on memberships") && !plan.contains("memberships_ac "), "{context}");
                 }
             }
         }
+    }
+
+    /// A search's snapshot turns JIT compilation off for its own transaction only, in the same
+    /// round trip as its `BEGIN`.
+    #[tokio::test]
+    async fn a_search_snapshot_runs_without_jit() {
+        let Some(db) = crate::testing::TestDb::postgres().await else { return };
+        let s = PgStore::connect(&db.url).await.expect("opens");
+        let mut c = s.read.acquire().await.expect("a connection");
+        let before: String = sqlx::query_scalar("SHOW jit").fetch_one(&mut *c).await.expect("jit");
+        let mut tx = sqlx::Connection::begin_with(&mut *c, PgStore::READ_SNAPSHOT).await.expect("begins");
+        let within: String = sqlx::query_scalar("SHOW jit").fetch_one(&mut *tx).await.expect("jit");
+        let iso: String = sqlx::query_scalar("SHOW transaction_isolation").fetch_one(&mut *tx).await.expect("isolation");
+        tx.commit().await.expect("ends");
+        let after: String = sqlx::query_scalar("SHOW jit").fetch_one(&mut *c).await.expect("jit");
+        assert_eq!((within.as_str(), iso.as_str()), ("off", "repeatable read"));
+        assert_eq!(after, before, "only the search's transaction");
     }
 }

@@ -263,14 +263,11 @@ impl SqliteStore {
     /// index's matches already come in, so SQLite stops at the cap.
     const CANDIDATE_ORDER: &str = "p.id";
 
-    /// A search within an AC asks "a member in this AC?" of the people it found as
-    /// `m.ac_id = …`, which memberships_person_ac (person, AC) answers by one seek
-    /// (`a_scoped_search_seeks_person_and_ac` checks the plan).
-    const AC_ON_FOUND: &str = "m.ac_id";
-
     /// SQLite joins in the order a query gives: the people found are written as a set the
-    /// memberships are looked up by, so that it seeks (person, AC) before reading any row.
+    /// memberships are looked up by, so that it seeks (person, AC) before reading any row
+    /// (`a_scoped_search_seeks_person_and_ac` checks the plan); the same for a key's prefix.
     const FOUND: Found = Found::AsSet;
+    const FOUND_BY_PREFIX: Found = Found::AsSet;
 
     /// A deferred transaction in WAL mode already reads one snapshot from its first read on.
     const READ_SNAPSHOT: &str = "BEGIN";
@@ -645,7 +642,7 @@ mod sqlite_only {
         for (kind, code) in [(UnitKind::Ac, "UP-AC-1"), (UnitKind::Sector, "UP-AC-1-S01"), (UnitKind::Booth, "UP-AC-1-B0001")] {
             for wings in [Wings::All, Wings::Only([1, 2].into_iter().collect())] {
                 for cond in conds {
-                    let sql = scoped_search_sql(cond, &unit(kind, code), 3, &wings);
+                    let sql = scoped_search_sql(cond, &unit(kind, code), 3, &wings, SqliteStore::FOUND);
                     let plan: Vec<(i64, i64, i64, String)> =
                         sqlx::query_as(AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}"))).fetch_all(&s.read).await.expect("plans");
                     assert!(plan.iter().any(|r| r.3.contains("memberships_person_ac (person_id=? AND ac_id=?)")), "{sql}\n{plan:?}");
