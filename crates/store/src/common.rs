@@ -1635,7 +1635,8 @@ fn scope_on_found(u: &UnitSpec, arg: usize) -> String {
 /// in the form `found` says ([`Found`]). Within an AC (or a sector or booth, whose AC is known)
 /// "a member there?" is then one seek in memberships_person_ac (person, AC), and the membership
 /// rows of people who are members elsewhere are never read: a common short name is found
-/// thousands of times state-wide. Wider scopes (several ACs) stay filters on the rows. The
+/// thousands of times state-wide (in the plain join, `Found::Join`, the AC is a filter only).
+/// Wider scopes (several ACs) stay filters on the rows. The
 /// unary `+` on the wings keeps SQLite from taking the (person, wing) index instead, for its
 /// order or its wing filter.
 fn scoped_search_sql(cond: &str, u: &UnitSpec, arg: usize, wings: &Wings, found: Found) -> String {
@@ -2919,6 +2920,9 @@ impl Store for StoreImpl {
         // One snapshot for every statement below: a merge committed between the candidates'
         // read and their memberships' would otherwise drop a person from this answer.
         let mut tx = self.read.begin_with(StoreImpl::READ_SNAPSHOT).await?;
+        if !StoreImpl::SEARCH_SETTINGS.is_empty() {
+            sqlx::query(StoreImpl::SEARCH_SETTINGS).execute(&mut *tx).await?;
+        }
         let c: &mut Conn = &mut tx;
         let Some(u) = unit_by_code(c, unit).await? else { return Ok(None) };
         let limit = limit.clamp(1, 100);

@@ -272,6 +272,9 @@ impl SqliteStore {
     /// A deferred transaction in WAL mode already reads one snapshot from its first read on.
     const READ_SNAPSHOT: &str = "BEGIN";
 
+    /// Nothing to set for a search.
+    const SEARCH_SETTINGS: &str = "";
+
     #[allow(dead_code)] // never called: BULK_COPY is false
     async fn copy_csv(_c: &mut Conn, _target: &str, _csv: String) -> Result<bool> {
         Ok(false)
