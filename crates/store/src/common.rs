@@ -355,6 +355,8 @@ struct NewPerson {
     mobile: Option<String>,
     epic: Option<String>,
     unit_id: i64,
+    /// The AC of the membership the person is created with (see `leave_home_ac`).
+    home_ac: i64,
     created_at: DateTime<Utc>,
 }
 
@@ -561,6 +563,7 @@ async fn write_people(c: &mut Conn, new_people: &[NewPerson]) -> Result<()> {
                 p.mobile.clone(),
                 p.epic.clone(),
                 Some(p.unit_id.to_string()),
+                Some(p.home_ac.to_string()),
                 Some(p.created_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)),
             ]
         });
@@ -572,7 +575,7 @@ async fn write_people(c: &mut Conn, new_people: &[NewPerson]) -> Result<()> {
 }
 
 /// The columns a batch writes for each new person and each new membership (COPY or INSERT).
-const PEOPLE_COLS: &str = "people (id, name, name_key, search_key, gender, birth_year, address, mobile, epic, unit_id, created_at)";
+const PEOPLE_COLS: &str = "people (id, name, name_key, search_key, gender, birth_year, address, mobile, epic, unit_id, home_ac, created_at)";
 const MEMBER_COLS: &str = "memberships (person_id, wing_id, unit_id, ac_id, number, status, channel, enrolled_by, enrolled_at, enrolled_on)";
 
 /// New people's or memberships' rows per INSERT where one is used.
@@ -595,6 +598,7 @@ fn people_insert(chunk: &[NewPerson]) -> QueryBuilder<DB> {
             .push_bind(p.mobile.clone())
             .push_bind(p.epic.clone())
             .push_bind(p.unit_id)
+            .push_bind(p.home_ac)
             .push_bind(p.created_at);
     });
     qb
@@ -622,6 +626,31 @@ async fn write_memberships(c: &mut Conn, new_members: &[NewMembership]) -> Resul
         }
     }
     run_chunks(c, new_members, WRITE_CHUNK, members_insert).await
+}
+
+/// A person's home AC (`people.home_ac`) is the AC every one of their memberships is in, or 0:
+/// set when the person is created with their first membership, and moved to 0 here, once for
+/// good, when they come to hold a membership in another AC (`pairs`: person, AC of a membership
+/// they now hold). Never moved back from 0, which is always safe: it means "look at the
+/// memberships" (people with memberships in several ACs, users created without one, and, on
+/// SQLite, people from before the column). PostgreSQL's name search within an AC reads it from
+/// its trigram index; `verify` checks it.
+async fn leave_home_ac(c: &mut Conn, pairs: &[(i64, i64)]) -> Result<()> {
+    let mut pairs = pairs.to_vec();
+    pairs.sort_unstable();
+    pairs.dedup();
+    for chunk in pairs.chunks(IN_CHUNK) {
+        let mut qb: QueryBuilder<DB> = QueryBuilder::new("WITH held (person_id, ac_id) AS (");
+        qb.push_values(chunk, |mut b, (person, ac)| {
+            b.push_bind(*person).push_bind(*ac);
+        });
+        qb.push(
+            ") UPDATE people SET home_ac = 0 FROM held \
+             WHERE people.id = held.person_id AND people.home_ac <> 0 AND people.home_ac <> held.ac_id",
+        );
+        qb.build().execute(&mut *c).await?;
+    }
+    Ok(())
 }
 
 /// One INSERT of new memberships.
@@ -797,6 +826,8 @@ async fn enrol_rows(
     // New rows already handed to the writer: a later row that adds an identifier to one of
     // these people updates their row (`adds`) instead.
     let (mut flushed_people, mut flushed_members) = (0usize, 0usize);
+    // (person, AC) of each membership added to a person this row did not create.
+    let mut other_acs: Vec<(i64, i64)> = Vec::new();
     let (asks, mut asked) = futures::channel::mpsc::unbounded::<Ask>();
     // Statements handed to the writer and those it has run: the decider hands over more only
     // while few wait (`QUEUED_STATEMENTS`), so that the waiting ones' copies of the rows stay
@@ -909,6 +940,7 @@ async fn enrol_rows(
                         mobile: e.mobile.as_ref().map(|m| m.e164().to_string()),
                         epic: e.epic.as_ref().map(|x| x.as_str().to_string()),
                         unit_id: unit.id,
+                        home_ac: ac_of(unit).expect("booths and ACs have an AC"),
                         created_at: ctx.at,
                     });
                     people.insert(id, Known { person_id: id, name_key, mobile: e.mobile.clone(), epic: e.epic.clone() });
@@ -980,6 +1012,9 @@ async fn enrol_rows(
             if scoped {
                 held_by_person.entry(person_id).or_default().push(place_of(unit));
             }
+            if !created_person {
+                other_acs.push((person_id, ac_id));
+            }
             new_members.push(NewMembership {
                 person_id,
                 wing_id,
@@ -1023,6 +1058,7 @@ async fn enrol_rows(
             .await?;
     }
     write_memberships(c, &new_members[flushed_members..]).await?;
+    leave_home_ac(c, &other_acs).await?;
     // Enrolling a member makes the enroller active (activation; verify recomputes it).
     let enrollers: Vec<(i64, DateTime<Utc>)> =
         new_members.iter().filter_map(|m| person_id_of(&m.enrolled_by).map(|p| (p, m.enrolled_at))).collect();
@@ -1630,6 +1666,120 @@ fn scope_on_found(u: &UnitSpec, arg: usize) -> String {
     subtree_filter(u).replace("$1", &format!("${arg}")).replacen("m.", "+m.", 1)
 }
 
+/// How many of a name key's trigrams a search reads from the index: of 1, 2, 3, 4, 6 and all of
+/// them, 3 gave the lowest p95 on the 18.1 M-member SQLite file (fewer leave more rows to
+/// check); on PostgreSQL's trigram index, the three rarest of `snskrtvndrkr`'s ten read 245
+/// pages where all ten read 1,799 (4.6 against 40 ms).
+const TRIGRAMS_READ: usize = 3;
+
+/// How old the trigram counts may grow before a search retakes them: an hour, or ten minutes
+/// while taking them takes under a second (a small index, likely still growing).
+const TRIGRAMS_STALE: std::time::Duration = std::time::Duration::from_secs(3600);
+const TRIGRAMS_STALE_CHEAP: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// How many people each trigram of the search keys appears in, as the backend counts them
+/// (`count_trigrams`: SQLite reads them from its FTS5 index, ~6 s at 18 M people; PostgreSQL
+/// counts a sample of the people), for choosing the rarest trigrams of a name query. Counts a
+/// little out of date only make a search choose less well; a trigram not counted is taken as
+/// rare.
+#[derive(Default)]
+struct Trigrams {
+    state: std::sync::Mutex<TrigramsNow>,
+}
+
+#[derive(Default)]
+struct TrigramsNow {
+    counts: Option<std::sync::Arc<HashMap<String, i64>>>,
+    /// When the counts were last taken (or failed to be), and how long it took.
+    taken: Option<(std::time::Instant, std::time::Duration)>,
+    retaking: bool,
+}
+
+impl Trigrams {
+    /// The counts to plan with, and whether the caller should start retaking them (at most one
+    /// retake runs at a time).
+    fn get(&self) -> (Option<std::sync::Arc<HashMap<String, i64>>>, bool) {
+        let mut now = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let stale = match now.taken {
+            None => true,
+            Some((at, took)) => at.elapsed() > if took < std::time::Duration::from_secs(1) { TRIGRAMS_STALE_CHEAP } else { TRIGRAMS_STALE },
+        };
+        let retake = stale && !now.retaking;
+        if retake {
+            now.retaking = true;
+        }
+        (now.counts.clone(), retake)
+    }
+
+    /// The counts to plan with now; when they are stale (or not taken yet), a retake starts in
+    /// the background, so no search waits for one.
+    fn now_or_later(trigrams: &std::sync::Arc<Trigrams>, read: &Pool<DB>) -> Option<std::sync::Arc<HashMap<String, i64>>> {
+        let (counts, retake) = trigrams.get();
+        if retake {
+            let (read, trigrams) = (read.clone(), trigrams.clone());
+            tokio::spawn(async move {
+                if let Err(e) = Trigrams::retake(&read, &trigrams).await {
+                    tracing::warn!(error = %e, "the search keys' trigram counts could not be taken");
+                }
+            });
+        }
+        counts
+    }
+
+    /// Take the counts, through a reader.
+    async fn retake(read: &Pool<DB>, trigrams: &Trigrams) -> Result<()> {
+        let started = std::time::Instant::now();
+        let counts: Result<Vec<(String, i64)>> = async {
+            let mut c = read.acquire().await?;
+            StoreImpl::count_trigrams(&mut c).await
+        }
+        .await;
+        let mut now = trigrams.state.lock().unwrap_or_else(|e| e.into_inner());
+        now.retaking = false;
+        now.taken = Some((std::time::Instant::now(), started.elapsed()));
+        now.counts = Some(std::sync::Arc::new(counts?.into_iter().collect()));
+        Ok(())
+    }
+}
+
+/// The [`TRIGRAMS_READ`] trigrams of the key to look it up by: the rarest first, then the
+/// rarest that overlaps none already taken (trigrams that share letters are mostly found
+/// together: at 18.1 M people `prmprksvt`'s three rarest, `mpr`, `rmp` and `prk`, are all in
+/// "Ram Prakash" and were found together in ~30,000 people, for 138 with the key; `mpr`, `ksv`
+/// and `rmp` read 6.8 ms against 21.7 ms, warm), and so on, the rarest of the rest filling any
+/// places left. A trigram not counted is taken as rarest; ties go in alphabetical order. None
+/// when the key has no more distinct trigrams than that (reading all of them costs no more) or
+/// holds anything but lower-case ASCII letters (the indexes' trigrams are of characters, and
+/// fold other scripts' case themselves: such keys are looked up whole).
+fn rarest_trigrams<'k>(key: &'k str, counts: &HashMap<String, i64>) -> Option<Vec<&'k str>> {
+    if key.len() < 3 || !key.bytes().all(|b| b.is_ascii_lowercase()) {
+        return None;
+    }
+    // Each distinct trigram with every place it starts at.
+    let mut at: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for i in 0..=key.len() - 3 {
+        at.entry(&key[i..i + 3]).or_default().push(i);
+    }
+    if at.len() <= TRIGRAMS_READ {
+        return None;
+    }
+    let mut grams: Vec<(&str, Vec<usize>)> = at.into_iter().collect();
+    grams.sort_by_key(|(g, _)| (counts.get(*g).copied().unwrap_or(0), *g));
+    let mut taken: Vec<usize> = Vec::new();
+    for (i, (_, places)) in grams.iter().enumerate() {
+        let overlaps = taken.iter().any(|&t| grams[t].1.iter().any(|a| places.iter().any(|b| a.abs_diff(*b) < 3)));
+        if !overlaps && taken.len() < TRIGRAMS_READ {
+            taken.push(i);
+        }
+    }
+    for i in 0..grams.len() {
+        if taken.len() < TRIGRAMS_READ && !taken.contains(&i) {
+            taken.push(i);
+        }
+    }
+    Some(taken.into_iter().map(|i| grams[i].0).collect())
+}
+
 /// A search within a unit narrower than the state (or in some wings only): the memberships, in
 /// the unit's subtree and the wings, of the people `cond` finds, the unit's id in `$arg`, joined
 /// in the form `found` says ([`Found`]). Within an AC (or a sector or booth, whose AC is known)
@@ -1650,6 +1800,13 @@ fn scoped_search_sql(cond: &str, u: &UnitSpec, arg: usize, wings: &Wings, found:
         _ => scope_on_found(u, arg),
     };
     let wings = wings_filter(wings).replacen("m.", "+m.", 1);
+    // Where the scope lies within one AC, the people found are those whose home AC is that AC
+    // or 0 (see `leave_home_ac`), which PostgreSQL's trigram index holds beside the key.
+    let home = match one_ac(u) {
+        Some(_) if u.kind == UnitKind::Ac => format!(" AND p.home_ac IN (0, ${arg})"),
+        Some(id) => format!(" AND p.home_ac IN (0, {id})"),
+        None => String::new(),
+    };
     let from = match found {
         Found::AsSet => format!(
             "FROM memberships m JOIN people p ON p.id = m.person_id JOIN wings w ON w.id = m.wing_id JOIN units b ON b.id = m.unit_id \
@@ -1658,7 +1815,7 @@ fn scoped_search_sql(cond: &str, u: &UnitSpec, arg: usize, wings: &Wings, found:
         Found::Lateral => format!(
             "FROM people p CROSS JOIN LATERAL (SELECT m.person_id, m.number, m.wing_id, m.unit_id FROM memberships m \
              WHERE m.person_id = p.id AND {scope} AND {wings} OFFSET 0) m \
-             JOIN wings w ON w.id = m.wing_id JOIN units b ON b.id = m.unit_id WHERE {cond} AND p.merged_into IS NULL"
+             JOIN wings w ON w.id = m.wing_id JOIN units b ON b.id = m.unit_id WHERE {cond}{home} AND p.merged_into IS NULL"
         ),
         Found::Join => format!(
             "FROM people p JOIN memberships m ON m.person_id = p.id JOIN wings w ON w.id = m.wing_id JOIN units b ON b.id = m.unit_id \
@@ -1666,6 +1823,16 @@ fn scoped_search_sql(cond: &str, u: &UnitSpec, arg: usize, wings: &Wings, found:
         ),
     };
     format!("SELECT p.id, p.name, p.name_key, p.search_key, m.number, w.code, b.code {from} ORDER BY m.person_id, +m.wing_id LIMIT {CANDIDATES}")
+}
+
+/// The AC a unit's subtree lies within, when it lies within one (an AC, or a sector or booth of
+/// it).
+fn one_ac(u: &UnitSpec) -> Option<i64> {
+    match (u.kind, u.anc.ac) {
+        (UnitKind::Ac, _) => Some(u.id),
+        (UnitKind::Sector | UnitKind::Booth, Some(id)) => Some(id),
+        _ => None,
+    }
 }
 
 /// A unit (id 7) of `kind` under AC 5 and sector 6, for the scoped search's plan tests.
@@ -1695,7 +1862,9 @@ enum Found {
     AsSet,
     /// Each person found, then their memberships in scope (`CROSS JOIN LATERAL (… OFFSET 0)`,
     /// which the planner may neither flatten nor reorder), for a planner that would otherwise
-    /// choose the order by its estimate of how many people a key finds (PostgreSQL).
+    /// choose the order by its estimate of how many people a key finds (PostgreSQL). Where the
+    /// scope lies within one AC, the people are found by their home AC too (`people.home_ac`,
+    /// in the trigram index on PostgreSQL).
     Lateral,
     /// A plain join, the planner choosing its order (the AC a filter only).
     Join,
@@ -1950,9 +2119,9 @@ async fn merge_in(c: &mut Conn, from: i64, into: i64, actor: &str) -> Result<Mer
     }
 
     // Memberships: a wing `into` lacks moves over; a wing both hold is cancelled on `from`.
-    type Row = (i64, String, i64, i64, String, NaiveDate, Option<NaiveDate>);
+    type Row = (i64, String, i64, i64, String, NaiveDate, Option<NaiveDate>, i64);
     let ms: Vec<Row> = sqlx::query_as(
-        "SELECT id, number, wing_id, unit_id, status, enrolled_on, verified_on FROM memberships WHERE person_id = $1 ORDER BY id",
+        "SELECT id, number, wing_id, unit_id, status, enrolled_on, verified_on, ac_id FROM memberships WHERE person_id = $1 ORDER BY id",
     )
     .bind(from)
     .fetch_all(&mut *c)
@@ -1966,7 +2135,8 @@ async fn merge_in(c: &mut Conn, from: i64, into: i64, actor: &str) -> Result<Mer
     let mut deltas = Deltas::default();
     let mut units: HashMap<i64, UnitSpec> = HashMap::new();
     let (mut moved, mut cancelled, mut snapshot_ms) = (Vec::new(), Vec::new(), Vec::new());
-    for (id, number, wing_id, unit_id, status, day, verified_on) in ms {
+    let mut moved_acs = Vec::new();
+    for (id, number, wing_id, unit_id, status, day, verified_on, ac_id) in ms {
         let action = if into_wings.contains(&wing_id) {
             // Guarded on the state read above: a verification landing meanwhile fails the merge
             // instead of leaving the counters one off.
@@ -1995,6 +2165,7 @@ async fn merge_in(c: &mut Conn, from: i64, into: i64, actor: &str) -> Result<Mer
         } else {
             sqlx::query("UPDATE memberships SET person_id = $2 WHERE id = $1").bind(id).bind(into).execute(&mut *c).await?;
             moved.push(number.clone());
+            moved_acs.push((into, ac_id));
             "moved"
         };
         snapshot_ms.push(MergedMembership {
@@ -2008,6 +2179,9 @@ async fn merge_in(c: &mut Conn, from: i64, into: i64, actor: &str) -> Result<Mer
             action: action.to_string(),
         });
     }
+    // The memberships moved over may lie in another AC than the remaining person's (an unmerge
+    // moves them back to a person whose home AC they matched, so it needs no such step).
+    leave_home_ac(c, &moved_acs).await?;
     deltas.apply(c).await?;
     // Meetings and contacts that named the merged record now name the person it joined.
     sqlx::query(
@@ -2951,14 +3125,15 @@ impl Store for StoreImpl {
             Find::Key(k) => Some(k.clone()),
             _ => None,
         };
+        // A prefix in a scope wider than one AC has no home AC to narrow it by.
         let found = match &find {
-            Find::Key(k) if k.chars().count() < 3 => StoreImpl::FOUND_BY_PREFIX,
+            Find::Key(k) if k.chars().count() < 3 && one_ac(&u).is_none() => StoreImpl::FOUND_BY_PREFIX,
             _ => StoreImpl::FOUND,
         };
         let (cond, binds): (String, Vec<String>) = match find {
             Find::Mobile(m) => ("p.mobile = $1".to_string(), vec![m]),
             Find::Epic(e) => ("p.epic = $1".to_string(), vec![e]),
-            Find::Key(k) if k.chars().count() >= 3 => self.trigram_condition(k),
+            Find::Key(k) if k.chars().count() >= 3 => self.trigram_condition(k, one_ac(&u).is_some()),
             // Too short for trigrams: a prefix of the key, through its b-tree.
             Find::Key(k) => (StoreImpl::prefix_condition(), vec![k]),
         };
@@ -3625,6 +3800,18 @@ impl Store for StoreImpl {
             }
             // AC by AC, so the per-booth-and-day rows of one AC at a time are held.
             expected.spread_into(&mut expected_achieved, &mut expected_daily);
+        }
+        // Members whose home AC is another than their membership's (`leave_home_ac`: it is that
+        // AC or 0), by the membership's AC: one pass over people, each seeking their memberships
+        // in memberships_person_ac.
+        let strays: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT m.ac_id, COUNT(*) FROM people p JOIN memberships m ON m.person_id = p.id \
+             WHERE p.home_ac <> 0 AND m.ac_id <> p.home_ac GROUP BY m.ac_id ORDER BY m.ac_id",
+        )
+        .fetch_all(&mut *c)
+        .await?;
+        for (ac, n) in strays {
+            out.push(Mismatch { what: "members with another home AC".into(), unit: name(ac), wing: "-".into(), expected: 0, found: n });
         }
         // The rows as stored, compared key by key (a row missing on either side counts as 0).
         let ac_name = |ac: i64| if ac == 0 { String::new() } else { format!(" (AC row {})", name(ac)) };

@@ -6,6 +6,9 @@ use sqlx::postgres::{PgPoolOptions, Postgres as DB};
 
 const BACKEND: Backend = Backend::Postgres;
 
+/// About how many people `count_trigrams` counts.
+const TRIGRAM_SAMPLE: f64 = 200_000.0;
+
 /// Advisory-lock buckets for identity keys, and where their ids start.
 const LOCK_BUCKETS: u64 = 1024;
 const LOCK_SPACE: i64 = 0x5347_0000_0000;
@@ -18,6 +21,8 @@ pub struct PgStore {
     writer: tokio::sync::mpsc::Sender<GroupJob>,
     auth_cache: crate::auth_cache::AuthCache,
     settings: std::sync::Arc<SettingsCache>,
+    /// The search keys' trigram counts (of a sample of the people), for planning name searches.
+    trigrams: std::sync::Arc<Trigrams>,
     /// While this process owns a pending first load: its identity index (held by one batch at
     /// a time, for the whole batch).
     load: tokio::sync::Mutex<Option<crate::load_index::LoadIndex>>,
@@ -42,6 +47,7 @@ impl PgStore {
             writer,
             auth_cache: Default::default(),
             settings,
+            trigrams: Default::default(),
             load: Default::default(),
         })
     }
@@ -97,10 +103,12 @@ impl PgStore {
     /// 21 ms, and a key in 63,377 people took 0.39 s against 1.4 s.
     const FOUND: Found = Found::Lateral;
 
-    /// A key too short for trigrams is a prefix, whose b-tree estimate is close: there the
-    /// plain join is kept (the AC a filter), since a prefix can match a twelfth of the state,
-    /// and seeking each of 1.5 M people ("r…") took 6.7 s where the plain join's plan took
-    /// 2.6 s. (Letting that plan start from the AC's own memberships was not measured.)
+    /// A key too short for trigrams, in a scope wider than one AC, is a prefix whose b-tree
+    /// estimate is close: there the plain join is kept (the AC a filter), since a prefix can
+    /// match a twelfth of the state, and seeking each of 1.5 M people ("r…") took 6.7 s where
+    /// the plain join's plan took 2.6 s. Within one AC a prefix takes the lateral join too, the
+    /// trigram index serving the anchored pattern and the home AC together (`rm…` in an AC:
+    /// 30 ms warm, against 2.9 s).
     const FOUND_BY_PREFIX: Found = Found::Join;
 
     /// READ COMMITTED takes a snapshot per statement; several reads that must agree need one.
@@ -255,10 +263,49 @@ impl PgStore {
         Ok((ids[0], ids[0] + run))
     }
 
-    /// People whose search key contains `$1`, through the pg_trgm GIN index (PostgreSQL chooses
-    /// which of the key's trigrams to read by its own statistics).
-    fn trigram_condition(&self, key: String) -> (String, Vec<String>) {
-        ("p.search_key LIKE '%' || $1 || '%'".to_string(), vec![key])
+    /// People whose search key contains `$1`, through the pg_trgm GIN index.
+    ///
+    /// The index reads the whole list of people under every trigram of a `LIKE` pattern before
+    /// it intersects them: at 18.1 M people `snskrtvndrkr`'s ten trigrams were 1,799 pages
+    /// (40 ms, all in memory) for 9 people. So within one AC (`within_one_ac`: the index then
+    /// also narrows by the home AC), once the trigram counts are known, the index is asked for
+    /// three of the key's trigrams only ([`rarest_trigrams`]), each a pattern of its own (`$2`…),
+    /// and the key itself is checked on those rows with `strpos`, which the index cannot serve:
+    /// 245 pages, 4.6 ms, the same 9 people (114 rows checked). In a wider scope the whole key
+    /// is kept: there three trigrams can leave tens of thousands of rows to check (a common
+    /// full name state-wide), and the bench's state-wide name search went from p50 5.2 ms,
+    /// p95 18.1 ms to 22.6 ms and 190.5 ms with them.
+    fn trigram_condition(&self, key: String, within_one_ac: bool) -> (String, Vec<String>) {
+        if !within_one_ac {
+            return ("p.search_key LIKE '%' || $1 || '%'".to_string(), vec![key]);
+        }
+        let counts = Trigrams::now_or_later(&self.trigrams, &self.read);
+        match counts.as_ref().and_then(|c| rarest_trigrams(&key, c)) {
+            Some(grams) => {
+                let mut cond: Vec<String> = (0..grams.len()).map(|i| format!("p.search_key LIKE '%' || ${} || '%'", i + 2)).collect();
+                cond.push("strpos(p.search_key, $1) > 0".to_string());
+                let binds = std::iter::once(key.clone()).chain(grams.iter().map(|g| g.to_string())).collect();
+                (cond.join(" AND "), binds)
+            }
+            None => ("p.search_key LIKE '%' || $1 || '%'".to_string(), vec![key]),
+        }
+    }
+
+    /// How many of a sample of the people (about [`TRIGRAM_SAMPLE`], pages chosen at random)
+    /// each trigram of the search keys is in: pg_trgm keeps no such count, and counting all of
+    /// 18 M people would take minutes; the sample took 1.4 s there. Only the order matters.
+    async fn count_trigrams(c: &mut Conn) -> Result<Vec<(String, i64)>> {
+        let people: f64 = sqlx::query_scalar("SELECT GREATEST(reltuples, 0)::float8 FROM pg_class WHERE oid = 'people'::regclass")
+            .fetch_one(&mut *c)
+            .await?;
+        let percent = if people <= TRIGRAM_SAMPLE { 100.0 } else { (100.0 * TRIGRAM_SAMPLE / people).max(0.01) };
+        // Only a number is formatted in.
+        Ok(sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT substr(p.search_key, i, 3), COUNT(*) FROM people p TABLESAMPLE SYSTEM ({percent:.4}), \
+             generate_series(1, length(p.search_key) - 2) i GROUP BY 1"
+        )))
+        .fetch_all(&mut *c)
+        .await?)
     }
 
     /// People whose search key starts with `$1`, through the text_pattern_ops b-tree.
@@ -266,9 +313,8 @@ impl PgStore {
         "p.search_key LIKE $1 || '%'".to_string()
     }
 
-    /// PostgreSQL keeps its own statistics (`ANALYZE`).
     async fn refresh_search_statistics_here(&self) -> Result<()> {
-        Ok(())
+        Trigrams::retake(&self.read, &self.trigrams).await
     }
 
     /// Unique violations, serialisation failures and deadlocks: the transaction can be run again.
@@ -346,7 +392,7 @@ mod postgres_only {
     async fn a_scoped_search_seeks_person_and_ac() {
         let Some(db) = crate::testing::TestDb::postgres().await else { return };
         let s = PgStore::connect(&db.url).await.expect("opens");
-        let (cond, _) = s.trigram_condition("rmprksnsd".into());
+        let (cond, _) = s.trigram_condition("rmprksnsd".into(), true);
         let mut c = s.read.acquire().await.expect("a connection");
         for setting in [None, Some("SET enable_nestloop = off"), Some("SET enable_bitmapscan = off")] {
             sqlx::query("RESET ALL").execute(&mut *c).await.expect("reset");
@@ -370,6 +416,72 @@ mod postgres_only {
                 }
             }
         }
+    }
+
+    /// A short key in many people state-wide, few of them in the AC: the trigram index finds
+    /// them by key and home AC together (`people.home_ac`, this AC or 0), as at 18.1 M, where
+    /// reading every person with the key took 237 ms against 13.4 ms. 40,000 people over 400
+    /// home ACs, all with the key, statistics fresh.
+    #[tokio::test]
+    async fn a_scoped_search_finds_people_by_key_and_home_ac() {
+        let Some(db) = crate::testing::TestDb::postgres().await else { return };
+        let s = PgStore::connect(&db.url).await.expect("opens");
+        let mut c = s.read.acquire().await.expect("a connection");
+        for sql in [
+            "ALTER TABLE people DROP CONSTRAINT people_unit_id_fkey",
+            "INSERT INTO people (id, name, name_key, search_key, mobile, unit_id, home_ac, created_at) \
+             SELECT g, 'x', 'x', 'rtsn' || md5(g::text), '+91' || (9000000000 + g)::text, 1, g % 400, now() FROM generate_series(1, 40000) g",
+            "ANALYZE people",
+            // At this size reading the table whole costs less; the test is which index conditions.
+            "SET enable_seqscan = off",
+        ] {
+            sqlx::query(sql).execute(&mut *c).await.expect("people");
+        }
+        let (cond, _) = s.trigram_condition("rtsn".into(), true);
+        for (kind, code, ac) in [(UnitKind::Ac, "UP-AC-1", "'7'::bigint"), (UnitKind::Booth, "UP-AC-1-B0001", "5")] {
+            let sql = scoped_search_sql(&cond, &scoped_test_unit(kind, code), 2, &Wings::All, PgStore::FOUND);
+            let plan: Vec<String> =
+                sqlx::query_scalar(AssertSqlSafe(format!("EXPLAIN {sql}"))).bind("rtsn").bind(7_i64).fetch_all(&mut *c).await.expect("plans");
+            let plan = plan.join("\n");
+            let home = format!("Index Cond: ((home_ac = ANY ('{{0,{}}}'::bigint[])) AND (search_key ~~ ", ac.trim_start_matches('\'').trim_end_matches("'::bigint"));
+            assert!(plan.contains("on people_search_trgm") && plan.contains(&home), "{sql}\n{plan}");
+        }
+        // A key too short for trigrams, within an AC: its anchored pattern and the home AC.
+        let sql = scoped_search_sql(&PgStore::prefix_condition(), &scoped_test_unit(UnitKind::Ac, "UP-AC-1"), 2, &Wings::All, PgStore::FOUND);
+        let plan: Vec<String> = sqlx::query_scalar(AssertSqlSafe(format!("EXPLAIN {sql}"))).bind("rt").bind(7_i64).fetch_all(&mut *c).await.expect("plans");
+        let plan = plan.join("\n");
+        assert!(plan.contains("Index Cond: ((home_ac = ANY ('{0,7}'::bigint[])) AND (search_key ~~ 'rt%'::text))"), "{sql}\n{plan}");
+    }
+
+    /// A long name key is looked up by its rarest trigrams once their counts are taken, each a
+    /// pattern the trigram index serves, the whole key checked by `strpos` on those rows only.
+    #[tokio::test]
+    async fn a_name_search_reads_its_rarest_trigrams() {
+        let Some(db) = crate::testing::TestDb::postgres().await else { return };
+        let s = PgStore::connect(&db.url).await.expect("opens");
+        let (cond, binds) = s.trigram_condition("rmprksnsd".into(), true);
+        assert_eq!((cond.as_str(), binds.len()), ("p.search_key LIKE '%' || $1 || '%'", 1), "no counts yet: the whole key");
+        let mut c = s.read.acquire().await.expect("a connection");
+        for sql in [
+            "ALTER TABLE people DROP CONSTRAINT people_unit_id_fkey",
+            // rmprksnsd: rmp mpr prk rks ksn sns nsd; these people hold all but ksn, sns and nsd.
+            "INSERT INTO people (id, name, name_key, search_key, mobile, unit_id, created_at) \
+             SELECT g, 'x', 'x', 'rmprks' || g, '+91' || (9000000000 + g)::text, 1, now() FROM generate_series(1, 300) g",
+        ] {
+            sqlx::query(sql).execute(&mut *c).await.expect("people");
+        }
+        s.refresh_search_statistics_here().await.expect("counts taken");
+        assert_eq!(s.trigram_condition("rmprksnsd".into(), false).1.len(), 1, "wider than one AC: the whole key");
+        let (cond, binds) = s.trigram_condition("rmprksnsd".into(), true);
+        // Not counted, so rarest: ksn, nsd, sns; nsd and sns share letters with ksn, mpr does not.
+        assert_eq!(binds, ["rmprksnsd", "ksn", "mpr", "nsd"]);
+        assert!(cond.ends_with("AND strpos(p.search_key, $1) > 0"), "{cond}");
+        sqlx::query("SET enable_seqscan = off").execute(&mut *c).await.expect("set");
+        let sql = format!("EXPLAIN SELECT p.id FROM people p WHERE {cond}");
+        let plan: Vec<String> =
+            sqlx::query_scalar(AssertSqlSafe(sql)).bind("rmprksnsd").bind("ksn").bind("mpr").bind("nsd").fetch_all(&mut *c).await.expect("plans");
+        let plan = plan.join("\n");
+        assert!(plan.contains("on people_search_trgm") && plan.contains("Filter: (strpos(search_key, 'rmprksnsd'::text) > 0)"), "{plan}");
     }
 
     /// A search's snapshot is repeatable read, and its settings turn JIT compilation off for

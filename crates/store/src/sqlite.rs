@@ -56,88 +56,14 @@ const BUSY_TIMEOUT: StdDuration = StdDuration::from_secs(60);
 /// still works, mapping only the file's first 2 GiB.
 const MMAP_BYTES: &str = "68719411200";
 
+/// The FTS5 query for all of `grams` (`"abc" AND "def" AND …`).
+fn fts_all_of(grams: &[&str]) -> String {
+    grams.iter().map(|g| format!("\"{g}\"")).collect::<Vec<_>>().join(" AND ")
+}
+
 /// The log's length (pages of 4 KiB) at which the writer checkpoints after a commit.
 const WRITER_CHECKPOINT_PAGES: &str = "4000";
 
-/// How many of a name key's trigrams a search reads from the index: of 1, 2, 3, 4, 6 and all of
-/// them, 3 gave the lowest p95 on the 18.1 M-member file (fewer leave more rows to check).
-const TRIGRAMS_READ: usize = 3;
-
-/// How old the trigram counts may grow before a search retakes them: an hour, or ten minutes
-/// while taking them takes under a second (a small index, likely still growing).
-const TRIGRAMS_STALE: StdDuration = StdDuration::from_secs(3600);
-const TRIGRAMS_STALE_CHEAP: StdDuration = StdDuration::from_secs(600);
-
-/// How many people each trigram of the search index appears in, read from the index itself
-/// (FTS5's `fts5vocab`: one pass over it, ~6 s at 18 M people, 5,000 trigrams), for choosing
-/// the rarest trigrams of a name query. Counts a little out of date only make a search choose
-/// less well; a trigram not counted yet is taken as rare.
-#[derive(Default)]
-struct Trigrams {
-    state: std::sync::Mutex<TrigramsNow>,
-}
-
-#[derive(Default)]
-struct TrigramsNow {
-    counts: Option<std::sync::Arc<HashMap<String, i64>>>,
-    /// When the counts were last taken (or failed to be), and how long it took.
-    taken: Option<(std::time::Instant, StdDuration)>,
-    retaking: bool,
-}
-
-impl Trigrams {
-    /// The counts to plan with, and whether the caller should start retaking them (at most one
-    /// retake runs at a time).
-    fn get(&self) -> (Option<std::sync::Arc<HashMap<String, i64>>>, bool) {
-        let mut now = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        let stale = match now.taken {
-            None => true,
-            Some((at, took)) => at.elapsed() > if took < StdDuration::from_secs(1) { TRIGRAMS_STALE_CHEAP } else { TRIGRAMS_STALE },
-        };
-        let retake = stale && !now.retaking;
-        if retake {
-            now.retaking = true;
-        }
-        (now.counts.clone(), retake)
-    }
-
-    /// Take the counts from the index, through a reader.
-    async fn retake(read: &Pool<DB>, trigrams: &Trigrams) -> Result<()> {
-        let started = std::time::Instant::now();
-        let counts: Result<HashMap<String, i64>> = async {
-            let mut c = read.acquire().await?;
-            sqlx::query("CREATE VIRTUAL TABLE IF NOT EXISTS temp.people_fts_terms USING fts5vocab(main, people_fts, row)")
-                .execute(&mut *c)
-                .await?;
-            let rows: Vec<(String, i64)> = sqlx::query_as("SELECT term, doc FROM temp.people_fts_terms").fetch_all(&mut *c).await?;
-            Ok(rows.into_iter().collect())
-        }
-        .await;
-        let mut now = trigrams.state.lock().unwrap_or_else(|e| e.into_inner());
-        now.retaking = false;
-        now.taken = Some((std::time::Instant::now(), started.elapsed()));
-        now.counts = Some(std::sync::Arc::new(counts?));
-        Ok(())
-    }
-}
-
-/// The FTS5 query for the key's [`TRIGRAMS_READ`] rarest trigrams (`"abc" AND "def" AND …`), or
-/// None when the key has no more trigrams than that (its phrase reads no more) or holds anything
-/// but lower-case ASCII letters (the tokenizer's trigrams are of characters, and it folds other
-/// scripts' case itself: such keys keep the phrase).
-fn rarest_trigrams(key: &str, counts: &HashMap<String, i64>) -> Option<String> {
-    if key.len() < 3 || !key.bytes().all(|b| b.is_ascii_lowercase()) {
-        return None;
-    }
-    let mut grams: Vec<&str> = (0..=key.len() - 3).map(|i| &key[i..i + 3]).collect();
-    grams.sort_unstable();
-    grams.dedup();
-    if grams.len() <= TRIGRAMS_READ {
-        return None;
-    }
-    grams.sort_by_key(|g| (counts.get(*g).copied().unwrap_or(0), *g));
-    Some(grams[..TRIGRAMS_READ].iter().map(|g| format!("\"{g}\"")).collect::<Vec<_>>().join(" AND "))
-}
 
 type StoreImpl = SqliteStore;
 
@@ -407,17 +333,10 @@ impl SqliteStore {
     /// (`instr`): the same people, the search's candidate look-up p95 ~47 → ~24 ms at 18 M.
     /// Without the counts (not yet taken: they are taken in the background, see [`Trigrams`]),
     /// the phrase.
-    fn trigram_condition(&self, key: String) -> (String, Vec<String>) {
-        let (counts, retake) = self.trigrams.get();
-        if retake {
-            let (read, trigrams) = (self.read.clone(), self.trigrams.clone());
-            tokio::spawn(async move {
-                if let Err(e) = Trigrams::retake(&read, &trigrams).await {
-                    tracing::warn!(error = %e, "the search index's trigram counts could not be taken");
-                }
-            });
-        }
-        match counts.and_then(|c| rarest_trigrams(&key, &c)) {
+    /// (In any scope: `_within_one_ac` is for backends whose index holds the home AC.)
+    fn trigram_condition(&self, key: String, _within_one_ac: bool) -> (String, Vec<String>) {
+        let counts = Trigrams::now_or_later(&self.trigrams, &self.read);
+        match counts.as_ref().and_then(|c| rarest_trigrams(&key, c)).map(|g| fts_all_of(&g)) {
             Some(q) => (
                 "p.id IN (SELECT rowid FROM people_fts WHERE people_fts MATCH $2) AND instr(p.search_key, $1) > 0".to_string(),
                 vec![key, q],
@@ -436,6 +355,15 @@ impl SqliteStore {
 
     async fn refresh_search_statistics_here(&self) -> Result<()> {
         Trigrams::retake(&self.read, &self.trigrams).await
+    }
+
+    /// How many people each trigram is in, from the FTS5 index itself (`fts5vocab`: one pass
+    /// over it, ~6 s at 18 M people, 5,000 trigrams).
+    async fn count_trigrams(c: &mut Conn) -> Result<Vec<(String, i64)>> {
+        sqlx::query("CREATE VIRTUAL TABLE IF NOT EXISTS temp.people_fts_terms USING fts5vocab(main, people_fts, row)")
+            .execute(&mut *c)
+            .await?;
+        Ok(sqlx::query_as("SELECT term, doc FROM temp.people_fts_terms").fetch_all(&mut *c).await?)
     }
 
     fn is_retryable(e: &sqlx::Error) -> bool {
@@ -613,17 +541,18 @@ mod sqlite_only {
     async fn a_name_search_reads_its_rarest_trigrams() {
         let counts: HashMap<String, i64> =
             [("rmp", 50), ("mpr", 50), ("prk", 90), ("rks", 90), ("ksn", 3), ("sns", 2)].map(|(t, n)| (t.to_string(), n)).into();
-        // rmprksnsd: rmp mpr prk rks ksn sns nsd; nsd is not counted.
-        assert_eq!(rarest_trigrams("rmprksnsd", &counts).as_deref(), Some(r#""nsd" AND "sns" AND "ksn""#));
-        assert_eq!(rarest_trigrams("rmprks", &counts).as_deref(), Some(r#""mpr" AND "rmp" AND "prk""#));
+        // rmprksnsd: rmp mpr prk rks ksn sns nsd; nsd is not counted. After nsd, sns and ksn
+        // share letters with it; mpr does not; sns fills the third place.
+        assert_eq!(rarest_trigrams("rmprksnsd", &counts).map(|g| fts_all_of(&g)).as_deref(), Some(r#""nsd" AND "mpr" AND "sns""#));
+        assert_eq!(rarest_trigrams("rmprks", &counts).map(|g| fts_all_of(&g)).as_deref(), Some(r#""mpr" AND "rmp" AND "prk""#));
         assert_eq!(rarest_trigrams("rmprk", &counts), None, "three trigrams: the phrase reads no more");
         assert_eq!(rarest_trigrams("sssssss", &counts), None, "one distinct trigram");
         assert_eq!(rarest_trigrams("rmpr\u{0915}ksnsd", &counts), None);
         let (s, _db) = fresh().await;
-        let (cond, binds) = s.trigram_condition("rmprksnsd".into());
+        let (cond, binds) = s.trigram_condition("rmprksnsd".into(), false);
         assert_eq!(binds.len(), 1, "no counts yet: the phrase ({cond})");
         s.refresh_search_statistics_here().await.expect("counts taken");
-        let (cond, binds) = s.trigram_condition("rmprksnsd".into());
+        let (cond, binds) = s.trigram_condition("rmprksnsd".into(), false);
         assert!(cond.contains("instr(p.search_key, $1)"), "{cond}");
         assert_eq!(binds, ["rmprksnsd", r#""ksn" AND "mpr" AND "nsd""#]);
     }
@@ -637,9 +566,9 @@ mod sqlite_only {
         let unit = scoped_test_unit;
         // Both forms of the name condition, as the search makes them: the phrase (no trigram
         // counts yet), then the rarest trigrams (counts taken).
-        let (phrase, _) = s.trigram_condition("rmprksnsd".into());
+        let (phrase, _) = s.trigram_condition("rmprksnsd".into(), false);
         s.refresh_search_statistics_here().await.expect("counts taken");
-        let (rarest, _) = s.trigram_condition("rmprksnsd".into());
+        let (rarest, _) = s.trigram_condition("rmprksnsd".into(), false);
         assert_ne!(phrase, rarest);
         let conds = [phrase.as_str(), rarest.as_str()];
         for (kind, code) in [(UnitKind::Ac, "UP-AC-1"), (UnitKind::Sector, "UP-AC-1-S01"), (UnitKind::Booth, "UP-AC-1-B0001")] {

@@ -51,6 +51,7 @@ on_both!(
     campaigns_are_validated,
     search_finds_names_across_scripts,
     search_pages_agree_with_one_page_and_any_plan,
+    a_member_in_two_acs_is_found_in_both,
     exact_names_beyond_the_candidate_cap_come_first,
     duplicates_across_scripts_and_in_one_booth,
     merge_loses_nothing_and_undoes_exactly,
@@ -913,6 +914,62 @@ async fn search_finds_names_across_scripts(db: TestDb) {
         .unwrap();
     assert_eq!(all.members.len(), 1);
     assert!(names("nobody here", "TS").await.is_empty());
+}
+
+/// A person's home AC (`people.home_ac`) is the AC of the membership they were created with
+/// until they hold one in another AC, by a later enrolment, by a second row of the same batch,
+/// or by a merge; then 0 for good. PostgreSQL's search within an AC finds people by it, so a
+/// member in two ACs must be found in both; `verify` names a home AC that is wrong.
+async fn a_member_in_two_acs_is_found_in_both(db: TestDb) {
+    let s = mini(&db).await;
+    let names = |q: &'static str, unit: &'static str| {
+        let s = s.clone();
+        async move { s.search(unit, q, &Wings::All, 0, 20).await.unwrap().unwrap().members.into_iter().map(|h| h.name).collect::<Vec<_>>() }
+    };
+    // Created in AC 1: that AC is the home AC.
+    enrol(&s, &enr("Ramakant Tripathi", Some("9811100001"), Some("RKT1234567"), "TS-AC-1-B0001")).await.unwrap();
+    assert_eq!(
+        scalar(&db, "SELECT COUNT(*) FROM people WHERE epic = 'RKT1234567' AND home_ac = (SELECT id FROM units WHERE code = 'TS-AC-1')").await,
+        1
+    );
+    // A second wing's membership in AC 2 (the same EPIC): several ACs, so 0.
+    let again = enrol(&s, &in_wing(enr("Ramakant Tripathi", None, Some("RKT1234567"), "TS-AC-2-B0001"), "volunteers")).await.unwrap();
+    assert!(!again.created_person && again.created_membership);
+    assert_eq!(scalar(&db, "SELECT home_ac FROM people WHERE epic = 'RKT1234567'").await, 0);
+    assert_eq!(names("Ramakant", "TS-AC-1").await, vec!["Ramakant Tripathi"]);
+    assert_eq!(names("रमाकांत त्रिपाठी", "TS-AC-2").await, vec!["Ramakant Tripathi"]);
+    assert_eq!(names("Ramakant", "TS-AC-2-B0001").await, vec!["Ramakant Tripathi"]);
+    // A later wing in the same AC leaves a home AC as it is.
+    enrol(&s, &enr("Sushila Kannaujia", Some("9811100002"), None, "TS-AC-3-B0001")).await.unwrap();
+    enrol(&s, &in_wing(enr("Sushila Kannaujia", Some("9811100002"), None, "TS-AC-3"), "volunteers")).await.unwrap();
+    assert_eq!(
+        scalar(&db, "SELECT COUNT(*) FROM people WHERE mobile = '+919811100002' AND home_ac = (SELECT id FROM units WHERE code = 'TS-AC-3')").await,
+        1
+    );
+    // One batch: the person created by its first row, a second AC by its second.
+    let rows = vec![
+        (enr("Devendra Kushwaha", Some("9811100003"), None, "TS-AC-3-B0001"), ctx()),
+        (in_wing(enr("Devendra Kushwaha", Some("9811100003"), None, "TS-AC-4-B0001"), "volunteers"), ctx()),
+    ];
+    let out = s.enrol_batch(&rows).await.unwrap();
+    assert!(out.iter().all(|r| r.as_ref().is_ok_and(|o| o.created_membership)), "{out:?}");
+    assert_eq!(scalar(&db, "SELECT home_ac FROM people WHERE mobile = '+919811100003'").await, 0);
+    assert_eq!(names("Devendra", "TS-AC-4").await, vec!["Devendra Kushwaha"]);
+    assert_eq!(names("Devendra", "TS-AC-3").await, vec!["Devendra Kushwaha"]);
+    // A merge moves a membership in AC 2 to a person of AC 4: found in AC 2 by their own name.
+    let a = enrol(&s, &enr("Kamlesh Pal", Some("9811100004"), None, "TS-AC-4-B0001")).await.unwrap();
+    let b = enrol(&s, &in_wing(enr("Kamlesh Paal", Some("9811100005"), None, "TS-AC-2-B0001"), "volunteers")).await.unwrap();
+    assert!(names("Kamlesh Pal", "TS-AC-2").await.iter().all(|n| n != "Kamlesh Pal"));
+    s.merge(b.person_id, a.person_id, "tester").await.unwrap();
+    assert_eq!(scalar(&db, "SELECT home_ac FROM people WHERE mobile = '+919811100004'").await, 0);
+    assert!(names("Kamlesh Pal", "TS-AC-2").await.iter().any(|n| n == "Kamlesh Pal"));
+    assert_verified(&s).await;
+    // A home AC that is not every membership's AC is named by verify (the AC whose member it is).
+    exec(&db, "UPDATE people SET home_ac = (SELECT id FROM units WHERE code = 'TS-AC-1') WHERE epic = 'RKT1234567'").await;
+    let m = s.verify().await.unwrap();
+    assert_eq!(m.len(), 1, "{m:?}");
+    assert_eq!((m[0].what.as_str(), m[0].unit.as_str(), m[0].expected, m[0].found), ("members with another home AC", "TS-AC-2", 0, 1));
+    assert!(names("Ramakant", "TS-AC-1").await.iter().any(|n| n == "Ramakant Tripathi"));
 }
 
 /// More substring matches than a search ranks (`SEARCH_CANDIDATES`): people named exactly as
