@@ -276,10 +276,7 @@ impl PgStore {
     /// full name state-wide), and the bench's state-wide name search went from p50 5.2 ms,
     /// p95 18.1 ms to 22.6 ms and 190.5 ms with them.
     fn trigram_condition(&self, key: String, within_one_ac: bool) -> (String, Vec<String>) {
-        if !within_one_ac {
-            return ("p.search_key LIKE '%' || $1 || '%'".to_string(), vec![key]);
-        }
-        let counts = Trigrams::now_or_later(&self.trigrams, &self.read);
+        let counts = if within_one_ac { Trigrams::now_or_later(&self.trigrams, &self.read) } else { None };
         match counts.as_ref().and_then(|c| rarest_trigrams(&key, c)) {
             Some(grams) => {
                 let mut cond: Vec<String> = (0..grams.len()).map(|i| format!("p.search_key LIKE '%' || ${} || '%'", i + 2)).collect();

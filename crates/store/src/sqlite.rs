@@ -329,8 +329,10 @@ impl SqliteStore {
     /// trigrams, and names share some trigrams widely: at 18 M people "ndr" (Chandra, Surendra,
     /// Devendra…) is in 994,000 of them, and a long name's dozen trigrams came to 2 M entries
     /// read. So when the trigram counts are known, the index is asked only for the people under
-    /// the key's [`TRIGRAMS_READ`] rarest trigrams, and the key itself is checked on those rows
-    /// (`instr`): the same people, the search's candidate look-up p95 ~47 → ~24 ms at 18 M.
+    /// [`TRIGRAMS_READ`] of the key's trigrams ([`rarest_trigrams`]: the rarest, then the rarest
+    /// sharing no letter with those taken), and the key itself is checked on those rows
+    /// (`instr`): the same people, the search's candidate look-up p95 ~47 → ~24 ms at 18 M (with
+    /// the three rarest, the rule measured then).
     /// Without the counts (not yet taken: they are taken in the background, see [`Trigrams`]),
     /// the phrase.
     /// (In any scope: `_within_one_ac` is for backends whose index holds the home AC.)
