@@ -419,6 +419,8 @@ pub struct Options {
     pub load_seconds: Option<f64>,
     /// How the existing database was loaded.
     pub load_command: Option<String>,
+    /// A CSV of the existing database's members, for the load's baseline.
+    pub load_baseline: Option<PathBuf>,
 }
 
 /// An already loaded database measured in place (`--existing`).
@@ -429,6 +431,7 @@ struct Existing {
     people: u64,
     load_seconds: Option<f64>,
     load_command: Option<String>,
+    load_baseline: Option<PathBuf>,
 }
 
 /// Run every measurement and write the report.
@@ -469,7 +472,14 @@ pub async fn run(db: &str, o: Options) -> anyhow::Result<()> {
             if db != sangathan_store::DEFAULT_DB && db != e.url() {
                 eprintln!("note: bench ignores --db: --existing names the database measured");
             }
-            None
+            // The load's baseline (--load-baseline) makes its database on the same server.
+            match e {
+                Db::Pg(url) if o.load_baseline.is_some() => Some(PgServer {
+                    url: url.clone(),
+                    created: std::sync::Mutex::new(Vec::new()),
+                }),
+                _ => None,
+            }
         }
     };
     let backend = match (&existing_db, &pg) {
@@ -498,12 +508,18 @@ pub async fn run(db: &str, o: Options) -> anyhow::Result<()> {
             {
                 bail!("--load-seconds must be a positive number of seconds");
             }
+            if let Some(csv) = &o.load_baseline
+                && !csv.is_file()
+            {
+                bail!("--load-baseline {}: no such file", csv.display());
+            }
             Some(Existing {
                 db: edb,
                 memberships: memberships as u64,
                 people: people as u64,
                 load_seconds: o.load_seconds,
                 load_command: o.load_command.clone(),
+                load_baseline: o.load_baseline.as_ref().map(|p| p.canonicalize()).transpose()?,
             })
         }
         None => None,
@@ -530,6 +546,16 @@ pub async fn run(db: &str, o: Options) -> anyhow::Result<()> {
     if let Some(pg) = &pg {
         // Fail early (before generating a CSV) when the server cannot be reached.
         pg.admin().await?.close().await?;
+    }
+    // And before any step when the load's baseline cannot run.
+    if o.load_baseline.is_some() {
+        let missing = match backend {
+            Backend::Sqlite => sqlite3_version().await.is_none().then_some("the sqlite3 shell (Debian: apt-get install sqlite3)"),
+            Backend::Postgres => psql().await.is_none().then_some("psql (Debian: apt-get install postgresql-client)"),
+        };
+        if let Some(tool) = missing {
+            bail!("--load-baseline needs {tool}");
+        }
     }
     let b = Bench {
         exe,
@@ -563,7 +589,8 @@ pub(crate) struct Bench {
     t0: Instant,
     existing: Option<Existing>,
     backend: Backend,
-    /// With `--db postgres://…` (and no --existing): where the bench makes its databases.
+    /// With `--db postgres://…`, or `--existing postgres://…` and `--load-baseline`: where the
+    /// bench makes its databases.
     pg: Option<PgServer>,
 }
 
@@ -651,7 +678,6 @@ impl Bench {
                 (e.db.clone(), booths, samples, None)
             }
         };
-
         // 5 (first half). The database's size before the HTTP step writes to it.
         let db_size = Size::of(&ours_db).await?;
 
@@ -688,6 +714,19 @@ impl Bench {
         let detect_next = store.detect(&thresholds, clock::now()).await?;
         self.step("step 5/6: verify and resources");
         let mismatches = store.verify().await?;
+        // Last, so that its gigabytes of writes (the disk, the OS's cache, the server's
+        // checkpoints) are behind every step measured on the database.
+        let load_baseline = match self.existing.as_ref().and_then(|e| e.load_baseline.as_ref()) {
+            None => None,
+            Some(csv) => {
+                self.step(&format!(
+                    "step 1/6 (last): the load's baseline, {} of {}",
+                    self.baseline_name(),
+                    csv.display()
+                ));
+                Some(self.load_baseline(csv).await?)
+            }
+        };
 
         let report = Report {
             n: self.n,
@@ -703,6 +742,7 @@ impl Bench {
                 people: e.people,
                 load_seconds: e.load_seconds,
                 load_command: e.load_command.clone(),
+                load_baseline,
             }),
             rollup,
             search,
@@ -951,19 +991,71 @@ impl Bench {
         Ok(samples)
     }
 
+    /// The import baseline's tool (the sqlite3 shell, or psql) and its version.
+    async fn baseline_tool(&self) -> Option<(PathBuf, String)> {
+        match self.backend {
+            Backend::Sqlite => sqlite3_version()
+                .await
+                .map(|v| (PathBuf::from("sqlite3"), format!("sqlite3 {v}"))),
+            Backend::Postgres => psql().await,
+        }
+    }
+
+    /// With --existing and --load-baseline: the import baseline's one run on that CSV, its
+    /// database dropped afterwards (it is only timed).
+    async fn load_baseline(&self, csv: &Path) -> anyhow::Result<LoadBaseline> {
+        let (bin, tool) = self.baseline_tool().await.ok_or_else(|| {
+            anyhow!("--load-baseline: the {} command-line tool is not installed", self.baseline_name())
+        })?;
+        let (secs, rows) = match self.backend {
+            Backend::Sqlite => {
+                let file = self.work.join("sqlite3-load-baseline.db");
+                remove_db(&file);
+                let r = self.sqlite3_import(csv, &file, 0, 1).await;
+                remove_db(&file);
+                r?
+            }
+            Backend::Postgres => {
+                let r = self.psql_import(&bin, csv, 0, 1).await;
+                // The import's own error first; a database left behind is dropped again at the
+                // bench's end (`drop_all`).
+                if let Err(e) = self.pg()?.drop_db(&self.pg_name("base")).await {
+                    eprintln!("warning: the load baseline's database was not dropped yet: {e:#}");
+                }
+                let (secs, rows, _) = r?;
+                (secs, rows)
+            }
+        };
+        self.step(&format!(
+            "the load's baseline: {tool}, {} rows kept in {secs:.1} s",
+            thousands(rows)
+        ));
+        if let Some(e) = &self.existing
+            && rows.abs_diff(e.memberships) > e.memberships / 100
+        {
+            eprintln!(
+                "warning: the load's baseline kept {} rows, the database has {} memberships: is {} a CSV of its members?",
+                thousands(rows),
+                thousands(e.memberships),
+                csv.display()
+            );
+        }
+        Ok(LoadBaseline {
+            file: csv.display().to_string(),
+            bytes: std::fs::metadata(csv).map(|m| m.len()).unwrap_or(0),
+            tool,
+            secs,
+            rows,
+        })
+    }
+
     async fn bench_import(&self, csv: &Path, ours_db: &Db) -> anyhow::Result<ImportResult> {
         let runs = if self.n >= SINGLE_IMPORT_FROM {
             1
         } else {
             self.runs
         };
-        // The baseline's tool (the sqlite3 shell, or psql) and its version.
-        let tool = match self.backend {
-            Backend::Sqlite => sqlite3_version()
-                .await
-                .map(|v| (PathBuf::from("sqlite3"), format!("sqlite3 {v}"))),
-            Backend::Postgres => psql().await,
-        };
+        let tool = self.baseline_tool().await;
         if tool.is_none() {
             eprintln!(
                 "warning: {}: the import baseline and its ratio are skipped",
@@ -2441,6 +2533,17 @@ struct ExistingReport {
     people: u64,
     load_seconds: Option<f64>,
     load_command: Option<String>,
+    load_baseline: Option<LoadBaseline>,
+}
+
+/// The import baseline's run on a CSV of an existing database's members (`--load-baseline`).
+struct LoadBaseline {
+    file: String,
+    bytes: u64,
+    tool: String,
+    secs: f64,
+    /// The rows the baseline kept.
+    rows: u64,
 }
 
 /// A table row's verdict.
@@ -2740,14 +2843,43 @@ impl Report {
             }
             None => ("not given (--load-seconds)".to_string(), "—"),
         };
+        let (base, ratio) = match (&e.load_baseline, e.load_seconds) {
+            (Some(b), Some(secs)) => (
+                format!(
+                    "{}: {} of a CSV of the same members ({} rows kept)",
+                    b.tool,
+                    if b.secs >= 120.0 {
+                        format!("{} ({:.0} s)", human_secs(b.secs), b.secs)
+                    } else {
+                        format!("{:.1} s", b.secs)
+                    },
+                    thousands(b.rows)
+                ),
+                format!("{:.2}×", secs / b.secs),
+            ),
+            _ => (not.clone(), "—".to_string()),
+        };
         *s += &format!(
-            "| `import.load_18m` | time to load this database's {} memberships, measured outside the bench (wall clock){} | {cell} | {not} | — | < 5 min | {met} |\n\n",
+            "| `import.load_18m` | time to load this database's {} memberships, measured outside the bench (wall clock){} | {cell} | {base} | {ratio} | < 5 min | {met} |\n\n",
             thousands(e.memberships),
             e.load_command
                 .as_ref()
                 .map(|c| format!(": `{}`", c.replace('|', "/").replace('`', "'")))
                 .unwrap_or_default()
         );
+        if let Some(b) = &e.load_baseline {
+            *s += &format!(
+                "The load's baseline (`--load-baseline`): {} of `{}` ({:.1} MB; meant to hold this database's members, one row per \
+                 membership, in the bench's CSV columns `name,mobile,epic,ac_no,booth_no,gender,birth_year,wing`, e.g. cut from \
+                 `sangathan export members --unit STATE --format csv` of it), the same tool and table as the 1,000,000 section's \
+                 import baseline, run once by the bench into a database of its own (dropped after), after every other step. The load \
+                 itself was not from that CSV (see its command): the ratio compares a whole load with the physical floor of the same \
+                 members' bytes, parsed and written into one table with the identity rule's two unique indexes.\n\n",
+                b.tool,
+                b.file.replace('`', "'"),
+                b.bytes as f64 / 1e6
+            );
+        }
         why_lines(s, missed);
     }
 
@@ -3132,6 +3264,10 @@ fn header(r: &Report) -> String {
          # an already loaded database, measured in place (step 1 skipped; the HTTP step adds enrolments to it):\n\
          sangathan --db sqlite:///tmp/up18.db demo --members 18100000 --seed 1   # timed outside, e.g. /usr/bin/time -v\n\
          target/release/sangathan bench --existing /tmp/up18.db --members 18100000 --runs 3 --load-seconds SECS --load-command TEXT\n\
+         # the load's baseline: the sqlite3 shell on a CSV of the same members, in the bench's 8 columns\n\
+         sangathan --db sqlite:///tmp/up18.db export members --unit UP --format csv --out /tmp/up18.csv   # then keep its\n\
+         #   name,mobile,epic,ac_no,booth_no,gender,birth_year,wing columns, in that order, e.g. with Python's csv module\n\
+         target/release/sangathan bench --existing /tmp/up18.db --runs 1 --load-seconds SECS --load-command TEXT --load-baseline /tmp/up18.csv\n\
          ```\n\n\
          Reproduce (PostgreSQL; the role of the URL must be allowed to create databases: the bench creates \
          `bench_ours_N_PID` and `bench_base_N_PID` on that server and drops them when it ends; the baseline needs `psql`, \
@@ -3147,7 +3283,9 @@ fn header(r: &Report) -> String {
          `--existing FILE|postgres://…` (measure an already loaded SQLite or PostgreSQL database in place \
          instead of generating and importing a CSV; `--members` then only names the section, default the database's \
          membership count), `--load-seconds S` and `--load-command TEXT` (with `--existing`: how long and how it was loaded, \
-         measured outside the bench; the load time is checked against the < 5 min target).\n\n",
+         measured outside the bench; the load time is checked against the < 5 min target), `--load-baseline CSV` (with \
+         `--load-seconds`: the import baseline run once on a CSV of the same members in the bench's columns \
+         `name,mobile,epic,ac_no,booth_no,gender,birth_year,wing`, for the load's ratio).\n\n",
         m.date,
         m.commit,
         m.build,

@@ -274,6 +274,12 @@ enum Cmd {
         /// With --existing: how it was loaded (shown in the report).
         #[arg(long, requires = "existing")]
         load_command: Option<String>,
+        /// With --load-seconds: a CSV of the same members in the bench's columns
+        /// (name,mobile,epic,ac_no,booth_no,gender,birth_year,wing; e.g. cut from `sangathan
+        /// export members --unit UP --format csv` of that database), imported once by the import
+        /// step's baseline tool (the sqlite3 shell, or psql) to give the load a baseline and a ratio.
+        #[arg(long, requires = "load_seconds")]
+        load_baseline: Option<std::path::PathBuf>,
     },
 }
 
@@ -920,6 +926,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             existing,
             load_seconds,
             load_command,
+            load_baseline,
         } => {
             bench::run(
                 &cli.db,
@@ -932,6 +939,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     existing,
                     load_seconds,
                     load_command,
+                    load_baseline,
                 },
             )
             .await?

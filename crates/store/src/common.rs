@@ -1646,15 +1646,123 @@ fn subtree_filter(u: &UnitSpec) -> String {
         UnitKind::Booth => "m.unit_id = $1".into(),
         UnitKind::Sector => "m.unit_id IN (SELECT id FROM units WHERE parent_id = $1)".into(),
         UnitKind::Ac => "m.ac_id = $1".into(),
-        k => {
-            let col = match k {
-                UnitKind::State => "state_id",
-                UnitKind::Division => "division_id",
-                UnitKind::District => "district_id",
-                _ => "pc_id",
-            };
-            format!("m.ac_id IN (SELECT id FROM units WHERE kind = 'ac' AND {col} = $1)")
+        k => format!("m.ac_id IN ({})", acs_in(k)),
+    }
+}
+
+/// The ACs within the unit `$1` of a kind above the AC (state, division, district, PC).
+fn acs_in(kind: UnitKind) -> String {
+    let col = match kind {
+        UnitKind::State => "state_id",
+        UnitKind::Division => "division_id",
+        UnitKind::District => "district_id",
+        _ => "pc_id",
+    };
+    format!("SELECT id FROM units WHERE kind = 'ac' AND {col} = $1")
+}
+
+/// A page of a unit's memberships in id order (listing, export): `sql` selects the rows with
+/// `m.id` as its first column, takes the unit as `$1`, the cursor as `$2` (rows after it), the
+/// page's size as `$3` and an upper id bound as `$4`, its scope written `{scope}` and its
+/// condition on the bound `{upto}`, in the given wings.
+///
+/// Within an AC, or a subtree of at most [`crate::WALK_IDS_FROM`] members of those wings, the
+/// scope is the subtree filter: its index gives every membership after the cursor, sorted for
+/// the page. Above that the sort grew with the subtree on every page (at 18.1 M members a
+/// division's first page of 51 took 196 s on SQLite, and PostgreSQL sorted the rest of the
+/// state, 9 M rows, to disk, for each page of an export), so the ids are walked instead,
+/// [`crate::ID_WINDOW`] at a time, through the primary key, with the scope as a filter on the
+/// rows met (`+m.ac_id`, or nothing for the state), up to the subtree's last membership, and
+/// over any gap in the ids in one step: each statement reads at most a window, whatever the
+/// planner estimates, and a subtree with a share s of the ids costs about limit ÷ s rows a page.
+async fn ids_in_order<R>(c: &mut Conn, u: &UnitSpec, wings: &Wings, sql: &str, after: i64, limit: i64) -> Result<Vec<R>>
+where
+    R: for<'r> sqlx::FromRow<'r, <DB as sqlx::Database>::Row> + Send + Unpin + IdFirst,
+{
+    if matches!(wings, Wings::Only(set) if set.is_empty()) {
+        return Ok(Vec::new());
+    }
+    let in_wings = match wings {
+        Wings::All => String::new(),
+        Wings::Only(set) => format!(" AND wing_id IN ({})", set.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(",")),
+    };
+    let walk = match u.kind {
+        UnitKind::Booth | UnitKind::Sector | UnitKind::Ac => false,
+        UnitKind::State => true,
+        _ => {
+            // Only ids are formatted in.
+            let members: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
+                "SELECT CAST(COALESCE(SUM(achieved), 0) AS BIGINT) FROM unit_counters WHERE unit_id = $1{in_wings}"
+            )))
+            .bind(u.id)
+            .fetch_one(&mut *c)
+            .await?;
+            members > crate::WALK_IDS_FROM.load(std::sync::atomic::Ordering::Relaxed)
         }
+    };
+    if !walk {
+        let sql = sql.replace("{scope}", &subtree_filter(u)).replace("{upto}", "$4 = $4");
+        return Ok(sqlx::query_as(AssertSqlSafe(sql)).bind(u.id).bind(after).bind(limit).bind(i64::MAX).fetch_all(&mut *c).await?);
+    }
+    // Every membership is in the state (one state per installation); `$1` stays in the
+    // statement so that both drivers take the same parameters.
+    let (scope, last) = if u.kind == UnitKind::State {
+        ("$1 = $1".to_string(), sqlx::query_scalar("SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) FROM memberships").fetch_one(&mut *c).await?)
+    } else {
+        // The subtree's last membership: one seek per AC of `memberships (ac_id, id)`.
+        let last: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
+            "SELECT CAST(COALESCE(MAX((SELECT MAX(m.id) FROM memberships m WHERE m.ac_id = a.id)), 0) AS BIGINT) \
+             FROM units a WHERE a.id IN ({})",
+            acs_in(u.kind)
+        )))
+        .bind(u.id)
+        .fetch_one(&mut *c)
+        .await?;
+        (scope_on_found(u, 1), last)
+    };
+    let sql = sql.replace("{scope}", &scope).replace("{upto}", "m.id <= $4");
+    let window = crate::ID_WINDOW.load(std::sync::atomic::Ordering::Relaxed).max(1);
+    let mut rows: Vec<R> = Vec::new();
+    let mut from = after;
+    while (rows.len() as i64) < limit && from < last {
+        let to = from.saturating_add(window);
+        let wanted = limit - rows.len() as i64;
+        let got: Vec<R> = sqlx::query_as(AssertSqlSafe(sql.as_str())).bind(u.id).bind(from).bind(wanted).bind(to).fetch_all(&mut *c).await?;
+        from = match got.last() {
+            Some(r) if got.len() as i64 == wanted => r.id(),
+            Some(_) => to,
+            // Nothing in the window: on from the next membership there is (over a gap in the ids).
+            None => {
+                let next: Option<i64> = sqlx::query_scalar("SELECT MIN(id) FROM memberships WHERE id > $1").bind(to).fetch_one(&mut *c).await?;
+                next.map_or(last, |n| (n - 1).max(to))
+            }
+        };
+        rows.extend(got);
+    }
+    Ok(rows)
+}
+
+/// A row whose first column is a membership's id (see [`ids_in_order`]).
+trait IdFirst {
+    fn id(&self) -> i64;
+}
+
+/// A row of `list_members`: the membership's id first.
+type ListedRow = (i64, i64, String, String, String, String, String, DateTime<Utc>);
+
+/// A row of `export_page`: the membership's id first.
+type ExportedRow =
+    (i64, String, Option<String>, Option<String>, Option<i32>, Option<i32>, Option<String>, Option<i32>, Option<String>, String, String, String, DateTime<Utc>);
+
+impl IdFirst for ListedRow {
+    fn id(&self) -> i64 {
+        self.0
+    }
+}
+
+impl IdFirst for ExportedRow {
+    fn id(&self) -> i64 {
+        self.0
     }
 }
 
@@ -1690,8 +1798,12 @@ struct Trigrams {
 #[derive(Default)]
 struct TrigramsNow {
     counts: Option<std::sync::Arc<HashMap<String, i64>>>,
-    /// When the counts were last taken (or failed to be), and how long it took.
+    /// When the taking of `counts` started.
+    counts_started: Option<std::time::Instant>,
+    /// When the last taking of the counts started (whether it gave counts or failed), and how
+    /// long it took.
     taken: Option<(std::time::Instant, std::time::Duration)>,
+    /// A background retake is running.
     retaking: bool,
 }
 
@@ -1702,7 +1814,7 @@ impl Trigrams {
         let mut now = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let stale = match now.taken {
             None => true,
-            Some((at, took)) => at.elapsed() > if took < std::time::Duration::from_secs(1) { TRIGRAMS_STALE_CHEAP } else { TRIGRAMS_STALE },
+            Some((started, took)) => started.elapsed() > if took < std::time::Duration::from_secs(1) { TRIGRAMS_STALE_CHEAP } else { TRIGRAMS_STALE },
         };
         let retake = stale && !now.retaking;
         if retake {
@@ -1718,7 +1830,7 @@ impl Trigrams {
         if retake {
             let (read, trigrams) = (read.clone(), trigrams.clone());
             tokio::spawn(async move {
-                if let Err(e) = Trigrams::retake(&read, &trigrams).await {
+                if let Err(e) = Trigrams::retake(&read, &trigrams, true).await {
                     tracing::warn!(error = %e, "the search keys' trigram counts could not be taken");
                 }
             });
@@ -1726,8 +1838,12 @@ impl Trigrams {
         counts
     }
 
-    /// Take the counts, through a reader.
-    async fn retake(read: &Pool<DB>, trigrams: &Trigrams) -> Result<()> {
+    /// Take the counts, through a reader: in the background (`background`, the one retake
+    /// `get` allowed) or when asked (`refresh_search_statistics`), which may overlap a
+    /// background retake. Counts whose taking started before the kept ones' did are dropped,
+    /// so the later of two overlapping takings wins whichever ends first (a failed taking keeps
+    /// whatever counts there are).
+    async fn retake(read: &Pool<DB>, trigrams: &Trigrams, background: bool) -> Result<()> {
         let started = std::time::Instant::now();
         let counts: Result<Vec<(String, i64)>> = async {
             let mut c = read.acquire().await?;
@@ -1735,9 +1851,17 @@ impl Trigrams {
         }
         .await;
         let mut now = trigrams.state.lock().unwrap_or_else(|e| e.into_inner());
-        now.retaking = false;
-        now.taken = Some((std::time::Instant::now(), started.elapsed()));
-        now.counts = Some(std::sync::Arc::new(counts?.into_iter().collect()));
+        if background {
+            now.retaking = false;
+        }
+        if now.taken.is_none_or(|(last, _)| last <= started) {
+            now.taken = Some((started, started.elapsed()));
+        }
+        let counts = counts?;
+        if now.counts_started.is_none_or(|kept| kept <= started) {
+            now.counts = Some(std::sync::Arc::new(counts.into_iter().collect()));
+            now.counts_started = Some(started);
+        }
         Ok(())
     }
 }
@@ -3057,32 +3181,26 @@ impl Store for StoreImpl {
         let Some(u) = unit_by_code(&mut c, unit).await? else { return Ok(None) };
         let limit = limit.clamp(1, 500) as i64;
         let sql = format!(
-            "SELECT p.id, p.name, m.number, w.code, b.code, m.status, m.enrolled_at, m.id \
+            "SELECT m.id, p.id, p.name, m.number, w.code, b.code, m.status, m.enrolled_at \
              FROM memberships m JOIN people p ON p.id = m.person_id JOIN wings w ON w.id = m.wing_id \
              JOIN units b ON b.id = m.unit_id \
-             WHERE {} AND m.id > $2 AND {} AND p.erased_at IS NULL ORDER BY m.id LIMIT $3",
-            subtree_filter(&u),
+             WHERE {{scope}} AND m.id > $2 AND {{upto}} AND {} AND p.erased_at IS NULL ORDER BY m.id LIMIT $3",
             wings_filter(wings)
         );
-        let rows: Vec<(i64, String, String, String, String, String, DateTime<Utc>, i64)> = sqlx::query_as(AssertSqlSafe(sql))
-            .bind(u.id)
-            .bind(after.unwrap_or(0))
-            .bind(limit + 1)
-            .fetch_all(&mut *c)
-            .await?;
+        let rows: Vec<ListedRow> = ids_in_order(&mut c, &u, wings, &sql, after.unwrap_or(0), limit + 1).await?;
         let more = rows.len() as i64 > limit;
         let members: Vec<MemberRow> = rows
             .into_iter()
             .take(limit as usize)
-            .map(|r| MemberRow {
-                person_id: r.0,
-                name: r.1,
-                membership_number: r.2,
-                wing: r.3,
-                unit: r.4,
-                status: r.5,
-                enrolled_at: r.6,
-                cursor: r.7,
+            .map(|(cursor, person_id, name, membership_number, wing, unit, status, enrolled_at)| MemberRow {
+                person_id,
+                name,
+                membership_number,
+                wing,
+                unit,
+                status,
+                enrolled_at,
+                cursor,
             })
             .collect();
         let next = if more { members.last().map(|m| m.cursor) } else { None };
@@ -3251,17 +3369,10 @@ impl Store for StoreImpl {
              p.address, w.code, m.number, m.status, m.enrolled_at \
              FROM memberships m JOIN people p ON p.id = m.person_id JOIN wings w ON w.id = m.wing_id \
              JOIN units b ON b.id = m.unit_id JOIN units a ON a.id = m.ac_id \
-             WHERE {} AND m.id > $2 AND {} AND p.erased_at IS NULL ORDER BY m.id LIMIT $3",
-            subtree_filter(&u),
+             WHERE {{scope}} AND m.id > $2 AND {{upto}} AND {} AND p.erased_at IS NULL ORDER BY m.id LIMIT $3",
             wings_filter(wings)
         );
-        type R = (i64, String, Option<String>, Option<String>, Option<i32>, Option<i32>, Option<String>, Option<i32>, Option<String>, String, String, String, DateTime<Utc>);
-        let rows: Vec<R> = sqlx::query_as(AssertSqlSafe(sql))
-            .bind(u.id)
-            .bind(after)
-            .bind(limit.clamp(1, 100_000) as i64)
-            .fetch_all(&mut *c)
-            .await?;
+        let rows: Vec<ExportedRow> = ids_in_order(&mut c, &u, wings, &sql, after, limit.clamp(1, 100_000) as i64).await?;
         Ok(Some(
             rows.into_iter()
                 .map(|r| {

@@ -38,6 +38,15 @@ pub use sangathan_core::access::{Action, Place, Role, Scope, Wings};
 use sangathan_core::geo::{BoothRow, Preset, UnitKind};
 use std::sync::Arc;
 
+/// Subtrees holding more counted memberships than this are listed and exported in id order by
+/// walking id windows (`ids_in_order` in common.rs) instead of through their ACs' index: about
+/// one AC's worth. (Tests lower it and the window, through `testing::walk_ids`; any values give
+/// the same rows.)
+pub(crate) static WALK_IDS_FROM: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(50_000);
+
+/// How many ids one statement of that walk covers.
+pub(crate) static ID_WINDOW: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(200_000);
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// Bad input: which field and why.

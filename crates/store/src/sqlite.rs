@@ -356,7 +356,7 @@ impl SqliteStore {
     }
 
     async fn refresh_search_statistics_here(&self) -> Result<()> {
-        Trigrams::retake(&self.read, &self.trigrams).await
+        Trigrams::retake(&self.read, &self.trigrams, false).await
     }
 
     /// How many people each trigram is in, from the FTS5 index itself (`fts5vocab`: one pass

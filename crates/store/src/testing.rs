@@ -7,6 +7,13 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 static N: AtomicU32 = AtomicU32::new(0);
 
+/// Listings and exports of subtrees above `from` members walk ids `window` at a time (in this
+/// process), so that a small test database takes the path an 18 M one does.
+pub fn walk_ids(from: i64, window: i64) {
+    crate::WALK_IDS_FROM.store(from, Ordering::Relaxed);
+    crate::ID_WINDOW.store(window, Ordering::Relaxed);
+}
+
 pub struct TestDb {
     pub url: String,
     _dir: Option<tempfile::TempDir>,

@@ -47,6 +47,7 @@ on_both!(
     verify_names_a_tampered_counter,
     bad_input_writes_nothing,
     members_are_listed_by_subtree_with_paging,
+    wide_units_are_listed_and_exported_alike_by_walking_ids,
     booth_list_import_keeps_members_and_targets,
     campaigns_are_validated,
     search_finds_names_across_scripts,
@@ -704,6 +705,67 @@ async fn members_are_listed_by_subtree_with_paging(db: TestDb) {
             .unwrap()
             .is_none()
     );
+}
+
+/// Every page of a unit's members (listing and export), in order.
+async fn all_pages(s: &DynStore, unit: &str, wings: &Wings) -> (Vec<(i64, i64)>, Vec<(i64, String)>) {
+    let (mut listed, mut after) = (Vec::new(), None);
+    loop {
+        let page = s.list_members(unit, wings, after, 3).await.unwrap().unwrap();
+        listed.extend(page.members.iter().map(|m| (m.cursor, m.person_id)));
+        match page.next {
+            Some(n) => after = Some(n),
+            None => break,
+        }
+    }
+    let (mut exported, mut after) = (Vec::new(), 0);
+    loop {
+        let page = s.export_page(unit, wings, after, 4).await.unwrap().unwrap();
+        let Some((last, _)) = page.last() else { break };
+        after = *last;
+        exported.extend(page.into_iter().map(|(id, r)| (id, r.name)));
+    }
+    (listed, exported)
+}
+
+async fn wide_units_are_listed_and_exported_alike_by_walking_ids(db: TestDb) {
+    let s = mini(&db).await;
+    let units = ["TS-AC-1-B0001", "TS-AC-4", "TS-AC-1-B0002", "TS-AC-2-B0003", "TS-AC-1-B0003"];
+    let rows: Vec<_> = (0..37)
+        .map(|i| (enr(&format!("W{i}"), Some(&format!("95{:08}", i)), None, units[i % units.len()]), ctx()))
+        .collect();
+    s.enrol_batch(&rows).await.unwrap();
+    let wide = ["TS", "TS-DIV-NORTH", "TS-DIV-SOUTH", "TS-DT-HILL", "TS-PC-2"];
+    let wings = [Wings::All, Wings::Only([1].into()), Wings::Only([2].into())];
+    // Through the subtrees' index (only the state walks its ids at this size)...
+    let mut by_index = Vec::new();
+    for u in wide {
+        for w in &wings {
+            by_index.push(all_pages(&s, u, w).await);
+        }
+    }
+    // ...and by walking ids five at a time, from any size up.
+    sangathan_store::testing::walk_ids(0, 5);
+    let mut walked = Vec::new();
+    for u in wide {
+        for w in &wings {
+            walked.push(all_pages(&s, u, w).await);
+        }
+    }
+    assert_eq!(walked, by_index);
+    // In id order, every member once, the state being its divisions together.
+    let (state, north, south) = (&walked[0], &walked[3], &walked[6]);
+    assert_eq!(state.0.len(), 37);
+    assert_eq!(state.1.len(), 37);
+    assert!(state.0.windows(2).all(|w| w[0].0 < w[1].0));
+    assert!(state.1.windows(2).all(|w| w[0].0 < w[1].0));
+    let mut divisions: Vec<_> = north.0.iter().chain(&south.0).copied().collect();
+    divisions.sort();
+    assert_eq!(divisions, state.0);
+    assert!(!north.0.is_empty() && !south.0.is_empty());
+    // The party wing holds them all; wing 2, none.
+    assert_eq!(walked[1], walked[0]);
+    assert!(walked[2].0.is_empty() && walked[2].1.is_empty());
 }
 
 async fn booth_list_import_keeps_members_and_targets(db: TestDb) {
