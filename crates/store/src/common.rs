@@ -1673,7 +1673,7 @@ fn acs_in(kind: UnitKind) -> String {
 /// state, 9 M rows, to disk, for each page of an export), so the ids are walked instead,
 /// [`crate::ID_WINDOW`] at a time, through the primary key, with the scope as a filter on the
 /// rows met (`+m.ac_id`, or nothing for the state), up to the subtree's last membership, and
-/// over any gap in the ids in one step: each statement reads at most a window, whatever the
+/// after an empty window on from the subtree's next membership: each statement reads at most a window, whatever the
 /// planner estimates, and a subtree with a share s of the ids costs about limit ÷ s rows a page.
 async fn ids_in_order<R>(c: &mut Conn, u: &UnitSpec, wings: &Wings, sql: &str, after: i64, limit: i64) -> Result<Vec<R>>
 where
@@ -1731,9 +1731,21 @@ where
         from = match got.last() {
             Some(r) if got.len() as i64 == wanted => r.id(),
             Some(_) => to,
-            // Nothing in the window: on from the next membership there is (over a gap in the ids).
+            // Nothing in the window: on from the subtree's next membership (over a gap in the
+            // ids, or other units' ids: one seek per AC).
             None => {
-                let next: Option<i64> = sqlx::query_scalar("SELECT MIN(id) FROM memberships WHERE id > $1").bind(to).fetch_one(&mut *c).await?;
+                let next: Option<i64> = if u.kind == UnitKind::State {
+                    sqlx::query_scalar("SELECT MIN(id) FROM memberships WHERE id > $2 AND $1 = $1").bind(u.id).bind(to).fetch_one(&mut *c).await?
+                } else {
+                    sqlx::query_scalar(AssertSqlSafe(format!(
+                        "SELECT MIN((SELECT MIN(m.id) FROM memberships m WHERE m.ac_id = a.id AND m.id > $2)) FROM units a WHERE a.id IN ({})",
+                        acs_in(u.kind)
+                    )))
+                    .bind(u.id)
+                    .bind(to)
+                    .fetch_one(&mut *c)
+                    .await?
+                };
                 next.map_or(last, |n| (n - 1).max(to))
             }
         };

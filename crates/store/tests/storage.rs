@@ -744,15 +744,19 @@ async fn wide_units_are_listed_and_exported_alike_by_walking_ids(db: TestDb) {
             by_index.push(all_pages(&s, u, w).await);
         }
     }
-    // ...and by walking ids five at a time, from any size up.
-    sangathan_store::testing::walk_ids(0, 5);
+    // ...and by walking ids from any size up: five at a time (pages that fill mid-window), and
+    // two (windows with none of the unit's ids, skipped to its next one).
     let mut walked = Vec::new();
-    for u in wide {
-        for w in &wings {
-            walked.push(all_pages(&s, u, w).await);
+    for window in [5, 2] {
+        sangathan_store::testing::walk_ids(0, window);
+        walked.clear();
+        for u in wide {
+            for w in &wings {
+                walked.push(all_pages(&s, u, w).await);
+            }
         }
+        assert_eq!(walked, by_index, "window {window}");
     }
-    assert_eq!(walked, by_index);
     // In id order, every member once, the state being its divisions together.
     let (state, north, south) = (&walked[0], &walked[3], &walked[6]);
     assert_eq!(state.0.len(), 37);
