@@ -97,10 +97,15 @@ fn place_of(u: &UnitSpec) -> Place {
 
 /// The SQL condition for the wings a caller may see (`m` is the membership).
 fn wings_filter(w: &Wings) -> String {
+    wings_in("m.wing_id", w)
+}
+
+/// The SQL condition for the wings a caller may see, on the wing column `col`.
+fn wings_in(col: &str, w: &Wings) -> String {
     match w {
         Wings::All => "1 = 1".into(),
         Wings::Only(set) if set.is_empty() => "1 = 0".into(),
-        Wings::Only(set) => format!("m.wing_id IN ({})", set.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(",")),
+        Wings::Only(set) => format!("{col} IN ({})", set.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(",")),
     }
 }
 
@@ -1682,17 +1687,14 @@ where
     if matches!(wings, Wings::Only(set) if set.is_empty()) {
         return Ok(Vec::new());
     }
-    let in_wings = match wings {
-        Wings::All => String::new(),
-        Wings::Only(set) => format!(" AND wing_id IN ({})", set.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(",")),
-    };
     let walk = match u.kind {
         UnitKind::Booth | UnitKind::Sector | UnitKind::Ac => false,
         UnitKind::State => true,
         _ => {
             // Only ids are formatted in.
             let members: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
-                "SELECT CAST(COALESCE(SUM(achieved), 0) AS BIGINT) FROM unit_counters WHERE unit_id = $1{in_wings}"
+                "SELECT CAST(COALESCE(SUM(achieved), 0) AS BIGINT) FROM unit_counters WHERE unit_id = $1 AND {}",
+                wings_in("wing_id", wings)
             )))
             .bind(u.id)
             .fetch_one(&mut *c)
@@ -1706,20 +1708,8 @@ where
     }
     // Every membership is in the state (one state per installation); `$1` stays in the
     // statement so that both drivers take the same parameters.
-    let (scope, last) = if u.kind == UnitKind::State {
-        ("$1 = $1".to_string(), sqlx::query_scalar("SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) FROM memberships").fetch_one(&mut *c).await?)
-    } else {
-        // The subtree's last membership: one seek per AC of `memberships (ac_id, id)`.
-        let last: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
-            "SELECT CAST(COALESCE(MAX((SELECT MAX(m.id) FROM memberships m WHERE m.ac_id = a.id)), 0) AS BIGINT) \
-             FROM units a WHERE a.id IN ({})",
-            acs_in(u.kind)
-        )))
-        .bind(u.id)
-        .fetch_one(&mut *c)
-        .await?;
-        (scope_on_found(u, 1), last)
-    };
+    let scope = if u.kind == UnitKind::State { "$1 = $1".to_string() } else { scope_on_found(u, 1) };
+    let last = seek_membership(c, u, "MAX", 0).await?.unwrap_or(0);
     let sql = sql.replace("{scope}", &scope).replace("{upto}", "m.id <= $4");
     let window = crate::ID_WINDOW.load(std::sync::atomic::Ordering::Relaxed).max(1);
     let mut rows: Vec<R> = Vec::new();
@@ -1733,25 +1723,28 @@ where
             Some(_) => to,
             // Nothing in the window: on from the subtree's next membership (over a gap in the
             // ids, or other units' ids: one seek per AC).
-            None => {
-                let next: Option<i64> = if u.kind == UnitKind::State {
-                    sqlx::query_scalar("SELECT MIN(id) FROM memberships WHERE id > $2 AND $1 = $1").bind(u.id).bind(to).fetch_one(&mut *c).await?
-                } else {
-                    sqlx::query_scalar(AssertSqlSafe(format!(
-                        "SELECT MIN((SELECT MIN(m.id) FROM memberships m WHERE m.ac_id = a.id AND m.id > $2)) FROM units a WHERE a.id IN ({})",
-                        acs_in(u.kind)
-                    )))
-                    .bind(u.id)
-                    .bind(to)
-                    .fetch_one(&mut *c)
-                    .await?
-                };
-                next.map_or(last, |n| (n - 1).max(to))
-            }
+            None => seek_membership(c, u, "MIN", to).await?.map_or(last, |n| (n - 1).max(to)),
         };
         rows.extend(got);
     }
     Ok(rows)
+}
+
+/// The first (`agg` = `MIN`) or last (`MAX`) membership id after `after` in the subtree of `u`,
+/// a unit above an AC: one seek per AC of `memberships (ac_id, id)`, or of the primary key for
+/// the state (every membership is in it).
+async fn seek_membership(c: &mut Conn, u: &UnitSpec, agg: &str, after: i64) -> Result<Option<i64>> {
+    // Only `MIN` or `MAX` and the units' query are formatted in.
+    debug_assert!(agg == "MIN" || agg == "MAX");
+    let sql = if u.kind == UnitKind::State {
+        format!("SELECT {agg}(id) FROM memberships WHERE id > $2 AND $1 = $1")
+    } else {
+        format!(
+            "SELECT {agg}((SELECT {agg}(m.id) FROM memberships m WHERE m.ac_id = a.id AND m.id > $2)) FROM units a WHERE a.id IN ({})",
+            acs_in(u.kind)
+        )
+    };
+    Ok(sqlx::query_scalar(AssertSqlSafe(sql)).bind(u.id).bind(after).fetch_one(&mut *c).await?)
 }
 
 /// A row whose first column is a membership's id (see [`ids_in_order`]).
@@ -1935,7 +1928,7 @@ fn scoped_search_sql(cond: &str, u: &UnitSpec, arg: usize, wings: &Wings, found:
         (UnitKind::Sector | UnitKind::Booth, Some(id)) => format!("{ac} = {id} AND {}", scope_on_found(u, arg)),
         _ => scope_on_found(u, arg),
     };
-    let wings = wings_filter(wings).replacen("m.", "+m.", 1);
+    let wings = wings_in("+m.wing_id", wings);
     // Where the scope lies within one AC, the people found are those whose home AC is that AC
     // or 0 (see `leave_home_ac`), which PostgreSQL's trigram index holds beside the key.
     let home = match one_ac(u) {
@@ -2536,12 +2529,8 @@ async fn duplicates_in(c: &mut Conn, u: &UnitSpec, wings: &Wings, limit: usize) 
         // Above an AC: the subtree's ACs looked up once, as a literal list, instead of once per
         // page. (`m.ac_id = $1` never holds above an AC; it keeps `$1` in the statement, so that
         // both drivers take the same parameters.)
-        let acs: Vec<i64> = sqlx::query_scalar(
-            "SELECT id FROM units WHERE kind = 'ac' AND (state_id = $1 OR division_id = $1 OR district_id = $1 OR pc_id = $1) ORDER BY id",
-        )
-        .bind(u.id)
-        .fetch_all(&mut *c)
-        .await?;
+        let acs: Vec<i64> =
+            sqlx::query_scalar(AssertSqlSafe(format!("{} ORDER BY id", acs_in(u.kind)))).bind(u.id).fetch_all(&mut *c).await?;
         let list: Vec<String> = acs.iter().map(i64::to_string).collect();
         if list.is_empty() { "m.ac_id = $1".to_string() } else { format!("(m.ac_id IN ({}) OR m.ac_id = $1)", list.join(", ")) }
     };

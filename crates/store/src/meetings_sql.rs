@@ -2019,7 +2019,7 @@ impl Meetings for StoreImpl {
         let mut c = self.read.acquire().await?;
         let Some(u) = unit_by_code(&mut c, unit).await? else { return Ok(None) };
         let within = venue_within(u.kind).replace("m.venue_id", "c.unit_id");
-        let wing = wings_filter(wings).replace("m.wing_id", "c.wing_id");
+        let wing = wings_in("c.wing_id", wings);
         let sql = format!(
             "{CONTACT_SELECT} WHERE {within} AND {wing} AND ($2 IS NULL OR c.status = $2) AND ($3 IS NULL OR c.assigned_to = $3) \
              ORDER BY c.id DESC LIMIT $4"
@@ -2273,7 +2273,7 @@ impl Meetings for StoreImpl {
 
     async fn points(&self, wings: &Wings, audience: Option<&str>, drafts: bool) -> Result<Vec<Point>> {
         let mut c = self.read.acquire().await?;
-        let cond = wings_filter(wings).replace("m.wing_id", "t.wing_id");
+        let cond = wings_in("t.wing_id", wings);
         let tag = audience.map(|a| format!("%|{}|%", a.trim().to_lowercase()));
         let sql = format!(
             "{POINT_SELECT} WHERE {cond} AND ($1 OR t.status = 'published') AND ($2 IS NULL OR t.audience LIKE $2) \

@@ -527,7 +527,7 @@ impl Volunteers for StoreImpl {
         let mut c = self.read.acquire().await?;
         let Some(u) = unit_by_code(&mut c, unit).await? else { return Ok(None) };
         let within = unit_within(u.kind).replace("u.", "v.");
-        let wf = wings_filter(wings).replace("m.wing_id", "p.wing_id");
+        let wf = wings_in("p.wing_id", wings);
         let sql = format!("{PROGRAMME_SELECT} WHERE {within} AND p.ends_at >= $2 AND {wf} ORDER BY p.starts_at, p.id");
         let rows: Vec<ProgrammeRow> = sqlx::query_as(AssertSqlSafe(sql)).bind(u.id).bind(from).fetch_all(&mut *c).await?;
         Ok(Some(rows.into_iter().map(programme_of).collect()))
