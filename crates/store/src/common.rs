@@ -1396,6 +1396,12 @@ async fn enrol_group(
     Ok(out)
 }
 
+/// The group writer is gone (it panicked): a server error (500), not a refusal of the request.
+fn writer_stopped() -> StoreError {
+    tracing::error!("an enrolment found the group writer stopped");
+    StoreError::Db(sqlx::Error::WorkerCrashed)
+}
+
 /// Keys that serialise writers touching the same person (used by PostgreSQL's advisory locks).
 fn identity_keys(e: &Enrolment) -> Vec<String> {
     let mut k = Vec::new();
@@ -3122,8 +3128,8 @@ impl Store for StoreImpl {
         self.writer
             .send((e.clone(), ctx.clone(), key.to_string(), tx))
             .await
-            .map_err(|_| StoreError::Refused("the database writer has stopped".into()))?;
-        rx.await.map_err(|_| StoreError::Refused("the database writer has stopped".into()))?
+            .map_err(|_| writer_stopped())?;
+        rx.await.map_err(|_| writer_stopped())?
     }
 
     async fn enrol_batch(&self, rows: &[(Enrolment, EnrolContext)]) -> Result<Vec<Result<EnrolOutcome, Invalid>>> {

@@ -115,7 +115,30 @@ impl SqliteStore {
             .await?;
         let (writer, jobs) = tokio::sync::mpsc::channel(1024);
         let settings = std::sync::Arc::new(SettingsCache::default());
-        tokio::spawn(group_writer(write.clone(), jobs, settings.clone()));
+        // The group writer on a thread and runtime of its own: each of a group's ~20 statements
+        // wakes it once, and on the server's runtime every wake-up queued behind the HTTP tasks
+        // of the requests waiting for the next group. Alternated 8 s runs of 64 wrk clients on a
+        // 1 M-member file: 2,290 → 2,556 enrolments/s (medians of 12 and 9 runs), p50 23.5 → 21 ms.
+        // (SQLite's connections are worker threads of their own, tied to no runtime.) The thread
+        // is never joined: it ends when the store, the only sender of `jobs`, is dropped (after
+        // at most the group it is running). If it stopped (a panic, logged here), every
+        // enrolment after it fails as a server error (`StoreImpl::enrol`).
+        {
+            let (w, s) = (write.clone(), settings.clone());
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| StoreError::Refused(format!("the group writer's runtime: {e}")))?;
+            std::thread::Builder::new()
+                .name("group-writer".into())
+                .spawn(move || {
+                    let run = std::panic::AssertUnwindSafe(|| rt.block_on(group_writer(w, jobs, s)));
+                    if std::panic::catch_unwind(run).is_err() {
+                        tracing::error!("the group writer panicked: enrolments fail until the server restarts");
+                    }
+                })
+                .map_err(|e| StoreError::Refused(format!("the group writer's thread: {e}")))?;
+        }
         let (stop, stopped) = tokio::sync::oneshot::channel();
         let checkpoints = SqlitePoolOptions::new()
             .max_connections(1)
