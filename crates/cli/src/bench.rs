@@ -547,16 +547,6 @@ pub async fn run(db: &str, o: Options) -> anyhow::Result<()> {
         // Fail early (before generating a CSV) when the server cannot be reached.
         pg.admin().await?.close().await?;
     }
-    // And before any step when the load's baseline cannot run.
-    if o.load_baseline.is_some() {
-        let missing = match backend {
-            Backend::Sqlite => sqlite3_version().await.is_none().then_some("the sqlite3 shell (Debian: apt-get install sqlite3)"),
-            Backend::Postgres => psql().await.is_none().then_some("psql (Debian: apt-get install postgresql-client)"),
-        };
-        if let Some(tool) = missing {
-            bail!("--load-baseline needs {tool}");
-        }
-    }
     let b = Bench {
         exe,
         work: work.clone(),
@@ -567,6 +557,16 @@ pub async fn run(db: &str, o: Options) -> anyhow::Result<()> {
         backend,
         pg,
     };
+    // And before any step when the load's baseline cannot run.
+    if o.load_baseline.is_some() && b.baseline_tool().await.is_none() {
+        bail!(
+            "--load-baseline needs {}",
+            match backend {
+                Backend::Sqlite => "the sqlite3 shell (Debian: apt-get install sqlite3)",
+                Backend::Postgres => "psql (Debian: apt-get install postgresql-client)",
+            }
+        );
+    }
     // Ctrl-C still drops the databases the bench made on the PostgreSQL server.
     let result = tokio::select! {
         r = b.all(&o) => r,
