@@ -439,15 +439,28 @@ fn learn(ix: &mut Option<LoadIndex>, learned: Vec<Learned>) {
 
 impl StoreImpl {
     /// `restore_indexes`' transaction: the kept definitions run again, then the backend's
-    /// follow-up (the search index rebuilt from the table, fresh statistics). False when nothing
-    /// was deferred.
+    /// follow-up (the search index filled from the table, the keys checked, fresh statistics).
+    /// False when nothing was deferred: a reader says so first, without the write lock or the
+    /// backend's preparations, and the transaction says so again under the lock.
     async fn build_deferred(&self) -> Result<bool> {
-        let mut tx = self.begin_write().await?;
+        if meta(&mut *self.read.acquire().await?, DEFERRED_INDEXES).await?.is_none() {
+            return Ok(false);
+        }
+        let (tx, mut build) = self.begin_build().await?;
+        let built = Self::build_in(tx, &mut build).await;
+        build.finish(built.is_err()).await;
+        built
+    }
+
+    /// `build_deferred` in `tx`, with `build` (the backend's work beside it) started once the
+    /// transaction holds the lock.
+    async fn build_in(mut tx: Transaction<'static, DB>, build: &mut Build) -> Result<bool> {
         StoreImpl::lock_keys(&mut tx, &[DEFERRED_INDEXES.to_string()]).await?;
         let Some(kept) = meta(&mut tx, DEFERRED_INDEXES).await? else {
             return Ok(false);
         };
         let sqls: Vec<String> = serde_json::from_str(&kept).map_err(|e| StoreError::Refused(format!("{DEFERRED_INDEXES}: {e}")))?;
+        build.start();
         StoreImpl::before_index_builds(&mut tx).await?;
         let mut last = Vec::new();
         for sql in sqls {
@@ -457,7 +470,7 @@ impl StoreImpl {
             }
             last.extend(parts.map(String::from));
         }
-        StoreImpl::after_index_builds(&mut tx).await?;
+        StoreImpl::after_index_builds(&mut tx, build).await?;
         for sql in last {
             sqlx::query(AssertSqlSafe(sql)).execute(&mut *tx).await?;
         }
@@ -3485,9 +3498,7 @@ impl Store for StoreImpl {
     }
 
     async fn restore_indexes(&self) -> Result<bool> {
-        self.building(true).await?;
         let built = self.build_deferred().await;
-        self.building(false).await?;
         // A failed build leaves the load pending, and this process's writer set for it.
         let built = built?;
         *self.load.lock().await = None;

@@ -173,9 +173,10 @@ impl PgStore {
         Ok(())
     }
 
-    /// PostgreSQL sorts within `maintenance_work_mem` and spills to disk by itself.
-    async fn building(&self, _on: bool) -> Result<()> {
-        Ok(())
+    /// The transaction of a first load's index builds: the writer's. PostgreSQL sorts within
+    /// `maintenance_work_mem` and spills to disk by itself.
+    async fn begin_build(&self) -> Result<(Transaction<'static, DB>, Build)> {
+        Ok((self.begin_write().await?, Build))
     }
 
     /// Nothing to change for a first load's duration (the server's memory is its own setting).
@@ -195,7 +196,7 @@ impl PgStore {
     }
 
     /// Fresh statistics for the planner: the tables went from empty to loaded.
-    async fn after_index_builds(c: &mut Conn) -> Result<()> {
+    async fn after_index_builds(c: &mut Conn, _build: &mut Build) -> Result<()> {
         sqlx::query("ANALYZE people, memberships").execute(&mut *c).await?;
         Ok(())
     }
@@ -360,6 +361,16 @@ impl PgStore {
     pub fn pool(&self) -> &Pool<DB> {
         &self.write
     }
+}
+
+/// Nothing runs beside a first load's index builds here (SQLite builds its search index beside
+/// them).
+pub(crate) struct Build;
+
+impl Build {
+    pub(crate) fn start(&mut self) {}
+
+    pub(crate) async fn finish(self, _failed: bool) {}
 }
 
 /// Run `sql_prefix = ANY($1) sql_suffix` with `items` bound as one array: one statement and one

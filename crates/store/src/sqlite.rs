@@ -229,8 +229,8 @@ impl SqliteStore {
         Ok(false)
     }
 
-    /// The search index's triggers are left out of a first load too; the index is rebuilt from
-    /// the table afterwards.
+    /// The search index's triggers are left out of a first load too; the index is filled from
+    /// the table afterwards (see [`Build`]).
     const DEFERRABLE_HERE: &[&str] = &["people_fts_insert", "people_fts_delete", "people_fts_update"];
 
     /// (name, how to drop it, how to make it again) of the named indexes and triggers, for
@@ -241,13 +241,74 @@ impl SqliteStore {
         Ok(())
     }
 
-    /// Index builds sort through temporary files, not memory (the everyday `temp_store`): at
-    /// 18 M members the sorts of a first load's index builds took the process to 3.6 GB in
-    /// memory. Set outside a transaction (SQLite refuses it inside one).
-    async fn building(&self, on: bool) -> Result<()> {
-        let store = if on { "FILE" } else { "MEMORY" };
-        sqlx::query(AssertSqlSafe(format!("PRAGMA temp_store = {store}"))).execute(&self.write).await?;
-        Ok(())
+    /// The transaction of a first load's index builds, on a connection of its own with the
+    /// writer's settings for a load (its large cache, foreign keys off), whose sorts go through
+    /// temporary files, not memory (at 18 M members the builds' sorts took the process to 3.6 GB
+    /// in memory), and with the search index built beside it ([`Build`]). Its `BEGIN` is deferred
+    /// and its first statement a write, which takes the file's write lock at once as
+    /// `BEGIN IMMEDIATE` would; `IMMEDIATE` would also lock the attached file the search index is
+    /// being built in. The writer's own cache goes back to its everyday size first, so that the
+    /// two large caches are not held at once (and back to the load's should the build fail).
+    ///
+    /// The index is built in place instead, on the writer, for a database in memory (no file
+    /// beside it), a path that is not UTF-8, or a search index whose definition is not the one
+    /// [`Build`] copies ([`PEOPLE_FTS`]).
+    async fn begin_build(&self) -> Result<(Transaction<'static, DB>, Build)> {
+        let opts = self.write.connect_options();
+        let main = opts.get_filename().to_path_buf();
+        let definition: Option<String> = sqlx::query_scalar("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'people_fts'").fetch_optional(&self.read).await?;
+        let beside = std::fs::metadata(&main).is_ok_and(|m| m.is_file()) && main.to_str().is_some() && definition.as_deref() == Some(PEOPLE_FTS);
+        if !beside {
+            return Ok((self.begin_write().await?, Build { side: None }));
+        }
+        let loading = self.loading.load(std::sync::atomic::Ordering::SeqCst);
+        for sql in [format!("PRAGMA cache_size = {CACHE_KIB}"), "PRAGMA shrink_memory".into()] {
+            sqlx::query(AssertSqlSafe(sql)).execute(&self.write).await?;
+        }
+        static BUILDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = BUILDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = std::path::PathBuf::from(format!("{}{SIDE_FILE}{}-{n}", main.display(), std::process::id()));
+        remove_stale_side_files(&main);
+        let mut side = SideBuild {
+            path,
+            main,
+            writer: self.write.clone(),
+            restore_load_cache: loading,
+            pool: None,
+            conn: None,
+            task: None,
+            cancel: Default::default(),
+        };
+        // Only its owner may read it: it holds people's search keys (SQLite would create it
+        // readable by all, as the umask allows).
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&side.path)
+                .map_err(|e| StoreError::Refused(format!("the search index's build file {}: {e}", side.path.display())))?;
+        }
+        let side_opts = SqliteConnectOptions::new()
+            .filename(&side.path)
+            .journal_mode(SqliteJournalMode::Off)
+            .synchronous(SqliteSynchronous::Off);
+        let mut conn = sqlx::ConnectOptions::connect(&side_opts).await?;
+        sqlx::query(AssertSqlSafe(PEOPLE_FTS.replace(PEOPLE_FTS_CONTENT, "content = ''"))).execute(&mut conn).await?;
+        side.conn = Some(conn);
+        let pool = SqlitePoolOptions::new().max_connections(1).connect_with((*opts).clone()).await?;
+        side.pool = Some(pool.clone());
+        {
+            let mut c = pool.acquire().await?;
+            for sql in [format!("PRAGMA cache_size = {LOAD_CACHE_KIB}"), "PRAGMA foreign_keys = OFF".into(), "PRAGMA temp_store = FILE".into()] {
+                sqlx::query(AssertSqlSafe(sql)).execute(&mut *c).await?;
+            }
+            sqlx::query("ATTACH DATABASE $1 AS aside").bind(side.path.to_str().map(str::to_string)).execute(&mut *c).await?;
+        }
+        let mut tx = pool.begin_with("BEGIN").await?;
+        sqlx::query("UPDATE main.meta SET value = value WHERE key = $1").bind(DEFERRED_INDEXES).execute(&mut *tx).await?;
+        Ok((tx, Build { side: Some(side) }))
     }
 
     /// The writer's cache while indexes are deferred (a first load running), and after. When the
@@ -301,19 +362,30 @@ impl SqliteStore {
         Ok(())
     }
 
-    /// The rows loaded while the triggers were away go into the search index, all of them.
-    /// And the foreign keys the load ran without (see [`Self::loading`]) are checked: a row that
-    /// breaks one stops the build, naming the table and row, and the load stays pending.
-    async fn after_index_builds(c: &mut Conn) -> Result<()> {
-        sqlx::query("INSERT INTO people_fts (people_fts) VALUES ('rebuild')").execute(&mut *c).await?;
-        // Every table: the writer ran without any of its keys, whatever it wrote.
-        let broken: Option<(String, Option<i64>, String)> =
-            sqlx::query_as("SELECT \"table\", rowid, parent FROM pragma_foreign_key_check LIMIT 1").fetch_optional(&mut *c).await?;
-        if let Some((table, rowid, parent)) = broken {
+    /// The rows loaded while the triggers were away go into the search index, all of them: the
+    /// index built beside the builds ([`Build`]) is copied in (its tables as they are, as SQLite's
+    /// own `.dump` restores an FTS5 table), or, where the build is in place (see
+    /// [`Self::begin_build`]), rebuilt. And the foreign keys the load ran without (see
+    /// [`Self::loading`]) are checked, over every table (the writer ran without any of its keys,
+    /// whatever it wrote): a row that breaks one stops the build, naming the table and row, and
+    /// the load stays pending.
+    async fn after_index_builds(c: &mut Conn, build: &mut Build) -> Result<()> {
+        let Some(side) = &mut build.side else {
+            sqlx::query("INSERT INTO people_fts (people_fts) VALUES ('rebuild')").execute(&mut *c).await?;
+            return key_check(c, "main").await;
+        };
+        let task = side.task.take().ok_or_else(|| StoreError::Refused("the search index's build was not started".into()))?;
+        let filled = task.await.map_err(|e| StoreError::Refused(format!("the search index's build: {e}")))??;
+        // The file attached is the one filled (each build's file has a name of its own).
+        let found: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM aside.people_fts_docsize").fetch_one(&mut *c).await?;
+        if u64::try_from(found).ok() != Some(filled) {
             return Err(StoreError::Refused(format!(
-                "a foreign key is broken: {table} row {} refers to a missing {parent} row; the load stays pending",
-                rowid.map(|r| r.to_string()).unwrap_or_default()
+                "the search index built beside the load holds {found} people of {filled}; the load stays pending"
             )));
+        }
+        for table in ["people_fts_data", "people_fts_idx", "people_fts_docsize"] {
+            sqlx::query(AssertSqlSafe(format!("DELETE FROM main.{table}"))).execute(&mut *c).await?;
+            sqlx::query(AssertSqlSafe(format!("INSERT INTO main.{table} SELECT * FROM aside.{table}"))).execute(&mut *c).await?;
         }
         Ok(())
     }
@@ -423,6 +495,140 @@ impl SqliteStore {
     }
 }
 
+/// The search index's definition (migration 0003) that [`Build`] copies into: its side table is
+/// this with [`PEOPLE_FTS_CONTENT`] made `content = ''`. Another definition (a later migration)
+/// builds in place until this is brought along.
+const PEOPLE_FTS: &str = "CREATE VIRTUAL TABLE people_fts USING fts5(search_key, content = 'people', content_rowid = 'id', tokenize = 'trigram')";
+const PEOPLE_FTS_CONTENT: &str = "content = 'people', content_rowid = 'id'";
+
+/// What follows the database's file name in a build's side file: then the process id and the
+/// build's number in it.
+const SIDE_FILE: &str = ".search-build-";
+
+/// A first load's search index and key check, run beside its index builds. The builds are sorts
+/// on one core, and the FTS5 rebuild after them (every person's search key tokenised, read in
+/// search-key order through the index just built) and `foreign_key_check` over every table were
+/// a third of the build, on the same core, the other core idle. A connection of its own fills an
+/// FTS5 index of the same definition (contentless: its rows are the people the load wrote) in a
+/// file beside the database, in id order, and checks the keys; the build then copies that index's
+/// tables into its own. They hold the entries a rebuild from the table makes (a rebuild cuts
+/// them into other segments), and FTS5's own check finds them agreeing with the table
+/// (`the_search_index_built_aside_is_a_rebuilds`). The file holds search keys (personal data):
+/// only its owner may read it, and it is deleted when the build ends, or, should the process
+/// die first, by the next build in that folder.
+pub(crate) struct Build {
+    side: Option<SideBuild>,
+}
+
+struct SideBuild {
+    /// The file the index is built in, and the database's.
+    path: std::path::PathBuf,
+    main: std::path::PathBuf,
+    /// The store's writer, and whether its cache goes back to a load's should the build fail.
+    writer: Pool<DB>,
+    restore_load_cache: bool,
+    /// The build's own connection (see [`SqliteStore::begin_build`]), closed at the end.
+    pool: Option<Pool<DB>>,
+    /// The connection building the index, until [`Build::start`] hands it to its task.
+    conn: Option<sqlx::SqliteConnection>,
+    /// The task: how many people it put in the index.
+    task: Option<tokio::task::JoinHandle<Result<u64>>>,
+    /// Set when the build ends: stops the task's statement inside SQLite (aborting the task
+    /// only drops its future; the statement would run on in the connection's thread).
+    cancel: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Build {
+    /// Under the build's write lock (no other writer can commit until the build does, so what
+    /// this reads is what the build commits): the index filled and the keys checked.
+    pub(crate) fn start(&mut self) {
+        if let Some(side) = &mut self.side
+            && let Some(conn) = side.conn.take()
+        {
+            side.task = Some(tokio::spawn(fill_aside(conn, side.main.clone(), side.cancel.clone())));
+        }
+    }
+
+    /// After the build's commit or its failure: the side statement stopped, the build's
+    /// connection closed, the writer's cache a load's again if it failed (the file goes when the
+    /// value is dropped).
+    pub(crate) async fn finish(mut self, failed: bool) {
+        let Some(side) = &mut self.side else { return };
+        side.cancel.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(pool) = side.pool.take() {
+            pool.close().await;
+        }
+        if failed
+            && side.restore_load_cache
+            && let Err(e) = sqlx::query(AssertSqlSafe(format!("PRAGMA cache_size = {LOAD_CACHE_KIB}"))).execute(&side.writer).await
+        {
+            tracing::warn!(error = %e, "the writer's cache for the load");
+        }
+    }
+}
+
+impl SideBuild {
+    fn remove_files(&self) {
+        for suffix in ["", "-journal", "-wal", "-shm"] {
+            let mut p = self.path.clone().into_os_string();
+            p.push(suffix);
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+impl Drop for SideBuild {
+    fn drop(&mut self) {
+        self.cancel.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+        self.remove_files();
+    }
+}
+
+/// Side files beside `main` left by a build whose process is gone (killed): removed.
+fn remove_stale_side_files(main: &std::path::Path) {
+    let (Some(dir), Some(name)) = (main.parent(), main.file_name().and_then(|n| n.to_str())) else { return };
+    let prefix = format!("{name}{SIDE_FILE}");
+    let Ok(entries) = std::fs::read_dir(if dir.as_os_str().is_empty() { std::path::Path::new(".") } else { dir }) else { return };
+    for entry in entries.flatten() {
+        let file = entry.file_name();
+        let Some(pid) = file.to_str().and_then(|f| f.strip_prefix(&prefix)).and_then(|rest| rest.split('-').next()) else { continue };
+        if pid.parse::<u32>().is_ok() && !std::path::Path::new("/proc").join(pid).exists() {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// Every person of `main` into the side file's contentless FTS5 table, in id order (a rebuild
+/// would read them in search-key order through the index the build has just made, and FTS5
+/// starts a new segment whenever an id goes down); then `main`'s foreign keys checked. How many
+/// people went in.
+async fn fill_aside(mut c: sqlx::SqliteConnection, main: std::path::PathBuf, cancel: std::sync::Arc<std::sync::atomic::AtomicBool>) -> Result<u64> {
+    c.lock_handle().await?.set_progress_handler(10_000, move || !cancel.load(std::sync::atomic::Ordering::Relaxed));
+    sqlx::query("ATTACH DATABASE $1 AS src").bind(main.to_str().map(str::to_string)).execute(&mut c).await?;
+    let filled = sqlx::query("INSERT INTO people_fts (rowid, search_key) SELECT id, search_key FROM src.people ORDER BY id").execute(&mut c).await?.rows_affected();
+    let checked = key_check(&mut c, "src").await;
+    let _ = sqlx::Connection::close(c).await;
+    checked.map(|()| filled)
+}
+
+/// The first foreign key broken anywhere in `schema`, refused by name.
+async fn key_check(c: &mut sqlx::SqliteConnection, schema: &str) -> Result<()> {
+    let broken: Option<(String, Option<i64>, String)> = sqlx::query_as("SELECT \"table\", rowid, parent FROM pragma_foreign_key_check(NULL, $1) LIMIT 1")
+        .bind(schema)
+        .fetch_optional(&mut *c)
+        .await?;
+    if let Some((table, rowid, parent)) = broken {
+        return Err(StoreError::Refused(format!(
+            "a foreign key is broken: {table} row {} refers to a missing {parent} row; the load stays pending",
+            rowid.map(|r| r.to_string()).unwrap_or_default()
+        )));
+    }
+    Ok(())
+}
+
 /// Copies the write-ahead log into the database file until the store is dropped, then once more:
 /// every [`CHECKPOINT_BUSY`] while the log keeps changing, every [`CHECKPOINT_IDLE`] when it did
 /// not. The writer restarts the log from its beginning once a checkpoint has copied all of it and
@@ -494,6 +700,23 @@ mod sqlite_only {
         let db = crate::testing::TestDb::sqlite();
         let store = SqliteStore::connect(&db.url).await.expect("opens");
         (store, db)
+    }
+
+    /// A build's side file left by a process that is gone is removed by the next build; a live
+    /// process's stays.
+    #[test]
+    fn side_files_of_dead_processes_go() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let main = dir.path().join("x.db");
+        let dead = dir.path().join(format!("x.db{SIDE_FILE}4000000000-0"));
+        let live = dir.path().join(format!("x.db{SIDE_FILE}{}-3", std::process::id()));
+        let other = dir.path().join(format!("y.db{SIDE_FILE}4000000000-0"));
+        for f in [&dead, &live, &other] {
+            std::fs::write(f, b"").expect("written");
+        }
+        remove_stale_side_files(&main);
+        assert!(!dead.exists());
+        assert!(live.exists() && other.exists());
     }
 
     /// Counters spread as one sum per (unit, wing) and per (sector, wing, day), the days and a

@@ -3185,6 +3185,11 @@ async fn a_first_load_builds_its_indexes_after(db: TestDb) {
     orphan_membership(&db, true).await;
     let err = other.restore_indexes().await.expect_err("a row breaking a foreign key stops the build").to_string();
     assert!(err.contains("memberships"), "{err}");
+    if db.url.starts_with("sqlite:") {
+        let dir = std::path::Path::new(db.url.trim_start_matches("sqlite://")).parent().unwrap().to_path_buf();
+        let left: Vec<_> = std::fs::read_dir(dir).unwrap().flatten().map(|e| e.file_name()).filter(|f| f.to_string_lossy().contains("search-build")).collect();
+        assert!(left.is_empty(), "a failed build leaves no search index file behind: {left:?}");
+    }
     assert_eq!(deferred_present(&db).await, (0, 0), "still pending");
     orphan_membership(&db, false).await;
     // A person written behind the load's back with another's mobile and name: the (mobile,
@@ -3260,10 +3265,48 @@ async fn a_first_load_writes_rows_while_it_decides_the_rest(db: TestDb) {
     assert_eq!((by_epic.person_id, by_epic.created_membership), (first, false));
     // The build checks the foreign keys and makes the unique indexes again.
     assert!(s.restore_indexes().await.unwrap());
+    // The built search index serves this process's searches, and takes a new person through
+    // the writer's triggers.
+    enrol(&s, &enr("Laxmi Yadav", Some("9800000004"), None, "TS-AC-1-B0003")).await.unwrap();
+    for (q, want) in [("ram prakash", "Ram Prakash Nishad"), ("lakshmi", "Laxmi Yadav")] {
+        let hits = s.search("TS", q, &Wings::All, 0, 20).await.unwrap().unwrap().members;
+        assert_eq!(hits.first().map(|h| h.name.as_str()), Some(want), "{q}");
+    }
+    if db.url.starts_with("sqlite:") {
+        the_search_index_built_aside_is_a_rebuilds(&db, many as i64 + 2).await;
+    }
     assert_verified(&s).await;
     // Found by the EPIC added while the batch ran, through the database's own index now.
     let again = enrol(&s, &enr("Ram Prakash Nishad", None, Some("RPN1234567"), "TS-AC-1-B0001")).await.unwrap();
     assert_eq!((again.person_id, again.created_membership), (first, false));
+}
+
+/// SQLite builds a first load's search index beside the index builds, in a file of its own, and
+/// copies its tables in (`Build` in the SQLite store): FTS5's own check finds the index agreeing
+/// with the people table, every trigram points at the same people and positions as in a rebuild
+/// of the index from that table (which may cut it into more segments: the bytes differ), the
+/// documents' sizes are the same bytes, and the file is gone.
+async fn the_search_index_built_aside_is_a_rebuilds(db: &TestDb, people: i64) {
+    use sqlx::Connection;
+    let mut c = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
+    let path = db.url.trim_start_matches("sqlite://");
+    assert!(!std::path::Path::new(&format!("{path}.search-build")).exists(), "the side file is deleted");
+    sqlx::query("CREATE VIRTUAL TABLE temp.fts_entries USING fts5vocab(main, people_fts, instance)").execute(&mut c).await.unwrap();
+    let tables = "SELECT (SELECT COUNT(*) FROM people_fts_docsize), \
+                  (SELECT COUNT(*) FROM temp.fts_entries), \
+                  (SELECT group_concat(term || ':' || doc || ':' || offset, ',') FROM (SELECT * FROM temp.fts_entries ORDER BY term, doc, offset)), \
+                  (SELECT group_concat(id || ':' || hex(sz), ',') FROM (SELECT * FROM people_fts_docsize ORDER BY id))";
+    let built: (i64, i64, String, String) = sqlx::query_as(tables).fetch_one(&mut c).await.unwrap();
+    assert_eq!(built.0, people, "every person in the index");
+    // Built beside, not rebuilt in place: one side segment copied, plus the one the new person's
+    // trigger wrote (a rebuild here, in search-key order, cuts more).
+    let segments: i64 = sqlx::query_scalar("SELECT COUNT(DISTINCT segid) FROM people_fts_idx").fetch_one(&mut c).await.unwrap();
+    assert!(segments <= 2, "{segments} segments");
+    assert!(built.1 >= 3 * people, "each person's trigrams: {}", built.1);
+    sqlx::query("INSERT INTO people_fts (people_fts, rank) VALUES ('integrity-check', 1)").execute(&mut c).await.expect("FTS5 finds the index agreeing with the people");
+    sqlx::query("INSERT INTO people_fts (people_fts) VALUES ('rebuild')").execute(&mut c).await.unwrap();
+    let rebuilt: (i64, i64, String, String) = sqlx::query_as(tables).fetch_one(&mut c).await.unwrap();
+    assert!(built == rebuilt, "the index built aside holds other entries than a rebuild");
 }
 
 /// The unit's target in a campaign (`$3`: its code), then counts over the memberships in the
