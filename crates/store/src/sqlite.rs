@@ -248,48 +248,65 @@ impl SqliteStore {
     /// and its first statement a write, which takes the file's write lock at once as
     /// `BEGIN IMMEDIATE` would; `IMMEDIATE` would also lock the attached file the search index is
     /// being built in. The writer's own cache goes back to its everyday size first, so that the
-    /// two large caches are not held at once (and back to the load's should the build fail).
+    /// two large caches are not held at once (and back to the load's should the build fail,
+    /// here or later).
     ///
-    /// The index is built in place instead, on the writer, for a database in memory (no file
-    /// beside it), a path that is not UTF-8, or a search index whose definition is not the one
-    /// [`Build`] copies ([`PEOPLE_FTS`]).
+    /// The index is built in place instead, on the writer (its sorts through temporary files
+    /// too, until [`Build::finish`]), for a database in memory (no file beside it), a path that
+    /// is not UTF-8, or a search index whose definition is not the one [`Build`] copies
+    /// ([`PEOPLE_FTS`]).
     async fn begin_build(&self) -> Result<(Transaction<'static, DB>, Build)> {
         let opts = self.write.connect_options();
         let main = opts.get_filename().to_path_buf();
         let definition: Option<String> = sqlx::query_scalar("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'people_fts'").fetch_optional(&self.read).await?;
         let beside = std::fs::metadata(&main).is_ok_and(|m| m.is_file()) && main.to_str().is_some() && definition.as_deref() == Some(PEOPLE_FTS);
-        if !beside {
-            return Ok((self.begin_write().await?, Build { side: None }));
+        let mut build = Build { writer: self.write.clone(), restore_load_cache: false, side: None };
+        let begun = if beside {
+            build.restore_load_cache = self.loading.load(std::sync::atomic::Ordering::SeqCst);
+            Self::begin_beside(&self.write, &main, &mut build).await
+        } else {
+            // Outside a transaction: SQLite refuses it inside one.
+            match sqlx::query("PRAGMA temp_store = FILE").execute(&self.write).await {
+                Ok(_) => self.begin_write().await,
+                Err(e) => Err(e.into()),
+            }
+        };
+        match begun {
+            Ok(tx) => Ok((tx, build)),
+            Err(e) => {
+                build.finish(true).await;
+                Err(e)
+            }
         }
-        let loading = self.loading.load(std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// [`Self::begin_build`] with the search index beside: the writer's cache made small, the
+    /// side file and its connection, the build's connection with the file attached, and its
+    /// transaction holding the lock.
+    async fn begin_beside(write: &Pool<DB>, main: &std::path::Path, build: &mut Build) -> Result<Transaction<'static, DB>> {
         for sql in [format!("PRAGMA cache_size = {CACHE_KIB}"), "PRAGMA shrink_memory".into()] {
-            sqlx::query(AssertSqlSafe(sql)).execute(&self.write).await?;
+            sqlx::query(AssertSqlSafe(sql)).execute(write).await?;
         }
-        static BUILDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let n = BUILDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let path = std::path::PathBuf::from(format!("{}{SIDE_FILE}{}-{n}", main.display(), std::process::id()));
-        remove_stale_side_files(&main);
-        let mut side = SideBuild {
-            path,
-            main,
-            writer: self.write.clone(),
-            restore_load_cache: loading,
+        remove_stale_side_files(main);
+        let path = format!("{}{SIDE_FILE}{}", main.display(), random_hex(8)?);
+        // Only its owner may read it: it holds people's search keys (SQLite would create it
+        // readable by all, as the umask allows). Locked while the build lasts, so that another
+        // process's `remove_stale_side_files` leaves it alone.
+        let file = {
+            use std::os::unix::fs::OpenOptionsExt;
+            std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path)
+        }
+        .map_err(|e| StoreError::Refused(format!("the search index's build file {path}: {e}")))?;
+        let side = build.side.insert(SideBuild {
+            path: path.clone().into(),
+            main: main.to_path_buf(),
+            _file: file,
             pool: None,
             conn: None,
             task: None,
             cancel: Default::default(),
-        };
-        // Only its owner may read it: it holds people's search keys (SQLite would create it
-        // readable by all, as the umask allows).
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&side.path)
-                .map_err(|e| StoreError::Refused(format!("the search index's build file {}: {e}", side.path.display())))?;
-        }
+        });
+        side._file.try_lock().map_err(|e| StoreError::Refused(format!("the search index's build file {path}: {e}")))?;
         let side_opts = SqliteConnectOptions::new()
             .filename(&side.path)
             .journal_mode(SqliteJournalMode::Off)
@@ -297,18 +314,24 @@ impl SqliteStore {
         let mut conn = sqlx::ConnectOptions::connect(&side_opts).await?;
         sqlx::query(AssertSqlSafe(PEOPLE_FTS.replace(PEOPLE_FTS_CONTENT, "content = ''"))).execute(&mut conn).await?;
         side.conn = Some(conn);
-        let pool = SqlitePoolOptions::new().max_connections(1).connect_with((*opts).clone()).await?;
+        // The settings and the attached file on every connection the pool makes (it may replace
+        // one between its first use and the transaction's).
+        let build_opts = (*write.connect_options()).clone().pragma("cache_size", LOAD_CACHE_KIB).foreign_keys(false).pragma("temp_store", "file");
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .after_connect(move |c, _| {
+                let path = path.clone();
+                Box::pin(async move {
+                    sqlx::query("ATTACH DATABASE $1 AS aside").bind(path).execute(c).await?;
+                    Ok(())
+                })
+            })
+            .connect_with(build_opts)
+            .await?;
         side.pool = Some(pool.clone());
-        {
-            let mut c = pool.acquire().await?;
-            for sql in [format!("PRAGMA cache_size = {LOAD_CACHE_KIB}"), "PRAGMA foreign_keys = OFF".into(), "PRAGMA temp_store = FILE".into()] {
-                sqlx::query(AssertSqlSafe(sql)).execute(&mut *c).await?;
-            }
-            sqlx::query("ATTACH DATABASE $1 AS aside").bind(side.path.to_str().map(str::to_string)).execute(&mut *c).await?;
-        }
         let mut tx = pool.begin_with("BEGIN").await?;
         sqlx::query("UPDATE main.meta SET value = value WHERE key = $1").bind(DEFERRED_INDEXES).execute(&mut *tx).await?;
-        Ok((tx, Build { side: Some(side) }))
+        Ok(tx)
     }
 
     /// The writer's cache while indexes are deferred (a first load running), and after. When the
@@ -501,8 +524,7 @@ impl SqliteStore {
 const PEOPLE_FTS: &str = "CREATE VIRTUAL TABLE people_fts USING fts5(search_key, content = 'people', content_rowid = 'id', tokenize = 'trigram')";
 const PEOPLE_FTS_CONTENT: &str = "content = 'people', content_rowid = 'id'";
 
-/// What follows the database's file name in a build's side file: then the process id and the
-/// build's number in it.
+/// What follows the database's file name in a build's side file: then a random token of its own.
 const SIDE_FILE: &str = ".search-build-";
 
 /// A first load's search index and key check, run beside its index builds. The builds are sorts
@@ -515,8 +537,12 @@ const SIDE_FILE: &str = ".search-build-";
 /// them into other segments), and FTS5's own check finds them agreeing with the table
 /// (`the_search_index_built_aside_is_a_rebuilds`). The file holds search keys (personal data):
 /// only its owner may read it, and it is deleted when the build ends, or, should the process
-/// die first, by the next build in that folder.
+/// die first, by the next build beside that database.
 pub(crate) struct Build {
+    /// The store's writer: its `temp_store` back to memory after a build in place, its cache a
+    /// load's again after a failed build beside ([`Self::restore_load_cache`]).
+    writer: Pool<DB>,
+    restore_load_cache: bool,
     side: Option<SideBuild>,
 }
 
@@ -524,9 +550,8 @@ struct SideBuild {
     /// The file the index is built in, and the database's.
     path: std::path::PathBuf,
     main: std::path::PathBuf,
-    /// The store's writer, and whether its cache goes back to a load's should the build fail.
-    writer: Pool<DB>,
-    restore_load_cache: bool,
+    /// The side file, open and locked until the build ends (see `remove_stale_side_files`).
+    _file: std::fs::File,
     /// The build's own connection (see [`SqliteStore::begin_build`]), closed at the end.
     pool: Option<Pool<DB>>,
     /// The connection building the index, until [`Build::start`] hands it to its task.
@@ -549,30 +574,25 @@ impl Build {
         }
     }
 
-    /// After the build's commit or its failure: the side statement stopped, the build's
-    /// connection closed, the writer's cache a load's again if it failed (the file goes when the
-    /// value is dropped).
+    /// After the build's commit or its failure (or its start's): the side statement stopped,
+    /// the build's connection closed, the writer as it was (the file goes when the value is
+    /// dropped).
     pub(crate) async fn finish(mut self, failed: bool) {
-        let Some(side) = &mut self.side else { return };
+        let Some(side) = &mut self.side else {
+            if let Err(e) = sqlx::query("PRAGMA temp_store = MEMORY").execute(&self.writer).await {
+                tracing::warn!(error = %e, "the writer's temporary store after the build");
+            }
+            return;
+        };
         side.cancel.store(true, std::sync::atomic::Ordering::Relaxed);
         if let Some(pool) = side.pool.take() {
             pool.close().await;
         }
         if failed
-            && side.restore_load_cache
-            && let Err(e) = sqlx::query(AssertSqlSafe(format!("PRAGMA cache_size = {LOAD_CACHE_KIB}"))).execute(&side.writer).await
+            && self.restore_load_cache
+            && let Err(e) = sqlx::query(AssertSqlSafe(format!("PRAGMA cache_size = {LOAD_CACHE_KIB}"))).execute(&self.writer).await
         {
             tracing::warn!(error = %e, "the writer's cache for the load");
-        }
-    }
-}
-
-impl SideBuild {
-    fn remove_files(&self) {
-        for suffix in ["", "-journal", "-wal", "-shm"] {
-            let mut p = self.path.clone().into_os_string();
-            p.push(suffix);
-            let _ = std::fs::remove_file(p);
         }
     }
 }
@@ -583,19 +603,27 @@ impl Drop for SideBuild {
         if let Some(task) = self.task.take() {
             task.abort();
         }
-        self.remove_files();
+        // Its journal's and log's names too, should SQLite have made them.
+        for suffix in ["", "-journal", "-wal", "-shm"] {
+            let mut p = self.path.clone().into_os_string();
+            p.push(suffix);
+            let _ = std::fs::remove_file(p);
+        }
     }
 }
 
-/// Side files beside `main` left by a build whose process is gone (killed): removed.
+/// Side files beside `main` that no build holds (their build's process died): removed. A build
+/// holds its file locked (`flock`) from its creation to its end, whatever process or container
+/// it runs in; a lock is released with its process.
 fn remove_stale_side_files(main: &std::path::Path) {
     let (Some(dir), Some(name)) = (main.parent(), main.file_name().and_then(|n| n.to_str())) else { return };
     let prefix = format!("{name}{SIDE_FILE}");
     let Ok(entries) = std::fs::read_dir(if dir.as_os_str().is_empty() { std::path::Path::new(".") } else { dir }) else { return };
     for entry in entries.flatten() {
-        let file = entry.file_name();
-        let Some(pid) = file.to_str().and_then(|f| f.strip_prefix(&prefix)).and_then(|rest| rest.split('-').next()) else { continue };
-        if pid.parse::<u32>().is_ok() && !std::path::Path::new("/proc").join(pid).exists() {
+        if !entry.file_name().to_str().is_some_and(|f| f.starts_with(&prefix)) {
+            continue;
+        }
+        if std::fs::File::open(entry.path()).is_ok_and(|f| f.try_lock().is_ok()) {
             let _ = std::fs::remove_file(entry.path());
         }
     }
@@ -702,21 +730,24 @@ mod sqlite_only {
         (store, db)
     }
 
-    /// A build's side file left by a process that is gone is removed by the next build; a live
-    /// process's stays.
+    /// A build's side file that no build holds (its process died) is removed by the next build;
+    /// one a build holds stays, as do other databases' files.
     #[test]
-    fn side_files_of_dead_processes_go() {
+    fn side_files_no_build_holds_go() {
         let dir = tempfile::tempdir().expect("temp dir");
         let main = dir.path().join("x.db");
-        let dead = dir.path().join(format!("x.db{SIDE_FILE}4000000000-0"));
-        let live = dir.path().join(format!("x.db{SIDE_FILE}{}-3", std::process::id()));
-        let other = dir.path().join(format!("y.db{SIDE_FILE}4000000000-0"));
+        let [dead, live, other] = [format!("x.db{SIDE_FILE}0a"), format!("x.db{SIDE_FILE}0b"), format!("y.db{SIDE_FILE}0c")].map(|f| dir.path().join(f));
         for f in [&dead, &live, &other] {
             std::fs::write(f, b"").expect("written");
         }
+        let held = std::fs::File::open(&live).expect("opens");
+        held.try_lock().expect("locks");
         remove_stale_side_files(&main);
         assert!(!dead.exists());
         assert!(live.exists() && other.exists());
+        drop(held);
+        remove_stale_side_files(&main);
+        assert!(!live.exists(), "once its build is gone");
     }
 
     /// Counters spread as one sum per (unit, wing) and per (sector, wing, day), the days and a

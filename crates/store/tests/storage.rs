@@ -3186,9 +3186,7 @@ async fn a_first_load_builds_its_indexes_after(db: TestDb) {
     let err = other.restore_indexes().await.expect_err("a row breaking a foreign key stops the build").to_string();
     assert!(err.contains("memberships"), "{err}");
     if db.url.starts_with("sqlite:") {
-        let dir = std::path::Path::new(db.url.trim_start_matches("sqlite://")).parent().unwrap().to_path_buf();
-        let left: Vec<_> = std::fs::read_dir(dir).unwrap().flatten().map(|e| e.file_name()).filter(|f| f.to_string_lossy().contains("search-build")).collect();
-        assert!(left.is_empty(), "a failed build leaves no search index file behind: {left:?}");
+        assert_eq!(side_files(&db), Vec::<String>::new(), "a failed build leaves no search index file behind");
     }
     assert_eq!(deferred_present(&db).await, (0, 0), "still pending");
     orphan_membership(&db, false).await;
@@ -3281,6 +3279,13 @@ async fn a_first_load_writes_rows_while_it_decides_the_rest(db: TestDb) {
     assert_eq!((again.person_id, again.created_membership), (first, false));
 }
 
+/// The files a SQLite build's search index is made in (`FILE.search-build-…`) in the database's
+/// folder.
+fn side_files(db: &TestDb) -> Vec<String> {
+    let dir = std::path::Path::new(db.url.trim_start_matches("sqlite://")).parent().unwrap().to_path_buf();
+    std::fs::read_dir(dir).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).filter(|f| f.contains(".search-build-")).collect()
+}
+
 /// SQLite builds a first load's search index beside the index builds, in a file of its own, and
 /// copies its tables in (`Build` in the SQLite store): FTS5's own check finds the index agreeing
 /// with the people table, every trigram points at the same people and positions as in a rebuild
@@ -3289,8 +3294,7 @@ async fn a_first_load_writes_rows_while_it_decides_the_rest(db: TestDb) {
 async fn the_search_index_built_aside_is_a_rebuilds(db: &TestDb, people: i64) {
     use sqlx::Connection;
     let mut c = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
-    let path = db.url.trim_start_matches("sqlite://");
-    assert!(!std::path::Path::new(&format!("{path}.search-build")).exists(), "the side file is deleted");
+    assert_eq!(side_files(db), Vec::<String>::new(), "the side file is deleted");
     sqlx::query("CREATE VIRTUAL TABLE temp.fts_entries USING fts5vocab(main, people_fts, instance)").execute(&mut c).await.unwrap();
     let tables = "SELECT (SELECT COUNT(*) FROM people_fts_docsize), \
                   (SELECT COUNT(*) FROM temp.fts_entries), \
