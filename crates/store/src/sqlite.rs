@@ -399,11 +399,13 @@ impl SqliteStore {
         };
         let task = side.task.take().ok_or_else(|| StoreError::Refused("the search index's build was not started".into()))?;
         let filled = task.await.map_err(|e| StoreError::Refused(format!("the search index's build: {e}")))??;
-        // The file attached is the one filled (each build's file has a name of its own).
-        let found: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM aside.people_fts_docsize").fetch_one(&mut *c).await?;
-        if u64::try_from(found).ok() != Some(filled) {
+        // The file attached is the one filled (each build's file has a name of its own), and it
+        // holds everyone this transaction commits (the side read them under its lock).
+        let (found, people): (i64, i64) =
+            sqlx::query_as("SELECT (SELECT COUNT(*) FROM aside.people_fts_docsize), (SELECT COUNT(*) FROM main.people)").fetch_one(&mut *c).await?;
+        if u64::try_from(found).ok() != Some(filled) || found != people {
             return Err(StoreError::Refused(format!(
-                "the search index built beside the load holds {found} people of {filled}; the load stays pending"
+                "the search index built beside the load holds {found} people ({filled} read) of {people}; the load stays pending"
             )));
         }
         for table in ["people_fts_data", "people_fts_idx", "people_fts_docsize"] {

@@ -3286,6 +3286,39 @@ fn side_files(db: &TestDb) -> Vec<String> {
     std::fs::read_dir(dir).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).filter(|f| f.contains(".search-build-")).collect()
 }
 
+/// A search index of another definition than the one SQLite's build copies beside (as a later
+/// migration might leave it) is rebuilt in place instead: the fallback also taken by a database
+/// in memory or at a path that is not UTF-8. The index comes out whole, no side file is made,
+/// and searches and enrolments use it after.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_first_load_rebuilds_a_search_index_of_another_definition_in_place() {
+    let db = TestDb::sqlite();
+    let s = mini(&db).await;
+    assert!(s.defer_indexes().await.unwrap());
+    // The same table and options, written as a migration might (spacing): not the text the
+    // side build copies, so the build takes the in-place path.
+    exec(&db, "DROP TABLE people_fts").await;
+    exec(&db, "CREATE VIRTUAL TABLE people_fts USING fts5(search_key, content='people', content_rowid='id', tokenize='trigram')").await;
+    let (first, last) = (["Ram", "Sita", "Laxmi", "Mohd", "Shailendra", "राम", "सीता"], ["Nishad", "Yadav", "Devi", "Khan", "Kumar", "निषाद"]);
+    let rows: Vec<_> = (0..300usize)
+        .map(|i| {
+            let name = format!("{} {} {}", first[i % first.len()], ["Prakash", "Kali", "Raj"][(i / 7) % 3], last[(i / 21) % last.len()]);
+            (enr(&name, Some(&format!("96{i:08}")), None, "TS-AC-1-B0002"), ctx())
+        })
+        .collect();
+    assert!(s.enrol_batch(&rows).await.unwrap().iter().all(|r| r.is_ok()));
+    assert!(s.restore_indexes().await.unwrap());
+    assert_eq!(side_files(&db), Vec::<String>::new(), "no side file");
+    assert_eq!(scalar(&db, "SELECT COUNT(*) FROM people_fts_docsize").await, 300, "everyone in the index");
+    exec(&db, "INSERT INTO people_fts (people_fts, rank) VALUES ('integrity-check', 1)").await;
+    enrol(&s, &enr("Gita Devi", Some("9800000005"), None, "TS-AC-1-B0001")).await.unwrap();
+    for (q, want) in [("ram prakash nishad", "Ram Prakash Nishad"), ("gita", "Gita Devi"), ("राम काली", "राम Kali Kumar")] {
+        let hits = s.search("TS", q, &Wings::All, 0, 20).await.unwrap().unwrap().members;
+        assert!(hits.iter().any(|h| h.name == want), "{q}: {:?}", hits.iter().map(|h| &h.name).collect::<Vec<_>>());
+    }
+    assert_verified(&s).await;
+}
+
 /// SQLite builds a first load's search index beside the index builds, in a file of its own, and
 /// copies its tables in (`Build` in the SQLite store): FTS5's own check finds the index agreeing
 /// with the people table, every trigram points at the same people and positions as in a rebuild
