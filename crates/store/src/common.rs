@@ -1545,42 +1545,63 @@ fn daily_column(drive: Drive) -> &'static str {
     }
 }
 
-/// The membership condition for the last 7 days (`since`: the placeholder of the first day)
+/// The days of a unit's last 7 days' count: today and the six before it. Each is looked up by
+/// itself, bound to the placeholders `$first` … `$first + 6` ([`days_in`]): SQLite keeps its
+/// daily counts in day order (its migration 0023), where a range of days followed by the unit
+/// would read every unit's rows of those days, and seven days named are seven short look-ups on
+/// either backend.
+fn last_7_days(today: NaiveDate) -> [NaiveDate; 7] {
+    std::array::from_fn(|i| today - Duration::days(6 - i as i64))
+}
+
+/// The placeholders of [`last_7_days`]' days, from `$first` on, as an SQL list.
+fn days_in(first: usize) -> String {
+    (first..first + 7).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
+/// The membership condition for the last 7 days (`days`: the placeholders of [`last_7_days`])
 /// when counted from the memberships themselves (a booth keeps no daily counts).
-fn recent_members(drive: Drive, since: &str) -> String {
+fn recent_members(drive: Drive, days: &str) -> String {
     match drive {
-        Drive::Achieved => format!("m.enrolled_on >= {since} AND m.status IN {COUNTED}"),
-        Drive::Verified => format!("m.verified_on >= {since} AND m.status = 'verified'"),
+        Drive::Achieved => format!("m.enrolled_on IN ({days}) AND m.status IN {COUNTED}"),
+        Drive::Verified => format!("m.verified_on IN ({days}) AND m.status = 'verified'"),
     }
 }
 
 /// The figures of the unit whose id is `unit` (an SQL expression) as four scalar subqueries:
 /// the campaign's target (`campaign`), achieved and verified in the wing (`wing`; the unit's
-/// counter rows, one per AC below it, summed), and the last 7 days' count from `since` on —
-/// from the unit's daily counters, or, for a booth (`booth`: an SQL condition true for one),
-/// from its members. Each subquery reads one index range, so a whole level of children costs
-/// one statement (one round trip) instead of one per figure.
-fn figures_sql(unit: &str, booth: &str, campaign: &str, wing: &str, since: &str, drive: Drive) -> String {
+/// counter rows, one per AC below it, summed), and the last 7 days' count (`days`: the
+/// placeholders of [`last_7_days`]) — from the unit's daily counters, or, for a booth (`booth`:
+/// an SQL condition true for one), from its members. Each subquery reads one index range (the
+/// last, seven short ones), so a whole level of children costs one statement (one round trip)
+/// instead of one per figure.
+fn figures_sql(unit: &str, booth: &str, campaign: &str, wing: &str, days: &str, drive: Drive) -> String {
     let col = daily_column(drive);
-    let recent = recent_members(drive, since);
+    let recent = recent_members(drive, days);
     format!(
         "COALESCE((SELECT t.target FROM targets t WHERE t.campaign_id = {campaign} AND t.unit_id = {unit}), 0), \
          COALESCE((SELECT CAST(SUM(n.achieved) AS BIGINT) FROM unit_counters n WHERE n.unit_id = {unit} AND n.wing_id = {wing}), 0), \
          COALESCE((SELECT CAST(SUM(n.verified) AS BIGINT) FROM unit_counters n WHERE n.unit_id = {unit} AND n.wing_id = {wing}), 0), \
          CASE WHEN {booth} \
            THEN (SELECT COUNT(*) FROM memberships m WHERE m.unit_id = {unit} AND m.wing_id = {wing} AND {recent}) \
-           ELSE COALESCE((SELECT CAST(SUM(d.{col}) AS BIGINT) FROM unit_daily d WHERE d.unit_id = {unit} AND d.wing_id = {wing} AND d.day >= {since}), 0) \
+           ELSE COALESCE((SELECT CAST(SUM(d.{col}) AS BIGINT) FROM unit_daily d WHERE d.day IN ({days}) AND d.wing_id = {wing} AND d.unit_id = {unit}), 0) \
          END"
     )
 }
 
+/// [`unit_figures`]' statement for a unit of `kind`: its id, the campaign's, the wing's code, then
+/// the seven days.
+fn unit_figures_sql(kind: UnitKind, drive: Drive) -> String {
+    let booth = if keeps_daily(kind) { "1 = 0" } else { "1 = 1" };
+    format!("SELECT w.id, {} FROM wings w WHERE w.code = $3", figures_sql("$1", booth, "$2", "w.id", &days_in(4), drive))
+}
+
 /// A unit's own figures for a campaign and the id of the campaign's wing (`wing_code`), in one
 /// statement.
-async fn unit_figures(c: &mut Conn, u: &UnitSpec, campaign_id: i64, wing_code: &str, since: NaiveDate, drive: Drive) -> Result<(i64, Figures)> {
-    let booth = if keeps_daily(u.kind) { "1 = 0" } else { "1 = 1" };
-    let sql = format!("SELECT w.id, {} FROM wings w WHERE w.code = $3", figures_sql("$1", booth, "$2", "w.id", "$4", drive));
+async fn unit_figures(c: &mut Conn, u: &UnitSpec, campaign_id: i64, wing_code: &str, today: NaiveDate, drive: Drive) -> Result<(i64, Figures)> {
+    let q = sqlx::query_as(AssertSqlSafe(unit_figures_sql(u.kind, drive))).bind(u.id).bind(campaign_id).bind(wing_code);
     let (wing_id, target, achieved, verified, last7): (i64, i64, i64, i64, i64) =
-        sqlx::query_as(AssertSqlSafe(sql)).bind(u.id).bind(campaign_id).bind(wing_code).bind(since).fetch_one(&mut *c).await?;
+        last_7_days(today).into_iter().fold(q, |q, day| q.bind(day)).fetch_one(&mut *c).await?;
     Ok((wing_id, Figures { target, achieved, verified, last7 }))
 }
 
@@ -1621,15 +1642,21 @@ fn children_where(kind: UnitKind) -> &'static str {
     if kind == UnitKind::Pc { "u.pc_id = $1 AND u.kind = 'ac'" } else { "u.parent_id = $1 AND u.kind <> 'pc'" }
 }
 
-/// Every child of `u` (in tree order) with its figures, in one statement.
-async fn children_progress(c: &mut Conn, u: &UnitSpec, campaign_id: i64, wing_id: i64, since: NaiveDate, drive: Drive) -> Result<Vec<ChildFigures>> {
-    let children = children_where(u.kind);
+/// [`children_progress`]' statement for the children of a unit of `kind`: its id, the
+/// campaign's, the wing's, then the seven days.
+fn children_progress_sql(kind: UnitKind, drive: Drive) -> String {
     let booth = format!("u.kind = '{}'", UnitKind::Booth.as_str());
-    let sql = format!(
-        "SELECT u.id, u.code, u.kind, u.name_en, u.name_hi, {} FROM units u WHERE {children} ORDER BY u.id",
-        figures_sql("u.id", &booth, "$2", "$3", "$4", drive)
-    );
-    Ok(sqlx::query_as(AssertSqlSafe(sql)).bind(u.id).bind(campaign_id).bind(wing_id).bind(since).fetch_all(&mut *c).await?)
+    format!(
+        "SELECT u.id, u.code, u.kind, u.name_en, u.name_hi, {} FROM units u WHERE {} ORDER BY u.id",
+        figures_sql("u.id", &booth, "$2", "$3", &days_in(4), drive),
+        children_where(kind)
+    )
+}
+
+/// Every child of `u` (in tree order) with its figures, in one statement.
+async fn children_progress(c: &mut Conn, u: &UnitSpec, campaign_id: i64, wing_id: i64, today: NaiveDate, drive: Drive) -> Result<Vec<ChildFigures>> {
+    let q = sqlx::query_as(AssertSqlSafe(children_progress_sql(u.kind, drive))).bind(u.id).bind(campaign_id).bind(wing_id);
+    Ok(last_7_days(today).into_iter().fold(q, |q, day| q.bind(day)).fetch_all(&mut *c).await?)
 }
 
 /// Children of a unit in the tree (a PC's children are its ACs; the state's are its divisions).
@@ -3110,13 +3137,11 @@ impl Store for StoreImpl {
         let campaign_id = ct.0;
         let end = ct.6;
         let wing_code = ct.4.clone();
-        let since = today - Duration::days(6);
-
         let drive = Drive::parse(&ct.8)?;
-        let (wing_id, here) = unit_figures(&mut c, &u, campaign_id, &wing_code, since, drive).await?;
+        let (wing_id, here) = unit_figures(&mut c, &u, campaign_id, &wing_code, today, drive).await?;
         let (t, a, v, l7) = (here.target, here.achieved, here.verified, here.last7);
         let unit_row = progress_row(u.code.to_string(), u.kind.as_str(), u.name_en.clone(), u.name_hi.clone(), here, drive, today, end);
-        let kids = children_progress(&mut c, &u, campaign_id, wing_id, since, drive).await?;
+        let kids = children_progress(&mut c, &u, campaign_id, wing_id, today, drive).await?;
         let mut children = Vec::with_capacity(kids.len());
         for (_, code, kind, name, name_hi, target, achieved, verified, last7) in kids {
             let f = Figures { target, achieved, verified, last7 };
@@ -3664,11 +3689,13 @@ impl Store for StoreImpl {
                     "UPDATE calendar_feeds SET revoked_at = created_at WHERE kind = 'unit' AND target_id = $1 AND revoked_at IS NULL",
                     "DELETE FROM targets WHERE unit_id = $1",
                     "DELETE FROM unit_counters WHERE unit_id = $1",
-                    "DELETE FROM unit_daily WHERE unit_id = $1",
-                    "DELETE FROM units WHERE id = $1",
                 ] {
                     sqlx::query(sql).bind(g.id).execute(&mut *tx).await?;
                 }
+                // Every daily row of a sector is keyed by its own AC: SQLite finds them by AC (its
+                // rows are kept in day order; migration 0023).
+                sqlx::query("DELETE FROM unit_daily WHERE unit_id = $1 AND ac_id = $2").bind(g.id).bind(ac.id).execute(&mut *tx).await?;
+                sqlx::query("DELETE FROM units WHERE id = $1").bind(g.id).execute(&mut *tx).await?;
             }
             let old_ids: HashSet<i64> = old.iter().map(|u| u.id).collect();
             let (kept, fresh): (Vec<UnitSpec>, Vec<UnitSpec>) = new.iter().cloned().partition(|u| old_ids.contains(&u.id));
@@ -3725,7 +3752,7 @@ impl Store for StoreImpl {
                 .bind(s.id)
                 .execute(&mut *tx)
                 .await?;
-                sqlx::query("DELETE FROM unit_daily WHERE unit_id = $1").bind(s.id).execute(&mut *tx).await?;
+                sqlx::query("DELETE FROM unit_daily WHERE unit_id = $1 AND ac_id = $2").bind(s.id).bind(ac.id).execute(&mut *tx).await?;
                 sqlx::query(AssertSqlSafe(format!(
                     "INSERT INTO unit_daily (unit_id, wing_id, day, ac_id, n) \
                      SELECT $1, m.wing_id, m.enrolled_on, m.ac_id, COUNT(*) FROM memberships m JOIN units b ON b.id = m.unit_id \

@@ -865,6 +865,37 @@ mod sqlite_only {
         }
     }
 
+    /// A unit's last 7 days are read from its daily rows of each day by the table's key (day,
+    /// wing, unit), seven short look-ups, never by reading every unit's rows of those days (the
+    /// rows are kept in day order: migration 0023); the booth-list rewrite finds a unit's rows of
+    /// every day through its AC. With SQLite's default estimates (the store never runs ANALYZE).
+    #[tokio::test]
+    async fn last_7_days_are_read_by_day_wing_and_unit() {
+        let (s, _db) = fresh().await;
+        let mut plans = Vec::new();
+        for drive in [Drive::Achieved, Drive::Verified] {
+            for kind in [UnitKind::State, UnitKind::Division, UnitKind::Pc, UnitKind::Ac, UnitKind::Sector, UnitKind::Booth] {
+                for sql in [unit_figures_sql(kind, drive), children_progress_sql(kind, drive)] {
+                    plans.push((sql.clone(), query_plan(&s, &sql).await));
+                }
+            }
+        }
+        for (sql, plan) in &plans {
+            assert!(plan.iter().any(|r| r.contains("SEARCH d USING PRIMARY KEY (day=? AND wing_id=? AND unit_id=?)")), "{sql}\n{plan:?}");
+            assert!(!plan.iter().any(|r| r.contains("SCAN d") || r.contains("unit_daily_ac")), "{sql}\n{plan:?}");
+        }
+        let rewrite = "DELETE FROM unit_daily WHERE unit_id = $1 AND ac_id = $2";
+        let plan = query_plan(&s, rewrite).await;
+        assert!(plan.iter().any(|r| r.contains("unit_daily_ac (ac_id=?)")), "{rewrite}\n{plan:?}");
+    }
+
+    /// The details of SQLite's plan for `sql`, one per step.
+    async fn query_plan(s: &SqliteStore, sql: &str) -> Vec<String> {
+        let plan: Vec<(i64, i64, i64, String)> =
+            sqlx::query_as(AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}"))).fetch_all(&s.read).await.expect("plans");
+        plan.into_iter().map(|r| r.3).collect()
+    }
+
     /// Detection's per-AC reads are answered from `memberships_ac_enroller` alone, never by
     /// visiting each membership row (at 18 M members the difference is minutes).
     #[tokio::test]
