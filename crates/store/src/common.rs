@@ -109,8 +109,9 @@ fn wings_in(col: &str, w: &Wings) -> String {
     }
 }
 
-/// Counter changes gathered during a transaction and written at its end in a fixed order (the
-/// tables' primary-key order, so concurrent writers on PostgreSQL lock rows in one order).
+/// Counter changes gathered during a transaction and written at its end in a fixed order
+/// (PostgreSQL's primary-key order, so that its concurrent writers lock rows in one order; SQLite,
+/// one writer, keeps its daily rows in day order, its migration 0024).
 /// Each map holds (achieved, verified) changes: per unit, wing and AC, and per unit, wing, day
 /// and AC (the enrolment day for achieved, the verification day for verified).
 ///
@@ -143,8 +144,8 @@ impl Deltas {
         self.by_unit.entry((u.id, wing_id, day)).or_insert((u.kind, u.anc, 0, 0)).3 += by;
     }
 
-    /// The counter rows to change, every ancestor included, in key order (the order they are
-    /// written in, so that PostgreSQL's writers lock them in one order).
+    /// The counter rows to change, every ancestor included, in PostgreSQL's key order (the order
+    /// they are written in, so that its writers lock them in one order).
     #[allow(clippy::type_complexity)]
     fn spread(self) -> (Vec<((i64, i64, i64), (i64, i64))>, Vec<((i64, i64, NaiveDate, i64), (i64, i64))>) {
         let (mut achieved, mut daily) = (AchievedRows::default(), DailyRows::default());
@@ -1547,7 +1548,7 @@ fn daily_column(drive: Drive) -> &'static str {
 
 /// The days of a unit's last 7 days' count: today and the six before it. Each is looked up by
 /// itself, bound to the placeholders `$first` … `$first + 6` ([`days_in`]): SQLite keeps its
-/// daily counts in day order (its migration 0023), where a range of days followed by the unit
+/// daily counts in day order (its migration 0024), where a range of days followed by the unit
 /// would read every unit's rows of those days, and seven days named are seven short look-ups on
 /// either backend.
 fn last_7_days(today: NaiveDate) -> [NaiveDate; 7] {
@@ -3693,7 +3694,7 @@ impl Store for StoreImpl {
                     sqlx::query(sql).bind(g.id).execute(&mut *tx).await?;
                 }
                 // Every daily row of a sector is keyed by its own AC: SQLite finds them by AC (its
-                // rows are kept in day order; migration 0023).
+                // rows are kept in day order; migration 0024).
                 sqlx::query("DELETE FROM unit_daily WHERE unit_id = $1 AND ac_id = $2").bind(g.id).bind(ac.id).execute(&mut *tx).await?;
                 sqlx::query("DELETE FROM units WHERE id = $1").bind(g.id).execute(&mut *tx).await?;
             }

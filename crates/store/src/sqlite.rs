@@ -867,7 +867,7 @@ mod sqlite_only {
 
     /// A unit's last 7 days are read from its daily rows of each day by the table's key (day,
     /// wing, unit), seven short look-ups, never by reading every unit's rows of those days (the
-    /// rows are kept in day order: migration 0023); the booth-list rewrite finds a unit's rows of
+    /// rows are kept in day order: migration 0024); the booth-list rewrite finds a unit's rows of
     /// every day through its AC. With SQLite's default estimates (the store never runs ANALYZE).
     #[tokio::test]
     async fn last_7_days_are_read_by_day_wing_and_unit() {

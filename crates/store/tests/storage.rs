@@ -3354,7 +3354,8 @@ async fn the_search_index_built_aside_is_a_rebuilds(db: &TestDb, people: i64) {
 /// The unit's target in a campaign (`$3`: its code), then counts over the memberships in the
 /// party wing in the unit's subtree (`$1`: its code), one per condition (`$2`: a day they may
 /// use): the naive answers a roll-up must give.
-async fn count_below(db: &TestDb, conds: [&str; 3], code: &str, day: NaiveDate, campaign: &str) -> (i64, i64, i64, i64) {
+/// `conds` name the first and the last of the last 7 days (`days`) as `$2` and `$4`.
+async fn count_below(db: &TestDb, conds: [&str; 3], code: &str, days: (NaiveDate, NaiveDate), campaign: &str) -> (i64, i64, i64, i64) {
     use sqlx::{AssertSqlSafe, Connection};
     let [a, b, c] = conds;
     let sql = format!(
@@ -3367,10 +3368,10 @@ async fn count_below(db: &TestDb, conds: [&str; 3], code: &str, day: NaiveDate, 
     );
     if db.url.starts_with("sqlite:") {
         let mut c = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
-        sqlx::query_as(AssertSqlSafe(sql)).bind(code).bind(day).bind(campaign).fetch_one(&mut c).await.unwrap()
+        sqlx::query_as(AssertSqlSafe(sql)).bind(code).bind(days.0).bind(campaign).bind(days.1).fetch_one(&mut c).await.unwrap()
     } else {
         let mut c = sqlx::PgConnection::connect(&db.url).await.unwrap();
-        sqlx::query_as(AssertSqlSafe(sql)).bind(code).bind(day).bind(campaign).fetch_one(&mut c).await.unwrap()
+        sqlx::query_as(AssertSqlSafe(sql)).bind(code).bind(days.0).bind(campaign).bind(days.1).fetch_one(&mut c).await.unwrap()
     }
 }
 
@@ -3419,17 +3420,20 @@ async fn progress_figures_equal_a_count_of_the_members_at_every_level(db: TestDb
         }
     }
     s.create_campaign(&verified_drive(20)).await.unwrap();
-    let since = clock::today() - Duration::days(6);
     let counted = "m.status IN ('pending','verified')";
     let mut seen = std::collections::HashSet::new();
-    for campaign in [None, Some("verified-drive")] {
+    // As of today, and as of three days ago: the last 7 days end on the day asked for, and what
+    // came after it is not in them (nor is it anywhere in a real answer: nothing is dated after
+    // today).
+    for (campaign, today) in [None, Some("verified-drive")].into_iter().flat_map(|c| [(c, clock::today()), (c, clock::today() - Duration::days(3))]) {
+        let days = (today - Duration::days(6), today);
         let recent = match campaign {
-            None => "m.status IN ('pending','verified') AND m.enrolled_on >= $2",
-            Some(_) => "m.status = 'verified' AND m.verified_on >= $2",
+            None => "m.status IN ('pending','verified') AND m.enrolled_on BETWEEN $2 AND $4",
+            Some(_) => "m.status = 'verified' AND m.verified_on BETWEEN $2 AND $4",
         };
         let mut todo = vec!["TS".to_string(), "TS-PC-1".to_string(), booths[0].1[0].clone()];
         while let Some(code) = todo.pop() {
-            let p = s.progress(&code, campaign, clock::today()).await.unwrap().unwrap();
+            let p = s.progress(&code, campaign, today).await.unwrap().unwrap();
             // The children are the tree's, in its order (an AC adds its members without a booth),
             // each of the kind one level down.
             let tree = units_below(&db, &code).await;
@@ -3447,8 +3451,8 @@ async fn progress_figures_equal_a_count_of_the_members_at_every_level(db: TestDb
             assert!(rows.iter().all(|(_, k)| k == below), "{code}: {rows:?}");
             for r in std::iter::once(&p.unit).chain(p.children.iter().filter(|r| r.kind != "unassigned")) {
                 seen.insert(r.kind.clone());
-                let want = count_below(&db, [counted, "m.status = 'verified'", recent], &r.code, since, campaign.unwrap_or("drive")).await;
-                assert_eq!((r.target, r.achieved, r.verified, r.last_7_days), want, "{} in {code}'s progress ({campaign:?})", r.code);
+                let want = count_below(&db, [counted, "m.status = 'verified'", recent], &r.code, days, campaign.unwrap_or("drive")).await;
+                assert_eq!((r.target, r.achieved, r.verified, r.last_7_days), want, "{} in {code}'s progress ({campaign:?} as of {today})", r.code);
             }
             assert_children_sum(&s, &code).await;
             if p.unit.kind != "sector" {
