@@ -856,10 +856,9 @@ mod sqlite_only {
             for wings in [Wings::All, Wings::Only([1, 2].into_iter().collect())] {
                 for cond in conds {
                     let sql = scoped_search_sql(cond, &unit(kind, code), 3, &wings, SqliteStore::FOUND);
-                    let plan: Vec<(i64, i64, i64, String)> =
-                        sqlx::query_as(AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}"))).fetch_all(&s.read).await.expect("plans");
-                    assert!(plan.iter().any(|r| r.3.contains("memberships_person_ac (person_id=? AND ac_id=?)")), "{sql}\n{plan:?}");
-                    assert!(!plan.iter().any(|r| r.3.contains("INDEX memberships_ac ") || r.3.contains("SCAN m")), "{sql}\n{plan:?}");
+                    let plan = query_plan(&s, &sql).await;
+                    assert!(plan.iter().any(|r| r.contains("memberships_person_ac (person_id=? AND ac_id=?)")), "{sql}\n{plan:?}");
+                    assert!(!plan.iter().any(|r| r.contains("INDEX memberships_ac ") || r.contains("SCAN m")), "{sql}\n{plan:?}");
                 }
             }
         }
@@ -903,16 +902,15 @@ mod sqlite_only {
         let (s, _db) = fresh().await;
         let mut plans = Vec::new();
         for sql in [ac_counts_sql("1, 2"), ac_checked_sql("1, 2"), enroller_in_ac_sql(COUNTED), enroller_in_ac_sql("('pending', 'rejected')")] {
-            let plan: Vec<(i64, i64, i64, String)> =
-                sqlx::query_as(AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}"))).fetch_all(&s.read).await.expect("plans");
+            let plan = query_plan(&s, &sql).await;
             plans.push((sql, plan));
         }
         for (sql, plan) in plans {
             assert!(
-                plan.iter().any(|r| r.3.contains("COVERING INDEX memberships_ac_enroller")),
+                plan.iter().any(|r| r.contains("COVERING INDEX memberships_ac_enroller")),
                 "{sql}\n{plan:?}"
             );
-            assert!(!plan.iter().any(|r| r.3.contains("SCAN m") || r.3.contains("SCAN memberships")), "{sql}\n{plan:?}");
+            assert!(!plan.iter().any(|r| r.contains("SCAN m") || r.contains("SCAN memberships")), "{sql}\n{plan:?}");
         }
     }
 }

@@ -3352,9 +3352,8 @@ async fn the_search_index_built_aside_is_a_rebuilds(db: &TestDb, people: i64) {
 }
 
 /// The unit's target in a campaign (`$3`: its code), then counts over the memberships in the
-/// party wing in the unit's subtree (`$1`: its code), one per condition (`$2`: a day they may
-/// use): the naive answers a roll-up must give.
-/// `conds` name the first and the last of the last 7 days (`days`) as `$2` and `$4`.
+/// party wing in the unit's subtree (`$1`: its code), one per condition (`$2` and `$4`: the first
+/// and last of the last 7 days, `days`, which they name): the naive answers a roll-up must give.
 async fn count_below(db: &TestDb, conds: [&str; 3], code: &str, days: (NaiveDate, NaiveDate), campaign: &str) -> (i64, i64, i64, i64) {
     use sqlx::{AssertSqlSafe, Connection};
     let [a, b, c] = conds;
