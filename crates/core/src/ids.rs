@@ -30,18 +30,35 @@ impl Mobile {
                 "मान्य भारतीय मोबाइल नंबर नहीं है: 6, 7, 8 या 9 से शुरू होने वाले 10 अंक चाहिए",
             )
         };
+        let typed = input.trim();
+        // A number a spreadsheet kept as a decimal and wrote out as one (`9839012345.0`): digits,
+        // a dot and zeros only. Dots that separate groups of digits are kept as separators.
+        let typed = match typed.rsplit_once('.') {
+            Some((whole, zeros))
+                if !zeros.is_empty()
+                    && zeros.bytes().all(|b| b == b'0')
+                    && !whole.is_empty()
+                    && whole.trim_start_matches('+').chars().all(|c| ascii_digit(c).is_ascii_digit()) =>
+            {
+                whole
+            }
+            _ => typed,
+        };
         let mut digits = String::with_capacity(16);
         let mut plus = false;
-        for (i, c) in input.trim().chars().map(ascii_digit).enumerate() {
+        for c in typed.chars().map(ascii_digit) {
             match c {
                 '0'..='9' => digits.push(c),
                 ' ' | '-' | '.' | '(' | ')' | '\u{a0}' => {}
-                '+' if i == 0 => plus = true,
+                // `+91 …` and `(+91) …`: a plus before any digit, once.
+                '+' if digits.is_empty() && !plus => plus = true,
                 _ => return Err(bad()),
             }
         }
         let national = if plus {
-            digits.strip_prefix("91").ok_or_else(bad)?
+            let rest = digits.strip_prefix("91").ok_or_else(bad)?;
+            // `+91 0…`: the trunk zero typed after the country code as well.
+            if rest.len() == 11 { rest.strip_prefix('0').ok_or_else(bad)? } else { rest }
         } else if digits.len() == 14 && digits.starts_with("0091") {
             &digits[4..]
         } else if digits.len() == 12 && digits.starts_with("91") {
@@ -363,6 +380,11 @@ mod tests {
             "+91-98390-12345",
             "(983) 901.2345",
             "९८३९०१२३४५",
+            "(+91) 9839012345",
+            "+91 098390 12345",
+            "9839012345.0",
+            "9839012345.00",
+            "+919839012345.0",
         ] {
             assert_eq!(Mobile::parse(s).unwrap().e164(), "+919839012345", "{s}");
         }
@@ -374,6 +396,11 @@ mod tests {
             "+1 9839012345",
             "98390x2345",
             "+9198390123",
+            "98+39012345",
+            "++919839012345",
+            "+91 198390 12345",
+            "9839012345.5",
+            "983901234.50",
         ] {
             assert!(Mobile::parse(s).is_err(), "{s}");
         }

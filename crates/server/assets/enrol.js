@@ -18,7 +18,7 @@
   }
   function cleanMobile(s) {
     var m = digits(s).replace(/[\s\-().]/g, '');
-    if (m.indexOf('+91') === 0) m = m.slice(3);
+    if (m.indexOf('+91') === 0) { m = m.slice(3); if (m.length === 11 && m[0] === '0') m = m.slice(1); }
     else if (m.indexOf('0091') === 0) m = m.slice(4);
     else if (m.length === 12 && m.indexOf('91') === 0) m = m.slice(2);
     else if (m.length === 11 && m[0] === '0') m = m.slice(1);
