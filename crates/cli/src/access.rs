@@ -58,7 +58,8 @@ impl Operator {
         Ok(w)
     }
 
-    /// The wings at `unit`, narrowed to `wing` (a code) if one is named.
+    /// The wings at `unit`, narrowed to `wing` if one is named: its code or its display name in
+    /// English or Hindi, as an import's wing column names it.
     pub async fn wings_named(
         &self,
         action: Action,
@@ -72,7 +73,10 @@ impl Operator {
             .wings()
             .await?
             .into_iter()
-            .find(|x| x.code.eq_ignore_ascii_case(code.trim()))
+            .find(|x| {
+                let w = code.trim();
+                x.code.eq_ignore_ascii_case(w) || x.name.to_lowercase() == w.to_lowercase() || x.name_hi == w
+            })
             .map(|x| x.id)
             .ok_or_else(|| anyhow!("unknown wing: {code}"))?;
         Ok(w.narrow(Some(id)))

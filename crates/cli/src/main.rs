@@ -842,10 +842,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             drop(keep);
             bar.finish_and_clear();
             if json {
+                // The keys in the order the issue writes them (serde_json's map would sort them).
                 println!(
-                    "{}",
-                    serde_json::json!({"rows": t.rows, "blank": t.blank, "created_people": t.created_people,
-                        "created_memberships": t.created_memberships, "duplicates": t.duplicates, "rejected": t.rejected})
+                    "{{\"rows\":{},\"blank\":{},\"created_people\":{},\"created_memberships\":{},\"duplicates\":{},\"rejected\":{}}}",
+                    t.rows, t.blank, t.created_people, t.created_memberships, t.duplicates, t.rejected
                 );
             } else {
                 println!(

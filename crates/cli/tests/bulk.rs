@@ -10,7 +10,12 @@ fn summary(db: &str, file: &str, extra: &[&str]) -> Value {
     let mut a = vec!["import", "members", file, "--json"];
     a.extend_from_slice(extra);
     let out = ok(db, &a);
-    let v: Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    let line = out.lines().last().unwrap();
+    // The keys in the order the contract writes them.
+    let keys = ["rows", "blank", "created_people", "created_memberships", "duplicates", "rejected"];
+    let at: Vec<usize> = keys.iter().map(|k| line.find(&format!("\"{k}\":")).unwrap_or_else(|| panic!("{k}: {line}"))).collect();
+    assert!(at.windows(2).all(|w| w[0] < w[1]), "{line}");
+    let v: Value = serde_json::from_str(line).unwrap();
     let n = |k: &str| v[k].as_u64().unwrap();
     assert_eq!(
         n("rows"),
@@ -68,7 +73,11 @@ macro_rules! on_both {
     };
 }
 
-on_both!(import_contract, export_round_trip_is_a_no_op);
+on_both!(
+    import_contract,
+    export_round_trip_is_a_no_op,
+    report_rows_are_the_spreadsheets
+);
 
 async fn import_contract(url: &str) {
     let dir = tempfile::tempdir().unwrap();
@@ -144,6 +153,228 @@ async fn import_contract(url: &str) {
     );
 }
 
+/// A minimal XLSX (stored, uncompressed zip) whose first sheet holds `rows`: (spreadsheet row
+/// number, cells as inline strings); rows not given are not in the file, as a spreadsheet
+/// leaves empty rows out. `extra` is put as it is after them (empty or formatted-only rows).
+fn xlsx(rows: &[(u32, &[&str])], extra: &str) -> Vec<u8> {
+    fn crc32(data: &[u8]) -> u32 {
+        let mut c = !0u32;
+        for &b in data {
+            c ^= u32::from(b);
+            for _ in 0..8 {
+                c = if c & 1 != 0 {
+                    (c >> 1) ^ 0xEDB8_8320
+                } else {
+                    c >> 1
+                };
+            }
+        }
+        !c
+    }
+    let esc = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    };
+    let mut sheet = String::from(
+        r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>"#,
+    );
+    for (r, cells) in rows {
+        sheet.push_str(&format!(r#"<row r="{r}">"#));
+        for (i, v) in cells.iter().enumerate() {
+            if !v.is_empty() {
+                let col = (b'A' + i as u8) as char;
+                sheet.push_str(&format!(
+                    r#"<c r="{col}{r}" t="inlineStr"><is><t>{}</t></is></c>"#,
+                    esc(v)
+                ));
+            }
+        }
+        sheet.push_str("</row>");
+    }
+    sheet.push_str(extra);
+    sheet.push_str("</sheetData></worksheet>");
+    let rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships";
+    let pkg = "http://schemas.openxmlformats.org/package/2006/relationships";
+    let parts: Vec<(&str, String)> = vec![
+        (
+            "[Content_Types].xml",
+            r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>"#.to_string(),
+        ),
+        (
+            "_rels/.rels",
+            format!(r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Relationships xmlns="{pkg}"><Relationship Id="rId1" Type="{rel}/officeDocument" Target="xl/workbook.xml"/></Relationships>"#),
+        ),
+        (
+            "xl/workbook.xml",
+            format!(r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="{rel}"><sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>"#),
+        ),
+        (
+            "xl/_rels/workbook.xml.rels",
+            format!(r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Relationships xmlns="{pkg}"><Relationship Id="rId1" Type="{rel}/worksheet" Target="worksheets/sheet1.xml"/></Relationships>"#),
+        ),
+        ("xl/worksheets/sheet1.xml", sheet),
+    ];
+    let (mut out, mut central) = (Vec::new(), Vec::new());
+    let n = parts.len() as u16;
+    for (name, body) in &parts {
+        let (name, body) = (name.as_bytes(), body.as_bytes());
+        let (crc, len, at) = (crc32(body), body.len() as u32, out.len() as u32);
+        // Version 2.0, no flags, stored, 1980-01-01 00:00.
+        let common = |v: &mut Vec<u8>| {
+            for x in [20u16, 0, 0, 0, 0x21] {
+                v.extend_from_slice(&x.to_le_bytes());
+            }
+            for x in [crc, len, len] {
+                v.extend_from_slice(&x.to_le_bytes());
+            }
+            v.extend_from_slice(&(name.len() as u16).to_le_bytes());
+            v.extend_from_slice(&0u16.to_le_bytes());
+        };
+        out.extend_from_slice(&0x0403_4b50u32.to_le_bytes());
+        common(&mut out);
+        out.extend_from_slice(name);
+        out.extend_from_slice(body);
+        central.extend_from_slice(&0x0201_4b50u32.to_le_bytes());
+        central.extend_from_slice(&20u16.to_le_bytes());
+        common(&mut central);
+        for x in [0u16, 0, 0] {
+            central.extend_from_slice(&x.to_le_bytes());
+        }
+        central.extend_from_slice(&0u32.to_le_bytes());
+        central.extend_from_slice(&at.to_le_bytes());
+        central.extend_from_slice(name);
+    }
+    let at = out.len() as u32;
+    out.extend_from_slice(&central);
+    out.extend_from_slice(&0x0605_4b50u32.to_le_bytes());
+    for x in [0u16, 0, n, n] {
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    out.extend_from_slice(&(central.len() as u32).to_le_bytes());
+    out.extend_from_slice(&at.to_le_bytes());
+    out.extend_from_slice(&0u16.to_le_bytes());
+    out
+}
+
+/// Imports `file` with `--dry-run --errors`, then for real with `--errors`: the same totals and
+/// byte for byte the same report. Returns the totals and the report's (row, column) pairs.
+fn dry_then_real(url: &str, file: &std::path::Path) -> (Value, Vec<(String, String)>) {
+    let dir = file.parent().unwrap();
+    let (dry_out, real_out) = (dir.join("dry-errors.csv"), dir.join("errors.csv"));
+    let f = file.to_str().unwrap();
+    let dry = summary(
+        url,
+        f,
+        &["--dry-run", "--errors", dry_out.to_str().unwrap()],
+    );
+    let v = summary(url, f, &["--errors", real_out.to_str().unwrap()]);
+    assert_eq!(dry, v, "{f}");
+    let real = std::fs::read(&real_out).unwrap();
+    let dry_report = std::fs::read(&dry_out)
+        .unwrap_or_else(|e| panic!("a dry run with --errors writes the report: {e}"));
+    assert_eq!(
+        String::from_utf8_lossy(&dry_report),
+        String::from_utf8_lossy(&real),
+        "{f}"
+    );
+    let text = String::from_utf8(real).unwrap();
+    let mut rdr = csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+    let recs = rdr
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            assert!(!r[3].is_empty() && !r[4].is_empty(), "{text}");
+            (r[0].to_string(), r[1].to_string())
+        })
+        .collect();
+    (v, recs)
+}
+
+/// Error report rows are the rows a spreadsheet shows, with empty rows between rows (counted
+/// as blank) and quoted fields over several lines; a dry run writes the report the import does.
+async fn report_rows_are_the_spreadsheets(url: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let pairs = |v: &[(&str, &str)]| -> Vec<(String, String)> {
+        v.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    };
+    // CSV: row 2 spans three physical lines; rows 3, 5, 6 are empty lines and row 8 is
+    // commas (all blank); the empty lines at the end are not rows.
+    let csv = dir.path().join("gaps.csv");
+    std::fs::write(
+        &csv,
+        "name,mobile,ac_no,address\r\n\
+         Asha Rani,9000000101,1,\"Line one\r\nline two\nline three\"\r\n\
+         \r\n\
+         Bad Mobile,12345,1,\r\n\
+         \r\n\
+         \r\n\
+         Far Away,9000000102,99,\r\n\
+         ,,,\r\n\
+         ,9000000103,1,\r\n\
+         \r\n\r\n",
+    )
+    .unwrap();
+    let (v, report) = dry_then_real(url, &csv);
+    assert_eq!(
+        (
+            v["rows"].as_u64(),
+            v["blank"].as_u64(),
+            v["rejected"].as_u64()
+        ),
+        (Some(8), Some(4), Some(3)),
+        "{v}"
+    );
+    assert_eq!(v["created_memberships"], 1, "{v}");
+    assert_eq!(
+        report,
+        pairs(&[("4", "mobile"), ("7", "ac_no"), ("9", "name")])
+    );
+
+    // XLSX: data in rows 2, 4, 5, 7; rows 3 and 6 empty (row 6 is in the file with no
+    // cells); rows after the last one with only formatting are not rows.
+    let x = dir.path().join("gaps.xlsx");
+    std::fs::write(
+        &x,
+        xlsx(
+            &[
+                (1, &["name", "mobile", "ac_no"]),
+                (2, &["Gita Devi", "9000000201", "1"]),
+                (4, &["Bad Mobile", "12345", "1"]),
+                (5, &["", "9000000202", "1"]),
+                (6, &[]),
+                (7, &["Far Away", "9000000203", "99"]),
+            ],
+            r#"<row r="9"><c r="A9" s="0"/></row><row r="12" ht="30" customHeight="1"/>"#,
+        ),
+    )
+    .unwrap();
+    let (v, report) = dry_then_real(url, &x);
+    assert_eq!(
+        (
+            v["rows"].as_u64(),
+            v["blank"].as_u64(),
+            v["rejected"].as_u64()
+        ),
+        (Some(6), Some(2), Some(3)),
+        "{v}"
+    );
+    assert_eq!(v["created_memberships"], 1, "{v}");
+    assert_eq!(
+        report,
+        pairs(&[("4", "mobile"), ("5", "name"), ("7", "ac_no")])
+    );
+
+    // Every kind of rejection, the store's too (unknown units, identity conflicts).
+    let messy = dir.path().join("messy.csv");
+    std::fs::write(&messy, messy_sheet()).unwrap();
+    let (v, report) = dry_then_real(url, &messy);
+    assert_eq!(v["rejected"], 9, "{v}");
+    assert!(report.len() >= 9);
+}
+
 async fn export_round_trip_is_a_no_op(url: &str) {
     ok(
         url,
@@ -171,6 +402,17 @@ async fn export_round_trip_is_a_no_op(url: &str) {
         assert_eq!(v["rejected"], 0, "{format}: {v}");
         assert!(v["duplicates"].as_u64().unwrap() >= 390, "{format}: {v}");
     }
+    // One wing, named by its code or by its display name in either language: the same rows.
+    let mut exported = Vec::new();
+    for (i, wing) in ["employees", "Employees' Federation", "कर्मचारी संघ"].into_iter().enumerate() {
+        let out = dir.path().join(format!("employees-{i}.csv"));
+        ok(url, &["export", "members", "--unit", "TS", "--wing", wing, "--format", "csv", "--out", out.to_str().unwrap()]);
+        exported.push(std::fs::read_to_string(&out).unwrap());
+    }
+    assert!(exported[0].lines().count() > 1, "{}", exported[0]);
+    assert!(exported[0].lines().skip(1).all(|l| l.contains(",employees,")), "{}", exported[0]);
+    assert_eq!(exported[1], exported[0]);
+    assert_eq!(exported[2], exported[0]);
     assert!(ok(url, &["verify"]).starts_with("ok"));
 }
 
@@ -195,6 +437,10 @@ fn killed_import_resumes_to_the_same_result() {
             1 + k % 4,
             1 + k % 20
         ));
+        // Now and then empty lines: blank rows, counted and numbered as a spreadsheet does.
+        if i % 97 == 5 {
+            s.push_str(&"\n".repeat(1 + (i as usize % 3)));
+        }
     }
     std::fs::write(&f, s).unwrap();
     let f = f.to_str().unwrap();
@@ -202,7 +448,9 @@ fn killed_import_resumes_to_the_same_result() {
     let reference = format!("sqlite://{}", reference_dir.path().join("ref.db").display());
     ok(&reference, &["init", "--preset", MINI]);
     let t0 = std::time::Instant::now();
-    let expected = summary(&reference, f, &[]);
+    let ref_errors = dir.path().join("ref-errors.csv");
+    let expected = summary(&reference, f, &["--errors", ref_errors.to_str().unwrap()]);
+    assert!(expected["blank"].as_u64().unwrap() > 300, "{expected}");
     let full_ms = t0.elapsed().as_millis() as u64;
 
     let victim_dir = tempfile::tempdir().unwrap();
@@ -236,15 +484,23 @@ fn killed_import_resumes_to_the_same_result() {
         interrupted >= 3,
         "the kills should interrupt the import ({interrupted} of 4 did)"
     );
+    let victim_errors = dir.path().join("victim-errors.csv");
     let o = Command::new(BIN)
-        .args(["--db", &victim, "import", "members", f, "--json"])
+        .args([
+            "--db", &victim, "import", "members", f, "--json", "--errors",
+        ])
+        .arg(&victim_errors)
         .output()
         .unwrap();
     assert!(o.status.success());
     let resumed: Value =
         serde_json::from_str(String::from_utf8_lossy(&o.stdout).lines().last().unwrap()).unwrap();
-    // The resumed run reports the whole file, as one uninterrupted run does.
+    // The resumed run reports the whole file, as one uninterrupted run does, error report too.
     assert_eq!(resumed, expected);
+    assert_eq!(
+        std::fs::read_to_string(&victim_errors).unwrap(),
+        std::fs::read_to_string(&ref_errors).unwrap()
+    );
     assert!(ok(&victim, &["verify"]).starts_with("ok"));
     let dump = |url: &str| {
         let out = dir

@@ -5,6 +5,11 @@
 //!    name is another member of the household sharing the phone, up to a limit per mobile.
 //! 3. A match adds an identifier the person lacks; identifiers that disagree with the matched record
 //!    are a conflict, and nothing is written.
+//!
+//! A record merged into another person keeps its mobile (unless the person it joined now holds
+//! the same mobile and name key): its mobile and name still name that person, so the same row
+//! imported again, or the same enrolment sent again, finds them instead of making the duplicate
+//! anew. It no longer counts in the household.
 
 use crate::error::FieldError;
 use crate::ids::{Epic, Mobile};
@@ -54,6 +59,14 @@ fn household_full(limit: usize) -> FieldError {
     )
 }
 
+/// A record merged into another person, on the claimed mobile: its name key, and the person it
+/// now belongs to (at the end of any chain of merges).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Merged {
+    pub name_key: String,
+    pub into: Known,
+}
+
 /// Decide who `claim` refers to.
 ///
 /// * `by_epic`: the person holding the claimed EPIC, if the claim has one and it is known;
@@ -64,6 +77,18 @@ pub fn decide(
     on_mobile: &[Known],
     household_limit: usize,
 ) -> Result<Decision, FieldError> {
+    decide_with_merged(claim, by_epic, on_mobile, &[], household_limit)
+}
+
+/// [`decide`], with `merged`: the records merged into other people that hold the claimed mobile
+/// (see the module's documentation).
+pub fn decide_with_merged(
+    claim: Claim<'_>,
+    by_epic: Option<&Known>,
+    on_mobile: &[Known],
+    merged: &[Merged],
+    household_limit: usize,
+) -> Result<Decision, FieldError> {
     if claim.mobile.is_none() && claim.epic.is_none() {
         return Err(FieldError::new(
             "mobile",
@@ -72,8 +97,12 @@ pub fn decide(
             "मोबाइल नंबर या EPIC (वोटर आईडी) में से कम से कम एक आवश्यक है",
         ));
     }
-    // The person the mobile and name point to, if any.
-    let by_mobile_name = on_mobile.iter().find(|k| k.name_key == claim.name_key);
+    // The person the mobile and name point to, if any: someone holding them, or the person a
+    // record holding them was merged into.
+    let by_mobile_name = on_mobile
+        .iter()
+        .find(|k| k.name_key == claim.name_key)
+        .or_else(|| merged.iter().find(|r| r.name_key == claim.name_key).map(|r| &r.into));
 
     if let Some(p) = by_epic {
         if let Some(q) = by_mobile_name
@@ -92,8 +121,16 @@ pub fn decide(
                 add_epic: None,
             });
         };
+        // The mobile and name of a record merged into this person: theirs, though not on
+        // their own record.
+        let merged_here = by_mobile_name.is_some_and(|q| q.person_id == p.person_id);
         return match &p.mobile {
-            Some(pm) if pm == m => Ok(Decision::Existing {
+            Some(pm) if pm == m || merged_here => Ok(Decision::Existing {
+                person_id: p.person_id,
+                add_mobile: None,
+                add_epic: None,
+            }),
+            None if merged_here => Ok(Decision::Existing {
                 person_id: p.person_id,
                 add_mobile: None,
                 add_epic: None,
@@ -106,7 +143,7 @@ pub fn decide(
             None => {
                 // Adding the mobile must not make two people share one mobile and name,
                 // nor push the household over its limit.
-                if on_mobile.iter().any(|k| k.name_key == p.name_key) {
+                if on_mobile.iter().any(|k| k.name_key == p.name_key) || merged.iter().any(|r| r.name_key == p.name_key) {
                     return Err(conflict(
                         "mobile",
                         "another person with this name is already on record with this mobile",
@@ -282,6 +319,43 @@ mod tests {
                 .unwrap_err()
                 .code,
             "identity_conflict"
+        );
+    }
+
+    #[test]
+    fn a_merged_record_s_mobile_and_name_find_the_person_it_joined() {
+        let mob = m("9839012345");
+        let epic = e("ABC1234567");
+        // "Ram Prakash" (9839012345) was merged into "राम प्रकाश" (another mobile, an EPIC).
+        let into = known(9, "राम प्रकाश", Some("9000000000"), Some("ABC1234567"));
+        let merged = [Merged { name_key: "ram prakash".into(), into: into.clone() }];
+        let same = Decision::Existing { person_id: 9, add_mobile: None, add_epic: None };
+        let claim = Claim { name_key: "ram prakash", mobile: Some(&mob), epic: None };
+        assert_eq!(decide(claim, None, &[], 5).unwrap(), Decision::New);
+        assert_eq!(decide_with_merged(claim, None, &[], &merged, 5).unwrap(), same);
+        // With the EPIC too: the person's, though their own mobile differs.
+        let claim = Claim { epic: Some(&epic), ..claim };
+        assert_eq!(decide_with_merged(claim, Some(&into), &[], &merged, 5).unwrap(), same);
+        // Another EPIC is a conflict, as for the person's own mobile and name.
+        let other = e("XYZ7654321");
+        let claim = Claim { epic: Some(&other), ..claim };
+        assert_eq!(decide_with_merged(claim, None, &[], &merged, 5).unwrap_err().code, "identity_conflict");
+        // Another name on that mobile is another member of the household; the merged record
+        // does not count in it.
+        let full: Vec<Known> = (0..4).map(|i| known(i, &format!("p{i}"), Some("9839012345"), None)).collect();
+        let claim = Claim { name_key: "sita", mobile: Some(&mob), epic: None };
+        assert_eq!(decide_with_merged(claim, None, &full, &merged, 5).unwrap(), Decision::New);
+        // A person without a mobile, found by EPIC, is not given one that a merged record holds
+        // under their name key (it would be that record's mobile and name twice).
+        let lacks = known(4, "ram prakash", None, Some("ABC1234567"));
+        let claim = Claim { name_key: "ram", mobile: Some(&mob), epic: Some(&epic) };
+        assert_eq!(decide_with_merged(claim, Some(&lacks), &[], &merged, 5).unwrap_err().code, "identity_conflict");
+        // ... and is the person, with nothing added, when that record was merged into them.
+        let merged_into_them = [Merged { name_key: "ram prakash".into(), into: lacks.clone() }];
+        let claim = Claim { name_key: "ram prakash", ..claim };
+        assert_eq!(
+            decide_with_merged(claim, Some(&lacks), &[], &merged_into_them, 5).unwrap(),
+            Decision::Existing { person_id: 4, add_mobile: None, add_epic: None }
         );
     }
 

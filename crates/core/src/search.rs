@@ -83,13 +83,43 @@ pub fn joined_key(name: &str) -> String {
 ///   candidate's joined key starting at the start of a candidate word *and* ending at the end
 ///   of a candidate word ("ram prakash" and "रामप्रकाश" in "Ram Prakash Nishad", "Kumar" in
 ///   "Anil Kumar"), or each query word is a whole run of candidate words, in any order
-///   ("Nishad Ram" in "Ram Prakash Nishad").
+///   ("Nishad Ram" in "Ram Prakash Nishad"); or the candidate's whole name is the query's
+///   leading words, the query naming more words than were stored ("Ram Prakash" and
+///   "रामप्रकाश" for "Ram Prakash Nishad": see [`Ranker::leading_keys`]).
 /// * **0**: anything else, including a query that is only a prefix or an inner part of a
 ///   candidate word ("Ram" for "Raman", "Rekha" for "Rakesh", "Anil" for "Sunil"): such
 ///   candidates come back from a substring index and are listed after every better tier.
 ///   A query or candidate without letters ranks 0.
+///
+/// Within a rank, [`Ranker::grade`] orders further: a candidate holding the whole query before
+/// one that is only its leading words, then the more of the query's words spelled as typed
+/// first ("Laxmi Devi" before "Lakshmi Devi" for "Laxmi").
 pub fn rank(query: &str, candidate_name: &str) -> u8 {
     Ranker::new(query).rank(candidate_name)
+}
+
+/// A query of several words also finds people stored with its leading words only (a query
+/// longer than the stored name: "Ram Prakash Nishad" finds "Ram Prakash" and "रामप्रकाश"), by
+/// their whole key, when those words' joined key has at least this many letters with two words
+/// or more...
+pub const LEADING_MIN_KEY: usize = 4;
+/// ...or at least this many with one word ("Ramprakash Nishad" finds "Ramprakash", "Sunita
+/// Devi" does not find everyone called just "Sunita").
+pub const LEADING_MIN_ONE_WORD_KEY: usize = 6;
+/// At most this many leading-words keys are looked up for one query, the longest first.
+pub const LEADING_MAX_KEYS: usize = 3;
+
+/// How well a candidate matches a query, in the order a search lists them (greater first):
+/// [`rank`], then `whole` (false only for a candidate that is just the query's leading words,
+/// ranked 1), then `as_typed`, the number of the query's words the candidate spells as typed.
+/// A word is spelled as typed when both read the same in Latin letters before any spelling fold,
+/// case and diacritics aside and doubled letters merged ("Laxmi" = "laxmi", "Devi" = "देवी",
+/// "Shailendra" = "शैलेन्द्र", but not "Laxmi" = "Lakshmi" or "Mohd" = "Mohammad").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub struct Grade {
+    pub rank: u8,
+    pub whole: bool,
+    pub as_typed: u8,
 }
 
 /// [`rank`] for one query against many candidates: the query's keys are computed once.
@@ -97,48 +127,145 @@ pub struct Ranker {
     exact: String,
     q: Vec<String>,
     q_concat: String,
+    /// The query's words as spelled ([`spelling`]).
+    spelled: Vec<String>,
+    leading: Vec<String>,
 }
 
 impl Ranker {
     pub fn new(query: &str) -> Ranker {
-        let q = word_keys(query);
+        let (spelled, q) = words(query);
+        let mut leading = Vec::new();
+        for n in (1..q.len()).rev() {
+            let key = q[..n].concat();
+            let long_enough = if n >= 2 {
+                key.len() >= LEADING_MIN_KEY
+            } else {
+                key.len() >= LEADING_MIN_ONE_WORD_KEY
+            };
+            if long_enough && leading.len() < LEADING_MAX_KEYS && !leading.contains(&key) {
+                leading.push(key);
+            }
+        }
         Ranker {
             exact: crate::ids::name_key(query),
             q_concat: q.concat(),
             q,
+            spelled,
+            leading,
         }
     }
 
-    /// [`Ranker::rank`] for a stored person whose identity key ([`crate::ids::name_key`]) and
+    /// The query's joined key ([`joined_key`]).
+    pub fn key(&self) -> &str {
+        &self.q_concat
+    }
+
+    /// The joined keys of the query's leading words (its words but the last, but the last two,
+    /// ...; longest first): a search also finds the people whose whole search key is one of
+    /// them, ranked 1 below those holding the whole query. Only keys of at least
+    /// [`LEADING_MIN_KEY`] letters (of two words or more) or [`LEADING_MIN_ONE_WORD_KEY`] (one
+    /// word), at most [`LEADING_MAX_KEYS`]: "Ram" alone is looked for by no query. Empty for a
+    /// query of one word.
+    pub fn leading_keys(&self) -> &[String] {
+        &self.leading
+    }
+
+    /// Does a search for this query find a person whose search key ([`joined_key`]) is
+    /// `search_key`, by name: the query's key is in it, or it is one of the
+    /// [`Ranker::leading_keys`].
+    pub fn finds(&self, search_key: &str) -> bool {
+        !self.q.is_empty()
+            && (search_key.contains(self.q_concat.as_str())
+                || self.leading.iter().any(|k| k == search_key))
+    }
+
+    /// [`Ranker::grade`] for a stored person whose identity key ([`crate::ids::name_key`]) and
     /// search key ([`joined_key`]) are at hand, as stored with the name: the same answer, without
-    /// deriving the keys again from the name when the search key is the query's (at state scope a
-    /// common full name can have a thousand namesakes to rank).
-    pub fn rank_stored(&self, name: &str, name_key: &str, search_key: &str) -> u8 {
+    /// deriving the identity key again, nor comparing words, when the name is the query's as
+    /// typed (at state scope a common full name can have a thousand namesakes to rank).
+    pub fn grade_stored(&self, name: &str, name_key: &str, search_key: &str) -> Grade {
         if !self.q.is_empty() && search_key == self.q_concat {
-            return if name_key == self.exact { 3 } else { 2 };
+            if name_key == self.exact {
+                return Grade {
+                    rank: 3,
+                    whole: true,
+                    as_typed: self.all_typed(),
+                };
+            }
+            return Grade {
+                rank: 2,
+                whole: true,
+                as_typed: self.as_typed(&words(name).0),
+            };
         }
-        self.rank(name)
+        self.grade(name)
+    }
+
+    /// [`Ranker::rank`] from the stored keys, as [`Ranker::grade_stored`].
+    pub fn rank_stored(&self, name: &str, name_key: &str, search_key: &str) -> u8 {
+        self.grade_stored(name, name_key, search_key).rank
     }
 
     pub fn rank(&self, candidate_name: &str) -> u8 {
-        let c = word_keys(candidate_name);
-        if self.q.is_empty() || c.is_empty() {
-            return 0;
+        self.grade(candidate_name).rank
+    }
+
+    /// The candidate's [`Grade`]: its [`rank`], and its order within the rank.
+    pub fn grade(&self, candidate_name: &str) -> Grade {
+        if self.q.is_empty() {
+            return Grade::default();
         }
+        // The same identity key means the same words (so some, the query's being some).
         if self.exact == crate::ids::name_key(candidate_name) {
-            return 3;
+            return Grade {
+                rank: 3,
+                whole: true,
+                as_typed: self.all_typed(),
+            };
         }
-        if self.q_concat == c.concat() {
-            return 2;
+        let (spelled, c) = words(candidate_name);
+        if c.is_empty() {
+            return Grade::default();
+        }
+        let graded = |rank: u8, whole: bool| Grade {
+            rank,
+            whole,
+            as_typed: self.as_typed(&spelled),
+        };
+        let c_concat = c.concat();
+        if self.q_concat == c_concat {
+            return graded(2, true);
         }
         let (all_found, all_covered) = cover(&self.q, &c);
         if all_found && all_covered {
-            return 2;
+            return graded(2, true);
         }
         if all_found || aligned_substring(&self.q_concat, &c) {
-            return 1;
+            return graded(1, true);
         }
-        0
+        if self.leading.contains(&c_concat) {
+            return graded(1, false);
+        }
+        graded(0, true)
+    }
+
+    fn all_typed(&self) -> u8 {
+        self.spelled.len().min(u8::MAX as usize) as u8
+    }
+
+    /// How many of the query's words are among the candidate's as spelled (each candidate word
+    /// counted once).
+    fn as_typed(&self, c: &[String]) -> u8 {
+        let mut used = vec![false; c.len()];
+        let mut n = 0u8;
+        for w in &self.spelled {
+            if let Some(i) = (0..c.len()).find(|&i| !used[i] && c[i] == *w) {
+                used[i] = true;
+                n = n.saturating_add(1);
+            }
+        }
+        n
     }
 }
 
@@ -146,16 +273,25 @@ impl Ranker {
 /// dashes, or 3 letters + 7 digits): lets search route to exact identifier lookup.
 ///
 /// True for: at least one digit (ASCII or Devanagari) and otherwise only spaces, `-`, `.`,
-/// `(`, `)` and a leading `+` (the forms [`crate::ids::Mobile::parse`] accepts, and any partial
-/// number); or an EPIC as [`crate::ids::Epic::parse`] accepts it (3 letters + 7 digits, any
-/// case, spaces ignored).
+/// `(`, `)` and one `+` before any digit ("+91 …", "(+91) …": the forms
+/// [`crate::ids::Mobile::parse`] accepts, and any partial number); or an EPIC as
+/// [`crate::ids::Epic::parse`] accepts it (3 letters + 7 digits, any case, spaces ignored).
 pub fn looks_like_identifier(query: &str) -> bool {
     let t = query.trim();
-    let body = t.strip_prefix('+').unwrap_or(t);
-    let numberish = body.chars().any(is_digit)
-        && body
-            .chars()
-            .all(|c| is_digit(c) || c.is_whitespace() || matches!(c, '-' | '.' | '(' | ')'));
+    let (mut digits, mut plus) = (false, false);
+    let numberish = t.chars().any(is_digit)
+        && t.chars().all(|c| {
+            if is_digit(c) {
+                digits = true;
+                true
+            } else if c == '+' {
+                let first = !digits && !plus;
+                plus = true;
+                first
+            } else {
+                c.is_whitespace() || matches!(c, '-' | '.' | '(' | ')')
+            }
+        });
     numberish || crate::ids::Epic::parse(t).is_ok()
 }
 
@@ -274,10 +410,41 @@ fn word_keys(name: &str) -> Vec<String> {
         .collect()
 }
 
+/// The words that have a key: their spellings ([`spelling`]) and their keys, in order.
+fn words(name: &str) -> (Vec<String>, Vec<String>) {
+    let (mut spelled, mut keys) = (Vec::new(), Vec::new());
+    for w in raw_words(name) {
+        let latin = to_latin(&w);
+        let s = spelling(&latin);
+        let k = key_of_latin(latin);
+        if !k.is_empty() {
+            spelled.push(s);
+            keys.push(k);
+        }
+    }
+    (spelled, keys)
+}
+
+/// A word as spelled, for telling the spelling typed from its variants: its Latin letters before
+/// any fold ([`to_latin`]: lower-cased, without diacritics, Devanagari transliterated), doubled
+/// letters merged (so that ई "ii" reads as "i": "Devi" = "देवी").
+fn spelling(latin: &str) -> String {
+    let mut s = String::with_capacity(latin.len());
+    for c in latin.chars() {
+        if !s.ends_with(c) {
+            s.push(c);
+        }
+    }
+    s
+}
+
 const MOHAMMAD_ABBREVIATIONS: &[&str] = &["md", "mohd", "mhd", "muhd", "mohmd", "mo"];
 
 fn word_key(raw: &str) -> String {
-    let latin = to_latin(raw);
+    key_of_latin(to_latin(raw))
+}
+
+fn key_of_latin(latin: String) -> String {
     let latin = if MOHAMMAD_ABBREVIATIONS.contains(&latin.as_str()) {
         "mohammad".to_string()
     } else {
@@ -1411,9 +1578,16 @@ mod tests {
         assert_eq!(rank("prakash nishad", "Ram Prakash Nishad"), 1);
         assert_eq!(rank("Nishad Ram", "Ram Prakash Nishad"), 1);
         assert_eq!(rank("Ram Prakash", "Ramprakash Nishad"), 1);
+        // 1: the candidate is the query's leading words (the query names more than was stored).
+        assert_eq!(rank("Ram Prakash Nishad", "Ram Prakash"), 1);
+        assert_eq!(rank("राम प्रकाश निषाद", "रामप्रकाश"), 1);
         // 0: inner parts and prefixes of words, other names, nothing to compare.
         assert_eq!(rank("Prakash", "Ramprakash"), 0);
-        assert_eq!(rank("Ram Prakash Nishad", "Ram Prakash"), 0);
+        assert_eq!(rank("Ram Prakash Nishad", "Ram"), 0);
+        // (only the leading words: a query's later words alone are not looked for)
+        assert_eq!(rank("Ram Prakash Nishad", "Prakash Nishad"), 0);
+        assert_eq!(rank("Ram Prakash Nishad", "Ram Prakash Yadav"), 0);
+        assert_eq!(rank("Ram Kumar", "Ram"), 0);
         assert_eq!(rank("Sunil", "Anil Kumar"), 0);
         assert_eq!(rank("", "Ram"), 0);
         assert_eq!(rank("123", "Ram"), 0);
@@ -1424,16 +1598,148 @@ mod tests {
     #[test]
     fn rank_stored_agrees_with_rank() {
         let names = [
-            "Ram Prakash", "राम प्रकाश", "  ram   PRAKASH ", "Ramprakash Nishad", "Ram Prakash Nishad", "Nishad Ram Prakash",
-            "Mohammad Salim", "Md Salim", "Anil Kumar", "Sunil", "Ramprakash", "", "123", "Kumar",
+            "Ram Prakash",
+            "राम प्रकाश",
+            "  ram   PRAKASH ",
+            "Ramprakash Nishad",
+            "Ram Prakash Nishad",
+            "Nishad Ram Prakash",
+            "Mohammad Salim",
+            "Md Salim",
+            "Anil Kumar",
+            "Sunil",
+            "Ramprakash",
+            "",
+            "123",
+            "Kumar",
+            "रामप्रकाश",
+            "राम प्रकाश निषाद",
+            "Laxmi Devi",
+            "Lakshmi Devi",
+            "लक्ष्मी देवी",
+            "LAXMI DEVI",
         ];
         for q in names {
             let r = Ranker::new(q);
             for c in names {
                 let stored = r.rank_stored(c, &crate::ids::name_key(c), &joined_key(c));
                 assert_eq!(stored, rank(q, c), "{q:?} / {c:?}");
+                let graded = r.grade_stored(c, &crate::ids::name_key(c), &joined_key(c));
+                assert_eq!(graded, r.grade(c), "{q:?} / {c:?}");
             }
         }
+    }
+
+    /// "Ram Prakash Nishad", "ram prakash", "राम प्रकाश निषाद" and "रामप्रकाश": each typed finds
+    /// each stored (16 pairs), whole words at least, a query longer than the name by its leading
+    /// words.
+    #[test]
+    fn the_four_forms_find_each_other() {
+        let forms = [
+            "Ram Prakash Nishad",
+            "ram prakash",
+            "राम प्रकाश निषाद",
+            "रामप्रकाश",
+        ];
+        for q in forms {
+            let r = Ranker::new(q);
+            for stored in forms {
+                assert!(r.finds(&joined_key(stored)), "{q:?} finds {stored:?}");
+                assert!(
+                    r.rank(stored) >= 1,
+                    "{q:?} ranks {stored:?} {}",
+                    r.rank(stored)
+                );
+            }
+        }
+        // Those holding the whole query before those that are its leading words only.
+        let r = Ranker::new("Ram Prakash Nishad");
+        assert!(r.grade("राम प्रकाश निषाद") > r.grade("Ram Prakash Nishad Yadav"));
+        assert!(r.grade("Ram Prakash Nishad Yadav") > r.grade("Ram Prakash"));
+        assert!(r.grade("Ram Prakash") > r.grade("Ramprakash Nishadpur"));
+        assert!(!r.finds(&joined_key("Ram Prakash Yadav")));
+        assert!(!r.finds(&joined_key("Ram")));
+    }
+
+    /// A query's leading words are looked for only when their key is long enough.
+    #[test]
+    fn leading_keys_are_bounded() {
+        let keys = |q: &str| Ranker::new(q).leading_keys().to_vec();
+        assert_eq!(keys("Ram Prakash Nishad"), ["rmprks"]);
+        assert_eq!(keys("राम प्रकाश निषाद"), ["rmprks"]);
+        assert_eq!(keys("Ramprakash Nishad"), ["rmprks"]);
+        assert_eq!(keys("Ram Prakash Nishad Yadav"), ["rmprksnsd", "rmprks"]);
+        assert_eq!(keys("Sita Ram Yadav"), ["strm"]);
+        assert_eq!(
+            keys("Anil Kumar Singh Yadav Ji"),
+            ["anlkmrsngydv", "anlkmrsng", "anlkmr"]
+        );
+        for q in [
+            "Ram",
+            "Ram Kumar",
+            "Sunita Devi",
+            "Ram Lal",
+            "रामप्रकाश",
+            "",
+            "R K Singh",
+        ] {
+            assert!(keys(q).is_empty(), "{q}: {:?}", keys(q));
+        }
+    }
+
+    /// Within a rank, a name spelled as typed comes before its spelling variants (whichever
+    /// script it was stored in).
+    #[test]
+    fn spelling_as_typed_first() {
+        for (q, typed, variants) in [
+            ("Laxmi", "Laxmi Devi", &["Lakshmi Devi", "लक्ष्मी देवी"][..]),
+            ("Lakshmi", "लक्ष्मी देवी", &["Laxmi Devi"][..]),
+            ("Shailendra", "Shailendra Singh", &["Shailender Singh"][..]),
+            ("Shailendra", "शैलेन्द्र सिंह", &["Shailender Singh"][..]),
+            (
+                "Mohd",
+                "Mohd Rafi",
+                &["Mohammad Rafi", "Muhammad Rafi", "Md Rafi", "मोहम्मद रफ़ी"][..],
+            ),
+            (
+                "Mohammad",
+                "Mohammad Rafi",
+                &["Mohd Rafi", "Muhammad Rafi"][..],
+            ),
+            (
+                "Muhammad Rafi",
+                "Muhammad  Rafi",
+                &["Mohammad Rafi", "Mohd Rafi"][..],
+            ),
+            ("mohd rafi", "MOHD RAFI", &["Mohammad Rafi"][..]),
+            ("Laxmi Devi", "Laxmi Devi", &["Lakshmi Devi"][..]),
+            ("Lakshmi Devi", "लक्ष्मी देवी", &["Laxmi Devi"][..]),
+        ] {
+            let r = Ranker::new(q);
+            for v in variants {
+                assert!(
+                    r.grade(typed) > r.grade(v),
+                    "{q}: {typed} {:?} before {v} {:?}",
+                    r.grade(typed),
+                    r.grade(v)
+                );
+            }
+        }
+        // The rank itself is kept: a spelling variant is the same tier.
+        assert_eq!(
+            (rank("Laxmi", "Laxmi Devi"), rank("Laxmi", "Lakshmi Devi")),
+            (1, 1)
+        );
+        assert_eq!(
+            (
+                rank("Mohd Rafi", "Mohd Rafi"),
+                rank("Mohd Rafi", "Mohammad Rafi")
+            ),
+            (3, 2)
+        );
+        // A better tier still comes first, whatever the spelling.
+        let r = Ranker::new("Laxmi Devi");
+        assert!(r.grade("Lakshmi Devi") > r.grade("Laxmi Devi Yadav"));
     }
 
     #[test]
@@ -1457,6 +1763,8 @@ mod tests {
             "(0522) 2612345",
             "९८३९०१२३४५",
             "9839",
+            "(+91) 98390 12345",
+            "9839012345.0",
             "ABC1234567",
             "abc 1234567",
             " UPX१२३४५६७ ",
@@ -1473,6 +1781,8 @@ mod tests {
             "+",
             "- -",
             "9839+12345",
+            "++91 9839012345",
+            "(+91) +9839012345",
             "राम",
         ] {
             assert!(!looks_like_identifier(q), "{q}");
@@ -1505,9 +1815,32 @@ mod tests {
             "recall on {} (Latin, Devanagari) pairs: strict (equal name_key) {strict} = {s:.3}, loose (joined_key substring either way) {loose_n} = {l:.3}",
             PAIRS.len()
         );
+        // What a search finds: each spelling typed finds the other stored, both ways (by the
+        // query's key in the stored one, or the stored one being the query's leading words).
+        let both = PAIRS
+            .iter()
+            .filter(|(_, lat, dev)| {
+                Ranker::new(lat).finds(&joined_key(dev)) && Ranker::new(dev).finds(&joined_key(lat))
+            })
+            .count();
+        let equal_joined = PAIRS
+            .iter()
+            .filter(|(_, lat, dev)| {
+                !joined_key(lat).is_empty() && joined_key(lat) == joined_key(dev)
+            })
+            .count();
+        println!(
+            "search finds both ways: {both} = {:.3} (by the query's key alone, equal joined keys: {equal_joined} = {:.3})",
+            both as f64 / n,
+            equal_joined as f64 / n
+        );
         assert!(PAIRS.len() >= 150);
         assert!(s >= 0.95, "strict recall {s}");
         assert!(l >= 0.98, "loose recall {l}");
+        assert!(
+            both >= equal_joined && both >= strict,
+            "search recall {both}"
+        );
     }
 
     /// Distinct Latin first names of the table, each with a group id: two spellings are one

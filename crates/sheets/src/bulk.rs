@@ -158,19 +158,51 @@ pub async fn import_members(
     };
     let shown = path.display().to_string();
     let parser = std::thread::spawn(move || reader.run(&mut sheet, &shown, &tx));
+    // A dry run keeps nothing, so its report is written as its batches are counted: the same
+    // lines, in the same order, as the real import's (read back from the store).
+    let mut dry_report = match (&job, opt.errors) {
+        (None, Some(out)) => Some(ErrorReport::create(out)?),
+        _ => None,
+    };
+    let mut dry_batches = 0u32;
     while let Some(b) = rx.recv().await {
         let b = b?;
-        add(
-            &mut total,
-            store
-                .import_batch(job.as_ref().map(|j| j.id), b.first_line, &b.rows)
-                .await?,
-        );
+        if job.is_none() {
+            dry_batches += 1;
+            // Each batch of a dry run is undone before the next: a person the file names in
+            // two batches is counted as new in each.
+            if dry_batches == 2 {
+                (opt.warn)(format!(
+                    "this dry run reads the file in batches of {batch} rows, each undone before the next: \
+                     a person named in more than one batch is counted as new in each, so its counts after row {} \
+                     may differ from a real import's (more new people, fewer duplicates or conflicts)",
+                    b.first_line - 1
+                ));
+            }
+        }
+        let stats = match &job {
+            Some(j) => {
+                store
+                    .import_batch(Some(j.id), b.first_line, &b.rows)
+                    .await?
+            }
+            None => {
+                let (stats, errors) = store.import_batch_dry(b.first_line, &b.rows).await?;
+                if let Some(r) = &mut dry_report {
+                    r.write(&errors)?;
+                }
+                stats
+            }
+        };
+        add(&mut total, stats);
         (opt.progress)(b.seen);
     }
     parser
         .join()
         .map_err(|_| anyhow!("the sheet's reader stopped unexpectedly"))?;
+    if let Some(r) = dry_report {
+        r.finish()?;
+    }
     if let Some(j) = &job {
         // Built before the job is closed: killed during the build, the same command resumes
         // this job (nothing left to load) and builds them, with this job's totals.
@@ -186,7 +218,8 @@ pub async fn import_members(
     Ok(total)
 }
 
-/// Validated rows for one `import_batch`: the first one's line, and the rows read so far.
+/// Validated rows for one `import_batch`: the first one's line (the others follow it without a
+/// gap), and the rows read so far.
 struct Batch {
     first_line: u64,
     rows: Vec<ImportRow>,
@@ -243,6 +276,21 @@ impl Reader {
             seen += 1;
             if seen <= self.skip {
                 continue;
+            }
+            // The store numbers a batch's rows from its first one's line: a row that does not
+            // follow the one before (the sheet gives none such) starts a batch of its own.
+            if !rows.is_empty() && line != first_line + rows.len() as u64 {
+                let part = std::mem::replace(&mut rows, Vec::with_capacity(batch));
+                if tx
+                    .blocking_send(Ok(Batch {
+                        first_line,
+                        rows: part,
+                        seen: seen - 1,
+                    }))
+                    .is_err()
+                {
+                    return;
+                }
             }
             if rows.is_empty() {
                 first_line = line;
@@ -328,24 +376,47 @@ fn add(t: &mut ImportStats, b: ImportStats) {
 
 /// The error report: one line per rejected field, numbered as a spreadsheet shows the row.
 pub fn write_errors(out: &Path, errors: &[ImportError]) -> anyhow::Result<()> {
-    let mut f =
-        std::fs::File::create(out).with_context(|| format!("cannot write {}", out.display()))?;
-    std::io::Write::write_all(&mut f, "\u{feff}".as_bytes())?;
-    let mut w = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::CRLF)
-        .from_writer(f);
-    w.write_record(["row", "column", "value", "reason", "कारण"])?;
-    for e in errors {
-        w.write_record([
-            e.line.to_string(),
-            e.column.clone(),
-            crate::export::escape_cell(&e.value).into_owned(),
-            e.reason_en.clone(),
-            e.reason_hi.clone(),
-        ])?;
+    let mut r = ErrorReport::create(out)?;
+    r.write(errors)?;
+    r.finish()
+}
+
+/// The error report written as it comes (a dry run's, batch by batch).
+struct ErrorReport {
+    w: csv::Writer<std::io::BufWriter<std::fs::File>>,
+}
+
+impl ErrorReport {
+    fn create(out: &Path) -> anyhow::Result<ErrorReport> {
+        let mut f = std::io::BufWriter::new(
+            std::fs::File::create(out)
+                .with_context(|| format!("cannot write {}", out.display()))?,
+        );
+        std::io::Write::write_all(&mut f, "\u{feff}".as_bytes())?;
+        let mut w = csv::WriterBuilder::new()
+            .terminator(csv::Terminator::CRLF)
+            .from_writer(f);
+        w.write_record(["row", "column", "value", "reason", "कारण"])?;
+        Ok(ErrorReport { w })
     }
-    w.flush()?;
-    Ok(())
+
+    fn write(&mut self, errors: &[ImportError]) -> anyhow::Result<()> {
+        for e in errors {
+            self.w.write_record([
+                e.line.to_string(),
+                e.column.clone(),
+                crate::export::escape_cell(&e.value).into_owned(),
+                e.reason_en.clone(),
+                e.reason_hi.clone(),
+            ])?;
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> anyhow::Result<()> {
+        self.w.flush()?; // the file's buffer too
+        Ok(())
+    }
 }
 
 /// Export a unit's memberships page by page into a CSV or XLSX file; returns the rows written.

@@ -7,7 +7,7 @@
 use calamine::{DataRef, Reader, Xlsx, open_workbook};
 use sangathan_core::import::{Columns, map_headers};
 use std::fs::File;
-use std::io::BufReader;
+use std::io::{BufReader, Read};
 use std::path::Path;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
@@ -50,7 +50,39 @@ pub struct Sheet {
     pub headers: Vec<String>,
     /// The header's line number (1 unless blank rows come first).
     pub header_line: u64,
+    source: Rows,
+}
+
+/// A source's rows with the empty rows between them put back: a spreadsheet shows (and
+/// numbers) an empty line of a CSV, or a row of an XLSX with nothing in it, as a row, so each
+/// becomes a row with no cells (blank) when a row with something in it follows; empty rows
+/// after the last such row are not rows. Every row handed out is numbered one more than the
+/// one before.
+struct Rows {
     source: Source,
+    /// The number the next row handed out has.
+    next_line: u64,
+    /// A row read ahead, held back while the empty rows before it are handed out.
+    held: Option<(u64, Vec<String>)>,
+}
+
+impl Rows {
+    fn next(&mut self) -> Option<RowResult> {
+        let (line, cells) = match self.held.take() {
+            Some(h) => h,
+            None => match self.source.next()? {
+                Ok(r) => r,
+                Err(e) => return Some(Err(e)),
+            },
+        };
+        if line > self.next_line {
+            self.held = Some((line, cells));
+            self.next_line += 1;
+            return Some(Ok((self.next_line - 1, Vec::new())));
+        }
+        self.next_line = line + 1;
+        Some(Ok((line, cells)))
+    }
 }
 
 enum Source {
@@ -59,11 +91,62 @@ enum Source {
 }
 
 struct CsvSource {
-    reader: csv::Reader<BufReader<File>>,
+    reader: csv::Reader<Tail>,
     record: csv::ByteRecord,
     /// 0-based index of the next record (header and leading blank records included).
     next_index: u64,
+    /// The row a spreadsheet shows the last record on (0 before the first).
+    line: u64,
+    /// The reader's line count (`\n`s read, plus one) after the last record.
+    newlines: u64,
+    /// The last record ended on a `\r` (so the reader reads its `\n`, if any, with the next one).
+    ended_cr: bool,
     done: bool,
+}
+
+/// The CSV reader's buffer (the part of the file it has read but not parsed yet is within it).
+const CSV_BUFFER: usize = 1 << 16;
+
+/// The file as the CSV reader reads it, remembering the last bytes handed over, so that the byte
+/// a record ended on can be looked at: the reader's own position is always within the last
+/// [`CSV_BUFFER`] bytes, and this keeps twice as many.
+struct Tail {
+    file: File,
+    ring: Box<[u8]>,
+    /// Bytes handed over so far.
+    total: u64,
+}
+
+impl Tail {
+    const KEEP: usize = 2 * CSV_BUFFER;
+
+    fn new(file: File) -> Tail {
+        Tail {
+            file,
+            ring: vec![0; Self::KEEP].into_boxed_slice(),
+            total: 0,
+        }
+    }
+
+    /// The byte at offset `at` of the file, if still kept.
+    fn byte_at(&self, at: u64) -> Option<u8> {
+        (at < self.total && self.total - at <= Self::KEEP as u64)
+            .then(|| self.ring[(at % Self::KEEP as u64) as usize])
+    }
+}
+
+impl Read for Tail {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.file.read(buf)?;
+        let keep = &buf[n.saturating_sub(Self::KEEP)..n];
+        let start = self.total + (n - keep.len()) as u64;
+        let at = (start % Self::KEEP as u64) as usize;
+        let first = keep.len().min(Self::KEEP - at);
+        self.ring[at..at + first].copy_from_slice(&keep[..first]);
+        self.ring[..keep.len() - first].copy_from_slice(&keep[first..]);
+        self.total += n as u64;
+        Ok(n)
+    }
 }
 
 type RowResult = Result<(u64, Vec<String>), SheetError>;
@@ -76,10 +159,15 @@ impl Sheet {
             .extension()
             .map(|e| e.to_string_lossy().to_lowercase())
             .unwrap_or_default();
-        let mut source = match ext.as_str() {
+        let source = match ext.as_str() {
             "csv" => Source::Csv(CsvSource::open(path)?),
             "xlsx" => Source::Xlsx(XlsxSource::open(path)?),
             _ => return Err(SheetError::UnknownFormat(ext)),
+        };
+        let mut source = Rows {
+            source,
+            next_line: 1,
+            held: None,
         };
         // The header is the first row with a non-blank cell.
         loop {
@@ -105,7 +193,9 @@ impl Sheet {
 
     /// The next data row: its line number as a spreadsheet shows it (the header is line 1,
     /// so the first data row is 2; a CSV record spanning several physical lines is one row)
-    /// and its cells. `None` at the end; after an error, the next call gives `None`.
+    /// and its cells. Each row is numbered one more than the one before: an empty row (an
+    /// empty CSV line, an XLSX row with nothing in it) followed by a row with something in it
+    /// is a row with no cells. `None` at the end; after an error, the next call gives `None`.
     pub fn next_row(&mut self) -> Option<Result<(u64, Vec<String>), SheetError>> {
         self.source.next()
     }
@@ -128,13 +218,45 @@ impl CsvSource {
         let reader = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
-            .from_reader(BufReader::with_capacity(1 << 16, file));
+            .buffer_capacity(CSV_BUFFER)
+            .from_reader(Tail::new(file));
         Ok(CsvSource {
             reader,
             record: csv::ByteRecord::new(),
             next_index: 0,
+            line: 0,
+            newlines: 1,
+            ended_cr: false,
             done: false,
         })
+    }
+
+    /// The empty lines the reader skipped before the record just read (it skips them without a
+    /// word). What it read for the record is: the `\n` of the record before if that one ended
+    /// on `\r` (CRLF), the empty lines, the record (`\n`s inside quotes included) and its own
+    /// `\n` if it ended on one. The reader counts the `\n`s, so the empty lines are what is
+    /// left of them. Lines ended by a lone `\r` are not counted (old Mac files: none is
+    /// put back).
+    fn empty_lines_before(&mut self) -> u64 {
+        let pos = self.reader.position();
+        let newlines = pos.line();
+        let last = pos
+            .byte()
+            .checked_sub(1)
+            .and_then(|b| self.reader.get_ref().byte_at(b));
+        let read = newlines.saturating_sub(self.newlines);
+        let known = u64::from(self.ended_cr) + u64::from(last == Some(b'\n'));
+        self.newlines = newlines;
+        self.ended_cr = last == Some(b'\r');
+        if read <= known {
+            return 0;
+        }
+        let inside: u64 = self
+            .record
+            .iter()
+            .map(|f| f.iter().filter(|&&b| b == b'\n').count() as u64)
+            .sum();
+        read.saturating_sub(known + inside)
     }
 
     fn next(&mut self) -> Option<RowResult> {
@@ -143,7 +265,8 @@ impl CsvSource {
         }
         match self.reader.read_byte_record(&mut self.record) {
             Ok(true) => {
-                let line = self.next_index + 1;
+                self.line += self.empty_lines_before() + 1;
+                let line = self.line;
                 self.next_index += 1;
                 // Bad UTF-8 becomes U+FFFD: the row is validated (and likely rejected)
                 // rather than the whole file failing.
@@ -226,8 +349,8 @@ impl XlsxSource {
 }
 
 /// Runs on the reading thread: first worksheet, rows in file order. Rows with no stored
-/// value at all are skipped (they are not there for the person who made the sheet); line
-/// numbers are the sheet's own row numbers.
+/// value at all are not sent; line numbers are the sheet's own row numbers, so [`Rows`] puts
+/// the empty rows between back.
 fn read_xlsx(mut workbook: Xlsx<BufReader<File>>, tx: &SyncSender<Msg>) {
     let Some(first) = workbook.sheet_names().into_iter().next() else {
         let _ = tx.send(Msg::End);
@@ -467,14 +590,16 @@ mod tests {
         let mut s = Sheet::open(&p).unwrap();
         assert_eq!(s.columns.get(Column::Wing), Some(5));
         let rows = all_rows(&mut s);
-        assert_eq!(rows.len(), 2);
+        assert_eq!(rows.len(), 3);
         assert_eq!(rows[0].0, 2);
         assert_eq!(
             rows[0].1,
             vec!["राम प्रकाश", "9839012345", "173", "12", "1980", "युवा"]
         );
-        assert_eq!(rows[1].0, 4);
-        assert_eq!(rows[1].1, vec!["श्री\u{200D}राम", "", "173.5", "TRUE"]);
+        // The empty row 3 is a (blank) row, as the spreadsheet shows it.
+        assert_eq!(rows[1], (3, vec![]));
+        assert_eq!(rows[2].0, 4);
+        assert_eq!(rows[2].1, vec!["श्री\u{200D}राम", "", "173.5", "TRUE"]);
         let c: Vec<&str> = rows[0].1.iter().map(String::as_str).collect();
         match validate_row(&s.columns, &c, 2026) {
             RowOutcome::Valid(v) => {
@@ -487,6 +612,140 @@ mod tests {
             }
             o => panic!("{o:?}"),
         }
+    }
+
+    /// (line, first cell) of every row.
+    fn lines_of(p: &std::path::Path) -> (u64, Vec<(u64, String)>) {
+        let mut s = Sheet::open(p).unwrap();
+        let rows = all_rows(&mut s)
+            .into_iter()
+            .map(|(l, c)| (l, c.first().cloned().unwrap_or_default()))
+            .collect();
+        (s.header_line, rows)
+    }
+
+    fn want(header: u64, rows: &[(u64, &str)]) -> (u64, Vec<(u64, String)>) {
+        (
+            header,
+            rows.iter().map(|(l, c)| (*l, c.to_string())).collect(),
+        )
+    }
+
+    #[test]
+    fn csv_empty_lines_are_numbered_blank_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        // The audit's file: BBB is on row 6 as a spreadsheet shows it; rows 3, 4, 5 are blank.
+        let p = write_file(
+            &dir,
+            "a.csv",
+            b"name,mobile,ac_no\n\nAAA,9839012345,173\n\n\nBBB,123,173\n",
+        );
+        assert_eq!(
+            lines_of(&p),
+            want(1, &[(2, ""), (3, "AAA"), (4, ""), (5, ""), (6, "BBB")])
+        );
+        // The same with CRLF, a quoted field over three physical lines (one row), a line of
+        // commas, a BOM, empty lines before the header and after the last row (not rows), and
+        // no line end after the last row.
+        for eol in ["\n", "\r\n"] {
+            let body = format!(
+                "\u{feff}{eol}{eol}name,mobile,address{eol}\
+                 A,1,\"x{eol}{eol}y\"{eol}{eol}B,2,3{eol},,{eol}{eol}C,3,\"{eol}\"{eol}D{eol}{eol}{eol}E"
+            );
+            let p = write_file(&dir, "b.csv", body.as_bytes());
+            assert_eq!(
+                lines_of(&p),
+                want(
+                    3,
+                    &[
+                        (4, "A"),
+                        (5, ""),
+                        (6, "B"),
+                        (7, ""),
+                        (8, ""),
+                        (9, "C"),
+                        (10, "D"),
+                        (11, ""),
+                        (12, ""),
+                        (13, "E")
+                    ]
+                ),
+                "{body:?}"
+            );
+            let trailing = format!("name{eol}A{eol}{eol}{eol}");
+            let p = write_file(&dir, "c.csv", trailing.as_bytes());
+            assert_eq!(lines_of(&p), want(1, &[(2, "A")]));
+        }
+        // Mixed line ends: each kind still counts once.
+        let p = write_file(&dir, "d.csv", b"name\r\nA\n\r\n\nB\r\n\r\nC\n");
+        assert_eq!(
+            lines_of(&p),
+            want(
+                1,
+                &[(2, "A"), (3, ""), (4, ""), (5, "B"), (6, ""), (7, "C")]
+            )
+        );
+        // Lines ended by a lone CR (old Mac files): records numbered one after another.
+        let p = write_file(&dir, "e.csv", b"name\rA\rB\r");
+        assert_eq!(lines_of(&p), want(1, &[(2, "A"), (3, "B")]));
+    }
+
+    #[test]
+    fn csv_line_numbers_hold_across_large_fields_and_many_empty_lines() {
+        // Records and runs of empty lines much larger than the reader's buffer.
+        let dir = tempfile::tempdir().unwrap();
+        let mut body = String::from("name,address\r\n");
+        let mut expect = Vec::new();
+        let mut line = 1u64;
+        for i in 0..40u64 {
+            let empties = (i * 7919) % 50_000 * u64::from(i % 3 == 0);
+            for _ in 0..empties {
+                body.push_str("\r\n");
+                line += 1;
+                expect.push((line, String::new()));
+            }
+            let big = "ab\r\n".repeat(((i * 104_729) % 60_000) as usize);
+            body.push_str(&format!("R{i},\"{big}\"\r\n"));
+            line += 1;
+            expect.push((line, format!("R{i}")));
+        }
+        let p = write_file(&dir, "big.csv", body.as_bytes());
+        let (header, rows) = lines_of(&p);
+        assert_eq!(header, 1);
+        assert_eq!(rows.len(), expect.len());
+        assert!(rows == expect);
+    }
+
+    #[test]
+    fn xlsx_empty_rows_are_numbered_blank_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("gaps.xlsx");
+        let mut wb = rust_xlsxwriter::Workbook::new();
+        let ws = wb.add_worksheet();
+        // Rows 1 and 2 empty, the header on row 3, data on rows 4, 6, 7 and 10; a row with only
+        // formatting (row 12) after the last one is not a row.
+        ws.write_string(2, 0, "name").unwrap();
+        for r in [3u32, 5, 6, 9] {
+            ws.write_string(r, 0, format!("n{}", r + 1)).unwrap();
+        }
+        ws.write_blank(11, 0, &rust_xlsxwriter::Format::new().set_bold())
+            .unwrap();
+        wb.save(&p).unwrap();
+        assert_eq!(
+            lines_of(&p),
+            want(
+                3,
+                &[
+                    (4, "n4"),
+                    (5, ""),
+                    (6, "n6"),
+                    (7, "n7"),
+                    (8, ""),
+                    (9, ""),
+                    (10, "n10")
+                ]
+            )
+        );
     }
 
     #[test]

@@ -277,13 +277,22 @@ impl StoreImpl {
             resolved.push((p, u, wing_id));
         }
         let key = name.key();
-        let existing: Option<i64> = sqlx::query_scalar(
-            "SELECT id FROM people WHERE mobile = $1 AND name_key = $2 AND merged_into IS NULL AND erased_at IS NULL",
+        // The person with this mobile and name, or the one a record holding them was merged
+        // into (its mobile and name still name that person: core's identity.rs).
+        let mut existing: Option<(i64, Option<i64>)> = sqlx::query_as(
+            "SELECT id, merged_into FROM people WHERE mobile = $1 AND name_key = $2 AND erased_at IS NULL",
         )
         .bind(mobile.e164())
         .bind(&key)
         .fetch_optional(&mut *tx)
         .await?;
+        while let Some((_, Some(into))) = existing {
+            existing = sqlx::query_as("SELECT id, merged_into FROM people WHERE id = $1 AND erased_at IS NULL")
+                .bind(into)
+                .fetch_optional(&mut *tx)
+                .await?;
+        }
+        let existing: Option<i64> = existing.map(|(id, _)| id);
         // One login per mobile: another person on the same mobile cannot be a second user.
         let other: Option<i64> = sqlx::query_scalar(
             "SELECT u.person_id FROM users u JOIN people p ON p.id = u.person_id WHERE p.mobile = $1 AND u.disabled_at IS NULL",

@@ -764,6 +764,8 @@ async fn enrol_rows(
     let epics: Vec<String> = rows.iter().filter_map(|(e, _)| e.epic.as_ref().map(|x| x.as_str())).collect::<FastSet<_>>().into_iter().map(str::to_string).collect();
     let mobiles: Vec<String> = rows.iter().filter_map(|(e, _)| e.mobile.as_ref().map(|m| m.e164())).collect::<FastSet<_>>().into_iter().map(str::to_string).collect();
     let mut people: FastMap<i64, Known> = FastMap::with_capacity_and_hasher(rows.len(), Default::default());
+    // mobile → (name key, person joined) of the records merged into someone on that mobile.
+    let mut merged_on: FastMap<String, Vec<(String, i64)>> = FastMap::default();
     if let Some((ix, _)) = &load {
         let ids = ix.candidates(epics.iter().map(String::as_str), mobiles.iter().map(String::as_str));
         for r in fetch_in::<i64, KnownRow>(c, "SELECT id, name_key, mobile, epic FROM people WHERE merged_into IS NULL AND id", "", &ids).await? {
@@ -773,8 +775,38 @@ async fn enrol_rows(
         for r in fetch_in::<String, KnownRow>(c, "SELECT id, name_key, mobile, epic FROM people WHERE merged_into IS NULL AND epic", "", &epics).await? {
             people.insert(r.0, known(r));
         }
-        for r in fetch_in::<String, KnownRow>(c, "SELECT id, name_key, mobile, epic FROM people WHERE merged_into IS NULL AND mobile", "", &mobiles).await? {
-            people.insert(r.0, known(r));
+        // Everyone on those mobiles, and the records merged into someone that keep theirs (their
+        // mobile and name key still name the person they joined: identity.rs).
+        let on_mobiles: Vec<(i64, String, Option<String>, Option<String>, Option<i64>)> =
+            fetch_in(c, "SELECT id, name_key, mobile, epic, merged_into FROM people WHERE mobile", "", &mobiles).await?;
+        for (id, name_key, mobile, epic, into) in on_mobiles {
+            match (into, mobile) {
+                (None, mobile) => {
+                    people.insert(id, known((id, name_key, mobile, epic)));
+                }
+                (Some(mut into), Some(mobile)) => {
+                    // The person at the end of any chain of merges.
+                    let survivor = loop {
+                        if people.contains_key(&into) {
+                            break Some(into);
+                        }
+                        let Some((id, name_key, mobile, epic, next)) = person_identity(c, into).await?.map(|p| (p.0, p.2, p.3, p.4, p.5)) else {
+                            break None;
+                        };
+                        match next {
+                            Some(n) => into = n,
+                            None => {
+                                people.insert(id, known((id, name_key, mobile, epic)));
+                                break Some(id);
+                            }
+                        }
+                    };
+                    if let Some(t) = survivor {
+                        merged_on.entry(mobile).or_default().push((name_key, t));
+                    }
+                }
+                (Some(_), None) => {}
+            }
         }
     }
     let mut by_epic: FastMap<String, i64> = FastMap::with_capacity_and_hasher(rows.len(), Default::default());
@@ -918,8 +950,14 @@ async fn enrol_rows(
                 .and_then(|m| by_mobile.get(m.e164()))
                 .map(|ids| ids.iter().map(|id| people[id].clone()).collect())
                 .unwrap_or_default();
+            let merged: Vec<identity::Merged> = e
+                .mobile
+                .as_ref()
+                .and_then(|m| merged_on.get(m.e164()))
+                .map(|rs| rs.iter().map(|(k, t)| identity::Merged { name_key: k.clone(), into: people[t].clone() }).collect())
+                .unwrap_or_default();
             let claim = Claim { name_key: &name_key, mobile: e.mobile.as_ref(), epic: e.epic.as_ref() };
-            let decision = match identity::decide(claim, by_e.as_ref(), &on_m, s.household_limit) {
+            let decision = match identity::decide_with_merged(claim, by_e.as_ref(), &on_m, &merged, s.household_limit) {
                 Ok(d) => d,
                 Err(f) => {
                     out.push(Err(Invalid::one(f)));
@@ -2049,6 +2087,23 @@ enum Found {
 /// The people whose search key is exactly the query's (`$1`), through the key's b-tree.
 const SAME_KEY: &str = "p.search_key = $1";
 
+/// The people whose search key is exactly one of `n` keys (`$1`…`$n`: the query's leading
+/// words, `Ranker::leading_keys`), through the key's b-tree.
+fn leading_keys_condition(n: usize) -> String {
+    let keys: Vec<String> = (1..=n.max(1)).map(|i| format!("${i}")).collect();
+    format!("p.search_key IN ({})", keys.join(", "))
+}
+
+/// A whole-state search's people whose search key is one of `n` keys (its leading words'), the
+/// first CANDIDATES of them.
+fn leading_people_sql(n: usize) -> String {
+    format!(
+        "SELECT p.id, p.name, p.name_key, p.search_key FROM people p WHERE {} AND p.merged_into IS NULL ORDER BY {} LIMIT {CANDIDATES}",
+        leading_keys_condition(n),
+        StoreImpl::CANDIDATE_ORDER
+    )
+}
+
 /// [`scoped_search_sql`]'s rows for `cond` and its arguments, the unit's id after them: (person,
 /// name, name key, search key, membership number, wing, unit).
 async fn scoped_search_rows(
@@ -2255,7 +2310,8 @@ async fn merge_in(c: &mut Conn, from: i64, into: i64, actor: &str) -> Result<Mer
         ));
     }
 
-    // Identifiers: what `into` lacks moves over; the rest is cleared on `from` (kept in the snapshot).
+    // Identifiers: what `into` lacks moves over; `from` keeps its mobile (below), its EPIC is
+    // cleared; both are kept in the snapshot.
     let mut moved_identifiers = Vec::new();
     let give_epic = if t.4.is_none() { f.4.clone() } else { None };
     if give_epic.is_some() {
@@ -2279,10 +2335,16 @@ async fn merge_in(c: &mut Conn, from: i64, into: i64, actor: &str) -> Result<Mer
     if give_mobile.is_some() {
         moved_identifiers.push("mobile".to_string());
     }
-    // Clear `from` first: the EPIC is unique, and so is (mobile, name key).
-    sqlx::query("UPDATE people SET mobile = NULL, epic = NULL, merged_into = $2 WHERE id = $1")
+    // `from` keeps its mobile: with its name key it still names the person it joined (see
+    // core's identity.rs), so the same row imported again is a duplicate, not the record
+    // made anew. Unless `into` takes that mobile under the same name key: then `into` itself is
+    // found by them, and the pair is unique. Its EPIC (unique) has moved to `into` or it had
+    // none. Cleared first, as both are unique.
+    let from_keeps_mobile = !(give_mobile.is_some() && t.2 == f.2);
+    sqlx::query("UPDATE people SET mobile = CASE WHEN $3 THEN mobile END, epic = NULL, merged_into = $2 WHERE id = $1")
         .bind(from)
         .bind(into)
+        .bind(from_keeps_mobile)
         .execute(&mut *c)
         .await?;
     if give_epic.is_some() || give_mobile.is_some() {
@@ -2668,8 +2730,9 @@ impl StoreImpl {
         Ok(())
     }
 
-    /// `import_batch` with this process's first-load index, if it owns a pending load.
-    async fn import_batch_with(&self, job: Option<i64>, first_line: u64, rows: &[ImportRow], ix: &mut Option<LoadIndex>) -> Result<ImportStats> {
+    /// `import_batch` with this process's first-load index, if it owns a pending load. A dry run
+    /// (no job) told `report` gets there the error report's lines the batch would have stored.
+    async fn import_batch_with(&self, job: Option<i64>, first_line: u64, rows: &[ImportRow], ix: &mut Option<LoadIndex>, report: Option<&mut Vec<ImportError>>) -> Result<ImportStats> {
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -2741,6 +2804,13 @@ impl StoreImpl {
             }
             let Some(job) = job else {
                 tx.rollback().await?;
+                if let Some(report) = report {
+                    // As the report reads them back: by line, then column; the first of a
+                    // line and column only (`ON CONFLICT (job_id, line, col) DO NOTHING`).
+                    errors.sort_by(|a, b| (a.line, &a.column).cmp(&(b.line, &b.column)));
+                    errors.dedup_by(|b, a| a.line == b.line && a.column == b.column);
+                    report.append(&mut errors);
+                }
                 return Ok(stats);
             };
             let written: Result<()> = async {
@@ -3303,10 +3373,30 @@ impl Store for StoreImpl {
         };
         let identifier = search::looks_like_identifier(q);
         let ranker = search::Ranker::new(q);
-        let rank = |name: &str, name_key: &str, search_key: &str| {
-            if identifier { 3 } else { ranker.rank_stored(name, name_key, search_key) }
+        // Each hit is ordered by its grade (its rank, then, within the rank, a name holding the
+        // whole query before one that is only its leading words, and the query's words spelled
+        // as typed before their variants), then by name and person. A grade depends on the name
+        // alone (the keys are the name's), so each name is graded once (`memo`): a common full
+        // name's thousand namesakes are written in a few ways.
+        let grade = |memo: &mut HashMap<String, search::Grade>, name: &str, name_key: &str, search_key: &str| {
+            if identifier {
+                return search::Grade { rank: 3, whole: true, as_typed: 0 };
+            }
+            if let Some(g) = memo.get(name) {
+                return *g;
+            }
+            let g = ranker.grade_stored(name, name_key, search_key);
+            memo.insert(name.to_string(), g);
+            g
         };
-        let order = |a: &SearchHit, b: &SearchHit| b.rank.cmp(&a.rank).then_with(|| a.name.cmp(&b.name)).then(a.person_id.cmp(&b.person_id));
+        let order = |a: &(search::Grade, SearchHit), b: &(search::Grade, SearchHit)| {
+            b.0.cmp(&a.0).then_with(|| a.1.name.cmp(&b.1.name)).then(a.1.person_id.cmp(&b.1.person_id))
+        };
+        // A query of several words also finds the people stored with its leading words only
+        // ("Ram Prakash" and "रामप्रकाश" for "Ram Prakash Nishad"), by their whole key through its
+        // b-tree: a few keys, each long enough not to name half the state (see
+        // `Ranker::leading_keys`), ranked below everyone holding the whole query.
+        let leading: Vec<String> = if find_key.is_some() { ranker.leading_keys().to_vec() } else { Vec::new() };
         let (offset, limit) = (offset as usize, limit as usize);
         if u.kind == UnitKind::State && matches!(wings, Wings::All) {
             // The whole state in every wing: nearly every person found is in scope, so the
@@ -3318,15 +3408,20 @@ impl Store for StoreImpl {
             // those wings (capping people first would lose a wing's members beyond the cap).
             let want = offset + limit + 1;
             let ranked = |rows: Vec<(i64, String, String, String)>| {
-                let mut hits: Vec<SearchHit> = rows
+                let mut memo = HashMap::new();
+                let mut hits: Vec<(search::Grade, SearchHit)> = rows
                     .into_iter()
-                    .map(|(person_id, name, name_key, search_key)| SearchHit {
-                        rank: rank(&name, &name_key, &search_key),
-                        person_id,
-                        name,
-                        membership_number: String::new(),
-                        wing: String::new(),
-                        unit: String::new(),
+                    .map(|(person_id, name, name_key, search_key)| {
+                        let g = grade(&mut memo, &name, &name_key, &search_key);
+                        let hit = SearchHit {
+                            rank: g.rank,
+                            person_id,
+                            name,
+                            membership_number: String::new(),
+                            wing: String::new(),
+                            unit: String::new(),
+                        };
+                        (g, hit)
                     })
                     .collect();
                 hits.sort_by(order);
@@ -3349,9 +3444,10 @@ impl Store for StoreImpl {
                 None => Vec::new(),
             };
             let same_key = ranked(same_key);
-            let best = same_key.iter().take_while(|h| h.rank >= 2).count();
+            let best = same_key.iter().take_while(|h| h.1.rank >= 2).count();
             if best >= want {
-                let hits = first_memberships(c, &u, wings, &same_key[..best], want).await?;
+                let top: Vec<SearchHit> = same_key[..best].iter().map(|h| h.1.clone()).collect();
+                let hits = first_memberships(c, &u, wings, &top, want).await?;
                 if hits.len() >= want {
                     return Ok(Some(page_of(hits, offset, limit)));
                 }
@@ -3367,11 +3463,20 @@ impl Store for StoreImpl {
             for b in &binds {
                 query = query.bind(b);
             }
-            let rows = query.fetch_all(&mut *c).await?;
-            let known: HashSet<i64> = same_key.iter().map(|h| h.person_id).collect();
-            let mut all = ranked(rows.into_iter().filter(|r| !known.contains(&r.0)).collect());
+            let mut rows = query.fetch_all(&mut *c).await?;
+            if !leading.is_empty() {
+                let sql = leading_people_sql(leading.len());
+                let mut query = sqlx::query_as::<_, (i64, String, String, String)>(AssertSqlSafe(sql));
+                for k in &leading {
+                    query = query.bind(k);
+                }
+                rows.extend(query.fetch_all(&mut *c).await?);
+            }
+            let mut known: HashSet<i64> = same_key.iter().map(|h| h.1.person_id).collect();
+            let mut all = ranked(rows.into_iter().filter(|r| known.insert(r.0)).collect());
             all.extend(same_key);
             all.sort_by(order);
+            let all: Vec<SearchHit> = all.into_iter().map(|h| h.1).collect();
             let hits = first_memberships(c, &u, wings, &all, want).await?;
             return Ok(Some(page_of(hits, offset, limit)));
         }
@@ -3386,21 +3491,23 @@ impl Store for StoreImpl {
         {
             rows.extend(scoped_search_rows(c, SAME_KEY, &[k], &u, wings, StoreImpl::FOUND).await?);
         }
-        let mut seen = HashSet::new();
-        let mut hits: Vec<SearchHit> = rows
+        // And the people stored with the query's leading words only (none of them is found above:
+        // their keys are shorter than the query's).
+        if !leading.is_empty() {
+            rows.extend(scoped_search_rows(c, &leading_keys_condition(leading.len()), &leading, &u, wings, StoreImpl::FOUND).await?);
+        }
+        let (mut seen, mut memo) = (HashSet::new(), HashMap::new());
+        let mut hits: Vec<(search::Grade, SearchHit)> = rows
             .into_iter()
             .filter(|r| seen.insert(r.0))
-            .map(|(person_id, name, name_key, search_key, membership_number, wing, unit)| SearchHit {
-                rank: rank(&name, &name_key, &search_key),
-                person_id,
-                name,
-                membership_number,
-                wing,
-                unit,
+            .map(|(person_id, name, name_key, search_key, membership_number, wing, unit)| {
+                let g = grade(&mut memo, &name, &name_key, &search_key);
+                let hit = SearchHit { rank: g.rank, person_id, name, membership_number, wing, unit };
+                (g, hit)
             })
             .collect();
         hits.sort_by(order);
-        Ok(Some(page_of(hits, offset, limit)))
+        Ok(Some(page_of(hits.into_iter().map(|h| h.1).collect(), offset, limit)))
     }
 
     async fn refresh_search_statistics(&self) -> Result<()> {
@@ -3410,12 +3517,16 @@ impl Store for StoreImpl {
     async fn export_page(&self, unit: &str, wings: &Wings, after: i64, limit: u32) -> Result<Option<Vec<(i64, ExportRow)>>> {
         let mut c = self.read.acquire().await?;
         let Some(u) = unit_by_code(&mut c, unit).await? else { return Ok(None) };
+        // Neither erased people nor records merged into another person: a merge moves a
+        // record's memberships to the person it joined (exported there) and cancels the ones of
+        // a wing both held, which stay on the merged record, without identifiers, for an
+        // unmerge to restore; a row for them could not be imported again.
         let sql = format!(
             "SELECT m.id, p.name, p.mobile, p.epic, a.number, CASE WHEN b.kind = 'booth' THEN b.number END, p.gender, p.birth_year, \
              p.address, w.code, m.number, m.status, m.enrolled_at \
              FROM memberships m JOIN people p ON p.id = m.person_id JOIN wings w ON w.id = m.wing_id \
              JOIN units b ON b.id = m.unit_id JOIN units a ON a.id = m.ac_id \
-             WHERE {{scope}} AND m.id > $2 AND {{upto}} AND {} AND p.erased_at IS NULL ORDER BY m.id LIMIT $3",
+             WHERE {{scope}} AND m.id > $2 AND {{upto}} AND {} AND p.erased_at IS NULL AND p.merged_into IS NULL ORDER BY m.id LIMIT $3",
             wings_filter(wings)
         );
         let rows: Vec<ExportedRow> = ids_in_order(&mut c, &u, wings, &sql, after, limit.clamp(1, 100_000) as i64).await?;
@@ -3488,7 +3599,14 @@ impl Store for StoreImpl {
 
     async fn import_batch(&self, job: Option<i64>, first_line: u64, rows: &[ImportRow]) -> Result<ImportStats> {
         let mut ix = self.load.lock().await;
-        self.import_batch_with(job, first_line, rows, &mut ix).await
+        self.import_batch_with(job, first_line, rows, &mut ix, None).await
+    }
+
+    async fn import_batch_dry(&self, first_line: u64, rows: &[ImportRow]) -> Result<(ImportStats, Vec<ImportError>)> {
+        let mut ix = self.load.lock().await;
+        let mut report = Vec::new();
+        let stats = self.import_batch_with(None, first_line, rows, &mut ix, Some(&mut report)).await?;
+        Ok((stats, report))
     }
 
     async fn import_finish(&self, job: i64) -> Result<()> {
@@ -3693,9 +3811,8 @@ impl Store for StoreImpl {
                 ] {
                     sqlx::query(sql).bind(g.id).execute(&mut *tx).await?;
                 }
-                // Every daily row of a sector is keyed by its own AC: SQLite finds them by AC (its
-                // rows are kept in day order; migration 0024).
-                sqlx::query("DELETE FROM unit_daily WHERE unit_id = $1 AND ac_id = $2").bind(g.id).bind(ac.id).execute(&mut *tx).await?;
+                // Every daily row of a sector is keyed by its own AC.
+                sqlx::query(StoreImpl::DELETE_UNIT_DAILY).bind(g.id).bind(ac.id).execute(&mut *tx).await?;
                 sqlx::query("DELETE FROM units WHERE id = $1").bind(g.id).execute(&mut *tx).await?;
             }
             let old_ids: HashSet<i64> = old.iter().map(|u| u.id).collect();
@@ -3753,7 +3870,7 @@ impl Store for StoreImpl {
                 .bind(s.id)
                 .execute(&mut *tx)
                 .await?;
-                sqlx::query("DELETE FROM unit_daily WHERE unit_id = $1 AND ac_id = $2").bind(s.id).bind(ac.id).execute(&mut *tx).await?;
+                sqlx::query(StoreImpl::DELETE_UNIT_DAILY).bind(s.id).bind(ac.id).execute(&mut *tx).await?;
                 sqlx::query(AssertSqlSafe(format!(
                     "INSERT INTO unit_daily (unit_id, wing_id, day, ac_id, n) \
                      SELECT $1, m.wing_id, m.enrolled_on, m.ac_id, COUNT(*) FROM memberships m JOIN units b ON b.id = m.unit_id \

@@ -215,6 +215,14 @@ pub trait Store: Meetings + Volunteers + Verification + Detection + Corrections 
         first_line: u64,
         rows: &[ImportRow],
     ) -> Result<ImportStats>;
+    /// A dry run's batch: what `import_batch` without a job counts, and the lines the error
+    /// report of the real import would have for these rows (in file order, one per row and
+    /// column, as [`Store::import_errors`] gives them). Everything is rolled back.
+    async fn import_batch_dry(
+        &self,
+        first_line: u64,
+        rows: &[ImportRow],
+    ) -> Result<(ImportStats, Vec<ImportError>)>;
     /// Mark the job finished; a later import of the same file starts afresh.
     async fn import_finish(&self, job: i64) -> Result<()>;
     /// The job's rejected rows, in file order.

@@ -81,6 +81,10 @@ impl PgStore {
         Ok(())
     }
 
+    /// Every daily row of a unit (`$1`) under its AC (`$2`): the table's key leads with the
+    /// unit here.
+    const DELETE_UNIT_DAILY: &str = "DELETE FROM unit_daily WHERE unit_id = $1 AND ac_id = $2";
+
     /// Plain INSERTs (SQLite's statement journal has no counterpart here).
     const INSERT_ROWS: &str = "INSERT INTO";
 
@@ -430,6 +434,45 @@ mod postgres_only {
                     let context = format!("{setting:?}: {sql}\n{plan}");
                     assert!(plan.contains(&format!("Index Cond: ((person_id = p.id) AND (ac_id = {ac}))")), "{context}");
                     assert!(!plan.contains("Seq Scan on memberships") && !plan.contains("memberships_ac "), "{context}");
+                }
+            }
+        }
+    }
+
+    /// The people stored with a query's leading words only are found by their whole key through an
+    /// index of the people (never by reading them all), state-wide and within an AC, a sector or a
+    /// booth (then each seeking their memberships by person and AC). The test database is empty,
+    /// where reading the table costs least: the test is which index conditions.
+    #[tokio::test]
+    async fn leading_words_are_found_by_an_index() {
+        let Some(db) = crate::testing::TestDb::postgres().await else { return };
+        let s = PgStore::connect(&db.url).await.expect("opens");
+        let mut c = s.read.acquire().await.expect("a connection");
+        sqlx::query("SET enable_seqscan = off").execute(&mut *c).await.expect("set");
+        let keys = ["rmprksnsd", "rmprks", "rmprk"];
+        for n in 1..=sangathan_core::search::LEADING_MAX_KEYS {
+            let explain = |sql: String, unit: Option<i64>| {
+                let mut q = sqlx::query_scalar::<_, String>(AssertSqlSafe(format!("EXPLAIN {sql}")));
+                for k in &keys[..n] {
+                    q = q.bind(*k);
+                }
+                if let Some(u) = unit {
+                    q = q.bind(u);
+                }
+                q
+            };
+            let sql = leading_people_sql(n);
+            let plan = explain(sql.clone(), None).fetch_all(&mut *c).await.expect("plans").join("\n");
+            assert!(plan.contains("people_search_key") || plan.contains("people_search_trgm"), "{sql}\n{plan}");
+            assert!(!plan.contains("Seq Scan on people"), "{sql}\n{plan}");
+            let cond = leading_keys_condition(n);
+            for (kind, code) in [(UnitKind::Ac, "UP-AC-1"), (UnitKind::Sector, "UP-AC-1-S01"), (UnitKind::Booth, "UP-AC-1-B0001")] {
+                for wings in [Wings::All, Wings::Only([1, 2].into_iter().collect())] {
+                    let sql = scoped_search_sql(&cond, &scoped_test_unit(kind, code), n + 1, &wings, PgStore::FOUND);
+                    let plan = explain(sql.clone(), Some(7)).fetch_all(&mut *c).await.expect("plans").join("\n");
+                    assert!(plan.contains("people_search_key") || plan.contains("people_search_trgm"), "{sql}\n{plan}");
+                    assert!(plan.contains("Index Cond: ((person_id = p.id) AND (ac_id = "), "{sql}\n{plan}");
+                    assert!(!plan.contains("Seq Scan on people") && !plan.contains("Seq Scan on memberships"), "{sql}\n{plan}");
                 }
             }
         }

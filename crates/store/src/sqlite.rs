@@ -201,6 +201,17 @@ impl SqliteStore {
     /// foreign keys on (any other time) they keep one as before.
     const INSERT_ROWS: &str = "INSERT OR FAIL INTO";
 
+    /// Every daily row of a unit (`$1`) under its AC (`$2`), for the booth-list rewrite. The
+    /// rows are kept in day order (migration 0024) and no index leads with the unit: an index
+    /// on the AC (`unit_daily_ac`, dropped by migration 0025) took an entry for every unit's
+    /// first count of each day, 6 % of the pages an enrolment's commit wrote. Instead the days
+    /// that have rows are walked along the key, each the least day after the one before, and
+    /// the unit's row of each day and wing is one look-up (a campaign's ~120 days on the 1 M
+    /// file: a few milliseconds; checked by `last_7_days_are_read_by_day_wing_and_unit`).
+    const DELETE_UNIT_DAILY: &str = "WITH RECURSIVE days(day) AS (SELECT MIN(day) FROM unit_daily \
+        UNION ALL SELECT (SELECT MIN(n.day) FROM unit_daily n WHERE n.day > days.day) FROM days WHERE days.day IS NOT NULL) \
+        DELETE FROM unit_daily WHERE day IN (SELECT day FROM days) AND wing_id IN (SELECT id FROM wings) AND unit_id = $1 AND ac_id = $2";
+
     /// A first load's rows are written as they are decided (see `enrol_rows`): the statements
     /// run on the connection's own thread, beside the one deciding, where the two took turns.
     /// Alternated runs: a 900,118-row import 27.2, 26.6 s → 24.1, 23.4 s; 3 M demo members'
@@ -864,10 +875,35 @@ mod sqlite_only {
         }
     }
 
+    /// The people stored with a query's leading words only are found through the search key's
+    /// b-tree, state-wide and within an AC, a sector or a booth (then by person and AC, as the
+    /// name search itself), with SQLite's default estimates.
+    #[tokio::test]
+    async fn leading_words_are_found_by_the_key_btree() {
+        let (s, _db) = fresh().await;
+        for n in 1..=sangathan_core::search::LEADING_MAX_KEYS {
+            let sql = leading_people_sql(n);
+            let plan = query_plan(&s, &sql).await;
+            assert!(plan.iter().any(|r| r.contains("USING INDEX people_search_key (search_key=?)")), "{sql}\n{plan:?}");
+            assert!(!plan.iter().any(|r| r.contains("SCAN p")), "{sql}\n{plan:?}");
+            let cond = leading_keys_condition(n);
+            for (kind, code) in [(UnitKind::Ac, "UP-AC-1"), (UnitKind::Sector, "UP-AC-1-S01"), (UnitKind::Booth, "UP-AC-1-B0001")] {
+                for wings in [Wings::All, Wings::Only([1, 2].into_iter().collect())] {
+                    let sql = scoped_search_sql(&cond, &scoped_test_unit(kind, code), n + 1, &wings, SqliteStore::FOUND);
+                    let plan = query_plan(&s, &sql).await;
+                    assert!(plan.iter().any(|r| r.contains("USING INDEX people_search_key (search_key=?)")), "{sql}\n{plan:?}");
+                    assert!(plan.iter().any(|r| r.contains("memberships_person_ac (person_id=? AND ac_id=?)")), "{sql}\n{plan:?}");
+                    assert!(!plan.iter().any(|r| r.contains("INDEX memberships_ac ") || r.contains("SCAN m") || r.contains("SCAN p")), "{sql}\n{plan:?}");
+                }
+            }
+        }
+    }
+
     /// A unit's last 7 days are read from its daily rows of each day by the table's key (day,
     /// wing, unit), seven short look-ups, never by reading every unit's rows of those days (the
     /// rows are kept in day order: migration 0024); the booth-list rewrite finds a unit's rows of
-    /// every day through its AC. With SQLite's default estimates (the store never runs ANALYZE).
+    /// every day by walking the days along the key. With SQLite's default estimates (the store
+    /// never runs ANALYZE).
     #[tokio::test]
     async fn last_7_days_are_read_by_day_wing_and_unit() {
         let (s, _db) = fresh().await;
@@ -883,9 +919,11 @@ mod sqlite_only {
             assert!(plan.iter().any(|r| r.contains("SEARCH d USING PRIMARY KEY (day=? AND wing_id=? AND unit_id=?)")), "{sql}\n{plan:?}");
             assert!(!plan.iter().any(|r| r.contains("SCAN d") || r.contains("unit_daily_ac")), "{sql}\n{plan:?}");
         }
-        let rewrite = "DELETE FROM unit_daily WHERE unit_id = $1 AND ac_id = $2";
+        let rewrite = SqliteStore::DELETE_UNIT_DAILY;
         let plan = query_plan(&s, rewrite).await;
-        assert!(plan.iter().any(|r| r.contains("unit_daily_ac (ac_id=?)")), "{rewrite}\n{plan:?}");
+        assert!(plan.iter().any(|r| r.contains("SEARCH unit_daily USING PRIMARY KEY (day=? AND wing_id=? AND unit_id=? AND ac_id=?)")), "{rewrite}\n{plan:?}");
+        assert!(plan.iter().any(|r| r.contains("SEARCH n USING PRIMARY KEY (day>?)")), "{rewrite}\n{plan:?}");
+        assert!(!plan.iter().any(|r| r.contains("SCAN unit_daily") || r.contains("SCAN n")), "{rewrite}\n{plan:?}");
     }
 
     /// The details of SQLite's plan for `sql`, one per step.

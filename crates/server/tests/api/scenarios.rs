@@ -1127,6 +1127,124 @@ pub async fn search_in_both_scripts(backend: Backend) {
         .await
         .expect(200);
     assert_eq!(names(&v), vec!["Laxmi Devi"]);
+
+    // The four ways of typing Ram Prakash (Nishad), each stored by someone: each typed finds each
+    // stored, 16 pairs, a query longer than the stored name too (by its leading words), in the
+    // whole state (ranked from names) and within the stored person's AC (memberships joined).
+    let enc = |s: &str| {
+        s.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect::<String>()
+    };
+    let forms = [
+        ("Ram Prakash Nishad", "TS-AC-1"),
+        ("ram prakash", "TS-AC-3"),
+        ("राम प्रकाश निषाद", "TS-AC-3"),
+        ("रामप्रकाश", "TS-AC-4"),
+    ];
+    for (i, (name, ac)) in forms.iter().enumerate().skip(1) {
+        let body = serde_json::json!({"name": name, "mobile": format!("98111001{i:02}"), "unit": format!("{ac}-B0001")});
+        app.enrol(&body, &key()).await.expect(201);
+    }
+    for (q, _) in forms {
+        let v = app
+            .get(&format!("/api/v1/members?unit=TS&q={}", enc(q)))
+            .await
+            .expect(200);
+        let found = names(&v);
+        let ranks: Vec<u64> = v["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["rank"].as_u64().unwrap())
+            .collect();
+        assert!(ranks.windows(2).all(|p| p[0] >= p[1]), "{q}: {v}");
+        // The name as typed first.
+        assert_eq!(found.first().map(String::as_str), Some(q), "{q}: {v}");
+        assert_eq!(ranks[0], 3, "{q}: {v}");
+        for (stored, ac) in forms {
+            assert!(
+                found.iter().any(|n| n == stored),
+                "{q} finds {stored} in TS: {v}"
+            );
+            let v = app
+                .get(&format!("/api/v1/members?unit={ac}&q={}", enc(q)))
+                .await
+                .expect(200);
+            assert!(
+                names(&v).iter().any(|n| n == stored),
+                "{q} finds {stored} in {ac}: {v}"
+            );
+        }
+    }
+    // Those holding the whole query come before its leading words alone.
+    let v = app
+        .get(&format!(
+            "/api/v1/members?unit=TS&q={}",
+            enc("Ram Prakash Nishad")
+        ))
+        .await
+        .expect(200);
+    let found = names(&v);
+    assert_eq!(found[..2], ["Ram Prakash Nishad", "राम प्रकाश निषाद"], "{v}");
+    assert_eq!(v["members"][1]["rank"], 2, "{v}");
+    let mut rest = found[2..].to_vec();
+    rest.sort();
+    assert_eq!(rest, ["ram prakash", "राम प्रकाश", "रामप्रकाश"], "{v}");
+    assert!(
+        v["members"].as_array().unwrap()[2..]
+            .iter()
+            .all(|h| h["rank"] == 1),
+        "{v}"
+    );
+
+    // Spelled as typed before a spelling variant of the same rank, both ways.
+    for (i, (name, unit)) in [
+        ("Lakshmi Devi", "TS-AC-3-B0001"),
+        ("Shailendra Kumar", "TS-AC-1-B0002"),
+        ("Shailender Kumar", "TS-AC-4-B0001"),
+        ("Mohammad Rafi", "TS-AC-3-B0002"),
+        ("Mohd Rafi", "TS-AC-1-B0001"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let body =
+            serde_json::json!({"name": name, "mobile": format!("98111002{i:02}"), "unit": unit});
+        app.enrol(&body, &key()).await.expect(201);
+    }
+    for (q, want) in [
+        ("Laxmi", ["Laxmi Devi", "Lakshmi Devi"]),
+        ("lakshmi", ["Lakshmi Devi", "Laxmi Devi"]),
+        ("Shailendra", ["Shailendra Kumar", "Shailender Kumar"]),
+        ("Shailender", ["Shailender Kumar", "Shailendra Kumar"]),
+        ("Mohd", ["Mohd Rafi", "Mohammad Rafi"]),
+        ("Mohammad", ["Mohammad Rafi", "Mohd Rafi"]),
+    ] {
+        let v = app
+            .get(&format!("/api/v1/members?unit=TS&q={q}"))
+            .await
+            .expect(200);
+        assert_eq!(names(&v), want, "{q}: {v}");
+        assert_eq!(
+            v["members"][0]["rank"], v["members"][1]["rank"],
+            "the same rank: {q}: {v}"
+        );
+        // And within a unit holding both (memberships joined).
+        if q.starts_with("Moh") {
+            let v = app
+                .get(&format!("/api/v1/members?unit=TS-DIV-NORTH&q={q}"))
+                .await
+                .expect(200);
+            assert_eq!(names(&v), want, "{q}: {v}");
+        }
+    }
     let v = app
         .get("/api/v1/members?unit=TS&q=%2B91%2098111%2000001")
         .await
