@@ -68,15 +68,13 @@ impl Operator {
     ) -> anyhow::Result<Wings> {
         let w = self.wings(action, unit).await?;
         let Some(code) = wing else { return Ok(w) };
-        let id = self
-            .store
-            .wings()
-            .await?
-            .into_iter()
-            .find(|x| {
-                let w = code.trim();
-                x.code.eq_ignore_ascii_case(w) || x.name.to_lowercase() == w.to_lowercase() || x.name_hi == w
-            })
+        let wings = self.store.wings().await?;
+        let named = code.trim();
+        // A code first, so that a wing whose display name is another wing's code cannot shadow it.
+        let id = wings
+            .iter()
+            .find(|x| x.code.eq_ignore_ascii_case(named))
+            .or_else(|| wings.iter().find(|x| x.name.to_lowercase() == named.to_lowercase() || x.name_hi == named))
             .map(|x| x.id)
             .ok_or_else(|| anyhow!("unknown wing: {code}"))?;
         Ok(w.narrow(Some(id)))

@@ -37,7 +37,7 @@ impl Mobile {
             Some((whole, zeros))
                 if !zeros.is_empty()
                     && zeros.bytes().all(|b| b == b'0')
-                    && !whole.is_empty()
+                    && whole.trim_start_matches('+').chars().filter(|c| ascii_digit(*c).is_ascii_digit()).count() >= 10
                     && whole.trim_start_matches('+').chars().all(|c| ascii_digit(c).is_ascii_digit()) =>
             {
                 whole
@@ -380,6 +380,7 @@ mod tests {
             "+91-98390-12345",
             "(983) 901.2345",
             "९८३९०१२३४५",
+            "98390.12345",
             "(+91) 9839012345",
             "+91 098390 12345",
             "9839012345.0",
@@ -404,6 +405,8 @@ mod tests {
         ] {
             assert!(Mobile::parse(s).is_err(), "{s}");
         }
+        // Dots between digits are separators, even before a group of zeros.
+        assert_eq!(Mobile::parse("98390.00000").unwrap().e164(), "+919839000000");
         assert_eq!(
             Mobile::parse("9839012345").unwrap().national(),
             "9839012345"

@@ -277,25 +277,29 @@ impl StoreImpl {
             resolved.push((p, u, wing_id));
         }
         let key = name.key();
-        // The person with this mobile and name, or the one a record holding them was merged
-        // into (its mobile and name still name that person: core's identity.rs).
-        let mut existing: Option<(i64, Option<i64>)> = sqlx::query_as(
+        let existing: Option<(i64, Option<i64>)> = sqlx::query_as(
             "SELECT id, merged_into FROM people WHERE mobile = $1 AND name_key = $2 AND erased_at IS NULL",
         )
         .bind(mobile.e164())
         .bind(&key)
         .fetch_optional(&mut *tx)
         .await?;
-        while let Some((_, Some(into))) = existing {
-            existing = sqlx::query_as("SELECT id, merged_into FROM people WHERE id = $1 AND erased_at IS NULL")
-                .bind(into)
-                .fetch_optional(&mut *tx)
-                .await?;
+        // A record merged into another person keeps its mobile and name (core's identity.rs): a
+        // login on them would be someone else's mobile and name for that person.
+        if let Some((_, Some(into))) = existing {
+            return Err(FieldError::new(
+                "mobile",
+                "merged_record",
+                format!("this mobile and name are a record merged into person #{into}: give the login on that person's own mobile"),
+                format!("यह मोबाइल और नाम व्यक्ति #{into} में मिलाए गए रिकॉर्ड के हैं: लॉगिन उस व्यक्ति के अपने मोबाइल पर दें"),
+            )
+            .into());
         }
         let existing: Option<i64> = existing.map(|(id, _)| id);
         // One login per mobile: another person on the same mobile cannot be a second user.
         let other: Option<i64> = sqlx::query_scalar(
-            "SELECT u.person_id FROM users u JOIN people p ON p.id = u.person_id WHERE p.mobile = $1 AND u.disabled_at IS NULL",
+            "SELECT u.person_id FROM users u JOIN people p ON p.id = u.person_id WHERE p.mobile = $1 AND u.disabled_at IS NULL \
+             AND p.merged_into IS NULL",
         )
         .bind(mobile.e164())
         .fetch_optional(&mut *tx)
@@ -374,7 +378,7 @@ impl StoreImpl {
         let mut c = self.read.acquire().await?;
         let r: Option<(i64, String, String, Option<String>, Option<DateTime<Utc>>)> = sqlx::query_as(
             "SELECT p.id, p.name, p.mobile, u.password_hash, u.disabled_at FROM users u JOIN people p ON p.id = u.person_id \
-             WHERE p.mobile = $1 AND p.erased_at IS NULL ORDER BY u.disabled_at IS NULL DESC, p.id LIMIT 1",
+             WHERE p.mobile = $1 AND p.erased_at IS NULL AND p.merged_into IS NULL ORDER BY u.disabled_at IS NULL DESC, p.id LIMIT 1",
         )
         .bind(mobile)
         .fetch_optional(&mut *c)
@@ -966,7 +970,7 @@ async fn correct_person(
                 }
                 let other: Option<i64> = sqlx::query_scalar(
                     "SELECT u.person_id FROM users u JOIN people p ON p.id = u.person_id \
-                     WHERE p.mobile = $1 AND u.disabled_at IS NULL AND p.erased_at IS NULL AND u.person_id <> $2",
+                     WHERE p.mobile = $1 AND u.disabled_at IS NULL AND p.erased_at IS NULL AND p.merged_into IS NULL AND u.person_id <> $2",
                 )
                 .bind(m.e164())
                 .bind(person_id)
@@ -982,12 +986,15 @@ async fn correct_person(
                     .into());
                 }
             }
-            let on_it: Vec<String> = sqlx::query_scalar("SELECT name_key FROM people WHERE mobile = $1 AND id <> $2")
-                .bind(m.e164())
-                .bind(person_id)
-                .fetch_all(&mut *c)
-                .await?;
-            if on_it.contains(&name_key) {
+            // Every record on the mobile for the name (a merged record keeps its mobile and name,
+            // and the pair is unique); only live people for the household.
+            let on_it: Vec<(String, Option<i64>)> =
+                sqlx::query_as("SELECT name_key, merged_into FROM people WHERE mobile = $1 AND id <> $2")
+                    .bind(m.e164())
+                    .bind(person_id)
+                    .fetch_all(&mut *c)
+                    .await?;
+            if on_it.iter().any(|(k, _)| *k == name_key) {
                 return Err(correction_conflict(
                     "mobile",
                     "another person with this name is already on record with this mobile",
@@ -996,7 +1003,7 @@ async fn correct_person(
                 .into());
             }
             let limit = settings(c).await?.household_limit;
-            if on_it.len() >= limit {
+            if on_it.iter().filter(|(_, into)| into.is_none()).count() >= limit {
                 return Err(FieldError::new(
                     "mobile",
                     "household_limit",

@@ -2248,6 +2248,15 @@ async fn lock_people(c: &mut Conn, ids: &[i64], extra: &[String]) -> Result<Vec<
             want.extend(p.3.as_ref().map(|m| format!("m:{m}")));
             want.extend(p.4.as_ref().map(|e| format!("e:{e}")));
         }
+        // The mobiles of the records merged into them, at any depth: an enrolment claiming one
+        // locks only that mobile, then writes to the person it leads to (core's identity.rs).
+        let mut under: Vec<i64> = ids.to_vec();
+        while !under.is_empty() {
+            let merged: Vec<(i64, Option<String>)> =
+                fetch_in(c, "SELECT id, mobile FROM people WHERE merged_into", "", &under).await?;
+            under = merged.iter().map(|r| r.0).collect();
+            want.extend(merged.into_iter().filter_map(|r| r.1).map(|m| format!("m:{m}")));
+        }
         let new: Vec<String> = want.into_iter().filter(|k| !locked.contains(k)).collect();
         if new.is_empty() {
             return Ok(rows);
@@ -2320,7 +2329,7 @@ async fn merge_in(c: &mut Conn, from: i64, into: i64, actor: &str) -> Result<Mer
     let give_mobile = match (&t.3, &f.3) {
         (None, Some(m)) => {
             let held: Option<i64> = sqlx::query_scalar(
-                "SELECT id FROM people WHERE mobile = $1 AND name_key = $2 AND id <> $3 AND id <> $4 AND merged_into IS NULL LIMIT 1",
+                "SELECT id FROM people WHERE mobile = $1 AND name_key = $2 AND id <> $3 AND id <> $4 LIMIT 1",
             )
             .bind(m)
             .bind(&t.2)
@@ -3463,18 +3472,21 @@ impl Store for StoreImpl {
             for b in &binds {
                 query = query.bind(b);
             }
-            let mut rows = query.fetch_all(&mut *c).await?;
-            if !leading.is_empty() {
+            let rows = query.fetch_all(&mut *c).await?;
+            let mut known: HashSet<i64> = same_key.iter().map(|h| h.1.person_id).collect();
+            let mut all = ranked(rows.into_iter().filter(|r| known.insert(r.0)).collect());
+            all.extend(same_key);
+            // The leading words' people rank below everyone ranked 1 or more here: looked up
+            // only when those do not fill the page and one more.
+            if !leading.is_empty() && all.iter().filter(|h| h.0.rank >= 1).count() < want {
                 let sql = leading_people_sql(leading.len());
                 let mut query = sqlx::query_as::<_, (i64, String, String, String)>(AssertSqlSafe(sql));
                 for k in &leading {
                     query = query.bind(k);
                 }
-                rows.extend(query.fetch_all(&mut *c).await?);
+                let more = query.fetch_all(&mut *c).await?;
+                all.extend(ranked(more.into_iter().filter(|r| known.insert(r.0)).collect()));
             }
-            let mut known: HashSet<i64> = same_key.iter().map(|h| h.1.person_id).collect();
-            let mut all = ranked(rows.into_iter().filter(|r| known.insert(r.0)).collect());
-            all.extend(same_key);
             all.sort_by(order);
             let all: Vec<SearchHit> = all.into_iter().map(|h| h.1).collect();
             let hits = first_memberships(c, &u, wings, &all, want).await?;
@@ -3491,21 +3503,26 @@ impl Store for StoreImpl {
         {
             rows.extend(scoped_search_rows(c, SAME_KEY, &[k], &u, wings, StoreImpl::FOUND).await?);
         }
-        // And the people stored with the query's leading words only (none of them is found above:
-        // their keys are shorter than the query's).
-        if !leading.is_empty() {
-            rows.extend(scoped_search_rows(c, &leading_keys_condition(leading.len()), &leading, &u, wings, StoreImpl::FOUND).await?);
-        }
         let (mut seen, mut memo) = (HashSet::new(), HashMap::new());
-        let mut hits: Vec<(search::Grade, SearchHit)> = rows
-            .into_iter()
-            .filter(|r| seen.insert(r.0))
-            .map(|(person_id, name, name_key, search_key, membership_number, wing, unit)| {
-                let g = grade(&mut memo, &name, &name_key, &search_key);
-                let hit = SearchHit { rank: g.rank, person_id, name, membership_number, wing, unit };
-                (g, hit)
-            })
-            .collect();
+        type Row = (i64, String, String, String, String, String, String);
+        let mut grade_rows = |rows: Vec<Row>, seen: &mut HashSet<i64>| -> Vec<(search::Grade, SearchHit)> {
+            rows.into_iter()
+                .filter(|r| seen.insert(r.0))
+                .map(|(person_id, name, name_key, search_key, membership_number, wing, unit)| {
+                    let g = grade(&mut memo, &name, &name_key, &search_key);
+                    let hit = SearchHit { rank: g.rank, person_id, name, membership_number, wing, unit };
+                    (g, hit)
+                })
+                .collect()
+        };
+        let mut hits = grade_rows(rows, &mut seen);
+        // And the people stored with the query's leading words only (none of them is found above:
+        // their keys are shorter than the query's), who rank below everyone ranked 1 or more
+        // here: looked up only when those do not fill the page and one more.
+        if !leading.is_empty() && hits.iter().filter(|h| h.0.rank >= 1).count() <= offset + limit {
+            let more = scoped_search_rows(c, &leading_keys_condition(leading.len()), &leading, &u, wings, StoreImpl::FOUND).await?;
+            hits.extend(grade_rows(more, &mut seen));
+        }
         hits.sort_by(order);
         Ok(Some(page_of(hits.into_iter().map(|h| h.1).collect(), offset, limit)))
     }

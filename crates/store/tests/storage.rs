@@ -56,6 +56,7 @@ on_both!(
     exact_names_beyond_the_candidate_cap_come_first,
     duplicates_across_scripts_and_in_one_booth,
     merge_loses_nothing_and_undoes_exactly,
+    a_merged_record_gives_no_login,
     merge_refusals_write_nothing,
     merges_undo_in_order_and_guard_identifiers,
     concurrent_opposite_merges_one_wins,
@@ -1395,6 +1396,27 @@ async fn duplicates_across_scripts_and_in_one_booth(db: TestDb) {
         pairs(&after),
         vec![(sita1, sita2, same_booth), (nr, rn, same_mobile)]
     );
+    assert_verified(&s).await;
+}
+
+/// A merged record keeps its mobile and name (they find the person it joined), but no login:
+/// its user no longer logs in, and no user is made on them.
+async fn a_merged_record_gives_no_login(db: TestDb) {
+    let s = mini(&db).await;
+    let post = |unit: &str| NewPost { role: Role::BoothPresident, unit: unit.into(), wing: "party".into(), starts_on: clock::today() };
+    let mobile = Mobile::parse("7000000111").unwrap();
+    let a = s.add_user(&PersonName::parse("Booth Worker").unwrap(), &mobile, None, &[post(B1)], "admin").await.unwrap();
+    let b = enrol(&s, &enr("बूथ कार्यकर्ता", Some("7000000222"), None, B1)).await.unwrap().person_id;
+    assert_eq!(s.user_by_mobile("+917000000111").await.unwrap().map(|u| u.person_id), Some(a));
+    s.merge(a, b, "tester").await.unwrap();
+    assert!(s.member(a).await.unwrap().unwrap().mobile.is_some_and(|m| m.ends_with("7000000111")));
+    assert!(s.user_by_mobile("+917000000111").await.unwrap().is_none());
+    let again = s.add_user(&PersonName::parse("Booth Worker").unwrap(), &mobile, None, &[post(B1)], "admin").await.unwrap_err();
+    assert_eq!(code_of(again), "merged_record");
+    // Another name on that mobile is another person, who may log in with it.
+    let c = s.add_user(&PersonName::parse("Other Worker").unwrap(), &mobile, None, &[post(B1)], "admin").await.unwrap();
+    assert_ne!(c, a);
+    assert_eq!(s.user_by_mobile("+917000000111").await.unwrap().map(|u| u.person_id), Some(c));
     assert_verified(&s).await;
 }
 
