@@ -2442,6 +2442,13 @@ async fn merge_in(c: &mut Conn, from: i64, into: i64, actor: &str) -> Result<Mer
     sqlx::query("DELETE FROM meeting_people WHERE person_id = $1").bind(from).execute(&mut *c).await?;
     refresh_activity(c, &[from, into]).await?;
     sqlx::query("UPDATE contacts SET person_id = $2 WHERE person_id = $1").bind(from).bind(into).execute(&mut *c).await?;
+    // A merged record logs in no more: its user is disabled, its sessions end and its tokens
+    // are revoked (the caller clears the token cache). The person it joined is the one to hold
+    // a login; an unmerge leaves the user disabled, for an admin to enable again.
+    let now = crate::clock::now();
+    sqlx::query("UPDATE users SET disabled_at = $2 WHERE person_id = $1 AND disabled_at IS NULL").bind(from).bind(now).execute(&mut *c).await?;
+    sqlx::query("UPDATE sessions SET ended_at = $2 WHERE person_id = $1 AND ended_at IS NULL").bind(from).bind(now).execute(&mut *c).await?;
+    sqlx::query("UPDATE api_tokens SET revoked_at = $2 WHERE person_id = $1 AND revoked_at IS NULL").bind(from).bind(now).execute(&mut *c).await?;
 
     let snapshot = MergeSnapshot {
         from_mobile: f.3,
@@ -4194,7 +4201,11 @@ impl Store for StoreImpl {
             };
             match merged {
                 Ok(outcome) => match tx.commit().await {
-                    Ok(()) => return Ok(outcome),
+                    Ok(()) => {
+                        // The merged record's tokens were revoked.
+                        self.auth_cache.revoked();
+                        return Ok(outcome);
+                    }
                     Err(err) if attempt < 8 && Self::is_retryable(&err) => continue,
                     Err(err) => return Err(err.into()),
                 },

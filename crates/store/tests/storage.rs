@@ -1408,7 +1408,11 @@ async fn a_merged_record_gives_no_login(db: TestDb) {
     let a = s.add_user(&PersonName::parse("Booth Worker").unwrap(), &mobile, None, &[post(B1)], "admin").await.unwrap();
     let b = enrol(&s, &enr("बूथ कार्यकर्ता", Some("7000000222"), None, B1)).await.unwrap().person_id;
     assert_eq!(s.user_by_mobile("+917000000111").await.unwrap().map(|u| u.person_id), Some(a));
+    let token = s.issue_user_token(a, "phone").await.unwrap();
+    assert!(s.authenticate(&token).await.unwrap().is_some());
     s.merge(a, b, "tester").await.unwrap();
+    // Its token (answered from the cache a moment ago) no longer lets anyone in.
+    assert!(s.authenticate(&token).await.unwrap().is_none());
     assert!(s.member(a).await.unwrap().unwrap().mobile.is_some_and(|m| m.ends_with("7000000111")));
     assert!(s.user_by_mobile("+917000000111").await.unwrap().is_none());
     let again = s.add_user(&PersonName::parse("Booth Worker").unwrap(), &mobile, None, &[post(B1)], "admin").await.unwrap_err();
