@@ -155,12 +155,8 @@ async fn erase_in(c: &mut Conn, person_id: i64) -> Result<bool> {
     }
     // The person and every record once merged into them.
     let mut ids = vec![person_id];
-    let mut i = 0;
-    while i < ids.len() {
-        let more: Vec<i64> = sqlx::query_scalar("SELECT id FROM people WHERE merged_into = $1").bind(ids[i]).fetch_all(&mut *c).await?;
-        ids.extend(more);
-        i += 1;
-    }
+    ids.extend(merged_records(c, &[person_id]).await?.into_iter().map(|r| r.0));
+    let mut mobiles = Vec::new();
     for id in &ids {
         let (m, e, name): (Option<String>, Option<String>, String) =
             sqlx::query_as("SELECT mobile, epic, name FROM people WHERE id = $1").bind(id).fetch_one(&mut *c).await?;
@@ -193,7 +189,7 @@ async fn erase_in(c: &mut Conn, person_id: i64) -> Result<bool> {
         if let Some(m) = &m {
             sqlx::query("DELETE FROM one_time_codes WHERE mobile = $1").bind(m).execute(&mut *c).await?;
             sqlx::query("DELETE FROM outbox WHERE recipient = $1").bind(m).execute(&mut *c).await?;
-            sqlx::query("DELETE FROM login_failures WHERE key = $1").bind(failure_key("account", m)).execute(&mut *c).await?;
+            mobiles.push(m.clone());
         }
         sqlx::query(
             "UPDATE people SET name = '', name_key = '', search_key = '', gender = NULL, birth_year = NULL, address = NULL, \
@@ -209,20 +205,46 @@ async fn erase_in(c: &mut Conn, person_id: i64) -> Result<bool> {
         sqlx::query("DELETE FROM idempotency WHERE response LIKE '%\"person_id\":' || CAST($1 AS TEXT) || ',%'").bind(id).execute(&mut *c).await?;
         sqlx::query("DELETE FROM correction_requests WHERE person_id = $1").bind(id).execute(&mut *c).await?;
         sqlx::query("DELETE FROM sensitive_attributes WHERE person_id = $1").bind(id).execute(&mut *c).await?;
+        end_logins(c, *id, now).await?;
         sqlx::query("DELETE FROM sessions WHERE person_id = $1").bind(id).execute(&mut *c).await?;
-        sqlx::query("UPDATE api_tokens SET revoked_at = $2 WHERE person_id = $1 AND revoked_at IS NULL").bind(id).bind(now).execute(&mut *c).await?;
-        sqlx::query("UPDATE users SET password_hash = NULL, disabled_at = COALESCE(disabled_at, $2) WHERE person_id = $1")
-            .bind(id)
-            .bind(now)
-            .execute(&mut *c)
-            .await?;
+        sqlx::query("UPDATE users SET password_hash = NULL WHERE person_id = $1").bind(id).execute(&mut *c).await?;
         sqlx::query("UPDATE posts SET ends_on = $2 WHERE person_id = $1 AND (ends_on IS NULL OR ends_on > $2)")
             .bind(id)
             .bind(crate::clock::day_of(now))
             .execute(&mut *c)
             .await?;
     }
+    // Failed logins counted against a mobile are forgotten with it, unless a household member
+    // still holds it: their login stays throttled.
+    for m in &mobiles {
+        sqlx::query("DELETE FROM login_failures WHERE key = $1 AND NOT EXISTS (SELECT 1 FROM people WHERE mobile = $2)")
+            .bind(failure_key("account", m))
+            .bind(m)
+            .execute(&mut *c)
+            .await?;
+    }
     Ok(true)
+}
+
+/// A person logs in no more, in the caller's transaction: their user is disabled, their
+/// sessions end, their tokens and the calendar feeds they made (a feed's address is a
+/// credential) are revoked. The number of users disabled (0 or 1). The caller clears the token
+/// cache after the commit.
+async fn end_logins(c: &mut Conn, person_id: i64, now: DateTime<Utc>) -> Result<u64> {
+    let n = sqlx::query("UPDATE users SET disabled_at = $2 WHERE person_id = $1 AND disabled_at IS NULL")
+        .bind(person_id)
+        .bind(now)
+        .execute(&mut *c)
+        .await?
+        .rows_affected();
+    sqlx::query("UPDATE sessions SET ended_at = $2 WHERE person_id = $1 AND ended_at IS NULL").bind(person_id).bind(now).execute(&mut *c).await?;
+    sqlx::query("UPDATE api_tokens SET revoked_at = $2 WHERE person_id = $1 AND revoked_at IS NULL").bind(person_id).bind(now).execute(&mut *c).await?;
+    sqlx::query("UPDATE calendar_feeds SET revoked_at = $1 WHERE created_by = $2 AND revoked_at IS NULL")
+        .bind(now)
+        .bind(format!("person:{person_id}"))
+        .execute(&mut *c)
+        .await?;
+    Ok(n)
 }
 
 impl StoreImpl {
@@ -417,25 +439,7 @@ impl StoreImpl {
 
     pub(crate) async fn disable_user_impl(&self, person_id: i64) -> Result<bool> {
         let mut tx = self.begin_write().await?;
-        let now = crate::clock::now();
-        let n = sqlx::query("UPDATE users SET disabled_at = $2 WHERE person_id = $1 AND disabled_at IS NULL")
-            .bind(person_id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        sqlx::query("UPDATE sessions SET ended_at = $2 WHERE person_id = $1 AND ended_at IS NULL").bind(person_id).bind(now).execute(&mut *tx).await?;
-        sqlx::query("UPDATE api_tokens SET revoked_at = $2 WHERE person_id = $1 AND revoked_at IS NULL")
-            .bind(person_id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        // Calendar feeds they made stop too (a feed URL is a credential).
-        sqlx::query("UPDATE calendar_feeds SET revoked_at = $1 WHERE created_by = $2 AND revoked_at IS NULL")
-            .bind(now)
-            .bind(format!("person:{person_id}"))
-            .execute(&mut *tx)
-            .await?;
+        let n = end_logins(&mut tx, person_id, crate::clock::now()).await?;
         tx.commit().await?;
         self.auth_cache.revoked();
         Ok(n > 0)

@@ -1338,9 +1338,12 @@ async fn bump_settings_version(c: &mut Conn) -> Result<()> {
 /// events), commits once and answers each caller (group commit). Between groups it keeps its
 /// connection while more are waiting (up to [`HOLD_WRITER`]). On PostgreSQL the group takes the
 /// advisory locks of its people's identifiers and idempotency keys, so several app nodes'
-/// writers run side by side.
+/// writers run side by side. On SQLite, every `RESTART_LOG_EVERY` groups it lets the
+/// write-ahead log start again from its beginning, between two groups (`restart_log`).
 pub(crate) async fn group_writer(pool: sqlx::Pool<DB>, mut rx: tokio::sync::mpsc::Receiver<GroupJob>, cache: std::sync::Arc<SettingsCache>) {
     let mut held: Option<(sqlx::pool::PoolConnection<DB>, std::time::Instant)> = None;
+    // Groups committed since the write-ahead log last started again (SQLite; see `restart_log`).
+    let mut since_restart = 0u32;
     loop {
         let first = match rx.try_recv() {
             Ok(j) => j,
@@ -1391,6 +1394,27 @@ pub(crate) async fn group_writer(pool: sqlx::Pool<DB>, mut rx: tokio::sync::mpsc
             Ok(answers) => {
                 for ((_, _, _, reply), a) in jobs.into_iter().zip(answers) {
                     let _ = reply.send(a);
+                }
+                // Its callers answered, before the next group: the log starts again.
+                since_restart = since_restart.saturating_add(1);
+                if since_restart >= StoreImpl::RESTART_LOG_EVERY
+                    && let Some((conn, _)) = held.as_mut()
+                {
+                    match StoreImpl::restart_log(conn).await {
+                        Ok(true) => since_restart = 0,
+                        // A reader on an older snapshot, or the checkpointer at work: again a few
+                        // groups later.
+                        Ok(false) => since_restart = StoreImpl::RESTART_LOG_EVERY - StoreImpl::RESTART_LOG_EVERY / 5,
+                        Err(e) => {
+                            // Its busy wait may be gone: the connection is closed, the pool opens
+                            // another with every setting.
+                            tracing::warn!(error = %e, "the writer's connection is replaced");
+                            if let Some((mut conn, _)) = held.take() {
+                                conn.close_on_drop();
+                            }
+                            since_restart = 0;
+                        }
+                    }
                 }
             }
             Err(e) => {
@@ -2104,6 +2128,16 @@ fn leading_people_sql(n: usize) -> String {
     )
 }
 
+/// A whole-state search's candidates stored with the query's leading words only
+/// ([`leading_people_sql`]): (person, name, name key, search key).
+async fn leading_people(c: &mut Conn, leading: &[String]) -> Result<Vec<(i64, String, String, String)>> {
+    let mut query = sqlx::query_as(AssertSqlSafe(leading_people_sql(leading.len())));
+    for k in leading {
+        query = query.bind(k);
+    }
+    Ok(query.fetch_all(&mut *c).await?)
+}
+
 /// [`scoped_search_sql`]'s rows for `cond` and its arguments, the unit's id after them: (person,
 /// name, name key, search key, membership number, wing, unit).
 async fn scoped_search_rows(
@@ -2234,6 +2268,33 @@ async fn person_identity(c: &mut Conn, id: i64) -> Result<Option<PersonIdentity>
         .await?)
 }
 
+/// Every record merged into these people, at any depth, level by level (through the partial
+/// index on `people(merged_into)`): (id, mobile). Merges make a forest, never a cycle.
+async fn merged_records(c: &mut Conn, ids: &[i64]) -> Result<Vec<(i64, Option<String>)>> {
+    let (mut all, mut under) = (Vec::new(), ids.to_vec());
+    while !under.is_empty() {
+        let merged: Vec<(i64, Option<String>)> = fetch_in(c, "SELECT id, mobile FROM people WHERE merged_into", "", &under).await?;
+        under = merged.iter().map(|r| r.0).collect();
+        all.extend(merged);
+    }
+    Ok(all)
+}
+
+/// The person at the end of a chain of merges starting at `id` (None: unknown, or a chain
+/// longer than any merges make, as a concurrent merge read mid-walk could seem).
+async fn survivor(c: &mut Conn, mut id: i64) -> Result<Option<i64>> {
+    for _ in 0..64 {
+        match person_identity(c, id).await? {
+            None => return Ok(None),
+            Some(p) => match p.5 {
+                Some(next) => id = next,
+                None => return Ok(Some(id)),
+            },
+        }
+    }
+    Ok(None)
+}
+
 /// Take the locks that serialise everyone touching these people (`p:ID` for merges, and the
 /// mobile and EPIC keys enrolments lock), plus `extra`; then read the people again under them.
 async fn lock_people(c: &mut Conn, ids: &[i64], extra: &[String]) -> Result<Vec<Option<PersonIdentity>>> {
@@ -2250,13 +2311,7 @@ async fn lock_people(c: &mut Conn, ids: &[i64], extra: &[String]) -> Result<Vec<
         }
         // The mobiles of the records merged into them, at any depth: an enrolment claiming one
         // locks only that mobile, then writes to the person it leads to (core's identity.rs).
-        let mut under: Vec<i64> = ids.to_vec();
-        while !under.is_empty() {
-            let merged: Vec<(i64, Option<String>)> =
-                fetch_in(c, "SELECT id, mobile FROM people WHERE merged_into", "", &under).await?;
-            under = merged.iter().map(|r| r.0).collect();
-            want.extend(merged.into_iter().filter_map(|r| r.1).map(|m| format!("m:{m}")));
-        }
+        want.extend(merged_records(c, ids).await?.into_iter().filter_map(|r| r.1).map(|m| format!("m:{m}")));
         let new: Vec<String> = want.into_iter().filter(|k| !locked.contains(k)).collect();
         if new.is_empty() {
             return Ok(rows);
@@ -2442,13 +2497,10 @@ async fn merge_in(c: &mut Conn, from: i64, into: i64, actor: &str) -> Result<Mer
     sqlx::query("DELETE FROM meeting_people WHERE person_id = $1").bind(from).execute(&mut *c).await?;
     refresh_activity(c, &[from, into]).await?;
     sqlx::query("UPDATE contacts SET person_id = $2 WHERE person_id = $1").bind(from).bind(into).execute(&mut *c).await?;
-    // A merged record logs in no more: its user is disabled, its sessions end and its tokens
-    // are revoked (the caller clears the token cache). The person it joined is the one to hold
-    // a login; an unmerge leaves the user disabled, for an admin to enable again.
-    let now = crate::clock::now();
-    sqlx::query("UPDATE users SET disabled_at = $2 WHERE person_id = $1 AND disabled_at IS NULL").bind(from).bind(now).execute(&mut *c).await?;
-    sqlx::query("UPDATE sessions SET ended_at = $2 WHERE person_id = $1 AND ended_at IS NULL").bind(from).bind(now).execute(&mut *c).await?;
-    sqlx::query("UPDATE api_tokens SET revoked_at = $2 WHERE person_id = $1 AND revoked_at IS NULL").bind(from).bind(now).execute(&mut *c).await?;
+    // A merged record logs in no more, as a disabled user (the caller clears the token cache).
+    // The person it joined is the one to hold a login; an unmerge leaves the user disabled, for
+    // an admin to enable again.
+    end_logins(c, from, crate::clock::now()).await?;
 
     let snapshot = MergeSnapshot {
         from_mobile: f.3,
@@ -3381,7 +3433,19 @@ impl Store for StoreImpl {
             _ => StoreImpl::FOUND,
         };
         let (cond, binds): (String, Vec<String>) = match find {
-            Find::Mobile(m) => ("p.mobile = $1".to_string(), vec![m]),
+            Find::Mobile(m) => {
+                // A record merged into someone keeps its mobile, which names the person it joined
+                // (identity.rs): they are found by it too.
+                let merged: Vec<i64> =
+                    sqlx::query_scalar("SELECT merged_into FROM people WHERE mobile = $1 AND merged_into IS NOT NULL").bind(&m).fetch_all(&mut *c).await?;
+                let mut joined = Vec::new();
+                for into in merged {
+                    joined.extend(survivor(c, into).await?.map(|id| id.to_string()));
+                }
+                // Only integers are formatted into the condition.
+                let cond = if joined.is_empty() { "p.mobile = $1".to_string() } else { format!("(p.mobile = $1 OR p.id IN ({}))", joined.join(",")) };
+                (cond, vec![m])
+            }
             Find::Epic(e) => ("p.epic = $1".to_string(), vec![e]),
             Find::Key(k) if k.chars().count() >= 3 => self.trigram_condition(k, one_ac(&u).is_some()),
             // Too short for trigrams: a prefix of the key, through its b-tree.
@@ -3484,19 +3548,29 @@ impl Store for StoreImpl {
             let mut all = ranked(rows.into_iter().filter(|r| known.insert(r.0)).collect());
             all.extend(same_key);
             // The leading words' people rank below everyone ranked 1 or more here: looked up
-            // only when those do not fill the page and one more.
+            // only when those do not fill the page and one more, counting only the people
+            // with a membership in scope (an official made by `user add` holds none), so either
+            // before reading memberships, when the candidates alone are too few, or after.
+            let mut leading_read = false;
             if !leading.is_empty() && all.iter().filter(|h| h.0.rank >= 1).count() < want {
-                let sql = leading_people_sql(leading.len());
-                let mut query = sqlx::query_as::<_, (i64, String, String, String)>(AssertSqlSafe(sql));
-                for k in &leading {
-                    query = query.bind(k);
-                }
-                let more = query.fetch_all(&mut *c).await?;
+                let more = leading_people(c, &leading).await?;
                 all.extend(ranked(more.into_iter().filter(|r| known.insert(r.0)).collect()));
+                leading_read = true;
             }
             all.sort_by(order);
-            let all: Vec<SearchHit> = all.into_iter().map(|h| h.1).collect();
-            let hits = first_memberships(c, &u, wings, &all, want).await?;
+            let mut people: Vec<SearchHit> = all.iter().map(|h| h.1.clone()).collect();
+            let mut hits = first_memberships(c, &u, wings, &people, want).await?;
+            // (The leading words' people rank above the rank-0 hits: those do not fill the page.)
+            if hits.iter().filter(|h| h.rank >= 1).count() < want && !leading.is_empty() && !leading_read {
+                let more = leading_people(c, &leading).await?;
+                let more = ranked(more.into_iter().filter(|r| known.insert(r.0)).collect());
+                if !more.is_empty() {
+                    all.extend(more);
+                    all.sort_by(order);
+                    people = all.into_iter().map(|h| h.1).collect();
+                    hits = first_memberships(c, &u, wings, &people, want).await?;
+                }
+            }
             return Ok(Some(page_of(hits, offset, limit)));
         }
         // A narrower unit, or some wings only: the memberships of the people found, the scope

@@ -333,6 +333,13 @@ impl PgStore {
         matches!(e, sqlx::Error::Database(d) if d.code().is_some_and(|c| c == "23505" || c == "40001" || c == "40P01"))
     }
 
+    /// PostgreSQL's write-ahead log is its own business: never.
+    const RESTART_LOG_EVERY: u32 = u32::MAX;
+
+    async fn restart_log(_c: &mut Conn) -> Result<bool> {
+        Ok(true)
+    }
+
     async fn before_erase(&self) -> Result<()> {
         Ok(())
     }

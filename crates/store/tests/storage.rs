@@ -52,6 +52,8 @@ on_both!(
     campaigns_are_validated,
     search_finds_names_across_scripts,
     search_pages_agree_with_one_page_and_any_plan,
+    the_state_search_passes_over_people_with_no_membership,
+    an_erasure_keeps_a_shared_mobiles_login_throttle,
     a_member_in_two_acs_is_found_in_both,
     exact_names_beyond_the_candidate_cap_come_first,
     duplicates_across_scripts_and_in_one_booth,
@@ -995,6 +997,82 @@ async fn search_finds_names_across_scripts(db: TestDb) {
     assert!(names("nobody here", "TS").await.is_empty());
 }
 
+/// The whole state's search ranks people from their names and reads memberships for the page
+/// only: officials made by `user add` (people with no membership) who hold the whole query must
+/// not keep it from the members stored with the query's leading words only.
+async fn the_state_search_passes_over_people_with_no_membership(db: TestDb) {
+    use sangathan_core::access::Role;
+    use sangathan_store::NewPost;
+    let s = mini(&db).await;
+    let member = enrol(&s, &enr("राम प्रकाश", Some("9800000011"), None, "TS-AC-1-B0001")).await.unwrap().person_id;
+    for i in 0..3u64 {
+        let post = NewPost { role: Role::BoothPresident, unit: "TS-AC-2-B0001".into(), wing: "party".into(), starts_on: clock::today() };
+        let mobile = Mobile::parse(&format!("{}", 7_000_000_300u64 + i)).unwrap();
+        s.add_user(&PersonName::parse("Ram Prakash Nishad").unwrap(), &mobile, None, &[post], "admin").await.unwrap();
+    }
+    let ids = |page: &sangathan_store::SearchPage| page.members.iter().map(|h| h.person_id).collect::<Vec<i64>>();
+    for limit in [1, 2, 5] {
+        for unit in ["TS", "TS-AC-1"] {
+            let page = s.search(unit, "Ram Prakash Nishad", &Wings::All, 0, limit).await.unwrap().unwrap();
+            assert_eq!(ids(&page), vec![member], "{unit}, pages of {limit}");
+            assert_eq!(page.next, None, "{unit}, pages of {limit}");
+        }
+    }
+    // With a member holding the whole query (ranked first) and two whose names only contain it
+    // ("Ram" inside "Shriram": ranked 0, below the leading words' member), every page agrees
+    // with one long page: each person once, none left out.
+    let mut all = vec![member];
+    for (i, n) in ["Ram Prakash Nishad", "Shriram Prakash Nishad", "Shriram Prakash Nishad"].into_iter().enumerate() {
+        all.push(enrol(&s, &enr(n, Some(&format!("98000000{}", 20 + i)), None, "TS-AC-1-B0002")).await.unwrap().person_id);
+    }
+    for unit in ["TS", "TS-AC-1"] {
+        let one = s.search(unit, "Ram Prakash Nishad", &Wings::All, 0, 50).await.unwrap().unwrap();
+        let mut found = ids(&one);
+        assert_eq!(found[..2], [all[1], member], "{unit}: the whole query, then its leading words");
+        found.sort();
+        assert_eq!(found, all, "{unit}");
+        for limit in [1, 2, 3] {
+            let (mut paged, mut offset) = (Vec::new(), Some(0));
+            while let Some(o) = offset {
+                let page = s.search(unit, "Ram Prakash Nishad", &Wings::All, o, limit).await.unwrap().unwrap();
+                paged.extend(ids(&page));
+                offset = page.next;
+            }
+            assert_eq!(paged, ids(&one), "{unit}, pages of {limit}");
+        }
+    }
+}
+
+/// Erasing a person forgets the failed logins counted against their mobile, but not while a
+/// household member still holds it (their login stays throttled).
+async fn an_erasure_keeps_a_shared_mobiles_login_throttle(db: TestDb) {
+    use sangathan_store::{AuditEvent, failure_key};
+    let s = mini(&db).await;
+    let id = |o: sangathan_store::EnrolOutcome| o.person_id;
+    let sita = id(enrol(&s, &enr("Sita Devi", Some("9800000021"), None, "TS-AC-1-B0001")).await.unwrap());
+    let gita = id(enrol(&s, &enr("Gita Devi", Some("9800000021"), None, "TS-AC-1-B0001")).await.unwrap());
+    let ramesh = id(enrol(&s, &enr("Ramesh Kumar", Some("9800000022"), None, "TS-AC-1-B0002")).await.unwrap());
+    let (shared, own) = (failure_key("account", "+919800000021"), failure_key("account", "+919800000022"));
+    s.note_failure(&[shared.clone(), own.clone()]).await.unwrap();
+    let since = clock::now() - Duration::hours(1);
+    let event = |p: i64| AuditEvent {
+        actor: "admin".into(),
+        post: None,
+        action: "erase".into(),
+        record: Some(format!("person:{p}")),
+        person_id: Some(p),
+        address: Some("cli".into()),
+        outcome: "ok".into(),
+    };
+    assert!(s.erase(sita, &event(sita)).await.unwrap());
+    assert!(s.erase(ramesh, &event(ramesh)).await.unwrap());
+    assert_eq!(s.failures(&shared, since).await.unwrap().0, 1, "Gita still holds the mobile");
+    assert_eq!(s.failures(&own, since).await.unwrap().0, 0, "nobody holds Ramesh's mobile");
+    assert!(s.erase(gita, &event(gita)).await.unwrap());
+    assert_eq!(s.failures(&shared, since).await.unwrap().0, 0, "the last holder erased");
+    assert_verified(&s).await;
+}
+
 /// A person's home AC (`people.home_ac`) is the AC of the membership they were created with
 /// until they hold one in another AC, by a later enrolment, by a second row of the same batch,
 /// or by a merge; then 0 for good. PostgreSQL's search within an AC finds people by it, so a
@@ -1684,6 +1762,24 @@ async fn merges_undo_in_order_and_guard_identifiers(db: TestDb) {
     for (i, id) in [h.ram, h.ram_hi, h.gita, sita].into_iter().enumerate() {
         assert_eq!(s.member(id).await.unwrap().unwrap(), before[i]);
     }
+    assert_verified(&s).await;
+
+    // A merged record's kept mobile finds the person it joined, at the end of any chain, in
+    // any typed form, and only where that person is a member.
+    let found = |unit: &'static str, q: &'static str| {
+        let s = s.clone();
+        async move { s.search(unit, q, &Wings::All, 0, 20).await.unwrap().unwrap().members.into_iter().map(|h| h.person_id).collect::<Vec<_>>() }
+    };
+    assert_eq!(found("TS", "9811100001").await, vec![sita]);
+    let into_gita = s.merge(sita, h.gita, "tester").await.unwrap();
+    assert_eq!(found("TS", "9811100001").await, vec![h.gita]);
+    let on = s.merge(h.gita, h.ram, "tester").await.unwrap();
+    assert_eq!(found("TS", "+91 98111 00001").await, vec![h.ram]);
+    assert_eq!(found(B1, "09811100001").await, vec![h.ram]);
+    assert_eq!(found("TS-AC-4", "9811100001").await, Vec::<i64>::new());
+    s.unmerge(on.merge_id, "tester").await.unwrap();
+    s.unmerge(into_gita.merge_id, "tester").await.unwrap();
+    assert_eq!(found("TS", "9811100001").await, vec![sita]);
     assert_verified(&s).await;
 }
 
