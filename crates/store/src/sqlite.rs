@@ -511,7 +511,7 @@ impl SqliteStore {
     }
 
     /// Groups of enrolments between two attempts to start the write-ahead log again (a group
-    /// of 20 writes about 270 pages to it: every 50 groups kept it under 100 MiB under load).
+    /// of 20 writes about 270 pages to it: every 50 groups kept it under 130 MiB under load).
     const RESTART_LOG_EVERY: u32 = 50;
 
     /// Between two groups, on the writer's connection: copy what is left of the log into the
