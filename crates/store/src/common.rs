@@ -784,24 +784,16 @@ async fn enrol_rows(
                 (None, mobile) => {
                     people.insert(id, known((id, name_key, mobile, epic)));
                 }
-                (Some(mut into), Some(mobile)) => {
+                (Some(into), Some(mobile)) => {
                     // The person at the end of any chain of merges.
-                    let survivor = loop {
-                        if people.contains_key(&into) {
-                            break Some(into);
-                        }
-                        let Some((id, name_key, mobile, epic, next)) = person_identity(c, into).await?.map(|p| (p.0, p.2, p.3, p.4, p.5)) else {
-                            break None;
-                        };
-                        match next {
-                            Some(n) => into = n,
-                            None => {
-                                people.insert(id, known((id, name_key, mobile, epic)));
-                                break Some(id);
-                            }
-                        }
+                    let joined = match people.contains_key(&into) {
+                        true => Some(into),
+                        false => survivor(c, into).await?.map(|p| {
+                            people.entry(p.0).or_insert_with(|| known((p.0, p.2, p.3, p.4)));
+                            p.0
+                        }),
                     };
-                    if let Some(t) = survivor {
+                    if let Some(t) = joined {
                         merged_on.entry(mobile).or_default().push((name_key, t));
                     }
                 }
@@ -2129,13 +2121,14 @@ fn leading_people_sql(n: usize) -> String {
 }
 
 /// A whole-state search's candidates stored with the query's leading words only
-/// ([`leading_people_sql`]): (person, name, name key, search key).
-async fn leading_people(c: &mut Conn, leading: &[String]) -> Result<Vec<(i64, String, String, String)>> {
-    let mut query = sqlx::query_as(AssertSqlSafe(leading_people_sql(leading.len())));
+/// ([`leading_people_sql`]) that are not `known` yet (added to it): (person, name, name key,
+/// search key).
+async fn leading_people(c: &mut Conn, leading: &[String], known: &mut HashSet<i64>) -> Result<Vec<(i64, String, String, String)>> {
+    let mut query = sqlx::query_as::<_, (i64, String, String, String)>(AssertSqlSafe(leading_people_sql(leading.len())));
     for k in leading {
         query = query.bind(k);
     }
-    Ok(query.fetch_all(&mut *c).await?)
+    Ok(query.fetch_all(&mut *c).await?.into_iter().filter(|r| known.insert(r.0)).collect())
 }
 
 /// [`scoped_search_sql`]'s rows for `cond` and its arguments, the unit's id after them: (person,
@@ -2282,13 +2275,13 @@ async fn merged_records(c: &mut Conn, ids: &[i64]) -> Result<Vec<(i64, Option<St
 
 /// The person at the end of a chain of merges starting at `id` (None: unknown, or a chain
 /// longer than any merges make, as a concurrent merge read mid-walk could seem).
-async fn survivor(c: &mut Conn, mut id: i64) -> Result<Option<i64>> {
+async fn survivor(c: &mut Conn, mut id: i64) -> Result<Option<PersonIdentity>> {
     for _ in 0..64 {
         match person_identity(c, id).await? {
             None => return Ok(None),
             Some(p) => match p.5 {
                 Some(next) => id = next,
-                None => return Ok(Some(id)),
+                None => return Ok(Some(p)),
             },
         }
     }
@@ -3440,7 +3433,7 @@ impl Store for StoreImpl {
                     sqlx::query_scalar("SELECT merged_into FROM people WHERE mobile = $1 AND merged_into IS NOT NULL").bind(&m).fetch_all(&mut *c).await?;
                 let mut joined = Vec::new();
                 for into in merged {
-                    joined.extend(survivor(c, into).await?.map(|id| id.to_string()));
+                    joined.extend(survivor(c, into).await?.map(|p| p.0.to_string()));
                 }
                 // Only integers are formatted into the condition.
                 let cond = if joined.is_empty() { "p.mobile = $1".to_string() } else { format!("(p.mobile = $1 OR p.id IN ({}))", joined.join(",")) };
@@ -3553,8 +3546,7 @@ impl Store for StoreImpl {
             // before reading memberships, when the candidates alone are too few, or after.
             let mut leading_read = false;
             if !leading.is_empty() && all.iter().filter(|h| h.0.rank >= 1).count() < want {
-                let more = leading_people(c, &leading).await?;
-                all.extend(ranked(more.into_iter().filter(|r| known.insert(r.0)).collect()));
+                all.extend(ranked(leading_people(c, &leading, &mut known).await?));
                 leading_read = true;
             }
             all.sort_by(order);
@@ -3562,8 +3554,7 @@ impl Store for StoreImpl {
             let mut hits = first_memberships(c, &u, wings, &people, want).await?;
             // (The leading words' people rank above the rank-0 hits: those do not fill the page.)
             if hits.iter().filter(|h| h.rank >= 1).count() < want && !leading.is_empty() && !leading_read {
-                let more = leading_people(c, &leading).await?;
-                let more = ranked(more.into_iter().filter(|r| known.insert(r.0)).collect());
+                let more = ranked(leading_people(c, &leading, &mut known).await?);
                 if !more.is_empty() {
                     all.extend(more);
                     all.sort_by(order);
