@@ -25,6 +25,22 @@ fn summary(db: &str, file: &str, extra: &[&str]) -> Value {
     v
 }
 
+/// [`summary`] of a dry run in batches of `batch` rows (`SANGATHAN_IMPORT_BATCH`).
+fn dry_in_batches(db: &str, file: &str, batch: usize, extra: &[&str]) -> Value {
+    let mut a = vec!["--db", db, "import", "members", file, "--json", "--dry-run"];
+    a.extend_from_slice(extra);
+    let o = Command::new(BIN)
+        .args(&a)
+        .env_remove("SANGATHAN_DB")
+        .env("SANGATHAN_IMPORT_BATCH", batch.to_string())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(!stderr.contains("may differ"), "a small dry run is exact: {stderr}");
+    serde_json::from_str(String::from_utf8_lossy(&o.stdout).lines().last().unwrap()).unwrap()
+}
+
 async fn fresh(backend: &str) -> Option<(sangathan_store::testing::TestDb, String)> {
     let db = match backend {
         "sqlite" => sangathan_store::testing::TestDb::sqlite(),
@@ -75,6 +91,7 @@ macro_rules! on_both {
 
 on_both!(
     import_contract,
+    a_dry_run_in_batches_counts_what_the_import_does,
     export_round_trip_is_a_no_op,
     report_rows_are_the_spreadsheets
 );
@@ -85,8 +102,13 @@ async fn import_contract(url: &str) {
     std::fs::write(&f, messy_sheet()).unwrap();
     let errors = dir.path().join("errors.csv");
     let f = f.to_str().unwrap();
-    // A dry run counts exactly what the real run will do, and writes nothing.
+    // A dry run counts exactly what the real run will do, and writes nothing, in batches of any
+    // size: a later batch sees what the earlier ones would have written (a duplicate of an
+    // earlier row, an identifier it added, a household's mobile).
     let dry = summary(url, f, &["--dry-run"]);
+    for batch in [1, 2, 3, 5] {
+        assert_eq!(dry_in_batches(url, f, batch, &[]), dry, "batches of {batch}");
+    }
     let v = summary(url, f, &["--errors", errors.to_str().unwrap()]);
     assert_eq!(dry, v);
     assert_eq!(v["rows"], 17);
@@ -257,6 +279,41 @@ fn xlsx(rows: &[(u32, &[&str])], extra: &str) -> Vec<u8> {
     out
 }
 
+/// A dry run counts each batch after what the earlier ones would have written, though it writes
+/// nothing: a row matching a person an earlier batch made (by the EPIC a later row added), the
+/// conflict with that EPIC, a second wing, a household filled by earlier batches. In batches of
+/// one row each, as in one batch, the counts are the real import's.
+async fn a_dry_run_in_batches_counts_what_the_import_does(url: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("later.csv");
+    let mut sheet = String::from("name,mobile,epic,ac_no,booth_no,wing\n");
+    sheet.push_str("Asha Verma,9811111111,,1,3,party\n"); // new person, new membership
+    sheet.push_str("Asha Verma,9811111111,ASV1234567,1,3,party\n"); // adds her EPIC: duplicate
+    sheet.push_str("Asha Verma,,ASV1234567,1,3,party\n"); // found by that EPIC: duplicate
+    sheet.push_str("Asha Verma,9822222222,ASV1234567,1,3,party\n"); // her EPIC, another mobile: conflict
+    sheet.push_str("Asha Verma,9811111111,,1,3,employees\n"); // a second wing: new membership
+    sheet.push_str("asha  VERMA,9811111111,,1,3,Employees' Federation\n"); // duplicate
+    for name in ["Ramesh", "Suresh", "Mahesh", "Dinesh", "Naresh", "Umesh"] {
+        sheet.push_str(&format!("{name} Kumar,9833333333,,1,3,party\n")); // the sixth: one too many
+    }
+    std::fs::write(&f, sheet).unwrap();
+    let f = f.to_str().unwrap();
+    let whole = summary(url, f, &["--dry-run"]);
+    for batch in [1, 2, 5] {
+        assert_eq!(dry_in_batches(url, f, batch, &[]), whole, "batches of {batch}");
+    }
+    let real = summary(url, f, &[]);
+    assert_eq!(whole, real);
+    for (k, n) in [("rows", 12), ("created_people", 6), ("created_memberships", 7), ("duplicates", 3), ("rejected", 2)] {
+        assert_eq!(real[k], n, "{k}: {real}");
+    }
+    // The dry runs wrote nothing: the import made everyone, and the same sheet again is all
+    // duplicates, in a dry run in batches too.
+    let again = dry_in_batches(url, f, 1, &[]);
+    assert_eq!((again["created_memberships"].as_u64(), again["duplicates"].as_u64(), again["rejected"].as_u64()), (Some(0), Some(10), Some(2)), "{again}");
+    assert!(ok(url, &["verify"]).starts_with("ok"));
+}
+
 /// Imports `file` with `--dry-run --errors`, then for real with `--errors`: the same totals and
 /// byte for byte the same report. Returns the totals and the report's (row, column) pairs.
 fn dry_then_real(url: &str, file: &std::path::Path) -> (Value, Vec<(String, String)>) {
@@ -268,8 +325,12 @@ fn dry_then_real(url: &str, file: &std::path::Path) -> (Value, Vec<(String, Stri
         f,
         &["--dry-run", "--errors", dry_out.to_str().unwrap()],
     );
+    let small = dir.join("dry-errors-small.csv");
+    let in_twos = dry_in_batches(url, f, 2, &["--errors", small.to_str().unwrap()]);
     let v = summary(url, f, &["--errors", real_out.to_str().unwrap()]);
     assert_eq!(dry, v, "{f}");
+    assert_eq!(in_twos, v, "{f}: in batches of 2");
+    assert_eq!(std::fs::read(&small).unwrap(), std::fs::read(&real_out).unwrap(), "{f}: in batches of 2");
     let real = std::fs::read(&real_out).unwrap();
     let dry_report = std::fs::read(&dry_out)
         .unwrap_or_else(|e| panic!("a dry run with --errors writes the report: {e}"));

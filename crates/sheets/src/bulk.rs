@@ -6,6 +6,7 @@ use anyhow::{Context, anyhow};
 use chrono::Datelike;
 use sangathan_core::geo::UnitCode;
 use sangathan_core::import::{Column, RowOutcome, validate_row};
+use sangathan_store::dry_run::DryRun;
 use sangathan_store::{
     DynStore, EnrolContext, Enrolment, ImportError, ImportRow, ImportStats, clock,
 };
@@ -46,6 +47,10 @@ pub fn load_batch(done: u64) -> usize {
 
 /// Inside the server (the web app's import) batches stay small: its memory is the server's.
 pub const SERVER_BATCH: usize = 5_000;
+
+/// A dry run's batch (`SANGATHAN_IMPORT_BATCH` too): each is counted in a transaction of its own
+/// that writes nothing, after the earlier ones (`DryRun`).
+pub const DRY_BATCH: usize = 100_000;
 
 fn file_hash(path: &Path) -> anyhow::Result<String> {
     use sha2::{Digest, Sha256};
@@ -136,7 +141,7 @@ pub async fn import_members(
         ));
     }
     let batch = match (opt.dry_run, deferred) {
-        (true, _) => 100_000,
+        (true, _) => batch_size(DRY_BATCH),
         (false, true) => load_batch(skip),
         (false, false) => batch_size(opt.batch),
     };
@@ -164,22 +169,10 @@ pub async fn import_members(
         (None, Some(out)) => Some(ErrorReport::create(out)?),
         _ => None,
     };
-    let mut dry_batches = 0u32;
+    // What the dry run's earlier batches would have written, for the batches after them.
+    let mut dry = DryRun::new();
     while let Some(b) = rx.recv().await {
         let b = b?;
-        if job.is_none() {
-            dry_batches += 1;
-            // Each batch of a dry run is undone before the next: a person the file names in
-            // two batches is counted as new in each.
-            if dry_batches == 2 {
-                (opt.warn)(format!(
-                    "this dry run reads the file in batches of {batch} rows, each undone before the next: \
-                     a person named in more than one batch is counted as new in each, so its counts after row {} \
-                     may differ from a real import's (more new people, fewer duplicates or conflicts)",
-                    b.first_line - 1
-                ));
-            }
-        }
         let stats = match &job {
             Some(j) => {
                 store
@@ -187,9 +180,19 @@ pub async fn import_members(
                     .await?
             }
             None => {
-                let (stats, errors) = store.import_batch_dry(b.first_line, &b.rows).await?;
+                let told = dry.inexact_from().is_some();
+                let (stats, errors) = store.import_batch_dry(b.first_line, &b.rows, &mut dry).await?;
                 if let Some(r) = &mut dry_report {
                     r.write(&errors)?;
+                }
+                if let (false, Some(line)) = (told, dry.inexact_from()) {
+                    (opt.warn)(format!(
+                        "this dry run keeps what its rows would write in memory, up to {} people and memberships, \
+                         and reached that at row {}: a person named again after it may be counted as new, \
+                         so its counts after that row may differ from a real import's",
+                        sangathan_store::dry_run::CARRY_LIMIT,
+                        line - 1
+                    ));
                 }
                 stats
             }

@@ -379,14 +379,7 @@ struct NewMembership {
     enrolled_on: NaiveDate,
 }
 
-/// A membership as an outcome needs it.
-#[derive(Clone)]
-struct HeldMembership {
-    number: String,
-    status: String,
-    at: DateTime<Utc>,
-    unit: String,
-}
+use crate::dry_run::{DryRun, Held as HeldMembership};
 
 /// How many values one statement binds as an IN list (SQLite's `fetch_in`, idempotency keys).
 const IN_CHUNK: usize = 500;
@@ -700,12 +693,16 @@ fn members_insert(chunk: &[NewMembership]) -> QueryBuilder<DB> {
 /// identifiers are added to `learned` for it. On SQLite (`PIPELINE_WRITES`) such a batch's
 /// rows are written while the rows after them are decided: with the batch read up front, the
 /// decider needs the connection only for people's ids, which it asks the writer for.
+///
+/// `carry`: a dry run's earlier batches (rolled back), read as if they were in the database and
+/// told this batch's people and memberships once it has written them.
 async fn enrol_rows(
     c: &mut Conn,
     s: &Settings,
     rows: &[(&Enrolment, &EnrolContext)],
     deltas: &mut Deltas,
     load: Option<(&LoadIndex, &mut Vec<Learned>)>,
+    carry: Option<&mut DryRun>,
 ) -> Result<Vec<Result<EnrolOutcome, Invalid>>> {
     // Units: one query for the batch, then per-code detail only for the unknown ones.
     let mut codes: Vec<String> = rows.iter().map(|(e, _)| e.unit.trim().to_ascii_uppercase()).collect();
@@ -801,6 +798,18 @@ async fn enrol_rows(
             }
         }
     }
+    // A dry run's earlier batches: their people on these identifiers, and the people already
+    // found as those batches left them (with the identifiers they added).
+    if let Some(dry) = carry.as_deref() {
+        for id in people.keys().copied().filter(|id| dry.people.contains_key(id)).collect::<Vec<_>>() {
+            people.insert(id, dry.people[&id].clone());
+        }
+        let on_ids = epics.iter().filter_map(|x| dry.by_epic.get(x)).copied();
+        let on_mobiles = mobiles.iter().filter_map(|m| dry.by_mobile.get(m)).flatten().copied();
+        for id in on_ids.chain(on_mobiles) {
+            people.insert(id, dry.people[&id].clone());
+        }
+    }
     let mut by_epic: FastMap<String, i64> = FastMap::with_capacity_and_hasher(rows.len(), Default::default());
     let mut by_mobile: FastMap<String, Vec<i64>> = FastMap::with_capacity_and_hasher(rows.len(), Default::default());
     let mut ids: Vec<i64> = people.keys().copied().collect();
@@ -826,6 +835,15 @@ async fn enrol_rows(
     for (p, w, number, status, at, unit) in held_rows {
         held.insert((p, w), HeldMembership { number, status, at, unit });
     }
+    if let Some(dry) = carry.as_deref() {
+        for id in &ids {
+            for (w, h) in dry.held.get(id).into_iter().flatten() {
+                held.insert((*id, *w), h.clone());
+            }
+        }
+    }
+    // A dry run's ids for new people start past those its earlier batches gave.
+    let id_floor = carry.as_deref().map_or(0, |d| d.next_id);
     // For scoped enrollers: where each known person's memberships are, so that a person held
     // only outside the enroller's scope is neither shown nor changed nor pulled into it.
     let mut held_places: HashMap<String, Place> = HashMap::new();
@@ -972,7 +990,9 @@ async fn enrol_rows(
                         _ => {
                             let (reply, answer) = futures::channel::oneshot::channel();
                             let _ = asks.unbounded_send(Ask::Reserve(rows.len() as i64, reply));
-                            answer.await.map_err(|_| StoreError::Refused("the writer stopped".into()))??
+                            let (next, last) = answer.await.map_err(|_| StoreError::Refused("the writer stopped".into()))??;
+                            let shift = (id_floor - next).max(0);
+                            (next + shift, last + shift)
                         }
                     };
                     next_person = Some((next + 1, last));
@@ -1094,6 +1114,15 @@ async fn enrol_rows(
     if let Some((_, learned)) = load {
         learned.extend(new_people.iter().map(|p| (p.id, p.mobile.clone(), p.epic.clone())));
         learned.extend(adds.iter().map(|(id, (m, x))| (*id, m.clone(), x.clone())));
+    }
+    // A dry run writes nothing (its transaction is rolled back, and a membership of a person an
+    // earlier batch made would name a row that is not there): it carries this batch's people and
+    // memberships to the next batch instead.
+    if let Some(dry) = carry {
+        let changed = new_people.iter().map(|p| p.id).chain(adds.keys().copied());
+        let made = new_members.iter().map(|m| (m.person_id, m.wing_id, held[&(m.person_id, m.wing_id)].clone()));
+        dry.learn(changed.map(|id| people[&id].clone()).collect(), made.collect());
+        return Ok(out);
     }
 
     // The writes, as sets (what the decider did not hand to the writer).
@@ -1226,7 +1255,7 @@ async fn enrol_idempotent(c: &mut Conn, s: &Settings, jobs: &[(&Enrolment, &Enro
         });
     }
     let mut deltas = Deltas::default();
-    let results = enrol_rows(c, s, &fresh, &mut deltas, None).await?;
+    let results = enrol_rows(c, s, &fresh, &mut deltas, None, None).await?;
     deltas.apply(c).await?;
     let mut rows: Vec<(String, String, String, i32, String, DateTime<Utc>)> = Vec::new();
     for (i, (e, ctx, key)) in jobs.iter().enumerate() {
@@ -2792,8 +2821,17 @@ impl StoreImpl {
     }
 
     /// `import_batch` with this process's first-load index, if it owns a pending load. A dry run
-    /// (no job) told `report` gets there the error report's lines the batch would have stored.
-    async fn import_batch_with(&self, job: Option<i64>, first_line: u64, rows: &[ImportRow], ix: &mut Option<LoadIndex>, report: Option<&mut Vec<ImportError>>) -> Result<ImportStats> {
+    /// (no job) told `report` gets there the error report's lines the batch would have stored;
+    /// with `dry`, its earlier batches are read and this one is added to them.
+    async fn import_batch_with(
+        &self,
+        job: Option<i64>,
+        first_line: u64,
+        rows: &[ImportRow],
+        ix: &mut Option<LoadIndex>,
+        report: Option<&mut Vec<ImportError>>,
+        mut dry: Option<&mut DryRun>,
+    ) -> Result<ImportStats> {
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -2808,7 +2846,7 @@ impl StoreImpl {
             let s = self.settings.get(&mut tx).await?;
             let mut deltas = Deltas::default();
             let mut learned = Vec::new();
-            let results = match enrol_rows(&mut tx, &s, &to_enrol, &mut deltas, ix.as_ref().map(|i| (i, &mut learned))).await {
+            let results = match enrol_rows(&mut tx, &s, &to_enrol, &mut deltas, ix.as_ref().map(|i| (i, &mut learned)), dry.as_deref_mut()).await {
                 Ok(r) => r,
                 Err(StoreError::Db(err)) if attempt < 8 && Self::is_retryable(&err) => continue,
                 Err(err) => return Err(err),
@@ -2996,7 +3034,7 @@ impl StoreImpl {
             let mut deltas = Deltas::default();
             let refs: Vec<(&Enrolment, &EnrolContext)> = rows.iter().map(|(e, c)| (e, c)).collect();
             let mut learned = Vec::new();
-            let out = match enrol_rows(&mut tx, &s, &refs, &mut deltas, ix.as_ref().map(|i| (i, &mut learned))).await {
+            let out = match enrol_rows(&mut tx, &s, &refs, &mut deltas, ix.as_ref().map(|i| (i, &mut learned)), None).await {
                 Ok(out) => out,
                 Err(StoreError::Db(err)) if attempt < 8 && Self::is_retryable(&err) => continue 'retry,
                 Err(err) => return Err(err),
@@ -3688,13 +3726,14 @@ impl Store for StoreImpl {
 
     async fn import_batch(&self, job: Option<i64>, first_line: u64, rows: &[ImportRow]) -> Result<ImportStats> {
         let mut ix = self.load.lock().await;
-        self.import_batch_with(job, first_line, rows, &mut ix, None).await
+        self.import_batch_with(job, first_line, rows, &mut ix, None, None).await
     }
 
-    async fn import_batch_dry(&self, first_line: u64, rows: &[ImportRow]) -> Result<(ImportStats, Vec<ImportError>)> {
+    async fn import_batch_dry(&self, first_line: u64, rows: &[ImportRow], dry: &mut DryRun) -> Result<(ImportStats, Vec<ImportError>)> {
         let mut ix = self.load.lock().await;
         let mut report = Vec::new();
-        let stats = self.import_batch_with(None, first_line, rows, &mut ix, Some(&mut report)).await?;
+        let stats = self.import_batch_with(None, first_line, rows, &mut ix, Some(&mut report), Some(&mut *dry)).await?;
+        dry.counted(first_line + rows.len() as u64);
         Ok((stats, report))
     }
 

@@ -14,6 +14,7 @@ pub const SEARCH_CANDIDATES: u32 = 2000;
 
 pub mod clock;
 pub mod corrections;
+pub mod dry_run;
 pub mod meetings;
 pub mod model;
 pub mod ops;
@@ -215,13 +216,15 @@ pub trait Store: Meetings + Volunteers + Verification + Detection + Corrections 
         first_line: u64,
         rows: &[ImportRow],
     ) -> Result<ImportStats>;
-    /// A dry run's batch: what `import_batch` without a job counts, and the lines the error
-    /// report of the real import would have for these rows (in file order, one per row and
-    /// column, as [`Store::import_errors`] gives them). Everything is rolled back.
+    /// A dry run's batch: what a real import of these rows would count after the dry run's
+    /// earlier batches (`dry`, which learns this one), and the lines the error report of the
+    /// real import would have for these rows (in file order, one per row and column, as
+    /// [`Store::import_errors`] gives them). Nothing is written.
     async fn import_batch_dry(
         &self,
         first_line: u64,
         rows: &[ImportRow],
+        dry: &mut dry_run::DryRun,
     ) -> Result<(ImportStats, Vec<ImportError>)>;
     /// Mark the job finished; a later import of the same file starts afresh.
     async fn import_finish(&self, job: i64) -> Result<()>;
