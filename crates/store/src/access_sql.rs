@@ -79,7 +79,7 @@ async fn audit_append(c: &mut Conn, events: &[AuditEvent]) -> Result<()> {
         rows.push((id, e, prev.clone(), hash.clone()));
         prev = hash;
     }
-    for chunk in rows.chunks(500) {
+    for chunk in pow2_chunks(&rows, 256) {
         let mut qb: QueryBuilder<DB> = QueryBuilder::new(
             "INSERT INTO audit_events (id, at, actor, post, action, record, person_id, address, outcome, prev_hash, hash) ",
         );

@@ -484,7 +484,7 @@ const BULK_ROWS: usize = 64;
 /// preparation), so building one and running the other share the two cores instead of taking
 /// turns. A failed statement stops the rest, as awaiting each would.
 async fn run_chunks<T>(c: &mut Conn, rows: &[T], size: usize, build: impl Fn(&[T]) -> QueryBuilder<DB>) -> Result<()> {
-    let mut chunks = rows.chunks(size);
+    let mut chunks = pow2_chunks(rows, size).into_iter();
     let Some(first) = chunks.next() else { return Ok(()) };
     let mut qb = build(first);
     for next in chunks {
@@ -502,6 +502,34 @@ async fn run_chunks<T>(c: &mut Conn, rows: &[T], size: usize, build: impl Fn(&[T
     }
     qb.build().execute(&mut *c).await?;
     Ok(())
+}
+
+/// `rows` as the slices that one multi-row statement each takes: `size` rows at a time, then what
+/// is left in powers of two, largest first (37 rows: 32, 4, 1). A statement's text changes with
+/// its row count, so an enrolment group of any size (1 to 256) now takes a few of at most nine
+/// texts per statement, which the connection keeps prepared, instead of a text of its own size,
+/// prepared anew whenever the cache had let it go (on SQLite a tenth of the writer's time went
+/// to parsing and preparing under 64 clients).
+fn pow2_chunks<T>(rows: &[T], size: usize) -> Vec<&[T]> {
+    let mut out = Vec::new();
+    let mut rest = rows;
+    while !rest.is_empty() {
+        let n = if rest.len() >= size { size } else { 1 << rest.len().ilog2() };
+        let (a, b) = rest.split_at(n);
+        out.push(a);
+        rest = b;
+    }
+    out
+}
+
+/// `items` repeated at their end up to the next power of two (at least one item): an `IN` list's
+/// placeholders then come in few counts, each one statement text (see [`pow2_chunks`]).
+fn pow2_padded<T: Clone>(items: &[T]) -> Vec<T> {
+    let mut v = items.to_vec();
+    if let Some(last) = items.last() {
+        v.resize(items.len().next_power_of_two(), last.clone());
+    }
+    v
 }
 
 /// What `enrol_rows`' decider asks of the connection, run in order by its writer: a statement,
@@ -1144,7 +1172,9 @@ async fn enrol_rows(
     // The ACs' last numbers, one statement for the batch.
     let mut serials: Vec<(i64, i64)> = serials.into_iter().filter(|(ac, last)| serials_before.get(ac) != Some(last)).collect();
     serials.sort_unstable();
-    for chunk in serials.chunks(500) {
+    for chunk in serials.chunks(256) {
+        // Padded with its last pair again (the same value for the same AC): few statement texts.
+        let chunk = &pow2_padded(chunk);
         let mut qb: QueryBuilder<DB> = QueryBuilder::new("UPDATE ac_sequences SET last = CASE ac_id");
         for (ac, last) in chunk {
             qb.push(" WHEN ").push_bind(*ac).push(" THEN ").push_bind(*last);
@@ -1176,7 +1206,8 @@ async fn enrol_rows(
         }
     }
     for ((notice, purposes), ids) in consents {
-        for chunk in ids.chunks(500) {
+        for chunk in ids.chunks(256) {
+            let chunk = &pow2_padded(chunk);
             let mut qb: QueryBuilder<DB> = QueryBuilder::new("UPDATE people SET consent_notice = ");
             qb.push_bind(notice).push(", consent_purposes = ").push_bind(purposes.clone());
             qb.push(", consent_by = 'self', consent_withdrawn_at = NULL WHERE id IN (");
@@ -1216,13 +1247,13 @@ async fn enrol_idempotent(c: &mut Conn, s: &Settings, jobs: &[(&Enrolment, &Enro
     for keys in keys.chunks(IN_CHUNK) {
         let mut qb: QueryBuilder<DB> = QueryBuilder::new("SELECT actor, key, request_hash, response FROM idempotency WHERE actor IN (");
         let mut sep = qb.separated(", ");
-        for a in &actors {
-            sep.push_bind(a.clone());
+        for a in pow2_padded(&actors) {
+            sep.push_bind(a);
         }
         qb.push(") AND key IN (");
         let mut sep = qb.separated(", ");
-        for k in keys {
-            sep.push_bind(k.clone());
+        for k in pow2_padded(keys) {
+            sep.push_bind(k);
         }
         qb.push(")");
         stored.extend(qb.build_query_as::<(String, String, String, String)>().fetch_all(&mut *c).await?);
@@ -1266,7 +1297,7 @@ async fn enrol_idempotent(c: &mut Conn, s: &Settings, jobs: &[(&Enrolment, &Enro
             rows.push((ctx.actor.clone(), key.to_string(), e.fingerprint(), status, serde_json::to_string(o).expect("outcome serialises"), ctx.at));
         }
     }
-    for chunk in rows.chunks(500) {
+    for chunk in pow2_chunks(&rows, 256) {
         let mut qb: QueryBuilder<DB> = QueryBuilder::new("INSERT INTO idempotency (actor, key, request_hash, status, response, created_at) ");
         qb.push_values(chunk, |mut b, r| {
             b.push_bind(r.0.clone()).push_bind(r.1.clone()).push_bind(r.2.clone()).push_bind(r.3).push_bind(r.4.clone()).push_bind(r.5);

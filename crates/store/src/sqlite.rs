@@ -70,6 +70,10 @@ fn fts_all_of(grams: &[&str]) -> String {
 const WRITER_CHECKPOINT_PAGES: &str = "32000";
 
 
+/// Prepared statements the writer keeps: its statements' texts (each multi-row statement in up to
+/// nine sizes, `pow2_chunks`) are more than sqlx's default of 100.
+const WRITER_STATEMENTS: usize = 400;
+
 type StoreImpl = SqliteStore;
 
 impl SqliteStore {
@@ -103,7 +107,12 @@ impl SqliteStore {
             .idle_timeout(None)
             // A log grown past 64 MiB (a first load's index builds write gigabytes into it) is
             // cut back to that when it next starts again from its beginning.
-            .connect_with(opts.clone().pragma("wal_autocheckpoint", WRITER_CHECKPOINT_PAGES).pragma("journal_size_limit", "67108864"))
+            .connect_with(
+                opts.clone()
+                    .pragma("wal_autocheckpoint", WRITER_CHECKPOINT_PAGES)
+                    .pragma("journal_size_limit", "67108864")
+                    .statement_cache_capacity(WRITER_STATEMENTS),
+            )
             .await?;
         // A migration that builds an index over a large table (18 M memberships) sorts through
         // temporary files, not memory, as a first load's index builds do.
@@ -746,11 +755,10 @@ where
         let mut qb: QueryBuilder<DB> = QueryBuilder::new(sql_prefix);
         qb.push(" IN (");
         let mut sep = qb.separated(", ");
-        // Always IN_CHUNK (or 1..=16) placeholders, padded with a repeat: few distinct statement
-        // texts, so the prepared-statement cache serves them instead of re-preparing each batch.
-        let width = if chunk.len() <= 16 { chunk.len() } else { IN_CHUNK };
-        for i in 0..width {
-            sep.push_bind(chunk[i.min(chunk.len() - 1)].clone());
+        // A power of two of placeholders (IN_CHUNK at most), padded with a repeat: few distinct
+        // statement texts, which the connection keeps prepared (`pow2_padded`).
+        for v in pow2_padded(chunk).into_iter().take(IN_CHUNK) {
+            sep.push_bind(v);
         }
         qb.push(")");
         qb.push(sql_suffix);
@@ -769,6 +777,22 @@ include!("ops_sql.rs");
 #[cfg(test)]
 mod sqlite_only {
     use super::*;
+
+    /// Multi-row statements take every row once, in order, in full chunks then powers of two;
+    /// an `IN` list is padded with its last item to a power of two.
+    #[test]
+    fn statements_come_in_few_sizes() {
+        for n in 0..1100usize {
+            let rows: Vec<usize> = (0..n).collect();
+            let parts = pow2_chunks(&rows, 400);
+            assert_eq!(parts.concat(), rows, "{n}");
+            assert!(parts.iter().all(|p| p.len() == 400 || (p.len().is_power_of_two() && p.len() < 400)), "{n}: {parts:?}");
+            assert!(parts.windows(2).all(|w| w[0].len() > w[1].len() || w[0].len() == 400), "{n}");
+            let padded = pow2_padded(&rows);
+            assert_eq!(&padded[..n], &rows[..], "{n}");
+            assert!(n == 0 && padded.is_empty() || padded.len() == n.next_power_of_two() && padded[n..].iter().all(|&v| v == n - 1), "{n}");
+        }
+    }
 
     /// A store on a fresh file in a temporary directory, removed with the `TestDb`.
     async fn fresh() -> (SqliteStore, crate::testing::TestDb) {
