@@ -810,7 +810,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if verified {
                 meetings::installation_wide(&op).map_err(|_| anyhow::anyhow!("only the state office may import members as already verified"))?;
             }
-            op.audit(if verified { "import-verified" } else { "import" }, Some(file.display().to_string()), None)
+            let action = match (dry_run, verified) {
+                (true, _) => "import-dry-run",
+                (false, true) => "import-verified",
+                (false, false) => "import",
+            };
+            op.audit(action, Some(file.display().to_string()), None)
                 .await?;
             let bar = if json {
                 ProgressBar::hidden()

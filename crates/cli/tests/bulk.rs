@@ -25,20 +25,28 @@ fn summary(db: &str, file: &str, extra: &[&str]) -> Value {
     v
 }
 
-/// [`summary`] of a dry run in batches of `batch` rows (`SANGATHAN_IMPORT_BATCH`).
+/// [`summary`] of a dry run in batches of `batch` rows (`SANGATHAN_IMPORT_BATCH`), which a small
+/// sheet keeps whole in memory (no warning).
 fn dry_in_batches(db: &str, file: &str, batch: usize, extra: &[&str]) -> Value {
+    let (v, stderr) = dry_run_kept(db, file, batch, None, extra);
+    assert!(!stderr.contains("may differ"), "a small dry run is exact: {stderr}");
+    v
+}
+
+/// A dry run in batches of `batch` rows keeping at most `carry` people and memberships
+/// (`SANGATHAN_DRY_RUN_CARRY`): its totals and its standard error.
+fn dry_run_kept(db: &str, file: &str, batch: usize, carry: Option<usize>, extra: &[&str]) -> (Value, String) {
     let mut a = vec!["--db", db, "import", "members", file, "--json", "--dry-run"];
     a.extend_from_slice(extra);
-    let o = Command::new(BIN)
-        .args(&a)
-        .env_remove("SANGATHAN_DB")
-        .env("SANGATHAN_IMPORT_BATCH", batch.to_string())
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert!(!stderr.contains("may differ"), "a small dry run is exact: {stderr}");
-    serde_json::from_str(String::from_utf8_lossy(&o.stdout).lines().last().unwrap()).unwrap()
+    let mut cmd = Command::new(BIN);
+    cmd.args(&a).env_remove("SANGATHAN_DB").env("SANGATHAN_IMPORT_BATCH", batch.to_string());
+    if let Some(n) = carry {
+        cmd.env("SANGATHAN_DRY_RUN_CARRY", n.to_string());
+    }
+    let o = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(o.status.success(), "{stderr}");
+    (serde_json::from_str(String::from_utf8_lossy(&o.stdout).lines().last().unwrap()).unwrap(), stderr)
 }
 
 async fn fresh(backend: &str) -> Option<(sangathan_store::testing::TestDb, String)> {
@@ -281,10 +289,15 @@ fn xlsx(rows: &[(u32, &[&str])], extra: &str) -> Vec<u8> {
 
 /// A dry run counts each batch after what the earlier ones would have written, though it writes
 /// nothing: a row matching a person an earlier batch made (by the EPIC a later row added), the
-/// conflict with that EPIC, a second wing, a household filled by earlier batches. In batches of
-/// one row each, as in one batch, the counts are the real import's.
+/// conflict with that EPIC, a second wing, a household filled by earlier batches, an EPIC an
+/// earlier batch gave someone already in the database. In batches of one row each, as in one
+/// batch, the counts are the real import's.
 async fn a_dry_run_in_batches_counts_what_the_import_does(url: &str) {
     let dir = tempfile::tempdir().unwrap();
+    // Someone already in the database, without an EPIC.
+    let before = dir.path().join("before.csv");
+    std::fs::write(&before, "name,mobile,ac_no,booth_no\nKiran Yadav,9844444444,1,3\n").unwrap();
+    assert_eq!(summary(url, before.to_str().unwrap(), &[])["created_people"], 1);
     let f = dir.path().join("later.csv");
     let mut sheet = String::from("name,mobile,epic,ac_no,booth_no,wing\n");
     sheet.push_str("Asha Verma,9811111111,,1,3,party\n"); // new person, new membership
@@ -296,21 +309,34 @@ async fn a_dry_run_in_batches_counts_what_the_import_does(url: &str) {
     for name in ["Ramesh", "Suresh", "Mahesh", "Dinesh", "Naresh", "Umesh"] {
         sheet.push_str(&format!("{name} Kumar,9833333333,,1,3,party\n")); // the sixth: one too many
     }
+    sheet.push_str("Kiran Yadav,9844444444,KYD7654321,1,3,party\n"); // gives her an EPIC: duplicate
+    sheet.push_str("Kiran Yadav,9844444444,KYD1111111,1,3,party\n"); // another EPIC: conflict
     std::fs::write(&f, sheet).unwrap();
     let f = f.to_str().unwrap();
     let whole = summary(url, f, &["--dry-run"]);
     for batch in [1, 2, 5] {
         assert_eq!(dry_in_batches(url, f, batch, &[]), whole, "batches of {batch}");
     }
+    // Kept in memory up to a bound: three people and memberships here. Row 8's batch (Ramesh, a
+    // new person and membership) is the first it cannot keep, which it says before going on;
+    // the rows after it miss what the rows from there would have written (the household is not
+    // full for Umesh, Kiran's second EPIC is no conflict): only Asha's conflict is rejected.
+    let (bounded, stderr) = dry_run_kept(url, f, 1, Some(3), &[]);
+    assert!(stderr.contains("reached that at row 8:"), "{stderr}");
+    assert_eq!(stderr.matches("may differ").count(), 1, "{stderr}");
+    assert_eq!(bounded["rejected"], 1, "{bounded}");
+    // Reaching it with the last batch says nothing: no row follows.
+    let (_, stderr) = dry_run_kept(url, f, 20, Some(3), &[]);
+    assert!(!stderr.contains("may differ"), "{stderr}");
     let real = summary(url, f, &[]);
     assert_eq!(whole, real);
-    for (k, n) in [("rows", 12), ("created_people", 6), ("created_memberships", 7), ("duplicates", 3), ("rejected", 2)] {
+    for (k, n) in [("rows", 14), ("created_people", 6), ("created_memberships", 7), ("duplicates", 4), ("rejected", 3)] {
         assert_eq!(real[k], n, "{k}: {real}");
     }
     // The dry runs wrote nothing: the import made everyone, and the same sheet again is all
     // duplicates, in a dry run in batches too.
     let again = dry_in_batches(url, f, 1, &[]);
-    assert_eq!((again["created_memberships"].as_u64(), again["duplicates"].as_u64(), again["rejected"].as_u64()), (Some(0), Some(10), Some(2)), "{again}");
+    assert_eq!((again["created_memberships"].as_u64(), again["duplicates"].as_u64(), again["rejected"].as_u64()), (Some(0), Some(11), Some(3)), "{again}");
     assert!(ok(url, &["verify"]).starts_with("ok"));
 }
 

@@ -169,10 +169,26 @@ pub async fn import_members(
         (None, Some(out)) => Some(ErrorReport::create(out)?),
         _ => None,
     };
-    // What the dry run's earlier batches would have written, for the batches after them.
-    let mut dry = DryRun::new();
+    // What the dry run's earlier batches would have written, for the batches after them; its
+    // bound in people and memberships, `SANGATHAN_DRY_RUN_CARRY` or the default.
+    let mut dry = match std::env::var("SANGATHAN_DRY_RUN_CARRY").ok().and_then(|v| v.parse().ok()) {
+        Some(n) => DryRun::with_limit(n),
+        None => DryRun::new(),
+    };
+    let mut told = false;
     while let Some(b) = rx.recv().await {
         let b = b?;
+        // Rows after a batch the dry run could not keep: said once, before they are counted.
+        if let (false, Some(line)) = (told, dry.inexact_from()) {
+            told = true;
+            (opt.warn)(format!(
+                "this dry run keeps what its rows would write in memory, up to {} people and memberships, \
+                 and reached that at row {}: a person named again after it may be counted as new, \
+                 so its counts after that row may differ from a real import's",
+                dry.limit(),
+                line - 1
+            ));
+        }
         let stats = match &job {
             Some(j) => {
                 store
@@ -180,19 +196,9 @@ pub async fn import_members(
                     .await?
             }
             None => {
-                let told = dry.inexact_from().is_some();
                 let (stats, errors) = store.import_batch_dry(b.first_line, &b.rows, &mut dry).await?;
                 if let Some(r) = &mut dry_report {
                     r.write(&errors)?;
-                }
-                if let (false, Some(line)) = (told, dry.inexact_from()) {
-                    (opt.warn)(format!(
-                        "this dry run keeps what its rows would write in memory, up to {} people and memberships, \
-                         and reached that at row {}: a person named again after it may be counted as new, \
-                         so its counts after that row may differ from a real import's",
-                        sangathan_store::dry_run::CARRY_LIMIT,
-                        line - 1
-                    ));
                 }
                 stats
             }

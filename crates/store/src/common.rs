@@ -381,7 +381,8 @@ struct NewMembership {
 
 use crate::dry_run::{DryRun, Held as HeldMembership};
 
-/// How many values one statement binds as an IN list (SQLite's `fetch_in`, idempotency keys).
+/// How many values one statement binds as an IN list (SQLite's `fetch_in`; idempotency keys, 512
+/// once padded).
 const IN_CHUNK: usize = 500;
 
 /// Indexes that no write relies on (listings, roll-up scans and verify, duplicate review, the
@@ -506,11 +507,12 @@ async fn run_chunks<T>(c: &mut Conn, rows: &[T], size: usize, build: impl Fn(&[T
 
 /// `rows` as the slices that one multi-row statement each takes: `size` rows at a time, then what
 /// is left in powers of two, largest first (37 rows: 32, 4, 1). A statement's text changes with
-/// its row count, so an enrolment group of any size (1 to 256) now takes a few of at most nine
+/// its row count, so an enrolment group of any size (1 to 256) now takes a few of about ten
 /// texts per statement, which the connection keeps prepared, instead of a text of its own size,
 /// prepared anew whenever the cache had let it go (on SQLite a tenth of the writer's time went
 /// to parsing and preparing under 64 clients).
 fn pow2_chunks<T>(rows: &[T], size: usize) -> Vec<&[T]> {
+    assert!(size > 0, "chunks of no rows");
     let mut out = Vec::new();
     let mut rest = rows;
     while !rest.is_empty() {
@@ -722,8 +724,8 @@ fn members_insert(chunk: &[NewMembership]) -> QueryBuilder<DB> {
 /// rows are written while the rows after them are decided: with the batch read up front, the
 /// decider needs the connection only for people's ids, which it asks the writer for.
 ///
-/// `carry`: a dry run's earlier batches (rolled back), read as if they were in the database and
-/// told this batch's people and memberships once it has written them.
+/// `carry`: a dry run's earlier batches, read as if they were in the database. With it nothing is
+/// written: the batch's people and memberships are added to it instead.
 async fn enrol_rows(
     c: &mut Conn,
     s: &Settings,
@@ -870,8 +872,9 @@ async fn enrol_rows(
             }
         }
     }
-    // A dry run's ids for new people start past those its earlier batches gave.
-    let id_floor = carry.as_deref().map_or(0, |d| d.next_id);
+    // A dry run's new people take ids below zero, after its earlier batches' (no row is written,
+    // and an id from the database could meet one that an enrolment takes meanwhile).
+    let mut dry_id = carry.as_deref().map(|d| d.next_id);
     // For scoped enrollers: where each known person's memberships are, so that a person held
     // only outside the enroller's scope is neither shown nor changed nor pulled into it.
     let mut held_places: HashMap<String, Place> = HashMap::new();
@@ -1013,17 +1016,17 @@ async fn enrol_rows(
             }
             let (person_id, created_person) = match decision {
                 Decision::New => {
-                    let (next, last) = match next_person {
-                        Some((n, l)) if n <= l => (n, l),
+                    let (next, last) = match (next_person, dry_id) {
+                        (_, Some(d)) => (d, d),
+                        (Some((n, l)), None) if n <= l => (n, l),
                         _ => {
                             let (reply, answer) = futures::channel::oneshot::channel();
                             let _ = asks.unbounded_send(Ask::Reserve(rows.len() as i64, reply));
-                            let (next, last) = answer.await.map_err(|_| StoreError::Refused("the writer stopped".into()))??;
-                            let shift = (id_floor - next).max(0);
-                            (next + shift, last + shift)
+                            answer.await.map_err(|_| StoreError::Refused("the writer stopped".into()))??
                         }
                     };
                     next_person = Some((next + 1, last));
+                    dry_id = dry_id.map(|d| d - 1);
                     let id = next;
                     new_index.insert(id, new_people.len());
                     new_people.push(NewPerson {
@@ -1219,7 +1222,7 @@ async fn enrol_rows(
             qb.build().execute(&mut *c).await?;
         }
     }
-    for chunk in sensitive.chunks(500) {
+    for chunk in pow2_chunks(&sensitive, 256) {
         let mut qb: QueryBuilder<DB> = QueryBuilder::new("INSERT INTO sensitive_attributes (person_id, category, religion, consented_at) ");
         qb.push_values(chunk, |mut b, (id, category, religion, at)| {
             b.push_bind(*id).push_bind((*category).clone()).push_bind((*religion).clone()).push_bind(*at);

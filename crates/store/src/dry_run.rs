@@ -30,7 +30,6 @@ pub(crate) struct Held {
 }
 
 /// A dry run's memory of its earlier batches (see the module's documentation).
-#[derive(Default)]
 pub struct DryRun {
     /// People an earlier batch created or gave an identifier, as that batch left them.
     pub(crate) people: FastMap<i64, Known>,
@@ -38,9 +37,11 @@ pub struct DryRun {
     pub(crate) by_mobile: FastMap<String, Vec<i64>>,
     /// Memberships earlier batches made: person → (wing, membership).
     pub(crate) held: FastMap<i64, Vec<(i64, Held)>>,
-    /// Past every id an earlier batch gave a new person (SQLite hands out the same ids again
-    /// once a batch is rolled back).
+    /// The id for the next new person: below zero, below every one an earlier batch gave (no
+    /// row is written, and ids from the database could meet those enrolments take meanwhile).
     pub(crate) next_id: i64,
+    /// Entries at most (see [`CARRY_LIMIT`]).
+    limit: usize,
     memberships: usize,
     /// The carry reached its bound: it learns nothing more.
     stopped: bool,
@@ -48,9 +49,35 @@ pub struct DryRun {
     inexact_from: Option<u64>,
 }
 
+impl Default for DryRun {
+    fn default() -> Self {
+        Self::with_limit(CARRY_LIMIT)
+    }
+}
+
 impl DryRun {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A carry of at most `limit` people and memberships.
+    pub fn with_limit(limit: usize) -> Self {
+        DryRun {
+            people: FastMap::default(),
+            by_epic: FastMap::default(),
+            by_mobile: FastMap::default(),
+            held: FastMap::default(),
+            next_id: -1,
+            limit,
+            memberships: 0,
+            stopped: false,
+            inexact_from: None,
+        }
+    }
+
+    /// Its bound, in people and memberships.
+    pub fn limit(&self) -> usize {
+        self.limit
     }
 
     /// The line from which the counts may differ from a real import's: the line after the first
@@ -70,12 +97,13 @@ impl DryRun {
     /// Learn a batch's people (as it left them) and new memberships (person, wing, membership);
     /// `false` when the bound stops it (nothing of the batch is learnt).
     pub(crate) fn learn(&mut self, people: Vec<Known>, held: Vec<(i64, i64, Held)>) -> bool {
-        if self.stopped || self.people.len() + self.memberships + people.len() + held.len() > CARRY_LIMIT {
+        let more = people.iter().filter(|k| !self.people.contains_key(&k.person_id)).count() + held.len();
+        if self.stopped || self.people.len() + self.memberships + more > self.limit {
             self.stopped = true;
             return false;
         }
         for k in people {
-            self.next_id = self.next_id.max(k.person_id + 1);
+            self.next_id = self.next_id.min(k.person_id - 1);
             if let Some(x) = &k.epic {
                 self.by_epic.insert(x.as_str().to_string(), k.person_id);
             }

@@ -209,7 +209,8 @@ pub trait Store: Meetings + Volunteers + Verification + Detection + Corrections 
         actor: &str,
     ) -> Result<ImportJob>;
     /// Import one batch of rows (numbered from `first_line`) in one transaction together with the
-    /// job's checkpoint. With `job` None (a dry run) everything is rolled back.
+    /// job's checkpoint. With `job` None everything is rolled back (a dry run uses
+    /// [`Store::import_batch_dry`]).
     async fn import_batch(
         &self,
         job: Option<i64>,

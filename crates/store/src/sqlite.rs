@@ -70,8 +70,8 @@ fn fts_all_of(grams: &[&str]) -> String {
 const WRITER_CHECKPOINT_PAGES: &str = "32000";
 
 
-/// Prepared statements the writer keeps: its statements' texts (each multi-row statement in up to
-/// nine sizes, `pow2_chunks`) are more than sqlx's default of 100.
+/// Prepared statements the writer keeps: its statements' texts (each multi-row statement in about
+/// ten sizes, `pow2_chunks`) are more than sqlx's default of 100.
 const WRITER_STATEMENTS: usize = 400;
 
 type StoreImpl = SqliteStore;
@@ -755,8 +755,8 @@ where
         let mut qb: QueryBuilder<DB> = QueryBuilder::new(sql_prefix);
         qb.push(" IN (");
         let mut sep = qb.separated(", ");
-        // A power of two of placeholders (IN_CHUNK at most), padded with a repeat: few distinct
-        // statement texts, which the connection keeps prepared (`pow2_padded`).
+        // A power of two of placeholders up to 256, else IN_CHUNK, padded with a repeat: few
+        // distinct statement texts, which the connection keeps prepared (`pow2_padded`).
         for v in pow2_padded(chunk).into_iter().take(IN_CHUNK) {
             sep.push_bind(v);
         }
