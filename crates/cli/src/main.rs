@@ -811,7 +811,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 meetings::installation_wide(&op).map_err(|_| anyhow::anyhow!("only the state office may import members as already verified"))?;
             }
             let action = match (dry_run, verified) {
-                (true, _) => "import-dry-run",
+                (true, true) => "import-verified-dry-run",
+                (true, false) => "import-dry-run",
                 (false, true) => "import-verified",
                 (false, false) => "import",
             };

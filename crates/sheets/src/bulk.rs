@@ -171,8 +171,16 @@ pub async fn import_members(
     };
     // What the dry run's earlier batches would have written, for the batches after them; its
     // bound in people and memberships, `SANGATHAN_DRY_RUN_CARRY` or the default.
-    let mut dry = match std::env::var("SANGATHAN_DRY_RUN_CARRY").ok().and_then(|v| v.parse().ok()) {
-        Some(n) => DryRun::with_limit(n),
+    let carry = std::env::var("SANGATHAN_DRY_RUN_CARRY").ok().filter(|_| job.is_none());
+    let mut dry = match carry.map(|v| (v.trim().parse::<usize>(), v)) {
+        Some((Ok(n), _)) => DryRun::with_limit(n),
+        Some((Err(_), v)) => {
+            (opt.warn)(format!(
+                "SANGATHAN_DRY_RUN_CARRY={v:?} is not a whole number (digits only); the default, {}, is used",
+                sangathan_store::dry_run::CARRY_LIMIT
+            ));
+            DryRun::new()
+        }
         None => DryRun::new(),
     };
     let mut told = false;
