@@ -509,8 +509,8 @@ async fn run_chunks<T>(c: &mut Conn, rows: &[T], size: usize, build: impl Fn(&[T
 /// is left in powers of two, largest first (37 rows: 32, 4, 1). A statement's text changes with
 /// its row count, so an enrolment group of any size (1 to 256) now takes a few of about ten
 /// texts per statement, which the connection keeps prepared, instead of a text of its own size,
-/// prepared anew whenever the cache had let it go (on SQLite a tenth of the writer's time went
-/// to parsing and preparing under 64 clients).
+/// prepared anew whenever the cache had let it go (on SQLite 4 % of the writer's time went to
+/// parsing and preparing under 64 clients).
 fn pow2_chunks<T>(rows: &[T], size: usize) -> Vec<&[T]> {
     assert!(size > 0, "chunks of no rows");
     let mut out = Vec::new();
