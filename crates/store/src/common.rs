@@ -17,11 +17,7 @@ use sangathan_core::{FieldError, Invalid};
 use sqlx::{AssertSqlSafe, QueryBuilder, Transaction};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-/// Maps of the write path's keys (ids, and a batch's mobiles and EPICs, which come from sheets and
-/// requests but only in validated forms, in bounded batches): foldhash, seeded at random per
-/// process, several times faster than the standard SipHash on the millions of keys of a first load.
-type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
-type FastSet<K> = HashSet<K, foldhash::fast::RandomState>;
+use crate::{FastMap, FastSet};
 
 type Conn = <DB as sqlx::Database>::Connection;
 

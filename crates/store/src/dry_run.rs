@@ -7,12 +7,10 @@
 //! memory and read by the next batch as if they were rows of the database. Bounded: past
 //! [`CARRY_LIMIT`] entries it stops learning, and says from which line its counts may differ.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Utc};
 use sangathan_core::identity::Known;
 
-type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+use crate::FastMap;
 
 /// People and memberships a dry run carries at most (about 360 bytes each, measured: a dry run of
 /// 1,000,000 new members, 1,999,972 entries, peaked 0.7 GB above one that carried nothing). A

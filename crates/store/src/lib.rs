@@ -6,6 +6,12 @@
 //! writer takes its turn (one writer connection on SQLite; advisory locks on PostgreSQL).
 
 mod auth_cache;
+
+/// Maps of the write path's keys (ids, and a batch's mobiles and EPICs, which come from sheets and
+/// requests but only in validated forms, in bounded batches): foldhash, seeded at random per
+/// process, several times faster than the standard SipHash on the millions of keys of a first load.
+pub(crate) type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+pub(crate) type FastSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 mod load_index;
 /// How many candidates a name search ranks at most, in person order: people in a whole-state
 /// search in every wing, memberships in scope otherwise; the people whose search key is exactly

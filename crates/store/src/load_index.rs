@@ -10,7 +10,7 @@
 //! load resumes. Other writers of people are refused while the load is pending, so nothing it
 //! does not know can appear.
 
-use std::collections::HashMap;
+use crate::FastMap;
 use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
 
 /// Keys to the people who may hold them: the last id added per key, then a chain through the
@@ -18,8 +18,8 @@ use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
 /// or an old one still listed).
 #[derive(Default)]
 struct Chains {
-    first: HashMap<u64, i64, foldhash::fast::RandomState>,
-    next: HashMap<(u64, i64), i64, foldhash::fast::RandomState>,
+    first: FastMap<u64, i64>,
+    next: FastMap<(u64, i64), i64>,
 }
 
 impl Chains {
