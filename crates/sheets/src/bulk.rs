@@ -200,7 +200,7 @@ pub async fn import_members(
         let stats = match &job {
             Some(j) => {
                 store
-                    .import_batch(Some(j.id), b.first_line, &b.rows)
+                    .import_batch(j.id, b.first_line, &b.rows)
                     .await?
             }
             None => {

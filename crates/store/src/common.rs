@@ -410,6 +410,15 @@ type Learned = (i64, Option<String>, Option<String>);
 /// is pending under another owner than `owner` (the identity index it left out cannot check the
 /// write, and the load's own index would not know it). True when `owner` owns the pending load;
 /// false when none is pending.
+/// What an import batch is for: a real import's job (its checkpoint goes in the batch's
+/// transaction), or a dry run's, which writes nothing: the people and memberships its earlier
+/// batches would have made (`carry`, which learns this one) and the error report's lines this
+/// one would have stored (`report`).
+enum BatchFor<'a> {
+    Job(i64),
+    Dry { carry: &'a mut DryRun, report: &'a mut Vec<ImportError> },
+}
+
 async fn first_load_guard(c: &mut Conn, owner: Option<&str>) -> Result<bool> {
     StoreImpl::first_load_lock(c, false).await?;
     match meta(c, FIRST_LOAD_OWNER).await? {
@@ -896,14 +905,15 @@ async fn enrol_rows(
     let mut new_members: Vec<NewMembership> = Vec::with_capacity(rows.len());
     // Membership numbers: the serial of every AC the batch may enrol in, read before any row
     // (the last number used). On PostgreSQL the rows are locked, in AC order, until commit, so
-    // concurrent writers in one AC take turns instead of colliding on a number.
+    // concurrent writers in one AC take turns instead of colliding on a number (not by a dry run,
+    // which takes no number: its transaction is a read-only snapshot).
     let mut batch_acs: Vec<i64> = units.values().filter_map(|(u, _)| ac_of(u)).collect();
     batch_acs.sort_unstable();
     batch_acs.dedup();
     let mut serials: HashMap<i64, i64> = fetch_in::<i64, (i64, i64)>(
         c,
         "SELECT ac_id, last FROM ac_sequences WHERE ac_id",
-        &format!(" ORDER BY ac_id{}", StoreImpl::for_update()),
+        &format!(" ORDER BY ac_id{}", if carry.is_some() { "" } else { StoreImpl::for_update() }),
         &batch_acs,
     )
     .await?
@@ -1142,7 +1152,7 @@ async fn enrol_rows(
         learned.extend(new_people.iter().map(|p| (p.id, p.mobile.clone(), p.epic.clone())));
         learned.extend(adds.iter().map(|(id, (m, x))| (*id, m.clone(), x.clone())));
     }
-    // A dry run writes nothing (its transaction is rolled back, and a membership of a person an
+    // A dry run writes nothing (its transaction is a reader's, and a membership of a person an
     // earlier batch made would name a row that is not there): it carries this batch's people and
     // memberships to the next batch instead.
     if let Some(dry) = carry {
@@ -2850,18 +2860,9 @@ impl StoreImpl {
         Ok(())
     }
 
-    /// `import_batch` with this process's first-load index, if it owns a pending load. A dry run
-    /// (no job) told `report` gets there the error report's lines the batch would have stored;
-    /// with `dry`, its earlier batches are read and this one is added to them.
-    async fn import_batch_with(
-        &self,
-        job: Option<i64>,
-        first_line: u64,
-        rows: &[ImportRow],
-        ix: &mut Option<LoadIndex>,
-        report: Option<&mut Vec<ImportError>>,
-        mut dry: Option<&mut DryRun>,
-    ) -> Result<ImportStats> {
+    /// `import_batch` with this process's first-load index, if it owns a pending load, or a dry
+    /// run's batch (`BatchFor::Dry`).
+    async fn import_batch_with(&self, mut batch: BatchFor<'_>, first_line: u64, rows: &[ImportRow], ix: &mut Option<LoadIndex>) -> Result<ImportStats> {
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -2872,11 +2873,20 @@ impl StoreImpl {
                     _ => None,
                 })
                 .collect();
-            let Some(mut tx) = self.open_batch(ix, to_enrol.iter().map(|(e, _)| *e), attempt).await? else { continue };
+            let opened = match &batch {
+                BatchFor::Job(_) => self.open_batch(ix, to_enrol.iter().map(|(e, _)| *e), attempt).await?,
+                BatchFor::Dry { .. } => self.open_dry_batch(ix, attempt).await?,
+            };
+            let Some(mut tx) = opened else { continue };
             let s = self.settings.get(&mut tx).await?;
             let mut deltas = Deltas::default();
             let mut learned = Vec::new();
-            let results = match enrol_rows(&mut tx, &s, &to_enrol, &mut deltas, ix.as_ref().map(|i| (i, &mut learned)), dry.as_deref_mut()).await {
+            // A dry run reads the database as it is (the load's index is for its writes).
+            let (load, carry) = match &mut batch {
+                BatchFor::Job(_) => (ix.as_ref().map(|i| (i, &mut learned)), None),
+                BatchFor::Dry { carry, .. } => (None, Some(&mut **carry)),
+            };
+            let results = match enrol_rows(&mut tx, &s, &to_enrol, &mut deltas, load, carry).await {
                 Ok(r) => r,
                 Err(StoreError::Db(err)) if attempt < 8 && Self::is_retryable(&err) => continue,
                 Err(err) => return Err(err),
@@ -2931,16 +2941,17 @@ impl StoreImpl {
                     },
                 }
             }
-            let Some(job) = job else {
-                tx.rollback().await?;
-                if let Some(report) = report {
-                    // As the report reads them back: by line, then column; the first of a
-                    // line and column only (`ON CONFLICT (job_id, line, col) DO NOTHING`).
+            let job = match &mut batch {
+                BatchFor::Job(job) => *job,
+                BatchFor::Dry { report, .. } => {
+                    tx.rollback().await?;
+                    // As the report reads them back: by line, then column; the first of a line
+                    // and column only (`ON CONFLICT (job_id, line, col) DO NOTHING`).
                     errors.sort_by(|a, b| (a.line, &a.column).cmp(&(b.line, &b.column)));
                     errors.dedup_by(|b, a| a.line == b.line && a.column == b.column);
                     report.append(&mut errors);
+                    return Ok(stats);
                 }
-                return Ok(stats);
             };
             let written: Result<()> = async {
                 deltas.apply(&mut tx).await?;
@@ -3014,6 +3025,19 @@ impl StoreImpl {
         let keys: Vec<String> = enrolments.flat_map(identity_keys).collect();
         match Self::lock_keys(&mut tx, &keys).await {
             Ok(()) => Ok(Some(tx)),
+            Err(StoreError::Db(err)) if attempt < 8 && Self::is_retryable(&err) => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// A dry run's batch's transaction: a read snapshot on a reader's connection, which holds
+    /// neither the writer (SQLite) nor any row lock (PostgreSQL: the AC serials are read without
+    /// `FOR UPDATE`, the identities without their locks), so that enrolments and imports go on
+    /// beside it. A first load pending in another process is refused as for a real batch.
+    async fn open_dry_batch(&self, ix: &Option<LoadIndex>, attempt: u32) -> Result<Option<Transaction<'static, DB>>> {
+        let mut tx = self.read.begin_with(StoreImpl::READ_SNAPSHOT).await?;
+        match first_load_guard(&mut tx, ix.as_ref().map(|i| i.owner.as_str())).await {
+            Ok(_) => Ok(Some(tx)),
             Err(StoreError::Db(err)) if attempt < 8 && Self::is_retryable(&err) => Ok(None),
             Err(err) => Err(err),
         }
@@ -3754,15 +3778,15 @@ impl Store for StoreImpl {
         Ok(job)
     }
 
-    async fn import_batch(&self, job: Option<i64>, first_line: u64, rows: &[ImportRow]) -> Result<ImportStats> {
+    async fn import_batch(&self, job: i64, first_line: u64, rows: &[ImportRow]) -> Result<ImportStats> {
         let mut ix = self.load.lock().await;
-        self.import_batch_with(job, first_line, rows, &mut ix, None, None).await
+        self.import_batch_with(BatchFor::Job(job), first_line, rows, &mut ix).await
     }
 
     async fn import_batch_dry(&self, first_line: u64, rows: &[ImportRow], dry: &mut DryRun) -> Result<(ImportStats, Vec<ImportError>)> {
         let mut ix = self.load.lock().await;
         let mut report = Vec::new();
-        let stats = self.import_batch_with(None, first_line, rows, &mut ix, Some(&mut report), Some(&mut *dry)).await?;
+        let stats = self.import_batch_with(BatchFor::Dry { carry: &mut *dry, report: &mut report }, first_line, rows, &mut ix).await?;
         dry.counted(first_line + rows.len() as u64);
         Ok((stats, report))
     }

@@ -215,18 +215,18 @@ pub trait Store: Meetings + Volunteers + Verification + Detection + Corrections 
         actor: &str,
     ) -> Result<ImportJob>;
     /// Import one batch of rows (numbered from `first_line`) in one transaction together with the
-    /// job's checkpoint. With `job` None everything is rolled back (a dry run uses
-    /// [`Store::import_batch_dry`]).
+    /// job's checkpoint (a dry run uses [`Store::import_batch_dry`]).
     async fn import_batch(
         &self,
-        job: Option<i64>,
+        job: i64,
         first_line: u64,
         rows: &[ImportRow],
     ) -> Result<ImportStats>;
     /// A dry run's batch: what a real import of these rows would count after the dry run's
     /// earlier batches (`dry`, which learns this one), and the lines the error report of the
     /// real import would have for these rows (in file order, one per row and column, as
-    /// [`Store::import_errors`] gives them). Nothing is written.
+    /// [`Store::import_errors`] gives them). Nothing is written, and nothing is locked: the batch
+    /// reads a snapshot on a reader's connection.
     async fn import_batch_dry(
         &self,
         first_line: u64,

@@ -86,6 +86,7 @@ on_both!(
     a_first_load_builds_its_indexes_after,
     a_first_load_writes_rows_while_it_decides_the_rest,
     progress_figures_equal_a_count_of_the_members_at_every_level,
+    a_dry_run_batch_reads_beside_a_writer,
 );
 
 fn start() -> NaiveDate {
@@ -3615,4 +3616,57 @@ async fn progress_figures_equal_a_count_of_the_members_at_every_level(db: TestDb
     kinds.sort();
     assert_eq!(kinds, ["ac", "booth", "district", "division", "pc", "sector", "state"]);
     assert!(s.progress("TS", None, clock::today()).await.unwrap().unwrap().unit.last_7_days > 0);
+}
+
+/// A dry run's batch reads a snapshot and locks nothing: it counts while another connection
+/// holds the database's write side (SQLite's write lock; on PostgreSQL the people, memberships
+/// and AC serials locked against writes and `FOR UPDATE`), and it writes nothing.
+async fn a_dry_run_batch_reads_beside_a_writer(db: TestDb) {
+    use sangathan_store::ImportRow;
+    use sqlx::Connection;
+    let s = mini(&db).await;
+    let known = enr("Kamla Devi", Some("9123456780"), Some("ABC1234567"), "TS-AC-3-B0003");
+    enrol(&s, &known).await.unwrap();
+    let row = |e: Enrolment| ImportRow::Enrol { enrolment: e, ctx: ctx(), values: Vec::new(), verified: false };
+    let rows = vec![
+        row(known.clone()),
+        row(enr("Vimla", Some("9123456781"), None, "TS-AC-3-B0003")),
+        row(enr("Vimla", Some("9123456781"), None, "TS-AC-3-B0003")),
+        ImportRow::Blank,
+    ];
+    let (people, memberships) = (count_people(&db).await, count_memberships(&db).await);
+
+    // The write side held by another connection for as long as the dry batch runs.
+    enum Held {
+        Sqlite(sqlx::SqliteConnection),
+        Pg(sqlx::PgConnection),
+    }
+    let held = if db.url.starts_with("sqlite:") {
+        let mut c = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
+        sqlx::query("BEGIN IMMEDIATE").execute(&mut c).await.unwrap();
+        Held::Sqlite(c)
+    } else {
+        let mut c = sqlx::PgConnection::connect(&db.url).await.unwrap();
+        sqlx::query("BEGIN").execute(&mut c).await.unwrap();
+        sqlx::query("LOCK TABLE people, memberships, ac_sequences, import_jobs IN EXCLUSIVE MODE").execute(&mut c).await.unwrap();
+        Held::Pg(c)
+    };
+    let mut dry = sangathan_store::dry_run::DryRun::new();
+    let counted = tokio::time::timeout(std::time::Duration::from_secs(20), s.import_batch_dry(2, &rows, &mut dry))
+        .await
+        .expect("a dry batch does not wait for the writer")
+        .unwrap();
+    let (stats, errors) = counted;
+    assert_eq!(
+        (stats.rows, stats.blank, stats.created_people, stats.created_memberships, stats.duplicates, stats.rejected),
+        (4, 1, 1, 1, 2, 0),
+        "the known member and Vimla's second row are duplicates"
+    );
+    assert!(errors.is_empty(), "{errors:?}");
+    match held {
+        Held::Sqlite(mut c) => sqlx::query("ROLLBACK").execute(&mut c).await.map(drop).unwrap(),
+        Held::Pg(mut c) => sqlx::query("ROLLBACK").execute(&mut c).await.map(drop).unwrap(),
+    }
+    assert_eq!((count_people(&db).await, count_memberships(&db).await), (people, memberships), "a dry run writes nothing");
+    assert_verified(&s).await;
 }
