@@ -128,6 +128,10 @@ struct Deltas {
 /// Counter rows as gathered: (achieved, verified) per (unit, wing, AC) and per (unit, wing, day, AC).
 type AchievedRows = FastMap<(i64, i64, i64), (i64, i64)>;
 type DailyRows = FastMap<(i64, i64, NaiveDate, i64), (i64, i64)>;
+/// One counter's change: (unit, wing, AC) → (achieved, verified).
+type AchievedRow = ((i64, i64, i64), (i64, i64));
+/// One per-day count's change: (unit, wing, day, AC) → (enrolled, verified).
+type DailyRow = ((i64, i64, NaiveDate, i64), (i64, i64));
 
 impl Deltas {
     /// A membership enrolled on `day` starts or stops counting towards achieved.
@@ -143,7 +147,7 @@ impl Deltas {
     /// The counter rows to change, every ancestor included, in PostgreSQL's key order (the order
     /// they are written in, so that its writers lock them in one order).
     #[allow(clippy::type_complexity)]
-    fn spread(self) -> (Vec<((i64, i64, i64), (i64, i64))>, Vec<((i64, i64, NaiveDate, i64), (i64, i64))>) {
+    fn spread(self) -> (Vec<AchievedRow>, Vec<DailyRow>) {
         let (mut achieved, mut daily) = (AchievedRows::default(), DailyRows::default());
         self.spread_into(&mut achieved, &mut daily);
         let mut achieved: Vec<_> = achieved.into_iter().filter(|(_, n)| *n != (0, 0)).collect();
@@ -192,28 +196,35 @@ impl Deltas {
 
     async fn apply(self, c: &mut Conn) -> Result<()> {
         let (achieved, daily) = self.spread();
-        run_chunks(c, &achieved, 1000, |chunk| {
-            let mut qb: QueryBuilder<DB> = QueryBuilder::new(format!("{} unit_counters (unit_id, wing_id, ac_id, achieved, verified) ", StoreImpl::INSERT_ROWS));
-            qb.push_values(chunk, |mut b, ((u, w, a), (n, v))| {
-                b.push_bind(*u).push_bind(*w).push_bind(*a).push_bind(*n).push_bind(*v);
-            });
-            qb.push(
-                " ON CONFLICT (unit_id, wing_id, ac_id) DO UPDATE SET achieved = unit_counters.achieved + excluded.achieved, \
-                 verified = unit_counters.verified + excluded.verified",
-            );
-            qb
-        })
-        .await?;
-        run_chunks(c, &daily, 1000, |chunk| {
-            let mut qb: QueryBuilder<DB> = QueryBuilder::new(format!("{} unit_daily (unit_id, wing_id, day, ac_id, n, verified) ", StoreImpl::INSERT_ROWS));
-            qb.push_values(chunk, |mut b, ((u, w, d, a), (n, v))| {
-                b.push_bind(*u).push_bind(*w).push_bind(*d).push_bind(*a).push_bind(*n).push_bind(*v);
-            });
-            qb.push(" ON CONFLICT (unit_id, wing_id, day, ac_id) DO UPDATE SET n = unit_daily.n + excluded.n, verified = unit_daily.verified + excluded.verified");
-            qb
-        })
-        .await
+        StoreImpl::add_counts(c, &achieved, &daily).await
     }
+}
+
+/// [`Deltas::apply`]'s rows as multi-row upserts (SQLite's; PostgreSQL adds them from arrays,
+/// one statement per table).
+#[allow(dead_code)]
+async fn add_counts_in_chunks(c: &mut Conn, achieved: &[AchievedRow], daily: &[DailyRow]) -> Result<()> {
+    run_chunks(c, achieved, 1000, |chunk| {
+        let mut qb: QueryBuilder<DB> = QueryBuilder::new(format!("{} unit_counters (unit_id, wing_id, ac_id, achieved, verified) ", StoreImpl::INSERT_ROWS));
+        qb.push_values(chunk, |mut b, ((u, w, a), (n, v))| {
+            b.push_bind(*u).push_bind(*w).push_bind(*a).push_bind(*n).push_bind(*v);
+        });
+        qb.push(
+            " ON CONFLICT (unit_id, wing_id, ac_id) DO UPDATE SET achieved = unit_counters.achieved + excluded.achieved, \
+             verified = unit_counters.verified + excluded.verified",
+        );
+        qb
+    })
+    .await?;
+    run_chunks(c, daily, 1000, |chunk| {
+        let mut qb: QueryBuilder<DB> = QueryBuilder::new(format!("{} unit_daily (unit_id, wing_id, day, ac_id, n, verified) ", StoreImpl::INSERT_ROWS));
+        qb.push_values(chunk, |mut b, ((u, w, d, a), (n, v))| {
+            b.push_bind(*u).push_bind(*w).push_bind(*d).push_bind(*a).push_bind(*n).push_bind(*v);
+        });
+        qb.push(" ON CONFLICT (unit_id, wing_id, day, ac_id) DO UPDATE SET n = unit_daily.n + excluded.n, verified = unit_daily.verified + excluded.verified");
+        qb
+    })
+    .await
 }
 
 /// What stays the same for every row of a batch.
@@ -360,6 +371,49 @@ struct NewPerson {
     /// The AC of the membership the person is created with (see `leave_home_ac`).
     home_ac: i64,
     created_at: DateTime<Utc>,
+}
+
+/// An enrolment's answer kept under its idempotency key: (actor, key, request hash, status,
+/// response, at).
+type KeptAnswer = (String, String, String, i32, String, DateTime<Utc>);
+
+/// The answers kept under these (actor, key) pairs, by the table's key (SQLite's
+/// `answers_kept`): both lists, so that the look-up probes the primary key instead of scanning
+/// every key ever stored. Pairs of one caller's actor with another's key may come back too; the
+/// caller uses exact pairs only.
+#[allow(dead_code)]
+async fn answers_kept_in_lists(c: &mut Conn, pairs: &[(String, String)]) -> Result<Vec<(String, String, String, String)>> {
+    let actors: Vec<&str> = pairs.iter().map(|p| p.0.as_str()).collect::<BTreeSet<_>>().into_iter().collect();
+    let keys: Vec<&str> = pairs.iter().map(|p| p.1.as_str()).collect::<BTreeSet<_>>().into_iter().collect();
+    let mut stored = Vec::new();
+    for keys in keys.chunks(IN_CHUNK) {
+        let mut qb: QueryBuilder<DB> = QueryBuilder::new("SELECT actor, key, request_hash, response FROM idempotency WHERE actor IN (");
+        let mut sep = qb.separated(", ");
+        for a in pow2_padded(&actors) {
+            sep.push_bind(a.to_string());
+        }
+        qb.push(") AND key IN (");
+        let mut sep = qb.separated(", ");
+        for k in pow2_padded(keys) {
+            sep.push_bind(k.to_string());
+        }
+        qb.push(")");
+        stored.extend(qb.build_query_as::<(String, String, String, String)>().fetch_all(&mut *c).await?);
+    }
+    Ok(stored)
+}
+
+/// Idempotency rows as multi-row INSERTs in few sizes (SQLite's `keep_answers`).
+#[allow(dead_code)]
+async fn keep_answers_in_chunks(c: &mut Conn, rows: &[KeptAnswer]) -> Result<()> {
+    for chunk in pow2_chunks(rows, 256) {
+        let mut qb: QueryBuilder<DB> = QueryBuilder::new("INSERT INTO idempotency (actor, key, request_hash, status, response, created_at) ");
+        qb.push_values(chunk, |mut b, r| {
+            b.push_bind(r.0.clone()).push_bind(r.1.clone()).push_bind(r.2.clone()).push_bind(r.3).push_bind(r.4.clone()).push_bind(r.5);
+        });
+        qb.build().execute(&mut *c).await?;
+    }
+    Ok(())
 }
 
 /// A membership created by this batch.
@@ -618,7 +672,7 @@ async fn write_people(c: &mut Conn, new_people: &[NewPerson]) -> Result<()> {
             return Ok(());
         }
     }
-    run_chunks(c, new_people, WRITE_CHUNK, people_insert).await
+    StoreImpl::insert_people(c, new_people).await
 }
 
 /// The columns a batch writes for each new person and each new membership (COPY or INSERT).
@@ -672,7 +726,7 @@ async fn write_memberships(c: &mut Conn, new_members: &[NewMembership]) -> Resul
             return Ok(());
         }
     }
-    run_chunks(c, new_members, WRITE_CHUNK, members_insert).await
+    StoreImpl::insert_memberships(c, new_members).await
 }
 
 /// A person's home AC (`people.home_ac`) is the AC every one of their memberships is in, or 0:
@@ -1247,26 +1301,8 @@ async fn enrol_rows(
 /// came with another request, and otherwise goes through `enrol_rows` with the others, its
 /// answer stored under its key. Counters are applied; the caller commits.
 async fn enrol_idempotent(c: &mut Conn, s: &Settings, jobs: &[(&Enrolment, &EnrolContext, &str)]) -> Result<Vec<Result<Idempotent>>> {
-    let keys: Vec<String> = jobs.iter().map(|(_, _, k)| k.to_string()).collect::<BTreeSet<_>>().into_iter().collect();
-    let actors: Vec<String> = jobs.iter().map(|(_, ctx, _)| ctx.actor.clone()).collect::<BTreeSet<_>>().into_iter().collect();
-    // By the table's key (actor, key): both lists, so that the look-up probes the primary key
-    // instead of scanning every key ever stored. Pairs of one caller's actor with another's key
-    // may come back too; only exact pairs are used below.
-    let mut stored: Vec<(String, String, String, String)> = Vec::new();
-    for keys in keys.chunks(IN_CHUNK) {
-        let mut qb: QueryBuilder<DB> = QueryBuilder::new("SELECT actor, key, request_hash, response FROM idempotency WHERE actor IN (");
-        let mut sep = qb.separated(", ");
-        for a in pow2_padded(&actors) {
-            sep.push_bind(a);
-        }
-        qb.push(") AND key IN (");
-        let mut sep = qb.separated(", ");
-        for k in pow2_padded(keys) {
-            sep.push_bind(k);
-        }
-        qb.push(")");
-        stored.extend(qb.build_query_as::<(String, String, String, String)>().fetch_all(&mut *c).await?);
-    }
+    let pairs: Vec<(String, String)> = jobs.iter().map(|(_, ctx, k)| (ctx.actor.clone(), k.to_string())).collect::<BTreeSet<_>>().into_iter().collect();
+    let stored = StoreImpl::answers_kept(c, &pairs).await?;
     let mut prior: HashMap<(String, String), (String, Result<EnrolOutcome, ()>)> = HashMap::new();
     for (actor, key, hash, response) in stored {
         let outcome = serde_json::from_str::<EnrolOutcome>(&response).map_err(|_| ());
@@ -1297,7 +1333,7 @@ async fn enrol_idempotent(c: &mut Conn, s: &Settings, jobs: &[(&Enrolment, &Enro
     let mut deltas = Deltas::default();
     let results = enrol_rows(c, s, &fresh, &mut deltas, None, None).await?;
     deltas.apply(c).await?;
-    let mut rows: Vec<(String, String, String, i32, String, DateTime<Utc>)> = Vec::new();
+    let mut rows: Vec<KeptAnswer> = Vec::new();
     for (i, (e, ctx, key)) in jobs.iter().enumerate() {
         if let Plan::Fresh(f) = plans[i]
             && let Ok(o) = &results[f]
@@ -1306,13 +1342,7 @@ async fn enrol_idempotent(c: &mut Conn, s: &Settings, jobs: &[(&Enrolment, &Enro
             rows.push((ctx.actor.clone(), key.to_string(), e.fingerprint(), status, serde_json::to_string(o).expect("outcome serialises"), ctx.at));
         }
     }
-    for chunk in pow2_chunks(&rows, 256) {
-        let mut qb: QueryBuilder<DB> = QueryBuilder::new("INSERT INTO idempotency (actor, key, request_hash, status, response, created_at) ");
-        qb.push_values(chunk, |mut b, r| {
-            b.push_bind(r.0.clone()).push_bind(r.1.clone()).push_bind(r.2.clone()).push_bind(r.3).push_bind(r.4.clone()).push_bind(r.5);
-        });
-        qb.build().execute(&mut *c).await?;
-    }
+    StoreImpl::keep_answers(c, &rows).await?;
     let answer = |f: usize| -> Result<Idempotent> {
         match &results[f] {
             Ok(o) => Ok(Idempotent { outcome: o.clone(), replayed: false, audited: false }),

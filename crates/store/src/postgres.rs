@@ -241,6 +241,138 @@ impl PgStore {
         Ok(())
     }
 
+    /// A batch's new people below `BULK_ROWS` (more go by COPY): one statement whatever their
+    /// number, the rows as arrays, one per column (see [`Self::add_counts`]).
+    async fn insert_people(c: &mut Conn, rows: &[NewPerson]) -> Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        sqlx::query(
+            "INSERT INTO people (id, name, name_key, search_key, gender, birth_year, address, mobile, epic, unit_id, home_ac, created_at) \
+             SELECT * FROM UNNEST($1::int8[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int4[], $7::text[], $8::text[], \
+             $9::text[], $10::int8[], $11::int8[], $12::timestamptz[])",
+        )
+        .bind(rows.iter().map(|p| p.id).collect::<Vec<i64>>())
+        .bind(rows.iter().map(|p| p.name.as_str()).collect::<Vec<&str>>())
+        .bind(rows.iter().map(|p| p.name_key.as_str()).collect::<Vec<&str>>())
+        .bind(rows.iter().map(|p| p.search_key.as_str()).collect::<Vec<&str>>())
+        .bind(rows.iter().map(|p| p.gender).collect::<Vec<Option<&str>>>())
+        .bind(rows.iter().map(|p| p.birth_year).collect::<Vec<Option<i32>>>())
+        .bind(rows.iter().map(|p| p.address.as_deref()).collect::<Vec<Option<&str>>>())
+        .bind(rows.iter().map(|p| p.mobile.as_deref()).collect::<Vec<Option<&str>>>())
+        .bind(rows.iter().map(|p| p.epic.as_deref()).collect::<Vec<Option<&str>>>())
+        .bind(rows.iter().map(|p| p.unit_id).collect::<Vec<i64>>())
+        .bind(rows.iter().map(|p| p.home_ac).collect::<Vec<i64>>())
+        .bind(rows.iter().map(|p| p.created_at).collect::<Vec<DateTime<Utc>>>())
+        .execute(&mut *c)
+        .await?;
+        Ok(())
+    }
+
+    /// A batch's new memberships below `BULK_ROWS`, likewise.
+    async fn insert_memberships(c: &mut Conn, rows: &[NewMembership]) -> Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        sqlx::query(
+            "INSERT INTO memberships (person_id, wing_id, unit_id, ac_id, number, status, channel, enrolled_by, enrolled_at, enrolled_on) \
+             SELECT r.person_id, r.wing_id, r.unit_id, r.ac_id, r.number, 'pending', r.channel, r.enrolled_by, r.enrolled_at, r.enrolled_on \
+             FROM UNNEST($1::int8[], $2::int8[], $3::int8[], $4::int8[], $5::text[], $6::text[], $7::text[], $8::timestamptz[], $9::date[]) \
+             AS r (person_id, wing_id, unit_id, ac_id, number, channel, enrolled_by, enrolled_at, enrolled_on)",
+        )
+        .bind(rows.iter().map(|m| m.person_id).collect::<Vec<i64>>())
+        .bind(rows.iter().map(|m| m.wing_id).collect::<Vec<i64>>())
+        .bind(rows.iter().map(|m| m.unit_id).collect::<Vec<i64>>())
+        .bind(rows.iter().map(|m| m.ac_id).collect::<Vec<i64>>())
+        .bind(rows.iter().map(|m| m.number.as_str()).collect::<Vec<&str>>())
+        .bind(rows.iter().map(|m| m.channel.as_str()).collect::<Vec<&str>>())
+        .bind(rows.iter().map(|m| m.enrolled_by.as_str()).collect::<Vec<&str>>())
+        .bind(rows.iter().map(|m| m.enrolled_at).collect::<Vec<DateTime<Utc>>>())
+        .bind(rows.iter().map(|m| m.enrolled_on).collect::<Vec<NaiveDate>>())
+        .execute(&mut *c)
+        .await?;
+        Ok(())
+    }
+
+    /// The answers kept under these (actor, key) pairs, each pair probed on the table's key. Two
+    /// `IN` lists (SQLite's way) let the planner take the actor alone as the index condition and
+    /// test every key that caller ever used: all of them for an office's one importer or the
+    /// bench's one admin, a scan that grew with every enrolment.
+    async fn answers_kept(c: &mut Conn, pairs: &[(String, String)]) -> Result<Vec<(String, String, String, String)>> {
+        if pairs.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(sqlx::query_as(
+            "SELECT i.actor, i.key, i.request_hash, i.response FROM UNNEST($1::text[], $2::text[]) AS q (actor, key) \
+             JOIN idempotency i ON i.actor = q.actor AND i.key = q.key",
+        )
+        .bind(pairs.iter().map(|p| p.0.as_str()).collect::<Vec<&str>>())
+        .bind(pairs.iter().map(|p| p.1.as_str()).collect::<Vec<&str>>())
+        .fetch_all(&mut *c)
+        .await?)
+    }
+
+    /// A group's answers under their idempotency keys, likewise.
+    async fn keep_answers(c: &mut Conn, rows: &[KeptAnswer]) -> Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        sqlx::query(
+            "INSERT INTO idempotency (actor, key, request_hash, status, response, created_at) \
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::int4[], $5::text[], $6::timestamptz[])",
+        )
+        .bind(rows.iter().map(|r| r.0.as_str()).collect::<Vec<&str>>())
+        .bind(rows.iter().map(|r| r.1.as_str()).collect::<Vec<&str>>())
+        .bind(rows.iter().map(|r| r.2.as_str()).collect::<Vec<&str>>())
+        .bind(rows.iter().map(|r| r.3).collect::<Vec<i32>>())
+        .bind(rows.iter().map(|r| r.4.as_str()).collect::<Vec<&str>>())
+        .bind(rows.iter().map(|r| r.5).collect::<Vec<DateTime<Utc>>>())
+        .execute(&mut *c)
+        .await?;
+        Ok(())
+    }
+
+    /// A batch's counter changes, one statement per table whatever their number: the rows go as
+    /// arrays, one per column (`UNNEST`), so that a group of any size is one round trip and one
+    /// prepared statement, where multi-row `VALUES` took a few of each (`pow2_chunks`). The rows
+    /// come sorted by key, the order their row locks are taken in.
+    async fn add_counts(c: &mut Conn, achieved: &[AchievedRow], daily: &[DailyRow]) -> Result<()> {
+        if !achieved.is_empty() {
+            let col = |f: fn(&AchievedRow) -> i64| achieved.iter().map(f).collect::<Vec<i64>>();
+            sqlx::query(
+                "INSERT INTO unit_counters (unit_id, wing_id, ac_id, achieved, verified) \
+                 SELECT * FROM UNNEST($1::int8[], $2::int8[], $3::int8[], $4::int8[], $5::int8[]) \
+                 ON CONFLICT (unit_id, wing_id, ac_id) DO UPDATE SET achieved = unit_counters.achieved + excluded.achieved, \
+                 verified = unit_counters.verified + excluded.verified",
+            )
+            .bind(col(|r| r.0.0))
+            .bind(col(|r| r.0.1))
+            .bind(col(|r| r.0.2))
+            .bind(col(|r| r.1.0))
+            .bind(col(|r| r.1.1))
+            .execute(&mut *c)
+            .await?;
+        }
+        if !daily.is_empty() {
+            let col = |f: fn(&DailyRow) -> i64| daily.iter().map(f).collect::<Vec<i64>>();
+            sqlx::query(
+                "INSERT INTO unit_daily (unit_id, wing_id, day, ac_id, n, verified) \
+                 SELECT * FROM UNNEST($1::int8[], $2::int8[], $3::date[], $4::int8[], $5::int8[], $6::int8[]) \
+                 ON CONFLICT (unit_id, wing_id, day, ac_id) DO UPDATE SET n = unit_daily.n + excluded.n, \
+                 verified = unit_daily.verified + excluded.verified",
+            )
+            .bind(col(|r| r.0.0))
+            .bind(col(|r| r.0.1))
+            .bind(daily.iter().map(|r| r.0.2).collect::<Vec<NaiveDate>>())
+            .bind(col(|r| r.0.3))
+            .bind(col(|r| r.1.0))
+            .bind(col(|r| r.1.1))
+            .execute(&mut *c)
+            .await?;
+        }
+        Ok(())
+    }
+
     /// Appended to a `SELECT` whose rows the transaction will update: locked until commit.
     fn for_update() -> &'static str {
         " FOR UPDATE"

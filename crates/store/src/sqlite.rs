@@ -452,6 +452,31 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// A batch's new people, as multi-row INSERTs in few sizes (`pow2_chunks`).
+    async fn insert_people(c: &mut Conn, rows: &[NewPerson]) -> Result<()> {
+        run_chunks(c, rows, WRITE_CHUNK, people_insert).await
+    }
+
+    /// A batch's new memberships, likewise.
+    async fn insert_memberships(c: &mut Conn, rows: &[NewMembership]) -> Result<()> {
+        run_chunks(c, rows, WRITE_CHUNK, members_insert).await
+    }
+
+    /// The answers kept under these (actor, key) pairs: both `IN` lists on the table's key.
+    async fn answers_kept(c: &mut Conn, pairs: &[(String, String)]) -> Result<Vec<(String, String, String, String)>> {
+        answers_kept_in_lists(c, pairs).await
+    }
+
+    /// A group's answers under their idempotency keys, likewise.
+    async fn keep_answers(c: &mut Conn, rows: &[KeptAnswer]) -> Result<()> {
+        keep_answers_in_chunks(c, rows).await
+    }
+
+    /// A batch's counter changes, as multi-row upserts in few sizes (`pow2_chunks`).
+    async fn add_counts(c: &mut Conn, achieved: &[AchievedRow], daily: &[DailyRow]) -> Result<()> {
+        add_counts_in_chunks(c, achieved, daily).await
+    }
+
     /// The one writer holds the database: no row locks (and no such syntax).
     fn for_update() -> &'static str {
         ""
