@@ -460,10 +460,6 @@ const FIRST_LOAD_OWNER: &str = "first_load_owner";
 /// the batch commits.
 type Learned = (i64, Option<String>, Option<String>);
 
-/// Taken first in every transaction that writes people's identities: refused while a first load
-/// is pending under another owner than `owner` (the identity index it left out cannot check the
-/// write, and the load's own index would not know it). True when `owner` owns the pending load;
-/// false when none is pending.
 /// What an import batch is for: a real import's job (its checkpoint goes in the batch's
 /// transaction), or a dry run's, which writes nothing: the people and memberships its earlier
 /// batches would have made (`carry`, which learns this one) and the error report's lines this
@@ -473,6 +469,10 @@ enum BatchFor<'a> {
     Dry { carry: &'a mut DryRun, report: &'a mut Vec<ImportError> },
 }
 
+/// Taken first in every transaction that writes people's identities: refused while a first load
+/// is pending under another owner than `owner` (the identity index it left out cannot check the
+/// write, and the load's own index would not know it). True when `owner` owns the pending load;
+/// false when none is pending.
 async fn first_load_guard(c: &mut Conn, owner: Option<&str>) -> Result<bool> {
     StoreImpl::first_load_lock(c, false).await?;
     match meta(c, FIRST_LOAD_OWNER).await? {
@@ -950,8 +950,9 @@ async fn enrol_rows(
         }
     }
 
-    // The identity rule, row by row, in memory, by the decider below; the connection is the
-    // writer's, which runs what the decider asks of it in order (see `Ask`).
+    // The identity rule, row by row, in memory, by the decider below; the connection (the
+    // writer's, or a reader's snapshot for a dry run) runs what the decider asks of it in order
+    // (see `Ask`).
     let mut next_person: Option<(i64, i64)> = None; // (next id, last reserved)
     let mut new_people: Vec<NewPerson> = Vec::with_capacity(rows.len());
     let mut new_index: FastMap<i64, usize> = FastMap::with_capacity_and_hasher(rows.len(), Default::default());
@@ -3061,13 +3062,18 @@ impl StoreImpl {
     }
 
     /// A dry run's batch's transaction: a read snapshot on a reader's connection, which holds
-    /// neither the writer (SQLite) nor any row lock (PostgreSQL: the AC serials are read without
-    /// `FOR UPDATE`, the identities without their locks), so that enrolments and imports go on
-    /// beside it. A first load pending in another process is refused as for a real batch.
+    /// neither the writer (SQLite) nor any lock (PostgreSQL: the AC serials are read without
+    /// `FOR UPDATE`, the identities and the first load without their advisory locks), so that
+    /// enrolments, imports and a load's build go on beside it. A first load pending in another
+    /// process is refused as for a real batch.
     async fn open_dry_batch(&self, ix: &Option<LoadIndex>, attempt: u32) -> Result<Option<Transaction<'static, DB>>> {
+        // The owner as the snapshot has it, without the first-load lock (`first_load_guard`'s,
+        // for writers): the batch writes nothing a load's build must wait for.
         let mut tx = self.read.begin_with(StoreImpl::READ_SNAPSHOT).await?;
-        match first_load_guard(&mut tx, ix.as_ref().map(|i| i.owner.as_str())).await {
-            Ok(_) => Ok(Some(tx)),
+        match meta(&mut tx, FIRST_LOAD_OWNER).await {
+            Ok(None) => Ok(Some(tx)),
+            Ok(Some(o)) if ix.as_ref().is_some_and(|i| i.owner == o) => Ok(Some(tx)),
+            Ok(Some(_)) => Err(StoreError::LoadPending),
             Err(StoreError::Db(err)) if attempt < 8 && Self::is_retryable(&err) => Ok(None),
             Err(err) => Err(err),
         }

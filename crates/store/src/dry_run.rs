@@ -1,6 +1,6 @@
 //! What a dry run's earlier batches would have written, carried to the batches after them.
 //!
-//! A dry run reads a sheet in batches, each enrolled in a transaction that is then rolled back,
+//! A dry run reads a sheet in batches, each counted in a read-only snapshot that writes nothing,
 //! so the database never holds what an earlier batch made. The identity rule of a later batch
 //! must still see it (a person the sheet names twice is new once, then a duplicate): the people
 //! each batch created or gave an identifier, and the memberships it made, are kept here in
