@@ -200,33 +200,6 @@ impl Deltas {
     }
 }
 
-/// [`Deltas::apply`]'s rows as multi-row upserts (SQLite's; PostgreSQL adds them from arrays,
-/// one statement per table).
-#[allow(dead_code)]
-async fn add_counts_in_chunks(c: &mut Conn, achieved: &[AchievedRow], daily: &[DailyRow]) -> Result<()> {
-    run_chunks(c, achieved, 1000, |chunk| {
-        let mut qb: QueryBuilder<DB> = QueryBuilder::new(format!("{} unit_counters (unit_id, wing_id, ac_id, achieved, verified) ", StoreImpl::INSERT_ROWS));
-        qb.push_values(chunk, |mut b, ((u, w, a), (n, v))| {
-            b.push_bind(*u).push_bind(*w).push_bind(*a).push_bind(*n).push_bind(*v);
-        });
-        qb.push(
-            " ON CONFLICT (unit_id, wing_id, ac_id) DO UPDATE SET achieved = unit_counters.achieved + excluded.achieved, \
-             verified = unit_counters.verified + excluded.verified",
-        );
-        qb
-    })
-    .await?;
-    run_chunks(c, daily, 1000, |chunk| {
-        let mut qb: QueryBuilder<DB> = QueryBuilder::new(format!("{} unit_daily (unit_id, wing_id, day, ac_id, n, verified) ", StoreImpl::INSERT_ROWS));
-        qb.push_values(chunk, |mut b, ((u, w, d, a), (n, v))| {
-            b.push_bind(*u).push_bind(*w).push_bind(*d).push_bind(*a).push_bind(*n).push_bind(*v);
-        });
-        qb.push(" ON CONFLICT (unit_id, wing_id, day, ac_id) DO UPDATE SET n = unit_daily.n + excluded.n, verified = unit_daily.verified + excluded.verified");
-        qb
-    })
-    .await
-}
-
 /// What stays the same for every row of a batch.
 struct Settings {
     state: String,
@@ -376,45 +349,6 @@ struct NewPerson {
 /// An enrolment's answer kept under its idempotency key: (actor, key, request hash, status,
 /// response, at).
 type KeptAnswer = (String, String, String, i32, String, DateTime<Utc>);
-
-/// The answers kept under these (actor, key) pairs, by the table's key (SQLite's
-/// `answers_kept`): both lists, so that the look-up probes the primary key instead of scanning
-/// every key ever stored. Pairs of one caller's actor with another's key may come back too; the
-/// caller uses exact pairs only.
-#[allow(dead_code)]
-async fn answers_kept_in_lists(c: &mut Conn, pairs: &[(String, String)]) -> Result<Vec<(String, String, String, String)>> {
-    let actors: Vec<&str> = pairs.iter().map(|p| p.0.as_str()).collect::<BTreeSet<_>>().into_iter().collect();
-    let keys: Vec<&str> = pairs.iter().map(|p| p.1.as_str()).collect::<BTreeSet<_>>().into_iter().collect();
-    let mut stored = Vec::new();
-    for keys in keys.chunks(IN_CHUNK) {
-        let mut qb: QueryBuilder<DB> = QueryBuilder::new("SELECT actor, key, request_hash, response FROM idempotency WHERE actor IN (");
-        let mut sep = qb.separated(", ");
-        for a in pow2_padded(&actors) {
-            sep.push_bind(a.to_string());
-        }
-        qb.push(") AND key IN (");
-        let mut sep = qb.separated(", ");
-        for k in pow2_padded(keys) {
-            sep.push_bind(k.to_string());
-        }
-        qb.push(")");
-        stored.extend(qb.build_query_as::<(String, String, String, String)>().fetch_all(&mut *c).await?);
-    }
-    Ok(stored)
-}
-
-/// Idempotency rows as multi-row INSERTs in few sizes (SQLite's `keep_answers`).
-#[allow(dead_code)]
-async fn keep_answers_in_chunks(c: &mut Conn, rows: &[KeptAnswer]) -> Result<()> {
-    for chunk in pow2_chunks(rows, 256) {
-        let mut qb: QueryBuilder<DB> = QueryBuilder::new("INSERT INTO idempotency (actor, key, request_hash, status, response, created_at) ");
-        qb.push_values(chunk, |mut b, r| {
-            b.push_bind(r.0.clone()).push_bind(r.1.clone()).push_bind(r.2.clone()).push_bind(r.3).push_bind(r.4.clone()).push_bind(r.5);
-        });
-        qb.build().execute(&mut *c).await?;
-    }
-    Ok(())
-}
 
 /// A membership created by this batch.
 struct NewMembership {
