@@ -80,9 +80,10 @@ async fn audit_append(c: &mut Conn, events: &[AuditEvent]) -> Result<()> {
         prev = hash;
     }
     for chunk in pow2_chunks(&rows, 256) {
-        let mut qb: QueryBuilder<DB> = QueryBuilder::new(
-            "INSERT INTO audit_events (id, at, actor, post, action, record, person_id, address, outcome, prev_hash, hash) ",
-        );
+        let mut qb: QueryBuilder<DB> = QueryBuilder::new(format!(
+            "{} audit_events (id, at, actor, post, action, record, person_id, address, outcome, prev_hash, hash) ",
+            StoreImpl::INSERT_ROWS
+        ));
         qb.push_values(chunk, |mut b, (id, e, prev, hash)| {
             b.push_bind(*id)
                 .push_bind(at)

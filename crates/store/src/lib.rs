@@ -13,6 +13,7 @@ mod auth_cache;
 pub(crate) type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 pub(crate) type FastSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 mod load_index;
+mod sqlite_pcache;
 /// How many candidates a name search ranks at most, in person order: people in a whole-state
 /// search in every wing, memberships in scope otherwise; the people whose search key is exactly
 /// the query's are added beyond them.
