@@ -435,6 +435,8 @@ fn main() {
         eprintln!("error: {}", one_line(&e));
         std::process::exit(2);
     }
+    // Before any SQLite file is opened, whichever command opens it.
+    sangathan_store::sqlite::configure_sqlite();
     run_main()
 }
 

@@ -76,9 +76,18 @@ const WRITER_STATEMENTS: usize = 400;
 
 type StoreImpl = SqliteStore;
 
+/// SQLite's process-wide settings: its page cache wrapped and its memory statistics off
+/// (`sqlite_pcache.rs`). They must come before SQLite's first use in the process:
+/// [`SqliteStore::connect`] applies them, and a process that may open a SQLite file some other
+/// way first (the CLI: a bench's baseline, a restore's check) calls this at its start. True when
+/// they are in place.
+pub fn configure_sqlite() -> bool {
+    crate::sqlite_pcache::install()
+}
+
 impl SqliteStore {
     pub async fn connect(url: &str) -> Result<Self> {
-        crate::sqlite_pcache::install();
+        configure_sqlite();
         let opts = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -964,6 +973,7 @@ mod sqlite_only {
             .journal_mode(SqliteJournalMode::Wal)
             .busy_timeout(BUSY_TIMEOUT)
             .pragma("wal_autocheckpoint", "0");
+        configure_sqlite();
         let mut w = sqlx::SqliteConnection::connect_with(&opts).await.expect("opens");
         let insert = "INSERT INTO t (x) SELECT zeroblob(3000) FROM (SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4)";
         sqlx::query("CREATE TABLE t (x BLOB)").execute(&mut w).await.expect("creates");

@@ -40,8 +40,10 @@ fn inner() -> &'static ffi::sqlite3_pcache_methods2 {
     &INNER.get().expect("installed before use").0
 }
 
-/// One cache: SQLite's, and what the wrapper knows of it. Used by one connection at a time
-/// (SQLite calls a cache's methods under its connection's mutex).
+/// One cache: SQLite's, and what the wrapper knows of it. Only its own connection calls it, one
+/// call at a time (sqlx runs each connection on a thread of its own; no shared cache here);
+/// SQLite's memory release and other caches' evictions work inside SQLite's cache, never
+/// through the wrapper.
 struct Cache {
     inner: *mut ffi::sqlite3_pcache,
     /// At least the largest page number held, the spare aside.
@@ -127,6 +129,8 @@ unsafe extern "C" fn truncate(p: *mut ffi::sqlite3_pcache, limit: c_uint) {
         // No page at `limit` or above: nothing to drop.
         return;
     }
+    #[cfg(test)]
+    tests::PASSED_ON.with(|n| n.set(n.get() + 1));
     unsafe { inner().xTruncate.expect("xTruncate")(c.inner, limit) };
     if limit <= c.spare {
         c.spare_held = false;
@@ -188,7 +192,74 @@ pub(crate) fn install() -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::ffi;
     use sqlx::{Connection, Row};
+
+    thread_local! {
+        /// Truncations passed to SQLite's cache on this thread.
+        pub(super) static PASSED_ON: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    }
+
+    /// The wrapper's decisions, on one cache driven as SQLite's pager and `balance_nonroot`
+    /// drive it: a truncation with nothing at or above it is skipped (the spare's swap
+    /// included); any other reaches SQLite's cache and drops what it must.
+    #[test]
+    fn a_truncation_is_skipped_only_when_nothing_is_at_or_above_it() {
+        assert!(super::install(), "SQLite's page cache is wrapped");
+        let passed = || PASSED_ON.with(|n| n.get());
+        // SAFETY: SQLite started (its cache set up), then one cache made, used and destroyed
+        // through the wrapper on this thread, pages unpinned before the next call.
+        unsafe {
+            assert_eq!(ffi::sqlite3_initialize(), ffi::SQLITE_OK);
+            let p = super::create(4096, 64, 1);
+            assert!(!p.is_null());
+            super::cachesize(p, 100);
+            let page = |k: u32| {
+                let pg = super::fetch(p, k, 2);
+                assert!(!pg.is_null(), "page {k}");
+                pg
+            };
+            for k in 1..=12 {
+                super::unpin(p, page(k), 0);
+            }
+            // A rollback's truncation at the file's old end: 11 and 12 go.
+            super::truncate(p, 11);
+            assert_eq!(super::pagecount(p), 10);
+            assert!(super::fetch(p, 12, 0).is_null());
+            // A split's renumbering: 9 → spare, 4 → 9, spare → 4 (swapping 4 and 9).
+            let spare = 0x4000_0000 / 4096 + 1;
+            let (a, b) = (page(9), page(4));
+            super::rekey(p, a, 9, spare);
+            // Mid-swap a page is at the spare: a truncation there must reach it.
+            let before = passed();
+            super::truncate(p, spare + 1);
+            assert_eq!(passed(), before + 1, "a page at the spare is not skipped over");
+            super::rekey(p, b, 4, 9);
+            super::rekey(p, a, spare, 4);
+            super::unpin(p, a, 0);
+            super::unpin(p, b, 0);
+            assert_eq!(super::pagecount(p), 10);
+            // The commit's truncation above the file's end (11): nothing there, skipped.
+            let before = passed();
+            super::truncate(p, 11);
+            assert_eq!(passed(), before, "skipped");
+            assert_eq!(super::pagecount(p), 10);
+            // A page renumbered past the others is still dropped by a truncation below it.
+            let pg = page(3);
+            super::rekey(p, pg, 3, 20);
+            super::unpin(p, pg, 0);
+            super::truncate(p, 15);
+            assert_eq!(super::pagecount(p), 9, "page 20 dropped");
+            assert!(super::fetch(p, 20, 0).is_null());
+            // And pages fetched are dropped by a truncation below them: 8, 9 and 10 go.
+            super::truncate(p, 8);
+            assert_eq!(super::pagecount(p), 6);
+            // A clear (SQLite's truncation to nothing) empties it.
+            super::truncate(p, 1);
+            assert_eq!(super::pagecount(p), 0);
+            super::destroy(p);
+        }
+    }
 
     async fn pages(c: &mut sqlx::SqliteConnection) -> i64 {
         sqlx::query("PRAGMA page_count").fetch_one(c).await.expect("count").get::<i64, _>(0)
@@ -202,10 +273,11 @@ mod tests {
         sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string())).execute(&mut *c).await.expect(sql);
     }
 
-    /// Page splits in a file under 1 GiB (whose truncations the wrapper skips), then a
-    /// transaction that grows the file and is rolled back (whose truncation it must not skip:
-    /// the pages past the file's end go), then growth again over those page numbers: every row
-    /// reads back, from this connection and a fresh one, and the file is whole.
+    /// Through SQLite itself: page splits in a file under 1 GiB (whose commits' truncations the
+    /// wrapper skips), a transaction that grows the file and is rolled back, growth again over
+    /// those page numbers, and another connection rewriting rows this one has read (this one's
+    /// next read clears its cache, a truncation to nothing, and must see the new rows): every row
+    /// reads back from both connections and the file is whole. And SQLite counts no memory.
     #[tokio::test]
     async fn the_wrapped_cache_still_drops_stale_pages_and_memory_is_not_counted() {
         assert!(super::install(), "SQLite's page cache is wrapped");
